@@ -1,0 +1,296 @@
+import { CorruptObjectError, LedgerConflictError, LedgerResetError, ObjectExistsError, PoisonRecordError } from '../errors.ts';
+import { encodeDeadLetter } from '../format/dead-letter.ts';
+import type { KafkaRecord, PartitionBatch } from '../model.ts';
+import { objectKey } from '../naming.ts';
+import { fromMetadata, toMetadata } from '../object-metadata.ts';
+import type { LedgerPosition } from '../ports.ts';
+import { ErrorsTolerance, type DeliveryOptions, type DeliveryPorts } from './options.ts';
+
+/** What happened to one topic-partition of a batch. */
+export interface PartitionReport {
+  readonly topic: string;
+  readonly partition: number;
+  readonly status: 'delivered' | 'failed';
+  /** Records of this partition in the batch. */
+  readonly received: number;
+  /** Records at or below the committed offset: delivered before, dropped. */
+  readonly skippedDuplicates: number;
+  /** Records in objects this invocation created. */
+  readonly recordsWritten: number;
+  /** Stored (compressed) bytes of the objects this invocation created. */
+  readonly bytesWritten: number;
+  /** Keys of the objects this invocation created, in offset order. */
+  readonly objectsWritten: readonly string[];
+  /** Keys found already created (412) and adopted: left by a retry, a dead or a concurrent writer. */
+  readonly objectsAdopted: readonly string[];
+  /** Records this invocation sent to the dead-letter prefix. */
+  readonly deadLetters: number;
+  /** Ledger generation the partition was delivered in. */
+  readonly generation: number;
+  /** Committed offset after this invocation (-1: none yet). */
+  readonly committedOffset: number;
+  /** Timestamp of the oldest record this invocation wrote, for end-to-end lag. */
+  readonly oldestTimestamp: number | undefined;
+  /** When failed: the first offset of the batch that is not delivered. */
+  readonly firstUndeliveredOffset?: number;
+  readonly error?: Error;
+}
+
+interface Chunk {
+  /** Records of the range, in order: those in `lines` and those in `deadLetters`. */
+  readonly firstOffset: number;
+  readonly lastOffset: number;
+  readonly lines: string[];
+  readonly written: KafkaRecord[];
+  readonly deadLetters: Array<{ record: KafkaRecord; error: PoisonRecordError }>;
+  /** Set when errors.tolerance=none stopped the chunk before a poison record. */
+  readonly poison: PoisonRecordError | undefined;
+}
+
+/**
+ * Delivers one topic-partition of a batch by the ledger protocol (docs/protocol.md):
+ *
+ *   1. read the ledger (strongly consistent);
+ *   2. drop records at or below the committed offset;
+ *   3. encode the rest into one object whose key is a function of the range's first offset;
+ *   4. create it with `If-None-Match: *`; on 412 read the existing object's last offset from its
+ *      metadata and adopt it (its records are the same Kafka records);
+ *   5. advance the ledger to the object's last offset, conditional on the position read;
+ *   6. repeat 3-5 after that offset until the batch is covered.
+ *
+ * Objects of one partition are written strictly in order; the ledger never moves past an object
+ * that is not durable, and never backwards.
+ */
+export class PartitionWriter {
+  readonly #options: DeliveryOptions;
+  readonly #ports: DeliveryPorts;
+  readonly #batch: PartitionBatch;
+  readonly #objectsWritten: string[] = [];
+  readonly #objectsAdopted: string[] = [];
+  #recordsWritten = 0;
+  #bytesWritten = 0;
+  #deadLetters = 0;
+  #oldestTimestamp: number | undefined;
+  #generation = 0;
+  #committed = -1;
+  #position: LedgerPosition | undefined;
+
+  constructor(batch: PartitionBatch, options: DeliveryOptions, ports: DeliveryPorts) {
+    this.#batch = batch;
+    this.#options = options;
+    this.#ports = ports;
+  }
+
+  /** Runs the protocol; never throws: a failure is reported with the first undelivered offset. */
+  async deliver(): Promise<PartitionReport> {
+    const { topic, partition, records } = this.#batch;
+    let skippedDuplicates = 0;
+    try {
+      const entry = await this.#ports.ledger.read(topic, partition);
+      if (entry) {
+        this.#generation = entry.generation;
+        this.#committed = entry.committedOffset;
+        this.#position = { generation: entry.generation, committedOffset: entry.committedOffset };
+      }
+      skippedDuplicates = records.filter((record) => record.offset <= this.#committed).length;
+
+      for (;;) {
+        const pending = this.#pending();
+        if (pending.length === 0) return this.#report('delivered', skippedDuplicates);
+        const chunk = this.#encode(pending);
+        // errors.tolerance=none: the partition stops just before the poison record. What came
+        // before it is written and committed first; the next turn finds the poison record first.
+        if (chunk.lines.length + chunk.deadLetters.length === 0) throw chunk.poison!;
+        await this.#writeChunk(chunk);
+      }
+    } catch (error) {
+      return this.#report('failed', skippedDuplicates, error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  /** Records of the batch above the committed offset. */
+  #pending(): readonly KafkaRecord[] {
+    const records = this.#batch.records;
+    const start = records.findIndex((record) => record.offset > this.#committed);
+    return start < 0 ? [] : records.slice(start);
+  }
+
+  /** Encodes records into one chunk, stopping before a poison record when errors.tolerance=none. */
+  #encode(records: readonly KafkaRecord[]): Chunk {
+    const { format, errorsTolerance } = this.#options;
+    const lines: string[] = [];
+    const written: KafkaRecord[] = [];
+    const deadLetters: Chunk['deadLetters'] = [];
+    let poison: PoisonRecordError | undefined;
+    let last = -1;
+    for (const record of records) {
+      try {
+        lines.push(format.encodeRecord(record));
+        written.push(record);
+      } catch (error) {
+        if (!(error instanceof PoisonRecordError)) throw error;
+        if (errorsTolerance === ErrorsTolerance.none) {
+          poison = error;
+          break;
+        }
+        deadLetters.push({ record, error });
+      }
+      last = record.offset;
+    }
+    return { firstOffset: records[0]!.offset, lastOffset: last, lines, written, deadLetters, poison };
+  }
+
+  async #writeChunk(chunk: Chunk): Promise<void> {
+    const { topic, partition } = this.#batch;
+    const { format, compression, prefix } = this.#options;
+
+    // Dead letters first: once the ledger covers the range, every offset in it is durable,
+    // in the object or in the dead-letter prefix. Their keys are deterministic too, so a
+    // retry's 412 means the same letter is already there.
+    for (const { record, error } of chunk.deadLetters) await this.#writeDeadLetter(record, error);
+
+    const key = objectKey({
+      prefix,
+      topic,
+      partition,
+      generation: this.#generation,
+      firstOffset: chunk.firstOffset,
+      extension: `${format.extension}${compression.extension}`,
+    });
+    const body = compression.compress(format.join(chunk.lines));
+    const metadata = toMetadata({
+      topic,
+      partition,
+      generation: this.#generation,
+      firstOffset: chunk.firstOffset,
+      lastOffset: chunk.lastOffset,
+      recordCount: chunk.lines.length,
+      format: format.name,
+      formatVersion: format.version,
+    });
+
+    let coveredUpTo: number;
+    let recordCount = chunk.lines.length;
+    try {
+      await this.#ports.store.putIfAbsent({
+        key,
+        body,
+        contentType: compression.contentType ?? format.contentType,
+        metadata,
+      });
+      coveredUpTo = chunk.lastOffset;
+      this.#objectsWritten.push(key);
+      this.#recordsWritten += chunk.lines.length;
+      this.#bytesWritten += body.byteLength;
+      for (const record of chunk.written) {
+        if (record.timestamp !== null && (this.#oldestTimestamp === undefined || record.timestamp < this.#oldestTimestamp)) {
+          this.#oldestTimestamp = record.timestamp;
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof ObjectExistsError)) throw error;
+      // 412: an object already starts at this offset: a lost reply to our own earlier attempt,
+      // a concurrent writer, or a dead one. Its records are the same Kafka records, but its
+      // range may end before or after ours: read it, never assume.
+      const head = await this.#ports.store.head(key);
+      if (!head) return; // deleted in between (a prune): the caller's loop writes it again
+      const existing = fromMetadata(key, head.metadata);
+      if (existing.firstOffset !== chunk.firstOffset || existing.generation !== this.#generation) {
+        throw new CorruptObjectError(
+          key,
+          `its metadata says generation ${existing.generation} from offset ${existing.firstOffset}, its key says ` +
+            `generation ${this.#generation} from offset ${chunk.firstOffset}`,
+        );
+      }
+      coveredUpTo = existing.lastOffset;
+      recordCount = existing.recordCount;
+      this.#objectsAdopted.push(key);
+    }
+    await this.#commit(coveredUpTo, key, recordCount);
+  }
+
+  async #writeDeadLetter(record: KafkaRecord, error: PoisonRecordError): Promise<void> {
+    const { topic, partition } = this.#batch;
+    const key = objectKey({
+      prefix: this.#options.deadLetterPrefix,
+      topic,
+      partition,
+      generation: this.#generation,
+      firstOffset: record.offset,
+      extension: '.json',
+    });
+    try {
+      await this.#ports.store.putIfAbsent({
+        key,
+        body: encodeDeadLetter(record, error),
+        contentType: 'application/json',
+        metadata: { topic, partition: String(partition), offset: String(record.offset), error: error.name },
+      });
+      this.#deadLetters += 1;
+    } catch (putError) {
+      if (!(putError instanceof ObjectExistsError)) throw putError;
+    }
+  }
+
+  /**
+   * Advances the ledger to `offset`, conditional on the position this writer last saw. Invariant:
+   * called only once every offset up to `offset` is durable in S3 (or the dead-letter prefix).
+   * If another writer got there first, its position stands when it is at or beyond ours
+   * (the ledger never moves back); a new generation (a reset) stops this writer.
+   */
+  async #commit(offset: number, key: string, recordCount: number): Promise<void> {
+    const { topic, partition } = this.#batch;
+    for (;;) {
+      try {
+        await this.#ports.ledger.advance(this.#position, {
+          topic,
+          partition,
+          generation: this.#generation,
+          committedOffset: offset,
+          lastObjectKey: key,
+          lastRecordCount: recordCount,
+          updatedAt: new Date(this.#ports.clock.now()).toISOString(),
+        });
+        this.#committed = offset;
+        this.#position = { generation: this.#generation, committedOffset: offset };
+        return;
+      } catch (error) {
+        if (!(error instanceof LedgerConflictError)) throw error;
+        const current = await this.#ports.ledger.read(topic, partition);
+        if (!current || current.generation !== this.#generation) {
+          throw new LedgerResetError(
+            `Ledger of ${topic}-${partition} was reset during delivery: generation ${this.#generation} → ` +
+              `${current ? current.generation : 'deleted'}`,
+            { cause: error },
+          );
+        }
+        this.#position = { generation: current.generation, committedOffset: current.committedOffset };
+        if (current.committedOffset >= offset) {
+          this.#committed = current.committedOffset;
+          return;
+        }
+      }
+    }
+  }
+
+  #report(status: PartitionReport['status'], skippedDuplicates: number, error?: Error): PartitionReport {
+    const { topic, partition, records } = this.#batch;
+    const firstUndelivered = records.find((record) => record.offset > this.#committed)?.offset;
+    return {
+      topic,
+      partition,
+      status,
+      received: records.length,
+      skippedDuplicates,
+      recordsWritten: this.#recordsWritten,
+      bytesWritten: this.#bytesWritten,
+      objectsWritten: this.#objectsWritten,
+      objectsAdopted: this.#objectsAdopted,
+      deadLetters: this.#deadLetters,
+      generation: this.#generation,
+      committedOffset: this.#committed,
+      oldestTimestamp: this.#oldestTimestamp,
+      ...(status === 'failed' ? { firstUndeliveredOffset: firstUndelivered, error } : {}),
+    };
+  }
+}

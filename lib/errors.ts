@@ -1,0 +1,89 @@
+/** Base class of every error the sink raises on purpose. */
+export class SinkError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'SinkError';
+  }
+}
+
+/** The configuration (environment) is missing a setting or has a malformed one. */
+export class ConfigurationError extends SinkError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ConfigurationError';
+  }
+}
+
+/**
+ * The Lambda event is not a well-formed Kafka event. The message names the field by its
+ * path, e.g. `records["orders-0"][3].offset: expected a non-negative integer`.
+ * Nothing of a malformed event is written or committed.
+ */
+export class MalformedEventError extends SinkError {
+  /** Every problem found, each `path: what is wrong`. */
+  readonly issues: readonly string[];
+  constructor(issues: readonly string[], options?: ErrorOptions) {
+    const shown = issues.slice(0, 5).join('; ');
+    const more = issues.length > 5 ? ` (and ${issues.length - 5} more)` : '';
+    super(`Malformed Kafka event: ${shown}${more}`, options);
+    this.name = 'MalformedEventError';
+    this.issues = issues;
+  }
+}
+
+/** A well-formed record that cannot be written in the configured format. */
+export class PoisonRecordError extends SinkError {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  constructor(
+    where: { readonly topic: string; readonly partition: number; readonly offset: number },
+    reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(`Record ${where.topic}-${where.partition}@${where.offset} cannot be written: ${reason}`, options);
+    this.name = 'PoisonRecordError';
+    this.topic = where.topic;
+    this.partition = where.partition;
+    this.offset = where.offset;
+  }
+}
+
+/** A conditional ledger write lost to another writer (the ledger moved since it was read). */
+export class LedgerConflictError extends SinkError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'LedgerConflictError';
+  }
+}
+
+/**
+ * The ledger was reset (a new generation began) while this invocation was delivering.
+ * The invocation stops for that partition; the redelivered batch follows the new generation.
+ */
+export class LedgerResetError extends SinkError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'LedgerResetError';
+  }
+}
+
+/** A conditional object write lost: an object already exists under the key (S3 412). */
+export class ObjectExistsError extends SinkError {
+  readonly key: string;
+  constructor(key: string, options?: ErrorOptions) {
+    super(`Object already exists: ${key}`, options);
+    this.name = 'ObjectExistsError';
+    this.key = key;
+  }
+}
+
+/** An object under the sink's prefix lacks the metadata the protocol relies on, or contradicts it. */
+export class CorruptObjectError extends SinkError {
+  readonly key: string;
+  constructor(key: string, reason: string, options?: ErrorOptions) {
+    super(`Object ${key} is not a valid sink object: ${reason}`, options);
+    this.name = 'CorruptObjectError';
+    this.key = key;
+  }
+}

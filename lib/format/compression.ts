@@ -1,0 +1,47 @@
+/**
+ * Compression codecs for object bodies. Each is deterministic: the same body gives the same
+ * bytes (gzip writes no timestamp or name; zstd runs single-threaded at a fixed level), so a
+ * retried write of the same records produces the same object.
+ */
+import { constants, gzipSync, zstdCompressSync } from 'node:zlib';
+import { CompressionName, type Compression } from './record-format.ts';
+
+/** zstd's default level, pinned so that a change of library default cannot change our bytes. */
+const ZSTD_LEVEL = 3;
+
+const gzip: Compression = {
+  name: CompressionName.gzip,
+  extension: '.gz',
+  contentType: 'application/gzip',
+  compress: (body) => gzipSync(body),
+};
+
+const zstd: Compression = {
+  name: CompressionName.zstd,
+  extension: '.zst',
+  contentType: 'application/zstd',
+  compress: (body) =>
+    zstdCompressSync(body, {
+      params: {
+        [constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL,
+        [constants.ZSTD_c_checksumFlag]: 1,
+      },
+      // Records the content size in the frame header, so readers can size their buffer.
+      pledgedSrcSize: body.byteLength,
+    }),
+};
+
+const none: Compression = {
+  name: CompressionName.none,
+  extension: '',
+  contentType: undefined,
+  compress: (body) => body,
+};
+
+const codecs: Readonly<Record<CompressionName, Compression>> = { gzip, zstd, none };
+
+export function compressionFor(name: CompressionName): Compression {
+  const codec = codecs[name];
+  if (codec === undefined) throw new TypeError(`Unknown compression: ${String(name)}`);
+  return codec;
+}

@@ -1,0 +1,53 @@
+import type { KafkaRecord } from '../model.ts';
+
+/**
+ * How records become the bytes of one object (before compression). Naming, format and
+ * compression are separate pieces, as in Confluent's S3 sink.
+ */
+export interface RecordFormat {
+  /** Short name, e.g. `jsonl`. */
+  readonly name: string;
+  /** Version of the layout, written to each object's metadata. */
+  readonly version: string;
+  /** File extension without compression, e.g. `.jsonl`. */
+  readonly extension: string;
+  /** Content type of the uncompressed body. */
+  readonly contentType: string;
+  /**
+   * Serialises one record. Throws `PoisonRecordError` when the record cannot be written in this
+   * format; never for a reason outside the record itself.
+   */
+  encodeRecord(record: KafkaRecord): string;
+  /** The object body (uncompressed) holding the encoded records in the order given. */
+  join(encoded: readonly string[]): Uint8Array;
+}
+
+/** A compression codec for object bodies. */
+export interface Compression {
+  readonly name: CompressionName;
+  /** Appended to the format's extension, e.g. `.gz`; empty for none. */
+  readonly extension: string;
+  /** Content type of the compressed body, or undefined to keep the format's. */
+  readonly contentType: string | undefined;
+  /** Deterministic: the same input gives the same bytes. */
+  compress(body: Uint8Array): Uint8Array;
+}
+
+/** The codecs the sink offers. */
+export const CompressionName = {
+  gzip: 'gzip',
+  zstd: 'zstd',
+  none: 'none',
+} as const;
+export type CompressionName = (typeof CompressionName)[keyof typeof CompressionName];
+
+/**
+ * How a record's value (and key and header values) is read. `auto`: embedded as JSON when it
+ * is UTF-8 JSON, else a JSON string when UTF-8 text, else base64. `json`: must be UTF-8 JSON,
+ * else the record is poison (Kafka Connect's JsonConverter).
+ */
+export const ValueConverter = {
+  auto: 'auto',
+  json: 'json',
+} as const;
+export type ValueConverter = (typeof ValueConverter)[keyof typeof ValueConverter];

@@ -1,0 +1,46 @@
+/** One Kafka header; the value is the raw bytes the producer sent. */
+export interface KafkaHeader {
+  readonly key: string;
+  readonly value: Uint8Array;
+}
+
+/** One Kafka record, decoded from the Lambda event (keys and values are raw bytes). */
+export interface KafkaRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  /** Epoch milliseconds, or null when the event did not carry one. */
+  readonly timestamp: number | null;
+  /** `CREATE_TIME` or `LOG_APPEND_TIME`, or null when absent. */
+  readonly timestampType: string | null;
+  /** Null when the record has no key. */
+  readonly key: Uint8Array | null;
+  /** Null for a tombstone (the event carried no value). */
+  readonly value: Uint8Array | null;
+  readonly headers: readonly KafkaHeader[];
+}
+
+/** The records of one topic-partition in one batch, in strictly ascending offset order. */
+export interface PartitionBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: readonly KafkaRecord[];
+}
+
+/** The two event sources of Lambda's Kafka event source mappings. */
+export const EventSource = {
+  msk: 'aws:kafka',
+  selfManaged: 'SelfManagedKafka',
+} as const;
+export type EventSource = (typeof EventSource)[keyof typeof EventSource];
+
+/** A parsed, validated Lambda Kafka event. */
+export interface KafkaBatch {
+  readonly eventSource: EventSource;
+  readonly partitions: readonly PartitionBatch[];
+}
+
+/** The identifier Lambda uses for a partition in `batchItemFailures` and in the event's `records` map. */
+export function partitionId(topic: string, partition: number): string {
+  return `${topic}-${partition}`;
+}

@@ -1,0 +1,57 @@
+/**
+ * Object keys. Every key is a pure function of the records it names (topic, partition, the first
+ * offset of the range the object covers, the ledger generation), never of the wall clock, so
+ * that every writer that reads the same ledger position aims at the same key and S3's
+ * `If-None-Match: *` lets exactly one of them create it.
+ *
+ *   {prefix}{topic}/partition={p}/{topic}+{p}+{offset, 20 digits}{+g<generation> when > 0}{ext}
+ *
+ * The layout follows Confluent's S3 sink (`topic+partition+startOffset`); offsets are padded to
+ * 20 digits (any int64) so that keys sort in offset order. Generation 0 carries no suffix.
+ */
+
+/** The parts of an object key. */
+export interface ObjectKeyParts {
+  readonly prefix: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly generation: number;
+  readonly firstOffset: number;
+  /** Including compression, e.g. `.jsonl.gz`. */
+  readonly extension: string;
+}
+
+const OFFSET_DIGITS = 20;
+
+/** Zero-pads an offset so that lexicographic order is offset order. */
+export function padOffset(offset: number): string {
+  return String(offset).padStart(OFFSET_DIGITS, '0');
+}
+
+/** The key of a data object (under the sink prefix) or a dead letter (under its own prefix). */
+export function objectKey(parts: ObjectKeyParts): string {
+  const generation = parts.generation > 0 ? `+g${parts.generation}` : '';
+  return (
+    `${parts.prefix}${parts.topic}/partition=${parts.partition}/` +
+    `${parts.topic}+${parts.partition}+${padOffset(parts.firstOffset)}${generation}${parts.extension}`
+  );
+}
+
+/** The name pattern `objectKey` produces; groups: topic, partition, offset, generation, extension. */
+export const OBJECT_NAME_PATTERN = /^([a-zA-Z0-9._-]+)\+(\d+)\+(\d{20})(?:\+g(\d+))?(\..+)$/;
+
+/** Parses the file-name part of a key built by `objectKey`, or undefined if it is not one. */
+export function parseObjectName(
+  name: string,
+): { topic: string; partition: number; firstOffset: number; generation: number; extension: string } | undefined {
+  const match = OBJECT_NAME_PATTERN.exec(name);
+  if (!match) return undefined;
+  const [, topic, partition, offset, generation, extension] = match;
+  return {
+    topic: topic!,
+    partition: Number(partition),
+    firstOffset: Number(offset),
+    generation: generation === undefined ? 0 : Number(generation),
+    extension: extension!,
+  };
+}

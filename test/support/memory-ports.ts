@@ -1,0 +1,77 @@
+import { LedgerConflictError, ObjectExistsError } from '../../lib/errors.ts';
+import type {
+  Clock,
+  LedgerEntry,
+  LedgerPosition,
+  NewObject,
+  ObjectStore,
+  OffsetLedger,
+  StoredObjectHead,
+} from '../../lib/ports.ts';
+
+/** An in-memory ledger with DynamoDB's conditional semantics, for unit tests without network. */
+export class MemoryLedger implements OffsetLedger {
+  readonly entries = new Map<string, LedgerEntry>();
+  reads = 0;
+  writes = 0;
+
+  async read(topic: string, partition: number): Promise<LedgerEntry | undefined> {
+    this.reads += 1;
+    return this.entries.get(`${topic}/${partition}`);
+  }
+
+  async advance(expected: LedgerPosition | undefined, next: LedgerEntry): Promise<void> {
+    this.writes += 1;
+    const key = `${next.topic}/${next.partition}`;
+    const current = this.entries.get(key);
+    const holds = expected
+      ? current !== undefined &&
+        current.generation === expected.generation &&
+        current.committedOffset < next.committedOffset
+      : current === undefined;
+    if (!holds) throw new LedgerConflictError(`condition failed for ${key}`);
+    this.entries.set(key, next);
+  }
+
+  /** What an operator's reset does: a new generation starting after `committedOffset`. */
+  reset(topic: string, partition: number, committedOffset: number): void {
+    const key = `${topic}/${partition}`;
+    const generation = (this.entries.get(key)?.generation ?? 0) + 1;
+    this.entries.set(key, {
+      topic,
+      partition,
+      generation,
+      committedOffset,
+      lastObjectKey: null,
+      lastRecordCount: 0,
+      updatedAt: new Date(0).toISOString(),
+    });
+  }
+}
+
+/** An in-memory object store with S3's `If-None-Match: *` semantics. */
+export class MemoryObjectStore implements ObjectStore {
+  readonly objects = new Map<string, NewObject>();
+  puts = 0;
+  heads = 0;
+
+  async putIfAbsent(object: NewObject): Promise<void> {
+    this.puts += 1;
+    if (this.objects.has(object.key)) throw new ObjectExistsError(object.key);
+    this.objects.set(object.key, { ...object, body: new Uint8Array(object.body) });
+  }
+
+  async head(key: string): Promise<StoredObjectHead | undefined> {
+    this.heads += 1;
+    const object = this.objects.get(key);
+    return object ? { key, size: object.body.byteLength, metadata: object.metadata } : undefined;
+  }
+}
+
+/** A clock that only moves when told to. */
+export class ManualClock implements Clock {
+  constructor(public time = Date.UTC(2026, 10, 26)) {}
+  now(): number {
+    return this.time;
+  }
+}

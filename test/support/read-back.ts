@@ -1,0 +1,118 @@
+/**
+ * The independent check of the chaos suite: reads S3 back with the raw SDK (none of the sink's
+ * code), decompresses every object by its extension, parses every line, and compares what it
+ * finds with the Kafka log: every record exactly once, in offset order within its object, with
+ * its value intact.
+ */
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { gunzipSync, zstdDecompressSync } from 'node:zlib';
+import { type LogRecord, recordId } from './kafka-sim.ts';
+
+export interface DeliveredLine {
+  readonly key: string;
+  readonly generation: number;
+  readonly line: Record<string, unknown>;
+}
+
+/** Every object under a prefix, as bytes (decompressed by extension). */
+export async function readObjects(s3: S3Client, bucket: string, prefix: string): Promise<Map<string, Buffer>> {
+  const objects = new Map<string, Buffer>();
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const item of page.Contents ?? []) {
+      const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: item.Key! }));
+      const raw = Buffer.from(await got.Body!.transformToByteArray());
+      const body = item.Key!.endsWith('.gz') ? gunzipSync(raw) : item.Key!.endsWith('.zst') ? zstdDecompressSync(raw) : raw;
+      objects.set(item.Key!, body);
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return objects;
+}
+
+/** Every delivered line under the sink prefix, with the generation its key names. */
+export async function readDelivered(s3: S3Client, bucket: string, prefix: string): Promise<DeliveredLine[]> {
+  const lines: DeliveredLine[] = [];
+  for (const [key, body] of await readObjects(s3, bucket, prefix)) {
+    const generation = Number(/\+g(\d+)\.[^/]*$/.exec(key)?.[1] ?? 0);
+    const text = body.toString('utf8');
+    if (text === '') continue;
+    if (!text.endsWith('\n')) throw new Error(`${key}: last line not terminated`);
+    for (const raw of text.slice(0, -1).split('\n')) lines.push({ key, generation, line: JSON.parse(raw) });
+  }
+  return lines;
+}
+
+export interface CheckResult {
+  readonly expected: number;
+  readonly delivered: number;
+  readonly lost: string[];
+  readonly duplicated: string[];
+  readonly unexpected: string[];
+  readonly outOfOrder: string[];
+  readonly corrupted: string[];
+}
+
+/** True when the check found nothing wrong. */
+export function exactlyOnce(result: CheckResult): boolean {
+  return (
+    result.lost.length + result.duplicated.length + result.unexpected.length + result.outOfOrder.length + result.corrupted.length === 0
+  );
+}
+
+/**
+ * Compares delivered lines with the records that must be there (`expected`), optionally only
+ * those of one generation. A record expected in the dead letters is passed in `deadLettered`
+ * and must not be in the data.
+ */
+export function check(
+  expected: readonly LogRecord[],
+  delivered: readonly DeliveredLine[],
+  options: { readonly generation?: number } = {},
+): CheckResult {
+  const lines = options.generation === undefined ? delivered : delivered.filter((d) => d.generation === options.generation);
+  const want = new Map(expected.map((record) => [recordId(record.topic, record.partition, record.offset), record]));
+  const seen = new Map<string, number>();
+  const result: CheckResult = {
+    expected: expected.length,
+    delivered: lines.length,
+    lost: [],
+    duplicated: [],
+    unexpected: [],
+    outOfOrder: [],
+    corrupted: [],
+  };
+  const lastInObject = new Map<string, number>();
+  for (const { key, line } of lines) {
+    const id = recordId(String(line['topic']), Number(line['partition']), Number(line['offset']));
+    seen.set(id, (seen.get(id) ?? 0) + 1);
+    const previous = lastInObject.get(key);
+    if (previous !== undefined && previous >= Number(line['offset'])) result.outOfOrder.push(`${key}: ${id}`);
+    lastInObject.set(key, Number(line['offset']));
+    const record = want.get(id);
+    if (!record) {
+      result.unexpected.push(id);
+      continue;
+    }
+    if (!valueMatches(record, line)) result.corrupted.push(id);
+  }
+  for (const [id, count] of seen) if (count > 1) result.duplicated.push(id);
+  for (const id of want.keys()) if (!seen.has(id)) result.lost.push(id);
+  return result;
+}
+
+function valueMatches(record: LogRecord, line: Record<string, unknown>): boolean {
+  const value = line['value'];
+  switch (record.kind) {
+    case 'json':
+      return (value as { id?: unknown } | null)?.id === recordId(record.topic, record.partition, record.offset);
+    case 'text':
+    case 'poison':
+      return value === record.value!.toString('utf8');
+    case 'binary':
+      return value === record.value!.toString('base64') && line['valueEncoding'] === 'base64';
+    case 'tombstone':
+      return value === null;
+  }
+}
