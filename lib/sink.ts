@@ -1,6 +1,7 @@
 import type { SinkConfig } from './config.ts';
 import { batchResponse, deliverBatch, type BatchReport, type KafkaBatchItemFailures } from './delivery/deliver-batch.ts';
 import type { DeliveryOptions, DeliveryPorts } from './delivery/options.ts';
+import { MalformedEventError } from './errors.ts';
 import { parseKafkaEvent } from './event.ts';
 import { compressionFor } from './format/compression.ts';
 import { createJsonLinesFormat } from './format/json-lines.ts';
@@ -28,6 +29,7 @@ export const SinkMetric = {
   objectsAdopted: 'ObjectsAdopted',
   deadLetters: 'DeadLetters',
   partitionsFailed: 'PartitionsFailed',
+  malformedEvents: 'MalformedEvents',
   endToEndLag: 'EndToEndLag',
 } as const;
 
@@ -63,7 +65,17 @@ export function createSink(deps: {
   const options = deliveryOptions(deps.config);
   return {
     async handle(event: unknown) {
-      const batch = parseKafkaEvent(event);
+      let batch;
+      try {
+        batch = parseKafkaEvent(event);
+      } catch (error) {
+        if (error instanceof MalformedEventError) {
+          // Counted so that an alarm sees it: the mapping will deliver this event again and again.
+          deps.metrics.addMetric(SinkMetric.malformedEvents, 'Count', 1);
+          deps.logger.error('Malformed event rejected: nothing written or committed', { issues: error.issues });
+        }
+        throw error;
+      }
       const report = await deliverBatch(batch, options, deps.ports);
       observe(report, deps);
       return batchResponse(report, deps.config.reportBatchItemFailures);

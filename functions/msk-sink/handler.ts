@@ -20,7 +20,7 @@ import { createSink } from '../../lib/sink.ts';
 const config = loadConfig(process.env);
 const clients = createAwsClients(config.aws);
 const logger = new Logger({ serviceName: 'msk-s3-sink' });
-const metrics = new Metrics({ namespace: 'MskS3Sink', serviceName: 'msk-s3-sink' });
+const metrics = new Metrics({ namespace: 'MskS3Sink', serviceName: 'msk-s3-sink', logger });
 
 const sink = createSink({
   config,

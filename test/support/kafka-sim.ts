@@ -4,17 +4,10 @@
  * commits only after the function succeeds and redelivers failed batches with other boundaries.
  */
 
-/** A deterministic PRNG (mulberry32), so every schedule can be replayed from its seed. */
-export function rng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { recordId, rng } from '../../local/stream.ts';
+
+/** The seeded PRNG and record identity are local mode's, so that both draw the same streams. */
+export { recordId, rng };
 
 export function randomInt(random: () => number, min: number, max: number): number {
   return min + Math.floor(random() * (max - min + 1));
@@ -31,11 +24,6 @@ export interface LogRecord {
   readonly value: Buffer | null;
   readonly kind: 'json' | 'text' | 'binary' | 'tombstone' | 'poison';
   readonly headers: ReadonlyArray<Record<string, number[]>>;
-}
-
-/** The identity a checker finds in a delivered line's value. */
-export function recordId(topic: string, partition: number, offset: number): string {
-  return `${topic}/${partition}/${offset}`;
 }
 
 export interface LogOptions {

@@ -1,0 +1,90 @@
+/**
+ * Local mode (`npm start`, local/run.ts) end to end: runs it as a child process on this
+ * test's Node (24) with tsx, as `npm start` does; it starts its own emulators.
+ */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `node --import tsx local/run.ts ...args` in the repository root. */
+function runLocal(args: readonly string[]): Promise<Run> {
+  // The child sets the handler's environment itself; keep ours from leaking into it.
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith('SINK_') && name !== 'LEDGER_TABLE' && !name.startsWith('AWS_')),
+  );
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'local/run.ts', ...args],
+      { cwd: ROOT, env: { ...env, INIT_CWD: ROOT }, timeout: 110_000, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+function verification(stdout: string): { delivered: number; expected: number; duplicates: number } {
+  const match = /^records delivered: (\d+) \(expected (\d+)\), duplicates: (\d+)$/m.exec(stdout);
+  expect(match, stdout).not.toBeNull();
+  return { delivered: Number(match![1]), expected: Number(match![2]), duplicates: Number(match![3]) };
+}
+
+function objectsWritten(stdout: string): number {
+  const match = /^ {2}objects written +(\d+),/m.exec(stdout);
+  expect(match, stdout).not.toBeNull();
+  return Number(match![1]);
+}
+
+describe('local mode (local/run.ts)', () => {
+  it('runs the handler on the sample events and a generated stream, and verifies the output', { timeout: 120_000 }, async () => {
+    const run = await runLocal(['--records', '300', '--batch-size', '20']);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stdout).toContain(`node ${process.version}`);
+    // 300 generated records plus the sample events' 6 + 1.
+    expect(verification(run.stdout)).toEqual({ delivered: 307, expected: 307, duplicates: 0 });
+    expect(run.stdout).toMatch(/^missing: 0, unexpected: 0, out of order: 0, values differing: 0, ledger mismatches: 0$/m);
+    expect(objectsWritten(run.stdout)).toBeGreaterThan(0);
+    // 2 topics × 3 partitions of 50 records in batches of 20: 3 batches, after the 2 sample events.
+    expect(run.stdout).toMatch(/^ {2}invocations +5 \(5 ok, 0 failed and retried\)$/m);
+    expect(run.stdout).toMatch(/^ {2}sim\.orders-0 +0 +\d+ +topics\/sim\.orders\/partition=0\/sim\.orders\+0\+\d{20}\.jsonl\.gz$/m);
+  });
+
+  it('invokes the handler once with --event, as sam local invoke would', { timeout: 120_000 }, async () => {
+    const run = await runLocal(['--event', 'test/fixtures/events/msk.json', '--compression', 'zstd']);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stdout).toContain('Event test/fixtures/events/msk.json: 6 records');
+    expect(run.stdout).toContain('response: {"batchItemFailures":[]}');
+    expect(run.stdout).toMatch(/^ {2}records in +6$/m);
+    expect(verification(run.stdout)).toEqual({ delivered: 6, expected: 6, duplicates: 0 });
+    expect(objectsWritten(run.stdout)).toBe(3);
+    expect(run.stdout).toContain('.jsonl.zst');
+  });
+
+  it('rejects a bad option with exit code 2 and one line naming it, before starting anything', async () => {
+    const run = await runLocal(['--frobnicate', '3']);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trim().split('\n')).toEqual(['error: unknown option --frobnicate (see --help)']);
+  });
+
+  it('rejects a bad value and a missing event file with exit code 2', async () => {
+    const badValue = await runLocal(['--records', 'many']);
+    expect(badValue.code).toBe(2);
+    expect(badValue.stderr).toContain('--records: expected an integer');
+    const missing = await runLocal(['--event', 'test/fixtures/events/no-such-event.json']);
+    expect(missing.code).toBe(2);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr).toContain('no-such-event.json');
+    expect(missing.stderr).toContain('no such file');
+  });
+});
