@@ -20,6 +20,11 @@ export interface SinkMetrics {
 }
 type MetricUnitName = 'Count' | 'Bytes' | 'Milliseconds';
 
+/** The CloudWatch namespace of the sink's EMF metrics. */
+export const METRICS_NAMESPACE = 'MskS3Sink';
+/** The Powertools service name: the `service` dimension of every metric and a field of every log line. */
+export const SERVICE_NAME = 'msk-s3-sink';
+
 /** Metric names (CloudWatch, EMF). Part of the dashboard's and alarms' interface. */
 export const SinkMetric = {
   recordsDelivered: 'RecordsDelivered',

@@ -15,12 +15,12 @@ import { DynamoDbOffsetLedger } from '../../lib/aws/dynamodb-ledger.ts';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { systemClock } from '../../lib/ports.ts';
-import { createSink } from '../../lib/sink.ts';
+import { createSink, METRICS_NAMESPACE, SERVICE_NAME } from '../../lib/sink.ts';
 
 const config = loadConfig(process.env);
 const clients = createAwsClients(config.aws);
-const logger = new Logger({ serviceName: 'msk-s3-sink' });
-const metrics = new Metrics({ namespace: 'MskS3Sink', serviceName: 'msk-s3-sink', logger });
+const logger = new Logger({ serviceName: SERVICE_NAME });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME, logger });
 
 const sink = createSink({
   config,

@@ -1,0 +1,430 @@
+/**
+ * Kafka Connect-style configuration for the CDK app: the names Kafka Connect users know
+ * (`topics`, `flush.size`, `consumer.auto.offset.reset`, `errors.tolerance`, `topics.dir`, ...)
+ * plus a few `lambda.*`/`msk.*`/`kafka.*` keys for what Kafka Connect has no name for. Read from a
+ * JSON or YAML file and/or CDK context, validated with zod; every problem (unknown key, bad value,
+ * conflicting keys) is reported in ONE error. docs/configuration.md documents every key.
+ */
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { Annotations, Duration } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import type { Construct } from 'constructs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import type { KafkaSource } from './kafka-source.ts';
+import type { MskS3SinkProps, StartingPosition } from './msk-s3-sink.ts';
+
+/** A connector configuration: flat keys, as in Kafka Connect (values may be strings, as in Connect's JSON). */
+export type ConnectorConfig = Readonly<Record<string, unknown>>;
+
+export class ConnectorConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid connector configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConnectorConfigError';
+  }
+}
+
+// --- Value schemas (strings accepted everywhere, as Kafka Connect's REST API sends them) -------
+const text = z.string().trim().min(1);
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const boolean = z.union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')]);
+const list = z.union([
+  z.array(text),
+  z.string().transform((value) =>
+    value
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== ''),
+  ),
+]);
+const arn = (service: string) => z.string().regex(new RegExp(`^arn:aws[a-z-]*:${service}:`), `must be an ${service} ARN`);
+
+/** Every key the app understands; `.strict()` turns any other key into an error. */
+const ConnectorSchema = z
+  .object({
+    // Identity
+    name: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,100}$/, 'letters, digits and "-", starting with a letter').optional(),
+    'connector.class': text.optional(),
+    // What to read
+    topics: list.pipe(z.array(z.string().regex(/^[a-zA-Z0-9_-][a-zA-Z0-9._-]{1,248}$/, 'not a topic name a Lambda mapping accepts (2-249 of [a-zA-Z0-9._-], not starting with ".")')).min(1, 'at least one topic')),
+    'group.id': text.optional(),
+    'consumer.group.id': text.optional(),
+    'consumer.override.group.id': text.optional(),
+    'consumer.auto.offset.reset': text.optional(),
+    'consumer.override.auto.offset.reset': text.optional(),
+    'auto.offset.reset': text.optional(),
+    'flush.size': integer(1, 10_000).optional(),
+    'offset.flush.interval.ms': integer(0, 300_000).optional(),
+    // Where from
+    'msk.cluster.arn': arn('kafka').optional(),
+    'msk.serverless': boolean.optional(),
+    'bootstrap.servers': list.optional(),
+    'security.protocol': z.enum(['SASL_SSL', 'SSL', 'PLAINTEXT', 'SASL_PLAINTEXT']).optional(),
+    'sasl.mechanism': z.enum(['AWS_MSK_IAM', 'SCRAM-SHA-512', 'SCRAM-SHA-256', 'PLAIN']).optional(),
+    'kafka.auth.secret.arn': arn('secretsmanager').optional(),
+    'kafka.root.ca.secret.arn': arn('secretsmanager').optional(),
+    'kafka.vpc.subnet.ids': list.optional(),
+    'kafka.vpc.security.group.id': z.string().regex(/^sg-[0-9a-f]+$/, 'must be a security group id (sg-...)').optional(),
+    // Where to
+    's3.bucket.name': z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name').optional(),
+    's3.region': z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region, e.g. eu-west-1').optional(),
+    's3.ssea.name': z.enum(['AES256', 'aws:kms']).optional(),
+    's3.sse.kms.key.id': arn('kms').optional(),
+    's3.bucket.versioning': boolean.optional(),
+    's3.dead.letter.expiration.days': integer(0, 36_500).optional(),
+    'topics.dir': z.string().optional(),
+    'format.class': text.optional(),
+    's3.compression.type': z.enum(['gzip', 'zstd', 'none']).optional(),
+    'value.converter': text.optional(),
+    // Errors
+    'errors.tolerance': z.enum(['none', 'all']).optional(),
+    'errors.deadletterqueue.s3.prefix': z.string().optional(),
+    // Lambda and the event source mapping
+    'lambda.provisioned.pollers.min': integer(1, 200).optional(),
+    'lambda.provisioned.pollers.max': integer(1, 2000).optional(),
+    'lambda.provisioned.poller.group': text.optional(),
+    'lambda.retry.attempts': integer(-1, 10_000).optional(),
+    'lambda.bisect.batch.on.error': boolean.optional(),
+    'lambda.max.record.age.seconds': integer(60, 604_800).optional(),
+    'lambda.report.batch.item.failures': boolean.optional(),
+    'lambda.on.failure.destination': z.enum(['none', 's3', 'sqs']).optional(),
+    'lambda.memory.mb': integer(128, 10_240).optional(),
+    'lambda.timeout.seconds': integer(1, 900).optional(),
+    'lambda.log.retention.days': z.coerce.number().int().optional(),
+    'sink.max.concurrency': integer(1, 256).optional(),
+    // Alarms
+    'alarms.email': list.optional(),
+    'alarms.sns.topic.arn': arn('sns').optional(),
+    'alarms.offset.lag.threshold': integer(1, Number.MAX_SAFE_INTEGER).optional(),
+  })
+  .strict();
+
+type ParsedConnector = z.infer<typeof ConnectorSchema>;
+
+/** Kafka Connect keys this sink knowingly does not support, and why (listed in docs/configuration.md). */
+export const UNSUPPORTED_KEYS: Readonly<Record<string, string>> = {
+  'topics.regex': 'a Lambda event source mapping subscribes to named topics only; list them in "topics"',
+  'tasks.max': 'Lambda scales the consumers itself; bound them with lambda.provisioned.pollers.min/max',
+  'key.converter': 'keys are written with the same rules as values (JSON, text or base64)',
+  'value.converter.schemas.enable': 'the sink writes values as they are; there is no Connect schema envelope',
+  'storage.class': 'the storage is always Amazon S3',
+  'partitioner.class': 'objects are laid out by topic and partition (docs/protocol.md); other partitioners are not supported',
+  'path.format': 'objects are laid out by topic and partition; time-based paths are not supported yet',
+  'rotate.interval.ms': 'one object per topic-partition per batch; use offset.flush.interval.ms and flush.size to size batches',
+  'rotate.schedule.interval.ms': 'one object per topic-partition per batch; use offset.flush.interval.ms and flush.size to size batches',
+  's3.part.size': 'objects are written with one PutObject (a batch is at most 6 MB)',
+  'errors.deadletterqueue.topic.name': 'poison records go to S3 under errors.deadletterqueue.s3.prefix, not to a Kafka topic',
+  'errors.retry.timeout': 'retries are the event source mapping\'s: lambda.retry.attempts and lambda.max.record.age.seconds',
+  'errors.log.enable': 'every failure is logged to CloudWatch Logs (structured, without record values)',
+  'behavior.on.null.values': 'tombstones are always written, with "value": null',
+};
+
+/** Reads a connector configuration file (`.json`, `.yaml` or `.yml`). */
+export function readConnectorConfigFile(path: string): Record<string, unknown> {
+  const content = readFileSync(path, 'utf8');
+  const extension = extname(path).toLowerCase();
+  let parsed: unknown;
+  try {
+    parsed = extension === '.json' ? JSON.parse(content) : parseYaml(content);
+  } catch (error) {
+    throw new ConnectorConfigError([`${path}: not valid ${extension === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message}`]);
+  }
+  // Kafka Connect's REST form: { "name": ..., "config": { ... } }.
+  if (isRecord(parsed) && isRecord(parsed.config)) {
+    const { config, ...rest } = parsed;
+    parsed = { ...rest, ...config };
+  }
+  if (!isRecord(parsed)) throw new ConnectorConfigError([`${path}: must hold an object of keys`]);
+  return parsed;
+}
+
+/** What the app builds from a configuration: the construct's props and the stack's name and region. */
+export interface ResolvedConnector {
+  readonly stackName: string;
+  readonly region: string | undefined;
+  /** Builds the construct props; CDK references (secrets, subnets, keys) are created in `scope`. */
+  readonly props: (scope: Construct) => MskS3SinkProps;
+  /** The validated keys, for reference. */
+  readonly config: ParsedConnector;
+}
+
+/** Validates a configuration and maps it onto the construct. Throws one `ConnectorConfigError` listing every problem. */
+export function resolveConnectorConfig(raw: ConnectorConfig): ResolvedConnector {
+  const problems: string[] = [];
+  const known = new Set(Object.keys(ConnectorSchema.shape));
+  for (const key of Object.keys(raw)) {
+    if (key in UNSUPPORTED_KEYS) problems.push(`${key}: not supported: ${UNSUPPORTED_KEYS[key]}`);
+    else if (!known.has(key)) problems.push(`${key}: unknown key${suggest(key, known)}`);
+  }
+  const supported = Object.fromEntries(Object.entries(raw).filter(([key]) => known.has(key)));
+  const parsed = ConnectorSchema.safeParse(supported);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.') || '(config)'}: ${issue.message}`);
+  }
+  if (parsed.success) problems.push(...semanticProblems(parsed.data));
+  if (!parsed.success || problems.length > 0) throw new ConnectorConfigError(problems);
+  const config = parsed.data;
+  return {
+    stackName: config.name ?? 'MskS3Sink',
+    region: config['s3.region'],
+    config,
+    props: (scope) => toProps(scope, config),
+  };
+}
+
+/** The same setting under several names (Kafka Connect has aliases): all given values must agree. */
+function oneOf<K extends keyof ParsedConnector>(config: ParsedConnector, keys: readonly K[], problems: string[]): ParsedConnector[K] | undefined {
+  const given = keys.filter((key) => config[key] !== undefined);
+  const values = new Set(given.map((key) => JSON.stringify(config[key])));
+  if (values.size > 1) {
+    problems.push(`${given.join(', ')}: conflicting values for the same setting (${given.map((key) => `${key}=${String(config[key])}`).join(', ')}); give one`);
+  }
+  return given.length > 0 ? config[given[0]!] : undefined;
+}
+
+const GROUP_KEYS = ['group.id', 'consumer.group.id', 'consumer.override.group.id'] as const;
+const RESET_KEYS = ['consumer.auto.offset.reset', 'consumer.override.auto.offset.reset', 'auto.offset.reset'] as const;
+const JSON_FORMATS = new Set(['io.confluent.connect.s3.format.json.JsonFormat', 'json', 'jsonl', 'jsonlines']);
+const VALUE_CONVERTERS: Record<string, 'auto' | 'json'> = {
+  'org.apache.kafka.connect.json.JsonConverter': 'json',
+  json: 'json',
+  auto: 'auto',
+};
+
+function semanticProblems(config: ParsedConnector): string[] {
+  const problems: string[] = [];
+  oneOf(config, GROUP_KEYS, problems);
+  const reset = oneOf(config, RESET_KEYS, problems);
+  if (reset !== undefined) {
+    const position = startingPosition(reset);
+    if (typeof position === 'string') problems.push(`consumer.auto.offset.reset: ${position}`);
+  }
+  const msk = config['msk.cluster.arn'] !== undefined;
+  const selfManaged = config['bootstrap.servers'] !== undefined;
+  if (msk && selfManaged) problems.push('msk.cluster.arn, bootstrap.servers: conflicting sources; give an MSK cluster ARN or bootstrap servers, not both');
+  if (!msk && !selfManaged) problems.push('msk.cluster.arn or bootstrap.servers: one is required (the Kafka cluster to read from)');
+  const mechanism = config['sasl.mechanism'];
+  const protocol = config['security.protocol'];
+  if (protocol === 'PLAINTEXT' || protocol === 'SASL_PLAINTEXT') {
+    problems.push(`security.protocol: ${protocol} is not supported by Lambda event source mappings; use SASL_SSL or SSL`);
+  }
+  if (protocol === 'SSL' && mechanism !== undefined) problems.push('sasl.mechanism: conflicts with security.protocol=SSL (mutual TLS); remove one');
+  if (msk) {
+    if (mechanism === 'SCRAM-SHA-256' || mechanism === 'PLAIN') problems.push(`sasl.mechanism: Amazon MSK supports AWS_MSK_IAM or SCRAM-SHA-512, not ${mechanism}`);
+    const iam = (mechanism ?? 'AWS_MSK_IAM') === 'AWS_MSK_IAM' && protocol !== 'SSL';
+    if (iam && config['kafka.auth.secret.arn']) problems.push('kafka.auth.secret.arn: not used with IAM authentication (sasl.mechanism=AWS_MSK_IAM); remove it or choose SCRAM-SHA-512 / SSL');
+    if (!iam && !config['kafka.auth.secret.arn']) problems.push('kafka.auth.secret.arn: required for SCRAM or mutual TLS authentication');
+    for (const key of ['kafka.vpc.subnet.ids', 'kafka.vpc.security.group.id', 'kafka.root.ca.secret.arn'] as const) {
+      if (config[key] !== undefined) problems.push(`${key}: applies to self-managed Kafka only (an MSK mapping uses the cluster's own network and certificates)`);
+    }
+  } else if (selfManaged) {
+    if (config['msk.serverless'] !== undefined) problems.push('msk.serverless: applies to Amazon MSK only');
+    if (mechanism === 'AWS_MSK_IAM') problems.push('sasl.mechanism: AWS_MSK_IAM works with Amazon MSK only');
+    if (mechanism !== undefined && !config['kafka.auth.secret.arn']) problems.push('kafka.auth.secret.arn: required with sasl.mechanism');
+    if (protocol === 'SSL' && !config['kafka.auth.secret.arn'] && config['kafka.vpc.subnet.ids'] === undefined) {
+      problems.push('kafka.auth.secret.arn: required for mutual TLS (security.protocol=SSL)');
+    }
+    const subnets = config['kafka.vpc.subnet.ids'] !== undefined;
+    const group = config['kafka.vpc.security.group.id'] !== undefined;
+    if (subnets !== group) problems.push('kafka.vpc.subnet.ids, kafka.vpc.security.group.id: give both, or neither');
+    for (const server of config['bootstrap.servers'] ?? []) {
+      if (!/^[^\s:,]+:\d{1,5}$/.test(server)) problems.push(`bootstrap.servers: "${server}" is not host:port`);
+    }
+  }
+  const format = config['format.class'];
+  if (format !== undefined && !JSON_FORMATS.has(format)) {
+    problems.push(`format.class: only JSON Lines is supported (io.confluent.connect.s3.format.json.JsonFormat), got ${format}`);
+  }
+  const converter = config['value.converter'];
+  if (converter !== undefined && !(converter in VALUE_CONVERTERS)) {
+    problems.push(`value.converter: one of ${Object.keys(VALUE_CONVERTERS).join(', ')}, got ${converter}`);
+  }
+  if (config['s3.bucket.name'] !== undefined) {
+    for (const key of ['s3.ssea.name', 's3.bucket.versioning', 's3.dead.letter.expiration.days'] as const) {
+      if (config[key] !== undefined) problems.push(`${key}: applies only to a bucket the app creates; conflicts with s3.bucket.name (an existing bucket)`);
+    }
+  } else if (config['s3.sse.kms.key.id'] !== undefined && config['s3.ssea.name'] === 'AES256') {
+    problems.push('s3.sse.kms.key.id: conflicts with s3.ssea.name=AES256');
+  }
+  const interval = config['offset.flush.interval.ms'];
+  if (interval !== undefined && interval % 1000 !== 0) {
+    problems.push(`offset.flush.interval.ms: the batching window is set in whole seconds; use a multiple of 1000, got ${interval}`);
+  }
+  const retention = config['lambda.log.retention.days'];
+  if (retention !== undefined && !(Object.values(logs.RetentionDays) as unknown[]).includes(retention)) {
+    problems.push(`lambda.log.retention.days: one of CloudWatch's retention periods (1, 3, 5, 7, 14, 30, 60, 90, ...), got ${retention}`);
+  }
+  const provisioned = ['lambda.provisioned.pollers.min', 'lambda.provisioned.pollers.max', 'lambda.provisioned.poller.group'].some(
+    (key) => config[key as keyof ParsedConnector] !== undefined,
+  );
+  for (const key of ['lambda.retry.attempts', 'lambda.bisect.batch.on.error', 'lambda.max.record.age.seconds', 'lambda.report.batch.item.failures'] as const) {
+    const value = config[key];
+    if (value !== undefined && value !== false && !provisioned) {
+      problems.push(`${key}: Kafka event source mappings support it only in provisioned mode; set lambda.provisioned.pollers.min/max`);
+    }
+  }
+  const min = config['lambda.provisioned.pollers.min'];
+  const max = config['lambda.provisioned.pollers.max'];
+  if (min !== undefined && max !== undefined && min > max) problems.push(`lambda.provisioned.pollers.min (${min}) exceeds lambda.provisioned.pollers.max (${max})`);
+  const discards = (config['lambda.retry.attempts'] ?? -1) !== -1 || config['lambda.max.record.age.seconds'] !== undefined;
+  if (discards && (config['lambda.on.failure.destination'] ?? 'none') === 'none') {
+    problems.push('lambda.on.failure.destination: lambda.retry.attempts / lambda.max.record.age.seconds discard records; choose s3 or sqs so that none is lost silently');
+  }
+  const group = oneOf(config, GROUP_KEYS, []);
+  if (group !== undefined && config.topics.length > 1 && !group.includes('{topic}')) {
+    problems.push('group.id: with several topics (one event source mapping each) the group id must contain "{topic}"');
+  }
+  if (config['alarms.email'] !== undefined && config['alarms.sns.topic.arn'] !== undefined) {
+    problems.push('alarms.email, alarms.sns.topic.arn: conflicting; subscribe the addresses to your topic yourself, or let the app create one');
+  }
+  return problems;
+}
+
+/** `earliest` | `latest` | an ISO-8601 date-time | Unix milliseconds → the mapping's starting position, or a problem. */
+export function startingPosition(value: string): StartingPosition | string {
+  if (value === 'earliest') return { type: 'TRIM_HORIZON' };
+  if (value === 'latest') return { type: 'LATEST' };
+  if (value === 'none') return 'none (fail when no offset is committed) has no event source mapping equivalent; use earliest, latest or a timestamp';
+  const millis = /^\d+$/.test(value) ? Number(value) : /^\d{4}-\d{2}-\d{2}T/.test(value) ? Date.parse(value) : Number.NaN;
+  if (!Number.isFinite(millis) || millis <= 0) {
+    return `expected earliest, latest, an ISO-8601 date-time (2024-05-01T00:00:00Z) or Unix milliseconds, got "${value}"`;
+  }
+  if (millis % 1000 !== 0) return `the mapping starts at whole seconds; got ${value} (${millis} ms)`;
+  return { type: 'AT_TIMESTAMP', timestamp: millis / 1000 };
+}
+
+function toProps(scope: Construct, config: ParsedConnector): MskS3SinkProps {
+  const secret = (id: string, secretArn: string) => secretsmanager.Secret.fromSecretCompleteArn(scope, id, secretArn);
+  const authSecretArn = config['kafka.auth.secret.arn'];
+  const protocol = config['security.protocol'];
+  const mechanism = config['sasl.mechanism'];
+  let source: KafkaSource;
+  if (config['msk.cluster.arn'] !== undefined) {
+    source = {
+      kind: 'msk',
+      clusterArn: config['msk.cluster.arn'],
+      serverless: config['msk.serverless'],
+      authentication:
+        protocol === 'SSL'
+          ? { type: 'mtls', secret: secret('KafkaAuthSecret', authSecretArn!) }
+          : mechanism === 'SCRAM-SHA-512'
+            ? { type: 'sasl-scram', secret: secret('KafkaAuthSecret', authSecretArn!) }
+            : { type: 'iam' },
+    };
+  } else {
+    const subnetIds = config['kafka.vpc.subnet.ids'];
+    const groupId = config['kafka.vpc.security.group.id'];
+    const type =
+      protocol === 'SSL'
+        ? 'mtls'
+        : ({ 'SCRAM-SHA-512': 'sasl-scram-512', 'SCRAM-SHA-256': 'sasl-scram-256', PLAIN: 'basic' } as const)[
+            (mechanism ?? 'SCRAM-SHA-512') as 'SCRAM-SHA-512' | 'SCRAM-SHA-256' | 'PLAIN'
+          ];
+    source = {
+      kind: 'self-managed',
+      bootstrapServers: config['bootstrap.servers']!,
+      authentication: authSecretArn ? { type, secret: secret('KafkaAuthSecret', authSecretArn) } : undefined,
+      rootCaCertificate: config['kafka.root.ca.secret.arn'] ? secret('KafkaRootCa', config['kafka.root.ca.secret.arn']) : undefined,
+      vpcSubnets: subnetIds ? { subnets: subnetIds.map((id) => importedSubnet(scope, id)) } : undefined,
+      securityGroup: groupId ? ec2.SecurityGroup.fromSecurityGroupId(scope, 'KafkaSecurityGroup', groupId) : undefined,
+    };
+  }
+
+  const start = oneOf(config, RESET_KEYS, []);
+  const keyArn = config['s3.sse.kms.key.id'];
+  const bucketName = config['s3.bucket.name'];
+  const pollers =
+    config['lambda.provisioned.pollers.min'] !== undefined ||
+    config['lambda.provisioned.pollers.max'] !== undefined ||
+    config['lambda.provisioned.poller.group'] !== undefined
+      ? {
+          minimumPollers: config['lambda.provisioned.pollers.min'],
+          maximumPollers: config['lambda.provisioned.pollers.max'],
+          pollerGroupName: config['lambda.provisioned.poller.group'],
+        }
+      : undefined;
+  const onFailure = config['lambda.on.failure.destination'];
+  const interval = config['offset.flush.interval.ms'];
+  const retention = config['lambda.log.retention.days'];
+  const topicsDir = config['topics.dir'];
+  return {
+    source,
+    topics: config.topics,
+    consumerGroupId: oneOf(config, GROUP_KEYS, []),
+    startingPosition: start === undefined ? undefined : (startingPosition(start) as StartingPosition),
+    batchSize: config['flush.size'],
+    maxBatchingWindow: interval === undefined ? undefined : Duration.seconds(interval / 1000),
+    provisionedPollers: pollers,
+    retryAttempts: config['lambda.retry.attempts'],
+    bisectBatchOnError: config['lambda.bisect.batch.on.error'] || undefined,
+    maxRecordAge: config['lambda.max.record.age.seconds'] === undefined ? undefined : Duration.seconds(config['lambda.max.record.age.seconds']),
+    reportBatchItemFailures: config['lambda.report.batch.item.failures'] || undefined,
+    onFailure: onFailure === 's3' ? { type: 's3' } : onFailure === 'sqs' ? { type: 'sqs' } : undefined,
+    bucket: bucketName ? s3.Bucket.fromBucketName(scope, 'ExistingBucket', bucketName) : undefined,
+    bucketKey: keyArn ? kms.Key.fromKeyArn(scope, 'BucketKeyRef', keyArn) : undefined,
+    bucketEncryption: bucketName ? undefined : config['s3.ssea.name'] === 'aws:kms' || keyArn ? 'KMS' : config['s3.ssea.name'] ? 'S3_MANAGED' : undefined,
+    bucketVersioned: config['s3.bucket.versioning'],
+    deadLetterExpirationDays: config['s3.dead.letter.expiration.days'],
+    // Kafka Connect's topics.dir has no trailing slash ("topics"); the sink's prefix has one.
+    prefix: topicsDir === undefined ? undefined : topicsDir === '' || topicsDir.endsWith('/') ? topicsDir : `${topicsDir}/`,
+    deadLetterPrefix: config['errors.deadletterqueue.s3.prefix'],
+    compression: config['s3.compression.type'],
+    errorsTolerance: config['errors.tolerance'],
+    valueConverter: config['value.converter'] === undefined ? undefined : VALUE_CONVERTERS[config['value.converter']],
+    maxConcurrency: config['sink.max.concurrency'],
+    memorySize: config['lambda.memory.mb'],
+    timeout: config['lambda.timeout.seconds'] === undefined ? undefined : Duration.seconds(config['lambda.timeout.seconds']),
+    logRetention: retention as logs.RetentionDays | undefined,
+    alarms: {
+      offsetLagThreshold: config['alarms.offset.lag.threshold'],
+      topic: config['alarms.sns.topic.arn']
+        ? sns.Topic.fromTopicArn(scope, 'AlarmTopicRef', config['alarms.sns.topic.arn'])
+        : config['alarms.email'] !== undefined
+          ? true
+          : undefined,
+      emails: config['alarms.email'],
+    },
+  };
+}
+
+/** A subnet by id. The mapping needs only its id; the route table CDK warns about is never used. */
+function importedSubnet(scope: Construct, subnetId: string): ec2.ISubnet {
+  const subnet = ec2.Subnet.fromSubnetId(scope, `Subnet-${subnetId}`, subnetId);
+  Annotations.of(subnet).acknowledgeWarning('@aws-cdk/aws-ec2:noSubnetRouteTableId', 'The event source mapping uses the subnet id only');
+  return subnet;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** " (did you mean x?)" for a key one or two edits from a known one. */
+function suggest(key: string, known: Set<string>): string {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of known) {
+    const distance = editDistance(key, candidate);
+    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
+  }
+  return best ? ` (did you mean ${best}?)` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length]!;
+}

@@ -1,0 +1,782 @@
+/**
+ * `MskS3Sink`: the whole sink as one construct. An event source mapping per topic reads from
+ * Amazon MSK or a self-managed Kafka cluster and invokes one function, which writes each batch to
+ * S3 effectively once with the DynamoDB offset ledger (docs/protocol.md). Secure by default:
+ * encrypted, TLS-only, private buckets; least-privilege IAM; retained data; a dashboard and alarms.
+ */
+import { fileURLToPath } from 'node:url';
+import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import type { IAlarm } from 'aws-cdk-lib/aws-cloudwatch';
+import type { Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { loadConfig } from '../lib/config.ts';
+import { ledgerTableDefinition } from '../lib/ledger-table.ts';
+import type { KafkaSource, MskSource, SelfManagedKafkaSource } from './kafka-source.ts';
+import { SinkMonitoring, type SinkAlarmOptions } from './sink-monitoring.ts';
+
+export type { KafkaSource, MskSource, SelfManagedKafkaSource } from './kafka-source.ts';
+
+/** Where a mapping starts reading when its consumer group has no committed offset yet. */
+export type StartingPosition =
+  | { readonly type: 'TRIM_HORIZON' }
+  | { readonly type: 'LATEST' }
+  /** `timestamp`: Unix time in seconds. */
+  | { readonly type: 'AT_TIMESTAMP'; readonly timestamp: number };
+
+/** The mapping's provisioned mode: a floor and a ceiling of event pollers. */
+export interface ProvisionedPollers {
+  /** @default 1 */
+  readonly minimumPollers?: number;
+  /** @default 200 */
+  readonly maximumPollers?: number;
+  /** Mappings with the same group name share pollers. @default - dedicated pollers */
+  readonly pollerGroupName?: string;
+}
+
+/**
+ * Where the mapping sends a batch it gives up on (after `retryAttempts` or `maxRecordAge`).
+ * `s3` keeps the whole batch with the failure's metadata; `sqs` keeps only the metadata
+ * (topic, partition, offsets), the records stay in Kafka until its retention deletes them.
+ */
+export type OnFailureDestination =
+  | { readonly type: 's3'; /** @default - a new encrypted bucket */ readonly bucket?: s3.IBucket }
+  | { readonly type: 'sqs'; /** @default - a new encrypted queue */ readonly queue?: sqs.IQueue };
+
+/** Bucket encryption for a bucket the construct creates. */
+export type SinkBucketEncryption = 'S3_MANAGED' | 'KMS';
+
+export interface MskS3SinkProps {
+  /** The Kafka cluster to read from. */
+  readonly source: KafkaSource;
+  /**
+   * The topics to deliver. A Lambda Kafka event source mapping takes exactly one topic, so the
+   * construct creates one mapping per topic, all invoking the same function and sharing the
+   * ledger (its key is topic + partition).
+   */
+  readonly topics: readonly string[];
+  /**
+   * The consumer group id of the mappings. Each mapping needs its own group, so with several
+   * topics the id must contain `{topic}`, which is replaced by each topic's name. A group id
+   * cannot change once a mapping exists (CloudFormation replaces the mapping).
+   * @default - Lambda's default: the mapping's UUID
+   */
+  readonly consumerGroupId?: string;
+  /** @default { type: 'TRIM_HORIZON' } (Kafka Connect's `earliest`) */
+  readonly startingPosition?: StartingPosition;
+  /** Records per invocation, 1–10000. @default 100 */
+  readonly batchSize?: number;
+  /** How long the mapping gathers records before invoking, at most 5 minutes. @default Duration.millis(500) */
+  readonly maxBatchingWindow?: Duration;
+  /**
+   * Provisioned mode (dedicated event pollers). Required by `retryAttempts`, `bisectBatchOnError`,
+   * `maxRecordAge` and `reportBatchItemFailures`.
+   * @default - on-demand mode
+   */
+  readonly provisionedPollers?: ProvisionedPollers;
+  /** Provisioned mode only. -1 = retry until the record expires in Kafka. @default -1 */
+  readonly retryAttempts?: number;
+  /** Provisioned mode only: split a failed batch in two and retry each half. @default false */
+  readonly bisectBatchOnError?: boolean;
+  /** Provisioned mode only: discard records older than this (60 s – 7 days). @default - never */
+  readonly maxRecordAge?: Duration;
+  /**
+   * Provisioned mode only: the function reports the first undelivered record of each failed
+   * partition (`ReportBatchItemFailures`) so that delivered partitions are not retried. Sets the
+   * function's `SINK_REPORT_BATCH_ITEM_FAILURES=true` together with the mapping's response type.
+   * @default false
+   */
+  readonly reportBatchItemFailures?: boolean;
+  /**
+   * Where given-up batches go. Required when `retryAttempts` or `maxRecordAge` can discard
+   * records, so that nothing is dropped silently.
+   * @default - none (the mapping retries until the record expires in Kafka)
+   */
+  readonly onFailure?: OnFailureDestination;
+
+  /**
+   * An existing bucket to write to. Its encryption key, if any, goes in `bucketKey`.
+   * @default - a new bucket
+   */
+  readonly bucket?: s3.IBucket;
+  /**
+   * The KMS key of an existing `bucket` (or the key a new bucket uses with `KMS` encryption).
+   * @default - none for an existing bucket; a new key for `bucketEncryption: 'KMS'`
+   */
+  readonly bucketKey?: kms.IKey;
+  /** New bucket only. @default 'S3_MANAGED' */
+  readonly bucketEncryption?: SinkBucketEncryption;
+  /** New bucket only. @default false (objects are immutable: the sink never overwrites) */
+  readonly bucketVersioned?: boolean;
+  /**
+   * New bucket only: server access logs go to this bucket.
+   * @default - a new access-log bucket (90-day expiry)
+   */
+  readonly accessLogsBucket?: s3.IBucket;
+  /**
+   * New bucket only: dead letters expire this many days after they are written; 0 keeps them.
+   * @default 365
+   */
+  readonly deadLetterExpirationDays?: number;
+
+  /** `SINK_PREFIX` (Kafka Connect's `topics.dir`). @default 'topics/' */
+  readonly prefix?: string;
+  /** `SINK_DEAD_LETTER_PREFIX`, outside `prefix`. @default 'dead-letters/' */
+  readonly deadLetterPrefix?: string;
+  /** `SINK_COMPRESSION`. @default 'gzip' */
+  readonly compression?: 'gzip' | 'zstd' | 'none';
+  /** `SINK_ERRORS_TOLERANCE` (Kafka Connect's `errors.tolerance`). @default 'none' */
+  readonly errorsTolerance?: 'none' | 'all';
+  /** `SINK_VALUE_CONVERTER`. @default 'auto' */
+  readonly valueConverter?: 'auto' | 'json';
+  /** `SINK_MAX_CONCURRENCY`: partitions of a batch delivered at once. @default 16 */
+  readonly maxConcurrency?: number;
+
+  /** @default 1024 */
+  readonly memorySize?: number;
+  /** At most 15 minutes. @default Duration.minutes(5) */
+  readonly timeout?: Duration;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Bundle the AWS SDK v3 into the function (pinned to the version the tests ran with) instead
+   * of using the runtime's copy.
+   * @default true
+   */
+  readonly bundleAwsSdk?: boolean;
+
+  /** Alarm thresholds and the notification topic. @default - see `SinkAlarmOptions` */
+  readonly alarms?: SinkAlarmOptions;
+  /** @default - `<stack name>-msk-s3-sink` */
+  readonly dashboardName?: string;
+}
+
+/** The directory of this file, to find the handler without relying on the working directory. */
+const here = fileURLToPath(new URL('.', import.meta.url));
+/** The function's entry point (DESIGN.md: part of the product's interface). */
+export const HANDLER_ENTRY = `${here}../functions/msk-sink/handler.ts`;
+const MAX_TIMEOUT = Duration.minutes(15);
+
+export class MskS3Sink extends Construct {
+  /** The bucket the sink writes to (created or given). */
+  readonly bucket: s3.IBucket;
+  /** The access-log bucket, when the construct created one. */
+  readonly accessLogsBucket: s3.IBucket | undefined;
+  /** The offset ledger, created from `ledgerTableDefinition`. */
+  readonly ledgerTable: dynamodb.Table;
+  readonly function: nodejs.NodejsFunction;
+  readonly logGroup: logs.LogGroup;
+  /** One mapping per topic, in the order of `topics`. */
+  readonly eventSourceMappings: readonly lambda.EventSourceMapping[];
+  /** The first (with one topic, the only) mapping. */
+  readonly eventSourceMapping: lambda.EventSourceMapping;
+  /** The on-failure destination, when configured. */
+  readonly onFailureBucket: s3.IBucket | undefined;
+  readonly onFailureQueue: sqs.IQueue | undefined;
+  readonly dashboard: Dashboard;
+  readonly alarms: readonly IAlarm[];
+  readonly alarmTopic: sns.ITopic | undefined;
+  /** The function's environment (`SINK_*`, `LEDGER_TABLE`), as passed to the function. */
+  readonly environment: Readonly<Record<string, string>>;
+  private readonly props: MskS3SinkProps;
+
+  constructor(scope: Construct, id: string, props: MskS3SinkProps) {
+    super(scope, id);
+    validateProps(props);
+    this.props = props;
+    const stack = Stack.of(this);
+
+    // --- Storage -------------------------------------------------------------------------
+    let bucketKey = props.bucketKey;
+    if (props.bucket) {
+      this.bucket = props.bucket;
+      this.accessLogsBucket = undefined;
+    } else {
+      const encryption = props.bucketEncryption ?? 'S3_MANAGED';
+      if (encryption === 'KMS' && !bucketKey) {
+        bucketKey = new kms.Key(this, 'BucketKey', {
+          description: 'msk-s3-sink: encrypts the sink bucket',
+          enableKeyRotation: true,
+          removalPolicy: RemovalPolicy.RETAIN,
+        });
+      }
+      this.accessLogsBucket = props.accessLogsBucket ?? this.createAccessLogsBucket();
+      this.bucket = this.createSinkBucket(props, encryption, bucketKey);
+    }
+
+    this.ledgerTable = new dynamodb.Table(this, 'Ledger', {
+      partitionKey: keyAttribute('HASH'),
+      sortKey: keyAttribute('RANGE'),
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // --- The function's configuration, checked by the function's own loader ---------------
+    const environment: Record<string, string> = {
+      SINK_BUCKET: this.bucket.bucketName,
+      LEDGER_TABLE: this.ledgerTable.tableName,
+      SINK_PREFIX: props.prefix ?? 'topics/',
+      SINK_DEAD_LETTER_PREFIX: props.deadLetterPrefix ?? 'dead-letters/',
+      SINK_FORMAT: 'jsonl',
+      SINK_COMPRESSION: props.compression ?? 'gzip',
+      SINK_ERRORS_TOLERANCE: props.errorsTolerance ?? 'none',
+      SINK_VALUE_CONVERTER: props.valueConverter ?? 'auto',
+      SINK_REPORT_BATCH_ITEM_FAILURES: String(props.reportBatchItemFailures ?? false),
+      SINK_MAX_CONCURRENCY: String(props.maxConcurrency ?? 16),
+    };
+    const config = checkedSinkConfig(environment);
+    environment.SINK_PREFIX = config.prefix;
+    environment.SINK_DEAD_LETTER_PREFIX = config.deadLetterPrefix;
+    this.environment = environment;
+
+    // --- The function ----------------------------------------------------------------------
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'msk-s3-sink function: its log group, its bucket prefixes, its ledger, its Kafka source',
+    });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteOwnLogs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: HANDLER_ENTRY,
+      handler: 'handler',
+      description: 'msk-s3-sink: delivers Kafka batches to S3 effectively once',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 1024,
+      timeout: props.timeout ?? Duration.minutes(5),
+      role,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      environment: { ...environment, NODE_OPTIONS: '--enable-source-maps' },
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        target: 'node24',
+        platform: 'node',
+        minify: true,
+        sourceMap: true,
+        sourceMapMode: nodejs.SourceMapMode.EXTERNAL,
+        sourcesContent: false,
+        mainFields: ['module', 'main'],
+        // ESM output: some CommonJS dependencies call require() for Node built-ins.
+        banner: "import { createRequire as __msk_s3_sink_createRequire } from 'node:module';const require = __msk_s3_sink_createRequire(import.meta.url);",
+        bundleAwsSDK: props.bundleAwsSdk ?? true,
+        forceDockerBundling: false,
+        tsconfig: `${here}../tsconfig.json`,
+      },
+      depsLockFilePath: `${here}../package-lock.json`,
+      projectRoot: `${here}..`,
+    });
+    this.grantSinkAccess(role, config.prefix, config.deadLetterPrefix, bucketKey);
+
+    // --- Sources ---------------------------------------------------------------------------
+    const sourceAccess = this.sourceAccess(props.source, role);
+    const onFailure = this.onFailureDestination(props);
+    this.onFailureBucket = onFailure?.bucket;
+    this.onFailureQueue = onFailure?.queue;
+    const start = props.startingPosition ?? { type: 'TRIM_HORIZON' };
+    this.eventSourceMappings = props.topics.map(
+      (topic, index) =>
+        new lambda.EventSourceMapping(this, `Mapping${index}`, {
+          target: this.function,
+          kafkaTopic: topic,
+          ...(props.source.kind === 'msk'
+            ? { eventSourceArn: props.source.clusterArn }
+            : { kafkaBootstrapServers: [...props.source.bootstrapServers] }),
+          sourceAccessConfigurations: sourceAccess.length > 0 ? sourceAccess : undefined,
+          kafkaConsumerGroupId: consumerGroupFor(props.consumerGroupId, topic),
+          startingPosition: lambda.StartingPosition[start.type],
+          startingPositionTimestamp: start.type === 'AT_TIMESTAMP' ? start.timestamp : undefined,
+          batchSize: props.batchSize,
+          maxBatchingWindow: props.maxBatchingWindow,
+          provisionedPollerConfig: props.provisionedPollers,
+          retryAttempts: props.retryAttempts,
+          bisectBatchOnError: props.bisectBatchOnError,
+          maxRecordAge: props.maxRecordAge,
+          reportBatchItemFailures: props.reportBatchItemFailures,
+          onFailure: onFailure?.destination,
+          supportS3OnFailureDestination: true,
+        }),
+    );
+    this.eventSourceMapping = this.eventSourceMappings[0]!;
+
+    // --- Monitoring ------------------------------------------------------------------------
+    const monitoring = new SinkMonitoring(this, 'Monitoring', {
+      function: this.function,
+      onFailureQueue: this.onFailureQueue,
+      dashboardName: props.dashboardName ?? `${stack.stackName}-msk-s3-sink`,
+      alarms: props.alarms,
+      topics: props.topics,
+    });
+    this.dashboard = monitoring.dashboard;
+    this.alarms = monitoring.alarms;
+    this.alarmTopic = monitoring.alarmTopic;
+
+    new CfnOutput(this, 'BucketName', { value: this.bucket.bucketName, description: 'Where the sink writes' });
+    new CfnOutput(this, 'LedgerTableName', { value: this.ledgerTable.tableName, description: 'The offset ledger' });
+    new CfnOutput(this, 'FunctionName', { value: this.function.functionName });
+    new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboardName });
+
+    this.acknowledgeWildcards(role);
+  }
+
+  private createAccessLogsBucket(): s3.Bucket {
+    const logsBucket = new s3.Bucket(this, 'AccessLogs', {
+      // Server access log delivery supports SSE-S3 only on the target bucket.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(90) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(logsBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This is the server access log bucket itself; logging it to itself would loop.',
+    });
+    return logsBucket;
+  }
+
+  private createSinkBucket(props: MskS3SinkProps, encryption: SinkBucketEncryption, key: kms.IKey | undefined): s3.Bucket {
+    const deadLetterPrefix = props.deadLetterPrefix ?? 'dead-letters/';
+    const expiration = props.deadLetterExpirationDays ?? 365;
+    const lifecycleRules: s3.LifecycleRule[] = [
+      { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+    ];
+    if (expiration > 0) {
+      lifecycleRules.push({
+        id: 'expire-dead-letters',
+        prefix: deadLetterPrefix.endsWith('/') ? deadLetterPrefix : `${deadLetterPrefix}/`,
+        expiration: Duration.days(expiration),
+      });
+    }
+    if (props.bucketVersioned) {
+      lifecycleRules.push({ id: 'expire-noncurrent-versions', noncurrentVersionExpiration: Duration.days(30) });
+    }
+    return new s3.Bucket(this, 'Bucket', {
+      encryption: encryption === 'KMS' ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
+      encryptionKey: encryption === 'KMS' ? key : undefined,
+      bucketKeyEnabled: encryption === 'KMS' ? true : undefined,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      versioned: props.bucketVersioned ?? false,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'sink-bucket/',
+      lifecycleRules,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+
+  /** Exactly what the sink does: PutObject (If-None-Match) and GetObject/HeadObject on its two prefixes; GetItem/UpdateItem on its ledger. */
+  private grantSinkAccess(role: iam.Role, prefix: string, deadLetterPrefix: string, key: kms.IKey | undefined): void {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'SinkObjects',
+        // HeadObject is authorised by s3:GetObject.
+        actions: ['s3:PutObject', 's3:GetObject'],
+        resources: [this.bucket.arnForObjects(`${prefix}*`), this.bucket.arnForObjects(`${deadLetterPrefix}*`)],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'Ledger',
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        resources: [this.ledgerTable.tableArn],
+      }),
+    );
+    if (key) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'SinkBucketKey',
+          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          resources: [key.keyArn],
+        }),
+      );
+    }
+  }
+
+  /** The mapping's source access configurations, and the execution role's Kafka and network permissions. */
+  private sourceAccess(source: KafkaSource, role: iam.Role): lambda.SourceAccessConfiguration[] {
+    const access: lambda.SourceAccessConfiguration[] = [];
+    const type = lambda.SourceAccessConfigurationType;
+    const readSecret = (secretArn: string) =>
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretArn] }),
+      );
+    const addNetworkInterfaces = () =>
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'EventPollerNetworkInterfaces',
+          // The mapping's pollers reach the brokers through network interfaces in the cluster's
+          // subnets, created with the function's execution role. These EC2 actions have no
+          // resource-level permissions (Describe*) or need them on every subnet/SG in the VPC.
+          actions: [
+            'ec2:CreateNetworkInterface',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DescribeVpcs',
+            'ec2:DeleteNetworkInterface',
+            'ec2:DescribeSubnets',
+            'ec2:DescribeSecurityGroups',
+          ],
+          resources: ['*'],
+        }),
+      );
+
+    if (source.kind === 'msk') {
+      const auth = source.authentication ?? { type: 'iam' };
+      const clusterArn = source.clusterArn;
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'MskCluster',
+          actions: [
+            'kafka:DescribeCluster',
+            'kafka:DescribeClusterV2',
+            'kafka:GetBootstrapBrokers',
+            ...(auth.type === 'sasl-scram' ? ['kafka:ListScramSecrets'] : []),
+          ],
+          resources: [clusterArn],
+        }),
+      );
+      addNetworkInterfaces();
+      if (auth.type === 'iam') {
+        const [head, tail] = [Fn.select(0, Fn.split(':cluster/', clusterArn)), Fn.select(1, Fn.split(':cluster/', clusterArn))];
+        const resource = (kind: string, name: string) => Fn.join('', [head, `:${kind}/`, tail, `/${name}`]);
+        role.addToPrincipalPolicy(
+          new iam.PolicyStatement({
+            sid: 'MskIamConnect',
+            actions: ['kafka-cluster:Connect', 'kafka-cluster:DescribeClusterDynamicConfiguration'],
+            resources: [clusterArn],
+          }),
+        );
+        role.addToPrincipalPolicy(
+          new iam.PolicyStatement({
+            sid: 'MskIamTopics',
+            actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'],
+            resources: this.props.topics.map((topic) => resource('topic', topic)),
+          }),
+        );
+        role.addToPrincipalPolicy(
+          new iam.PolicyStatement({
+            sid: 'MskIamGroups',
+            actions: ['kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup'],
+            resources: this.groupsForPolicy().map((group) => resource('group', group)),
+          }),
+        );
+      } else {
+        access.push({
+          type: auth.type === 'sasl-scram' ? type.SASL_SCRAM_512_AUTH : type.CLIENT_CERTIFICATE_TLS_AUTH,
+          uri: auth.secret.secretArn,
+        });
+        readSecret(auth.secret.secretArn);
+        if (auth.secret.encryptionKey) auth.secret.encryptionKey.grantDecrypt(role);
+      }
+      return access;
+    }
+
+    const auth = source.authentication;
+    if (auth) {
+      const authType = {
+        'sasl-scram-512': type.SASL_SCRAM_512_AUTH,
+        'sasl-scram-256': type.SASL_SCRAM_256_AUTH,
+        basic: type.BASIC_AUTH,
+        mtls: type.CLIENT_CERTIFICATE_TLS_AUTH,
+      }[auth.type];
+      access.push({ type: authType, uri: auth.secret.secretArn });
+      readSecret(auth.secret.secretArn);
+      if (auth.secret.encryptionKey) auth.secret.encryptionKey.grantDecrypt(role);
+    }
+    if (source.rootCaCertificate) {
+      access.push({ type: type.SERVER_ROOT_CA_CERTIFICATE, uri: source.rootCaCertificate.secretArn });
+      readSecret(source.rootCaCertificate.secretArn);
+    }
+    if (source.vpcSubnets && source.securityGroup) {
+      access.push({ type: type.VPC_SECURITY_GROUP, uri: source.securityGroup.securityGroupId });
+      for (const subnetId of subnetIdsOf(source)) access.push({ type: type.VPC_SUBNET, uri: `subnet:${subnetId}` });
+      addNetworkInterfaces();
+    }
+    return access;
+  }
+
+  private groupsForPolicy(): string[] {
+    // Without an explicit group id, Lambda names the group after the mapping's UUID, unknown at synth time.
+    const template = this.props.consumerGroupId;
+    if (template === undefined) return ['*'];
+    return this.props.topics.map((topic) => consumerGroupFor(template, topic)!);
+  }
+
+  private onFailureDestination(
+    props: MskS3SinkProps,
+  ): { destination: lambda.IEventSourceDlq; bucket?: s3.IBucket; queue?: sqs.IQueue } | undefined {
+    const onFailure = props.onFailure;
+    if (!onFailure) return undefined;
+    if (onFailure.type === 'sqs') {
+      const queue =
+        onFailure.queue ??
+        new sqs.Queue(this, 'OnFailureQueue', {
+          encryption: sqs.QueueEncryption.SQS_MANAGED,
+          enforceSSL: true,
+          retentionPeriod: Duration.days(14),
+        });
+      if (!onFailure.queue) {
+        Validations.of(queue).acknowledge({
+          id: 'AwsSolutions-SQS3',
+          reason: 'This queue is itself the dead-letter destination of the event source mapping.',
+        });
+      }
+      return { destination: new SqsDlq(queue), queue };
+    }
+    const bucket =
+      onFailure.bucket ??
+      new s3.Bucket(this, 'OnFailureBucket', {
+        encryption: s3.BucketEncryption.S3_MANAGED,
+        enforceSSL: true,
+        minimumTLSVersion: 1.2,
+        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+        objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        serverAccessLogsBucket: this.accessLogsBucket,
+        serverAccessLogsPrefix: 'on-failure-bucket/',
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+    if (!onFailure.bucket && !this.accessLogsBucket) {
+      Validations.of(bucket).acknowledge({
+        id: 'AwsSolutions-S1',
+        reason: 'The sink writes to an existing bucket, so the construct has no access-log bucket to send these logs to.',
+      });
+    }
+    return { destination: new LeastPrivilegeS3OnFailure(bucket), bucket };
+  }
+
+  /**
+   * cdk-nag (AwsSolutions-IAM5) flags every resource with a wildcard. Each wildcard in the role's
+   * policy is acknowledged here, one finding at a time, with the reason of the statement it is in.
+   */
+  private acknowledgeWildcards(role: iam.Role): void {
+    const policy = role.node.tryFindChild('DefaultPolicy') as iam.Policy | undefined;
+    if (!policy) return;
+    const document = Stack.of(this).resolve(policy.document.toJSON()) as {
+      Statement: Array<{ Sid?: string; Resource: unknown }>;
+    };
+    const seen = new Set<string>();
+    for (const statement of document.Statement) {
+      const resources = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
+      for (const resource of resources.map(renderForNag)) {
+        if (!resource.includes('*') || seen.has(resource)) continue;
+        seen.add(resource);
+        const reason = WILDCARD_REASONS[statement.Sid ?? ''];
+        if (!reason) throw new Error(`MskS3Sink: unexplained wildcard resource ${resource} in statement ${statement.Sid ?? '(no sid)'}`);
+        Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[Resource::${resource}]`, reason });
+      }
+    }
+  }
+}
+
+/** Why each statement of the function's role needs its wildcard resources (cdk-nag AwsSolutions-IAM5). */
+const WILDCARD_REASONS: Record<string, string> = {
+  SinkObjects:
+    'Scoped to the sink prefix and the dead-letter prefix of one bucket: the sink creates one object per topic-partition range (and per poison record), with keys unknown in advance.',
+  EventPollerNetworkInterfaces:
+    'The Kafka event pollers create network interfaces in the cluster subnets with the execution role; EC2 Describe* actions have no resource-level permissions and the interfaces do not exist before.',
+  MskIamGroups:
+    'Without an explicit consumer group id, Lambda names the group after the mapping UUID, which is unknown at synth time; scoped to groups of this one cluster.',
+  OnFailureObjects: 'The event source mapping writes failed batches under keys it chooses; scoped to the dedicated on-failure bucket.',
+};
+
+/** Renders a resolved resource the way cdk-nag names it in its finding ids. */
+function renderForNag(resource: unknown): string {
+  if (typeof resource === 'string') return resource;
+  const value = resource as Record<string, unknown>;
+  if ('Fn::GetAtt' in value) {
+    const [id, attribute] = value['Fn::GetAtt'] as [string, string];
+    return `<${id}.${attribute}>`;
+  }
+  if ('Ref' in value) return `<${String(value.Ref)}>`;
+  if ('Fn::Join' in value) {
+    const [separator, parts] = value['Fn::Join'] as [string, unknown[]];
+    return parts.map(renderForNag).join(separator);
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * An S3 on-failure destination that grants only what Lambda documents for it (s3:PutObject,
+ * s3:ListBucket), where `S3OnFailureDestination` grants read-write on the whole bucket.
+ */
+class LeastPrivilegeS3OnFailure implements lambda.IEventSourceDlq {
+  constructor(private readonly bucket: s3.IBucket) {}
+  bind(_target: lambda.IEventSourceMapping, targetHandler: lambda.IFunction): lambda.DlqDestinationConfig {
+    targetHandler.addToRolePolicy(
+      new iam.PolicyStatement({ sid: 'OnFailureObjects', actions: ['s3:PutObject'], resources: [this.bucket.arnForObjects('*')] }),
+    );
+    targetHandler.addToRolePolicy(
+      new iam.PolicyStatement({ sid: 'OnFailureList', actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }),
+    );
+    this.bucket.encryptionKey?.grantEncrypt(targetHandler);
+    return { destination: this.bucket.bucketArn };
+  }
+}
+
+function keyAttribute(keyType: 'HASH' | 'RANGE'): dynamodb.Attribute {
+  const name = ledgerTableDefinition.KeySchema.find((key) => key.KeyType === keyType)!.AttributeName;
+  const type = ledgerTableDefinition.AttributeDefinitions.find((attribute) => attribute.AttributeName === name)!.AttributeType;
+  return { name, type: { S: dynamodb.AttributeType.STRING, N: dynamodb.AttributeType.NUMBER, B: dynamodb.AttributeType.BINARY }[type] };
+}
+
+function consumerGroupFor(template: string | undefined, topic: string): string | undefined {
+  return template?.replaceAll('{topic}', topic);
+}
+
+function subnetIdsOf(source: SelfManagedKafkaSource): string[] {
+  const selection = source.vpcSubnets!;
+  if (selection.subnets) return selection.subnets.map((subnet) => subnet.subnetId);
+  return source.vpc!.selectSubnets(selection).subnetIds;
+}
+
+/** Runs the function's own configuration loader over the environment the construct sets. */
+function checkedSinkConfig(environment: Record<string, string>) {
+  const placeholders = {
+    SINK_BUCKET: Token.isUnresolved(environment.SINK_BUCKET) ? 'placeholder-bucket' : environment.SINK_BUCKET,
+    LEDGER_TABLE: Token.isUnresolved(environment.LEDGER_TABLE) ? 'placeholder-table' : environment.LEDGER_TABLE,
+  };
+  try {
+    return loadConfig({ ...environment, ...placeholders });
+  } catch (error) {
+    throw new Error(`MskS3Sink: ${(error as Error).message}`);
+  }
+}
+
+/** Synth-time checks. Every problem is reported in one error. */
+export function validateProps(props: MskS3SinkProps): void {
+  const problems = collectProblems(props);
+  if (problems.length > 0) throw new Error(`MskS3Sink: invalid props:\n  - ${problems.join('\n  - ')}`);
+}
+
+/** Kafka's topic names, as the mapping's schema accepts them (at least 2 characters, not starting with "."). */
+const TOPIC = /^[a-zA-Z0-9_-][a-zA-Z0-9._-]{1,248}$/;
+const GROUP = /^[a-zA-Z0-9\-/*:_+=.@{}]{1,200}$/;
+
+function collectProblems(props: MskS3SinkProps): string[] {
+  const problems: string[] = [];
+  const check = (ok: boolean, message: string) => {
+    if (!ok) problems.push(message);
+  };
+  const topics = props.topics ?? [];
+  check(topics.length > 0, 'topics: at least one topic is required');
+  for (const topic of topics) {
+    check(TOPIC.test(topic), `topics: "${topic}" is not a topic name a Lambda mapping accepts (2-249 characters of [a-zA-Z0-9._-], not starting with ".")`);
+  }
+  check(new Set(topics).size === topics.length, 'topics: a topic is listed twice');
+  if (props.consumerGroupId !== undefined) {
+    check(GROUP.test(props.consumerGroupId), `consumerGroupId: "${props.consumerGroupId}" must be 1-200 characters of [a-zA-Z0-9-/*:_+=.@]`);
+    check(
+      topics.length <= 1 || props.consumerGroupId.includes('{topic}'),
+      'consumerGroupId: with several topics (one mapping each) the group id must contain "{topic}", since each mapping needs its own consumer group',
+    );
+  }
+  if (props.batchSize !== undefined) {
+    check(Number.isInteger(props.batchSize) && props.batchSize >= 1 && props.batchSize <= 10_000, `batchSize: must be an integer from 1 to 10000, got ${props.batchSize}`);
+  }
+  if (props.maxBatchingWindow !== undefined) {
+    check(props.maxBatchingWindow.toMilliseconds() <= 300_000, 'maxBatchingWindow: at most 5 minutes');
+  }
+  const start = props.startingPosition;
+  if (start?.type === 'AT_TIMESTAMP') {
+    check(Number.isInteger(start.timestamp) && start.timestamp > 0, 'startingPosition: AT_TIMESTAMP needs a timestamp in whole Unix seconds');
+  }
+
+  const provisioned = props.provisionedPollers !== undefined;
+  const needsProvisioned = (name: string, set: boolean) =>
+    check(!set || provisioned, `${name}: Kafka event source mappings support it only in provisioned mode; set provisionedPollers too`);
+  needsProvisioned('retryAttempts', props.retryAttempts !== undefined);
+  needsProvisioned('bisectBatchOnError', props.bisectBatchOnError === true);
+  needsProvisioned('maxRecordAge', props.maxRecordAge !== undefined);
+  needsProvisioned('reportBatchItemFailures', props.reportBatchItemFailures === true);
+  if (props.provisionedPollers) {
+    const { minimumPollers: min = 1, maximumPollers: max = 200 } = props.provisionedPollers;
+    check(Number.isInteger(min) && min >= 1 && min <= 200, `provisionedPollers.minimumPollers: must be 1-200, got ${min}`);
+    check(Number.isInteger(max) && max >= 1 && max <= 2000, `provisionedPollers.maximumPollers: must be 1-2000, got ${max}`);
+    check(min <= max, `provisionedPollers: minimumPollers (${min}) must not exceed maximumPollers (${max})`);
+  }
+  if (props.retryAttempts !== undefined) {
+    check(
+      Number.isInteger(props.retryAttempts) && props.retryAttempts >= -1 && props.retryAttempts <= 10_000,
+      `retryAttempts: must be -1 (until the record expires) or 0-10000, got ${props.retryAttempts}`,
+    );
+  }
+  if (props.maxRecordAge !== undefined) {
+    const seconds = props.maxRecordAge.toSeconds();
+    check(seconds >= 60 && seconds <= 604_800, `maxRecordAge: must be 60 seconds to 7 days, got ${seconds} seconds`);
+  }
+  const discards = (props.retryAttempts !== undefined && props.retryAttempts !== -1) || props.maxRecordAge !== undefined;
+  check(
+    !discards || props.onFailure !== undefined,
+    'onFailure: retryAttempts or maxRecordAge make the mapping discard records it gave up on; configure an onFailure destination so that no record is lost silently',
+  );
+
+  if (props.timeout !== undefined) check(props.timeout.toSeconds() <= MAX_TIMEOUT.toSeconds(), 'timeout: at most 15 minutes');
+  if (props.memorySize !== undefined) {
+    check(Number.isInteger(props.memorySize) && props.memorySize >= 128 && props.memorySize <= 10_240, 'memorySize: 128-10240 MB');
+  }
+  if (props.deadLetterExpirationDays !== undefined) {
+    check(Number.isInteger(props.deadLetterExpirationDays) && props.deadLetterExpirationDays >= 0, 'deadLetterExpirationDays: a whole number of days, 0 to keep dead letters forever');
+  }
+  if (props.bucket) {
+    for (const name of ['bucketEncryption', 'bucketVersioned', 'accessLogsBucket', 'deadLetterExpirationDays'] as const) {
+      check(props[name] === undefined, `${name}: applies only to a bucket the construct creates, not to an existing bucket`);
+    }
+  }
+
+  const source = props.source;
+  if (!source) {
+    problems.push('source: required');
+  } else if (source.kind === 'msk') {
+    check(
+      Token.isUnresolved(source.clusterArn) || /^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster\/[^/]+\/[^/]+$/.test(source.clusterArn),
+      `source.clusterArn: "${source.clusterArn}" is not an MSK cluster ARN (arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>)`,
+    );
+    const auth = source.authentication?.type ?? 'iam';
+    check(!source.serverless || auth === 'iam', `source.authentication: MSK Serverless supports IAM authentication only, got ${auth}`);
+  } else if (source.kind === 'self-managed') {
+    check(source.bootstrapServers.length > 0, 'source.bootstrapServers: at least one host:port');
+    for (const server of source.bootstrapServers) {
+      check(/^[^\s:,]+:\d{1,5}$/.test(server), `source.bootstrapServers: "${server}" is not host:port`);
+    }
+    const inVpc = source.vpcSubnets !== undefined || source.securityGroup !== undefined || source.vpc !== undefined;
+    if (inVpc) {
+      check(source.vpcSubnets !== undefined, 'source.vpcSubnets: required with a VPC (the subnets the pollers use)');
+      check(source.securityGroup !== undefined, 'source.securityGroup: required with a VPC');
+      check(
+        source.vpcSubnets?.subnets !== undefined || source.vpc !== undefined || source.vpcSubnets === undefined,
+        'source.vpc: required when vpcSubnets selects subnets by type or group rather than listing them',
+      );
+    } else {
+      check(source.authentication !== undefined, 'source.authentication: required when the brokers are reached over the internet (no vpcSubnets)');
+    }
+  } else {
+    problems.push(`source.kind: must be "msk" or "self-managed"`);
+  }
+  return problems;
+}
+
+export { collectProblems as sinkPropsProblems };
