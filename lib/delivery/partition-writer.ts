@@ -37,11 +37,14 @@ export interface PartitionReport {
 }
 
 interface Chunk {
-  /** Records of the range, in order: those in `lines` and those in `deadLetters`. */
+  /** Records of the range, in order: those in `body` and those in `deadLetters`. */
   readonly firstOffset: number;
   readonly lastOffset: number;
-  readonly lines: string[];
-  readonly written: KafkaRecord[];
+  /** The object's body (uncompressed) and how many records it holds. */
+  readonly body: Uint8Array;
+  readonly recordCount: number;
+  /** The oldest timestamp of the records in `body`. */
+  readonly oldestTimestamp: number | undefined;
   readonly deadLetters: Array<{ record: KafkaRecord; error: PoisonRecordError }>;
   /** Set when errors.tolerance=none stopped the chunk before a poison record. */
   readonly poison: PoisonRecordError | undefined;
@@ -100,7 +103,7 @@ export class PartitionWriter {
         const chunk = this.#encode(pending);
         // errors.tolerance=none: the partition stops just before the poison record. What came
         // before it is written and committed first; the next turn finds the poison record first.
-        if (chunk.lines.length + chunk.deadLetters.length === 0) throw chunk.poison!;
+        if (chunk.recordCount + chunk.deadLetters.length === 0) throw chunk.poison!;
         await this.#writeChunk(chunk);
       }
     } catch (error) {
@@ -118,15 +121,17 @@ export class PartitionWriter {
   /** Encodes records into one chunk, stopping before a poison record when errors.tolerance=none. */
   #encode(records: readonly KafkaRecord[]): Chunk {
     const { format, errorsTolerance } = this.#options;
-    const lines: string[] = [];
-    const written: KafkaRecord[] = [];
+    const writer = format.createWriter(records);
     const deadLetters: Chunk['deadLetters'] = [];
     let poison: PoisonRecordError | undefined;
+    let oldestTimestamp: number | undefined;
     let last = -1;
     for (const record of records) {
       try {
-        lines.push(format.encodeRecord(record));
-        written.push(record);
+        writer.write(record);
+        if (record.timestamp !== null && (oldestTimestamp === undefined || record.timestamp < oldestTimestamp)) {
+          oldestTimestamp = record.timestamp;
+        }
       } catch (error) {
         if (!(error instanceof PoisonRecordError)) throw error;
         if (errorsTolerance === ErrorsTolerance.none) {
@@ -137,7 +142,8 @@ export class PartitionWriter {
       }
       last = record.offset;
     }
-    return { firstOffset: records[0]!.offset, lastOffset: last, lines, written, deadLetters, poison };
+    const recordCount = writer.count;
+    return { firstOffset: records[0]!.offset, lastOffset: last, body: writer.finish(), recordCount, oldestTimestamp, deadLetters, poison };
   }
 
   async #writeChunk(chunk: Chunk): Promise<void> {
@@ -157,20 +163,20 @@ export class PartitionWriter {
       firstOffset: chunk.firstOffset,
       extension: `${format.extension}${compression.extension}`,
     });
-    const body = compression.compress(format.join(chunk.lines));
+    const body = compression.compress(chunk.body);
     const metadata = toMetadata({
       topic,
       partition,
       generation: this.#generation,
       firstOffset: chunk.firstOffset,
       lastOffset: chunk.lastOffset,
-      recordCount: chunk.lines.length,
+      recordCount: chunk.recordCount,
       format: format.name,
       formatVersion: format.version,
     });
 
     let coveredUpTo: number;
-    let recordCount = chunk.lines.length;
+    let recordCount = chunk.recordCount;
     try {
       await this.#ports.store.putIfAbsent({
         key,
@@ -180,12 +186,11 @@ export class PartitionWriter {
       });
       coveredUpTo = chunk.lastOffset;
       this.#objectsWritten.push(key);
-      this.#recordsWritten += chunk.lines.length;
+      this.#recordsWritten += chunk.recordCount;
       this.#bytesWritten += body.byteLength;
-      for (const record of chunk.written) {
-        if (record.timestamp !== null && (this.#oldestTimestamp === undefined || record.timestamp < this.#oldestTimestamp)) {
-          this.#oldestTimestamp = record.timestamp;
-        }
+      const oldest = chunk.oldestTimestamp;
+      if (oldest !== undefined && (this.#oldestTimestamp === undefined || oldest < this.#oldestTimestamp)) {
+        this.#oldestTimestamp = oldest;
       }
     } catch (error) {
       if (!(error instanceof ObjectExistsError)) throw error;

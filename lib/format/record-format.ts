@@ -14,12 +14,30 @@ export interface RecordFormat {
   /** Content type of the uncompressed body. */
   readonly contentType: string;
   /**
-   * Serialises one record. Throws `PoisonRecordError` when the record cannot be written in this
-   * format; never for a reason outside the record itself.
+   * A writer for the body of one new object. `expected`, a hint: the records it will probably
+   * be given, so that it can size its buffer once.
    */
-  encodeRecord(record: KafkaRecord): string;
-  /** The object body (uncompressed) holding the encoded records in the order given. */
-  join(encoded: readonly string[]): Uint8Array;
+  createWriter(expected?: readonly KafkaRecord[]): RecordWriter;
+}
+
+/**
+ * Builds the (uncompressed) body of one object, record by record, straight into bytes.
+ * Single use: `finish()` ends it.
+ */
+export interface RecordWriter {
+  /**
+   * Appends one record. Throws `PoisonRecordError` when the record cannot be written in this
+   * format (never for a reason outside the record itself); the body is then left as it was
+   * before the call, and the writer can go on with the next record.
+   */
+  write(record: KafkaRecord): void;
+  /** Records written so far. */
+  readonly count: number;
+  /**
+   * The body holding the records written, in order (empty when there are none). The bytes are
+   * the caller's; the writer must not be used afterwards.
+   */
+  finish(): Uint8Array;
 }
 
 /** A compression codec for object bodies. */

@@ -1,0 +1,130 @@
+/**
+ * parseKafkaEvent's two passes: the hand-written pass for well-formed events must accept only
+ * what the zod schemas accept, and build the very same batch; anything else goes to the schemas,
+ * which word the problems (test/unit/event.test.ts pins the messages).
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseKafkaEvent, parseWellFormed, parseWithSchemas } from '../../lib/event.ts';
+
+const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+const bytesField = fc.oneof(fc.constant(undefined), fc.constant(null), fc.uint8Array({ maxLength: 20 }).map(b64));
+const header = fc.tuple(fc.string({ maxLength: 6 }), fc.uint8Array({ maxLength: 6 })).map(([name, bytes]) => ({ [name]: [...bytes] }));
+const recordSpec = fc.record({
+  gap: fc.integer({ min: 1, max: 5 }),
+  timestamp: fc.option(fc.oneof(fc.integer({ min: 0, max: 2 ** 42 }), fc.double({ noNaN: true, noDefaultInfinity: true })), { nil: undefined }),
+  timestampType: fc.option(fc.constantFrom('CREATE_TIME', 'LOG_APPEND_TIME', ''), { nil: undefined }),
+  key: bytesField,
+  value: bytesField,
+  headers: fc.option(fc.array(header, { maxLength: 3 }), { nil: undefined }),
+  extra: fc.boolean(),
+});
+const partitionSpec = fc.record({
+  topic: fc.stringMatching(/^[a-zA-Z0-9._-]{1,12}$/),
+  partition: fc.oneof(fc.nat(20), fc.constant(-0)),
+  start: fc.oneof(fc.nat(2 ** 40), fc.constant(Number.MAX_SAFE_INTEGER - 40)),
+  records: fc.array(recordSpec, { maxLength: 5 }),
+});
+const eventSpec = fc.record({
+  eventSource: fc.constantFrom('aws:kafka', 'SelfManagedKafka'),
+  partitions: fc.uniqueArray(partitionSpec, { selector: (p) => `${p.topic}-${p.partition}`, maxLength: 4 }),
+});
+
+function build(spec: typeof eventSpec extends fc.Arbitrary<infer T> ? T : never): Record<string, unknown> {
+  const records: Record<string, unknown[]> = {};
+  for (const p of spec.partitions) {
+    let offset = p.start;
+    records[`${p.topic}-${p.partition}`] = p.records.map((r) => {
+      offset += r.gap;
+      const raw: Record<string, unknown> = { topic: p.topic, partition: p.partition, offset };
+      for (const field of ['timestamp', 'timestampType', 'key', 'value', 'headers'] as const) if (r[field] !== undefined) raw[field] = r[field];
+      if (r.key === undefined && r.extra) raw.key = undefined; // present but undefined
+      if (r.extra) raw.leaderEpoch = 3;
+      return raw;
+    });
+  }
+  return { eventSource: spec.eventSource, bootstrapServers: 'b:9092', records };
+}
+
+/** Values that break one rule or another, or sit right at a boundary. */
+const odd = fc.constantFrom<unknown>(
+  undefined, null, -1, -0, 0, 1, 1.5, 2 ** 53, 2 ** 53 - 1, Number.NaN, Infinity, -Infinity, '1', '', 'QQ==', 'QQ', 'QQ=A', 'Q-_A', 'QUJD\nREVG', 'QŁJD',
+  true, {}, [], [1], [256], [-1], [1.5], ['1'], [{ a: [1] }], [{ a: [1], b: [2] }], [{ a: 'x' }], [{}], [null], [[1]], { a: [1] }, 'bad topic', 'x'.repeat(250),
+  'orders', 't-0', 'CREATE_TIME',
+);
+const field = fc.constantFrom('topic', 'partition', 'offset', 'timestamp', 'timestampType', 'key', 'value', 'headers');
+const mutation = fc.oneof(
+  fc.record({ kind: fc.constant('field' as const), p: fc.nat(), r: fc.nat(), field, value: odd }),
+  fc.record({ kind: fc.constant('delete' as const), p: fc.nat(), r: fc.nat(), field }),
+  fc.record({ kind: fc.constant('record' as const), p: fc.nat(), r: fc.nat(), value: odd }),
+  fc.record({ kind: fc.constant('list' as const), p: fc.nat(), value: odd }),
+  fc.record({ kind: fc.constant('swap' as const), p: fc.nat(), r: fc.nat() }),
+  fc.record({ kind: fc.constant('rename' as const), p: fc.nat(), value: fc.constantFrom('x', '__proto__', 't-01', 'a-1-2', '') }),
+  fc.record({ kind: fc.constant('envelope' as const), field: fc.constantFrom('eventSource', 'records'), value: odd }),
+);
+type Mutation = typeof mutation extends fc.Arbitrary<infer T> ? T : never;
+
+function mutate(event: Record<string, unknown>, m: Mutation): unknown {
+  if (m.kind === 'envelope') return { ...event, [m.field]: m.value };
+  const records = event.records as Record<string, unknown[]>;
+  if (typeof records !== 'object' || records === null) return event;
+  const keys = Object.keys(records);
+  if (keys.length === 0) return event;
+  const key = keys[m.p % keys.length]!;
+  const list = records[key]!;
+  if (m.kind === 'list') records[key] = m.value as unknown[];
+  else if (m.kind === 'rename') {
+    const renamed: Record<string, unknown[]> = {};
+    for (const k of keys) Object.defineProperty(renamed, k === key ? m.value : k, { value: records[k], enumerable: true, configurable: true, writable: true });
+    event.records = renamed;
+  } else if (Array.isArray(list) && list.length > 0) {
+    const i = m.r % list.length;
+    const target = list[i];
+    if (m.kind === 'record') list[i] = m.value;
+    else if (m.kind === 'swap') [list[i], list[0]] = [list[0], list[i]];
+    else if (typeof target !== 'object' || target === null) return event;
+    else if (m.kind === 'field') (target as Record<string, unknown>)[m.field] = m.value;
+    else delete (target as Record<string, unknown>)[m.field];
+  }
+  return event;
+}
+
+/** What a parse gives: the batch, or the error's name and issues. */
+function outcome(parse: () => unknown): unknown {
+  try {
+    return { batch: parse() };
+  } catch (error) {
+    return { error: (error as Error).name, issues: (error as { issues?: unknown }).issues };
+  }
+}
+
+describe('parseKafkaEvent: the fast pass agrees with the schemas', () => {
+  it('property: well-formed events take the fast pass and give the schemas\' batch', () => {
+    fc.assert(
+      fc.property(eventSpec, (spec) => {
+        const fast = parseWellFormed(build(spec));
+        expect(fast).toBeDefined();
+        expect(fast).toStrictEqual(parseWithSchemas(build(spec)));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('property: on mutated events, the fast pass accepts only what the schemas accept, with the same batch', () => {
+    let fastAccepted = 0;
+    fc.assert(
+      fc.property(eventSpec, fc.array(mutation, { minLength: 1, maxLength: 3 }), (spec, mutations) => {
+        const make = () => mutations.reduce<unknown>((event, m) => mutate(event as Record<string, unknown>, m), build(spec));
+        const slow = outcome(() => parseWithSchemas(make()));
+        const fast = parseWellFormed(make());
+        if (fast !== undefined) {
+          fastAccepted++;
+          expect(slow).toStrictEqual({ batch: fast });
+        }
+        expect(outcome(() => parseKafkaEvent(make()))).toStrictEqual(slow);
+      }),
+      { numRuns: 5000 },
+    );
+    expect(fastAccepted).toBeGreaterThan(0);
+  });
+});
