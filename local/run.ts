@@ -25,7 +25,11 @@ import { gunzipSync, zstdDecompressSync } from 'node:zlib';
 import { createLedgerTable, localDynamoDbClient, localS3Client, LOCAL_CREDENTIALS, LOCAL_REGION } from './emulators/clients.ts';
 import { startDynamoDbLocal } from './emulators/dynamodb-local.ts';
 import { startS3Emulator } from './emulators/s3-emulator.ts';
-import { EventSourceMappingSim, generateStream, recordId, type Batch, type PartitionLog } from './stream.ts';
+import { Chaos } from './chaos.ts';
+import { startFaultProxy } from './emulators/fault-proxy.ts';
+import { InputFileError, readInputFile } from './input.ts';
+import { batchItemFailures, EventSourceMappingSim, type Outcome, type SimBatch, type StartPosition } from './simulator.ts';
+import { generateStream, STREAM_EPOCH, VALUE_KINDS, type PartitionLog, type StreamRecord, type ValueKind } from './stream.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SAMPLE_EVENTS = ['msk.json', 'self-managed.json'].map((name) => join(ROOT, 'test', 'fixtures', 'events', name));
@@ -33,7 +37,8 @@ const BUCKET = 'msk-s3-sink-local';
 const TABLE = 'msk-s3-sink-ledger';
 const PREFIX = 'topics/';
 const DEAD_LETTER_PREFIX = 'dead-letters/';
-const MAX_ATTEMPTS = 3;
+/** Consecutive polls that commit nothing before the run gives up (the real mapping retries until the records expire). */
+const MAX_ATTEMPTS = 10;
 const COMPRESSIONS = ['gzip', 'zstd', 'none'] as const;
 type Compression = (typeof COMPRESSIONS)[number];
 
@@ -42,35 +47,86 @@ const USAGE = `Usage: npm start -- [options]
 Runs the real Lambda handler (functions/msk-sink/handler.ts) locally on the project's S3
 emulator and DynamoDB Local (random loopback ports, no AWS, no Docker). By default it invokes
 the handler with the sample events in test/fixtures/events/, then with a generated stream
-delivered in batches by a simulated event source mapping (a batch is committed only after the
-handler resolves, and delivered again if it fails), reads S3 and the ledger back, checks that
+delivered by a simulated event source mapping (in virtual time: batches close when full or when
+the batching window has elapsed; a batch is committed only after the handler succeeds and
+delivered again from the same position if it fails), reads S3 and the ledger back, checks that
 every record arrived exactly once, and prints what was delivered.
 
-Options:
-  --records N        records in the generated stream (default 5000)
-  --topics N         topics in the generated stream (default 2)
-  --partitions N     partitions per topic (default 3)
-  --batch-size N     records per partition per batch, like the mapping's BatchSize (default 100)
+Source (one of):
+  (default)          the sample events, then a generated stream:
+    --records N        records produced after the mapping starts (default 5000)
+    --topics N         topics (default 2)
+    --partitions N     partitions per topic (default 3); records go to partitions by key
+                       (Kafka's default partitioner: murmur2 of the key)
+    --record-bytes N   size of each value (JSON padded up to N; binary exactly N, default 128)
+    --key-skew X       0 to 1 (default 0): 0 spreads records evenly over 1000 keys; towards 1
+                       most records go to a few hot keys, hence to a few partitions
+    --values V         json | binary | mixed (70 % JSON, 30 % binary) (default json)
+    --seed N           the generator's seed (default 42)
+  --input FILE       records from a JSON Lines file, one per line:
+                     {"topic":"t","partition":0,"offset":5,"timestamp":1764115200000,
+                      "key":"k","value":{...},"headers":{"name":"text"}}
+                     only topic is required (see README, "Local mode")
+  --event FILE       invoke the handler once with the Lambda event in FILE (as
+                     \`sam local invoke\` would), print its response or error; exit 1 on error
+Both sources:
+  --backlog N        the first N records are in the topics before the mapping starts
+                     (\`latest\` skips them) (default 0)
+  --rate N           records produced per second, in virtual time (default: all at once)
+
+Event source mapping (Kafka Connect names, as in the CDK connector configuration):
+  --flush.size N     BatchSize: the most records per invocation, all partitions together
+                     (1-10000, default 100; alias --batch-size)
+  --offset.flush.interval.ms N
+                     MaximumBatchingWindow: a batch closes when full or N virtual ms after it
+                     opened (0-300000, whole seconds; default 500, Lambda's default)
+  --consumer.auto.offset.reset P
+                     where the new consumer group starts: earliest | latest | an ISO-8601
+                     date-time or epoch ms (the first record at or after it) (default earliest)
+
+Faults:
+  --chaos            inject the fault model while the generated stream (or --input) is
+                     delivered: throttling, 5xx and lost replies from S3 and DynamoDB, crashed
+                     (abandoned) invocations, concurrent overlapping invocations, redelivery
+                     with other boundaries; the summary shows lost and duplicated records
+  --chaos-seed N     the chaos PRNG's seed (default 1)
+
+Output:
   --compression C    gzip | zstd | none: sets SINK_COMPRESSION (default gzip)
   --keep DIR         keep the data on disk under DIR (must be new or empty): DIR/s3 (S3 emulator)
                      and DIR/dynamodb (DynamoDB Local); prints how to look at it afterwards
-  --event FILE       invoke the handler once with the Lambda event in FILE (as
-                     \`sam local invoke\` would), print its response or error; exit 1 on error
   -h, --help         print this help
 
-Other SINK_* settings in the environment (e.g. SINK_ERRORS_TOLERANCE) reach the handler as set.
-Exit codes: 0 delivered and verified, 1 a failed invocation or verification, 2 bad usage.`;
+Other SINK_* settings in the environment (e.g. SINK_REPORT_BATCH_ITEM_FAILURES=true,
+SINK_ERRORS_TOLERANCE) reach the handler as set.
+Exit codes: 0 delivered and verified, 1 a failed invocation or verification (anything lost or
+duplicated), 2 bad usage or a bad input file (nothing is started).`;
 
 // ---------------------------------------------------------------------------------------------
 // Options
 
 class UsageError extends Error {}
 
-interface Options {
+interface GeneratorOptions {
   readonly records: number;
   readonly topics: number;
   readonly partitions: number;
+  readonly recordBytes: number | undefined;
+  readonly keySkew: number;
+  readonly values: ValueKind;
+  readonly seed: number;
+}
+
+interface Options {
+  readonly generator: GeneratorOptions;
+  readonly input: { readonly name: string; readonly logs: PartitionLog[] } | undefined;
+  readonly backlog: number;
+  readonly rate: number | undefined;
   readonly batchSize: number;
+  readonly windowMs: number;
+  readonly start: StartPosition;
+  readonly startText: string;
+  readonly chaos: { readonly seed: number } | undefined;
   readonly compression: Compression;
   readonly keep: string | undefined;
   readonly event: { readonly file: string; readonly name: string; readonly body: unknown } | undefined;
@@ -78,6 +134,9 @@ interface Options {
 
 /** Where the user ran `npm start` from (npm runs scripts in the package root). */
 const userCwd = process.env['INIT_CWD'] ?? process.cwd();
+
+const GENERATOR_OPTIONS = ['records', 'topics', 'record-bytes', 'key-skew', 'values', 'seed'] as const;
+const STREAM_OPTIONS = [...GENERATOR_OPTIONS, 'partitions', 'backlog', 'rate', 'flush.size', 'batch-size', 'offset.flush.interval.ms', 'consumer.auto.offset.reset', 'chaos', 'chaos-seed'] as const;
 
 async function parseOptions(argv: readonly string[]): Promise<Options | 'help'> {
   let parsed;
@@ -90,7 +149,19 @@ async function parseOptions(argv: readonly string[]): Promise<Options | 'help'> 
         records: { type: 'string' },
         topics: { type: 'string' },
         partitions: { type: 'string' },
+        'record-bytes': { type: 'string' },
+        'key-skew': { type: 'string' },
+        values: { type: 'string' },
+        seed: { type: 'string' },
+        input: { type: 'string' },
+        backlog: { type: 'string' },
+        rate: { type: 'string' },
+        'flush.size': { type: 'string' },
         'batch-size': { type: 'string' },
+        'offset.flush.interval.ms': { type: 'string' },
+        'consumer.auto.offset.reset': { type: 'string' },
+        chaos: { type: 'boolean' },
+        'chaos-seed': { type: 'string' },
         compression: { type: 'string' },
         keep: { type: 'string' },
         event: { type: 'string' },
@@ -102,34 +173,96 @@ async function parseOptions(argv: readonly string[]): Promise<Options | 'help'> 
   }
   const values = parsed.values;
   if (values.help) return 'help';
-  const integer = (name: string, raw: string | undefined, fallback: number, max: number): number => {
+  const given = (name: string): boolean => values[name as keyof typeof values] !== undefined;
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = values[name as keyof typeof values] as string | undefined;
     if (raw === undefined) return fallback;
     const value = Number(raw);
-    if (!/^\d+$/.test(raw) || value < 1 || value > max) {
-      throw new UsageError(`--${name}: expected an integer from 1 to ${max}, got ${JSON.stringify(raw)}`);
+    if (!/^\d+$/.test(raw) || value < min || value > max) {
+      throw new UsageError(`--${name}: expected an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
     }
     return value;
   };
-  const compression = values.compression ?? 'gzip';
-  if (!(COMPRESSIONS as readonly string[]).includes(compression)) {
-    throw new UsageError(`--compression: expected one of ${COMPRESSIONS.join(', ')}, got ${JSON.stringify(compression)}`);
-  }
-  const options: Options = {
-    records: integer('records', values.records, 5000, 10_000_000),
-    topics: integer('topics', values.topics, 2, 100),
-    partitions: integer('partitions', values.partitions, 3, 1000),
-    batchSize: integer('batch-size', values['batch-size'], 100, 10_000),
-    compression: compression as Compression,
-    keep: values.keep === undefined ? undefined : await keepDirectory(values.keep),
-    event: values.event === undefined ? undefined : await readEventFile(values.event),
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
+    const raw = (values[name as keyof typeof values] as string | undefined) ?? fallback;
+    if (!(allowed as readonly string[]).includes(raw)) throw new UsageError(`--${name}: expected one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`);
+    return raw as T;
   };
-  if (options.event !== undefined) {
-    const streamOptions = ['records', 'topics', 'partitions', 'batch-size'].filter((name) => values[name as keyof typeof values] !== undefined);
-    if (streamOptions.length > 0) {
-      throw new UsageError(`--event: cannot be combined with ${streamOptions.map((n) => `--${n}`).join(', ')} (they shape the generated stream)`);
+
+  // Combinations first: they say what is wrong before any value is read.
+  if (given('event')) {
+    const conflicting = [...STREAM_OPTIONS, 'input'].filter(given);
+    if (conflicting.length > 0) {
+      throw new UsageError(`--event: cannot be combined with ${conflicting.map((n) => `--${n}`).join(', ')} (they shape a stream; --event invokes the handler once)`);
     }
   }
-  return options;
+  if (given('input')) {
+    const conflicting = GENERATOR_OPTIONS.filter(given);
+    if (conflicting.length > 0) throw new UsageError(`--input: cannot be combined with ${conflicting.map((n) => `--${n}`).join(', ')} (they shape the generated stream)`);
+  }
+  if (given('flush.size') && given('batch-size')) throw new UsageError('--flush.size, --batch-size: the same setting (BatchSize); give one');
+  if (given('chaos-seed') && !values.chaos) throw new UsageError('--chaos-seed: only with --chaos');
+
+  let keySkew = 0;
+  if (values['key-skew'] !== undefined) {
+    keySkew = Number(values['key-skew']);
+    if (!/^\d*\.?\d+$/.test(values['key-skew']) || !(keySkew >= 0 && keySkew <= 1)) {
+      throw new UsageError(`--key-skew: expected a number from 0 to 1, got ${JSON.stringify(values['key-skew'])}`);
+    }
+  }
+  let rate: number | undefined;
+  if (values.rate !== undefined) {
+    rate = Number(values.rate);
+    if (!/^\d*\.?\d+$/.test(values.rate) || !(rate > 0 && rate <= 10_000_000)) {
+      throw new UsageError(`--rate: expected records per second, a number above 0 (at most 10000000), got ${JSON.stringify(values.rate)}`);
+    }
+  }
+  const windowMs = integer('offset.flush.interval.ms', 500, 0, 300_000);
+  if (given('offset.flush.interval.ms') && windowMs % 1000 !== 0) {
+    throw new UsageError(`--offset.flush.interval.ms: the batching window is set in whole seconds (as in the CDK configuration); use a multiple of 1000, got ${windowMs}`);
+  }
+  const startText = values['consumer.auto.offset.reset'] ?? 'earliest';
+  const start = startPosition(startText);
+  const generator: GeneratorOptions = {
+    records: integer('records', 5000, 1, 10_000_000),
+    topics: integer('topics', 2, 1, 100),
+    partitions: integer('partitions', 3, 1, 1000),
+    recordBytes: given('record-bytes') ? integer('record-bytes', 0, 1, 1_000_000) : undefined,
+    keySkew,
+    values: oneOf('values', VALUE_KINDS, 'json'),
+    seed: integer('seed', 42, 0, 2 ** 32 - 1),
+  };
+  const backlog = integer('backlog', 0, 0, 10_000_000);
+  const batchSize = given('batch-size') ? integer('batch-size', 100, 1, 10_000) : integer('flush.size', 100, 1, 10_000);
+  const compression = oneOf('compression', COMPRESSIONS, 'gzip');
+  const chaos = values.chaos ? { seed: integer('chaos-seed', 1, 0, 2 ** 32 - 1) } : undefined;
+  // Files last: reading them is the slowest check. Nothing has been started yet.
+  const event = values.event === undefined ? undefined : await readEventFile(values.event);
+  let input: Options['input'];
+  if (values.input !== undefined) {
+    if (values.input === '') throw new UsageError('--input: expected a file');
+    try {
+      const logs = await readInputFile(resolve(userCwd, values.input), values.input, { partitions: generator.partitions, backlog, rate });
+      input = { name: values.input, logs };
+    } catch (err) {
+      if (err instanceof InputFileError) throw new UsageError(`--input ${values.input}: bad input, nothing was started:\n  ${err.problems.join('\n  ')}`);
+      throw err;
+    }
+  }
+  const keep = values.keep === undefined ? undefined : await keepDirectory(values.keep);
+  return { generator, input, backlog, rate, batchSize, windowMs, start, startText, chaos, compression, keep, event };
+}
+
+/** `consumer.auto.offset.reset`: earliest | latest | an ISO-8601 date-time | epoch milliseconds. */
+function startPosition(text: string): StartPosition {
+  if (text === 'earliest') return { kind: 'earliest' };
+  if (text === 'latest') return { kind: 'latest' };
+  if (/^\d{1,15}$/.test(text)) return { kind: 'timestamp', ms: Number(text) };
+  const ms = /^\d{4}-\d\d-\d\d/.test(text) ? Date.parse(text) : Number.NaN;
+  if (Number.isNaN(ms)) {
+    throw new UsageError(`--consumer.auto.offset.reset: expected earliest, latest, an ISO-8601 date-time or epoch milliseconds, got ${JSON.stringify(text)}`);
+  }
+  return { kind: 'timestamp', ms };
 }
 
 function describeParseError(err: unknown): string {
@@ -241,26 +374,141 @@ function lambdaContext(): Context {
 
 interface Stats {
   invocations: number;
-  failed: number;
+  ok: number;
+  /** Invocations that threw. */
+  errors: number;
+  /** Invocations abandoned mid-flight (--chaos). */
+  crashes: number;
+  /** Invocations that returned a partial batch response with failures. */
+  partial: number;
+  /** Records in invocations that resolved. */
   records: number;
-  /** Records of failed invocations (delivered again in a later one). */
+  /** Records in invocations that threw or were abandoned (delivered again in a later one). */
   failedRecords: number;
+  /** JSON event payloads of every invocation. */
   payloadBytes: number;
+  /** Error name and message → how often. */
+  readonly failures: Map<string, number>;
 }
 
+const newStats = (): Stats => ({ invocations: 0, ok: 0, errors: 0, crashes: 0, partial: 0, records: 0, failedRecords: 0, payloadBytes: 0, failures: new Map() });
+
+function noteFailure(stats: Stats, text: string): void {
+  stats.failures.set(text, (stats.failures.get(text) ?? 0) + 1);
+}
+
+/** One invocation of a whole event (the sample events, --event): throws what the handler throws. */
 async function invoke(handler: Handler, event: unknown, stats: Stats): Promise<unknown> {
   const records = countRecords(event);
   stats.invocations++;
+  stats.payloadBytes += Buffer.byteLength(JSON.stringify(event));
   try {
     const response = await handler(event, lambdaContext());
+    stats.ok++;
     stats.records += records;
-    stats.payloadBytes += Buffer.byteLength(JSON.stringify(event));
     return response;
   } catch (err) {
-    stats.failed++;
+    stats.errors++;
     stats.failedRecords += records;
+    noteFailure(stats, errorText(err));
     throw err;
   }
+}
+
+class SimulatedCrash extends Error {
+  override name = 'SimulatedCrash';
+}
+
+/**
+ * One invocation of a batch from the simulated mapping. Under --chaos it may be abandoned after
+ * a few milliseconds (a crash): the mapping sees a failure, the handler goes on in the
+ * background (kept in `zombies`, awaited before the read-back).
+ */
+async function invokeBatch(handler: Handler, batch: SimBatch, stats: Stats, chaos: Chaos | undefined, zombies: Set<Promise<unknown>>): Promise<Outcome> {
+  stats.invocations++;
+  stats.payloadBytes += batch.payloadBytes;
+  const crashAfter = chaos?.crashAfter();
+  const running = handler(batch.event, lambdaContext()).then(
+    (response): Outcome => ({ ok: true, response }),
+    (error: unknown): Outcome => ({ ok: false, error }),
+  );
+  let outcome: Outcome;
+  if (crashAfter === undefined) {
+    outcome = await running;
+  } else {
+    let timer: NodeJS.Timeout | undefined;
+    const crashed = new Promise<'crashed'>((r) => (timer = setTimeout(() => r('crashed'), crashAfter)));
+    const first = await Promise.race([running, crashed]);
+    clearTimeout(timer);
+    if (first === 'crashed') {
+      zombies.add(running);
+      void running.finally(() => zombies.delete(running));
+      stats.crashes++;
+      stats.failedRecords += batch.records;
+      noteFailure(stats, `SimulatedCrash: invocation abandoned after ${crashAfter} ms`.replace(/\d+ ms/, 'a few ms'));
+      return { ok: false, error: new SimulatedCrash(`invocation abandoned after ${crashAfter} ms`) };
+    }
+    outcome = first;
+  }
+  if (!outcome.ok) {
+    stats.errors++;
+    stats.failedRecords += batch.records;
+    noteFailure(stats, errorText(outcome.error));
+  } else {
+    stats.ok++;
+    stats.records += batch.records;
+    if ((batchItemFailures(outcome.response) ?? []).length > 0) {
+      stats.partial++;
+      noteFailure(stats, 'partial batch response (batchItemFailures)');
+    }
+  }
+  return outcome;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The handler's own output: Powertools EMF metrics (summed, for DuplicatesSkipped & co.) and logs
+
+interface HandlerOutput {
+  /** Metric name → sum over every EMF document the handler printed. */
+  readonly metrics: Map<string, number>;
+  /** Log lines by level that were not shown (--chaos hides them: the faults make many). */
+  readonly hiddenLogs: Map<string, number>;
+}
+
+/**
+ * Takes the handler's EMF documents off stdout (and, when `hideLogs`, its JSON log lines).
+ * Powertools writes both through a Console on process.stdout, one write per document.
+ */
+function captureHandlerOutput(hideLogs: boolean): HandlerOutput {
+  const output: HandlerOutput = { metrics: new Map(), hiddenLogs: new Map() };
+  const write = process.stdout.write.bind(process.stdout) as (chunk: unknown, ...rest: unknown[]) => boolean;
+  process.stdout.write = ((chunk: unknown, ...rest: unknown[]): boolean => {
+    if (typeof chunk === 'string' && chunk.startsWith('{')) {
+      let doc: Record<string, unknown> | undefined;
+      try {
+        doc = JSON.parse(chunk) as Record<string, unknown>;
+      } catch {
+        doc = undefined;
+      }
+      const aws = doc?.['_aws'] as { CloudWatchMetrics?: Array<{ Metrics?: Array<{ Name: string }> }> } | undefined;
+      if (doc !== undefined && aws !== undefined) {
+        for (const directive of aws.CloudWatchMetrics ?? []) {
+          for (const { Name } of directive.Metrics ?? []) {
+            const value = doc[Name];
+            const sum = Array.isArray(value) ? value.reduce((n: number, v) => n + Number(v), 0) : Number(value);
+            output.metrics.set(Name, (output.metrics.get(Name) ?? 0) + (Number.isFinite(sum) ? sum : 0));
+          }
+        }
+        return true;
+      }
+      if (hideLogs && doc !== undefined && typeof doc['level'] === 'string') {
+        output.hiddenLogs.set(doc['level'], (output.hiddenLogs.get(doc['level']) ?? 0) + 1);
+        return true;
+      }
+    }
+    return write(chunk, ...rest);
+  }) as typeof process.stdout.write;
+  return output;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -287,8 +535,8 @@ function expectFromEvent(expected: Expected, event: unknown): void {
   }
 }
 
-function expectFromLogs(expected: Expected, logs: readonly PartitionLog[]): void {
-  for (const log of logs) for (const record of log.records) expectRecord(expected, record.topic, record.partition, record.offset, record.value);
+function expectFromRecords(expected: Expected, records: readonly StreamRecord[]): void {
+  for (const record of records) expectRecord(expected, record.topic, record.partition, record.offset, record.value);
 }
 
 function expectRecord(expected: Expected, topic: string, partition: number, offset: number, value: Buffer | null): void {
@@ -376,6 +624,8 @@ interface Verification {
   readonly valueMismatches: number;
   readonly ledgerMismatches: string[];
   readonly perPartition: Map<string, { expected: number; delivered: number }>;
+  /** Decompressed JSON Lines bytes of every object. */
+  readonly linesBytes: number;
   ok(): boolean;
 }
 
@@ -388,8 +638,10 @@ async function verify(s3: S3Client, objects: readonly StoredObject[], expected: 
   let unexpected = 0;
   let outOfOrder = 0;
   let valueMismatches = 0;
+  let linesBytes = 0;
   for (const object of objects) {
     const text = await readBody(s3, object.key);
+    linesBytes += Buffer.byteLength(text);
     let previous = -1;
     for (const raw of text.split('\n')) {
       if (raw === '') continue;
@@ -432,6 +684,7 @@ async function verify(s3: S3Client, objects: readonly StoredObject[], expected: 
     valueMismatches,
     ledgerMismatches,
     perPartition,
+    linesBytes,
     ok() {
       return delivered === total && duplicates + missing + unexpected + outOfOrder + valueMismatches + ledgerMismatches.length === 0;
     },
@@ -441,54 +694,99 @@ async function verify(s3: S3Client, objects: readonly StoredObject[], expected: 
 // ---------------------------------------------------------------------------------------------
 // The generated stream, through the simulated event source mapping
 
+/** A bar with percentage and ETA on a terminal; a line every 10 % otherwise (logs, CI). */
 function progressReporter(total: number): { update(done: number, batches: number, final?: boolean): void } {
   const started = performance.now();
   const tty = process.stdout.isTTY === true;
+  const width = 24;
   let lastDraw = 0;
   let nextStep = 0.1;
   return {
     update(done, batches, final = false) {
       const elapsed = (performance.now() - started) / 1000;
-      const rate = elapsed > 0 ? Math.round(done / elapsed) : 0;
-      const line = `  ${count(done)}/${count(total)} records  ${plural(batches, 'batch').replace('batchs', 'batches')}  ${count(rate)} records/s`;
+      const rate = elapsed > 0 ? done / elapsed : 0;
+      const share = total === 0 ? 1 : Math.min(1, done / total);
+      const counts = `${count(done)}/${count(total)} records  ${plural(batches, 'batch').replace('batchs', 'batches')}  ${count(Math.round(rate))} records/s`;
       if (tty) {
         if (!final && performance.now() - lastDraw < 100) return;
         lastDraw = performance.now();
-        process.stdout.write(`\r\x1b[2K${line}${final ? '\n' : ''}`);
-      } else if (final || done / total >= nextStep) {
-        while (done / total >= nextStep) nextStep += 0.1;
-        if (!final || done / total < 1 || nextStep <= 1.05) out(line);
+        const filled = Math.round(share * width);
+        const eta = final || rate === 0 ? '' : `  ETA ${seconds(((total - done) / rate) * 1000)}`;
+        const bar = `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${String(Math.floor(share * 100)).padStart(3)}%`;
+        process.stdout.write(`\r\x1b[2K  ${bar}  ${counts}${eta}${final ? '\n' : ''}`);
+      } else if (final || share >= nextStep) {
+        while (share >= nextStep) nextStep += 0.1;
+        if (!final || share < 1 || nextStep <= 1.05) out(`  ${String(Math.floor(share * 100)).padStart(3)}%  ${counts}`);
       }
     },
   };
 }
 
-async function runStream(handler: Handler, options: Options, stats: Stats, expected: Expected): Promise<void> {
-  const logs = generateStream({ records: options.records, topics: options.topics, partitions: options.partitions });
-  expectFromLogs(expected, logs);
-  const mapping = new EventSourceMappingSim(logs, { batchSize: options.batchSize });
-  const progress = progressReporter(options.records);
+/** Clears a progress bar line on a terminal before another line is printed. */
+const clearLine = (): void => void (process.stdout.isTTY && process.stdout.write('\r\x1b[2K'));
+
+interface StreamRun {
+  readonly batches: number;
+  readonly closedBy: Map<string, number>;
+  readonly virtualMs: number;
+  readonly skipped: number;
+}
+
+/**
+ * Delivers `logs` through the simulated mapping. Without --chaos: poll, invoke, commit on
+ * success, redeliver from the same position on failure. With it: some invocations are abandoned,
+ * some batches get an overlapping twin invoked at the same time, redeliveries get other sizes.
+ */
+async function runStream(handler: Handler, logs: readonly PartitionLog[], options: Options, stats: Stats, expected: Expected, chaos: Chaos | undefined): Promise<StreamRun> {
+  const mapping = new EventSourceMappingSim(logs, { batchSize: options.batchSize, windowMs: options.windowMs, start: options.start, startTime: STREAM_EPOCH });
+  const records = mapping.expectedRecords();
+  expectFromRecords(expected, records);
+  const inLogs = logs.reduce((n, log) => n + log.records.length, 0);
+  const progress = progressReporter(records.length);
+  const zombies = new Set<Promise<unknown>>();
+  const closedBy = new Map<string, number>();
   let delivered = 0;
   let batches = 0;
-  for (let batch: Batch | undefined = mapping.poll(); batch !== undefined; batch = mapping.poll()) {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await invoke(handler, batch.event, stats);
-        break;
-      } catch (err) {
-        if (process.stdout.isTTY) process.stdout.write('\r\x1b[2K');
-        out(`  batch ${batches + 1} failed (attempt ${attempt} of ${MAX_ATTEMPTS}): ${errorText(err)}`);
-        if (attempt >= MAX_ATTEMPTS) throw err;
-        await new Promise((r) => setTimeout(r, 200 * attempt));
+  let fruitless = 0;
+  let redelivery = false;
+  while (!mapping.drained) {
+    const size = redelivery ? chaos?.redeliverySize(options.batchSize) : undefined;
+    const batch = mapping.poll(size === undefined ? {} : { maxRecords: size });
+    if (batch === undefined) break;
+    const twinSize = chaos?.concurrentBatchSize(options.batchSize);
+    const twin = twinSize === undefined ? undefined : mapping.poll({ maxRecords: twinSize });
+    const polled = twin === undefined ? [batch] : [batch, twin];
+    for (const b of polled) closedBy.set(b.reason, (closedBy.get(b.reason) ?? 0) + 1);
+    const outcomes = await Promise.all(polled.map((b) => invokeBatch(handler, b, stats, chaos, zombies)));
+    let committed = 0;
+    polled.forEach((b, i) => {
+      const outcome = outcomes[i]!;
+      const completion = mapping.complete(b, outcome);
+      committed += completion.committed;
+      if (chaos === undefined && (completion.failed || completion.failedPartitions.size > 0)) {
+        clearLine();
+        const why = outcome.ok ? `partial batch response: ${[...completion.failedPartitions].map(([id, offset]) => `${id} from offset ${offset}`).join(', ')}` : errorText(outcome.error);
+        out(`  batch ${b.id} failed (attempt ${fruitless + 1} of ${MAX_ATTEMPTS}): ${why}`);
       }
-    }
-    // The handler resolved: only now does the consumer group move on.
-    mapping.commit(batch);
-    delivered += batch.records;
-    batches++;
+    });
+    batches += polled.length;
+    delivered += committed;
     progress.update(delivered, batches);
+    redelivery = outcomes.some((o) => !o.ok || (batchItemFailures(o.response) ?? []).length > 0);
+    fruitless = committed > 0 ? 0 : fruitless + 1;
+    if (fruitless >= MAX_ATTEMPTS) {
+      progress.update(delivered, batches, true);
+      await Promise.allSettled([...zombies]);
+      throw new Error(`no progress in ${MAX_ATTEMPTS} consecutive polls (positions: ${[...mapping.positions()].map(([id, o]) => `${id}@${o ?? 'end'}`).join(', ')})`);
+    }
   }
   progress.update(delivered, batches, true);
+  // Abandoned invocations may still be writing: let them finish before anything is read back.
+  if (zombies.size > 0) {
+    out(`  waiting for ${plural(zombies.size, 'abandoned invocation')} still running in the background`);
+    await Promise.allSettled([...zombies]);
+  }
+  return { batches, closedBy, virtualMs: mapping.now - STREAM_EPOCH, skipped: inLogs - records.length };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -500,7 +798,7 @@ async function main(): Promise<number> {
     options = await parseOptions(process.argv.slice(2));
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`error: ${err.message} (see --help)\n`);
+    process.stderr.write(`error: ${err.message}${err.message.includes('\n') ? '' : ' (see --help)'}\n`);
     return 2;
   }
   if (options === 'help') {
@@ -534,6 +832,10 @@ async function run(options: Options, started: number): Promise<number> {
   stoppers.push(() => s3Emulator.stop());
   const { dynamo, ms: dynamoMs } = await dynamoStarting;
   await preloading;
+  // Under --chaos the handler reaches DynamoDB Local through the fault proxy; the read-back does not.
+  const chaos = options.chaos === undefined ? undefined : new Chaos(options.chaos.seed);
+  const proxy = chaos === undefined ? undefined : await startFaultProxy({ target: dynamo.endpoint });
+  if (proxy !== undefined) stoppers.push(() => proxy.stop());
 
   const s3 = localS3Client(s3Emulator.endpoint);
   const dynamoDb = localDynamoDbClient(dynamo.endpoint);
@@ -548,10 +850,11 @@ async function run(options: Options, started: number): Promise<number> {
   table([
     ['S3 emulator', s3Emulator.endpoint, `bucket ${BUCKET}`, `(${where})`],
     ['DynamoDB Local', dynamo.endpoint, `table ${TABLE}`, `(${where}; started in ${seconds(dynamoMs)})`],
+    ...(proxy === undefined ? [] : [['fault proxy', proxy.endpoint, 'in front of DynamoDB Local', `(--chaos, seed ${options.chaos!.seed})`]]),
   ]);
 
   // The environment the handler reads at cold start: set before it is imported.
-  for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_ENDPOINT_URL', 'AWS_DEFAULT_PROFILE']) delete process.env[name];
+  for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_ENDPOINT_URL', 'AWS_DEFAULT_PROFILE', 'POWERTOOLS_METRICS_DISABLED', 'POWERTOOLS_DEV']) delete process.env[name];
   Object.assign(process.env, {
     SINK_BUCKET: BUCKET,
     LEDGER_TABLE: TABLE,
@@ -560,18 +863,19 @@ async function run(options: Options, started: number): Promise<number> {
     SINK_COMPRESSION: options.compression,
     AWS_REGION: LOCAL_REGION,
     AWS_ENDPOINT_URL_S3: s3Emulator.endpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: proxy?.endpoint ?? dynamo.endpoint,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     AWS_EC2_METADATA_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: process.env['POWERTOOLS_LOG_LEVEL'] ?? 'WARN',
-    POWERTOOLS_METRICS_DISABLED: 'true',
   });
   const settings = Object.keys(process.env)
     .filter((name) => name.startsWith('SINK_') || name === 'LEDGER_TABLE')
     .sort()
     .map((name) => `${name}=${process.env[name]}`);
   out(`  handler         functions/msk-sink/handler.ts  ${settings.join(' ')}`);
+  // The handler's EMF metrics are summed for the summary, not printed; under --chaos its logs are counted, not printed.
+  const handlerOutput = captureHandlerOutput(chaos !== undefined);
   let handler: Handler;
   try {
     handler = (await import('../functions/msk-sink/handler.ts')).handler as unknown as Handler;
@@ -581,8 +885,24 @@ async function run(options: Options, started: number): Promise<number> {
   }
 
   const ready = performance.now();
-  const stats: Stats = { invocations: 0, failed: 0, records: 0, failedRecords: 0, payloadBytes: 0 };
+  const stats = newStats();
   const expected: Expected = { partitions: new Map() };
+  let sourceRecords = 0;
+  let sourceBytes = 0;
+  const sourceOf = (records: Iterable<{ key: Buffer | null; value: Buffer | null }>): void => {
+    for (const r of records) {
+      sourceRecords++;
+      sourceBytes += (r.key?.length ?? 0) + (r.value?.length ?? 0);
+    }
+  };
+  const eventRecords = (event: unknown): Array<{ key: Buffer | null; value: Buffer | null }> =>
+    Object.values((event as { records?: Record<string, unknown> }).records ?? {}).flatMap((list) =>
+      (Array.isArray(list) ? (list as Array<Record<string, unknown>>) : []).map((r) => ({
+        key: typeof r['key'] === 'string' ? Buffer.from(r['key'], 'base64') : null,
+        value: typeof r['value'] === 'string' ? Buffer.from(r['value'], 'base64') : null,
+      })),
+    );
+  let streamRun: StreamRun | undefined;
 
   if (options.event !== undefined) {
     out();
@@ -591,40 +911,78 @@ async function run(options: Options, started: number): Promise<number> {
       const response = await invoke(handler, options.event.body, stats);
       out(`  response: ${JSON.stringify(response)}`);
       expectFromEvent(expected, options.event.body);
+      sourceOf(eventRecords(options.event.body));
     } catch (err) {
       out(`  error: ${errorText(err)}`);
       return 1;
     }
   } else {
-    out();
-    out('Sample events (test/fixtures/events)');
-    const rows: string[][] = [];
-    for (const file of SAMPLE_EVENTS) {
-      const event = JSON.parse(await readFile(file, 'utf8')) as unknown;
-      const t0 = performance.now();
-      try {
-        const response = await invoke(handler, event, stats);
-        const ms = `${Math.round(performance.now() - t0)} ms`;
-        rows.push([basename(file), plural(countRecords(event), 'record'), 'ok', ms, JSON.stringify(response)]);
-        expectFromEvent(expected, event);
-      } catch (err) {
-        table(rows);
-        out(`  ${file}: ${errorText(err)}`);
-        return 1;
+    let logs: PartitionLog[];
+    if (options.input === undefined) {
+      out();
+      out('Sample events (test/fixtures/events)');
+      const rows: string[][] = [];
+      for (const file of SAMPLE_EVENTS) {
+        const event = JSON.parse(await readFile(file, 'utf8')) as unknown;
+        const t0 = performance.now();
+        try {
+          const response = await invoke(handler, event, stats);
+          const ms = `${Math.round(performance.now() - t0)} ms`;
+          rows.push([basename(file), plural(countRecords(event), 'record'), 'ok', ms, JSON.stringify(response)]);
+          expectFromEvent(expected, event);
+          sourceOf(eventRecords(event));
+        } catch (err) {
+          table(rows);
+          out(`  ${file}: ${errorText(err)}`);
+          return 1;
+        }
       }
+      table(rows);
+      const g = options.generator;
+      logs = generateStream({
+        records: g.records,
+        topics: g.topics,
+        partitions: g.partitions,
+        seed: g.seed,
+        keySkew: g.keySkew,
+        values: g.values,
+        backlog: options.backlog,
+        ...(g.recordBytes === undefined ? {} : { recordBytes: g.recordBytes }),
+        ...(options.rate === undefined ? {} : { rate: options.rate }),
+      });
+      out();
+      out(
+        `Generated stream: ${plural(g.records, 'record')}${options.backlog > 0 ? ` (after a backlog of ${count(options.backlog)})` : ''}, ` +
+          `${plural(g.topics, 'topic')} × ${plural(g.partitions, 'partition')}, ${g.values} values` +
+          `${g.recordBytes === undefined ? '' : ` of ${size(g.recordBytes)}`}, key skew ${g.keySkew} (partitioned by murmur2 of the key)`,
+      );
+    } else {
+      logs = options.input.logs;
+      const total = logs.reduce((n, log) => n + log.records.length, 0);
+      out();
+      out(`Input ${options.input.name}: ${plural(total, 'record')} in ${plural(logs.length, 'partition')}${options.backlog > 0 ? ` (the first ${count(options.backlog)} are a backlog)` : ''}`);
     }
-    table(rows);
-    out();
     out(
-      `Generated stream: ${plural(options.records, 'record')}, ${plural(options.topics, 'topic')} × ${plural(options.partitions, 'partition')}, ` +
-        `batch size ${options.batchSize} per partition, JSON values`,
+      `Event source mapping: flush.size ${options.batchSize} (records per invocation), offset.flush.interval.ms ${options.windowMs}, ` +
+        `consumer.auto.offset.reset ${options.startText}, ${options.rate === undefined ? 'all records produced at once' : `${count(options.rate)} records/s`} (virtual time)`,
     );
-    try {
-      await runStream(handler, options, stats, expected);
-    } catch (err) {
-      out(`  gave up after ${MAX_ATTEMPTS} attempts: ${errorText(err)}`);
-      return 1;
+    if (chaos !== undefined) {
+      out('Chaos: S3 and DynamoDB throttling, 5xx and lost replies; crashed, concurrent and re-cut invocations');
+      s3Emulator.setFaults(chaos.s3Faults);
+      proxy!.setFaults(chaos.dynamoFaults);
     }
+    try {
+      streamRun = await runStream(handler, logs, options, stats, expected, chaos);
+    } catch (err) {
+      out(`  gave up: ${errorText(err)}`);
+      return 1;
+    } finally {
+      chaos?.disable();
+      s3Emulator.setFaults(undefined);
+      proxy?.setFaults(undefined);
+    }
+    sourceOf(logs.flatMap((log) => log.records));
+    if (streamRun.skipped > 0) out(`  ${plural(streamRun.skipped, 'record')} before the start position (${options.startText}) not delivered, as a new consumer group would`);
   }
 
   // Read everything back.
@@ -635,16 +993,41 @@ async function run(options: Options, started: number): Promise<number> {
   const result = await verify(s3, objects, expected, ledger);
   const objectBytes = objects.reduce((n, o) => n + o.size, 0);
   const readBack = performance.now() - invoked;
+  const metric = (name: string): string => (handlerOutput.metrics.has(name) ? count(handlerOutput.metrics.get(name)!) : '?');
 
   out();
   out('Summary');
+  const failedTotal = stats.errors + stats.crashes + stats.partial;
+  const failedDetail = [
+    stats.errors > 0 ? plural(stats.errors, 'error') : '',
+    stats.crashes > 0 ? plural(stats.crashes, 'crash').replace('crashs', 'crashes') : '',
+    stats.partial > 0 ? `${count(stats.partial)} partial` : '',
+  ].filter((x) => x !== '');
   table([
-    ['invocations', `${count(stats.invocations)} (${count(stats.invocations - stats.failed)} ok, ${count(stats.failed)} failed and retried)`],
-    ['records in', `${count(stats.records)}${stats.failed > 0 ? ` (and ${count(stats.failedRecords)} in the failed invocations)` : ''}`],
-    ['bytes in', `${size(stats.payloadBytes)} (event payloads of the successful invocations, JSON)`],
+    ['invocations', `${count(stats.invocations)} (${count(stats.ok - stats.partial)} ok, ${count(failedTotal)} failed and retried${failedDetail.length > 0 ? `: ${failedDetail.join(', ')}` : ''})`],
+    ...(streamRun === undefined
+      ? []
+      : [['batches', `${count(streamRun.batches)} (closed: ${[...streamRun.closedBy].map(([why, n]) => `${count(n)} ${why}`).join(', ')}; ${seconds(streamRun.virtualMs)} of virtual time)`]]),
+    ['records in', `${count(sourceRecords)} from the source, ${count(result.expected)} to deliver; ${count(stats.records + stats.failedRecords)} handed to the handler (redeliveries included)`],
+    ['bytes in', `${size(sourceBytes)} of keys and values; ${size(stats.payloadBytes)} of event payloads (JSON)`],
+    ['records out', `${count(result.delivered)} lines in S3`],
+    ['bytes out', `${size(objectBytes)} in objects (${options.compression}), ${size(result.linesBytes)} of JSON Lines`],
     ['objects written', `${count(objects.length)}, ${size(objectBytes)} (${options.compression})`],
-    ['dead letters', count(deadLetters.length)],
+    ['duplicates skipped', `${metric('DuplicatesSkipped')} (records the handler received again and dropped, per its DuplicatesSkipped metric; ${metric('ObjectsAdopted')} objects adopted)`],
+    ['dead letters', `${count(deadLetters.length)}${deadLetters.length > 0 ? ` (s3://${BUCKET}/${DEAD_LETTER_PREFIX})` : ''}`],
   ]);
+  if (stats.failures.size > 0) {
+    out();
+    out('Failed invocations, by cause');
+    table([...stats.failures].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([text, n]) => [String(n), text.length > 150 ? `${text.slice(0, 150)}…` : text]));
+  }
+  if (chaos !== undefined) {
+    out();
+    out(`Faults injected (--chaos-seed ${options.chaos!.seed}): ${count(chaos.total())}`);
+    table([...chaos.injected].sort((a, b) => a[0].localeCompare(b[0])).map(([name, n]) => [name, count(n)]));
+    const hidden = [...handlerOutput.hiddenLogs].map(([level, n]) => `${count(n)} ${level}`).join(', ');
+    if (hidden !== '') out(`  (the handler's log lines are not shown under --chaos: ${hidden})`);
+  }
 
   out();
   out(`Ledger (DynamoDB table ${TABLE})`);
@@ -675,7 +1058,7 @@ async function run(options: Options, started: number): Promise<number> {
   if (sample !== undefined) {
     out();
     out(`Sample: first 3 lines of ${sample.key}${options.compression === 'none' ? '' : ' (decompressed)'}`);
-    for (const line of (await readBody(s3, sample.key)).split('\n').slice(0, 3)) if (line !== '') out(`  ${line}`);
+    for (const line of (await readBody(s3, sample.key)).split('\n').slice(0, 3)) if (line !== '') out(`  ${line.length > 400 ? `${line.slice(0, 400)}…` : line}`);
   }
 
   out();
@@ -692,6 +1075,7 @@ async function run(options: Options, started: number): Promise<number> {
       `values differing: ${result.valueMismatches}, ledger mismatches: ${result.ledgerMismatches.length}`,
   );
   for (const mismatch of result.ledgerMismatches) out(`  ${mismatch}`);
+  out(`lost: ${result.missing}, duplicated: ${result.duplicates}`);
   const ok = result.ok();
   out(ok ? 'OK: every record delivered exactly once' : 'FAILED: the delivered records do not match the input');
 

@@ -15,7 +15,7 @@ interface Run {
 }
 
 /** Runs `node --import tsx local/run.ts ...args` in the repository root. */
-function runLocal(args: readonly string[]): Promise<Run> {
+function runLocal(args: readonly string[], extraEnv: Record<string, string> = {}): Promise<Run> {
   // The child sets the handler's environment itself; keep ours from leaking into it.
   const env = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !name.startsWith('SINK_') && name !== 'LEDGER_TABLE' && !name.startsWith('AWS_')),
@@ -24,7 +24,7 @@ function runLocal(args: readonly string[]): Promise<Run> {
     execFile(
       process.execPath,
       ['--import', 'tsx', 'local/run.ts', ...args],
-      { cwd: ROOT, env: { ...env, INIT_CWD: ROOT }, timeout: 110_000, maxBuffer: 16 * 1024 * 1024 },
+      { cwd: ROOT, env: { ...env, ...extraEnv, INIT_CWD: ROOT }, timeout: 110_000, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
         resolve({ code, stdout, stderr });
@@ -47,15 +47,18 @@ function objectsWritten(stdout: string): number {
 
 describe('local mode (local/run.ts)', () => {
   it('runs the handler on the sample events and a generated stream, and verifies the output', { timeout: 120_000 }, async () => {
-    const run = await runLocal(['--records', '300', '--batch-size', '20']);
+    const run = await runLocal(['--records', '300', '--flush.size', '60']);
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
     expect(run.stdout).toContain(`node ${process.version}`);
     // 300 generated records plus the sample events' 6 + 1.
     expect(verification(run.stdout)).toEqual({ delivered: 307, expected: 307, duplicates: 0 });
     expect(run.stdout).toMatch(/^missing: 0, unexpected: 0, out of order: 0, values differing: 0, ledger mismatches: 0$/m);
+    expect(run.stdout).toMatch(/^lost: 0, duplicated: 0$/m);
     expect(objectsWritten(run.stdout)).toBeGreaterThan(0);
-    // 2 topics × 3 partitions of 50 records in batches of 20: 3 batches, after the 2 sample events.
-    expect(run.stdout).toMatch(/^ {2}invocations +5 \(5 ok, 0 failed and retried\)$/m);
+    // flush.size is the mapping's BatchSize, across partitions: 300 records in 5 batches of 60, after the 2 sample events.
+    expect(run.stdout).toMatch(/^ {2}invocations +7 \(7 ok, 0 failed and retried\)$/m);
+    expect(run.stdout).toMatch(/^ {2}batches +5 \(closed: 5 full;/m);
+    expect(run.stdout).toMatch(/^ {2}duplicates skipped +0 /m);
     expect(run.stdout).toMatch(/^ {2}sim\.orders-0 +0 +\d+ +topics\/sim\.orders\/partition=0\/sim\.orders\+0\+\d{20}\.jsonl\.gz$/m);
   });
 
@@ -64,7 +67,7 @@ describe('local mode (local/run.ts)', () => {
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
     expect(run.stdout).toContain('Event test/fixtures/events/msk.json: 6 records');
     expect(run.stdout).toContain('response: {"batchItemFailures":[]}');
-    expect(run.stdout).toMatch(/^ {2}records in +6$/m);
+    expect(run.stdout).toMatch(/^ {2}records in +6 from the source, 6 to deliver;/m);
     expect(verification(run.stdout)).toEqual({ delivered: 6, expected: 6, duplicates: 0 });
     expect(objectsWritten(run.stdout)).toBe(3);
     expect(run.stdout).toContain('.jsonl.zst');
