@@ -43,8 +43,9 @@ interface Chunk {
   /** The object's body (uncompressed) and how many records it holds. */
   readonly body: Uint8Array;
   readonly recordCount: number;
-  /** The oldest timestamp of the records in `body`. */
-  readonly oldestTimestamp: number | undefined;
+  /** The oldest and newest timestamps of the records in `body` (undefined: none has one). */
+  readonly minTimestamp: number | undefined;
+  readonly maxTimestamp: number | undefined;
   readonly deadLetters: Array<{ record: KafkaRecord; error: PoisonRecordError }>;
   /** Set when errors.tolerance=none stopped the chunk before a poison record. */
   readonly poison: PoisonRecordError | undefined;
@@ -124,13 +125,15 @@ export class PartitionWriter {
     const writer = format.createWriter(records);
     const deadLetters: Chunk['deadLetters'] = [];
     let poison: PoisonRecordError | undefined;
-    let oldestTimestamp: number | undefined;
+    let minTimestamp: number | undefined;
+    let maxTimestamp: number | undefined;
     let last = -1;
     for (const record of records) {
       try {
         writer.write(record);
-        if (record.timestamp !== null && (oldestTimestamp === undefined || record.timestamp < oldestTimestamp)) {
-          oldestTimestamp = record.timestamp;
+        if (record.timestamp !== null) {
+          if (minTimestamp === undefined || record.timestamp < minTimestamp) minTimestamp = record.timestamp;
+          if (maxTimestamp === undefined || record.timestamp > maxTimestamp) maxTimestamp = record.timestamp;
         }
       } catch (error) {
         if (!(error instanceof PoisonRecordError)) throw error;
@@ -143,7 +146,16 @@ export class PartitionWriter {
       last = record.offset;
     }
     const recordCount = writer.count;
-    return { firstOffset: records[0]!.offset, lastOffset: last, body: writer.finish(), recordCount, oldestTimestamp, deadLetters, poison };
+    return {
+      firstOffset: records[0]!.offset,
+      lastOffset: last,
+      body: writer.finish(),
+      recordCount,
+      minTimestamp,
+      maxTimestamp,
+      deadLetters,
+      poison,
+    };
   }
 
   async #writeChunk(chunk: Chunk): Promise<void> {
@@ -168,9 +180,14 @@ export class PartitionWriter {
       topic,
       partition,
       generation: this.#generation,
+      // The link to the object before: every writer that aims at this key read this same
+      // committed offset (docs/protocol.md), so the metadata stays a function of the key.
+      afterOffset: this.#committed,
       firstOffset: chunk.firstOffset,
       lastOffset: chunk.lastOffset,
       recordCount: chunk.recordCount,
+      minTimestamp: chunk.minTimestamp,
+      maxTimestamp: chunk.maxTimestamp,
       format: format.name,
       formatVersion: format.version,
     });
@@ -188,7 +205,7 @@ export class PartitionWriter {
       this.#objectsWritten.push(key);
       this.#recordsWritten += chunk.recordCount;
       this.#bytesWritten += body.byteLength;
-      const oldest = chunk.oldestTimestamp;
+      const oldest = chunk.minTimestamp;
       if (oldest !== undefined && (this.#oldestTimestamp === undefined || oldest < this.#oldestTimestamp)) {
         this.#oldestTimestamp = oldest;
       }
