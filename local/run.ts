@@ -93,8 +93,9 @@ Faults:
 
 Output:
   --compression C    gzip | zstd | none: sets SINK_COMPRESSION (default gzip)
-  --keep DIR         keep the data on disk under DIR (must be new or empty): DIR/s3 (S3 emulator)
-                     and DIR/dynamodb (DynamoDB Local); prints how to look at it afterwards
+  --keep DIR         keep the data on disk under DIR (new, empty, or kept by an earlier run, whose
+                     bucket and ledger then carry on): DIR/s3 (S3 emulator) and DIR/dynamodb
+                     (DynamoDB Local); prints how to look at it afterwards
   -h, --help         print this help
 
 Other SINK_* settings in the environment (e.g. SINK_REPORT_BATCH_ITEM_FAILURES=true,
@@ -288,8 +289,11 @@ async function keepDirectory(raw: string): Promise<string> {
     if (err.code === 'ENOENT') return [];
     throw new UsageError(`--keep ${raw}: cannot use ${dir}: ${err.message}`);
   });
-  if (entries.length > 0) {
-    throw new UsageError(`--keep ${raw}: ${dir} is not empty; local mode starts from an empty bucket and ledger, so give it a new directory`);
+  // A directory a previous run kept (s3/ and dynamodb/ only) is used again: its bucket and ledger
+  // carry on, as a deployed sink's would (this is how the replay walk-through redelivers).
+  const kept = entries.length > 0 && entries.every((name) => name === 's3' || name === 'dynamodb');
+  if (entries.length > 0 && !kept) {
+    throw new UsageError(`--keep ${raw}: ${dir} is not empty and not a directory a previous local run kept; give a new directory`);
   }
   return dir;
 }
@@ -593,6 +597,8 @@ interface LedgerEntry {
   readonly generation: string;
   readonly committedOffset: string;
   readonly lastObjectKey: string;
+  /** Replays and skips (msk-s3-sink reset), oldest first. */
+  readonly resets: ReadonlyArray<{ fromGeneration: number; fromOffset: number; toGeneration: number; toOffset: number }>;
 }
 
 async function readLedger(dynamoDb: DynamoDBClient): Promise<LedgerEntry[]> {
@@ -607,6 +613,12 @@ async function readLedger(dynamoDb: DynamoDBClient): Promise<LedgerEntry[]> {
         generation: text(item['generation']),
         committedOffset: text(item['committedOffset']),
         lastObjectKey: text(item['lastObjectKey']),
+        resets: (item['resets']?.L ?? []).map((reset) => ({
+          fromGeneration: Number(reset.M?.['fromGeneration']?.N),
+          fromOffset: Number(reset.M?.['fromOffset']?.N),
+          toGeneration: Number(reset.M?.['toGeneration']?.N),
+          toOffset: Number(reset.M?.['toOffset']?.N),
+        })),
       });
     }
     start = page.LastEvaluatedKey;
@@ -622,11 +634,28 @@ interface Verification {
   readonly unexpected: number;
   readonly outOfOrder: number;
   readonly valueMismatches: number;
+  /** Lines of objects that a later generation replaced (after a reset): not counted. */
+  readonly superseded: number;
   readonly ledgerMismatches: string[];
   readonly perPartition: Map<string, { expected: number; delivered: number }>;
   /** Decompressed JSON Lines bytes of every object. */
   readonly linesBytes: number;
   ok(): boolean;
+}
+
+/**
+ * The rule a reader applies after replays (README, "Which objects are current"): a record counts
+ * when its object's generation is the one whose window holds its offset — after the generation's
+ * start, up to where the next generation took over (or, for the current one, its commit).
+ */
+function isCurrent(entry: LedgerEntry | undefined, generation: number, offset: number): boolean {
+  if (entry === undefined || entry.resets.length === 0) return generation === 0 || entry === undefined;
+  let start = -1;
+  for (const reset of entry.resets) {
+    if (reset.fromGeneration === generation) return offset > start && offset <= Math.min(reset.fromOffset, reset.toOffset);
+    start = reset.toOffset;
+  }
+  return generation === Number(entry.generation) && offset > start;
 }
 
 /** Reads every object back, parses every line, and compares with what went in. */
@@ -638,8 +667,10 @@ async function verify(s3: S3Client, objects: readonly StoredObject[], expected: 
   let unexpected = 0;
   let outOfOrder = 0;
   let valueMismatches = 0;
+  let superseded = 0;
   let linesBytes = 0;
   for (const object of objects) {
+    const generation = Number(/\+g(\d+)\.[^/]*$/.exec(object.key)?.[1] ?? 0);
     const text = await readBody(s3, object.key);
     linesBytes += Buffer.byteLength(text);
     let previous = -1;
@@ -647,6 +678,10 @@ async function verify(s3: S3Client, objects: readonly StoredObject[], expected: 
       if (raw === '') continue;
       const line = JSON.parse(raw) as { topic: string; partition: number; offset: number; value: unknown };
       const id = `${line.topic}-${line.partition}`;
+      if (!isCurrent(ledger.find((entry) => entry.id === id), generation, line.offset)) {
+        superseded++;
+        continue;
+      }
       delivered++;
       lines.set(id, (lines.get(id) ?? 0) + 1);
       if (line.offset <= previous) outOfOrder++;
@@ -682,6 +717,7 @@ async function verify(s3: S3Client, objects: readonly StoredObject[], expected: 
     unexpected,
     outOfOrder,
     valueMismatches,
+    superseded,
     ledgerMismatches,
     perPartition,
     linesBytes,
@@ -843,10 +879,18 @@ async function run(options: Options, started: number): Promise<number> {
     s3.destroy();
     dynamoDb.destroy();
   });
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  await createLedgerTable(dynamoDb, TABLE);
+  const reused = await s3.send(new CreateBucketCommand({ Bucket: BUCKET })).then(
+    () => false,
+    (error: Error) => {
+      if (error.name !== 'BucketAlreadyOwnedByYou' || options.keep === undefined) throw error;
+      return true;
+    },
+  );
+  await createLedgerTable(dynamoDb, TABLE).catch((error: Error) => {
+    if (error.name !== 'ResourceInUseException' || !reused) throw error;
+  });
 
-  const where = options.keep === undefined ? 'in memory' : `on disk, ${options.keep}`;
+  const where = options.keep === undefined ? 'in memory' : `on disk, ${options.keep}${reused ? ', reused: a previous run\'s bucket and ledger' : ''}`;
   table([
     ['S3 emulator', s3Emulator.endpoint, `bucket ${BUCKET}`, `(${where})`],
     ['DynamoDB Local', dynamo.endpoint, `table ${TABLE}`, `(${where}; started in ${seconds(dynamoMs)})`],
@@ -1075,6 +1119,7 @@ async function run(options: Options, started: number): Promise<number> {
       `values differing: ${result.valueMismatches}, ledger mismatches: ${result.ledgerMismatches.length}`,
   );
   for (const mismatch of result.ledgerMismatches) out(`  ${mismatch}`);
+  if (result.superseded > 0) out(`superseded by a replay (not counted): ${result.superseded} line(s) of earlier generations`);
   out(`lost: ${result.missing}, duplicated: ${result.duplicates}`);
   const ok = result.ok();
   out(ok ? 'OK: every record delivered exactly once' : 'FAILED: the delivered records do not match the input');

@@ -1,0 +1,609 @@
+/**
+ * The operations command line: `msk-s3-sink <command>`. Reads the ledger and the bucket,
+ * reconciles them, and resets or replays partitions. Kafka Connect's offset management
+ * (KIP-875: stop the connector, alter or reset its offsets, resume) is the model.
+ *
+ * Works against real AWS with the default credential chain, and against the local emulators
+ * through the standard `AWS_ENDPOINT_URL*` variables.
+ */
+import { DeleteObjectsCommand, S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { randomUUID } from 'node:crypto';
+import { userInfo, hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { SinkError } from '../errors.ts';
+import { catalog, type CatalogedObject, generationWindows } from './catalog.ts';
+import { createKafkaAdmin, type KafkaAdmin, type KafkaSecurity } from './kafka-admin.ts';
+import { LedgerAdmin } from './ledger-admin.ts';
+import { LambdaMappings, MappingState } from './lambda-mappings.ts';
+import { locateOffset, locateTimestamp } from './locate.ts';
+import { type ResetTarget, replayInPlace, replayWithNewGroup, resolveTarget } from './replay.ts';
+import { applyReset, OperationError, planReset, type ResetStep } from './reset.ts';
+import { S3Inventory } from './s3-inventory.ts';
+import { reconcile } from './verify.ts';
+
+/** Where the command line writes, and what it knows of its terminal. */
+export interface CliIo {
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown; readonly isTTY?: boolean };
+  readonly now: () => number;
+}
+
+/** A command-line mistake: answered with the usage hint and exit code 2. */
+export class UsageError extends SinkError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export const USAGE = `Usage: msk-s3-sink <command> [options]
+
+Commands:
+  status    where every topic-partition stands: committed offset, generation, last object, age;
+            with --bootstrap-servers also the high-water mark and the lag
+  verify    read S3 back and reconcile it with the ledger: gaps, overlaps, orphans, unreadable
+            objects, dead letters (exit 1 on any error; --strict: on warnings too)
+  locate    which object holds --offset N (or the first record at or after --timestamp T)
+  reset     move partitions of --topic back (replay) or forward (skip) as a new ledger generation
+            (--to-offset N | --to-timestamp T | --to-earliest | --to-latest) --reason TEXT
+  replay    the whole replay: disable the mapping, reset the consumer group and the ledger, enable
+            (--function F, --bootstrap-servers); with --new-group G, a new mapping at --to-timestamp
+  prune     delete the objects that no generation counts as current (see verify)
+
+Where (defaults from the sink's own environment variables):
+  --bucket NAME               SINK_BUCKET
+  --prefix PREFIX             SINK_PREFIX (topics/)
+  --dead-letter-prefix PREFIX SINK_DEAD_LETTER_PREFIX (dead-letters/)
+  --table NAME                LEDGER_TABLE
+  --region REGION             AWS_REGION; AWS_ENDPOINT_URL_S3/_DYNAMODB/_LAMBDA for emulators
+
+Selection: --topic T, --partition P (repeatable)
+Kafka:     --bootstrap-servers host:port,...  --kafka-auth none|tls|scram-sha-256|scram-sha-512|msk-iam
+           --kafka-username U (password from KAFKA_PASSWORD)
+Mapping:   --function NAME, --mapping UUID, --poll-seconds N (how often to check its state; 5)
+Safety:    --dry-run (show exactly what would change), --force (reset while the mapping is enabled
+           or unknown), --id ID (resume a reset or replay), --by WHO, --reason TEXT
+Output:    --json (for scripts), --read (verify: read every object too), --strict
+`;
+
+const OPTIONS = {
+  bucket: { type: 'string' },
+  prefix: { type: 'string' },
+  'dead-letter-prefix': { type: 'string' },
+  table: { type: 'string' },
+  region: { type: 'string' },
+  topic: { type: 'string' },
+  partition: { type: 'string', multiple: true },
+  offset: { type: 'string' },
+  timestamp: { type: 'string' },
+  'to-offset': { type: 'string' },
+  'to-timestamp': { type: 'string' },
+  'to-earliest': { type: 'boolean' },
+  'to-latest': { type: 'boolean' },
+  reason: { type: 'string' },
+  by: { type: 'string' },
+  id: { type: 'string' },
+  function: { type: 'string' },
+  mapping: { type: 'string' },
+  'new-group': { type: 'string' },
+  'delete-old': { type: 'boolean' },
+  'bootstrap-servers': { type: 'string' },
+  'kafka-auth': { type: 'string' },
+  'kafka-username': { type: 'string' },
+  'poll-seconds': { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  force: { type: 'boolean' },
+  json: { type: 'boolean' },
+  read: { type: 'boolean' },
+  strict: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+/** Runs one command; resolves to the process exit code. */
+export async function runCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, io: CliIo): Promise<number> {
+  let values: Values;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true }));
+  } catch (error) {
+    io.stderr.write(`error: ${(error as Error).message}\n(see msk-s3-sink --help)\n`);
+    return 2;
+  }
+  const [command, ...extra] = positionals;
+  if (values.help || command === undefined || command === 'help') {
+    io.stdout.write(USAGE);
+    return command === undefined && !values.help ? 2 : 0;
+  }
+  try {
+    if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+    const context = new Context(values, env, io);
+    try {
+      switch (command) {
+        case 'status':
+          return await status(context);
+        case 'verify':
+          return await verify(context);
+        case 'locate':
+          return await locate(context);
+        case 'reset':
+          return await reset(context);
+        case 'replay':
+          return await replay(context);
+        case 'prune':
+          return await prune(context);
+        default:
+          throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+      }
+    } finally {
+      await context.close();
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr.write(`error: ${error.message}\n(see msk-s3-sink --help)\n`);
+      return 2;
+    }
+    io.stderr.write(`error: ${describe(error)}\n`);
+    return 1;
+  }
+}
+
+function describe(error: unknown): string {
+  const e = error as Error & { $metadata?: { httpStatusCode?: number }; Code?: string };
+  if (e.name === 'AccessDeniedException' || e.name === 'AccessDenied' || e.$metadata?.httpStatusCode === 403) {
+    return `permission denied: ${e.message} (the credentials in use lack a permission this command needs)`;
+  }
+  if (e.name === 'ResourceNotFoundException') return `not found: ${e.message}`;
+  if (e.name === 'NoSuchBucket') return `no such bucket: ${e.message}`;
+  if (e.name === 'CredentialsProviderError') return `no AWS credentials: ${e.message}`;
+  return `${e.name}: ${e.message}`;
+}
+
+/** The options and clients of one run, made on first use. */
+class Context {
+  readonly values: Values;
+  readonly io: CliIo;
+  readonly #env: Readonly<Record<string, string | undefined>>;
+  #s3: S3Client | undefined;
+  #dynamo: DynamoDBClient | undefined;
+  #lambda: LambdaClient | undefined;
+  #kafka: KafkaAdmin | undefined;
+
+  constructor(values: Values, env: Readonly<Record<string, string | undefined>>, io: CliIo) {
+    this.values = values;
+    this.#env = env;
+    this.io = io;
+  }
+
+  get region(): string | undefined {
+    return this.values.region ?? this.#env['AWS_REGION'];
+  }
+  get bucket(): string {
+    const bucket = this.values.bucket ?? this.#env['SINK_BUCKET'];
+    if (!bucket) throw new UsageError('the bucket is unknown: give --bucket (or SINK_BUCKET)');
+    return bucket;
+  }
+  get prefix(): string {
+    return withSlash(this.values.prefix ?? this.#env['SINK_PREFIX'] ?? 'topics/');
+  }
+  get deadLetterPrefix(): string {
+    return withSlash(this.values['dead-letter-prefix'] ?? this.#env['SINK_DEAD_LETTER_PREFIX'] ?? 'dead-letters/');
+  }
+  get table(): string {
+    const table = this.values.table ?? this.#env['LEDGER_TABLE'];
+    if (!table) throw new UsageError('the ledger table is unknown: give --table (or LEDGER_TABLE)');
+    return table;
+  }
+  get topic(): string | undefined {
+    return this.values.topic;
+  }
+  requireTopic(): string {
+    if (!this.values.topic) throw new UsageError('--topic is required');
+    return this.values.topic;
+  }
+  get partitions(): number[] | undefined {
+    return this.values.partition?.map((text) => nonNegative('--partition', text));
+  }
+  get s3(): S3Client {
+    const endpoint = this.#env['AWS_ENDPOINT_URL_S3'] ?? this.#env['AWS_ENDPOINT_URL'];
+    this.#s3 ??= new S3Client({ region: this.region, ...(endpoint ? { endpoint, forcePathStyle: true } : {}) });
+    return this.#s3;
+  }
+  get dynamo(): DynamoDBClient {
+    const endpoint = this.#env['AWS_ENDPOINT_URL_DYNAMODB'] ?? this.#env['AWS_ENDPOINT_URL'];
+    this.#dynamo ??= new DynamoDBClient({ region: this.region, ...(endpoint ? { endpoint } : {}) });
+    return this.#dynamo;
+  }
+  get lambda(): LambdaClient {
+    const endpoint = this.#env['AWS_ENDPOINT_URL_LAMBDA'] ?? this.#env['AWS_ENDPOINT_URL'];
+    this.#lambda ??= new LambdaClient({ region: this.region, ...(endpoint ? { endpoint } : {}) });
+    return this.#lambda;
+  }
+  get ledger(): LedgerAdmin {
+    return new LedgerAdmin({ client: this.dynamo, tableName: this.table });
+  }
+  get inventory(): S3Inventory {
+    return new S3Inventory({ client: this.s3, bucket: this.bucket });
+  }
+  get mappings(): LambdaMappings {
+    return new LambdaMappings({ client: this.lambda });
+  }
+  /** The cluster's admin client, or undefined when no bootstrap servers were given. */
+  get kafka(): KafkaAdmin | undefined {
+    const servers = this.values['bootstrap-servers'];
+    if (!servers) return undefined;
+    this.#kafka ??= createKafkaAdmin({
+      bootstrapServers: servers.split(',').map((s) => s.trim()).filter(Boolean),
+      security: this.#kafkaSecurity(),
+      clientId: 'msk-s3-sink-ops',
+    });
+    return this.#kafka;
+  }
+  #kafkaSecurity(): KafkaSecurity {
+    const auth = this.values['kafka-auth'] ?? 'none';
+    switch (auth) {
+      case 'none':
+        return { kind: 'none' };
+      case 'tls':
+        return { kind: 'tls' };
+      case 'msk-iam': {
+        if (!this.region) throw new UsageError('--kafka-auth msk-iam needs --region (or AWS_REGION)');
+        return { kind: 'msk-iam', region: this.region };
+      }
+      case 'scram-sha-256':
+      case 'scram-sha-512': {
+        const username = this.values['kafka-username'];
+        const password = this.#env['KAFKA_PASSWORD'];
+        if (!username || !password) throw new UsageError(`--kafka-auth ${auth} needs --kafka-username and KAFKA_PASSWORD`);
+        return { kind: 'sasl-scram', mechanism: auth === 'scram-sha-256' ? 'SCRAM-SHA-256' : 'SCRAM-SHA-512', username, password };
+      }
+      default:
+        throw new UsageError(`--kafka-auth must be none, tls, scram-sha-256, scram-sha-512 or msk-iam, not ${JSON.stringify(auth)}`);
+    }
+  }
+  /** The audit of a reset: an id to resume by, who, when, why. */
+  audit(): { id: string; at: string; by: string; reason: string } {
+    const reason = this.values.reason;
+    if (!reason) throw new UsageError('--reason is required: it is kept in the ledger with who and when');
+    return {
+      id: this.values.id ?? randomUUID(),
+      at: new Date(this.io.now()).toISOString(),
+      by: this.values.by ?? `${userInfo().username}@${hostname()}`,
+      reason,
+    };
+  }
+  /** The reset target from the --to-* options (exactly one). */
+  target(): ResetTarget {
+    const given = [
+      this.values['to-offset'] !== undefined && ({ kind: 'offset', offset: nonNegative('--to-offset', this.values['to-offset']) } as const),
+      this.values['to-timestamp'] !== undefined && ({ kind: 'timestamp', timestamp: timestamp('--to-timestamp', this.values['to-timestamp']) } as const),
+      this.values['to-earliest'] && ({ kind: 'earliest' } as const),
+      this.values['to-latest'] && ({ kind: 'latest' } as const),
+    ].filter((t): t is ResetTarget => t !== false && t !== undefined);
+    if (given.length !== 1) {
+      throw new UsageError('give exactly one of --to-offset N, --to-timestamp T, --to-earliest, --to-latest');
+    }
+    return given[0]!;
+  }
+  progress(label: string): ((done: number, total: number) => void) & { end(): void } {
+    const stderr = this.io.stderr;
+    const started = this.io.now();
+    let last = 0;
+    const update = Object.assign(
+      (done: number, total: number) => {
+        if (!stderr.isTTY || this.values.json) return;
+        const now = this.io.now();
+        if (done !== total && now - last < 100) return;
+        last = now;
+        const width = 30;
+        const filled = total === 0 ? width : Math.round((done / total) * width);
+        const rate = done / Math.max(0.001, (now - started) / 1000);
+        stderr.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${rate.toFixed(0)}/s `);
+      },
+      {
+        end: () => {
+          if (stderr.isTTY && !this.values.json) stderr.write('\n');
+        },
+      },
+    );
+    return update;
+  }
+  print(json: unknown, human: () => string): void {
+    this.io.stdout.write(this.values.json ? `${JSON.stringify(json, null, 2)}\n` : human());
+  }
+  async close(): Promise<void> {
+    await this.#kafka?.close();
+    this.#s3?.destroy();
+    this.#dynamo?.destroy();
+    this.#lambda?.destroy();
+  }
+}
+
+function withSlash(prefix: string): string {
+  return prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
+}
+
+function nonNegative(name: string, text: string): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value)) throw new UsageError(`${name} must be a non-negative integer, not ${JSON.stringify(text)}`);
+  return value;
+}
+
+function timestamp(name: string, text: string): number {
+  const value = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+  if (!Number.isFinite(value)) throw new UsageError(`${name} must be an ISO-8601 time or epoch milliseconds, not ${JSON.stringify(text)}`);
+  return value;
+}
+
+/** A plain text table: columns padded to their widest cell. */
+export function table(header: readonly string[], rows: ReadonlyArray<readonly unknown[]>): string {
+  const cells = [header, ...rows.map((row) => row.map((cell) => (cell === undefined || cell === null ? '-' : String(cell))))];
+  const widths = header.map((_, column) => Math.max(...cells.map((row) => (row[column] as string).length)));
+  return `${cells.map((row) => row.map((cell, column) => (cell as string).padEnd(widths[column]!)).join('  ').trimEnd()).join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+
+async function status(context: Context): Promise<number> {
+  const entries = await context.ledger.list({ topic: context.topic });
+  const kafka = context.kafka;
+  const highWatermarks = new Map<string, number>();
+  if (kafka) {
+    for (const topic of new Set(entries.map((entry) => entry.topic))) {
+      for (const p of await kafka.listOffsets(topic)) highWatermarks.set(`${topic}/${p.partition}`, p.highWatermark);
+    }
+  }
+  const now = context.io.now();
+  const rows = entries.map((entry) => {
+    const hwm = highWatermarks.get(`${entry.topic}/${entry.partition}`);
+    return {
+      topic: entry.topic,
+      partition: entry.partition,
+      generation: entry.generation,
+      committedOffset: entry.committedOffset,
+      lastObjectKey: entry.lastObjectKey,
+      lastRecordCount: entry.lastRecordCount,
+      updatedAt: entry.updatedAt,
+      secondsSinceCommit: entry.updatedAt ? Math.round((now - Date.parse(entry.updatedAt)) / 1000) : undefined,
+      highWatermark: hwm,
+      lag: hwm === undefined ? undefined : Math.max(0, hwm - (entry.committedOffset + 1)),
+      resets: entry.resets.length,
+    };
+  });
+  context.print(rows, () =>
+    rows.length === 0
+      ? `The ledger ${context.table} has no entries${context.topic ? ` for topic ${context.topic}` : ''}.\n`
+      : table(
+          ['topic', 'partition', 'generation', 'committed', ...(kafka ? ['high-water', 'lag'] : []), 'records', 'since commit', 'last object'],
+          rows.map((r) => [
+            r.topic,
+            r.partition,
+            r.generation,
+            r.committedOffset,
+            ...(kafka ? [r.highWatermark, r.lag] : []),
+            r.lastRecordCount,
+            r.secondsSinceCommit === undefined ? '-' : age(r.secondsSinceCommit),
+            r.lastObjectKey,
+          ]),
+        ),
+  );
+  return 0;
+}
+
+function age(seconds: number): string {
+  if (seconds < 120) return `${seconds}s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
+  if (seconds < 172_800) return `${Math.round(seconds / 3600)}h`;
+  return `${Math.round(seconds / 86_400)}d`;
+}
+
+async function verify(context: Context): Promise<number> {
+  const started = context.io.now();
+  const progress = context.progress('verify');
+  const [entries, objects, deadLetters] = await Promise.all([
+    context.ledger.list({ topic: context.topic }),
+    catalog(context.inventory, { prefix: context.prefix, topic: context.topic, partition: context.partitions?.[0], onProgress: progress }),
+    countDeadLetters(context),
+  ]);
+  progress.end();
+  const unreadable = context.values.read ? await readBack(context, objects) : [];
+  const report = reconcile({
+    entries: entries.filter((e) => context.partitions === undefined || context.partitions.includes(e.partition)),
+    objects: objects.map((o) => (unreadable.some((u) => u.key === o.key) ? { ...o, descriptor: undefined, problem: unreadable.find((u) => u.key === o.key)!.problem } : o)),
+    deadLetters,
+  });
+  const seconds = (context.io.now() - started) / 1000;
+  context.print({ ...report, objectsScanned: objects.length, seconds }, () => {
+    const lines = [
+      table(
+        ['topic', 'partition', 'generation', 'committed', 'objects', 'records', 'dead letters'],
+        report.partitions.map((p) => [p.topic, p.partition, p.generation, p.committedOffset, p.objects, p.records, p.deadLetters]),
+      ),
+      ...report.findings.map((f) => `${f.severity.toUpperCase()} ${f.kind} ${f.topic}-${f.partition}${f.generation === undefined ? '' : ` (generation ${f.generation})`}: ${f.message}${f.keys ? `\n    ${f.keys.slice(0, 5).join('\n    ')}${f.keys.length > 5 ? `\n    … and ${f.keys.length - 5} more` : ''}` : ''}`),
+      `${objects.length} objects scanned in ${seconds.toFixed(1)} s (${(objects.length / Math.max(seconds, 0.001)).toFixed(0)} objects/s): ${report.errors} error(s), ${report.warnings} warning(s)${report.prunable.length ? `, ${report.prunable.length} prunable object(s) (msk-s3-sink prune)` : ''}`,
+      report.errors === 0 ? 'OK: S3 and the ledger agree' : 'INCONSISTENT: see the errors above',
+    ];
+    return `${lines.join('\n')}\n`;
+  });
+  return report.errors > 0 || (context.values.strict && report.warnings > 0) ? 1 : 0;
+}
+
+async function countDeadLetters(context: Context): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  const prefix = `${context.deadLetterPrefix}${context.topic ? `${context.topic}/` : ''}`;
+  for await (const object of context.inventory.list(prefix)) {
+    const match = /([^/]+)\/partition=(\d+)\/[^/]+$/.exec(object.key);
+    if (!match) continue;
+    const id = `${match[1]}/${match[2]}`;
+    counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** Reads every object: its lines must be its metadata's records, in order, in its range. */
+async function readBack(context: Context, objects: readonly CatalogedObject[]): Promise<Array<{ key: string; problem: string }>> {
+  const problems: Array<{ key: string; problem: string }> = [];
+  const progress = context.progress('read');
+  let done = 0;
+  const queue = objects.filter((o) => o.descriptor !== undefined);
+  const worker = async () => {
+    for (let object = queue.shift(); object; object = queue.shift()) {
+      try {
+        const text = (await context.inventory.read(object.key)).toString('utf8');
+        const lines = text === '' ? [] : text.slice(0, -1).split('\n');
+        const d = object.descriptor!;
+        if (lines.length !== d.recordCount) throw new Error(`${lines.length} lines, metadata says ${d.recordCount} records`);
+        let previous = d.afterOffset;
+        for (const line of lines) {
+          const offset = Number((JSON.parse(line) as { offset: unknown }).offset);
+          if (!(offset > previous && offset <= d.lastOffset)) throw new Error(`offset ${offset} out of order or outside ${d.firstOffset}-${d.lastOffset}`);
+          previous = offset;
+        }
+      } catch (error) {
+        problems.push({ key: object.key, problem: `unreadable: ${(error as Error).message}` });
+      }
+      progress(++done, objects.length);
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+  progress.end();
+  return problems;
+}
+
+async function locate(context: Context): Promise<number> {
+  const topic = context.requireTopic();
+  const partition = context.partitions?.[0];
+  if (partition === undefined || (context.partitions?.length ?? 0) > 1) throw new UsageError('locate needs exactly one --partition');
+  const offset = context.values.offset;
+  const at = context.values.timestamp;
+  if ((offset === undefined) === (at === undefined)) throw new UsageError('locate needs --offset N or --timestamp T');
+  const entry = await context.ledger.get(topic, partition);
+  if (!entry) throw new OperationError(`${topic}-${partition} has no ledger entry: nothing delivered yet`);
+  const found =
+    offset !== undefined
+      ? await locateOffset(context.inventory, { prefix: context.prefix, entry, offset: nonNegative('--offset', offset) })
+      : await locateTimestamp(context.inventory, { prefix: context.prefix, entry, timestamp: timestamp('--timestamp', at!) });
+  context.print(found ?? null, () =>
+    found
+      ? `${found.key}\n  generation ${found.generation}, offsets ${found.firstOffset}-${found.lastOffset}, ${found.recordCount} records` +
+        `${found.offset === undefined ? '' : `; the record: offset ${found.offset}${found.timestamp === undefined ? '' : `, timestamp ${new Date(found.timestamp).toISOString()}`}`}\n`
+      : `Not delivered: no current object of ${topic}-${partition} holds it (committed offset ${entry.committedOffset}, generation ${entry.generation}).\n`,
+  );
+  return found ? 0 : 1;
+}
+
+async function reset(context: Context): Promise<number> {
+  const topic = context.requireTopic();
+  const target = context.target();
+  const audit = context.audit();
+  const functionName = context.values.function;
+  if (!context.values.force && !context.values['dry-run']) {
+    if (!functionName && !context.values.mapping) {
+      throw new UsageError(
+        'reset refuses to run without knowing that the event source mapping is disabled: give --function (or --mapping), ' +
+          'or --force if there is none (use `replay` to disable and enable it for you)',
+      );
+    }
+    const mapping = context.values.mapping
+      ? await context.mappings.get(context.values.mapping)
+      : await context.mappings.findOne(functionName!, topic);
+    if (mapping.state !== MappingState.disabled) {
+      throw new OperationError(
+        `mapping ${mapping.uuid} is ${mapping.state}: an invocation in flight would deliver past the reset. Disable it first, ` +
+          'or use `replay`, or --force',
+      );
+    }
+  }
+  const nextOffsets = await resolveTarget(target, topic, context.partitions, context.kafka);
+  const steps = planReset({ id: audit.id, topic, entries: await context.ledger.list({ topic }), nextOffsets });
+  printPlan(context, steps, audit);
+  if (context.values['dry-run']) return 0;
+  await applyReset(context.ledger, steps, audit);
+  context.io.stderr.write(
+    `Reset ${audit.id} applied to ${steps.length} partition(s). The consumer group still has its own offsets: ` +
+      'reset them too (or use `replay`) so that the records are delivered again.\n',
+  );
+  return 0;
+}
+
+function printPlan(context: Context, steps: readonly ResetStep[], audit: { id: string; reason: string; by: string }): void {
+  context.print({ id: audit.id, dryRun: Boolean(context.values['dry-run']), steps }, () =>
+    `${context.values['dry-run'] ? 'Would reset' : 'Resetting'} (id ${audit.id}, by ${audit.by}: ${audit.reason}):\n` +
+    table(
+      ['topic', 'partition', 'generation', 'committed', '→ generation', 'next offset', 'direction'],
+      steps.map((s) => [
+        s.topic,
+        s.partition,
+        s.current?.generation ?? '-',
+        s.current?.committedOffset ?? '-',
+        s.toGeneration,
+        s.nextOffset,
+        s.alreadyApplied ? 'already applied' : s.direction,
+      ]),
+    ),
+  );
+}
+
+async function replay(context: Context): Promise<number> {
+  const topic = context.requireTopic();
+  const functionName = context.values.function;
+  if (!functionName) throw new UsageError('replay needs --function (the sink function whose mapping reads --topic)');
+  const kafka = context.kafka;
+  if (!kafka) throw new UsageError('replay needs --bootstrap-servers: it resets the consumer group on the cluster');
+  const audit = context.audit();
+  const log = (line: string) => context.io.stderr.write(`${line}\n`);
+  const deps = { mappings: context.mappings, kafka, ledger: context.ledger, log };
+  const pollSeconds = context.values['poll-seconds'] === undefined ? 5 : nonNegative('--poll-seconds', context.values['poll-seconds']);
+  const common = {
+    functionName,
+    mappingUuid: context.values.mapping,
+    topic,
+    audit,
+    dryRun: context.values['dry-run'],
+    pollIntervalMs: pollSeconds * 1000,
+  };
+  log(`replay ${audit.id} (run again with --id ${audit.id} to resume)`);
+  const steps = context.values['new-group']
+    ? await replayWithNewGroup(deps, {
+        ...common,
+        timestamp: (() => {
+          const target = context.target();
+          if (target.kind !== 'timestamp') throw new UsageError('--new-group starts the new consumer group at --to-timestamp');
+          return target.timestamp;
+        })(),
+        newGroupId: context.values['new-group'],
+        deleteOld: Boolean(context.values['delete-old']),
+      })
+    : await replayInPlace(deps, { ...common, partitions: context.partitions, target: context.target() });
+  printPlan(context, steps, audit);
+  return 0;
+}
+
+async function prune(context: Context): Promise<number> {
+  const [entries, objects] = await Promise.all([
+    context.ledger.list({ topic: context.topic }),
+    catalog(context.inventory, { prefix: context.prefix, topic: context.topic, onProgress: context.progress('scan') }),
+  ]);
+  const report = reconcile({ entries, objects });
+  const keys = report.prunable;
+  context.print({ dryRun: Boolean(context.values['dry-run']), keys }, () =>
+    `${context.values['dry-run'] ? 'Would delete' : 'Deleting'} ${keys.length} superseded object(s)${keys.length ? `:\n  ${keys.join('\n  ')}` : ''}\n`,
+  );
+  if (context.values['dry-run'] || keys.length === 0) return 0;
+  for (let start = 0; start < keys.length; start += 1000) {
+    const result = await context.s3.send(
+      new DeleteObjectsCommand({
+        Bucket: context.bucket,
+        Delete: { Objects: keys.slice(start, start + 1000).map((Key) => ({ Key })), Quiet: true },
+      }),
+    );
+    if (result.Errors?.length) throw new OperationError(`could not delete ${result.Errors.length} object(s): ${result.Errors[0]!.Key}: ${result.Errors[0]!.Message}`);
+  }
+  return 0;
+}
+
+export { generationWindows };

@@ -1,0 +1,99 @@
+import { objectKey, parseObjectName } from '../naming.ts';
+import { fromMetadata } from '../object-metadata.ts';
+import { catalog, generationWindows } from './catalog.ts';
+import type { AuditedLedgerEntry } from './ledger-admin.ts';
+import type { Inventory } from './s3-inventory.ts';
+
+/** Where a record is. */
+export interface Location {
+  readonly key: string;
+  readonly generation: number;
+  readonly firstOffset: number;
+  readonly lastOffset: number;
+  readonly recordCount: number;
+  /** The record found (by timestamp: the first at or after it); undefined when not read. */
+  readonly offset?: number;
+  readonly timestamp?: number;
+}
+
+/**
+ * The current object that holds `offset` of a partition: the generation whose window covers the
+ * offset, then the object of that generation whose range does. Objects are listed (keys sort by
+ * first offset) and only the candidate's metadata is read.
+ */
+export async function locateOffset(
+  inventory: Inventory,
+  options: { readonly prefix: string; readonly entry: AuditedLedgerEntry; readonly offset: number },
+): Promise<Location | undefined> {
+  const { entry, offset } = options;
+  const window = generationWindows(entry).find((w) => w.start < offset && offset <= w.currentUpTo);
+  if (!window) return undefined;
+  const directory = objectKey({ prefix: options.prefix, topic: entry.topic, partition: entry.partition, generation: 0, firstOffset: 0, extension: '' });
+  const listPrefix = directory.slice(0, directory.lastIndexOf('/') + 1);
+  let candidate: { key: string; firstOffset: number } | undefined;
+  const objects = await catalogKeys(inventory, listPrefix, window.generation);
+  for (const object of objects) {
+    if (object.firstOffset <= offset && (!candidate || object.firstOffset > candidate.firstOffset)) candidate = object;
+  }
+  if (!candidate) return undefined;
+  const metadata = await inventory.head(candidate.key);
+  if (!metadata) return undefined;
+  const d = fromMetadata(candidate.key, metadata);
+  if (offset > d.lastOffset) return undefined;
+  const record = await findRecord(inventory, candidate.key, (line) => line.offset >= offset);
+  if (!record || record.offset !== offset) return undefined;
+  return { key: candidate.key, generation: d.generation, firstOffset: d.firstOffset, lastOffset: d.lastOffset, recordCount: d.recordCount, ...record };
+}
+
+/**
+ * The current object holding the first record of a partition at or after `timestamp` (by the
+ * objects' `max-timestamp` metadata, then reading the candidate). Kafka timestamps need not grow
+ * with offsets: this is the first in offset order whose timestamp is at or after the time.
+ */
+export async function locateTimestamp(
+  inventory: Inventory,
+  options: { readonly prefix: string; readonly entry: AuditedLedgerEntry; readonly timestamp: number },
+): Promise<Location | undefined> {
+  const { entry } = options;
+  const windows = generationWindows(entry);
+  const objects = (await catalog(inventory, { prefix: options.prefix, topic: entry.topic, partition: entry.partition }))
+    .filter((o) => o.descriptor !== undefined)
+    .filter((o) => {
+      const w = windows.find((window) => window.generation === o.generation);
+      return w !== undefined && o.descriptor!.afterOffset >= w.start && o.firstOffset <= w.currentUpTo && o.descriptor!.lastOffset <= w.end;
+    })
+    .sort((a, b) => a.firstOffset - b.firstOffset || a.generation - b.generation);
+  for (const object of objects) {
+    const d = object.descriptor!;
+    if (d.maxTimestamp === undefined || d.maxTimestamp < options.timestamp) continue;
+    const window = windows.find((w) => w.generation === object.generation)!;
+    const record = await findRecord(inventory, object.key, (line) => line.timestamp !== null && line.timestamp >= options.timestamp && line.offset <= window.currentUpTo);
+    if (record) {
+      return { key: object.key, generation: d.generation, firstOffset: d.firstOffset, lastOffset: d.lastOffset, recordCount: d.recordCount, ...record };
+    }
+  }
+  return undefined;
+}
+
+async function catalogKeys(inventory: Inventory, prefix: string, generation: number): Promise<Array<{ key: string; firstOffset: number }>> {
+  const found: Array<{ key: string; firstOffset: number }> = [];
+  for await (const object of inventory.list(prefix)) {
+    const name = parseObjectName(object.key.slice(object.key.lastIndexOf('/') + 1));
+    if (name?.generation === generation) found.push({ key: object.key, firstOffset: name.firstOffset });
+  }
+  return found;
+}
+
+async function findRecord(
+  inventory: Inventory,
+  key: string,
+  match: (line: { offset: number; timestamp: number | null }) => boolean,
+): Promise<{ offset: number; timestamp?: number } | undefined> {
+  const text = (await inventory.read(key)).toString('utf8');
+  for (const raw of text.split('\n')) {
+    if (raw === '') continue;
+    const line = JSON.parse(raw) as { offset: number; timestamp: number | null };
+    if (match(line)) return { offset: line.offset, ...(line.timestamp === null ? {} : { timestamp: line.timestamp }) };
+  }
+  return undefined;
+}
