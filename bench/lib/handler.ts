@@ -1,0 +1,211 @@
+/**
+ * Handler throughput on a Lambda-sized batch, as a ratio to the floor measured in the same run.
+ *
+ * - handler: the sink's own work on one Lambda event — parse (validate, base64-decode), encode
+ *   JSON Lines, compress — with the ledger and object store in memory (no network).
+ * - floor: the same base64 strings (keys and values) decoded, and the decoded bytes, concatenated,
+ *   through the same compressor (the sink's own codec) in one call.
+ *
+ * Runs are interleaved (handler, floor, handler, floor, …) so that both see the same machine;
+ * the first `warmup` pairs are not counted; medians are reported.
+ */
+import { loadConfig } from '../../lib/config.ts';
+import { compressionFor } from '../../lib/format/compression.ts';
+import { createSink } from '../../lib/sink.ts';
+import { generateLog, rng, toKafkaEvent } from '../../test/support/kafka-sim.ts';
+import { ManualClock, MemoryLedger, MemoryObjectStore } from '../../test/support/memory-ports.ts';
+import { silentLogger, silentMetrics } from '../../test/support/recorders.ts';
+import { realisticEvent } from '../realistic-data.ts';
+import { median, round, startTimer, type Timing } from './stats.ts';
+
+export type Compression = 'gzip' | 'zstd' | 'none';
+export type DataKind = 'realistic' | 'sim';
+
+export interface HandlerBenchOptions {
+  readonly compressions: readonly Compression[];
+  /** Counted runs per compression. */
+  readonly runs: number;
+  readonly warmup: number;
+  readonly batchBytes: number;
+  readonly data: DataKind;
+}
+
+export interface HandlerResult {
+  readonly data: DataKind;
+  readonly compression: Compression;
+  readonly eventBytes: number;
+  readonly partitions: number;
+  readonly records: number;
+  /** Bytes of keys and values after base64 decoding (what the floor compresses). */
+  readonly keyValueBytes: number;
+  /** Bytes of the objects written (compressed JSON Lines). */
+  readonly storedBytes: number;
+  readonly objects: number;
+  readonly runs: number;
+  readonly handlerMedianMs: number;
+  readonly floorMedianMs: number;
+  /** floor / handler: 1 means the handler is as fast as the floor. */
+  readonly ratioToFloor: number;
+  readonly handlerRecordsPerSecond: number;
+  /** MB (2^20 bytes) of event JSON per second. */
+  readonly handlerMBPerSecond: number;
+  /** MB of decoded keys and values per second. */
+  readonly handlerPayloadMBPerSecond: number;
+  readonly floorRecordsPerSecond: number;
+  readonly floorMBPerSecond: number;
+  readonly bytesOutPerRecord: number;
+  /** CPU time, steadier than wall time on a shared machine (and what "per core" means). */
+  readonly handlerCpuMedianMs: number;
+  readonly floorCpuMedianMs: number;
+  readonly cpuRatioToFloor: number;
+}
+
+// `sim`: the protocol tests' generator, whose repetitive values make compression unrealistically cheap.
+function simEvent(bytes: number) {
+  const random = rng(42);
+  const logs = Array.from({ length: 4 }, (_, partition) =>
+    generateLog({ topic: 'orders', partition, count: 200_000, random, textRate: 0.02, gapRate: 0 }),
+  );
+  const full = JSON.stringify(toKafkaEvent(logs.map((records) => ({ topic: 'orders', partition: records[0]!.partition, records }))));
+  const keep = Math.floor(logs[0]!.length * (bytes / full.length));
+  return toKafkaEvent(logs.map((records) => ({ topic: 'orders', partition: records[0]!.partition, records: records.slice(0, keep) })));
+}
+
+/** The benchmark batch: `realistic` (bench/realistic-data.ts, default) or `sim`. */
+export function benchEvent(data: DataKind, bytes: number): unknown {
+  return data === 'sim' ? simEvent(bytes) : realisticEvent(bytes);
+}
+
+interface Prepared {
+  readonly eventText: string;
+  readonly recordCount: number;
+  readonly partitions: number;
+  readonly base64Strings: readonly string[];
+}
+
+function prepare(event: unknown): Prepared {
+  const eventText = JSON.stringify(event);
+  const lists = Object.values((event as { records: Record<string, unknown[]> }).records) as Array<Array<{ key?: string; value?: string }>>;
+  return {
+    eventText,
+    recordCount: lists.reduce((n, list) => n + list.length, 0),
+    partitions: lists.length,
+    base64Strings: lists.flatMap((list) => list.flatMap((record) => [record.key ?? '', record.value ?? ''])),
+  };
+}
+
+/** Measures one compression; see the module comment. */
+export async function measureHandler(compression: Compression, prepared: Prepared, options: HandlerBenchOptions): Promise<HandlerResult> {
+  const config = loadConfig({ SINK_BUCKET: 'bench-bucket', LEDGER_TABLE: 'bench-ledger', SINK_COMPRESSION: compression });
+  const codec = compressionFor(compression);
+  let storedBytes = 0;
+  let objects = 0;
+  let rawBytes = 0;
+
+  async function timeHandler(): Promise<Timing> {
+    const ports = { ledger: new MemoryLedger(), store: new MemoryObjectStore(), clock: new ManualClock() };
+    const sink = createSink({ config, ports, logger: silentLogger, metrics: silentMetrics });
+    const parsed = JSON.parse(prepared.eventText); // Lambda hands the handler a parsed object
+    const stop = startTimer();
+    await sink.handle(parsed);
+    const timing = stop();
+    objects = ports.store.objects.size;
+    storedBytes = [...ports.store.objects.values()].reduce((n, object) => n + object.body.byteLength, 0);
+    return timing;
+  }
+
+  function timeFloor(): Timing {
+    const stop = startTimer();
+    const decoded = prepared.base64Strings.map((text) => Buffer.from(text, 'base64'));
+    const all = Buffer.concat(decoded);
+    codec.compress(all);
+    const timing = stop();
+    rawBytes = all.byteLength;
+    return timing;
+  }
+
+  const handlerTimes: Timing[] = [];
+  const floorTimes: Timing[] = [];
+  for (let run = 0; run < options.runs + options.warmup; run++) {
+    const h = await timeHandler();
+    const f = timeFloor();
+    if (run >= options.warmup) {
+      handlerTimes.push(h);
+      floorTimes.push(f);
+    }
+  }
+  const handlerMs = median(handlerTimes.map((t) => t.wall));
+  const floorMs = median(floorTimes.map((t) => t.wall));
+  const handlerCpuMs = median(handlerTimes.map((t) => t.cpu));
+  const floorCpuMs = median(floorTimes.map((t) => t.cpu));
+  const mb = prepared.eventText.length / 1024 / 1024;
+  const records = prepared.recordCount;
+  return {
+    data: options.data,
+    compression,
+    eventBytes: prepared.eventText.length,
+    partitions: prepared.partitions,
+    records,
+    keyValueBytes: rawBytes,
+    storedBytes,
+    objects,
+    runs: options.runs,
+    handlerMedianMs: round(handlerMs),
+    floorMedianMs: round(floorMs),
+    ratioToFloor: round(floorMs / handlerMs, 2),
+    handlerRecordsPerSecond: Math.round(records / (handlerMs / 1000)),
+    handlerMBPerSecond: round(mb / (handlerMs / 1000)),
+    handlerPayloadMBPerSecond: round(rawBytes / 1024 / 1024 / (handlerMs / 1000)),
+    floorRecordsPerSecond: Math.round(records / (floorMs / 1000)),
+    floorMBPerSecond: round(mb / (floorMs / 1000)),
+    bytesOutPerRecord: round(storedBytes / records),
+    handlerCpuMedianMs: round(handlerCpuMs),
+    floorCpuMedianMs: round(floorCpuMs),
+    cpuRatioToFloor: round(floorCpuMs / handlerCpuMs, 2),
+  };
+}
+
+/**
+ * Every compression on the same batch. The compressions are interleaved too: each round runs
+ * one handler/floor pair per compression, so a slow spell of the machine hits all of them.
+ */
+export async function measureHandlerThroughput(options: HandlerBenchOptions): Promise<HandlerResult[]> {
+  const prepared = prepare(benchEvent(options.data, options.batchBytes));
+  // Rounds of one run each, interleaved across compressions; results merged per compression.
+  const perCompression = new Map<Compression, HandlerResult[]>();
+  const total = options.runs + options.warmup;
+  for (let round = 0; round < total; round++) {
+    for (const compression of options.compressions) {
+      const one = await measureHandler(compression, prepared, { ...options, runs: 1, warmup: 0 });
+      if (round >= options.warmup) (perCompression.get(compression) ?? perCompression.set(compression, []).get(compression)!).push(one);
+    }
+  }
+  return options.compressions.map((compression) => merge(perCompression.get(compression)!, options.runs));
+}
+
+function merge(list: readonly HandlerResult[], runs: number): HandlerResult {
+  const first = list[0]!;
+  const handlerMs = median(list.map((r) => r.handlerMedianMs));
+  const floorMs = median(list.map((r) => r.floorMedianMs));
+  const handlerCpuMs = median(list.map((r) => r.handlerCpuMedianMs));
+  const floorCpuMs = median(list.map((r) => r.floorCpuMedianMs));
+  const mb = first.eventBytes / 1024 / 1024;
+  return {
+    ...first,
+    runs,
+    handlerMedianMs: round(handlerMs),
+    floorMedianMs: round(floorMs),
+    // The median of the per-pair ratios: each pair ran back to back on the same machine state.
+    ratioToFloor: round(median(list.map((r) => r.floorMedianMs / r.handlerMedianMs)), 2),
+    handlerRecordsPerSecond: Math.round(first.records / (handlerMs / 1000)),
+    handlerMBPerSecond: round(mb / (handlerMs / 1000)),
+    handlerPayloadMBPerSecond: round(first.keyValueBytes / 1024 / 1024 / (handlerMs / 1000)),
+    floorRecordsPerSecond: Math.round(first.records / (floorMs / 1000)),
+    floorMBPerSecond: round(mb / (floorMs / 1000)),
+    handlerCpuMedianMs: round(handlerCpuMs),
+    floorCpuMedianMs: round(floorCpuMs),
+    cpuRatioToFloor: round(median(list.map((r) => r.floorCpuMedianMs / r.handlerCpuMedianMs)), 2),
+  };
+}
+
+export { prepare as prepareEvent };
