@@ -606,4 +606,3 @@ async function prune(context: Context): Promise<number> {
   return 0;
 }
 
-export { generationWindows };
