@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { measureColdStart, type ColdStartResult } from './lib/cold-start.ts';
 import { costPerGb, DEFAULT_ASSUMPTIONS, ledgerUnits, mskConnectPerGb, PRICES, type Assumptions, type BatchShape, type CostBreakdown, type RequestsPerPartition } from './lib/cost-model.ts';
 import { runE2e, type E2eResult } from './lib/e2e.ts';
-import { measureHandler, measureHandlerThroughput, prepareEvent, type Compression, type HandlerResult } from './lib/handler.ts';
+import { measureFormats, measureHandler, measureHandlerThroughput, prepareEvent, type Compression, type HandlerResult } from './lib/handler.ts';
 import { round } from './lib/stats.ts';
 import { realisticEvent } from './realistic-data.ts';
 
@@ -150,6 +150,16 @@ if (only.has('handler')) {
   );
   out('   (medians of interleaved runs; the ratio is the median of per-pair ratios; aim: ratio >= 0.8)');
   results['handler'] = handler;
+
+  section('1b. Handler throughput per format, same batch (floor: base64 decode + the format\'s compressor; Parquet snappy: decode only)');
+  const formats = await measureFormats({ runs: Math.max(3, Math.round(runs / 2)), warmup: 2, batchBytes: 6 * 1024 * 1024, data: 'realistic' });
+  table(
+    ['format', 'handler ms', 'floor ms', 'ratio', 'CPU ratio', 'records/s', 'MB/s (payload)', 'objects', 'records in objects', 'dead letters', 'bytes out/record'],
+    formats.map((r) => [r.format, r.handlerMedianMs, r.floorMedianMs, r.ratioToFloor.toFixed(2), r.cpuRatioToFloor.toFixed(2), int(r.handlerRecordsPerSecond), r.handlerPayloadMBPerSecond, r.objects, int(r.objectRecords), int(r.deadLetters), r.bytesOutPerRecord]),
+  );
+  out('   (raw bytes: values holding the separator \\n (pretty-printed JSON) are poison; Parquet: values that are not JSON objects (text, binary) are poison;');
+  out('    both with errors.tolerance=all, so they go to the dead letters, which the handler time includes. bytes out/record: object bytes / records in objects)');
+  results['formats'] = formats;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { closestName } from '../lib/suggest.ts';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { KafkaSource } from './kafka-source.ts';
@@ -98,6 +99,22 @@ const ConnectorSchema = z
     'lambda.timeout.seconds': integer(1, 900).optional(),
     'lambda.log.retention.days': z.coerce.number().int().optional(),
     'sink.max.concurrency': integer(1, 256).optional(),
+    // Data layout and rotation (Kafka Connect's storage partitioner names)
+    'partitioner.class': text.optional(),
+    'path.format': text.optional(),
+    'partition.duration.ms': integer(60_000, 31 * 86_400_000).optional(),
+    'timestamp.extractor': text.optional(),
+    'timestamp.field': text.optional(),
+    timezone: text.optional(),
+    locale: text.optional(),
+    'partition.field.name': text.optional(),
+    'rotate.interval.ms': integer(1, Number.MAX_SAFE_INTEGER).optional(),
+    'sink.rotate.max.records': integer(1, 1_000_000).optional(),
+    'sink.rotate.max.bytes': integer(1024, 5 * 1024 ** 3).optional(),
+    // Formats
+    'parquet.codec': z.enum(['snappy', 'gzip', 'zstd', 'none', 'uncompressed']).optional(),
+    'sink.parquet.schema': z.union([z.record(z.string(), z.string()), text]).optional(),
+    'format.bytearray.separator': z.string().optional(),
     // Alarms
     'alarms.email': list.optional(),
     'alarms.sns.topic.arn': arn('sns').optional(),
@@ -114,10 +131,7 @@ export const UNSUPPORTED_KEYS: Readonly<Record<string, string>> = {
   'key.converter': 'keys are written with the same rules as values (JSON, text or base64)',
   'value.converter.schemas.enable': 'the sink writes values as they are; there is no Connect schema envelope',
   'storage.class': 'the storage is always Amazon S3',
-  'partitioner.class': 'objects are laid out by topic and partition (docs/protocol.md); other partitioners are not supported',
-  'path.format': 'objects are laid out by topic and partition; time-based paths are not supported yet',
-  'rotate.interval.ms': 'one object per topic-partition per batch; use offset.flush.interval.ms and flush.size to size batches',
-  'rotate.schedule.interval.ms': 'one object per topic-partition per batch; use offset.flush.interval.ms and flush.size to size batches',
+  'rotate.schedule.interval.ms': 'it rotates on the wall clock, and object keys must be a function of the records; use rotate.interval.ms (record time)',
   's3.part.size': 'objects are written with one PutObject (a batch is at most 6 MB)',
   'errors.deadletterqueue.topic.name': 'poison records go to S3 under errors.deadletterqueue.s3.prefix, not to a Kafka topic',
   'errors.retry.timeout': 'retries are the event source mapping\'s: lambda.retry.attempts and lambda.max.record.age.seconds',
@@ -160,7 +174,10 @@ export function resolveConnectorConfig(raw: ConnectorConfig): ResolvedConnector 
   const known = new Set(Object.keys(ConnectorSchema.shape));
   for (const key of Object.keys(raw)) {
     if (key in UNSUPPORTED_KEYS) problems.push(`${key}: not supported: ${UNSUPPORTED_KEYS[key]}`);
-    else if (!known.has(key)) problems.push(`${key}: unknown key${suggest(key, known)}`);
+    else if (!known.has(key)) {
+      const suggestion = closestName(key, known);
+      problems.push(`${key}: unknown key${suggestion ? ` (did you mean ${suggestion}?)` : ''}`);
+    }
   }
   const supported = Object.fromEntries(Object.entries(raw).filter(([key]) => known.has(key)));
   const parsed = ConnectorSchema.safeParse(supported);
@@ -191,6 +208,82 @@ function oneOf<K extends keyof ParsedConnector>(config: ParsedConnector, keys: r
 const GROUP_KEYS = ['group.id', 'consumer.group.id', 'consumer.override.group.id'] as const;
 const RESET_KEYS = ['consumer.auto.offset.reset', 'consumer.override.auto.offset.reset', 'auto.offset.reset'] as const;
 const JSON_FORMATS = new Set(['io.confluent.connect.s3.format.json.JsonFormat', 'json', 'jsonl', 'jsonlines']);
+const PARQUET_FORMATS = new Set(['io.confluent.connect.s3.format.parquet.ParquetFormat', 'parquet']);
+const RAW_FORMATS = new Set(['io.confluent.connect.s3.format.bytearray.ByteArrayFormat', 'bytearray', 'raw']);
+function formatOf(value: string | undefined): 'jsonl' | 'parquet' | 'raw' | undefined {
+  if (value === undefined) return undefined;
+  return JSON_FORMATS.has(value) ? 'jsonl' : PARQUET_FORMATS.has(value) ? 'parquet' : RAW_FORMATS.has(value) ? 'raw' : undefined;
+}
+const PARTITIONER_PACKAGE = 'io.confluent.connect.storage.partitioner.';
+/** `partitioner.class` → SINK_PARTITIONER, and the path format it implies (Hourly/Daily). */
+const PARTITIONERS: Record<string, { partitioner: 'default' | 'time' | 'field'; pathFormat?: string }> = {
+  DefaultPartitioner: { partitioner: 'default' },
+  TimeBasedPartitioner: { partitioner: 'time' },
+  HourlyPartitioner: { partitioner: 'time', pathFormat: "'year'=YYYY/'month'=MM/'day'=dd/'hour'=HH" },
+  DailyPartitioner: { partitioner: 'time', pathFormat: "'year'=YYYY/'month'=MM/'day'=dd" },
+  FieldPartitioner: { partitioner: 'field' },
+  default: { partitioner: 'default' },
+  time: { partitioner: 'time' },
+  field: { partitioner: 'field' },
+};
+function partitionerOf(value: string | undefined): (typeof PARTITIONERS)[string] | undefined {
+  if (value === undefined) return undefined;
+  return PARTITIONERS[value.startsWith(PARTITIONER_PACKAGE) ? value.slice(PARTITIONER_PACKAGE.length) : value];
+}
+const TIMESTAMP_EXTRACTORS: Record<string, 'Record' | 'RecordField'> = { Record: 'Record', RecordField: 'RecordField' };
+
+/** The function's SINK_* settings for the data layout and rotation keys (only those given). */
+export function layoutSettings(config: ParsedConnector): Record<string, string> {
+  const settings: Record<string, string> = {};
+  const set = (name: string, value: string | number | undefined) => {
+    if (value !== undefined) settings[name] = String(value);
+  };
+  const partitioner = partitionerOf(config['partitioner.class']);
+  set('SINK_PARTITIONER', partitioner?.partitioner);
+  set('SINK_PATH_FORMAT', config['path.format'] ?? partitioner?.pathFormat);
+  set('SINK_PARTITION_DURATION_MS', config['partition.duration.ms']);
+  const extractor = config['timestamp.extractor'];
+  set('SINK_TIMESTAMP_EXTRACTOR', extractor === undefined ? undefined : TIMESTAMP_EXTRACTORS[extractor.split('.').at(-1)!.replace(/TimestampExtractor$/, '')]);
+  set('SINK_TIMESTAMP_FIELD', config['timestamp.field']);
+  set('SINK_TIMEZONE', config.timezone);
+  set('SINK_PARTITION_FIELD', config['partition.field.name']);
+  set('SINK_ROTATE_INTERVAL_MS', config['rotate.interval.ms']);
+  set('SINK_ROTATE_MAX_RECORDS', config['sink.rotate.max.records']);
+  set('SINK_ROTATE_MAX_BYTES', config['sink.rotate.max.bytes']);
+  const format = formatOf(config['format.class']);
+  if (format === 'parquet' || format === 'raw') set('SINK_FORMAT', format);
+  if (format === 'parquet') {
+    const codec = config['parquet.codec'] ?? config['s3.compression.type'] ?? 'snappy';
+    set('SINK_COMPRESSION', codec === 'uncompressed' ? 'none' : codec);
+    const schema = config['sink.parquet.schema'];
+    set('SINK_PARQUET_SCHEMA', schema === undefined ? undefined : typeof schema === 'string' ? schema : JSON.stringify(schema));
+  }
+  if (format === 'raw') set('SINK_RAW_SEPARATOR', config['format.bytearray.separator']);
+  return settings;
+}
+
+function layoutKeyProblems(config: ParsedConnector): string[] {
+  const problems: string[] = [];
+  const partitioner = config['partitioner.class'];
+  if (partitioner !== undefined && !partitionerOf(partitioner)) {
+    problems.push(`partitioner.class: one of ${Object.keys(PARTITIONERS).slice(0, 5).map((name) => PARTITIONER_PACKAGE + name).join(', ')} (or default, time, field), got ${partitioner}`);
+  }
+  const extractor = config['timestamp.extractor'];
+  if (extractor !== undefined) {
+    const short = extractor.split('.').at(-1)!.replace(/TimestampExtractor$/, '');
+    if (short === 'Wallclock') problems.push('timestamp.extractor: Wallclock is not supported: object keys must be a function of the records (use Record or RecordField)');
+    else if (!(short in TIMESTAMP_EXTRACTORS)) problems.push(`timestamp.extractor: Record or RecordField, got ${extractor}`);
+  }
+  const locale = config.locale;
+  if (locale !== undefined) {
+    try {
+      Intl.getCanonicalLocales(locale);
+    } catch {
+      problems.push(`locale: not a BCP 47 language tag, got ${locale}`);
+    }
+  }
+  return problems;
+}
 const VALUE_CONVERTERS: Record<string, 'auto' | 'json'> = {
   'org.apache.kafka.connect.json.JsonConverter': 'json',
   json: 'json',
@@ -238,9 +331,20 @@ function semanticProblems(config: ParsedConnector): string[] {
     }
   }
   const format = config['format.class'];
-  if (format !== undefined && !JSON_FORMATS.has(format)) {
-    problems.push(`format.class: only JSON Lines is supported (io.confluent.connect.s3.format.json.JsonFormat), got ${format}`);
+  if (format !== undefined && formatOf(format) === undefined) {
+    problems.push(
+      `format.class: one of io.confluent.connect.s3.format.json.JsonFormat (JSON Lines), …parquet.ParquetFormat or ` +
+        `…bytearray.ByteArrayFormat (or json, parquet, bytearray); got ${format}`,
+    );
   }
+  const formatName = formatOf(format) ?? 'jsonl';
+  if (formatName !== 'parquet') {
+    for (const key of ['parquet.codec', 'sink.parquet.schema'] as const) if (config[key] !== undefined) problems.push(`${key}: only used with format.class ParquetFormat`);
+  } else if (config['parquet.codec'] !== undefined && config['s3.compression.type'] !== undefined) {
+    problems.push('parquet.codec, s3.compression.type: give one (Parquet compresses its pages with parquet.codec)');
+  }
+  if (formatName !== 'raw' && config['format.bytearray.separator'] !== undefined) problems.push('format.bytearray.separator: only used with format.class ByteArrayFormat');
+  problems.push(...layoutKeyProblems(config));
   const converter = config['value.converter'];
   if (converter !== undefined && !(converter in VALUE_CONVERTERS)) {
     problems.push(`value.converter: one of ${Object.keys(VALUE_CONVERTERS).join(', ')}, got ${converter}`);
@@ -378,6 +482,7 @@ function toProps(scope: Construct, config: ParsedConnector): MskS3SinkProps {
     errorsTolerance: config['errors.tolerance'],
     valueConverter: config['value.converter'] === undefined ? undefined : VALUE_CONVERTERS[config['value.converter']],
     maxConcurrency: config['sink.max.concurrency'],
+    sinkSettings: layoutSettings(config),
     memorySize: config['lambda.memory.mb'],
     timeout: config['lambda.timeout.seconds'] === undefined ? undefined : Duration.seconds(config['lambda.timeout.seconds']),
     logRetention: retention as logs.RetentionDays | undefined,
@@ -402,29 +507,4 @@ function importedSubnet(scope: Construct, subnetId: string): ec2.ISubnet {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** " (did you mean x?)" for a key one or two edits from a known one. */
-function suggest(key: string, known: Set<string>): string {
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const candidate of known) {
-    const distance = editDistance(key, candidate);
-    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
-  }
-  return best ? ` (did you mean ${best}?)` : '';
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length]!;
 }

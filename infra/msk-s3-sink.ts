@@ -140,6 +140,12 @@ export interface MskS3SinkProps {
   readonly valueConverter?: 'auto' | 'json';
   /** `SINK_MAX_CONCURRENCY`: partitions of a batch delivered at once. @default 16 */
   readonly maxConcurrency?: number;
+  /**
+   * Further `SINK_*` settings of the function (data layout, rotation, format: see
+   * docs/configuration.md), checked by the function's own loader at synth.
+   * @default - none (JSON Lines, `partition={p}` layout, one object per partition per batch)
+   */
+  readonly sinkSettings?: Readonly<Record<string, string>>;
 
   /** @default 1024 */
   readonly memorySize?: number;
@@ -235,6 +241,7 @@ export class MskS3Sink extends Construct {
       SINK_VALUE_CONVERTER: props.valueConverter ?? 'auto',
       SINK_REPORT_BATCH_ITEM_FAILURES: String(props.reportBatchItemFailures ?? false),
       SINK_MAX_CONCURRENCY: String(props.maxConcurrency ?? 16),
+      ...props.sinkSettings,
     };
     const config = checkedSinkConfig(environment);
     environment.SINK_PREFIX = config.prefix;

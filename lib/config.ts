@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { ErrorsTolerance } from './delivery/options.ts';
 import { ConfigurationError } from './errors.ts';
+import { parseParquetSchema, type ParquetColumnType } from './format/parquet.ts';
+import { parseSeparator } from './format/raw-bytes.ts';
 import { CompressionName, ValueConverter } from './format/record-format.ts';
+import { DEFAULT_LAYOUT, layoutProblems, PartitionerName, TimestampExtractor, type LayoutSettings, type RotationSettings } from './layout.ts';
 
 /** The sink's validated configuration. */
 export interface SinkConfig {
@@ -9,14 +12,24 @@ export interface SinkConfig {
   /** Ends in `/`. */
   readonly prefix: string;
   readonly ledgerTable: string;
-  readonly format: 'jsonl';
-  readonly compression: CompressionName;
+  /** `jsonl`, `raw` (values and a separator) or `parquet`. */
+  readonly format: 'jsonl' | 'raw' | 'parquet';
+  /** For Parquet, its page codec (also `snappy`, its default); otherwise the object's compression. */
+  readonly compression: CompressionName | 'snappy';
+  /** Raw bytes: the separator after each value; undefined: `\n`. */
+  readonly rawSeparator?: Uint8Array;
+  /** Parquet: the configured value columns; undefined: inferred per object. */
+  readonly parquetSchema?: ReadonlyArray<readonly [string, ParquetColumnType]>;
   readonly errorsTolerance: ErrorsTolerance;
   /** Ends in `/`; never inside `prefix`. */
   readonly deadLetterPrefix: string;
   readonly valueConverter: ValueConverter;
   readonly reportBatchItemFailures: boolean;
   readonly maxConcurrency: number;
+  /** Partitioner and path template (lib/layout.ts); undefined: the default layout, `partition={p}`. */
+  readonly layout?: LayoutSettings;
+  /** Rotation limits; undefined: one object per partition per batch (unless the path changes). */
+  readonly rotation?: RotationSettings;
   readonly aws: {
     readonly region: string | undefined;
     readonly s3Endpoint: string | undefined;
@@ -39,6 +52,18 @@ export const SINK_SETTINGS = [
   'SINK_VALUE_CONVERTER',
   'SINK_REPORT_BATCH_ITEM_FAILURES',
   'SINK_MAX_CONCURRENCY',
+  'SINK_PARTITIONER',
+  'SINK_PATH_FORMAT',
+  'SINK_PARTITION_DURATION_MS',
+  'SINK_TIMESTAMP_EXTRACTOR',
+  'SINK_TIMESTAMP_FIELD',
+  'SINK_TIMEZONE',
+  'SINK_PARTITION_FIELD',
+  'SINK_ROTATE_MAX_RECORDS',
+  'SINK_ROTATE_MAX_BYTES',
+  'SINK_ROTATE_INTERVAL_MS',
+  'SINK_RAW_SEPARATOR',
+  'SINK_PARQUET_SCHEMA',
 ] as const;
 
 const prefix = (name: string, fallback: string) =>
@@ -60,13 +85,29 @@ const EnvironmentSchema = z
     LEDGER_TABLE: z
       .string({ error: 'LEDGER_TABLE is required' })
       .regex(/^[a-zA-Z0-9_.-]{3,255}$/, 'LEDGER_TABLE must be a DynamoDB table name'),
-    SINK_FORMAT: z.enum(['jsonl']).default('jsonl'),
-    SINK_COMPRESSION: z.enum(Object.values(CompressionName)).default(CompressionName.gzip),
+    SINK_FORMAT: z.enum(['jsonl', 'raw', 'parquet']).default('jsonl'),
+    SINK_COMPRESSION: z.enum([...Object.values(CompressionName), 'snappy']).optional(),
+    SINK_RAW_SEPARATOR: z.string().optional(),
+    SINK_PARQUET_SCHEMA: z.string().optional(),
     SINK_ERRORS_TOLERANCE: z.enum(Object.values(ErrorsTolerance)).default(ErrorsTolerance.none),
     SINK_DEAD_LETTER_PREFIX: prefix('SINK_DEAD_LETTER_PREFIX', 'dead-letters/'),
     SINK_VALUE_CONVERTER: z.enum(Object.values(ValueConverter)).default(ValueConverter.auto),
     SINK_REPORT_BATCH_ITEM_FAILURES: z.enum(['true', 'false']).default('false'),
     SINK_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+    SINK_PARTITIONER: z.enum(Object.values(PartitionerName)).default(PartitionerName.default),
+    SINK_PATH_FORMAT: z.string().min(1).max(512).optional(),
+    SINK_PARTITION_DURATION_MS: z.coerce.number().int().min(60_000).max(31 * 86_400_000).optional(),
+    SINK_TIMESTAMP_EXTRACTOR: z
+      .enum(Object.values(TimestampExtractor), {
+        error: 'SINK_TIMESTAMP_EXTRACTOR must be Record or RecordField (never the wall clock: keys must be a function of the records)',
+      })
+      .default(TimestampExtractor.record),
+    SINK_TIMESTAMP_FIELD: z.string().regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, 'SINK_TIMESTAMP_FIELD must be a field name or a dotted path (a.b)').optional(),
+    SINK_TIMEZONE: z.string().min(1).default('UTC'),
+    SINK_PARTITION_FIELD: z.string().min(1).optional(),
+    SINK_ROTATE_MAX_RECORDS: z.coerce.number().int().min(1).max(1_000_000).optional(),
+    SINK_ROTATE_MAX_BYTES: z.coerce.number().int().min(1024).max(5 * 1024 ** 3).optional(),
+    SINK_ROTATE_INTERVAL_MS: z.coerce.number().int().min(1).optional(),
     AWS_REGION: z.string().min(1).optional(),
     AWS_ENDPOINT_URL: optionalUrl,
     AWS_ENDPOINT_URL_S3: optionalUrl,
@@ -82,7 +123,49 @@ const EnvironmentSchema = z
         message: `SINK_DEAD_LETTER_PREFIX "${dead}" must lie outside SINK_PREFIX "${sink}" (and not contain it)`,
       });
     }
+    const issue = (name: string, message: string) => context.addIssue({ code: 'custom', path: [name], message: `${name}: ${message}` });
+    if (env.SINK_COMPRESSION === 'snappy' && env.SINK_FORMAT !== 'parquet') issue('SINK_COMPRESSION', 'snappy is a Parquet codec; use gzip, zstd or none');
+    if (env.SINK_RAW_SEPARATOR !== undefined) {
+      if (env.SINK_FORMAT !== 'raw') issue('SINK_RAW_SEPARATOR', 'only used with SINK_FORMAT=raw');
+      try {
+        parseSeparator(env.SINK_RAW_SEPARATOR);
+      } catch (error) {
+        issue('SINK_RAW_SEPARATOR', (error as Error).message);
+      }
+    }
+    if (env.SINK_PARQUET_SCHEMA !== undefined) {
+      if (env.SINK_FORMAT !== 'parquet') issue('SINK_PARQUET_SCHEMA', 'only used with SINK_FORMAT=parquet');
+      try {
+        parseParquetSchema(env.SINK_PARQUET_SCHEMA);
+      } catch (error) {
+        issue('SINK_PARQUET_SCHEMA', (error as Error).message);
+      }
+    }
+    for (const problem of layoutProblems(layoutOf(env))) {
+      const name = problem.slice(0, problem.indexOf(':'));
+      context.addIssue({ code: 'custom', path: [name], message: problem });
+    }
   });
+
+function layoutOf(env: {
+  SINK_PARTITIONER: PartitionerName;
+  SINK_PATH_FORMAT?: string | undefined;
+  SINK_PARTITION_DURATION_MS?: number | undefined;
+  SINK_TIMESTAMP_EXTRACTOR: TimestampExtractor;
+  SINK_TIMESTAMP_FIELD?: string | undefined;
+  SINK_TIMEZONE: string;
+  SINK_PARTITION_FIELD?: string | undefined;
+}): LayoutSettings {
+  return {
+    partitioner: env.SINK_PARTITIONER,
+    pathFormat: env.SINK_PATH_FORMAT,
+    partitionDurationMs: env.SINK_PARTITION_DURATION_MS,
+    timestampExtractor: env.SINK_TIMESTAMP_EXTRACTOR,
+    timestampField: env.SINK_TIMESTAMP_FIELD,
+    timezone: env.SINK_TIMEZONE,
+    partitionField: env.SINK_PARTITION_FIELD,
+  };
+}
 
 /**
  * Reads and validates the configuration from an environment (the function passes
@@ -108,17 +191,29 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     throw new ConfigurationError(`Invalid sink configuration: ${problems.join('; ')}`);
   }
   const env2 = parsed.data;
+  const layout = layoutOf(env2);
+  const isDefaultLayout = (Object.keys(DEFAULT_LAYOUT) as Array<keyof LayoutSettings>).every((name) => layout[name] === DEFAULT_LAYOUT[name]);
+  const rotation: RotationSettings = {
+    maxRecords: env2.SINK_ROTATE_MAX_RECORDS,
+    maxBytes: env2.SINK_ROTATE_MAX_BYTES,
+    intervalMs: env2.SINK_ROTATE_INTERVAL_MS,
+  };
+  const rotates = Object.values(rotation).some((value) => value !== undefined);
   return {
     bucket: env2.SINK_BUCKET,
     prefix: env2.SINK_PREFIX,
     ledgerTable: env2.LEDGER_TABLE,
     format: env2.SINK_FORMAT,
-    compression: env2.SINK_COMPRESSION,
+    compression: env2.SINK_COMPRESSION ?? (env2.SINK_FORMAT === 'parquet' ? 'snappy' : CompressionName.gzip),
+    ...(env2.SINK_RAW_SEPARATOR === undefined ? {} : { rawSeparator: parseSeparator(env2.SINK_RAW_SEPARATOR) }),
+    ...(env2.SINK_PARQUET_SCHEMA === undefined ? {} : { parquetSchema: parseParquetSchema(env2.SINK_PARQUET_SCHEMA) }),
     errorsTolerance: env2.SINK_ERRORS_TOLERANCE,
     deadLetterPrefix: env2.SINK_DEAD_LETTER_PREFIX,
     valueConverter: env2.SINK_VALUE_CONVERTER,
     reportBatchItemFailures: env2.SINK_REPORT_BATCH_ITEM_FAILURES === 'true',
     maxConcurrency: env2.SINK_MAX_CONCURRENCY,
+    ...(isDefaultLayout ? {} : { layout }),
+    ...(rotates ? { rotation } : {}),
     aws: {
       region: env2.AWS_REGION,
       s3Endpoint: env2.AWS_ENDPOINT_URL_S3 ?? env2.AWS_ENDPOINT_URL,

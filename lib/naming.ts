@@ -4,7 +4,11 @@
  * that every writer that reads the same ledger position aims at the same key and S3's
  * `If-None-Match: *` lets exactly one of them create it.
  *
- *   {prefix}{topic}/partition={p}/{topic}+{p}+{offset, 20 digits}{+g<generation> when > 0}{ext}
+ *   {prefix}{topic}/{path}/{topic}+{p}+{offset, 20 digits}{+g<generation> when > 0}{ext}
+ *
+ * `{path}` is `partition={p}` by default; a partitioner (lib/layout.ts) may give another, always a
+ * function of the object's first record. Only those directories vary: every key starts with
+ * `{prefix}{topic}/` and ends with the file name, which `parseObjectName` reads back.
  *
  * The layout follows Confluent's S3 sink (`topic+partition+startOffset`); offsets are padded to
  * 20 digits (any int64) so that keys sort in offset order. Generation 0 carries no suffix.
@@ -19,6 +23,8 @@ export interface ObjectKeyParts {
   readonly firstOffset: number;
   /** Including compression, e.g. `.jsonl.gz`. */
   readonly extension: string;
+  /** The directories between `{prefix}{topic}/` and the file name; default `partition={p}`. */
+  readonly path?: string;
 }
 
 const OFFSET_DIGITS = 20;
@@ -32,13 +38,18 @@ export function padOffset(offset: number): string {
 export function objectKey(parts: ObjectKeyParts): string {
   const generation = parts.generation > 0 ? `+g${parts.generation}` : '';
   return (
-    `${parts.prefix}${parts.topic}/partition=${parts.partition}/` +
+    `${parts.prefix}${parts.topic}/${parts.path ?? `partition=${parts.partition}`}/` +
     `${parts.topic}+${parts.partition}+${padOffset(parts.firstOffset)}${generation}${parts.extension}`
   );
 }
 
 /** The name pattern `objectKey` produces; groups: topic, partition, offset, generation, extension. */
 export const OBJECT_NAME_PATTERN = /^([a-zA-Z0-9._-]+)\+(\d+)\+(\d{20})(?:\+g(\d+))?(\..+)$/;
+
+/** The directory every object of a topic lies under, whatever the layout. */
+export function topicPrefix(prefix: string, topic: string): string {
+  return `${prefix}${topic}/`;
+}
 
 /** Parses the file-name part of a key built by `objectKey`, or undefined if it is not one. */
 export function parseObjectName(

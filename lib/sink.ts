@@ -5,6 +5,10 @@ import { MalformedEventError } from './errors.ts';
 import { parseKafkaEvent } from './event.ts';
 import { compressionFor } from './format/compression.ts';
 import { createJsonLinesFormat } from './format/json-lines.ts';
+import { createParquetFormat } from './format/parquet.ts';
+import { createRawBytesFormat } from './format/raw-bytes.ts';
+import { CompressionName, type RecordFormat } from './format/record-format.ts';
+import { createLayout } from './layout.ts';
 import { partitionId } from './model.ts';
 
 /** The subset of Powertools' Logger the sink uses; structured fields only, never record values. */
@@ -38,15 +42,29 @@ export const SinkMetric = {
   endToEndLag: 'EndToEndLag',
 } as const;
 
+function formatOf(config: SinkConfig): RecordFormat {
+  switch (config.format) {
+    case 'raw':
+      return createRawBytesFormat({ separator: config.rawSeparator ?? new Uint8Array([0x0a]) });
+    case 'parquet':
+      return createParquetFormat({ codec: config.compression, schema: config.parquetSchema });
+    default:
+      return createJsonLinesFormat({ valueConverter: config.valueConverter });
+  }
+}
+
 /** The delivery options a configuration stands for. */
 export function deliveryOptions(config: SinkConfig): DeliveryOptions {
   return {
     prefix: config.prefix,
     deadLetterPrefix: config.deadLetterPrefix,
     errorsTolerance: config.errorsTolerance,
-    format: createJsonLinesFormat({ valueConverter: config.valueConverter }),
-    compression: compressionFor(config.compression),
+    format: formatOf(config),
+    // Parquet compresses its pages itself (its codec); the file is never compressed again.
+    compression: compressionFor(config.format === 'parquet' || config.compression === 'snappy' ? CompressionName.none : config.compression),
     maxConcurrency: config.maxConcurrency,
+    ...(config.layout ? { layout: createLayout(config.layout) } : {}),
+    ...(config.rotation ? { rotation: config.rotation } : {}),
   };
 }
 

@@ -94,10 +94,35 @@ function prepare(event: unknown): Prepared {
   };
 }
 
-/** Measures one compression; see the module comment. */
-export async function measureHandler(compression: Compression, prepared: Prepared, options: HandlerBenchOptions): Promise<HandlerResult> {
-  const config = loadConfig({ SINK_BUCKET: 'bench-bucket', LEDGER_TABLE: 'bench-ledger', SINK_COMPRESSION: compression });
-  const codec = compressionFor(compression);
+/** A format to measure: its sink settings, and the codec the floor uses (the same compressor). */
+export interface FormatVariant {
+  readonly label: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly floor: Compression;
+}
+
+/** The format rows of the benchmark. Parquet and raw bytes cannot hold every value: poison records go to the dead letters. */
+export const FORMAT_VARIANTS: readonly FormatVariant[] = [
+  { label: 'jsonl gzip', env: { SINK_COMPRESSION: 'gzip' }, floor: 'gzip' },
+  { label: 'jsonl zstd', env: { SINK_COMPRESSION: 'zstd' }, floor: 'zstd' },
+  { label: 'raw gzip', env: { SINK_FORMAT: 'raw', SINK_COMPRESSION: 'gzip', SINK_ERRORS_TOLERANCE: 'all' }, floor: 'gzip' },
+  { label: 'raw zstd', env: { SINK_FORMAT: 'raw', SINK_COMPRESSION: 'zstd', SINK_ERRORS_TOLERANCE: 'all' }, floor: 'zstd' },
+  { label: 'parquet snappy', env: { SINK_FORMAT: 'parquet', SINK_COMPRESSION: 'snappy', SINK_ERRORS_TOLERANCE: 'all' }, floor: 'none' },
+  { label: 'parquet gzip', env: { SINK_FORMAT: 'parquet', SINK_COMPRESSION: 'gzip', SINK_ERRORS_TOLERANCE: 'all' }, floor: 'gzip' },
+  { label: 'parquet zstd', env: { SINK_FORMAT: 'parquet', SINK_COMPRESSION: 'zstd', SINK_ERRORS_TOLERANCE: 'all' }, floor: 'zstd' },
+];
+
+/** Measures one compression (or format variant); see the module comment. */
+export async function measureHandler(
+  compression: Compression,
+  prepared: Prepared,
+  options: HandlerBenchOptions,
+  variant?: FormatVariant,
+): Promise<HandlerResult & { deadLetters: number; objectRecords: number; format?: string }> {
+  const config = loadConfig({ SINK_BUCKET: 'bench-bucket', LEDGER_TABLE: 'bench-ledger', SINK_COMPRESSION: compression, ...variant?.env });
+  const codec = compressionFor(variant?.floor ?? compression);
+  let deadLetters = 0;
+  let objectRecords = 0;
   let storedBytes = 0;
   let objects = 0;
   let rawBytes = 0;
@@ -109,8 +134,11 @@ export async function measureHandler(compression: Compression, prepared: Prepare
     const stop = startTimer();
     await sink.handle(parsed);
     const timing = stop();
-    objects = ports.store.objects.size;
-    storedBytes = [...ports.store.objects.values()].reduce((n, object) => n + object.body.byteLength, 0);
+    const data = [...ports.store.objects.values()].filter((object) => object.key.startsWith(config.prefix));
+    objects = data.length;
+    storedBytes = data.reduce((n, object) => n + object.body.byteLength, 0);
+    objectRecords = data.reduce((n, object) => n + Number(object.metadata['record-count'] ?? 0), 0);
+    deadLetters = ports.store.objects.size - data.length;
     return timing;
   }
 
@@ -141,6 +169,9 @@ export async function measureHandler(compression: Compression, prepared: Prepare
   const mb = prepared.eventText.length / 1024 / 1024;
   const records = prepared.recordCount;
   return {
+    ...(variant ? { format: variant.label } : {}),
+    deadLetters,
+    objectRecords,
     data: options.data,
     compression,
     eventBytes: prepared.eventText.length,
@@ -158,7 +189,7 @@ export async function measureHandler(compression: Compression, prepared: Prepare
     handlerPayloadMBPerSecond: round(rawBytes / 1024 / 1024 / (handlerMs / 1000)),
     floorRecordsPerSecond: Math.round(records / (floorMs / 1000)),
     floorMBPerSecond: round(mb / (floorMs / 1000)),
-    bytesOutPerRecord: round(storedBytes / records),
+    bytesOutPerRecord: round(storedBytes / Math.max(1, objectRecords)),
     handlerCpuMedianMs: round(handlerCpuMs),
     floorCpuMedianMs: round(floorCpuMs),
     cpuRatioToFloor: round(floorCpuMs / handlerCpuMs, 2),
@@ -209,3 +240,19 @@ function merge(list: readonly HandlerResult[], runs: number): HandlerResult {
 }
 
 export { prepare as prepareEvent };
+
+/** Every format variant on the same batch, interleaved like the compressions. */
+export async function measureFormats(options: Omit<HandlerBenchOptions, 'compressions'>, variants: readonly FormatVariant[] = FORMAT_VARIANTS) {
+  const prepared = prepare(benchEvent(options.data, options.batchBytes));
+  const per = new Map<string, Array<Awaited<ReturnType<typeof measureHandler>>>>();
+  for (let round = 0; round < options.runs + options.warmup; round++) {
+    for (const variant of variants) {
+      const one = await measureHandler('gzip', prepared, { ...options, compressions: [], runs: 1, warmup: 0 }, variant);
+      if (round >= options.warmup) (per.get(variant.label) ?? per.set(variant.label, []).get(variant.label)!).push(one);
+    }
+  }
+  return variants.map((variant) => {
+    const list = per.get(variant.label)!;
+    return { ...merge(list, options.runs), format: variant.label, deadLetters: list[0]!.deadLetters, objectRecords: list[0]!.objectRecords };
+  });
+}

@@ -1,4 +1,5 @@
 import type { Compression, RecordFormat } from '../format/record-format.ts';
+import type { Layout, RotationSettings } from '../layout.ts';
 import type { Clock, ObjectStore, OffsetLedger } from '../ports.ts';
 
 /** Kafka Connect's `errors.tolerance`: what a poison record does. */
@@ -21,6 +22,10 @@ export interface DeliveryOptions {
   readonly compression: Compression;
   /** How many partitions of one batch are delivered at once. */
   readonly maxConcurrency: number;
+  /** Where objects go (partitioner and path template); default `partition={p}`. */
+  readonly layout?: Layout;
+  /** When objects are cut inside a batch; default: one object per partition per batch. */
+  readonly rotation?: RotationSettings;
 }
 
 /** The ports the core talks through. */

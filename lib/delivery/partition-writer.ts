@@ -1,5 +1,6 @@
 import { CorruptObjectError, LedgerConflictError, LedgerResetError, ObjectExistsError, PoisonRecordError } from '../errors.ts';
 import { encodeDeadLetter } from '../format/dead-letter.ts';
+import { createLayout, DEFAULT_LAYOUT, type Layout, type Route, UNPARTITIONED_PATH } from '../layout.ts';
 import type { KafkaRecord, PartitionBatch } from '../model.ts';
 import { objectKey } from '../naming.ts';
 import { fromMetadata, toMetadata } from '../object-metadata.ts';
@@ -36,9 +37,14 @@ export interface PartitionReport {
   readonly error?: Error;
 }
 
+/** The layout when the options give none: `partition={p}`, as before layouts existed. */
+const defaultLayout: Layout = createLayout(DEFAULT_LAYOUT);
+
 interface Chunk {
   /** Records of the range, in order: those in `body` and those in `deadLetters`. */
   readonly firstOffset: number;
+  /** The object's directory: the layout's path of its first record. */
+  readonly path: string;
   readonly lastOffset: number;
   /** The object's body (uncompressed) and how many records it holds. */
   readonly body: Uint8Array;
@@ -56,7 +62,8 @@ interface Chunk {
  *
  *   1. read the ledger (strongly consistent);
  *   2. drop records at or below the committed offset;
- *   3. encode the rest into one object whose key is a function of the range's first offset;
+ *   3. encode the rest into one object whose key is a function of the range's first record (its
+ *      offset, and the layout's path for it); rotation and path changes may cut it short;
  *   4. create it with `If-None-Match: *`; on 412 read the existing object's last offset from its
  *      metadata and adopt it (its records are the same Kafka records);
  *   5. advance the ledger to the object's last offset, conditional on the position read;
@@ -119,35 +126,77 @@ export class PartitionWriter {
     return start < 0 ? [] : records.slice(start);
   }
 
-  /** Encodes records into one chunk, stopping before a poison record when errors.tolerance=none. */
+  /**
+   * Encodes records into one chunk, from the first pending record. The chunk is cut before a
+   * record (the next turn starts an object with it) when the record's path differs from the
+   * chunk's, or a rotation limit is reached: max records, max bytes, or record time at or past
+   * the chunk's first record time + rotate interval. Every cut depends only on the records from
+   * the chunk's first one on, so writers that start at the same offset cut at the same place (or
+   * at the end of their batch, which a 412 and adoption reconcile). A poison record stops the
+   * chunk just before it when errors.tolerance=none, or goes to the dead letters (`all`).
+   */
   #encode(records: readonly KafkaRecord[]): Chunk {
-    const { format, errorsTolerance } = this.#options;
-    const writer = format.createWriter(records);
+    const { format, errorsTolerance, rotation } = this.#options;
+    const layout = this.#options.layout ?? defaultLayout;
+    const maxRecords = rotation?.maxRecords;
+    const maxBytes = rotation?.maxBytes;
+    const intervalMs = rotation?.intervalMs;
+    const writer = format.createWriter(maxRecords !== undefined && maxRecords < records.length ? records.slice(0, maxRecords) : records);
     const deadLetters: Chunk['deadLetters'] = [];
     let poison: PoisonRecordError | undefined;
     let minTimestamp: number | undefined;
     let maxTimestamp: number | undefined;
+    let path: string | undefined;
+    let firstTime: number | undefined;
     let last = -1;
     for (const record of records) {
+      let route: Route | undefined;
+      let error: PoisonRecordError | undefined;
       try {
-        writer.write(record);
-        if (record.timestamp !== null) {
-          if (minTimestamp === undefined || record.timestamp < minTimestamp) minTimestamp = record.timestamp;
-          if (maxTimestamp === undefined || record.timestamp > maxTimestamp) maxTimestamp = record.timestamp;
+        route = layout.route(record);
+      } catch (routeError) {
+        if (!(routeError instanceof PoisonRecordError)) throw routeError;
+        error = routeError;
+      }
+      if (path === undefined) {
+        // The first record names the object's directory; one the partitioner cannot place
+        // (dead-lettered below) puts the object under `_unpartitioned`.
+        path = route ? route.path : UNPARTITIONED_PATH;
+      } else if (
+        (route !== undefined && route.path !== path) ||
+        (maxRecords !== undefined && writer.count >= maxRecords) ||
+        (maxBytes !== undefined && writer.size >= maxBytes) ||
+        (intervalMs !== undefined && firstTime !== undefined && route?.time !== undefined && route.time >= firstTime + intervalMs)
+      ) {
+        break;
+      }
+      if (error === undefined) {
+        try {
+          writer.write(record);
+        } catch (writeError) {
+          if (!(writeError instanceof PoisonRecordError)) throw writeError;
+          error = writeError;
         }
-      } catch (error) {
-        if (!(error instanceof PoisonRecordError)) throw error;
+      }
+      if (error !== undefined) {
         if (errorsTolerance === ErrorsTolerance.none) {
           poison = error;
           break;
         }
         deadLetters.push({ record, error });
+      } else {
+        if (firstTime === undefined && route!.time !== undefined) firstTime = route!.time;
+        if (record.timestamp !== null) {
+          if (minTimestamp === undefined || record.timestamp < minTimestamp) minTimestamp = record.timestamp;
+          if (maxTimestamp === undefined || record.timestamp > maxTimestamp) maxTimestamp = record.timestamp;
+        }
       }
       last = record.offset;
     }
     const recordCount = writer.count;
     return {
       firstOffset: records[0]!.offset,
+      path: path!,
       lastOffset: last,
       body: writer.finish(),
       recordCount,
@@ -174,6 +223,7 @@ export class PartitionWriter {
       generation: this.#generation,
       firstOffset: chunk.firstOffset,
       extension: `${format.extension}${compression.extension}`,
+      path: chunk.path,
     });
     const body = compression.compress(chunk.body);
     const metadata = toMetadata({

@@ -163,6 +163,10 @@ class JsonLinesWriter implements RecordWriter {
     return this.#count;
   }
 
+  get size(): number {
+    return this.#pos;
+  }
+
   write(record: KafkaRecord): void {
     if (this.#finished) throw new TypeError('JSON Lines writer already finished');
     const mark = this.#pos;

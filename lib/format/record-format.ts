@@ -34,6 +34,11 @@ export interface RecordWriter {
   /** Records written so far. */
   readonly count: number;
   /**
+   * Uncompressed bytes of the body so far (an estimate for formats that encode at `finish()`),
+   * for rotation by size.
+   */
+  readonly size: number;
+  /**
    * The body holding the records written, in order (empty when there are none). The bytes are
    * the caller's; the writer must not be used afterwards.
    */

@@ -1,4 +1,4 @@
-import { parseObjectName } from '../naming.ts';
+import { parseObjectName, topicPrefix } from '../naming.ts';
 import { fromMetadata, type ObjectDescriptor } from '../object-metadata.ts';
 import type { AuditedLedgerEntry } from './ledger-admin.ts';
 import type { Inventory } from './s3-inventory.ts';
@@ -20,8 +20,9 @@ export interface CatalogedObject {
 export type Progress = (done: number, found: number) => void;
 
 /**
- * Lists the sink objects of a topic (or of every topic) under `prefix` and reads each object's
- * metadata, `concurrency` HEADs at a time. Keys that are not sink objects are ignored.
+ * Lists the sink objects of a topic (or of every topic) under `prefix`, whatever the layout, and
+ * reads each object's metadata, `concurrency` HEADs at a time. Keys that are not sink objects are
+ * ignored.
  */
 export async function catalog(
   inventory: Inventory,
@@ -33,10 +34,9 @@ export async function catalog(
     readonly onProgress?: Progress;
   },
 ): Promise<CatalogedObject[]> {
-  const listPrefix =
-    options.topic === undefined
-      ? options.prefix
-      : `${options.prefix}${options.topic}/${options.partition === undefined ? '' : `partition=${options.partition}/`}`;
+  // Every layout keeps a topic's objects under `{prefix}{topic}/` (lib/layout.ts); the
+  // directories below depend on the partitioner, so the file name alone says what an object is.
+  const listPrefix = options.topic === undefined ? options.prefix : topicPrefix(options.prefix, options.topic);
   const found: Array<{ key: string; size: number; name: NonNullable<ReturnType<typeof parseObjectName>> }> = [];
   for await (const object of inventory.list(listPrefix)) {
     const name = parseObjectName(object.key.slice(object.key.lastIndexOf('/') + 1));

@@ -1,4 +1,6 @@
-import { objectKey, parseObjectName } from '../naming.ts';
+import { gunzipSync, zstdDecompressSync } from 'node:zlib';
+import { parquetReadObjects } from 'hyparquet';
+import { parseObjectName, topicPrefix } from '../naming.ts';
 import { fromMetadata } from '../object-metadata.ts';
 import { catalog, generationWindows } from './catalog.ts';
 import type { AuditedLedgerEntry } from './ledger-admin.ts';
@@ -28,10 +30,8 @@ export async function locateOffset(
   const { entry, offset } = options;
   const window = generationWindows(entry).find((w) => w.start < offset && offset <= w.currentUpTo);
   if (!window) return undefined;
-  const directory = objectKey({ prefix: options.prefix, topic: entry.topic, partition: entry.partition, generation: 0, firstOffset: 0, extension: '' });
-  const listPrefix = directory.slice(0, directory.lastIndexOf('/') + 1);
   let candidate: { key: string; firstOffset: number } | undefined;
-  const objects = await catalogKeys(inventory, listPrefix, window.generation);
+  const objects = await catalogKeys(inventory, topicPrefix(options.prefix, entry.topic), entry.partition, window.generation);
   for (const object of objects) {
     if (object.firstOffset <= offset && (!candidate || object.firstOffset > candidate.firstOffset)) candidate = object;
   }
@@ -40,6 +40,9 @@ export async function locateOffset(
   if (!metadata) return undefined;
   const d = fromMetadata(candidate.key, metadata);
   if (offset > d.lastOffset) return undefined;
+  const summary = { key: candidate.key, generation: d.generation, firstOffset: d.firstOffset, lastOffset: d.lastOffset, recordCount: d.recordCount };
+  // Raw bytes carry no offsets: the object whose range covers the offset is the answer.
+  if (isRawBytes(candidate.key)) return summary;
   const record = await findRecord(inventory, candidate.key, (line) => line.offset >= offset);
   if (!record || record.offset !== offset) return undefined;
   return { key: candidate.key, generation: d.generation, firstOffset: d.firstOffset, lastOffset: d.lastOffset, recordCount: d.recordCount, ...record };
@@ -67,6 +70,7 @@ export async function locateTimestamp(
     const d = object.descriptor!;
     if (d.maxTimestamp === undefined || d.maxTimestamp < options.timestamp) continue;
     const window = windows.find((w) => w.generation === object.generation)!;
+    if (isRawBytes(object.key)) return { key: object.key, generation: d.generation, firstOffset: d.firstOffset, lastOffset: d.lastOffset, recordCount: d.recordCount };
     const record = await findRecord(inventory, object.key, (line) => line.timestamp !== null && line.timestamp >= options.timestamp && line.offset <= window.currentUpTo);
     if (record) {
       return { key: object.key, generation: d.generation, firstOffset: d.firstOffset, lastOffset: d.lastOffset, recordCount: d.recordCount, ...record };
@@ -75,11 +79,12 @@ export async function locateTimestamp(
   return undefined;
 }
 
-async function catalogKeys(inventory: Inventory, prefix: string, generation: number): Promise<Array<{ key: string; firstOffset: number }>> {
+/** A partition's objects of one generation, in any layout: the topic's prefix listed, file names parsed. */
+async function catalogKeys(inventory: Inventory, prefix: string, partition: number, generation: number): Promise<Array<{ key: string; firstOffset: number }>> {
   const found: Array<{ key: string; firstOffset: number }> = [];
   for await (const object of inventory.list(prefix)) {
     const name = parseObjectName(object.key.slice(object.key.lastIndexOf('/') + 1));
-    if (name?.generation === generation) found.push({ key: object.key, firstOffset: name.firstOffset });
+    if (name?.generation === generation && name.partition === partition) found.push({ key: object.key, firstOffset: name.firstOffset });
   }
   return found;
 }
@@ -89,11 +94,36 @@ async function findRecord(
   key: string,
   match: (line: { offset: number; timestamp: number | null }) => boolean,
 ): Promise<{ offset: number; timestamp?: number } | undefined> {
-  const text = (await inventory.read(key)).toString('utf8');
+  const body = await inventory.read(key);
+  if (key.endsWith('.parquet')) {
+    for (const line of await parquetOffsets(body)) if (match(line)) return { offset: line.offset, ...(line.timestamp === null ? {} : { timestamp: line.timestamp }) };
+    return undefined;
+  }
+  const text = body.toString('utf8');
   for (const raw of text.split('\n')) {
     if (raw === '') continue;
     const line = JSON.parse(raw) as { offset: number; timestamp: number | null };
     if (match(line)) return { offset: line.offset, ...(line.timestamp === null ? {} : { timestamp: line.timestamp }) };
   }
   return undefined;
+}
+
+/** Raw-bytes objects (`.bin`, maybe compressed) hold values only: no offsets or timestamps to read. */
+function isRawBytes(key: string): boolean {
+  return /\.bin(\.gz|\.zst)?$/.test(key);
+}
+
+/** The offset and timestamp columns of a Parquet object (hyparquet; GZIP and ZSTD pages by zlib). */
+async function parquetOffsets(body: Buffer): Promise<Array<{ offset: number; timestamp: number | null }>> {
+  if (body.byteLength === 0) return [];
+  const file = body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer;
+  const rows = await parquetReadObjects({
+    file,
+    columns: ['kafka_offset', 'kafka_timestamp'],
+    compressors: { GZIP: (input: Uint8Array) => new Uint8Array(gunzipSync(input)), ZSTD: (input: Uint8Array) => new Uint8Array(zstdDecompressSync(input)) },
+  });
+  return rows.map((row) => {
+    const timestamp = row['kafka_timestamp'] as Date | null;
+    return { offset: Number(row['kafka_offset']), timestamp: timestamp === null ? null : timestamp.getTime() };
+  });
 }

@@ -129,7 +129,7 @@ describe('connector configuration errors', () => {
     ['bad reset', { ...minimal, 'consumer.auto.offset.reset': 'yesterday' }, 'consumer.auto.offset.reset: expected earliest, latest, an ISO-8601 date-time'],
     ['reset none', { ...minimal, 'consumer.auto.offset.reset': 'none' }, 'consumer.auto.offset.reset: none (fail when no offset is committed) has no event source mapping equivalent'],
     ['interval not in seconds', { ...minimal, 'offset.flush.interval.ms': 1500 }, 'offset.flush.interval.ms: the batching window is set in whole seconds'],
-    ['avro', { ...minimal, 'format.class': 'io.confluent.connect.s3.format.avro.AvroFormat' }, 'format.class: only JSON Lines is supported'],
+    ['avro', { ...minimal, 'format.class': 'io.confluent.connect.s3.format.avro.AvroFormat' }, 'format.class: one of io.confluent.connect.s3.format.json.JsonFormat (JSON Lines), …parquet.ParquetFormat or …bytearray.ByteArrayFormat'],
     ['IAM with a secret', { ...minimal, 'kafka.auth.secret.arn': SECRET_ARN }, 'kafka.auth.secret.arn: not used with IAM authentication'],
     ['SCRAM without a secret', { ...minimal, 'sasl.mechanism': 'SCRAM-SHA-512' }, 'kafka.auth.secret.arn: required for SCRAM or mutual TLS'],
     ['MSK with SCRAM-SHA-256', { ...minimal, 'sasl.mechanism': 'SCRAM-SHA-256', 'kafka.auth.secret.arn': SECRET_ARN }, 'sasl.mechanism: Amazon MSK supports AWS_MSK_IAM or SCRAM-SHA-512'],

@@ -139,6 +139,13 @@ export interface Scenario {
   readonly afterRound?: (round: number, context: RoundContext) => Promise<void>;
   /** Records whose value is not JSON (text, binary) are poison (needs SINK_VALUE_CONVERTER=json). */
   readonly jsonOnly?: boolean;
+  /**
+   * Record timestamps (epoch ms) by offset, for time-based layouts; default: the generator's
+   * (1 ms apart). May go backwards: Kafka timestamps need not grow with offsets.
+   */
+  readonly timestamps?: (offset: number, random: () => number) => number;
+  /** The compression; default: by seed (gzip, none, zstd). */
+  readonly compression?: 'gzip' | 'zstd' | 'none';
 }
 
 export interface RoundContext {
@@ -152,6 +159,8 @@ export interface RoundContext {
 
 export interface ScenarioResult {
   readonly topic: string;
+  /** Where the scenario's data objects are (`{name}/topics/`). */
+  readonly prefix: string;
   readonly logs: ReadonlyArray<readonly LogRecord[]>;
   readonly delivered: readonly DeliveredLine[];
   readonly check: CheckResult;
@@ -167,7 +176,7 @@ export async function runScenario(world: ChaosWorld, scenario: Scenario): Promis
   const random = rng(scenario.seed);
   const prefix = `${scenario.name}/topics/`;
   const deadLetterPrefix = `${scenario.name}/dead-letters/`;
-  const compression = (['gzip', 'none', 'zstd'] as const)[scenario.seed % 3]!;
+  const compression = scenario.compression ?? (['gzip', 'none', 'zstd'] as const)[scenario.seed % 3]!;
   const config = loadConfig({
     SINK_BUCKET: world.bucket,
     LEDGER_TABLE: world.table,
@@ -183,7 +192,9 @@ export async function runScenario(world: ChaosWorld, scenario: Scenario): Promis
   };
   const topic = `${scenario.name.replace(/[^a-zA-Z0-9._-]/g, '_')}.orders-v1`;
   const logs = Array.from({ length: scenario.partitions ?? 2 }, (_, partition) =>
-    generateLog({ topic, partition, count: scenario.records ?? 30, random, textRate: scenario.jsonOnly ? 0.1 : 0.05 }),
+    generateLog({ topic, partition, count: scenario.records ?? 30, random, textRate: scenario.jsonOnly ? 0.1 : 0.05 }).map(
+      (record) => (scenario.timestamps ? { ...record, timestamp: scenario.timestamps(record.offset, random) } : record),
+    ),
   );
   const group = new ConsumerGroupSim(logs, random);
   const held: HeldWrite[] = [];
@@ -271,6 +282,7 @@ export async function runScenario(world: ChaosWorld, scenario: Scenario): Promis
   const deadLetters = scenario.jsonOnly ? await readDeadLetters(world, deadLetterPrefix) : undefined;
   return {
     topic,
+    prefix,
     logs,
     delivered,
     check: check(

@@ -5,6 +5,8 @@
  * its value intact.
  */
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { parquetReadObjects } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
 import { gunzipSync, zstdDecompressSync } from 'node:zlib';
 import { type LogRecord, recordId } from './kafka-sim.ts';
 
@@ -36,12 +38,44 @@ export async function readDelivered(s3: S3Client, bucket: string, prefix: string
   const lines: DeliveredLine[] = [];
   for (const [key, body] of await readObjects(s3, bucket, prefix)) {
     const generation = Number(/\+g(\d+)\.[^/]*$/.exec(key)?.[1] ?? 0);
+    if (key.endsWith('.parquet')) {
+      const topic = /([^/]+)\+\d+\+\d{20}(?:\+g\d+)?\.parquet$/.exec(key)?.[1];
+      for (const line of await parquetLines(body)) lines.push({ key, generation, line: { topic, ...line } });
+      continue;
+    }
     const text = body.toString('utf8');
     if (text === '') continue;
     if (!text.endsWith('\n')) throw new Error(`${key}: last line not terminated`);
     for (const raw of text.slice(0, -1).split('\n')) lines.push({ key, generation, line: JSON.parse(raw) });
   }
   return lines;
+}
+
+/**
+ * A Parquet object's rows, read with hyparquet (an independent reader: not the writer's code),
+ * in the JSON Lines shape the checker reads: the kafka_* columns, and the other columns as the
+ * value object (null when every one is null: a tombstone).
+ */
+export async function parquetLines(body: Buffer): Promise<Array<Record<string, unknown>>> {
+  if (body.byteLength === 0) return [];
+  const file = body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer;
+  const rows = (await parquetReadObjects({ file, compressors })) as Array<Record<string, unknown>>;
+  return rows.map((row) => {
+    const value: Record<string, unknown> = {};
+    let present = false;
+    for (const [name, field] of Object.entries(row)) {
+      if (name.startsWith('kafka_')) continue;
+      value[name] = field;
+      if (field !== null && field !== undefined) present = true;
+    }
+    const timestamp = row['kafka_timestamp'];
+    return {
+      partition: Number(row['kafka_partition']),
+      offset: Number(row['kafka_offset']),
+      timestamp: timestamp instanceof Date ? timestamp.getTime() : timestamp === null ? null : Number(timestamp),
+      value: present ? value : null,
+    };
+  });
 }
 
 export interface CheckResult {
@@ -115,4 +149,49 @@ function valueMatches(record: LogRecord, line: Record<string, unknown>): boolean
     case 'tombstone':
       return value === null;
   }
+}
+
+/** What a time-based, rotating layout promises of every object, checked on the delivered lines. */
+export interface LayoutExpectation {
+  /** The directory an object of a record with this timestamp must be in (computed independently). */
+  readonly path: (timestamp: number) => string;
+  readonly maxRecords?: number;
+  /** Every record's timestamp is before the object's first record's + this. */
+  readonly intervalMs?: number;
+}
+
+/**
+ * Checks every object against the layout: all its records in the time partition its key names
+ * (never two), at most `maxRecords` of them, none at or past its first record's time + interval.
+ * Returns one line per violation.
+ */
+export function checkLayout(delivered: readonly DeliveredLine[], prefix: string, expectation: LayoutExpectation): string[] {
+  const problems: string[] = [];
+  const byKey = new Map<string, DeliveredLine[]>();
+  for (const line of delivered) byKey.set(line.key, [...(byKey.get(line.key) ?? []), line]);
+  for (const [key, lines] of byKey) {
+    const rest = key.slice(prefix.length);
+    const directory = rest.slice(rest.indexOf('/') + 1, rest.lastIndexOf('/'));
+    const first = Number(lines[0]!.line['timestamp']);
+    if (expectation.maxRecords !== undefined && lines.length > expectation.maxRecords) {
+      problems.push(`${key}: ${lines.length} records, more than ${expectation.maxRecords}`);
+    }
+    for (const { line } of lines) {
+      const timestamp = Number(line['timestamp']);
+      if (expectation.path(timestamp) !== directory) problems.push(`${key}: offset ${line['offset']} (${new Date(timestamp).toISOString()}) belongs in ${expectation.path(timestamp)}`);
+      if (expectation.intervalMs !== undefined && timestamp >= first + expectation.intervalMs) {
+        problems.push(`${key}: offset ${line['offset']} is ${timestamp - first} ms after the object's first record`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** Hive-style hourly path of a timestamp in a fixed UTC offset (independent of lib/layout.ts). */
+export function hourlyPath(offsetMinutes = 0): (timestamp: number) => string {
+  return (timestamp) => {
+    const d = new Date(timestamp + offsetMinutes * 60_000);
+    const two = (n: number) => String(n).padStart(2, '0');
+    return `year=${d.getUTCFullYear()}/month=${two(d.getUTCMonth() + 1)}/day=${two(d.getUTCDate())}/hour=${two(d.getUTCHours())}`;
+  };
 }
