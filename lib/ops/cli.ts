@@ -51,6 +51,7 @@ Commands:
   replay    the whole replay: disable the mapping, reset the consumer group and the ledger, enable
             (--function F, --bootstrap-servers); with --new-group G, a new mapping at --to-timestamp
   prune     delete the objects that no generation counts as current (see verify)
+  standalone <file>  run the sink as a long-running Kafka consumer (see msk-s3-sink standalone --help)
 
 Where (defaults from the sink's own environment variables):
   --bucket NAME               SINK_BUCKET
@@ -105,6 +106,7 @@ type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositi
 
 /** Runs one command; resolves to the process exit code. */
 export async function runCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, io: CliIo): Promise<number> {
+  if (argv[0] === 'standalone') return (await import('../standalone/cli.ts')).runStandalone(argv.slice(1), env, io);
   let values: Values;
   let positionals: string[];
   try {

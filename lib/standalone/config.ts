@@ -1,0 +1,476 @@
+/**
+ * The standalone worker's configuration: a Kafka Connect-style `.properties` or JSON file.
+ *
+ * The worker's own keys (Kafka, offsets, flushing) are validated here with zod; the sink's keys
+ * (bucket, prefix, format, errors) are mapped onto the environment variables of `lib/config.ts`
+ * and validated by its `loadConfig`, so that the Lambda function and the worker share one set
+ * of rules. Every problem is reported at once in one `StandaloneConfigError`.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { extname, resolve } from 'node:path';
+import { z } from 'zod';
+import { loadConfig, type SinkConfig } from '../config.ts';
+import { ConfigurationError } from '../errors.ts';
+import { closestName } from '../suggest.ts';
+import type { KafkaSecurity } from '../ops/kafka-admin.ts';
+import { parseProperties } from './properties.ts';
+
+/** The configuration is invalid; `problems` lists every one (`key: what is wrong`). */
+export class StandaloneConfigError extends ConfigurationError {
+  readonly problems: readonly string[];
+  constructor(source: string, problems: readonly string[]) {
+    super(`Invalid standalone configuration (${source}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'StandaloneConfigError';
+    this.problems = problems;
+  }
+}
+
+export type LedgerChoice = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'dynamodb'; readonly table: string };
+
+export interface StandaloneConfig {
+  /** `name`, for logs. */
+  readonly name: string;
+  readonly bootstrapServers: readonly string[];
+  readonly topics: { readonly kind: 'list'; readonly names: readonly string[] } | { readonly kind: 'regex'; readonly pattern: RegExp };
+  readonly groupId: string;
+  readonly clientId: string;
+  readonly autoOffsetReset: 'earliest' | 'latest';
+  readonly flushIntervalMs: number;
+  readonly flushSize: number;
+  readonly sessionTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly rebalanceTimeoutMs: number;
+  readonly fetchMaxWaitMs: number;
+  readonly maxPartitionFetchBytes: number;
+  readonly security: KafkaSecurity;
+  readonly ledger: LedgerChoice;
+  /** The sink's configuration, as `loadConfig` validated it (the ledger table is a placeholder with a file ledger). */
+  readonly sink: SinkConfig;
+}
+
+/** Keys the worker reads, with what they mean (the README's table is generated from the same facts). */
+export const STANDALONE_KEYS = [
+  'name',
+  'connector.class',
+  'tasks.max',
+  'bootstrap.servers',
+  'topics',
+  'topics.regex',
+  'group.id',
+  'client.id',
+  'consumer.auto.offset.reset',
+  'auto.offset.reset',
+  'offset.flush.interval.ms',
+  'flush.size',
+  'consumer.session.timeout.ms',
+  'consumer.heartbeat.interval.ms',
+  'consumer.max.poll.interval.ms',
+  'consumer.fetch.max.wait.ms',
+  'consumer.max.partition.fetch.bytes',
+  'security.protocol',
+  'sasl.mechanism',
+  'sasl.jaas.config',
+  'sasl.username',
+  'sasl.password',
+  'sasl.aws.region',
+  'ssl.ca.location',
+  'ssl.truststore.location',
+  'ssl.truststore.type',
+  'ssl.certificate.location',
+  'ssl.key.location',
+  'offset.storage.file.filename',
+  'ledger.table',
+  's3.bucket.name',
+  's3.region',
+  'topics.dir',
+  'format.class',
+  's3.compression.type',
+  'value.converter',
+  'errors.tolerance',
+  'errors.deadletterqueue.s3.prefix',
+  'sink.max.concurrency',
+] as const;
+
+/** Kafka Connect keys with no equivalent here, and why. */
+export const UNSUPPORTED_KEYS: Readonly<Record<string, string>> = {
+  'key.converter': 'keys are written with the same rules as values (JSON, text or base64)',
+  'value.converter.schemas.enable': 'the sink writes values as they are; there is no Connect schema envelope',
+  'storage.class': 'the storage is always Amazon S3',
+  'partitioner.class': 'objects are laid out by topic and partition (docs/protocol.md)',
+  'path.format': 'objects are laid out by topic and partition (docs/protocol.md)',
+  'rotate.interval.ms': 'one object per topic-partition per flush; size flushes with offset.flush.interval.ms and flush.size',
+  'rotate.schedule.interval.ms': 'one object per topic-partition per flush; size flushes with offset.flush.interval.ms and flush.size',
+  's3.part.size': 'objects are written with one PutObject each',
+  'errors.deadletterqueue.topic.name': 'poison records go to S3 under errors.deadletterqueue.s3.prefix, not to a Kafka topic',
+  'behavior.on.null.values': 'tombstones are always written, as "value": null',
+  'offset.storage.topic': 'the offsets live in the sink\'s ledger: offset.storage.file.filename or ledger.table',
+  'msk.cluster.arn': 'standalone mode connects to bootstrap.servers (the MSK cluster\'s bootstrap brokers)',
+};
+
+const VALUE_CONVERTERS: Record<string, 'auto' | 'json'> = {
+  'org.apache.kafka.connect.json.JsonConverter': 'json',
+  json: 'json',
+  auto: 'auto',
+};
+const FORMATS = new Set(['io.confluent.connect.s3.format.json.JsonFormat', 'json', 'jsonl']);
+
+/** Reads a `.properties` or `.json` file (by extension; JSON also when the text starts with `{`). */
+export function readStandaloneConfigFile(path: string, env: Readonly<Record<string, string | undefined>>): StandaloneConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new StandaloneConfigError(path, [`cannot read the file: ${(error as Error).message}`]);
+  }
+  const raw = extname(path).toLowerCase() === '.json' || text.trimStart().startsWith('{') ? fromJson(path, text) : fromProperties(text);
+  return resolveStandaloneConfig(raw, env, { source: path, baseDir: resolve(path, '..') });
+}
+
+function fromProperties(text: string): Map<string, string> {
+  return new Map([...parseProperties(text)].map(([key, entry]) => [key, entry.value]));
+}
+
+function fromJson(path: string, text: string): Map<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new StandaloneConfigError(path, [`not valid JSON: ${(error as Error).message}`]);
+  }
+  // Kafka Connect's REST form {"name": ..., "config": {...}} is accepted too.
+  if (isObject(parsed) && isObject(parsed['config'])) {
+    parsed = { ...(typeof parsed['name'] === 'string' ? { name: parsed['name'] } : {}), ...parsed['config'] };
+  }
+  if (!isObject(parsed)) throw new StandaloneConfigError(path, ['expected a JSON object of keys and values']);
+  const problems: string[] = [];
+  const raw = new Map<string, string>();
+  for (const [key, value] of Object.entries(parsed)) {
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') raw.set(key, String(value));
+    else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) raw.set(key, value.join(','));
+    else if (value !== null) problems.push(`${key}: expected a string, number, boolean or list of strings`);
+  }
+  if (problems.length > 0) throw new StandaloneConfigError(path, problems);
+  return raw;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const positiveInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const WorkerSchema = z.object({
+  name: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, ".", "_" and "-" only').optional(),
+  'connector.class': z.string().optional(),
+  'tasks.max': z.literal('1', { error: 'must be 1: run several standalone workers with the same group.id to share the partitions' }).optional(),
+  'bootstrap.servers': z.string({ error: 'required' }).min(1, 'required'),
+  topics: z.string().optional(),
+  'topics.regex': z.string().optional(),
+  'group.id': z.string().min(1).max(255).optional(),
+  'client.id': z.string().min(1).max(255).optional(),
+  'consumer.auto.offset.reset': z.enum(['earliest', 'latest'], { error: 'earliest or latest' }).optional(),
+  'auto.offset.reset': z.enum(['earliest', 'latest'], { error: 'earliest or latest' }).optional(),
+  'offset.flush.interval.ms': positiveInt(10, 3_600_000).default(10_000),
+  'flush.size': positiveInt(1, 1_000_000).default(1_000),
+  'consumer.session.timeout.ms': positiveInt(1_000, 3_600_000).default(45_000),
+  'consumer.heartbeat.interval.ms': positiveInt(100, 600_000).default(3_000),
+  'consumer.max.poll.interval.ms': positiveInt(1_000, 3_600_000).default(300_000),
+  'consumer.fetch.max.wait.ms': positiveInt(0, 60_000).default(500),
+  'consumer.max.partition.fetch.bytes': positiveInt(1_024, 256 * 1024 * 1024).default(1_048_576),
+  'security.protocol': z.enum(['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'], { error: 'PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL' }).default('PLAINTEXT'),
+  'sasl.mechanism': z.enum(['SCRAM-SHA-256', 'SCRAM-SHA-512', 'AWS_MSK_IAM'], { error: 'SCRAM-SHA-256, SCRAM-SHA-512 or AWS_MSK_IAM' }).optional(),
+  'sasl.jaas.config': z.string().optional(),
+  'sasl.username': z.string().min(1).optional(),
+  'sasl.password': z.string().min(1).optional(),
+  'sasl.aws.region': z.string().min(1).optional(),
+  'ssl.ca.location': z.string().min(1).optional(),
+  'ssl.truststore.location': z.string().min(1).optional(),
+  'ssl.truststore.type': z.literal('PEM', { error: 'only PEM trust stores are read (convert a JKS one with keytool/openssl)' }).optional(),
+  'ssl.certificate.location': z.string().min(1).optional(),
+  'ssl.key.location': z.string().min(1).optional(),
+  'offset.storage.file.filename': z.string().min(1).optional(),
+  'ledger.table': z.string().min(1).optional(),
+  's3.bucket.name': z.string().optional(),
+  's3.region': z.string().optional(),
+  'topics.dir': z.string().optional(),
+  'format.class': z.string().optional(),
+  's3.compression.type': z.string().optional(),
+  'value.converter': z.string().optional(),
+  'errors.tolerance': z.string().optional(),
+  'errors.deadletterqueue.s3.prefix': z.string().optional(),
+  'sink.max.concurrency': z.string().optional(),
+});
+
+/** Which sink setting (environment variable of lib/config.ts) each key becomes. */
+const SINK_KEYS: ReadonlyArray<readonly [key: string, env: string]> = [
+  ['s3.bucket.name', 'SINK_BUCKET'],
+  ['topics.dir', 'SINK_PREFIX'],
+  ['s3.compression.type', 'SINK_COMPRESSION'],
+  ['errors.tolerance', 'SINK_ERRORS_TOLERANCE'],
+  ['errors.deadletterqueue.s3.prefix', 'SINK_DEAD_LETTER_PREFIX'],
+  ['sink.max.concurrency', 'SINK_MAX_CONCURRENCY'],
+  ['s3.region', 'AWS_REGION'],
+  ['ledger.table', 'LEDGER_TABLE'],
+  ['value.converter', 'SINK_VALUE_CONVERTER'],
+  ['format.class', 'SINK_FORMAT'],
+];
+
+/** A ledger table name `loadConfig` accepts, used when the ledger is a file (it is never contacted). */
+const FILE_LEDGER_PLACEHOLDER_TABLE = 'standalone-file-ledger';
+
+/**
+ * Validates raw key/values. `${env:NAME}` in a value is replaced by that environment variable
+ * (Kafka Connect's EnvVarConfigProvider syntax), so secrets need not be in the file.
+ */
+export function resolveStandaloneConfig(
+  input: ReadonlyMap<string, string> | Readonly<Record<string, string>>,
+  env: Readonly<Record<string, string | undefined>>,
+  options: { readonly source?: string; readonly baseDir?: string; readonly readFile?: (path: string) => string } = {},
+): StandaloneConfig {
+  const source = options.source ?? 'configuration';
+  const baseDir = options.baseDir ?? process.cwd();
+  const readFile = options.readFile ?? ((path: string) => readFileSync(path, 'utf8'));
+  const problems: string[] = [];
+  const raw = new Map<string, string>();
+  for (const [key, value] of input instanceof Map ? input : Object.entries(input)) {
+    raw.set(
+      key,
+      value.replace(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g, (_: string, name: string) => {
+        const found = env[name];
+        if (found === undefined) problems.push(`${key}: \${env:${name}} is not set in the environment`);
+        return found ?? '';
+      }),
+    );
+  }
+
+  const known = new Set<string>(STANDALONE_KEYS);
+  for (const key of raw.keys()) {
+    if (known.has(key)) continue;
+    if (key in UNSUPPORTED_KEYS) problems.push(`${key}: not supported: ${UNSUPPORTED_KEYS[key]}`);
+    else if (key.startsWith('lambda.') || key.startsWith('alarms.') || key.startsWith('kafka.')) {
+      problems.push(`${key}: a key of the Lambda deployment (docs/configuration.md), not of standalone mode`);
+    } else {
+      const suggestion = closestName(key, known, 3);
+      problems.push(`${key}: unknown key${suggestion ? ` (did you mean ${suggestion}?)` : ''}`);
+    }
+  }
+
+  const parsed = WorkerSchema.safeParse(Object.fromEntries([...raw].filter(([key]) => known.has(key))));
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${String(issue.path[0] ?? source)}: ${issue.message}`);
+    throw new StandaloneConfigError(source, problems);
+  }
+  const c = parsed.data;
+
+  // Kafka
+  const bootstrapServers = c['bootstrap.servers'].split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const server of bootstrapServers) {
+    if (!/^[^\s:]+:\d+$/.test(server) && !/^\[[0-9a-fA-F:]+\]:\d+$/.test(server)) {
+      problems.push(`bootstrap.servers: "${server}" is not host:port`);
+    }
+  }
+  let topics: StandaloneConfig['topics'] | undefined;
+  if ((c.topics === undefined) === (c['topics.regex'] === undefined)) {
+    problems.push('topics, topics.regex: give exactly one of them');
+  } else if (c.topics !== undefined) {
+    const names = c.topics.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const bad = names.filter((n) => !/^[a-zA-Z0-9._-]{1,249}$/.test(n));
+    if (names.length === 0) problems.push('topics: no topic given');
+    for (const name of bad) problems.push(`topics: "${name}" is not a Kafka topic name`);
+    topics = { kind: 'list', names: [...new Set(names)] };
+  } else {
+    try {
+      topics = { kind: 'regex', pattern: new RegExp(`^(?:${c['topics.regex']})$`) };
+    } catch (error) {
+      problems.push(`topics.regex: not a regular expression: ${(error as Error).message}`);
+    }
+  }
+  const name = c.name ?? 'msk-s3-sink';
+  // Kafka Connect names a sink connector's consumer group connect-<name>.
+  const groupId = c['group.id'] ?? (c.name ? `connect-${c.name}` : undefined);
+  if (groupId === undefined) problems.push('group.id: required (or give name: the group is then connect-<name>, as Kafka Connect names it)');
+  if (c['consumer.auto.offset.reset'] && c['auto.offset.reset'] && c['consumer.auto.offset.reset'] !== c['auto.offset.reset']) {
+    problems.push('consumer.auto.offset.reset, auto.offset.reset: aliases with different values');
+  }
+  if (c['consumer.heartbeat.interval.ms'] >= c['consumer.session.timeout.ms']) {
+    problems.push('consumer.heartbeat.interval.ms: must be below consumer.session.timeout.ms');
+  }
+
+  const security = resolveSecurity(c, env, { baseDir, readFile, problems });
+
+  // Ledger
+  let ledger: LedgerChoice | undefined;
+  const file = c['offset.storage.file.filename'];
+  const table = c['ledger.table'] ?? env['LEDGER_TABLE'];
+  if (file !== undefined && c['ledger.table'] !== undefined) {
+    problems.push('offset.storage.file.filename, ledger.table: give one of them (a file ledger or the DynamoDB ledger)');
+  } else if (file !== undefined) {
+    ledger = { kind: 'file', path: resolve(baseDir, file) };
+  } else if (table !== undefined) {
+    ledger = { kind: 'dynamodb', table };
+  } else {
+    problems.push('offset.storage.file.filename or ledger.table (or LEDGER_TABLE): where the offsets live is required');
+  }
+
+  // The sink's settings, validated by lib/config.ts.
+  const sinkEnv: Record<string, string | undefined> = {
+    AWS_REGION: env['AWS_REGION'],
+    AWS_ENDPOINT_URL: env['AWS_ENDPOINT_URL'],
+    AWS_ENDPOINT_URL_S3: env['AWS_ENDPOINT_URL_S3'],
+    AWS_ENDPOINT_URL_DYNAMODB: env['AWS_ENDPOINT_URL_DYNAMODB'],
+  };
+  for (const [key, envName] of SINK_KEYS) {
+    const value = c[key as keyof typeof c];
+    if (value !== undefined) sinkEnv[envName] = String(value);
+  }
+  if (c['topics.dir'] !== undefined) sinkEnv['SINK_PREFIX'] = c['topics.dir'];
+  if (c['value.converter'] !== undefined) {
+    const converter = VALUE_CONVERTERS[c['value.converter']];
+    if (converter === undefined) problems.push(`value.converter: one of ${Object.keys(VALUE_CONVERTERS).join(', ')}, got ${c['value.converter']}`);
+    sinkEnv['SINK_VALUE_CONVERTER'] = converter;
+  }
+  if (c['format.class'] !== undefined) {
+    if (!FORMATS.has(c['format.class'])) problems.push(`format.class: only JSON Lines is supported (${[...FORMATS].join(', ')}), got ${c['format.class']}`);
+    sinkEnv['SINK_FORMAT'] = 'jsonl';
+  }
+  if (ledger?.kind === 'file') sinkEnv['LEDGER_TABLE'] = FILE_LEDGER_PLACEHOLDER_TABLE;
+  else if (ledger?.kind === 'dynamodb') sinkEnv['LEDGER_TABLE'] = ledger.table;
+  else sinkEnv['LEDGER_TABLE'] = FILE_LEDGER_PLACEHOLDER_TABLE; // reported above
+  if (c['s3.bucket.name'] === undefined) {
+    problems.push('s3.bucket.name: required');
+    sinkEnv['SINK_BUCKET'] = 'placeholder-bucket';
+  }
+  let sink: SinkConfig | undefined;
+  try {
+    sink = loadConfig(sinkEnv);
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    const text = error.message.replace(/^Invalid sink configuration: /, '');
+    for (const problem of text.split('; ')) problems.push(renameSinkSettings(problem));
+  }
+
+  if (problems.length > 0 || !sink || !topics || !groupId || !ledger || !security) {
+    throw new StandaloneConfigError(source, problems.length > 0 ? problems : ['invalid']);
+  }
+  return {
+    name,
+    bootstrapServers,
+    topics,
+    groupId,
+    clientId: c['client.id'] ?? `${name}-${hostname()}-${process.pid}`,
+    autoOffsetReset: c['consumer.auto.offset.reset'] ?? c['auto.offset.reset'] ?? 'earliest',
+    flushIntervalMs: c['offset.flush.interval.ms'],
+    flushSize: c['flush.size'],
+    sessionTimeoutMs: c['consumer.session.timeout.ms'],
+    heartbeatIntervalMs: c['consumer.heartbeat.interval.ms'],
+    rebalanceTimeoutMs: c['consumer.max.poll.interval.ms'],
+    fetchMaxWaitMs: c['consumer.fetch.max.wait.ms'],
+    maxPartitionFetchBytes: c['consumer.max.partition.fetch.bytes'],
+    security,
+    ledger,
+    sink,
+  };
+}
+
+/** lib/config.ts names settings by environment variable; name them by key here. */
+function renameSinkSettings(problem: string): string {
+  let text = problem;
+  for (const [key, envName] of SINK_KEYS) text = text.replaceAll(envName, key);
+  const key = /^([a-z0-9.]+)[: ]/.exec(text)?.[1];
+  return key && STANDALONE_KEYS.includes(key as (typeof STANDALONE_KEYS)[number]) && !text.startsWith(`${key}:`) ? `${key}: ${text}` : text;
+}
+
+/** `org.apache.kafka.common.security.scram.ScramLoginModule required username="u" password="p";` */
+export function parseJaasConfig(jaas: string): { module: string; options: Record<string, string> } | undefined {
+  const match = /^\s*([A-Za-z0-9_.$]+)\s+(required|requisite|sufficient|optional)\b(.*?);?\s*$/s.exec(jaas);
+  if (!match) return undefined;
+  const options: Record<string, string> = {};
+  const optionPattern = /([A-Za-z0-9_.]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s;]+))/g;
+  for (const option of match[3]!.matchAll(optionPattern)) {
+    options[option[1]!] = option[2] !== undefined ? option[2].replace(/\\(.)/g, '$1') : option[3]!;
+  }
+  return { module: match[1]!, options };
+}
+
+function resolveSecurity(
+  c: z.infer<typeof WorkerSchema>,
+  env: Readonly<Record<string, string | undefined>>,
+  context: { readonly baseDir: string; readonly readFile: (path: string) => string; readonly problems: string[] },
+): KafkaSecurity | undefined {
+  const { problems } = context;
+  const protocol = c['security.protocol'];
+  const pem = (key: 'ssl.ca.location' | 'ssl.truststore.location' | 'ssl.certificate.location' | 'ssl.key.location'): string | undefined => {
+    const path = c[key];
+    if (path === undefined) return undefined;
+    try {
+      return context.readFile(resolve(context.baseDir, path));
+    } catch (error) {
+      problems.push(`${key}: cannot read ${path}: ${(error as Error).message}`);
+      return undefined;
+    }
+  };
+  const sslKeys = ['ssl.ca.location', 'ssl.truststore.location', 'ssl.certificate.location', 'ssl.key.location'] as const;
+  const saslKeys = ['sasl.mechanism', 'sasl.jaas.config', 'sasl.username', 'sasl.password', 'sasl.aws.region'] as const;
+  const usesTls = protocol === 'SSL' || protocol === 'SASL_SSL';
+  const usesSasl = protocol === 'SASL_SSL' || protocol === 'SASL_PLAINTEXT';
+  if (!usesTls) for (const key of sslKeys) if (c[key] !== undefined) problems.push(`${key}: needs security.protocol SSL or SASL_SSL`);
+  if (!usesSasl) for (const key of saslKeys) if (c[key] !== undefined) problems.push(`${key}: needs security.protocol SASL_SSL or SASL_PLAINTEXT`);
+  if (c['ssl.truststore.location'] !== undefined && c['ssl.truststore.type'] !== 'PEM') {
+    problems.push('ssl.truststore.location: set ssl.truststore.type=PEM (only PEM trust stores are read), or use ssl.ca.location');
+  }
+  if ((c['ssl.certificate.location'] === undefined) !== (c['ssl.key.location'] === undefined)) {
+    problems.push('ssl.certificate.location, ssl.key.location: give both (mutual TLS) or neither');
+  }
+  const ca = usesTls ? (pem('ssl.ca.location') ?? pem('ssl.truststore.location')) : undefined;
+  switch (protocol) {
+    case 'PLAINTEXT':
+      return { kind: 'none' };
+    case 'SSL': {
+      const cert = pem('ssl.certificate.location');
+      const key = pem('ssl.key.location');
+      return { kind: 'tls', ...(ca === undefined ? {} : { ca }), ...(cert === undefined ? {} : { cert }), ...(key === undefined ? {} : { key }) };
+    }
+    case 'SASL_PLAINTEXT':
+    case 'SASL_SSL': {
+      if (c['ssl.certificate.location'] !== undefined) problems.push('ssl.certificate.location: client certificates go with security.protocol=SSL');
+      const mechanism = c['sasl.mechanism'];
+      if (mechanism === undefined) {
+        problems.push('sasl.mechanism: required with SASL (SCRAM-SHA-256, SCRAM-SHA-512 or AWS_MSK_IAM)');
+        return undefined;
+      }
+      const jaas = c['sasl.jaas.config'] === undefined ? undefined : parseJaasConfig(c['sasl.jaas.config']);
+      if (c['sasl.jaas.config'] !== undefined && jaas === undefined) {
+        problems.push('sasl.jaas.config: expected `<LoginModule> required key="value" ...;`');
+      }
+      if (mechanism === 'AWS_MSK_IAM') {
+        if (protocol !== 'SASL_SSL') problems.push('sasl.mechanism: AWS_MSK_IAM needs security.protocol=SASL_SSL');
+        if (jaas && !jaas.module.endsWith('IAMLoginModule')) problems.push('sasl.jaas.config: AWS_MSK_IAM takes software.amazon.msk.auth.iam.IAMLoginModule');
+        if (c['sasl.username'] !== undefined || c['sasl.password'] !== undefined) {
+          problems.push('sasl.username, sasl.password: not used with AWS_MSK_IAM (credentials come from the AWS default chain)');
+        }
+        const region = c['sasl.aws.region'] ?? c['s3.region'] ?? env['AWS_REGION'];
+        if (region === undefined) {
+          problems.push('sasl.aws.region: the MSK cluster\'s region is required with AWS_MSK_IAM (or s3.region, or AWS_REGION)');
+          return undefined;
+        }
+        return { kind: 'msk-iam', region };
+      }
+      if (jaas && !jaas.module.endsWith('ScramLoginModule')) problems.push(`sasl.jaas.config: ${mechanism} takes org.apache.kafka.common.security.scram.ScramLoginModule`);
+      const username = c['sasl.username'] ?? jaas?.options['username'];
+      const password = c['sasl.password'] ?? jaas?.options['password'];
+      if (username === undefined || password === undefined) {
+        problems.push(`sasl.username, sasl.password: ${mechanism} needs a username and a password (or sasl.jaas.config with both)`);
+        return undefined;
+      }
+      return {
+        kind: 'sasl-scram',
+        mechanism,
+        username,
+        password,
+        tls: protocol === 'SASL_SSL',
+        ...(ca === undefined ? {} : { ca }),
+      };
+    }
+  }
+}

@@ -1,0 +1,733 @@
+/**
+ * The standalone worker: consumes straight from a Kafka cluster as a member of a consumer group
+ * and delivers through the same core as the Lambda function (`deliverBatch`).
+ *
+ * Positions are the worker's own: the consumer group provides membership and assignment only,
+ * and the worker fetches with explicit offsets (`Consumer.fetch` of `@platformatic/kafka`).
+ * On start and after every (re)assignment, each assigned partition is positioned at the
+ * ledger's committed offset + 1, which keeps the protocol's one assumption (docs/protocol.md):
+ * a batch never starts above the ledger's committed offset + 1. The group's committed offset is
+ * only a fallback when the ledger has nothing for the partition, then
+ * `consumer.auto.offset.reset`. The worker commits the group's offsets after each flush, for
+ * lag tools; the ledger stays the source of truth.
+ *
+ * Within a partition, batches are contiguous from that start, so every later batch starts at or
+ * below the ledger's committed offset + 1 too (the ledger only moves forward). A partition
+ * whose delivery failed drops what it holds and is positioned from the ledger again.
+ */
+import { Admin, Consumer, type ClusterMetadata, type ConsumerOptions } from '@platformatic/kafka';
+
+type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>;
+import { deliverBatch, type BatchReport } from '../delivery/deliver-batch.ts';
+import type { DeliveryOptions } from '../delivery/options.ts';
+import { PoisonRecordError, SinkError } from '../errors.ts';
+import { EventSource, type KafkaHeader, type KafkaRecord, type PartitionBatch } from '../model.ts';
+import { kafkaClientOptions, type MskIamTokenSigner } from '../ops/kafka-admin.ts';
+import type { Clock, ObjectStore, OffsetLedger } from '../ports.ts';
+import type { StandaloneConfig } from './config.ts';
+import { errorFields, type WorkerLogger } from './log.ts';
+
+const CONTROL_BATCH = 0x20;
+const LOG_APPEND_TIME = 0x08;
+const EARLIEST = -2n;
+const LATEST = -1n;
+const MAX_RETRY_DELAY_MS = 30_000;
+
+/** A failure the worker cannot recover from by retrying (exit code 1). */
+export class WorkerFatalError extends SinkError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'WorkerFatalError';
+  }
+}
+
+/** Where a partition's position came from. */
+type PositionSource = 'ledger' | 'group' | 'earliest' | 'latest' | 'retry';
+
+interface PartitionState {
+  readonly topic: string;
+  readonly partition: number;
+  /** The next offset to fetch. */
+  position: number;
+  /** Records fetched and not yet delivered, contiguous from `bufferStart`. */
+  buffer: KafkaRecord[];
+  /** The offset the buffer starts at (the position when it was empty). */
+  bufferStart: number;
+  /** High-water mark from the last fetch, for lag. */
+  highWatermark: number | undefined;
+  /** Do not fetch before (after a failed delivery). */
+  retryAt: number;
+  failures: number;
+}
+
+export interface WorkerStats {
+  readonly startedAt: number;
+  recordsFetched: number;
+  recordsDelivered: number;
+  bytesDelivered: number;
+  objectsWritten: number;
+  duplicatesSkipped: number;
+  flushes: number;
+  failedPartitions: number;
+  rebalances: number;
+}
+
+export interface WorkerStatus {
+  readonly partitions: number;
+  readonly buffered: number;
+  /** High-water mark minus position, summed (records not yet fetched); undefined before the first fetch. */
+  readonly lag: number | undefined;
+  readonly stats: Readonly<WorkerStats>;
+}
+
+export interface StandaloneWorkerDeps {
+  readonly config: StandaloneConfig;
+  readonly delivery: DeliveryOptions;
+  readonly ledger: OffsetLedger;
+  readonly store: ObjectStore;
+  readonly clock: Clock;
+  readonly logger: WorkerLogger;
+  /** MSK IAM token signer (tests inject one). */
+  readonly signer?: MskIamTokenSigner;
+}
+
+export class StandaloneWorker {
+  readonly #config: StandaloneConfig;
+  readonly #deps: StandaloneWorkerDeps;
+  readonly #log: WorkerLogger;
+  readonly #consumer: Consumer;
+  readonly #clientOptions: ReturnType<typeof kafkaClientOptions>;
+  #topics: string[] = [];
+  #partitions = new Map<string, PartitionState>();
+  /** Bumped whenever the partitions are re-positioned: a fetch begun before is discarded. */
+  #epoch = 0;
+  #assignmentDirty = false;
+  #rejoinNeeded = false;
+  #joined = false;
+  #stopping = false;
+  #wake: (() => void) | undefined;
+  #lastFlush: number;
+  #fatal: Error | undefined;
+  readonly stats: WorkerStats;
+
+  constructor(deps: StandaloneWorkerDeps) {
+    this.#deps = deps;
+    this.#config = deps.config;
+    this.#log = deps.logger;
+    this.#lastFlush = deps.clock.now();
+    this.stats = {
+      startedAt: deps.clock.now(),
+      recordsFetched: 0,
+      recordsDelivered: 0,
+      bytesDelivered: 0,
+      objectsWritten: 0,
+      duplicatesSkipped: 0,
+      flushes: 0,
+      failedPartitions: 0,
+      rebalances: 0,
+    };
+    const config = this.#config;
+    this.#clientOptions = kafkaClientOptions(
+      { bootstrapServers: config.bootstrapServers, security: config.security, clientId: config.clientId, timeoutMs: 30_000 },
+      deps.signer,
+    );
+    const consumerOptions: ConsumerOptions<Buffer, Buffer, Buffer, Buffer> = {
+      ...this.#clientOptions,
+      retries: 5,
+      retryDelay: 500,
+      groupId: config.groupId,
+      autocommit: false,
+      sessionTimeout: config.sessionTimeoutMs,
+      heartbeatInterval: config.heartbeatIntervalMs,
+      rebalanceTimeout: config.rebalanceTimeoutMs,
+      maxWaitTime: config.fetchMaxWaitMs,
+      maxBytesPerPartition: config.maxPartitionFetchBytes,
+    };
+    this.#consumer = new Consumer(consumerOptions);
+    this.#consumer.on('consumer:group:join', (payload) => {
+      this.stats.rebalances++;
+      this.#assignmentDirty = true;
+      this.#log.info('Joined the consumer group', {
+        groupId: payload.groupId,
+        memberId: payload.memberId,
+        generationId: payload.generationId,
+        isLeader: payload.isLeader,
+        assignments: payload.assignments,
+      });
+      this.#wakeUp();
+    });
+    this.#consumer.on('consumer:group:rebalance', () => this.#log.info('The consumer group is rebalancing'));
+    this.#consumer.on('consumer:heartbeat:error', (payload) => this.#log.debug('Heartbeat failed', errorFields(payload.error)));
+    // Emitted when a rejoin after a rebalance failed: the membership is gone until we join again.
+    this.#consumer.on('error', (error: Error) => {
+      this.#log.warn('The consumer lost its group membership; joining again', errorFields(error));
+      this.#rejoinNeeded = true;
+      this.#wakeUp();
+    });
+  }
+
+  /** What the status line shows. */
+  status(): WorkerStatus {
+    let buffered = 0;
+    let lag: number | undefined;
+    for (const state of this.#partitions.values()) {
+      buffered += state.buffer.length;
+      if (state.highWatermark !== undefined) lag = (lag ?? 0) + Math.max(0, state.highWatermark - state.position);
+    }
+    return { partitions: this.#partitions.size, buffered, lag, stats: this.stats };
+  }
+
+  /** Asks the worker to stop: it stops fetching, flushes, commits and leaves the group. */
+  stop(): void {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#wakeUp();
+  }
+
+  /** Runs until `stop()`; rejects on a fatal error (after leaving the group). */
+  async run(): Promise<void> {
+    try {
+      await this.#start();
+      while (!this.#stopping && !this.#fatal) {
+        try {
+          if (this.#rejoinNeeded) await this.#rejoin();
+          if (this.#assignmentDirty) await this.#applyAssignment();
+          await this.#fetchOnce();
+          await this.#flushIfDue();
+        } catch (error) {
+          if (error instanceof WorkerFatalError) throw error;
+          this.#log.warn('Worker loop step failed; retrying in 1 s', errorFields(error));
+          await this.#sleep(1_000);
+        }
+      }
+      if (this.#fatal) throw this.#fatal;
+      // Graceful stop: deliver what is buffered (and whatever is buffered behind it).
+      let ok = true;
+      while (this.#bufferedRecords() > 0) {
+        const before = this.#bufferedRecords();
+        const failed = await this.#flush('shutdown', true);
+        if (failed > 0) {
+          ok = false;
+          break;
+        }
+        if (this.#bufferedRecords() >= before) break;
+      }
+      if (!ok) throw new WorkerFatalError('Some partitions could not be delivered at shutdown; they will be delivered again from the ledger on the next start');
+      if (this.#fatal) throw this.#fatal;
+    } finally {
+      await this.#close();
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  async #start(): Promise<void> {
+    const config = this.#config;
+    this.#topics = await this.#resolveTopics();
+    this.#log.info('Standalone worker starting', {
+      name: config.name,
+      groupId: config.groupId,
+      clientId: config.clientId,
+      bootstrapServers: config.bootstrapServers,
+      topics: this.#topics,
+      ledger: config.ledger.kind === 'file' ? { file: config.ledger.path } : { table: config.ledger.table },
+      bucket: config.sink.bucket,
+      prefix: config.sink.prefix,
+      flushSize: config.flushSize,
+      flushIntervalMs: config.flushIntervalMs,
+      autoOffsetReset: config.autoOffsetReset,
+      security: config.security.kind,
+    });
+    for (const topic of this.#topics) this.#consumer.topics.track(topic);
+    await this.#join();
+  }
+
+  /** The subscribed topics: the list, checked to exist, or the topics matching `topics.regex`. */
+  async #resolveTopics(): Promise<string[]> {
+    const admin = new Admin({ ...this.#clientOptions, clientId: `${this.#config.clientId}-admin` });
+    try {
+      const existing = await admin.listTopics({ includeInternals: false });
+      const topics = this.#config.topics;
+      if (topics.kind === 'regex') {
+        const matched = existing.filter((topic) => topics.pattern.test(topic)).sort();
+        if (matched.length === 0) {
+          throw new WorkerFatalError(`No topic on the cluster matches topics.regex ${topics.pattern.source}`);
+        }
+        return matched;
+      }
+      const missing = topics.names.filter((topic) => !existing.includes(topic));
+      if (missing.length > 0) throw new WorkerFatalError(`Unknown Kafka topic(s): ${missing.join(', ')} (the worker never creates topics)`);
+      return [...topics.names];
+    } catch (error) {
+      if (error instanceof WorkerFatalError) throw error;
+      throw new WorkerFatalError(`Cannot list the topics of ${this.#config.bootstrapServers.join(',')}: ${describeKafkaError(error)}`, {
+        cause: error,
+      });
+    } finally {
+      await admin.close().catch(() => undefined);
+    }
+  }
+
+  async #join(): Promise<void> {
+    for (let attempt = 1; !this.#stopping; attempt++) {
+      try {
+        await this.#consumer.joinGroup({
+          sessionTimeout: this.#config.sessionTimeoutMs,
+          rebalanceTimeout: this.#config.rebalanceTimeoutMs,
+          heartbeatInterval: this.#config.heartbeatIntervalMs,
+        });
+        this.#joined = true;
+        this.#assignmentDirty = true;
+        return;
+      } catch (error) {
+        if (isAuthError(error)) throw new WorkerFatalError(`Kafka refused the credentials: ${describeKafkaError(error)}`, { cause: error });
+        const delay = Math.min(MAX_RETRY_DELAY_MS, 250 * 2 ** Math.min(attempt, 7));
+        this.#log.warn('Joining the consumer group failed; trying again', { attempt, delayMs: delay, ...errorFields(error) });
+        await this.#sleep(delay);
+      }
+    }
+  }
+
+  async #rejoin(): Promise<void> {
+    this.#rejoinNeeded = false;
+    // Our partitions may be someone else's by now: deliver what we hold, then hold nothing.
+    await this.#flush('membership lost', true);
+    this.#partitions = new Map();
+    this.#epoch++;
+    await this.#join();
+  }
+
+  /** Positions every assigned partition: ledger + 1, else the group's offset, else auto.offset.reset. */
+  async #applyAssignment(): Promise<void> {
+    this.#assignmentDirty = false;
+    // Deliver what the previous assignment fetched (safe even for partitions now someone else's:
+    // the ledger's conditional writes arbitrate), so a rebalance does not fetch it twice.
+    if (this.#bufferedRecords() > 0) await this.#flush('rebalance', true);
+    const epoch = ++this.#epoch;
+    const assigned: Array<{ topic: string; partition: number }> = [];
+    for (const assignment of this.#consumer.assignments ?? []) {
+      for (const partition of assignment.partitions) assigned.push({ topic: assignment.topic, partition });
+    }
+    const positions = new Map<string, { position: number; source: PositionSource }>();
+    try {
+      const entries = await Promise.all(assigned.map(({ topic, partition }) => this.#deps.ledger.read(topic, partition)));
+      const missing: Array<{ topic: string; partition: number }> = [];
+      assigned.forEach((tp, index) => {
+        const entry = entries[index];
+        if (entry) positions.set(partitionKey(tp.topic, tp.partition), { position: entry.committedOffset + 1, source: 'ledger' });
+        else missing.push(tp);
+      });
+      if (missing.length > 0) {
+        const byTopic = groupByTopic(missing);
+        const committed = await this.#consumer.listCommittedOffsets({
+          topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+        });
+        const unresolved: Array<{ topic: string; partition: number }> = [];
+        for (const tp of missing) {
+          const offset = committed.get(tp.topic)?.[tp.partition];
+          if (offset !== undefined && offset >= 0n) positions.set(partitionKey(tp.topic, tp.partition), { position: Number(offset), source: 'group' });
+          else unresolved.push(tp);
+        }
+        if (unresolved.length > 0) {
+          const reset = this.#config.autoOffsetReset;
+          const grouped = groupByTopic(unresolved);
+          const offsets = await this.#consumer.listOffsets({
+            topics: [...grouped.keys()],
+            partitions: Object.fromEntries(grouped),
+            timestamp: reset === 'earliest' ? EARLIEST : LATEST,
+          });
+          for (const tp of unresolved) {
+            const offset = offsets.get(tp.topic)?.[tp.partition];
+            if (offset === undefined || offset < 0n) throw new SinkError(`No ${reset} offset for ${tp.topic}-${tp.partition}`);
+            positions.set(partitionKey(tp.topic, tp.partition), { position: Number(offset), source: reset });
+          }
+        }
+      }
+    } catch (error) {
+      // Mid-rebalance the group coordinator refuses offset reads: try again shortly.
+      this.#log.warn('Positioning the assigned partitions failed; trying again', errorFields(error));
+      this.#assignmentDirty = true;
+      await this.#sleep(500);
+      return;
+    }
+    if (epoch !== this.#epoch) return;
+    const now = this.#deps.clock.now();
+    this.#partitions = new Map(
+      assigned.map(({ topic, partition }) => {
+        const { position } = positions.get(partitionKey(topic, partition))!;
+        const state: PartitionState = {
+          topic,
+          partition,
+          position,
+          buffer: [],
+          bufferStart: position,
+          highWatermark: undefined,
+          retryAt: now,
+          failures: 0,
+        };
+        return [partitionKey(topic, partition), state];
+      }),
+    );
+    this.#log.info('Partitions assigned and positioned', {
+      partitions: assigned.map(({ topic, partition }) => {
+        const { position, source } = positions.get(partitionKey(topic, partition))!;
+        return { partition: `${topic}-${partition}`, position, from: source };
+      }),
+    });
+  }
+
+  /** One fetch round over every assigned partition that may fetch, one request per leader. */
+  async #fetchOnce(): Promise<void> {
+    const now = this.#deps.clock.now();
+    const ready = [...this.#partitions.values()].filter((s) => s.buffer.length < this.#config.flushSize && s.retryAt <= now);
+    if (ready.length === 0) {
+      await this.#sleep(Math.max(10, Math.min(200, this.#untilFlush())));
+      return;
+    }
+    const epoch = this.#epoch;
+    const topics = [...new Set(ready.map((s) => s.topic))];
+    const metadata: ClusterMetadata = await this.#consumer.metadata({ topics });
+    const names = new Map<string, string>();
+    const byNode = new Map<number, PartitionState[]>();
+    for (const state of ready) {
+      const topic = metadata.topics.get(state.topic);
+      const partition = topic?.partitions[state.partition];
+      if (!topic || !partition) continue;
+      names.set(topic.id, state.topic);
+      const list = byNode.get(partition.leader) ?? [];
+      list.push(state);
+      byNode.set(partition.leader, list);
+    }
+    const hasBuffered = this.#bufferedRecords() > 0;
+    const maxWaitTime = hasBuffered ? Math.max(0, Math.min(this.#config.fetchMaxWaitMs, this.#untilFlush())) : this.#config.fetchMaxWaitMs;
+    await Promise.all(
+      [...byNode].map(async ([node, states]) => {
+        const requested = new Map(states.map((s) => [partitionKey(s.topic, s.partition), s.position]));
+        const byTopic = new Map<string, PartitionState[]>();
+        for (const s of states) byTopic.set(s.topic, [...(byTopic.get(s.topic) ?? []), s]);
+        let response: FetchResponse;
+        try {
+          response = await this.#consumer.fetch({
+            node,
+            maxWaitTime,
+            minBytes: 1,
+            topics: [...byTopic].map(([topic, list]) => ({
+              topicId: metadata.topics.get(topic)!.id,
+              partitions: list.map((s) => ({
+                partition: s.partition,
+                fetchOffset: BigInt(s.position),
+                currentLeaderEpoch: -1,
+                lastFetchedEpoch: -1,
+                partitionMaxBytes: this.#config.maxPartitionFetchBytes,
+              })),
+            })),
+          });
+        } catch (error) {
+          await this.#onFetchError(error, states, epoch);
+          return;
+        }
+        if (epoch !== this.#epoch) return; // re-positioned meanwhile: this data is stale
+        this.#take(response, names, requested);
+      }),
+    );
+  }
+
+  /** Appends fetched records to the partitions' buffers and moves their positions on. */
+  #take(response: FetchResponse, names: ReadonlyMap<string, string>, requested: ReadonlyMap<string, number>): void {
+    for (const topicResponse of response.responses) {
+      const topic = names.get(topicResponse.topicId) ?? topicResponse.topicId;
+      for (const p of topicResponse.partitions) {
+        const key = partitionKey(topic, p.partitionIndex);
+        const state = this.#partitions.get(key);
+        const from = requested.get(key);
+        if (!state || from === undefined || state.position !== from || p.errorCode !== 0) continue;
+        state.highWatermark = Number(p.highWatermark);
+        let next = state.position;
+        for (const batch of p.records ?? []) {
+          const first = batch.firstOffset;
+          const end = Number(first + BigInt(batch.lastOffsetDelta)) + 1;
+          if (end > next) next = end;
+          if (batch.attributes & CONTROL_BATCH) continue;
+          const logAppend = (batch.attributes & LOG_APPEND_TIME) !== 0;
+          for (const record of batch.records) {
+            const offset = Number(first + BigInt(record.offsetDelta));
+            if (offset < state.position) continue; // the batch began before our position
+            const headers: KafkaHeader[] = record.headers.map(([hk, hv]: [Buffer | null, Buffer | null]) => ({
+              key: hk === null ? '' : hk.toString('utf8'),
+              value: hv ?? new Uint8Array(0),
+            }));
+            state.buffer.push({
+              topic,
+              partition: p.partitionIndex,
+              offset,
+              timestamp: Number(logAppend ? batch.maxTimestamp : batch.firstTimestamp + record.timestampDelta),
+              timestampType: logAppend ? 'LOG_APPEND_TIME' : 'CREATE_TIME',
+              key: record.key,
+              value: record.value,
+              headers,
+            });
+            this.stats.recordsFetched++;
+          }
+        }
+        if (state.buffer.length === 0) state.bufferStart = next;
+        state.position = next;
+      }
+    }
+  }
+
+  async #onFetchError(error: unknown, states: readonly PartitionState[], epoch: number): Promise<void> {
+    if (isAuthError(error)) {
+      this.#fatal = new WorkerFatalError(`Kafka refused the credentials or a permission: ${describeKafkaError(error)}`, { cause: error });
+      return;
+    }
+    if (hasApiId(error, 'OFFSET_OUT_OF_RANGE') && epoch === this.#epoch) {
+      // Our position left the log (retention deleted it, or the log was truncated): clamp it.
+      const grouped = groupByTopic(states.filter((s) => s.buffer.length === 0));
+      if (grouped.size > 0) {
+        const request = { topics: [...grouped.keys()], partitions: Object.fromEntries(grouped) };
+        const [earliest, latest] = await Promise.all([
+          this.#consumer.listOffsets({ ...request, timestamp: EARLIEST }),
+          this.#consumer.listOffsets({ ...request, timestamp: LATEST }),
+        ]);
+        for (const s of states) {
+          const low = Number(earliest.get(s.topic)?.[s.partition] ?? -1n);
+          const high = Number(latest.get(s.topic)?.[s.partition] ?? -1n);
+          if (low >= 0 && s.position < low) {
+            this.#log.warn('Position below the log start (records deleted by retention before delivery): skipping to the log start', {
+              partition: `${s.topic}-${s.partition}`,
+              position: s.position,
+              logStart: low,
+            });
+            s.position = s.bufferStart = low;
+          } else if (high >= 0 && s.position > high) {
+            this.#log.warn('Position above the high-water mark (log truncated): moving to it', {
+              partition: `${s.topic}-${s.partition}`,
+              position: s.position,
+              highWatermark: high,
+            });
+            s.position = s.bufferStart = high;
+          }
+        }
+        return;
+      }
+    }
+    this.#log.warn('Fetch failed; trying again', { partitions: states.map((s) => `${s.topic}-${s.partition}`), ...errorFields(error) });
+    await this.#sleep(500);
+  }
+
+  #untilFlush(): number {
+    return this.#lastFlush + this.#config.flushIntervalMs - this.#deps.clock.now();
+  }
+
+  #bufferedRecords(): number {
+    let n = 0;
+    for (const s of this.#partitions.values()) n += s.buffer.length;
+    return n;
+  }
+
+  async #flushIfDue(): Promise<void> {
+    const full = [...this.#partitions.values()].some((s) => s.buffer.length >= this.#config.flushSize);
+    if (this.#untilFlush() <= 0) {
+      await this.#flush('interval', true);
+      this.#lastFlush = this.#deps.clock.now();
+    } else if (full) {
+      await this.#flush('flush.size', false);
+    }
+  }
+
+  /**
+   * Delivers up to `flush.size` records of each partition (all partitions with records, or only
+   * the full ones), then commits the group's offsets. Returns how many partitions failed.
+   */
+  async #flush(reason: string, all: boolean): Promise<number> {
+    const selected = [...this.#partitions.values()].filter(
+      (s) => s.buffer.length > 0 && (all || s.buffer.length >= this.#config.flushSize),
+    );
+    if (selected.length === 0) return 0;
+    const flushSize = this.#config.flushSize;
+    const partitions: PartitionBatch[] = selected.map((s) => ({ topic: s.topic, partition: s.partition, records: s.buffer.slice(0, flushSize) }));
+    const started = this.#deps.clock.now();
+    let report: BatchReport;
+    try {
+      report = await deliverBatch({ eventSource: EventSource.selfManaged, partitions }, this.#deps.delivery, {
+        ledger: this.#deps.ledger,
+        store: this.#deps.store,
+        clock: this.#deps.clock,
+      });
+    } catch (error) {
+      // The core reports partition failures; a throw here is unexpected: treat all as failed.
+      this.#log.error('Delivery failed', { reason, ...errorFields(error) });
+      for (const s of selected) await this.#reposition(s, undefined);
+      return selected.length;
+    }
+    this.stats.flushes++;
+    let records = 0;
+    let failed = 0;
+    const commits: Array<{ topic: string; partition: number; offset: bigint; leaderEpoch: number }> = [];
+    for (const [index, partitionReport] of report.partitions.entries()) {
+      const state = selected[index]!;
+      const sent = partitions[index]!.records.length;
+      if (partitionReport.status === 'delivered') {
+        records += partitionReport.recordsWritten;
+        this.stats.recordsDelivered += partitionReport.recordsWritten;
+        this.stats.bytesDelivered += partitionReport.bytesWritten;
+        this.stats.objectsWritten += partitionReport.objectsWritten.length;
+        this.stats.duplicatesSkipped += partitionReport.skippedDuplicates;
+        state.buffer = state.buffer.slice(sent);
+        state.bufferStart = state.buffer[0]?.offset ?? state.position;
+        state.failures = 0;
+        if (this.#partitions.get(partitionKey(state.topic, state.partition)) === state) {
+          commits.push({ topic: state.topic, partition: state.partition, offset: BigInt(partitionReport.committedOffset + 1), leaderEpoch: -1 });
+        }
+        this.#log.debug('Partition delivered', {
+          partition: `${state.topic}-${state.partition}`,
+          generation: partitionReport.generation,
+          received: partitionReport.received,
+          committedOffset: partitionReport.committedOffset,
+          skippedDuplicates: partitionReport.skippedDuplicates,
+          recordsWritten: partitionReport.recordsWritten,
+          objectsWritten: partitionReport.objectsWritten,
+          objectsAdopted: partitionReport.objectsAdopted,
+          deadLetters: partitionReport.deadLetters,
+        });
+      } else {
+        failed++;
+        this.stats.failedPartitions++;
+        const error = partitionReport.error;
+        this.#log.error('Partition not delivered', {
+          partition: `${state.topic}-${state.partition}`,
+          firstUndeliveredOffset: partitionReport.firstUndeliveredOffset,
+          committedOffset: partitionReport.committedOffset,
+          ...errorFields(error),
+        });
+        if (error instanceof PoisonRecordError && this.#deps.delivery.errorsTolerance === 'none') {
+          // As Kafka Connect fails the task: retrying cannot help. errors.tolerance=all parks such records.
+          this.#fatal = new WorkerFatalError(
+            `${error.message}; with errors.tolerance=none the worker stops (set errors.tolerance=all to send poison records to the dead-letter prefix)`,
+            { cause: error },
+          );
+        }
+        await this.#reposition(state, partitionReport.firstUndeliveredOffset);
+      }
+    }
+    this.#log.info('Flushed', {
+      reason,
+      partitions: selected.length,
+      records,
+      failed,
+      ms: this.#deps.clock.now() - started,
+    });
+    if (commits.length > 0 && this.#joined) {
+      try {
+        await this.#consumer.commit({ offsets: commits });
+      } catch (error) {
+        // Informational only (the ledger is the source of truth); refused during rebalances.
+        this.#log.debug('Committing the consumer group offsets failed', errorFields(error));
+      }
+    }
+    return failed;
+  }
+
+  /** After a failed delivery: drop the partition's buffer and position it from the ledger again. */
+  async #reposition(state: PartitionState, firstUndelivered: number | undefined): Promise<void> {
+    state.failures++;
+    const delay = Math.min(MAX_RETRY_DELAY_MS, 500 * 2 ** Math.min(state.failures - 1, 6));
+    let position = Math.min(firstUndelivered ?? state.bufferStart, state.bufferStart);
+    try {
+      const entry = await this.#deps.ledger.read(state.topic, state.partition);
+      if (entry) position = entry.committedOffset + 1;
+    } catch (error) {
+      this.#log.warn('Reading the ledger failed; keeping the buffer start', errorFields(error));
+    }
+    state.buffer = [];
+    state.position = state.bufferStart = position;
+    state.retryAt = this.#deps.clock.now() + delay;
+    this.#log.warn('Partition positioned again after a failure', {
+      partition: `${state.topic}-${state.partition}`,
+      position,
+      retryInMs: delay,
+    });
+  }
+
+  async #close(): Promise<void> {
+    const commits = [...this.#partitions.values()].map((s) => ({
+      topic: s.topic,
+      partition: s.partition,
+      offset: BigInt(s.bufferStart),
+      leaderEpoch: -1,
+    }));
+    if (this.#joined && commits.length > 0 && !this.#fatal) {
+      await this.#consumer.commit({ offsets: commits }).catch((error: unknown) => this.#log.debug('Final commit failed', errorFields(error)));
+    }
+    if (this.#joined) {
+      try {
+        await this.#consumer.leaveGroup(false);
+      } catch (error) {
+        this.#log.warn('Leaving the consumer group failed', errorFields(error));
+      }
+    }
+    await this.#consumer.close(true).catch(() => undefined);
+    this.#log.info('Standalone worker stopped', {
+      recordsDelivered: this.stats.recordsDelivered,
+      objectsWritten: this.stats.objectsWritten,
+      flushes: this.stats.flushes,
+    });
+  }
+
+  #sleep(ms: number): Promise<void> {
+    if (this.#stopping || ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
+
+  #wakeUp(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+}
+
+function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+function groupByTopic(list: ReadonlyArray<{ topic: string; partition: number }>): Map<string, number[]> {
+  const grouped = new Map<string, number[]>();
+  for (const { topic, partition } of list) grouped.set(topic, [...(grouped.get(topic) ?? []), partition]);
+  return grouped;
+}
+
+function leafErrors(error: unknown, depth = 0): Array<Error & { apiId?: string; code?: string }> {
+  if (!(error instanceof Error) || depth > 8) return [];
+  const e = error as Error & { errors?: unknown };
+  const nested = [...(Array.isArray(e.errors) ? e.errors : []), ...(error.cause === undefined ? [] : [error.cause])].flatMap((inner) =>
+    leafErrors(inner, depth + 1),
+  );
+  return nested.length > 0 ? nested : [error];
+}
+
+function hasApiId(error: unknown, apiId: string): boolean {
+  return leafErrors(error).some((leaf) => leaf.apiId === apiId);
+}
+
+function isAuthError(error: unknown): boolean {
+  return leafErrors(error).some(
+    (leaf) =>
+      leaf.code === 'PLT_KFK_AUTHENTICATION' ||
+      ['SASL_AUTHENTICATION_FAILED', 'TOPIC_AUTHORIZATION_FAILED', 'GROUP_AUTHORIZATION_FAILED', 'UNSUPPORTED_SASL_MECHANISM'].includes(
+        leaf.apiId ?? '',
+      ),
+  );
+}
+
+function describeKafkaError(error: unknown): string {
+  const leaves = leafErrors(error);
+  const parts = [...new Set(leaves.map((leaf) => (leaf.apiId ? `${leaf.apiId}: ${leaf.message}` : leaf.message)))];
+  return parts.join('; ') || String(error);
+}

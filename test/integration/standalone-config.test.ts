@@ -1,0 +1,201 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../lib/ops/cli.ts';
+import { parseJaasConfig, readStandaloneConfigFile, resolveStandaloneConfig, StandaloneConfigError } from '../../lib/standalone/config.ts';
+import { parseProperties } from '../../lib/standalone/properties.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'standalone-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const minimal = {
+  'bootstrap.servers': 'localhost:9092',
+  topics: 'orders',
+  'group.id': 'g',
+  's3.bucket.name': 'my-bucket',
+  'offset.storage.file.filename': 'offsets.json',
+};
+
+function problems(input: Record<string, string>, env: Record<string, string> = {}): string[] {
+  try {
+    resolveStandaloneConfig(input, env, { baseDir: dir, readFile: (p) => `PEM of ${p}` });
+  } catch (error) {
+    expect(error).toBeInstanceOf(StandaloneConfigError);
+    return [...(error as StandaloneConfigError).problems];
+  }
+  return [];
+}
+
+describe('.properties parsing', () => {
+  it('reads separators, comments, continuations and escapes as java.util.Properties does', () => {
+    const parsed = parseProperties(
+      ['# comment', '! also a comment', 'a=1', 'b : two words ', 'c three', 'd=line \\', '   continued', 'e=x\\=y\\u0041\\\\', '  f = spaced', ''].join('\n'),
+    );
+    expect(Object.fromEntries([...parsed].map(([k, v]) => [k, v.value]))).toEqual({
+      a: '1',
+      b: 'two words ',
+      c: 'three',
+      d: 'line continued',
+      e: 'x=yA\\',
+      f: 'spaced',
+    });
+    expect(parsed.get('d')?.line).toBe(6);
+  });
+
+  it('reads the example file', () => {
+    const config = readStandaloneConfigFile('examples/standalone.properties', {});
+    expect(config).toMatchObject({
+      name: 'orders-s3-sink',
+      bootstrapServers: ['localhost:9092'],
+      topics: { kind: 'list', names: ['orders'] },
+      groupId: 'orders-s3-sink',
+      flushSize: 1000,
+      flushIntervalMs: 10000,
+      ledger: { kind: 'file' },
+      security: { kind: 'none' },
+      sink: { bucket: 'my-sink-bucket', prefix: 'topics/', compression: 'gzip', errorsTolerance: 'all', aws: { region: 'eu-west-1' } },
+    });
+  });
+});
+
+describe('standalone configuration', () => {
+  it('maps the keys onto the worker and the sink configuration, with defaults', () => {
+    const config = resolveStandaloneConfig({ ...minimal, 'topics.dir': 'raw', 'value.converter': 'org.apache.kafka.connect.json.JsonConverter' }, {}, { baseDir: dir });
+    expect(config).toMatchObject({
+      groupId: 'g',
+      autoOffsetReset: 'earliest',
+      flushSize: 1000,
+      flushIntervalMs: 10_000,
+      ledger: { kind: 'file', path: join(dir, 'offsets.json') },
+      sink: { prefix: 'raw/', valueConverter: 'json', format: 'jsonl', deadLetterPrefix: 'dead-letters/' },
+    });
+  });
+
+  it('reports every problem at once: unknown keys (with a suggestion), unsupported keys, bad values, sink rules', () => {
+    const found = problems({
+      'bootstrap.servers': 'localhost',
+      topics: 'orders',
+      'topics.regex': 'o.*',
+      'flush.sise': '10',
+      'path.format': 'YYYY',
+      'lambda.memory.mb': '512',
+      'consumer.auto.offset.reset': 'none',
+      's3.bucket.name': 'my-bucket',
+      'topics.dir': 'data',
+      'errors.deadletterqueue.s3.prefix': 'data/dead',
+      'ledger.table': 't1',
+      'offset.storage.file.filename': 'x.json',
+    });
+    expect(found).toEqual(
+      expect.arrayContaining([
+        'flush.sise: unknown key (did you mean flush.size?)',
+        expect.stringMatching(/^path\.format: not supported/),
+        expect.stringMatching(/^lambda\.memory\.mb: a key of the Lambda deployment/),
+        'consumer.auto.offset.reset: earliest or latest',
+      ]),
+    );
+    // Schema errors stop before the cross-key checks; fix them and the rest shows.
+    const next = problems({
+      'bootstrap.servers': 'localhost',
+      topics: 'orders',
+      'topics.regex': 'o.*',
+      's3.bucket.name': 'my-bucket',
+      'topics.dir': 'data',
+      'errors.deadletterqueue.s3.prefix': 'data/dead',
+      'ledger.table': 't1',
+      'offset.storage.file.filename': 'x.json',
+    });
+    expect(next).toEqual(
+      expect.arrayContaining([
+        'bootstrap.servers: "localhost" is not host:port',
+        'topics, topics.regex: give exactly one of them',
+        expect.stringMatching(/^group\.id: required/),
+        expect.stringMatching(/^offset\.storage\.file\.filename, ledger\.table: give one of them/),
+        expect.stringMatching(/errors\.deadletterqueue\.s3\.prefix "data\/dead\/" must lie outside topics\.dir "data\/"/),
+      ]),
+    );
+  });
+
+  it('defaults group.id to connect-<name>, takes LEDGER_TABLE from the environment, substitutes ${env:...}', () => {
+    const { 'group.id': _, 'offset.storage.file.filename': __, ...rest } = minimal;
+    const config = resolveStandaloneConfig({ ...rest, name: 'orders', 's3.bucket.name': '${env:BUCKET}' }, { LEDGER_TABLE: 'ledger-x', BUCKET: 'env-bucket' });
+    expect(config.groupId).toBe('connect-orders');
+    expect(config.ledger).toEqual({ kind: 'dynamodb', table: 'ledger-x' });
+    expect(config.sink.bucket).toBe('env-bucket');
+    expect(problems({ ...minimal, 'sasl.password': '${env:NOPE}' })).toContain('sasl.password: ${env:NOPE} is not set in the environment');
+  });
+
+  it('maps security settings: SCRAM from sasl.jaas.config or plain keys, TLS CA, MSK IAM', () => {
+    const jaas = 'org.apache.kafka.common.security.scram.ScramLoginModule required username="sink" password="p;a\\"ss";';
+    expect(parseJaasConfig(jaas)).toEqual({ module: 'org.apache.kafka.common.security.scram.ScramLoginModule', options: { username: 'sink', password: 'p;a"ss' } });
+    const scram = resolveStandaloneConfig(
+      { ...minimal, 'security.protocol': 'SASL_SSL', 'sasl.mechanism': 'SCRAM-SHA-512', 'sasl.jaas.config': jaas, 'ssl.ca.location': 'ca.pem' },
+      {},
+      { baseDir: dir, readFile: (p) => `PEM of ${p}` },
+    );
+    expect(scram.security).toEqual({ kind: 'sasl-scram', mechanism: 'SCRAM-SHA-512', username: 'sink', password: 'p;a"ss', tls: true, ca: `PEM of ${join(dir, 'ca.pem')}` });
+    const plain = resolveStandaloneConfig(
+      { ...minimal, 'security.protocol': 'SASL_PLAINTEXT', 'sasl.mechanism': 'SCRAM-SHA-256', 'sasl.username': 'u', 'sasl.password': 'p' },
+      {},
+      { baseDir: dir },
+    );
+    expect(plain.security).toEqual({ kind: 'sasl-scram', mechanism: 'SCRAM-SHA-256', username: 'u', password: 'p', tls: false });
+    const iam = resolveStandaloneConfig({ ...minimal, 'security.protocol': 'SASL_SSL', 'sasl.mechanism': 'AWS_MSK_IAM' }, { AWS_REGION: 'eu-west-1' }, { baseDir: dir });
+    expect(iam.security).toEqual({ kind: 'msk-iam', region: 'eu-west-1' });
+    const tls = resolveStandaloneConfig({ ...minimal, 'security.protocol': 'SSL', 'ssl.ca.location': 'ca.pem' }, {}, { baseDir: dir, readFile: () => 'CA' });
+    expect(tls.security).toEqual({ kind: 'tls', ca: 'CA' });
+    expect(problems({ ...minimal, 'security.protocol': 'SASL_SSL', 'sasl.mechanism': 'SCRAM-SHA-512' })).toEqual([
+      'sasl.username, sasl.password: SCRAM-SHA-512 needs a username and a password (or sasl.jaas.config with both)',
+    ]);
+    expect(problems({ ...minimal, 'sasl.mechanism': 'SCRAM-SHA-512' })).toEqual(['sasl.mechanism: needs security.protocol SASL_SSL or SASL_PLAINTEXT']);
+    expect(problems({ ...minimal, 'security.protocol': 'SASL_SSL', 'sasl.mechanism': 'AWS_MSK_IAM' })).toEqual([
+      expect.stringMatching(/^sasl\.aws\.region: the MSK cluster's region is required/),
+    ]);
+  });
+
+  it('reads JSON, including Kafka Connect\'s REST form', () => {
+    const path = join(dir, 'worker.json');
+    writeFileSync(path, JSON.stringify({ name: 'rest', config: { ...minimal, 'flush.size': 50, topics: ['a', 'b'] } }));
+    const config = readStandaloneConfigFile(path, {});
+    expect(config).toMatchObject({ name: 'rest', flushSize: 50, topics: { kind: 'list', names: ['a', 'b'] } });
+  });
+});
+
+describe('msk-s3-sink standalone (CLI)', () => {
+  const io = () => {
+    let out = '';
+    let err = '';
+    return {
+      io: { stdout: { write: (t: string) => (out += t) }, stderr: { write: (t: string) => (err += t) }, now: Date.now },
+      out: () => out,
+      err: () => err,
+    };
+  };
+
+  it('exits 2 with every problem listed for a bad file, and 0 with --check for a good one (secrets hidden)', async () => {
+    const bad = join(dir, 'bad.properties');
+    writeFileSync(bad, 'topics=orders\nflush.size=0\nbogus=1\n');
+    const first = io();
+    expect(await runCli(['standalone', bad], {}, first.io)).toBe(2);
+    expect(first.err()).toContain('bogus: unknown key');
+    expect(first.err()).toContain('flush.size:');
+    expect(first.err()).toContain('bootstrap.servers: required');
+
+    const good = join(dir, 'good.properties');
+    writeFileSync(
+      good,
+      Object.entries({ ...minimal, 'security.protocol': 'SASL_SSL', 'sasl.mechanism': 'SCRAM-SHA-256', 'sasl.username': 'u', 'sasl.password': 'secret' })
+        .map(([k, v]) => `${k}=${v}`)
+        .join('\n'),
+    );
+    const second = io();
+    expect(await runCli(['standalone', good, '--check'], {}, second.io)).toBe(0);
+    expect(second.out()).not.toContain('secret');
+    expect(JSON.parse(second.out())).toMatchObject({ groupId: 'g', security: { kind: 'sasl-scram', password: '********' } });
+
+    const usage = io();
+    expect(await runCli(['standalone'], {}, usage.io)).toBe(2);
+    expect(usage.err()).toContain('Usage: msk-s3-sink standalone');
+  });
+});
