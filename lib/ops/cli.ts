@@ -12,12 +12,16 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { randomUUID } from 'node:crypto';
 import { userInfo, hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import { S3ObjectStore } from '../aws/s3-object-store.ts';
+import { loadConfig } from '../config.ts';
 import { SinkError } from '../errors.ts';
+import { createLayout, DEFAULT_LAYOUT, type Layout } from '../layout.ts';
 import { catalog, type CatalogedObject, generationWindows } from './catalog.ts';
 import { createKafkaAdmin, type KafkaAdmin, type KafkaSecurity } from './kafka-admin.ts';
 import { LedgerAdmin } from './ledger-admin.ts';
 import { LambdaMappings, MappingState } from './lambda-mappings.ts';
 import { locateOffset, locateTimestamp } from './locate.ts';
+import { planManifests, writeManifests } from './manifest.ts';
 import { type ResetTarget, replayInPlace, replayWithNewGroup, resolveTarget } from './replay.ts';
 import { applyReset, OperationError, planReset, type ResetStep } from './reset.ts';
 import { S3Inventory } from './s3-inventory.ts';
@@ -51,6 +55,9 @@ Commands:
   replay    the whole replay: disable the mapping, reset the consumer group and the ledger, enable
             (--function F, --bootstrap-servers); with --new-group G, a new mapping at --to-timestamp
   prune     delete the objects that no generation counts as current (see verify)
+  manifest  write _manifest.json in each time partition of --topic that every partition has
+            committed past (time partitioner; the layout from the function's SINK_* settings in the
+            environment; --partitions N: the topic's partition count; --grace-ms G)
   standalone <file>  run the sink as a long-running Kafka consumer (see msk-s3-sink standalone --help)
 
 Where (defaults from the sink's own environment variables):
@@ -94,6 +101,8 @@ const OPTIONS = {
   'kafka-auth': { type: 'string' },
   'kafka-username': { type: 'string' },
   'poll-seconds': { type: 'string' },
+  partitions: { type: 'string' },
+  'grace-ms': { type: 'string' },
   'dry-run': { type: 'boolean' },
   force: { type: 'boolean' },
   json: { type: 'boolean' },
@@ -137,6 +146,8 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
           return await replay(context);
         case 'prune':
           return await prune(context);
+        case 'manifest':
+          return await manifest(context);
         default:
           throw new UsageError(`unknown command ${JSON.stringify(command)}`);
       }
@@ -208,6 +219,17 @@ class Context {
   }
   get partitions(): number[] | undefined {
     return this.values.partition?.map((text) => nonNegative('--partition', text));
+  }
+  /** The sink's layout, from the function's own SINK_* settings in the environment. */
+  get layout(): Layout {
+    const config = loadConfig({
+      ...Object.fromEntries(Object.entries(this.#env).filter(([name]) => name.startsWith('SINK_'))),
+      SINK_BUCKET: this.bucket,
+      SINK_PREFIX: this.prefix,
+      SINK_DEAD_LETTER_PREFIX: this.deadLetterPrefix,
+      LEDGER_TABLE: this.table,
+    });
+    return createLayout(config.layout ?? DEFAULT_LAYOUT);
   }
   get s3(): S3Client {
     const endpoint = this.#env['AWS_ENDPOINT_URL_S3'] ?? this.#env['AWS_ENDPOINT_URL'];
@@ -608,3 +630,40 @@ async function prune(context: Context): Promise<number> {
   return 0;
 }
 
+async function manifest(context: Context): Promise<number> {
+  const topic = context.requireTopic();
+  const layout = context.layout;
+  const [entries, objects] = await Promise.all([
+    context.ledger.list({ topic }),
+    catalog(context.inventory, { prefix: context.prefix, topic, onProgress: context.progress('scan') }),
+  ]);
+  const plan = (() => {
+    try {
+      return planManifests({
+        prefix: context.prefix,
+    topic,
+    layout,
+    objects,
+    entries,
+    ...(context.values['grace-ms'] === undefined ? {} : { graceMs: nonNegative('--grace-ms', context.values['grace-ms']) }),
+        ...(context.values.partitions === undefined ? {} : { partitions: nonNegative('--partitions', context.values.partitions) }),
+      });
+    } catch (error) {
+      if (error instanceof TypeError) throw new OperationError(error.message);
+      throw error;
+    }
+  })();
+  const result = context.values['dry-run']
+    ? { written: [] as string[], existing: [] as string[] }
+    : await writeManifests(new S3ObjectStore({ client: context.s3, bucket: context.bucket }), plan);
+  context.print(
+    { dryRun: Boolean(context.values['dry-run']), due: plan.manifests.map((m) => m.key), ...result, pending: plan.pending },
+    () =>
+      `${plan.manifests.length} complete time partition(s)${context.values['dry-run'] ? ' (dry run: nothing written)' : `: ${result.written.length} manifest(s) written, ${result.existing.length} already there`}\n` +
+      plan.manifests.map((m) => `  ${m.key}\n`).join('') +
+      (plan.pending.length
+        ? `${plan.pending.length} not complete yet:\n${plan.pending.map((p) => `  ${p.path} waiting for partition(s) ${p.waitingFor.join(', ')}\n`).join('')}`
+        : ''),
+  );
+  return 0;
+}

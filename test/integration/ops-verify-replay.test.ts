@@ -214,3 +214,87 @@ describe('msk-s3-sink operations on the emulators', () => {
     expect((await cli('replay', '--topic', topic, '--function', 'f', '--reason', 'r', '--to-earliest')).stderr).toContain('--bootstrap-servers');
   });
 });
+
+describe('msk-s3-sink manifest on the emulators (time partitioner)', () => {
+  let s3: S3ForTest;
+  let ledger: LedgerTableForTest;
+  const layoutEnv = { SINK_PARTITIONER: 'time', SINK_ROTATE_MAX_RECORDS: '4' };
+  const T0 = Date.UTC(2026, 10, 26, 10);
+  const topic = 'hourly';
+
+  beforeAll(async () => {
+    s3 = await startS3ForTest();
+    ledger = await createTestLedgerTable('manifest');
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
+    const sink = createSink({
+      config: loadConfig({ SINK_BUCKET: s3.bucket, LEDGER_TABLE: ledger.tableName, ...layoutEnv }),
+      ports: {
+        ledger: new DynamoDbOffsetLedger({ client: ledger.client, tableName: ledger.tableName }),
+        store: new S3ObjectStore({ client: s3.client, bucket: s3.bucket }),
+        clock: systemClock,
+      },
+      logger: silentLogger,
+      metrics: silentMetrics,
+    });
+    // Two partitions, a record every 10 minutes from 10:00; partition 1 stops at 11:40.
+    const records = (partition: number, count: number) =>
+      Array.from({ length: count }, (_, offset) => ({
+        topic,
+        partition,
+        offset,
+        timestamp: T0 + offset * 10 * 60_000,
+        key: null,
+        value: Buffer.from(JSON.stringify({ id: `${topic}/${partition}/${offset}` })),
+        kind: 'json' as const,
+        headers: [],
+      }));
+    await sink.handle(toKafkaEvent([{ topic, partition: 0, records: records(0, 20) }, { topic, partition: 1, records: records(1, 11) }]));
+  });
+
+  afterAll(async () => {
+    vi.unstubAllEnvs();
+    await s3?.stop();
+  });
+
+  const cli = async (...argv: string[]) => {
+    let stdout = '';
+    let stderr = '';
+    const env = {
+      SINK_BUCKET: s3.bucket,
+      LEDGER_TABLE: ledger.tableName,
+      AWS_REGION: 'us-east-1',
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: ledger.endpoint,
+      ...layoutEnv,
+    };
+    const code = await runCli(argv, env, { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) }, now: Date.now });
+    return { code, stdout, stderr, json: () => JSON.parse(stdout) };
+  };
+
+  it('writes a manifest in every hour all partitions have passed, once', async () => {
+    const dry = await cli('manifest', '--topic', topic, '--partitions', '2', '--dry-run', '--json');
+    expect(dry.code, dry.stderr).toBe(0);
+    // Partition 1 reached 11:40: only the 10:00 hour is complete; 11:00 waits for partition 1.
+    expect(dry.json().due).toEqual([`topics/${topic}/year=2026/month=11/day=26/hour=10/_manifest.json`]);
+    expect(dry.json().pending.some((p: { waitingFor: number[] }) => p.waitingFor.includes(1))).toBe(true);
+    const written = await cli('manifest', '--topic', topic, '--partitions', '2', '--json');
+    expect(written.json().written).toEqual(dry.json().due);
+    const document = JSON.parse(
+      Buffer.from(
+        await (await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: dry.json().due[0] }))).Body!.transformToByteArray(),
+      ).toString('utf8'),
+    );
+    expect(document).toMatchObject({ topic, start: '2026-11-26T10:00:00.000Z', end: '2026-11-26T11:00:00.000Z' });
+    expect((await cli('manifest', '--topic', topic, '--partitions', '2', '--json')).json()).toMatchObject({ written: [], existing: dry.json().due });
+    // The default layout has no time partitions to mark: one clear error.
+    let stderr = '';
+    const code = await runCli(['manifest', '--topic', topic], { SINK_BUCKET: s3.bucket, LEDGER_TABLE: ledger.tableName, AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: s3.endpoint, AWS_ENDPOINT_URL_DYNAMODB: ledger.endpoint }, {
+      stdout: { write: () => true },
+      stderr: { write: (t: string) => (stderr += t) },
+      now: Date.now,
+    });
+    expect(code).toBe(1);
+    expect(stderr).toContain('completeness markers need the time partitioner');
+  });
+});
