@@ -55,6 +55,10 @@ export type OnFailureDestination =
 /** Bucket encryption for a bucket the construct creates. */
 export type SinkBucketEncryption = 'S3_MANAGED' | 'KMS';
 
+/** Defaults that favour large objects: cost per GB is mostly S3 PUTs (one per partition per batch). */
+export const DEFAULT_BATCH_SIZE = 10_000;
+export const DEFAULT_BATCHING_WINDOW = Duration.seconds(60);
+
 export interface MskS3SinkProps {
   /** The Kafka cluster to read from. */
   readonly source: KafkaSource;
@@ -73,9 +77,18 @@ export interface MskS3SinkProps {
   readonly consumerGroupId?: string;
   /** @default { type: 'TRIM_HORIZON' } (Kafka Connect's `earliest`) */
   readonly startingPosition?: StartingPosition;
-  /** Records per invocation, 1–10000. @default 100 */
+  /**
+   * Records per invocation, 1–10000 (an invocation also stops at Lambda's 6 MB payload). Larger
+   * batches make larger objects: one S3 PUT per partition per batch is most of the cost per GB
+   * (README, Performance), so the default is the most Lambda allows.
+   * @default 10000 (Lambda's own default is 100)
+   */
   readonly batchSize?: number;
-  /** How long the mapping gathers records before invoking, at most 5 minutes. @default Duration.millis(500) */
+  /**
+   * How long the mapping gathers records before invoking, at most 5 minutes: the bound on how
+   * stale S3 may be, traded against object size (Firehose's default buffer is 300 s).
+   * @default Duration.seconds(60) (Lambda's own default is 500 ms)
+   */
   readonly maxBatchingWindow?: Duration;
   /**
    * Provisioned mode (dedicated event pollers). Required by `retryAttempts`, `bisectBatchOnError`,
@@ -314,8 +327,8 @@ export class MskS3Sink extends Construct {
           kafkaConsumerGroupId: consumerGroupFor(props.consumerGroupId, topic),
           startingPosition: lambda.StartingPosition[start.type],
           startingPositionTimestamp: start.type === 'AT_TIMESTAMP' ? start.timestamp : undefined,
-          batchSize: props.batchSize,
-          maxBatchingWindow: props.maxBatchingWindow,
+          batchSize: props.batchSize ?? DEFAULT_BATCH_SIZE,
+          maxBatchingWindow: props.maxBatchingWindow ?? DEFAULT_BATCHING_WINDOW,
           provisionedPollerConfig: props.provisionedPollers,
           retryAttempts: props.retryAttempts,
           bisectBatchOnError: props.bisectBatchOnError,

@@ -284,3 +284,10 @@ describe('on-failure destinations', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1 });
   });
 });
+
+describe('defaults that keep the cost per GB down', () => {
+  it('batches up to 10,000 records over up to 60 s unless told otherwise', () => {
+    const { template } = synthSink({ source: { kind: 'msk', clusterArn: CLUSTER_ARN }, topics: ['orders'] });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 10_000, MaximumBatchingWindowInSeconds: 60 });
+  });
+});
