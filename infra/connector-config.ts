@@ -15,6 +15,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { SINK_KEY_SCHEMAS, sinkKeyProblems, toSinkEnvironment, VALUE_CONVERTERS } from '../lib/connect-settings.ts';
 import { closestName } from '../lib/suggest.ts';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -79,13 +80,6 @@ const ConnectorSchema = z
     's3.sse.kms.key.id': arn('kms').optional(),
     's3.bucket.versioning': boolean.optional(),
     's3.dead.letter.expiration.days': integer(0, 36_500).optional(),
-    'topics.dir': z.string().optional(),
-    'format.class': text.optional(),
-    's3.compression.type': z.enum(['gzip', 'zstd', 'none']).optional(),
-    'value.converter': text.optional(),
-    // Errors
-    'errors.tolerance': z.enum(['none', 'all']).optional(),
-    'errors.deadletterqueue.s3.prefix': z.string().optional(),
     // Lambda and the event source mapping
     'lambda.provisioned.pollers.min': integer(1, 200).optional(),
     'lambda.provisioned.pollers.max': integer(1, 2000).optional(),
@@ -98,23 +92,8 @@ const ConnectorSchema = z
     'lambda.memory.mb': integer(128, 10_240).optional(),
     'lambda.timeout.seconds': integer(1, 900).optional(),
     'lambda.log.retention.days': z.coerce.number().int().optional(),
-    'sink.max.concurrency': integer(1, 256).optional(),
-    // Data layout and rotation (Kafka Connect's storage partitioner names)
-    'partitioner.class': text.optional(),
-    'path.format': text.optional(),
-    'partition.duration.ms': integer(60_000, 31 * 86_400_000).optional(),
-    'timestamp.extractor': text.optional(),
-    'timestamp.field': text.optional(),
-    timezone: text.optional(),
-    locale: text.optional(),
-    'partition.field.name': text.optional(),
-    'rotate.interval.ms': integer(1, Number.MAX_SAFE_INTEGER).optional(),
-    'sink.rotate.max.records': integer(1, 1_000_000).optional(),
-    'sink.rotate.max.bytes': integer(1024, 5 * 1024 ** 3).optional(),
-    // Formats
-    'parquet.codec': z.enum(['snappy', 'gzip', 'zstd', 'none', 'uncompressed']).optional(),
-    'sink.parquet.schema': z.union([z.record(z.string(), z.string()), text]).optional(),
-    'format.bytearray.separator': z.string().optional(),
+    // The sink's own keys (prefix, format, compression, converter, errors, layout, rotation): lib/connect-settings.ts
+    ...SINK_KEY_SCHEMAS,
     // Alarms
     'alarms.email': list.optional(),
     'alarms.sns.topic.arn': arn('sns').optional(),
@@ -207,88 +186,21 @@ function oneOf<K extends keyof ParsedConnector>(config: ParsedConnector, keys: r
 
 const GROUP_KEYS = ['group.id', 'consumer.group.id', 'consumer.override.group.id'] as const;
 const RESET_KEYS = ['consumer.auto.offset.reset', 'consumer.override.auto.offset.reset', 'auto.offset.reset'] as const;
-const JSON_FORMATS = new Set(['io.confluent.connect.s3.format.json.JsonFormat', 'json', 'jsonl', 'jsonlines']);
-const PARQUET_FORMATS = new Set(['io.confluent.connect.s3.format.parquet.ParquetFormat', 'parquet']);
-const RAW_FORMATS = new Set(['io.confluent.connect.s3.format.bytearray.ByteArrayFormat', 'bytearray', 'raw']);
-function formatOf(value: string | undefined): 'jsonl' | 'parquet' | 'raw' | undefined {
-  if (value === undefined) return undefined;
-  return JSON_FORMATS.has(value) ? 'jsonl' : PARQUET_FORMATS.has(value) ? 'parquet' : RAW_FORMATS.has(value) ? 'raw' : undefined;
-}
-const PARTITIONER_PACKAGE = 'io.confluent.connect.storage.partitioner.';
-/** `partitioner.class` → SINK_PARTITIONER, and the path format it implies (Hourly/Daily). */
-const PARTITIONERS: Record<string, { partitioner: 'default' | 'time' | 'field'; pathFormat?: string }> = {
-  DefaultPartitioner: { partitioner: 'default' },
-  TimeBasedPartitioner: { partitioner: 'time' },
-  HourlyPartitioner: { partitioner: 'time', pathFormat: "'year'=YYYY/'month'=MM/'day'=dd/'hour'=HH" },
-  DailyPartitioner: { partitioner: 'time', pathFormat: "'year'=YYYY/'month'=MM/'day'=dd" },
-  FieldPartitioner: { partitioner: 'field' },
-  default: { partitioner: 'default' },
-  time: { partitioner: 'time' },
-  field: { partitioner: 'field' },
-};
-function partitionerOf(value: string | undefined): (typeof PARTITIONERS)[string] | undefined {
-  if (value === undefined) return undefined;
-  return PARTITIONERS[value.startsWith(PARTITIONER_PACKAGE) ? value.slice(PARTITIONER_PACKAGE.length) : value];
-}
-const TIMESTAMP_EXTRACTORS: Record<string, 'Record' | 'RecordField'> = { Record: 'Record', RecordField: 'RecordField' };
-
-/** The function's SINK_* settings for the data layout and rotation keys (only those given). */
+/** The function's SINK_* settings for the data layout, rotation and format keys (only those given); the construct's own props carry the rest. */
 export function layoutSettings(config: ParsedConnector): Record<string, string> {
-  const settings: Record<string, string> = {};
-  const set = (name: string, value: string | number | undefined) => {
-    if (value !== undefined) settings[name] = String(value);
-  };
-  const partitioner = partitionerOf(config['partitioner.class']);
-  set('SINK_PARTITIONER', partitioner?.partitioner);
-  set('SINK_PATH_FORMAT', config['path.format'] ?? partitioner?.pathFormat);
-  set('SINK_PARTITION_DURATION_MS', config['partition.duration.ms']);
-  const extractor = config['timestamp.extractor'];
-  set('SINK_TIMESTAMP_EXTRACTOR', extractor === undefined ? undefined : TIMESTAMP_EXTRACTORS[extractor.split('.').at(-1)!.replace(/TimestampExtractor$/, '')]);
-  set('SINK_TIMESTAMP_FIELD', config['timestamp.field']);
-  set('SINK_TIMEZONE', config.timezone);
-  set('SINK_PARTITION_FIELD', config['partition.field.name']);
-  set('SINK_ROTATE_INTERVAL_MS', config['rotate.interval.ms']);
-  set('SINK_ROTATE_MAX_RECORDS', config['sink.rotate.max.records']);
-  set('SINK_ROTATE_MAX_BYTES', config['sink.rotate.max.bytes']);
-  const format = formatOf(config['format.class']);
-  if (format === 'parquet' || format === 'raw') set('SINK_FORMAT', format);
-  if (format === 'parquet') {
-    const codec = config['parquet.codec'] ?? config['s3.compression.type'] ?? 'snappy';
-    set('SINK_COMPRESSION', codec === 'uncompressed' ? 'none' : codec);
-    const schema = config['sink.parquet.schema'];
-    set('SINK_PARQUET_SCHEMA', schema === undefined ? undefined : typeof schema === 'string' ? schema : JSON.stringify(schema));
-  }
-  if (format === 'raw') set('SINK_RAW_SEPARATOR', config['format.bytearray.separator']);
+  const {
+    SINK_PREFIX: _prefix,
+    SINK_DEAD_LETTER_PREFIX: _deadLetterPrefix,
+    SINK_ERRORS_TOLERANCE: _errorsTolerance,
+    SINK_VALUE_CONVERTER: _valueConverter,
+    SINK_MAX_CONCURRENCY: _maxConcurrency,
+    ...settings
+  } = toSinkEnvironment(config);
+  if (settings['SINK_FORMAT'] === 'jsonl') delete settings['SINK_FORMAT'];
+  // Outside Parquet, SINK_COMPRESSION is the construct's `compression` prop.
+  if (settings['SINK_FORMAT'] !== 'parquet') delete settings['SINK_COMPRESSION'];
   return settings;
 }
-
-function layoutKeyProblems(config: ParsedConnector): string[] {
-  const problems: string[] = [];
-  const partitioner = config['partitioner.class'];
-  if (partitioner !== undefined && !partitionerOf(partitioner)) {
-    problems.push(`partitioner.class: one of ${Object.keys(PARTITIONERS).slice(0, 5).map((name) => PARTITIONER_PACKAGE + name).join(', ')} (or default, time, field), got ${partitioner}`);
-  }
-  const extractor = config['timestamp.extractor'];
-  if (extractor !== undefined) {
-    const short = extractor.split('.').at(-1)!.replace(/TimestampExtractor$/, '');
-    if (short === 'Wallclock') problems.push('timestamp.extractor: Wallclock is not supported: object keys must be a function of the records (use Record or RecordField)');
-    else if (!(short in TIMESTAMP_EXTRACTORS)) problems.push(`timestamp.extractor: Record or RecordField, got ${extractor}`);
-  }
-  const locale = config.locale;
-  if (locale !== undefined) {
-    try {
-      Intl.getCanonicalLocales(locale);
-    } catch {
-      problems.push(`locale: not a BCP 47 language tag, got ${locale}`);
-    }
-  }
-  return problems;
-}
-const VALUE_CONVERTERS: Record<string, 'auto' | 'json'> = {
-  'org.apache.kafka.connect.json.JsonConverter': 'json',
-  json: 'json',
-  auto: 'auto',
-};
 
 function semanticProblems(config: ParsedConnector): string[] {
   const problems: string[] = [];
@@ -330,25 +242,7 @@ function semanticProblems(config: ParsedConnector): string[] {
       if (!/^[^\s:,]+:\d{1,5}$/.test(server)) problems.push(`bootstrap.servers: "${server}" is not host:port`);
     }
   }
-  const format = config['format.class'];
-  if (format !== undefined && formatOf(format) === undefined) {
-    problems.push(
-      `format.class: one of io.confluent.connect.s3.format.json.JsonFormat (JSON Lines), …parquet.ParquetFormat or ` +
-        `…bytearray.ByteArrayFormat (or json, parquet, bytearray); got ${format}`,
-    );
-  }
-  const formatName = formatOf(format) ?? 'jsonl';
-  if (formatName !== 'parquet') {
-    for (const key of ['parquet.codec', 'sink.parquet.schema'] as const) if (config[key] !== undefined) problems.push(`${key}: only used with format.class ParquetFormat`);
-  } else if (config['parquet.codec'] !== undefined && config['s3.compression.type'] !== undefined) {
-    problems.push('parquet.codec, s3.compression.type: give one (Parquet compresses its pages with parquet.codec)');
-  }
-  if (formatName !== 'raw' && config['format.bytearray.separator'] !== undefined) problems.push('format.bytearray.separator: only used with format.class ByteArrayFormat');
-  problems.push(...layoutKeyProblems(config));
-  const converter = config['value.converter'];
-  if (converter !== undefined && !(converter in VALUE_CONVERTERS)) {
-    problems.push(`value.converter: one of ${Object.keys(VALUE_CONVERTERS).join(', ')}, got ${converter}`);
-  }
+  problems.push(...sinkKeyProblems(config));
   if (config['s3.bucket.name'] !== undefined) {
     for (const key of ['s3.ssea.name', 's3.bucket.versioning', 's3.dead.letter.expiration.days'] as const) {
       if (config[key] !== undefined) problems.push(`${key}: applies only to a bucket the app creates; conflicts with s3.bucket.name (an existing bucket)`);
@@ -456,7 +350,7 @@ function toProps(scope: Construct, config: ParsedConnector): MskS3SinkProps {
   const onFailure = config['lambda.on.failure.destination'];
   const interval = config['offset.flush.interval.ms'];
   const retention = config['lambda.log.retention.days'];
-  const topicsDir = config['topics.dir'];
+  const environment = toSinkEnvironment(config);
   return {
     source,
     topics: config.topics,
@@ -475,8 +369,8 @@ function toProps(scope: Construct, config: ParsedConnector): MskS3SinkProps {
     bucketEncryption: bucketName ? undefined : config['s3.ssea.name'] === 'aws:kms' || keyArn ? 'KMS' : config['s3.ssea.name'] ? 'S3_MANAGED' : undefined,
     bucketVersioned: config['s3.bucket.versioning'],
     deadLetterExpirationDays: config['s3.dead.letter.expiration.days'],
-    // Kafka Connect's topics.dir has no trailing slash ("topics"); the sink's prefix has one.
-    prefix: topicsDir === undefined ? undefined : topicsDir === '' || topicsDir.endsWith('/') ? topicsDir : `${topicsDir}/`,
+    // Kafka Connect's topics.dir has no trailing slash ("topics"); the sink's prefix has one (lib/connect-settings.ts).
+    prefix: environment['SINK_PREFIX'],
     deadLetterPrefix: config['errors.deadletterqueue.s3.prefix'],
     compression: config['s3.compression.type'],
     errorsTolerance: config['errors.tolerance'],

@@ -2,15 +2,17 @@
  * The standalone worker's configuration: a Kafka Connect-style `.properties` or JSON file.
  *
  * The worker's own keys (Kafka, offsets, flushing) are validated here with zod; the sink's keys
- * (bucket, prefix, format, errors) are mapped onto the environment variables of `lib/config.ts`
- * and validated by its `loadConfig`, so that the Lambda function and the worker share one set
- * of rules. Every problem is reported at once in one `StandaloneConfigError`.
+ * (prefix, format, compression, errors, data layout and rotation) are validated and mapped onto
+ * the environment variables of `lib/config.ts` by lib/connect-settings.ts — the CDK app's mapping
+ * too — and then by `loadConfig`, so that the Lambda function and the worker share one set of
+ * rules. Every problem is reported at once in one `StandaloneConfigError`.
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { extname, resolve } from 'node:path';
 import { z } from 'zod';
 import { loadConfig, type SinkConfig } from '../config.ts';
+import { SETTING_KEYS, SINK_KEY_SCHEMAS, SINK_KEYS, sinkKeyProblems, toSinkEnvironment } from '../connect-settings.ts';
 import { ConfigurationError } from '../errors.ts';
 import { closestName } from '../suggest.ts';
 import type { KafkaSecurity } from '../ops/kafka-admin.ts';
@@ -83,13 +85,8 @@ export const STANDALONE_KEYS = [
   'ledger.table',
   's3.bucket.name',
   's3.region',
-  'topics.dir',
-  'format.class',
-  's3.compression.type',
-  'value.converter',
-  'errors.tolerance',
-  'errors.deadletterqueue.s3.prefix',
-  'sink.max.concurrency',
+  // The sink's keys, as the CDK app's configuration has them (lib/connect-settings.ts).
+  ...SINK_KEYS,
 ] as const;
 
 /** Kafka Connect keys with no equivalent here, and why. */
@@ -97,23 +94,13 @@ export const UNSUPPORTED_KEYS: Readonly<Record<string, string>> = {
   'key.converter': 'keys are written with the same rules as values (JSON, text or base64)',
   'value.converter.schemas.enable': 'the sink writes values as they are; there is no Connect schema envelope',
   'storage.class': 'the storage is always Amazon S3',
-  'partitioner.class': 'objects are laid out by topic and partition (docs/protocol.md)',
-  'path.format': 'objects are laid out by topic and partition (docs/protocol.md)',
-  'rotate.interval.ms': 'one object per topic-partition per flush; size flushes with offset.flush.interval.ms and flush.size',
-  'rotate.schedule.interval.ms': 'one object per topic-partition per flush; size flushes with offset.flush.interval.ms and flush.size',
+  'rotate.schedule.interval.ms': 'it rotates on the wall clock, and object keys must be a function of the records; use rotate.interval.ms (record time)',
   's3.part.size': 'objects are written with one PutObject each',
   'errors.deadletterqueue.topic.name': 'poison records go to S3 under errors.deadletterqueue.s3.prefix, not to a Kafka topic',
   'behavior.on.null.values': 'tombstones are always written, as "value": null',
   'offset.storage.topic': 'the offsets live in the sink\'s ledger: offset.storage.file.filename or ledger.table',
   'msk.cluster.arn': 'standalone mode connects to bootstrap.servers (the MSK cluster\'s bootstrap brokers)',
 };
-
-const VALUE_CONVERTERS: Record<string, 'auto' | 'json'> = {
-  'org.apache.kafka.connect.json.JsonConverter': 'json',
-  json: 'json',
-  auto: 'auto',
-};
-const FORMATS = new Set(['io.confluent.connect.s3.format.json.JsonFormat', 'json', 'jsonl']);
 
 /** Reads a `.properties` or `.json` file (by extension; JSON also when the text starts with `{`). */
 export function readStandaloneConfigFile(path: string, env: Readonly<Record<string, string | undefined>>): StandaloneConfig {
@@ -193,28 +180,14 @@ const WorkerSchema = z.object({
   'ledger.table': z.string().min(1).optional(),
   's3.bucket.name': z.string().optional(),
   's3.region': z.string().optional(),
-  'topics.dir': z.string().optional(),
-  'format.class': z.string().optional(),
-  's3.compression.type': z.string().optional(),
-  'value.converter': z.string().optional(),
-  'errors.tolerance': z.string().optional(),
-  'errors.deadletterqueue.s3.prefix': z.string().optional(),
-  'sink.max.concurrency': z.string().optional(),
+  ...SINK_KEY_SCHEMAS,
 });
 
-/** Which sink setting (environment variable of lib/config.ts) each key becomes. */
-const SINK_KEYS: ReadonlyArray<readonly [key: string, env: string]> = [
-  ['s3.bucket.name', 'SINK_BUCKET'],
-  ['topics.dir', 'SINK_PREFIX'],
-  ['s3.compression.type', 'SINK_COMPRESSION'],
-  ['errors.tolerance', 'SINK_ERRORS_TOLERANCE'],
-  ['errors.deadletterqueue.s3.prefix', 'SINK_DEAD_LETTER_PREFIX'],
-  ['sink.max.concurrency', 'SINK_MAX_CONCURRENCY'],
-  ['s3.region', 'AWS_REGION'],
-  ['ledger.table', 'LEDGER_TABLE'],
-  ['value.converter', 'SINK_VALUE_CONVERTER'],
-  ['format.class', 'SINK_FORMAT'],
-];
+/** Which key each setting of lib/config.ts comes from (for its problems' wording). */
+const SINK_KEYS_BY_SETTING: ReadonlyArray<readonly [env: string, key: string]> = (
+  [['SINK_BUCKET', 's3.bucket.name'], ['AWS_REGION', 's3.region'], ['LEDGER_TABLE', 'ledger.table'], ...Object.entries(SETTING_KEYS)] as Array<[string, string]>
+  // Longest first, so that no name is replaced inside a longer one.
+).sort(([a], [b]) => b.length - a.length);
 
 /** A ledger table name `loadConfig` accepts, used when the ledger is a file (it is never contacted). */
 const FILE_LEDGER_PLACEHOLDER_TABLE = 'standalone-file-ledger';
@@ -320,20 +293,10 @@ export function resolveStandaloneConfig(
     AWS_ENDPOINT_URL_S3: env['AWS_ENDPOINT_URL_S3'],
     AWS_ENDPOINT_URL_DYNAMODB: env['AWS_ENDPOINT_URL_DYNAMODB'],
   };
-  for (const [key, envName] of SINK_KEYS) {
-    const value = c[key as keyof typeof c];
-    if (value !== undefined) sinkEnv[envName] = String(value);
-  }
-  if (c['topics.dir'] !== undefined) sinkEnv['SINK_PREFIX'] = c['topics.dir'];
-  if (c['value.converter'] !== undefined) {
-    const converter = VALUE_CONVERTERS[c['value.converter']];
-    if (converter === undefined) problems.push(`value.converter: one of ${Object.keys(VALUE_CONVERTERS).join(', ')}, got ${c['value.converter']}`);
-    sinkEnv['SINK_VALUE_CONVERTER'] = converter;
-  }
-  if (c['format.class'] !== undefined) {
-    if (!FORMATS.has(c['format.class'])) problems.push(`format.class: only JSON Lines is supported (${[...FORMATS].join(', ')}), got ${c['format.class']}`);
-    sinkEnv['SINK_FORMAT'] = 'jsonl';
-  }
+  if (c['s3.bucket.name'] !== undefined) sinkEnv['SINK_BUCKET'] = c['s3.bucket.name'];
+  if (c['s3.region'] !== undefined) sinkEnv['AWS_REGION'] = c['s3.region'];
+  problems.push(...sinkKeyProblems(c));
+  Object.assign(sinkEnv, toSinkEnvironment(c));
   if (ledger?.kind === 'file') sinkEnv['LEDGER_TABLE'] = FILE_LEDGER_PLACEHOLDER_TABLE;
   else if (ledger?.kind === 'dynamodb') sinkEnv['LEDGER_TABLE'] = ledger.table;
   else sinkEnv['LEDGER_TABLE'] = FILE_LEDGER_PLACEHOLDER_TABLE; // reported above
@@ -376,7 +339,7 @@ export function resolveStandaloneConfig(
 /** lib/config.ts names settings by environment variable; name them by key here. */
 function renameSinkSettings(problem: string): string {
   let text = problem;
-  for (const [key, envName] of SINK_KEYS) text = text.replaceAll(envName, key);
+  for (const [envName, key] of SINK_KEYS_BY_SETTING) text = text.replaceAll(envName, key);
   const key = /^([a-z0-9.]+)[: ]/.exec(text)?.[1];
   return key && STANDALONE_KEYS.includes(key as (typeof STANDALONE_KEYS)[number]) && !text.startsWith(`${key}:`) ? `${key}: ${text}` : text;
 }

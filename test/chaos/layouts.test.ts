@@ -4,6 +4,7 @@ import { LedgerAdmin } from '../../lib/ops/ledger-admin.ts';
 import { S3Inventory } from '../../lib/ops/s3-inventory.ts';
 import { reconcile } from '../../lib/ops/verify.ts';
 import type { Scenario, ScenarioResult } from '../support/chaos.ts';
+import type { LogRecord } from '../support/kafka-sim.ts';
 import { runAll, useChaosWorld, violations } from '../support/chaos-world.ts';
 import { checkLayout, hourlyPath } from '../support/read-back.ts';
 
@@ -115,5 +116,91 @@ describe('chaos: time-based partitioning and rotation', () => {
     const verified = await verifyErrors(results.filter((_, index) => index % 4 === 0));
     expect(verified.errors).toEqual([]);
     console.info(`layout concurrent schedules: ${scenarios.length}, crashes ${results.reduce((n, r) => n + r.result.crashes, 0)}`);
+  });
+});
+
+/**
+ * The chaos suite on the field partitioner (`SINK_PARTITIONER=field` on a top-level field of the
+ * JSON value). The scenario adds a `region` field to each JSON value, in runs (so that a batch
+ * holds several records of one region, and several regions), one of them needing percent-encoding
+ * in a key ("ap south"). Values that have no such field (text, binary, tombstones) are poison for
+ * the field partitioner: with errors.tolerance=all they must be in the dead letters, once. A
+ * crash at every port call; the read-back checks every record exactly once, and that every object
+ * holds records of ONE region, in that region's directory (computed independently of the sink's code).
+ */
+describe('chaos: field partitioning', () => {
+  const world = useChaosWorld();
+  const REGIONS = ['eu-west-1', 'us-east-1', 'ap south'] as const;
+  const DIRECTORIES: Record<string, string> = { 'eu-west-1': 'region=eu-west-1', 'us-east-1': 'region=us-east-1', 'ap south': 'region=ap%20south' };
+  /** Regions in runs: the region changes at a record with probability 0.3 (per scenario: `values` is called in offset order). */
+  const regions = () => {
+    let current = 0;
+    return (record: LogRecord, random: () => number): Buffer | null => {
+      if (record.kind !== 'json' || record.value === null) return record.value;
+      if (random() < 0.3) current = (current + 1 + Math.floor(random() * 2)) % REGIONS.length;
+      return Buffer.from(record.value.toString('utf8').replace(/^\{/, `{ "region": "${REGIONS[current]}",`));
+    };
+  };
+
+  /** Every object's records share one region, and the object is in that region's directory. */
+  const fieldViolations = (results: ReadonlyArray<{ scenario: Scenario; result: ScenarioResult }>) =>
+    results.flatMap(({ scenario, result }) => {
+      const problems: string[] = [];
+      const byKey = new Map<string, Set<string>>();
+      for (const { key, line } of result.delivered) {
+        const region = String((line['value'] as { region?: unknown } | null)?.region);
+        byKey.set(key, (byKey.get(key) ?? new Set()).add(region));
+      }
+      for (const [key, found] of byKey) {
+        const rest = key.slice(result.prefix.length);
+        const directory = rest.slice(rest.indexOf('/') + 1, rest.lastIndexOf('/'));
+        if (found.size !== 1) problems.push(`${scenario.name}: ${key} spans ${[...found].join(', ')}`);
+        for (const region of found) if (DIRECTORIES[region] !== directory) problems.push(`${scenario.name}: ${key} holds region ${region}, in ${directory}`);
+      }
+      return problems;
+    });
+
+  it('loses, duplicates and misplaces nothing over 60 crash schedules (field partitioner, poison to dead letters, rotation)', async () => {
+    const scenarios = [1, 2, 3].flatMap((seed) =>
+      [0, 1].flatMap((crashInvocation) =>
+        Array.from({ length: 10 }, (_, crashAt): Scenario => {
+          const landed = (crashAt + seed) % 2 === 0;
+          return {
+            name: `field-crash-${seed}-${crashInvocation}-${crashAt}-${landed ? 'landed' : 'lost'}`,
+            seed: 97_000 + seed * 1000 + crashInvocation * 100 + crashAt,
+            partitions: 2,
+            records: 30,
+            maxBatch: 12,
+            env: {
+              SINK_PARTITIONER: 'field',
+              SINK_PARTITION_FIELD: 'region',
+              SINK_ERRORS_TOLERANCE: 'all',
+              ...(crashAt % 2 === 0 ? { SINK_ROTATE_MAX_RECORDS: '3' } : {}),
+            },
+            values: regions(),
+            poison: (record) => record.kind !== 'json',
+            crash: { invocation: crashInvocation, at: crashAt, landed },
+          };
+        }),
+      ),
+    );
+    const results = await runAll(world(), scenarios);
+    expect(violations(results)).toEqual([]);
+    expect(fieldViolations(results)).toEqual([]);
+    expect(results.filter(({ result }) => result.crashes === 0).map(({ scenario }) => scenario.name)).toEqual([]);
+    // Meaningful: every scenario wrote several regions, and poison went to the dead letters.
+    for (const { scenario, result } of results) {
+      const directories = new Set(result.delivered.map((d) => d.key.slice(0, d.key.lastIndexOf('/'))));
+      expect(directories.size, scenario.name).toBeGreaterThan(1);
+    }
+    expect(results.reduce((n, r) => n + (r.result.deadLetters?.expected ?? 0), 0)).toBeGreaterThan(scenarios.length);
+    const rotated = results.filter(({ scenario }) => scenario.env?.['SINK_ROTATE_MAX_RECORDS'] === '3');
+    const sizes = new Map<string, number>();
+    for (const { result } of rotated) for (const d of result.delivered) sizes.set(d.key, (sizes.get(d.key) ?? 0) + 1);
+    expect(Math.max(...sizes.values())).toBeLessThanOrEqual(3);
+    console.info(
+      `field crash schedules: ${scenarios.length} run, ${results.reduce((n, r) => n + r.result.invocations, 0)} invocations, ` +
+        `${new Set(results.flatMap(({ result }) => result.delivered.map((d) => d.key))).size} objects`,
+    );
   });
 });

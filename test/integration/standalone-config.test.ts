@@ -78,7 +78,7 @@ describe('standalone configuration', () => {
       topics: 'orders',
       'topics.regex': 'o.*',
       'flush.sise': '10',
-      'path.format': 'YYYY',
+      'rotate.schedule.interval.ms': '60000',
       'lambda.memory.mb': '512',
       'consumer.auto.offset.reset': 'none',
       's3.bucket.name': 'my-bucket',
@@ -90,7 +90,7 @@ describe('standalone configuration', () => {
     expect(found).toEqual(
       expect.arrayContaining([
         'flush.sise: unknown key (did you mean flush.size?)',
-        expect.stringMatching(/^path\.format: not supported/),
+        expect.stringMatching(/^rotate\.schedule\.interval\.ms: not supported/),
         expect.stringMatching(/^lambda\.memory\.mb: a key of the Lambda deployment/),
         'consumer.auto.offset.reset: earliest or latest',
       ]),

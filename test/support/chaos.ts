@@ -144,6 +144,16 @@ export interface Scenario {
    * (1 ms apart). May go backwards: Kafka timestamps need not grow with offsets.
    */
   readonly timestamps?: (offset: number, random: () => number) => number;
+  /**
+   * Rewrites a record's value (the generator's log stays as it is; the rewritten value is the one
+   * produced and checked), e.g. to add a field to partition by.
+   */
+  readonly values?: (record: LogRecord, random: () => number) => Buffer | null;
+  /**
+   * Which records the sink must send to the dead letters instead of the data (they are checked
+   * there, exactly once; needs SINK_ERRORS_TOLERANCE=all); default: with `jsonOnly`, text and binary values.
+   */
+  readonly poison?: (record: LogRecord) => boolean;
   /** The compression; default: by seed (gzip, none, zstd). */
   readonly compression?: 'gzip' | 'zstd' | 'none';
 }
@@ -194,7 +204,7 @@ export async function runScenario(world: ChaosWorld, scenario: Scenario): Promis
   const logs = Array.from({ length: scenario.partitions ?? 2 }, (_, partition) =>
     generateLog({ topic, partition, count: scenario.records ?? 30, random, textRate: scenario.jsonOnly ? 0.1 : 0.05 }).map(
       (record) => (scenario.timestamps ? { ...record, timestamp: scenario.timestamps(record.offset, random) } : record),
-    ),
+    ).map((record) => (scenario.values ? { ...record, value: scenario.values(record, random) } : record)),
   );
   const group = new ConsumerGroupSim(logs, random);
   const held: HeldWrite[] = [];
@@ -277,9 +287,9 @@ export async function runScenario(world: ChaosWorld, scenario: Scenario): Promis
   for (const write of held) await write();
 
   const all = logs.flat();
-  const isPoison = (record: LogRecord) => scenario.jsonOnly === true && (record.kind === 'text' || record.kind === 'binary');
+  const isPoison = scenario.poison ?? ((record: LogRecord) => scenario.jsonOnly === true && (record.kind === 'text' || record.kind === 'binary'));
   const delivered = await readDelivered(world.s3, world.bucket, prefix);
-  const deadLetters = scenario.jsonOnly ? await readDeadLetters(world, deadLetterPrefix) : undefined;
+  const deadLetters = scenario.jsonOnly || scenario.poison ? await readDeadLetters(world, deadLetterPrefix) : undefined;
   return {
     topic,
     prefix,
