@@ -9,6 +9,8 @@ import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, Token, Validations } fro
 import type { IAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -177,12 +179,38 @@ export interface MskS3SinkProps {
   readonly alarms?: SinkAlarmOptions;
   /** @default - `<stack name>-msk-s3-sink` */
   readonly dashboardName?: string;
+
+  /**
+   * Completeness markers (`_manifest.json`, README "Completeness markers"): with the time
+   * partitioner (`sinkSettings.SINK_PARTITIONER: 'time'`, Kafka record timestamps), a second
+   * function writes the due manifests of every topic on a schedule. `false` turns it off; options
+   * with another partitioner are an error.
+   * @default - on with the time partitioner (every 5 minutes, no grace), off otherwise
+   */
+  readonly manifests?: ManifestWriterOptions | false;
+}
+
+/** The scheduled manifest writer (functions/manifest-writer). */
+export interface ManifestWriterOptions {
+  /** How often it runs, 1 minute to 1 day. @default Duration.minutes(5) */
+  readonly schedule?: Duration;
+  /** How long after a time partition's end every partition must have reached (`MANIFEST_GRACE_MS`). @default 0 */
+  readonly graceMs?: number;
+  /**
+   * Each topic's partition count (`MANIFEST_TOPIC_PARTITIONS`), so that partitions that never
+   * committed anything hold completeness back.
+   * @default - only the partitions the ledger knows
+   */
+  readonly partitionsPerTopic?: Readonly<Record<string, number>>;
 }
 
 /** The directory of this file, to find the handler without relying on the working directory. */
 const here = fileURLToPath(new URL('.', import.meta.url));
 /** The function's entry point (DESIGN.md: part of the product's interface). */
 export const HANDLER_ENTRY = `${here}../functions/msk-sink/handler.ts`;
+/** The scheduled manifest writer's entry point. */
+export const MANIFEST_WRITER_ENTRY = `${here}../functions/manifest-writer/handler.ts`;
+export const DEFAULT_MANIFEST_SCHEDULE = Duration.minutes(5);
 const MAX_TIMEOUT = Duration.minutes(15);
 
 export class MskS3Sink extends Construct {
@@ -206,6 +234,10 @@ export class MskS3Sink extends Construct {
   readonly alarmTopic: sns.ITopic | undefined;
   /** The function's environment (`SINK_*`, `LEDGER_TABLE`), as passed to the function. */
   readonly environment: Readonly<Record<string, string>>;
+  /** The scheduled manifest writer, with the time partitioner (unless `manifests: false`). */
+  readonly manifestWriter: nodejs.NodejsFunction | undefined;
+  /** The EventBridge rule that invokes `manifestWriter`. */
+  readonly manifestSchedule: events.Rule | undefined;
   private readonly props: MskS3SinkProps;
 
   constructor(scope: Construct, id: string, props: MskS3SinkProps) {
@@ -289,25 +321,15 @@ export class MskS3Sink extends Construct {
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       environment: { ...environment, NODE_OPTIONS: '--enable-source-maps' },
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        target: 'node24',
-        platform: 'node',
-        minify: true,
-        sourceMap: true,
-        sourceMapMode: nodejs.SourceMapMode.EXTERNAL,
-        sourcesContent: false,
-        mainFields: ['module', 'main'],
-        // ESM output: some CommonJS dependencies call require() for Node built-ins.
-        banner: "import { createRequire as __msk_s3_sink_createRequire } from 'node:module';const require = __msk_s3_sink_createRequire(import.meta.url);",
-        bundleAwsSDK: props.bundleAwsSdk ?? true,
-        forceDockerBundling: false,
-        tsconfig: `${here}../tsconfig.json`,
-      },
-      depsLockFilePath: `${here}../package-lock.json`,
-      projectRoot: `${here}..`,
+      ...bundlingOptions(props),
     });
     this.grantSinkAccess(role, config.prefix, config.deadLetterPrefix, bucketKey);
+
+    // --- Completeness markers (time partitioner) --------------------------------------------
+    const manifests = manifestsEnabled(props, config) ? (props.manifests || {}) : undefined;
+    const writer = manifests ? this.createManifestWriter(props, manifests, environment, config.prefix, bucketKey) : undefined;
+    this.manifestWriter = writer?.function;
+    this.manifestSchedule = writer?.rule;
 
     // --- Sources ---------------------------------------------------------------------------
     const sourceAccess = this.sourceAccess(props.source, role);
@@ -358,6 +380,89 @@ export class MskS3Sink extends Construct {
     new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboardName });
 
     this.acknowledgeWildcards(role);
+    if (writer) this.acknowledgeWildcards(writer.role);
+  }
+
+  /**
+   * The manifest writer: its own role (list and read the sink prefix, create manifests in it,
+   * scan the ledger), log group and EventBridge schedule.
+   */
+  private createManifestWriter(
+    props: MskS3SinkProps,
+    options: ManifestWriterOptions,
+    sinkEnvironment: Readonly<Record<string, string>>,
+    prefix: string,
+    key: kms.IKey | undefined,
+  ): { function: nodejs.NodejsFunction; rule: events.Rule; role: iam.Role } {
+    const logGroup = new logs.LogGroup(this, 'ManifestWriterLogs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const role = new iam.Role(this, 'ManifestWriterRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'msk-s3-sink manifest writer: its log group, the sink prefix (list, read, manifests), the ledger (scan)',
+    });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'WriteOwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ManifestListPrefix',
+        actions: ['s3:ListBucket'],
+        resources: [this.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ManifestReadObjects',
+        // HeadObject (the objects' metadata) is authorised by s3:GetObject.
+        actions: ['s3:GetObject'],
+        resources: [this.bucket.arnForObjects(`${prefix}*`)],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ManifestWriteMarkers',
+        actions: ['s3:PutObject'],
+        resources: [this.bucket.arnForObjects(`${prefix}*/_manifest.json`)],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'ManifestLedger', actions: ['dynamodb:Scan'], resources: [this.ledgerTable.tableArn] }),
+    );
+    if (key) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ sid: 'SinkBucketKey', actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [key.keyArn] }),
+      );
+    }
+    const partitions = Object.entries(options.partitionsPerTopic ?? {});
+    const fn = new nodejs.NodejsFunction(this, 'ManifestWriter', {
+      entry: MANIFEST_WRITER_ENTRY,
+      handler: 'handler',
+      description: 'msk-s3-sink: writes _manifest.json into complete time partitions',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 512,
+      timeout: Duration.minutes(5),
+      role,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      environment: {
+        ...sinkEnvironment,
+        MANIFEST_TOPICS: props.topics.join(','),
+        ...(partitions.length > 0 ? { MANIFEST_TOPIC_PARTITIONS: partitions.map(([topic, count]) => `${topic}:${count}`).join(',') } : {}),
+        ...(options.graceMs === undefined ? {} : { MANIFEST_GRACE_MS: String(options.graceMs) }),
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      ...bundlingOptions(props),
+    });
+    const rule = new events.Rule(this, 'ManifestSchedule', {
+      description: 'msk-s3-sink: runs the manifest writer',
+      schedule: events.Schedule.rate(options.schedule ?? DEFAULT_MANIFEST_SCHEDULE),
+      targets: [new targets.LambdaFunction(fn, { retryAttempts: 2 })],
+    });
+    return { function: fn, rule, role };
   }
 
   private createAccessLogsBucket(): s3.Bucket {
@@ -621,6 +726,10 @@ const WILDCARD_REASONS: Record<string, string> = {
   MskIamGroups:
     'Without an explicit consumer group id, Lambda names the group after the mapping UUID, which is unknown at synth time; scoped to groups of this one cluster.',
   OnFailureObjects: 'The event source mapping writes failed batches under keys it chooses; scoped to the dedicated on-failure bucket.',
+  ManifestReadObjects:
+    'The manifest writer reads the metadata of the sink objects of every topic (keys unknown in advance); scoped to the sink prefix of one bucket, read only.',
+  ManifestWriteMarkers:
+    'The manifest writer creates _manifest.json in time-partition directories whose paths depend on the records; scoped to that file name under the sink prefix.',
 };
 
 /** Renders a resolved resource the way cdk-nag names it in its finding ids. */
@@ -657,6 +766,29 @@ class LeastPrivilegeS3OnFailure implements lambda.IEventSourceDlq {
   }
 }
 
+/** How both functions are bundled: ESM, minified, external source maps, the SDK pinned. */
+function bundlingOptions(props: MskS3SinkProps): Pick<nodejs.NodejsFunctionProps, 'bundling' | 'depsLockFilePath' | 'projectRoot'> {
+  return {
+    bundling: {
+      format: nodejs.OutputFormat.ESM,
+      target: 'node24',
+      platform: 'node',
+      minify: true,
+      sourceMap: true,
+      sourceMapMode: nodejs.SourceMapMode.EXTERNAL,
+      sourcesContent: false,
+      mainFields: ['module', 'main'],
+      // ESM output: some CommonJS dependencies call require() for Node built-ins.
+      banner: "import { createRequire as __msk_s3_sink_createRequire } from 'node:module';const require = __msk_s3_sink_createRequire(import.meta.url);",
+      bundleAwsSDK: props.bundleAwsSdk ?? true,
+      forceDockerBundling: false,
+      tsconfig: `${here}../tsconfig.json`,
+    },
+    depsLockFilePath: `${here}../package-lock.json`,
+    projectRoot: `${here}..`,
+  };
+}
+
 function keyAttribute(keyType: 'HASH' | 'RANGE'): dynamodb.Attribute {
   const name = ledgerTableDefinition.KeySchema.find((key) => key.KeyType === keyType)!.AttributeName;
   const type = ledgerTableDefinition.AttributeDefinitions.find((attribute) => attribute.AttributeName === name)!.AttributeType;
@@ -671,6 +803,11 @@ function subnetIdsOf(source: SelfManagedKafkaSource): string[] {
   const selection = source.vpcSubnets!;
   if (selection.subnets) return selection.subnets.map((subnet) => subnet.subnetId);
   return source.vpc!.selectSubnets(selection).subnetIds;
+}
+
+/** Whether the construct deploys the manifest writer: the time partitioner with record timestamps, unless turned off. */
+function manifestsEnabled(props: MskS3SinkProps, config: ReturnType<typeof loadConfig>): boolean {
+  return props.manifests !== false && config.layout?.partitioner === 'time' && config.layout.timestampExtractor === 'Record';
 }
 
 /** Runs the function's own configuration loader over the environment the construct sets. */
@@ -761,6 +898,7 @@ function collectProblems(props: MskS3SinkProps): string[] {
   if (props.deadLetterExpirationDays !== undefined) {
     check(Number.isInteger(props.deadLetterExpirationDays) && props.deadLetterExpirationDays >= 0, 'deadLetterExpirationDays: a whole number of days, 0 to keep dead letters forever');
   }
+  problems.push(...manifestProblems(props));
   if (props.bucket) {
     for (const name of ['bucketEncryption', 'bucketVersioned', 'accessLogsBucket', 'deadLetterExpirationDays'] as const) {
       check(props[name] === undefined, `${name}: applies only to a bucket the construct creates, not to an existing bucket`);
@@ -795,6 +933,32 @@ function collectProblems(props: MskS3SinkProps): string[] {
     }
   } else {
     problems.push(`source.kind: must be "msk" or "self-managed"`);
+  }
+  return problems;
+}
+
+function manifestProblems(props: MskS3SinkProps): string[] {
+  const options = props.manifests;
+  if (options === undefined || options === false) return [];
+  const problems: string[] = [];
+  const settings = props.sinkSettings ?? {};
+  if (settings.SINK_PARTITIONER !== 'time') {
+    problems.push(
+      `manifests: completeness markers need the time partitioner (sinkSettings.SINK_PARTITIONER: 'time'), got ${settings.SINK_PARTITIONER === undefined ? 'the default partitioner' : `"${settings.SINK_PARTITIONER}"`}; remove manifests or set it to false`,
+    );
+  } else if ((settings.SINK_TIMESTAMP_EXTRACTOR ?? 'Record') !== 'Record') {
+    problems.push('manifests: completeness markers need Kafka record timestamps (SINK_TIMESTAMP_EXTRACTOR=Record), not a field of the value');
+  }
+  if (options.schedule !== undefined) {
+    const seconds = options.schedule.toSeconds();
+    problems.push(...(seconds >= 60 && seconds <= 86_400 && seconds % 60 === 0 ? [] : [`manifests.schedule: whole minutes from 1 minute to 1 day, got ${seconds} seconds`]));
+  }
+  if (options.graceMs !== undefined && !(Number.isSafeInteger(options.graceMs) && options.graceMs >= 0)) {
+    problems.push(`manifests.graceMs: a non-negative whole number of milliseconds, got ${options.graceMs}`);
+  }
+  for (const [topic, count] of Object.entries(options.partitionsPerTopic ?? {})) {
+    if (!(props.topics ?? []).includes(topic)) problems.push(`manifests.partitionsPerTopic: "${topic}" is not one of topics`);
+    if (!(Number.isInteger(count) && count >= 1)) problems.push(`manifests.partitionsPerTopic: ${topic} must be a positive partition count, got ${count}`);
   }
   return problems;
 }

@@ -21,7 +21,7 @@ import { createKafkaAdmin, type KafkaAdmin, type KafkaSecurity } from './kafka-a
 import { LedgerAdmin } from './ledger-admin.ts';
 import { LambdaMappings, MappingState } from './lambda-mappings.ts';
 import { locateOffset, locateTimestamp } from './locate.ts';
-import { planManifests, writeManifests } from './manifest.ts';
+import { manifestLayoutProblem, writeDueManifests } from './manifest.ts';
 import { type ResetTarget, replayInPlace, replayWithNewGroup, resolveTarget } from './replay.ts';
 import { applyReset, OperationError, planReset, type ResetStep } from './reset.ts';
 import { S3Inventory } from './s3-inventory.ts';
@@ -633,29 +633,20 @@ async function prune(context: Context): Promise<number> {
 async function manifest(context: Context): Promise<number> {
   const topic = context.requireTopic();
   const layout = context.layout;
-  const [entries, objects] = await Promise.all([
-    context.ledger.list({ topic }),
-    catalog(context.inventory, { prefix: context.prefix, topic, onProgress: context.progress('scan') }),
-  ]);
-  const plan = (() => {
-    try {
-      return planManifests({
-        prefix: context.prefix,
+  const problem = manifestLayoutProblem(layout);
+  if (problem) throw new OperationError(problem);
+  const { plan, ...result } = await writeDueManifests({
+    inventory: context.inventory,
+    ledger: context.ledger,
+    store: new S3ObjectStore({ client: context.s3, bucket: context.bucket }),
+    prefix: context.prefix,
     topic,
     layout,
-    objects,
-    entries,
     ...(context.values['grace-ms'] === undefined ? {} : { graceMs: nonNegative('--grace-ms', context.values['grace-ms']) }),
-        ...(context.values.partitions === undefined ? {} : { partitions: nonNegative('--partitions', context.values.partitions) }),
-      });
-    } catch (error) {
-      if (error instanceof TypeError) throw new OperationError(error.message);
-      throw error;
-    }
-  })();
-  const result = context.values['dry-run']
-    ? { written: [] as string[], existing: [] as string[] }
-    : await writeManifests(new S3ObjectStore({ client: context.s3, bucket: context.bucket }), plan);
+    ...(context.values.partitions === undefined ? {} : { partitions: nonNegative('--partitions', context.values.partitions) }),
+    dryRun: Boolean(context.values['dry-run']),
+    onProgress: context.progress('scan'),
+  });
   context.print(
     { dryRun: Boolean(context.values['dry-run']), due: plan.manifests.map((m) => m.key), ...result, pending: plan.pending },
     () =>

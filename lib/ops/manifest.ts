@@ -19,12 +19,13 @@
  * ledger: pass `partitions` (the topic's partition count) so that they hold completeness back.
  */
 import { Buffer } from 'node:buffer';
-import { ObjectExistsError } from '../errors.ts';
+import { ConfigurationError, ObjectExistsError } from '../errors.ts';
 import type { Layout } from '../layout.ts';
 import { topicPrefix } from '../naming.ts';
 import type { ObjectStore } from '../ports.ts';
-import type { CatalogedObject } from './catalog.ts';
+import { catalog, type CatalogedObject, type Progress } from './catalog.ts';
 import type { AuditedLedgerEntry } from './ledger-admin.ts';
+import type { Inventory } from './s3-inventory.ts';
 
 export const MANIFEST_NAME = '_manifest.json';
 
@@ -53,6 +54,13 @@ export interface ManifestPlan {
   readonly pending: ReadonlyArray<{ readonly path: string; readonly waitingFor: readonly number[] }>;
 }
 
+/** Why a layout cannot have completeness markers, or undefined when it can. */
+export function manifestLayoutProblem(layout: Layout): string | undefined {
+  return layout.settings.partitioner === 'time' && layout.settings.timestampExtractor === 'Record'
+    ? undefined
+    : 'completeness markers need the time partitioner with SINK_TIMESTAMP_EXTRACTOR=Record';
+}
+
 /** The manifests due for a topic, from its cataloged objects and ledger entries. */
 export function planManifests(input: {
   readonly prefix: string;
@@ -66,9 +74,8 @@ export function planManifests(input: {
 }): ManifestPlan {
   const { layout, topic } = input;
   const grace = input.graceMs ?? 0;
-  if (layout.settings.partitioner !== 'time' || layout.settings.timestampExtractor !== 'Record') {
-    throw new TypeError('completeness markers need the time partitioner with SINK_TIMESTAMP_EXTRACTOR=Record');
-  }
+  const problem = manifestLayoutProblem(layout);
+  if (problem) throw new TypeError(problem);
   const base = topicPrefix(input.prefix, topic);
   const entries = input.entries.filter((entry) => entry.topic === topic);
   const ids = new Set(entries.map((entry) => entry.partition));
@@ -161,4 +168,91 @@ export async function writeManifests(store: ObjectStore, plan: ManifestPlan): Pr
     }
   }
   return { written, existing };
+}
+
+/** What `writeDueManifests` did for one topic. */
+export interface DueManifestsResult {
+  readonly plan: ManifestPlan;
+  /** Manifests created now (none on a dry run). */
+  readonly written: readonly string[];
+  /** Manifests due that were already there. */
+  readonly existing: readonly string[];
+}
+
+/**
+ * The whole job for one topic, shared by `msk-s3-sink manifest` and the scheduled manifest
+ * writer (functions/manifest-writer): read the topic's ledger entries and catalog its objects,
+ * plan the due manifests, and create them (unless `dryRun`). Idempotent: run it as often as you like.
+ */
+export async function writeDueManifests(input: {
+  readonly inventory: Inventory;
+  readonly ledger: { list(filter: { readonly topic?: string }): Promise<AuditedLedgerEntry[]> };
+  readonly store: ObjectStore;
+  readonly prefix: string;
+  readonly topic: string;
+  readonly layout: Layout;
+  /** The topic's partition count, when known (see `planManifests`). */
+  readonly partitions?: number | undefined;
+  readonly graceMs?: number | undefined;
+  readonly dryRun?: boolean;
+  readonly onProgress?: Progress;
+}): Promise<DueManifestsResult> {
+  const problem = manifestLayoutProblem(input.layout);
+  if (problem) throw new TypeError(problem);
+  const { topic, prefix } = input;
+  const [entries, objects] = await Promise.all([
+    input.ledger.list({ topic }),
+    catalog(input.inventory, { prefix, topic, ...(input.onProgress ? { onProgress: input.onProgress } : {}) }),
+  ]);
+  const plan = planManifests({
+    prefix,
+    topic,
+    layout: input.layout,
+    objects,
+    entries,
+    ...(input.graceMs === undefined ? {} : { graceMs: input.graceMs }),
+    ...(input.partitions === undefined ? {} : { partitions: input.partitions }),
+  });
+  if (input.dryRun) return { plan, written: [], existing: [] };
+  return { plan, ...(await writeManifests(input.store, plan)) };
+}
+
+/** The scheduled manifest writer's own settings (the layout comes from the `SINK_*` settings). */
+export interface ManifestJobSettings {
+  readonly topics: readonly string[];
+  /** Partition counts by topic, where known. */
+  readonly partitions: ReadonlyMap<string, number>;
+  readonly graceMs: number | undefined;
+}
+
+/**
+ * Reads `MANIFEST_TOPICS` (comma-separated), `MANIFEST_TOPIC_PARTITIONS` (`topic:count,...`) and
+ * `MANIFEST_GRACE_MS` from an environment; every problem in one `ConfigurationError`.
+ */
+export function loadManifestJobSettings(env: Readonly<Record<string, string | undefined>>): ManifestJobSettings {
+  const problems: string[] = [];
+  const list = (value: string | undefined) => (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+  const topics = list(env['MANIFEST_TOPICS']);
+  if (topics.length === 0) problems.push('MANIFEST_TOPICS is required: the topics to write manifests for, comma-separated');
+  const partitions = new Map<string, number>();
+  for (const item of list(env['MANIFEST_TOPIC_PARTITIONS'])) {
+    const colon = item.lastIndexOf(':');
+    const topic = item.slice(0, colon).trim();
+    const count = Number(item.slice(colon + 1).trim());
+    if (colon <= 0 || !/^\d+$/.test(item.slice(colon + 1).trim()) || !Number.isSafeInteger(count) || count < 1) {
+      problems.push(`MANIFEST_TOPIC_PARTITIONS: "${item}" is not topic:count (a positive partition count)`);
+    } else if (!topics.includes(topic)) {
+      problems.push(`MANIFEST_TOPIC_PARTITIONS: "${topic}" is not one of MANIFEST_TOPICS`);
+    } else {
+      partitions.set(topic, count);
+    }
+  }
+  let graceMs: number | undefined;
+  const grace = env['MANIFEST_GRACE_MS'];
+  if (grace !== undefined && grace !== '') {
+    graceMs = Number(grace);
+    if (!/^\d+$/.test(grace.trim()) || !Number.isSafeInteger(graceMs)) problems.push(`MANIFEST_GRACE_MS: must be a non-negative whole number of milliseconds, got "${grace}"`);
+  }
+  if (problems.length > 0) throw new ConfigurationError(`Invalid manifest writer configuration: ${problems.join('; ')}`);
+  return { topics, partitions, graceMs };
 }
