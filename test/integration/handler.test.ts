@@ -4,6 +4,7 @@ import type { Context } from 'aws-lambda';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { lambdaContext } from '../support/lambda-context.ts';
 import { createTestLedgerTable, type LedgerTableForTest, type S3ForTest, startS3ForTest } from '../support/emulators.ts';
 
 /**
@@ -17,20 +18,7 @@ describe('handler (functions/msk-sink/handler.ts) on the emulators', () => {
   let handler: (event: unknown, context: Context) => Promise<unknown>;
   type Handler = (typeof import('../../functions/msk-sink/handler.ts'))['handler'];
   const output: string[] = [];
-  const context = {
-    functionName: 'msk-s3-sink',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:msk-s3-sink',
-    memoryLimitInMB: '1024',
-    awsRequestId: 'req-1',
-    logGroupName: '/aws/lambda/msk-s3-sink',
-    logStreamName: 'local',
-    callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => 60_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  } as Context;
+  const context = lambdaContext('msk-s3-sink');
   const event = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/events/${name}`, import.meta.url), 'utf8'));
 
   beforeAll(async () => {

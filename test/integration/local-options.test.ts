@@ -3,37 +3,13 @@
  * DynamoDB Local, ~3 s): `--input` with a JSON Lines file, `--chaos`, and the errors for bad
  * options and bad input files (which start nothing).
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runScript } from '../support/child.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function runLocal(args: readonly string[], extraEnv: Record<string, string> = {}): Promise<Run> {
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !name.startsWith('SINK_') && name !== 'LEDGER_TABLE' && !name.startsWith('AWS_')),
-  );
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'local/run.ts', ...args],
-      { cwd: ROOT, env: { ...env, ...extraEnv, INIT_CWD: ROOT }, timeout: 110_000, maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const runLocal = (args: readonly string[], extraEnv: Record<string, string> = {}) => runScript('local/run.ts', args, extraEnv);
 
 const line = (stdout: string, pattern: RegExp): RegExpExecArray => {
   const match = pattern.exec(stdout);

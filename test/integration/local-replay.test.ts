@@ -2,28 +2,13 @@
  * The README's replay walk-through, as a new user runs it: deliver with local mode and keep the
  * data, reset a range with the operations CLI, deliver the same stream again, verify.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT, runScript } from '../support/child.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-function run(script: string, args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !name.startsWith('SINK_') && name !== 'LEDGER_TABLE' && !name.startsWith('AWS_')),
-  );
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', script, ...args],
-      { cwd: ROOT, env: { ...env, INIT_CWD: ROOT }, timeout: 110_000, maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr }),
-    );
-  });
-}
+const run = (script: string, args: readonly string[]) => runScript(script, args);
 
 describe('replay walk-through on kept local data', () => {
   let dir: string;

@@ -2,36 +2,11 @@
  * Local mode (`npm start`, local/run.ts) end to end: runs it as a child process on this
  * test's Node (24) with tsx, as `npm start` does; it starts its own emulators.
  */
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+import { runScript } from '../support/child.ts';
 
 /** Runs `node --import tsx local/run.ts ...args` in the repository root. */
-function runLocal(args: readonly string[], extraEnv: Record<string, string> = {}): Promise<Run> {
-  // The child sets the handler's environment itself; keep ours from leaking into it.
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !name.startsWith('SINK_') && name !== 'LEDGER_TABLE' && !name.startsWith('AWS_')),
-  );
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'local/run.ts', ...args],
-      { cwd: ROOT, env: { ...env, ...extraEnv, INIT_CWD: ROOT }, timeout: 110_000, maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const runLocal = (args: readonly string[], extraEnv: Record<string, string> = {}) => runScript('local/run.ts', args, extraEnv);
 
 function verification(stdout: string): { delivered: number; expected: number; duplicates: number } {
   const match = /^records delivered: (\d+) \(expected (\d+)\), duplicates: (\d+)$/m.exec(stdout);

@@ -1,6 +1,7 @@
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { lambdaContext } from '../support/lambda-context.ts';
 import { DynamoDbOffsetLedger } from '../../lib/aws/dynamodb-ledger.ts';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.ts';
 import { loadConfig } from '../../lib/config.ts';
@@ -22,20 +23,7 @@ describe('manifest writer (functions/manifest-writer/handler.ts) on the emulator
   const output: string[] = [];
   const layoutEnv = { SINK_PARTITIONER: 'time', SINK_ROTATE_MAX_RECORDS: '4' };
   const T0 = Date.UTC(2026, 10, 26, 10);
-  const context = {
-    functionName: 'msk-s3-sink-manifests',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:msk-s3-sink-manifests',
-    memoryLimitInMB: '512',
-    awsRequestId: 'req-1',
-    logGroupName: '/aws/lambda/msk-s3-sink-manifests',
-    logStreamName: 'local',
-    callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => 60_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  } as Context;
+  const context = lambdaContext('msk-s3-sink-manifests');
   const scheduled: ScheduledEvent = {
     version: '0',
     id: 'a1b2c3d4-0000-0000-0000-000000000000',
