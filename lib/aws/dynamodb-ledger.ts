@@ -48,14 +48,7 @@ export class DynamoDbOffsetLedger implements OffsetLedger {
             'SET #generation = :generation, #committed = :committed, #lastObjectKey = :lastObjectKey, ' +
             '#lastRecordCount = :lastRecordCount, #updatedAt = :updatedAt',
           ConditionExpression: condition,
-          ExpressionAttributeNames: {
-            '#generation': 'generation',
-            '#committed': 'committedOffset',
-            '#lastObjectKey': 'lastObjectKey',
-            '#lastRecordCount': 'lastRecordCount',
-            '#updatedAt': 'updatedAt',
-            ...(expected ? {} : { '#topic': 'topic' }),
-          },
+          ExpressionAttributeNames: { ...LEDGER_ATTRIBUTE_NAMES, ...(expected ? {} : { '#topic': 'topic' }) },
           ExpressionAttributeValues: {
             ':generation': { N: String(next.generation) },
             ':committed': { N: String(next.committedOffset) },
@@ -77,6 +70,15 @@ export class DynamoDbOffsetLedger implements OffsetLedger {
     }
   }
 }
+
+/** The ledger item's attributes as update expressions name them (`toEntry` reads the same). */
+export const LEDGER_ATTRIBUTE_NAMES = {
+  '#generation': 'generation',
+  '#committed': 'committedOffset',
+  '#lastObjectKey': 'lastObjectKey',
+  '#lastRecordCount': 'lastRecordCount',
+  '#updatedAt': 'updatedAt',
+} as const;
 
 /** Maps a ledger item to an entry. */
 export function toEntry(item: Record<string, AttributeValue>): LedgerEntry {

@@ -6,7 +6,7 @@ import {
   ScanCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { toEntry } from '../aws/dynamodb-ledger.ts';
+import { LEDGER_ATTRIBUTE_NAMES, toEntry } from '../aws/dynamodb-ledger.ts';
 import { LedgerConflictError } from '../errors.ts';
 import type { LedgerEntry, LedgerPosition } from '../ports.ts';
 
@@ -89,11 +89,7 @@ export class LedgerAdmin {
             ? '#generation = :fromGeneration AND #committed = :fromOffset'
             : 'attribute_not_exists(#topic)',
           ExpressionAttributeNames: {
-            '#generation': 'generation',
-            '#committed': 'committedOffset',
-            '#lastObjectKey': 'lastObjectKey',
-            '#lastRecordCount': 'lastRecordCount',
-            '#updatedAt': 'updatedAt',
+            ...LEDGER_ATTRIBUTE_NAMES,
             '#resets': 'resets',
             ...(expected ? {} : { '#topic': 'topic' }),
           },
