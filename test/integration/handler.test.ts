@@ -4,6 +4,7 @@ import type { Context } from 'aws-lambda';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { captureOutput } from '../support/capture-output.ts';
 import { lambdaContext } from '../support/lambda-context.ts';
 import { createTestLedgerTable, type LedgerTableForTest, type S3ForTest, startS3ForTest } from '../support/emulators.ts';
 
@@ -17,7 +18,7 @@ describe('handler (functions/msk-sink/handler.ts) on the emulators', () => {
   let ledger: LedgerTableForTest;
   let handler: (event: unknown, context: Context) => Promise<unknown>;
   type Handler = (typeof import('../../functions/msk-sink/handler.ts'))['handler'];
-  const output: string[] = [];
+  let output: string[] = [];
   const context = lambdaContext('msk-s3-sink');
   const event = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/events/${name}`, import.meta.url), 'utf8'));
 
@@ -31,13 +32,7 @@ describe('handler (functions/msk-sink/handler.ts) on the emulators', () => {
     vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', ledger.endpoint);
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      output.push(String(chunk));
-      return true;
-    });
-    vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void output.push(args.map(String).join(' ')));
-    vi.spyOn(console, 'info').mockImplementation((...args: unknown[]) => void output.push(args.map(String).join(' ')));
-    vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void output.push(args.map(String).join(' ')));
+    output = captureOutput();
     const deployed: Handler = (await import('../../functions/msk-sink/handler.ts')).handler;
     handler = (event, lambdaContext) => deployed(event as Parameters<Handler>[0], lambdaContext);
   });

@@ -1,6 +1,7 @@
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { captureOutput } from '../support/capture-output.ts';
 import { lambdaContext } from '../support/lambda-context.ts';
 import { DynamoDbOffsetLedger } from '../../lib/aws/dynamodb-ledger.ts';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.ts';
@@ -8,7 +9,7 @@ import { loadConfig } from '../../lib/config.ts';
 import { systemClock } from '../../lib/ports.ts';
 import { createSink } from '../../lib/sink.ts';
 import { createTestLedgerTable, type LedgerTableForTest, type S3ForTest, startS3ForTest } from '../support/emulators.ts';
-import { toKafkaEvent } from '../support/kafka-sim.ts';
+import { timedLog, toKafkaEvent } from '../support/kafka-sim.ts';
 import { silentLogger, silentMetrics } from '../support/recorders.ts';
 
 /**
@@ -20,7 +21,7 @@ describe('manifest writer (functions/manifest-writer/handler.ts) on the emulator
   let s3: S3ForTest;
   let ledger: LedgerTableForTest;
   let handler: (event: ScheduledEvent, context: Context) => Promise<unknown>;
-  const output: string[] = [];
+  let output: string[] = [];
   const layoutEnv = { SINK_PARTITIONER: 'time', SINK_ROTATE_MAX_RECORDS: '4' };
   const T0 = Date.UTC(2026, 10, 26, 10);
   const context = lambdaContext('msk-s3-sink-manifests');
@@ -37,17 +38,7 @@ describe('manifest writer (functions/manifest-writer/handler.ts) on the emulator
   };
 
   /** A record every 10 minutes from 10:00 on each partition. */
-  const records = (topic: string, partition: number, count: number) =>
-    Array.from({ length: count }, (_, offset) => ({
-      topic,
-      partition,
-      offset,
-      timestamp: T0 + offset * 10 * 60_000,
-      key: null,
-      value: Buffer.from(JSON.stringify({ id: `${topic}/${partition}/${offset}` })),
-      kind: 'json' as const,
-      headers: [],
-    }));
+  const records = (topic: string, partition: number, count: number) => timedLog(topic, partition, count, T0, 10 * 60_000);
 
   const keys = async () =>
     ((await s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket }))).Contents ?? []).map((object) => object.Key!);
@@ -86,13 +77,7 @@ describe('manifest writer (functions/manifest-writer/handler.ts) on the emulator
     vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', ledger.endpoint);
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      output.push(String(chunk));
-      return true;
-    });
-    for (const level of ['log', 'info', 'warn', 'error'] as const) {
-      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void output.push(args.map(String).join(' ')));
-    }
+    output = captureOutput();
     type Handler = (typeof import('../../functions/manifest-writer/handler.ts'))['handler'];
     const deployed: Handler = (await import('../../functions/manifest-writer/handler.ts')).handler;
     handler = (event, lambdaContext) => deployed(event, lambdaContext);

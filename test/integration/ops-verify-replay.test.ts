@@ -7,7 +7,7 @@ import { runCli } from '../../lib/ops/cli.ts';
 import { createSink } from '../../lib/sink.ts';
 import { systemClock } from '../../lib/ports.ts';
 import { createTestLedgerTable, type LedgerTableForTest, type S3ForTest, startS3ForTest } from '../support/emulators.ts';
-import { generateLog, type LogRecord, rng, toKafkaEvent } from '../support/kafka-sim.ts';
+import { generateLog, type LogRecord, rng, timedLog, toKafkaEvent } from '../support/kafka-sim.ts';
 import { check, exactlyOnce, readDelivered } from '../support/read-back.ts';
 import { silentLogger, silentMetrics } from '../support/recorders.ts';
 
@@ -238,17 +238,7 @@ describe('msk-s3-sink manifest on the emulators (time partitioner)', () => {
       metrics: silentMetrics,
     });
     // Two partitions, a record every 10 minutes from 10:00; partition 1 stops at 11:40.
-    const records = (partition: number, count: number) =>
-      Array.from({ length: count }, (_, offset) => ({
-        topic,
-        partition,
-        offset,
-        timestamp: T0 + offset * 10 * 60_000,
-        key: null,
-        value: Buffer.from(JSON.stringify({ id: `${topic}/${partition}/${offset}` })),
-        kind: 'json' as const,
-        headers: [],
-      }));
+    const records = (partition: number, count: number) => timedLog(topic, partition, count, T0, 10 * 60_000);
     await sink.handle(toKafkaEvent([{ topic, partition: 0, records: records(0, 20) }, { topic, partition: 1, records: records(1, 11) }]));
   });
 

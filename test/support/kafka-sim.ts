@@ -165,3 +165,17 @@ export class ConsumerGroupSim {
     return this.#logs.every((log, index) => this.#positions[index]! > log.at(-1)!.offset);
   }
 }
+
+/** `count` JSON records (`{"id": recordId}`, no key) from offset 0, one every `stepMs` of record time from `t0`. */
+export function timedLog(topic: string, partition: number, count: number, t0: number, stepMs: number): LogRecord[] {
+  return Array.from({ length: count }, (_, offset) => ({
+    topic,
+    partition,
+    offset,
+    timestamp: t0 + offset * stepMs,
+    key: null,
+    value: Buffer.from(JSON.stringify({ id: recordId(topic, partition, offset) })),
+    kind: 'json' as const,
+    headers: [],
+  }));
+}
