@@ -9,7 +9,15 @@
  * The input must be valid UTF-8 (check with `isUtf8` first): the grammar's structure is ASCII,
  * and bytes from 0x80 up are taken as string content, as the text version takes non-ASCII
  * characters. Compact input (what producers usually send) is copied with one `set`.
+ *
+ * Fast path: a WebAssembly (SIMD) validator (json-validator.ts) first decides whether the input
+ * is compact JSON as is; then it is copied with one `set` (the copy into wasm memory, the
+ * validation and the `set` cost about half of the JS scan below), and invalid input is
+ * rejected. Whatever it leaves undecided (whitespace outside strings, deep nesting, no
+ * WebAssembly) goes through the JS minifier, which is the reference: the validator answers
+ * VALID and INVALID only where the minifier returns the same.
  */
+import { CompactJsonVerdict, validateCompactJson } from './json-validator.ts';
 
 const TAB = 0x09;
 const LF = 0x0a;
@@ -136,6 +144,17 @@ function copyRun(src: Uint8Array, from: number, to: number, dst: Uint8Array, out
  * `dst` from `out` on holds garbage). `dst` needs room for `src.length` bytes from `out`.
  */
 export function compactJsonInto(src: Uint8Array, dst: Uint8Array, out: number): number {
+  const verdict = validateCompactJson(src);
+  if (verdict === CompactJsonVerdict.VALID) {
+    dst.set(src, out); // compact already: the value as sent, as minifyJsonInto would write it
+    return out + src.length;
+  }
+  if (verdict === CompactJsonVerdict.INVALID) return -1;
+  return minifyJsonInto(src, dst, out);
+}
+
+/** The JS minifier: `compactJsonInto` without the WebAssembly fast path (any input, any depth). */
+function minifyJsonInto(src: Uint8Array, dst: Uint8Array, out: number): number {
   const end = src.length;
   let depth = 0;
   let pos = 0;

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compactJsonInto } from '../../lib/format/json-bytes.ts';
+import { forceFallbackForTests } from '../../lib/format/json-validator.ts';
 import { toCompactJson } from '../../lib/format/json-text.ts';
 
 /** The byte version's answer for a text, as a string (undefined when invalid), through a dirty buffer at an offset. */
@@ -22,7 +23,12 @@ function agrees(text: string): void {
   expect(compact(text), JSON.stringify(text)).toBe(toCompactJson(decoded));
 }
 
-describe('compactJsonInto (bytes) agrees with toCompactJson (text)', () => {
+// Twice: as it runs (the WebAssembly validator decides compact input, the JS minifier the rest),
+// and with the JS minifier alone (as without WebAssembly), so both stay checked against the oracle.
+describe.each(['with the WebAssembly fast path', 'JS minifier only'])('compactJsonInto (bytes) agrees with toCompactJson (text), %s', (mode) => {
+  beforeAll(() => forceFallbackForTests(mode === 'JS minifier only'));
+  afterAll(() => forceFallbackForTests(false));
+
   it('examples: whitespace, numbers, strings, literals, invalid texts', () => {
     const texts = [
       ' {\n\t"a b" : [ 1 , "x  y\\n" , { } , [ ] , true , false , null ]\r\n} ', '  42  ', '[1 ,2]', '{"a":[1,2,{"b":"c d"}]}', '"just a string"',

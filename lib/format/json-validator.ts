@@ -1,0 +1,111 @@
+/**
+ * The WebAssembly fast path of `compactJsonInto` (json-bytes.ts): decides, with SIMD, whether
+ * UTF-8 bytes are one *compact* JSON value (no whitespace outside strings), the form producers
+ * usually send. Then the compact output is the input as is, and the caller copies it with one
+ * `set` instead of running the byte-at-a-time JS minifier, which costs about twice as much
+ * even with the copy into wasm memory counted. Whatever this cannot decide cheaply (whitespace
+ * outside strings, deep nesting, no WebAssembly) it leaves to the JS minifier.
+ *
+ * Source: wasm/json-validator.as.ts (AssemblyScript); the bytes come from the generated
+ * wasm/json-validator.wasm.ts (`npm run build:wasm`).
+ */
+import { JSON_VALIDATOR_WASM_BASE64 } from './wasm/json-validator.wasm.ts';
+
+/** The validator's answers: see {@link validateCompactJson}. */
+export const CompactJsonVerdict = {
+  /** One JSON value with no whitespace outside strings: its compact form is the input as is. */
+  VALID: 0,
+  /** Not one JSON value (the JS minifier says the same). */
+  INVALID: -1,
+  /** Not decided here (whitespace outside strings, deep nesting, no WebAssembly): ask the JS minifier. */
+  UNDECIDED: -2,
+} as const;
+export type CompactJsonVerdict = (typeof CompactJsonVerdict)[keyof typeof CompactJsonVerdict];
+
+/**
+ * The part of the WebAssembly JS API used here. TypeScript declares it in the DOM lib, which
+ * this project does not load; and the global may be missing (node --jitless), hence optional.
+ */
+interface WebAssemblyApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { readonly exports: unknown };
+}
+
+/** What the module exports (see the .as.ts source). */
+interface ValidatorExports {
+  readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  /** First byte of the region the caller may use; the validator's own data lies below it. */
+  scratchStart(): number;
+  /** How many bytes past a value's end the validator may read (never letting them change its verdict). */
+  readPastEnd(): number;
+  /** 0 valid and compact, -1 invalid, -2 whitespace outside strings, -3 too deep. */
+  validate(start: number, end: number): number;
+}
+
+const PAGE_BYTES = 65536;
+
+/**
+ * The instance, or undefined when WebAssembly (with SIMD) is not available: then everything is
+ * undecided and the JS minifier runs, with the same results, only slower. Compiled
+ * synchronously once at import: the module is about 2 kB, so this costs well under a
+ * millisecond of cold start.
+ */
+const wasm: ValidatorExports | undefined = (() => {
+  try {
+    const api = (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly;
+    if (api === undefined) return undefined;
+    const module = new api.Module(Buffer.from(JSON_VALIDATOR_WASM_BASE64, 'base64'));
+    return new api.Instance(module, {}).exports as ValidatorExports;
+  } catch {
+    return undefined; // e.g. an engine without SIMD rejects the module
+  }
+})();
+
+/** Where values are copied in wasm memory: one region for all calls, which are synchronous. */
+const scratch = wasm?.scratchStart() ?? 0;
+/** Memory the validator reads past a value's end (block loads); it must exist, whatever it holds. */
+const readPastEnd = wasm?.readPastEnd() ?? 0;
+/**
+ * A view of the whole wasm memory. Growing the memory detaches it, so it is re-created right
+ * after each `grow`; only `ensureScratch` grows the memory (the validator never allocates).
+ */
+let memory = wasm ? new Uint8Array(wasm.memory.buffer) : new Uint8Array(0);
+
+/** Set by tests to run the JS minifier for everything, as when WebAssembly is unavailable. */
+let forcedFallback = false;
+
+/** Grows the wasm memory so that `length` bytes (and what is read past them) fit from `scratch`; false when it cannot. */
+function ensureScratch(exports: ValidatorExports, length: number): boolean {
+  const needed = scratch + length + readPastEnd;
+  if (needed <= memory.length) return true;
+  try {
+    exports.memory.grow(Math.ceil((needed - memory.length) / PAGE_BYTES));
+  } catch {
+    return false; // no more memory for wasm (RangeError): the JS minifier needs none
+  } finally {
+    memory = new Uint8Array(exports.memory.buffer);
+  }
+  return true;
+}
+
+/**
+ * Decides whether `src` (valid UTF-8) is one compact JSON value: VALID (then `src` is its own
+ * compact form), INVALID (`compactJsonInto` would return -1), or UNDECIDED (whitespace outside
+ * strings, nesting deeper than 1024, or no WebAssembly: run the JS minifier).
+ */
+export function validateCompactJson(src: Uint8Array): CompactJsonVerdict {
+  if (wasm === undefined || forcedFallback || !ensureScratch(wasm, src.length)) return CompactJsonVerdict.UNDECIDED;
+  memory.set(src, scratch);
+  const verdict = wasm.validate(scratch, scratch + src.length);
+  return verdict === 0 ? CompactJsonVerdict.VALID : verdict === -1 ? CompactJsonVerdict.INVALID : CompactJsonVerdict.UNDECIDED;
+}
+
+/** Whether the WebAssembly validator is in use (false when it failed to load, or is forced off). */
+export function wasmValidatorActive(): boolean {
+  return wasm !== undefined && !forcedFallback;
+}
+
+/** For tests: with `on`, every answer is UNDECIDED, as when WebAssembly is unavailable. */
+export function forceFallbackForTests(on: boolean): void {
+  forcedFallback = on;
+}
