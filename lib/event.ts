@@ -243,7 +243,8 @@ function fastHeaders(list: unknown): KafkaHeader[] | undefined {
     const value = Buffer.allocUnsafe(bytes.length); // every byte is written before it is kept
     for (let j = 0; j < bytes.length; j++) {
       const b: unknown = bytes[j];
-      if (typeof b !== 'number' || !(b >= 0 && b <= 255) || !Number.isInteger(b)) return undefined;
+      // `(b & 255) === b` holds exactly for the integers 0–255 (and -0, which the schema accepts too).
+      if (typeof b !== 'number' || (b & 255) !== b) return undefined;
       value[j] = b;
     }
     headers[i] = { key: name, value };

@@ -103,7 +103,7 @@ export class PartitionWriter {
         this.#committed = entry.committedOffset;
         this.#position = { generation: entry.generation, committedOffset: entry.committedOffset };
       }
-      skippedDuplicates = records.filter((record) => record.offset <= this.#committed).length;
+      skippedDuplicates = this.#firstPending(); // offsets ascend: the records before it are all duplicates
 
       for (;;) {
         const pending = this.#pending();
@@ -119,11 +119,19 @@ export class PartitionWriter {
     }
   }
 
+  /** Index of the batch's first record above the committed offset (the batch's length if none). */
+  #firstPending(): number {
+    const records = this.#batch.records;
+    const committed = this.#committed;
+    let i = 0;
+    while (i < records.length && records[i]!.offset <= committed) i++;
+    return i;
+  }
+
   /** Records of the batch above the committed offset. */
   #pending(): readonly KafkaRecord[] {
-    const records = this.#batch.records;
-    const start = records.findIndex((record) => record.offset > this.#committed);
-    return start < 0 ? [] : records.slice(start);
+    const start = this.#firstPending();
+    return start === 0 ? this.#batch.records : this.#batch.records.slice(start);
   }
 
   /**

@@ -59,6 +59,7 @@ const TIMESTAMP = ascii(',"timestamp":');
 const VALUE = ascii(',"value":');
 const HEADERS = ascii(',"headers":[');
 const LINE_END = ascii(']}\n');
+const NO_HEADERS = ascii(',"headers":[]}\n');
 const KEY_MARKER = ascii('","keyEncoding":"base64"');
 const VALUE_MARKER = ascii('","valueEncoding":"base64"');
 const HEADER_MARKER = ascii('","encoding":"base64"');
@@ -82,6 +83,10 @@ ESCAPE[0x0c] = 0x66; // f
 ESCAPE[0x0d] = 0x72; // r
 ESCAPE[QUOTE] = QUOTE;
 ESCAPE[BACKSLASH] = BACKSLASH;
+
+/** 1 for the bytes a JSON text can start with: whitespace, `{ [ " -`, digits, and `t f n` of the literals. */
+const JSON_START = new Uint8Array(256);
+for (const c of ' \t\n\r{["-0123456789tfn') JSON_START[c.charCodeAt(0)] = 1;
 
 /** `{"key":<name>,"value":` per header name, as bytes (a few names repeat on every record). */
 const headerStarts = new Map<string, Buffer>();
@@ -245,9 +250,14 @@ class JsonLinesWriter implements RecordWriter {
     this.#put(VALUE);
     if (this.#strict && record.value !== null) this.#writeStrictValue(record);
     else this.#writeBytes(record.value, VALUE_MARKER);
+    const headers = record.headers;
+    if (headers.length === 0) {
+      this.#reserve(NO_HEADERS.length);
+      this.#put(NO_HEADERS); // the usual line end, in one piece
+      return;
+    }
     this.#reserve(HEADERS.length);
     this.#put(HEADERS);
-    const headers = record.headers;
     for (let i = 0; i < headers.length; i++) {
       const header = headers[i]!;
       const start = headerStart(header.key);
@@ -287,11 +297,14 @@ class JsonLinesWriter implements RecordWriter {
       this.#put(marker);
       return;
     }
-    this.#reserve(bytes.length);
-    const end = compactJsonInto(bytes, this.#buf, this.#pos);
-    if (end >= 0) {
-      this.#pos = end;
-      return;
+    // Most keys are text (ids, names): one look at the first byte spares them the JSON check.
+    if (bytes.length > 0 && JSON_START[bytes[0]!] === 1) {
+      this.#reserve(bytes.length);
+      const end = compactJsonInto(bytes, this.#buf, this.#pos);
+      if (end >= 0) {
+        this.#pos = end;
+        return;
+      }
     }
     this.#writeText(bytes);
   }
