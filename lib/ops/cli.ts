@@ -3,6 +3,9 @@
  * reconciles them, and resets or replays partitions. Kafka Connect's offset management
  * (KIP-875: stop the connector, alter or reset its offsets, resume) is the model.
  *
+ * The ledger is the DynamoDB table (`--table`, `LEDGER_TABLE`) or a standalone worker's ledger
+ * file (`--ledger-file`, `LEDGER_FILE`); the commands see both through `LedgerAdminPort`.
+ *
  * Works against real AWS with the default credential chain, and against the local emulators
  * through the standard `AWS_ENDPOINT_URL*` variables.
  */
@@ -11,14 +14,17 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { randomUUID } from 'node:crypto';
 import { userInfo, hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { S3ObjectStore } from '../aws/s3-object-store.ts';
 import { loadConfig } from '../config.ts';
 import { SinkError } from '../errors.ts';
 import { createLayout, DEFAULT_LAYOUT, type Layout } from '../layout.ts';
+import { LedgerLockedError } from '../standalone/file-ledger.ts';
+import { FileLedgerAdmin } from '../standalone/file-ledger-admin.ts';
 import { catalog, type CatalogedObject, generationWindows } from './catalog.ts';
 import { createKafkaAdmin, type KafkaAdmin, type KafkaSecurity } from './kafka-admin.ts';
-import { LedgerAdmin } from './ledger-admin.ts';
+import { LedgerAdmin, type LedgerAdminPort } from './ledger-admin.ts';
 import { LambdaMappings, MappingState } from './lambda-mappings.ts';
 import { locateOffset, locateTimestamp } from './locate.ts';
 import { manifestLayoutProblem, writeDueManifests } from './manifest.ts';
@@ -53,7 +59,8 @@ Commands:
   reset     move partitions of --topic back (replay) or forward (skip) as a new ledger generation
             (--to-offset N | --to-timestamp T | --to-earliest | --to-latest) --reason TEXT
   replay    the whole replay: disable the mapping, reset the consumer group and the ledger, enable
-            (--function F, --bootstrap-servers); with --new-group G, a new mapping at --to-timestamp
+            (--function F, --bootstrap-servers); with --new-group G, a new mapping at --to-timestamp.
+            Not for a standalone worker (--ledger-file): stop the worker, reset, start it
   prune     delete the objects that no generation counts as current (see verify)
   manifest  write _manifest.json in each time partition of --topic that every partition has
             committed past (time partitioner; the layout from the function's SINK_* settings in the
@@ -65,6 +72,9 @@ Where (defaults from the sink's own environment variables):
   --prefix PREFIX             SINK_PREFIX (topics/)
   --dead-letter-prefix PREFIX SINK_DEAD_LETTER_PREFIX (dead-letters/)
   --table NAME                LEDGER_TABLE
+  --ledger-file PATH          LEDGER_FILE: a standalone worker's ledger file (offset.storage.file.filename)
+                              instead of the table; reset then needs no --function: it refuses while a
+                              worker holds the file
   --region REGION             AWS_REGION; AWS_ENDPOINT_URL_S3/_DYNAMODB/_LAMBDA for emulators
 
 Selection: --topic T, --partition P (repeatable)
@@ -72,7 +82,8 @@ Kafka:     --bootstrap-servers host:port,...  --kafka-auth none|tls|scram-sha-25
            --kafka-username U (password from KAFKA_PASSWORD)
 Mapping:   --function NAME, --mapping UUID, --poll-seconds N (how often to check its state; 5)
 Safety:    --dry-run (show exactly what would change), --force (reset while the mapping is enabled
-           or unknown), --id ID (resume a reset or replay), --by WHO, --reason TEXT
+           or unknown; never past a ledger file's lock), --id ID (resume a reset or replay), --by WHO,
+           --reason TEXT
 Output:    --json (for scripts), --read (verify: read every object too), --strict
 `;
 
@@ -81,6 +92,7 @@ const OPTIONS = {
   prefix: { type: 'string' },
   'dead-letter-prefix': { type: 'string' },
   table: { type: 'string' },
+  'ledger-file': { type: 'string' },
   region: { type: 'string' },
   topic: { type: 'string' },
   partition: { type: 'string', multiple: true },
@@ -175,6 +187,12 @@ function describe(error: unknown): string {
   return `${e.name}: ${e.message}`;
 }
 
+/** Where the ledger is: the DynamoDB table, or a standalone worker's ledger file (absolute). */
+type LedgerLocation = { readonly kind: 'table'; readonly table: string } | { readonly kind: 'file'; readonly path: string };
+
+/** The table name `loadConfig` is given to read the layout when the ledger is a file (never contacted). */
+const LAYOUT_ONLY_TABLE = 'ledger-file';
+
 /** The options and clients of one run, made on first use. */
 class Context {
   readonly values: Values;
@@ -205,10 +223,45 @@ class Context {
   get deadLetterPrefix(): string {
     return withSlash(this.values['dead-letter-prefix'] ?? this.#env['SINK_DEAD_LETTER_PREFIX'] ?? 'dead-letters/');
   }
-  get table(): string {
-    const table = this.values.table ?? this.#env['LEDGER_TABLE'];
-    if (!table) throw new UsageError('the ledger table is unknown: give --table (or LEDGER_TABLE)');
-    return table;
+  /** The ledger the command works on; a usage error when none is given or the choice is ambiguous. */
+  get ledgerLocation(): LedgerLocation {
+    const location = this.#findLedger();
+    if (!location) {
+      throw new UsageError(
+        "the ledger is unknown: give --table (or LEDGER_TABLE), or a standalone worker's ledger file with --ledger-file (or LEDGER_FILE)",
+      );
+    }
+    return location;
+  }
+  /** True when the ledger given is a file (false when it is the table, or not given). */
+  get usesLedgerFile(): boolean {
+    return this.#findLedger()?.kind === 'file';
+  }
+  /** The ledger, for messages: the table's name, or `file PATH`. */
+  get ledgerName(): string {
+    const location = this.ledgerLocation;
+    return location.kind === 'table' ? location.table : `file ${location.path}`;
+  }
+  /**
+   * A flag wins over the environment; both flags, or both variables without a flag, are a usage
+   * error rather than a guess: a reset on the wrong ledger is not undone by running it again.
+   */
+  #findLedger(): LedgerLocation | undefined {
+    const table = this.values.table || undefined;
+    const file = this.values['ledger-file'] || undefined;
+    if (table !== undefined && file !== undefined) {
+      throw new UsageError('give --table (the DynamoDB ledger) or --ledger-file (a standalone worker\'s ledger file), not both');
+    }
+    if (file !== undefined) return { kind: 'file', path: resolve(file) };
+    if (table !== undefined) return { kind: 'table', table };
+    const envTable = this.#env['LEDGER_TABLE'] || undefined;
+    const envFile = this.#env['LEDGER_FILE'] || undefined;
+    if (envTable !== undefined && envFile !== undefined) {
+      throw new UsageError('both LEDGER_TABLE and LEDGER_FILE are set: choose the ledger with --table or --ledger-file');
+    }
+    if (envFile !== undefined) return { kind: 'file', path: resolve(envFile) };
+    if (envTable !== undefined) return { kind: 'table', table: envTable };
+    return undefined;
   }
   get topic(): string | undefined {
     return this.values.topic;
@@ -222,12 +275,13 @@ class Context {
   }
   /** The sink's layout, from the function's own SINK_* settings in the environment. */
   get layout(): Layout {
+    const location = this.ledgerLocation;
     const config = loadConfig({
       ...Object.fromEntries(Object.entries(this.#env).filter(([name]) => name.startsWith('SINK_'))),
       SINK_BUCKET: this.bucket,
       SINK_PREFIX: this.prefix,
       SINK_DEAD_LETTER_PREFIX: this.deadLetterPrefix,
-      LEDGER_TABLE: this.table,
+      LEDGER_TABLE: location.kind === 'table' ? location.table : LAYOUT_ONLY_TABLE,
     });
     return createLayout(config.layout ?? DEFAULT_LAYOUT);
   }
@@ -246,8 +300,10 @@ class Context {
     this.#lambda ??= new LambdaClient({ region: this.region, ...(endpoint ? { endpoint } : {}) });
     return this.#lambda;
   }
-  get ledger(): LedgerAdmin {
-    return new LedgerAdmin({ client: this.dynamo, tableName: this.table });
+  /** The ledger the command works on, through the port both ledgers implement. */
+  get ledger(): LedgerAdminPort {
+    const location = this.ledgerLocation;
+    return location.kind === 'file' ? new FileLedgerAdmin(location.path) : new LedgerAdmin({ client: this.dynamo, tableName: location.table });
   }
   get inventory(): S3Inventory {
     return new S3Inventory({ client: this.s3, bucket: this.bucket });
@@ -400,7 +456,7 @@ async function status(context: Context): Promise<number> {
   });
   context.print(rows, () =>
     rows.length === 0
-      ? `The ledger ${context.table} has no entries${context.topic ? ` for topic ${context.topic}` : ''}.\n`
+      ? `The ledger ${context.ledgerName} has no entries${context.topic ? ` for topic ${context.topic}` : ''}.\n`
       : table(
           ['topic', 'partition', 'generation', 'committed', ...(kafka ? ['high-water', 'lag'] : []), 'records', 'since commit', 'last object'],
           rows.map((r) => [
@@ -525,7 +581,24 @@ async function reset(context: Context): Promise<number> {
   const target = context.target();
   const audit = context.audit();
   const functionName = context.values.function;
-  if (!context.values.force && !context.values['dry-run']) {
+  const ledger = context.ledger;
+  if (ledger instanceof FileLedgerAdmin) {
+    // A standalone worker: the guard is the file's lock, which every write of the reset takes
+    // (and --force does not lift). Checked here too, to refuse before a plan is printed; a dry
+    // run only notes it.
+    if (functionName || context.values.mapping) {
+      throw new UsageError(
+        "--function and --mapping name a Lambda event source mapping; with --ledger-file the ledger file's lock is the guard " +
+          '(reset refuses while a worker holds the file)',
+      );
+    }
+    try {
+      ledger.assertUnlocked();
+    } catch (error) {
+      if (!(error instanceof LedgerLockedError) || !context.values['dry-run']) throw error;
+      context.io.stderr.write(`note: ${error.message}\n`);
+    }
+  } else if (!context.values.force && !context.values['dry-run']) {
     if (!functionName && !context.values.mapping) {
       throw new UsageError(
         'reset refuses to run without knowing that the event source mapping is disabled: give --function (or --mapping), ' +
@@ -543,13 +616,16 @@ async function reset(context: Context): Promise<number> {
     }
   }
   const nextOffsets = await resolveTarget(target, topic, context.partitions, context.kafka);
-  const steps = planReset({ id: audit.id, topic, entries: await context.ledger.list({ topic }), nextOffsets });
+  const steps = planReset({ id: audit.id, topic, entries: await ledger.list({ topic }), nextOffsets });
   printPlan(context, steps, audit);
   if (context.values['dry-run']) return 0;
-  await applyReset(context.ledger, steps, audit);
+  await applyReset(ledger, steps, audit);
   context.io.stderr.write(
-    `Reset ${audit.id} applied to ${steps.length} partition(s). The consumer group still has its own offsets: ` +
-      'reset them too (or use `replay`) so that the records are delivered again.\n',
+    ledger instanceof FileLedgerAdmin
+      ? `Reset ${audit.id} applied to ${steps.length} partition(s). Start the worker again: it resumes every partition at the ` +
+          "ledger's committed offset + 1, so delivery starts again at the next offsets shown, in the new generation.\n"
+      : `Reset ${audit.id} applied to ${steps.length} partition(s). The consumer group still has its own offsets: ` +
+          'reset them too (or use `replay`) so that the records are delivered again.\n',
   );
   return 0;
 }
@@ -573,6 +649,13 @@ function printPlan(context: Context, steps: readonly ResetStep[], audit: { id: s
 }
 
 async function replay(context: Context): Promise<number> {
+  if (context.usesLedgerFile) {
+    throw new UsageError(
+      'replay drives a Lambda event source mapping and its consumer group; a standalone worker with a ledger file replays in ' +
+        'three steps: stop the worker, `msk-s3-sink reset --ledger-file PATH --topic T (--to-offset N | --to-timestamp T | ' +
+        "--to-earliest | --to-latest) --reason TEXT`, start the worker (it resumes every partition at the ledger's committed offset + 1)",
+    );
+  }
   const topic = context.requireTopic();
   const functionName = context.values.function;
   if (!functionName) throw new UsageError('replay needs --function (the sink function whose mapping reads --topic)');

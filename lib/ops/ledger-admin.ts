@@ -31,10 +31,47 @@ export interface AuditedLedgerEntry extends LedgerEntry {
 }
 
 /**
- * The ledger as operators see it: every partition's entry and history, and resets. The sink's
- * own adapter (lib/aws/dynamodb-ledger.ts) only reads and advances; a reset is an operator's act.
+ * The ledger as the operations command line uses it: every partition's entry and history, and
+ * resets. The sink's own ports (`OffsetLedger`) only read and advance; a reset is an operator's
+ * act. Two implementations: `LedgerAdmin` over the DynamoDB table, and `FileLedgerAdmin`
+ * (lib/standalone/file-ledger-admin.ts) over a standalone worker's ledger file.
  */
-export class LedgerAdmin {
+export interface LedgerAdminPort {
+  /** Every entry with its history, sorted by topic and partition (a consistent read). */
+  list(filter?: { readonly topic?: string }): Promise<AuditedLedgerEntry[]>;
+  /** One partition's entry, or undefined when nothing was ever committed there. */
+  get(topic: string, partition: number): Promise<AuditedLedgerEntry | undefined>;
+  /**
+   * Starts generation `reset.toGeneration` at committed offset `reset.toOffset` (no last object,
+   * no records, updated at `reset.at`) and appends `reset` to the history, only if the entry is
+   * still at `expected` (what the operator was shown): the same generation and committed offset,
+   * or, with `expected` undefined, no entry at all (then it is created). Otherwise it writes
+   * nothing and throws `LedgerConflictError` (see `resetConflictError`), so that a writer that
+   * commits in between is not overwritten.
+   */
+  reset(topic: string, partition: number, expected: LedgerPosition | undefined, reset: LedgerReset): Promise<void>;
+}
+
+/**
+ * The `LedgerConflictError` of a reset that lost: the entry moved since the operator read it.
+ * `likelyCause` asks the question that explains it for the ledger at hand.
+ */
+export function resetConflictError(
+  where: { readonly topic: string; readonly partition: number },
+  expected: LedgerPosition | undefined,
+  likelyCause: string,
+  options?: ErrorOptions,
+): LedgerConflictError {
+  return new LedgerConflictError(
+    `Ledger of ${where.topic}-${where.partition} moved since it was read (expected ` +
+      (expected ? `generation ${expected.generation} at offset ${expected.committedOffset}` : 'no entry') +
+      `): ${likelyCause} Read it again and retry.`,
+    options,
+  );
+}
+
+/** The ledger port over the DynamoDB table (`LEDGER_TABLE`): the Lambda deployment's, or shared standalone workers'. */
+export class LedgerAdmin implements LedgerAdminPort {
   readonly #client: DynamoDBClient;
   readonly #tableName: string;
 
@@ -71,11 +108,7 @@ export class LedgerAdmin {
     return Item ? toAuditedEntry(Item) : undefined;
   }
 
-  /**
-   * Starts a new generation at `reset.toOffset`, only if the entry is still at `expected` (what
-   * the operator was shown): a writer that commits in between makes this fail with
-   * `LedgerConflictError` rather than be overwritten. The reset is appended to the history.
-   */
+  /** See `LedgerAdminPort.reset`: one conditional update, the condition on what was read. */
   async reset(topic: string, partition: number, expected: LedgerPosition | undefined, reset: LedgerReset): Promise<void> {
     try {
       await this.#client.send(
@@ -109,12 +142,7 @@ export class LedgerAdmin {
       );
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') {
-        throw new LedgerConflictError(
-          `Ledger of ${topic}-${partition} moved since it was read (expected ` +
-            (expected ? `generation ${expected.generation} at offset ${expected.committedOffset}` : 'no entry') +
-            '): is the event source mapping still delivering? Read it again and retry.',
-          { cause: error },
-        );
+        throw resetConflictError({ topic, partition }, expected, 'is the event source mapping still delivering?', { cause: error });
       }
       throw error;
     }

@@ -1,5 +1,5 @@
 import type { KafkaAdmin } from './kafka-admin.ts';
-import type { LedgerAdmin } from './ledger-admin.ts';
+import type { LedgerAdminPort } from './ledger-admin.ts';
 import { type LambdaMappings, MappingState } from './lambda-mappings.ts';
 import { applyReset, OperationError, planReset, type ResetStep } from './reset.ts';
 
@@ -67,7 +67,7 @@ export async function resolveTarget(
  * done, so running the same command again (same `audit.id`) resumes after a failure.
  */
 export async function replayInPlace(
-  deps: { readonly mappings: LambdaMappings; readonly kafka: KafkaAdmin; readonly ledger: LedgerAdmin; readonly log: StepLog },
+  deps: { readonly mappings: LambdaMappings; readonly kafka: KafkaAdmin; readonly ledger: LedgerAdminPort; readonly log: StepLog },
   options: {
     readonly functionName: string;
     readonly mappingUuid?: string;
@@ -119,7 +119,7 @@ export async function replayInPlace(
  * a mapping of the new group that already exists is reused.
  */
 export async function replayWithNewGroup(
-  deps: { readonly mappings: LambdaMappings; readonly kafka: KafkaAdmin; readonly ledger: LedgerAdmin; readonly log: StepLog },
+  deps: { readonly mappings: LambdaMappings; readonly kafka: KafkaAdmin; readonly ledger: LedgerAdminPort; readonly log: StepLog },
   options: {
     readonly functionName: string;
     readonly mappingUuid?: string;

@@ -1,5 +1,5 @@
 import { SinkError } from '../errors.ts';
-import type { AuditedLedgerEntry, LedgerAdmin, LedgerReset } from './ledger-admin.ts';
+import type { AuditedLedgerEntry, LedgerAdminPort, LedgerReset } from './ledger-admin.ts';
 
 /** An operator's command is wrong or cannot be carried out as asked. */
 export class OperationError extends SinkError {
@@ -62,7 +62,7 @@ export function planReset(input: {
  * are skipped, so a failed run can be run again.
  */
 export async function applyReset(
-  ledger: LedgerAdmin,
+  ledger: LedgerAdminPort,
   steps: readonly ResetStep[],
   audit: { readonly id: string; readonly at: string; readonly by: string; readonly reason: string },
   onStep?: (step: ResetStep) => void,

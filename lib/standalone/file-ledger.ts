@@ -12,26 +12,66 @@
  *
  * Exclusivity: one process per ledger file. `open` creates `<file>.lock` with O_EXCL holding the
  * owner's pid; a second process is refused with `LedgerLockedError`. A lock whose pid is no
- * longer alive (the owner was killed) is stale and taken over.
+ * longer alive (the owner was killed) is stale and taken over. An operator's reset
+ * (`FileLedgerAdmin`, `msk-s3-sink reset --ledger-file`) takes the same lock while it writes, so
+ * it never runs while a worker holds the file. Readers (`status`, `verify`, …) take no lock: they
+ * read one whole version of the file, since writers only ever rename a complete file over it.
+ *
+ * Reset history: an entry may carry `resets`, the audit records of the operators' resets (oldest
+ * first), as the DynamoDB item does. Only a reset changes a history, and a reset holds the lock,
+ * so the histories a worker read at `open` stay the file's histories for as long as it runs: it
+ * writes them back unchanged with every commit.
+ *
+ * Versions: 1 is entries without histories (all that workers wrote before resets existed); 2 adds
+ * `resets`. A file is written as version 1 while no entry has a history, as version 2 once one
+ * does; both are read. So an older worker (which reads version 1 only) keeps working on a ledger
+ * that was never reset, and refuses one that was rather than drop its history on its next commit:
+ * `verify`, `locate` and `prune` tell the generations apart by that history.
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, constants as fsConstants } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigurationError, LedgerConflictError, SinkError } from '../errors.ts';
+import type { AuditedLedgerEntry, LedgerReset } from '../ops/ledger-admin.ts';
 import type { LedgerEntry, LedgerPosition, OffsetLedger } from '../ports.ts';
 
 /** The ledger file's `format` field. */
 export const FILE_LEDGER_FORMAT = 'msk-s3-sink-file-ledger';
-export const FILE_LEDGER_VERSION = 1;
+
+/** The ledger file's `version`: the lowest one that holds its content (see the module comment). */
+export const FileLedgerVersion = {
+  /** Entries only: no entry has a reset history. */
+  entries: 1,
+  /** Entries with their reset histories (`resets`). */
+  withResets: 2,
+} as const;
+export type FileLedgerVersion = (typeof FileLedgerVersion)[keyof typeof FileLedgerVersion];
+
+/** Why a process takes a ledger file's lock: what to do when it is refused depends on it. */
+export const LedgerLockPurpose = {
+  /** A standalone worker, for as long as it runs. */
+  worker: 'worker',
+  /** An operator's reset, for the length of one write. */
+  reset: 'reset',
+} as const;
+export type LedgerLockPurpose = (typeof LedgerLockPurpose)[keyof typeof LedgerLockPurpose];
 
 /** Another live process holds the ledger file. */
 export class LedgerLockedError extends SinkError {
   readonly path: string;
   readonly pid: number | undefined;
-  constructor(path: string, pid: number | undefined, detail = '') {
+  constructor(
+    path: string,
+    pid: number | undefined,
+    options: { readonly detail?: string; readonly purpose?: LedgerLockPurpose } = {},
+  ) {
+    const held = `The offset ledger file ${path} is in use by ${pid === undefined ? 'another process' : `process ${pid}`}${options.detail ? ` (${options.detail})` : ''}`;
     super(
-      `The offset ledger file ${path} is in use by ${pid === undefined ? 'another process' : `process ${pid}`}` +
-        `${detail ? ` (${detail})` : ''}: only one standalone worker may use a ledger file; stop the other worker, ` +
-        `or give this one its own offset.storage.file.filename (several workers sharing partitions need the DynamoDB ledger)`,
+      options.purpose === LedgerLockPurpose.reset
+        ? `${held}: a standalone worker runs on it, and a reset must not race its commits. Stop the worker first ` +
+            '(SIGTERM: it delivers what it fetched, commits and exits), run the reset again, then start the worker: it resumes ' +
+            "every partition at the ledger's committed offset + 1 (--force does not override this lock)"
+        : `${held}: only one standalone worker may use a ledger file; stop the other worker, ` +
+            'or give this one its own offset.storage.file.filename (several workers sharing partitions need the DynamoDB ledger)',
     );
     this.name = 'LedgerLockedError';
     this.path = path;
@@ -53,52 +93,71 @@ export interface FileLedgerFaults {
   beforeRename?(tempPath: string): void;
 }
 
+/** An entry as the file stores it: the history only when there is one. */
+type StoredEntry = LedgerEntry & { readonly resets?: readonly LedgerReset[] };
+
 interface LedgerFile {
   readonly format: typeof FILE_LEDGER_FORMAT;
-  readonly version: number;
-  readonly entries: LedgerEntry[];
+  readonly version: FileLedgerVersion;
+  readonly entries: StoredEntry[];
 }
 
-const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+/** The key of a topic-partition in the maps of entries. */
+export function ledgerKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+/** Orders entries by topic, then partition: the file's order, and the order `list` answers in. */
+export function compareLedgerEntries(a: LedgerEntry, b: LedgerEntry): number {
+  return a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition;
+}
+
+/** The entry alone, without its history or any other field (what `OffsetLedger.read` returns). */
+function plainEntry(entry: LedgerEntry): LedgerEntry {
+  return {
+    topic: entry.topic,
+    partition: entry.partition,
+    generation: entry.generation,
+    committedOffset: entry.committedOffset,
+    lastObjectKey: entry.lastObjectKey,
+    lastRecordCount: entry.lastRecordCount,
+    updatedAt: entry.updatedAt,
+  };
+}
 
 export class FileOffsetLedger implements OffsetLedger {
   readonly path: string;
-  readonly #lockPath: string;
-  readonly #entries: Map<string, LedgerEntry>;
+  /** Every entry with the history read at open, which no one else can change while we hold the lock. */
+  readonly #entries: Map<string, AuditedLedgerEntry>;
   readonly #faults: FileLedgerFaults;
+  readonly #release: () => void;
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
   #writes = 0;
-  readonly #releaseOnExit: () => void;
 
-  private constructor(path: string, entries: Map<string, LedgerEntry>, faults: FileLedgerFaults) {
+  private constructor(path: string, entries: Map<string, AuditedLedgerEntry>, faults: FileLedgerFaults, release: () => void) {
     this.path = path;
-    this.#lockPath = `${path}.lock`;
     this.#entries = entries;
     this.#faults = faults;
-    this.#releaseOnExit = () => this.#releaseLock();
-    process.once('exit', this.#releaseOnExit);
+    this.#release = release;
+    process.once('exit', this.#release);
   }
 
   /** Locks the file for this process and loads it (an absent file is an empty ledger). */
   static open(path: string, options: { readonly faults?: FileLedgerFaults } = {}): FileOffsetLedger {
     const absolute = resolve(path);
-    acquireLock(`${absolute}.lock`, absolute);
+    const release = lockLedgerFile(absolute, LedgerLockPurpose.worker);
     try {
-      return new FileOffsetLedger(absolute, readLedgerFile(absolute), options.faults ?? {});
+      return new FileOffsetLedger(absolute, readLedgerFile(absolute) ?? new Map(), options.faults ?? {}, release);
     } catch (error) {
-      try {
-        unlinkSync(`${absolute}.lock`);
-      } catch {
-        // already gone
-      }
+      release();
       throw error;
     }
   }
 
   /** Entries of every partition, in no particular order (for status). */
   entries(): LedgerEntry[] {
-    return [...this.#entries.values()];
+    return [...this.#entries.values()].map(plainEntry);
   }
 
   /** Successful writes since open (for tests and logs). */
@@ -110,7 +169,8 @@ export class FileOffsetLedger implements OffsetLedger {
     this.#checkOpen();
     // Wait for writes already queued, so a read after an advance sees it.
     await this.#queue;
-    return this.#entries.get(key(topic, partition));
+    const entry = this.#entries.get(ledgerKey(topic, partition));
+    return entry && plainEntry(entry);
   }
 
   advance(expected: LedgerPosition | undefined, next: LedgerEntry): Promise<void> {
@@ -121,7 +181,7 @@ export class FileOffsetLedger implements OffsetLedger {
 
   #advanceNow(expected: LedgerPosition | undefined, next: LedgerEntry): void {
     this.#checkOpen();
-    const id = key(next.topic, next.partition);
+    const id = ledgerKey(next.topic, next.partition);
     const current = this.#entries.get(id);
     const ok = expected
       ? current !== undefined && current.generation === expected.generation && current.committedOffset < next.committedOffset
@@ -132,49 +192,13 @@ export class FileOffsetLedger implements OffsetLedger {
           (expected ? `generation ${expected.generation} offset ${expected.committedOffset}` : 'no entry'),
       );
     }
-    const entry: LedgerEntry = {
-      topic: next.topic,
-      partition: next.partition,
-      generation: next.generation,
-      committedOffset: next.committedOffset,
-      lastObjectKey: next.lastObjectKey,
-      lastRecordCount: next.lastRecordCount,
-      updatedAt: next.updatedAt,
-    };
+    // A commit carries the partition's reset history through unchanged (see the module comment).
+    const entry: AuditedLedgerEntry = { ...plainEntry(next), resets: current?.resets ?? [] };
     const updated = new Map(this.#entries);
     updated.set(id, entry);
-    this.#persist(updated);
+    writeLedgerFile(this.path, updated.values(), this.#faults);
     this.#entries.set(id, entry);
     this.#writes++;
-  }
-
-  /** Writes the whole ledger atomically: temp file, fsync, rename, fsync of the directory. */
-  #persist(entries: Map<string, LedgerEntry>): void {
-    const sorted = [...entries.values()].sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
-    const content: LedgerFile = { format: FILE_LEDGER_FORMAT, version: FILE_LEDGER_VERSION, entries: sorted };
-    const text = `${JSON.stringify(content, null, 1)}\n`;
-    const temp = join(dirname(this.path), `.${basename(this.path)}.${process.pid}.tmp`);
-    const fd = openSync(temp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_TRUNC, 0o644);
-    try {
-      const bytes = Buffer.from(text, 'utf8');
-      let written = 0;
-      while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    try {
-      this.#faults.beforeRename?.(temp);
-      renameSync(temp, this.path);
-    } catch (error) {
-      try {
-        unlinkSync(temp);
-      } catch {
-        // nothing to clean
-      }
-      throw error;
-    }
-    fsyncDirectory(dirname(this.path));
   }
 
   /** Waits for queued writes and releases the lock; the ledger cannot be used afterwards. */
@@ -182,22 +206,52 @@ export class FileOffsetLedger implements OffsetLedger {
     if (this.#closed) return;
     await this.#queue;
     this.#closed = true;
-    this.#releaseLock();
-    process.removeListener('exit', this.#releaseOnExit);
+    this.#release();
+    process.removeListener('exit', this.#release);
   }
 
   #checkOpen(): void {
     if (this.#closed) throw new SinkError(`The file ledger ${this.path} is closed`);
   }
+}
 
-  #releaseLock(): void {
-    try {
-      // Only remove a lock that is still ours.
-      if (readLockPid(this.#lockPath) === process.pid) unlinkSync(this.#lockPath);
-    } catch {
-      // already gone
-    }
+/**
+ * Writes the whole ledger atomically: temp file, fsync, rename, fsync of the directory. Entries
+ * are sorted; a history is written only where there is one, and the version is the lowest that
+ * holds the content. The caller holds the file's lock.
+ */
+export function writeLedgerFile(path: string, entries: Iterable<AuditedLedgerEntry>, faults: FileLedgerFaults = {}): void {
+  const stored = [...entries]
+    .sort(compareLedgerEntries)
+    .map((entry): StoredEntry => ({ ...plainEntry(entry), ...(entry.resets.length > 0 ? { resets: entry.resets } : {}) }));
+  const content: LedgerFile = {
+    format: FILE_LEDGER_FORMAT,
+    version: stored.some((entry) => entry.resets) ? FileLedgerVersion.withResets : FileLedgerVersion.entries,
+    entries: stored,
+  };
+  const text = `${JSON.stringify(content, null, 1)}\n`;
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  const fd = openSync(temp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_TRUNC, 0o644);
+  try {
+    const bytes = Buffer.from(text, 'utf8');
+    let written = 0;
+    while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
+  try {
+    faults.beforeRename?.(temp);
+    renameSync(temp, path);
+  } catch (error) {
+    try {
+      unlinkSync(temp);
+    } catch {
+      // nothing to clean
+    }
+    throw error;
+  }
+  fsyncDirectory(dirname(path));
 }
 
 function fsyncDirectory(path: string): void {
@@ -211,6 +265,8 @@ function fsyncDirectory(path: string): void {
     if (fd !== undefined) closeSync(fd);
   }
 }
+
+const lockPathOf = (path: string): string => `${path}.lock`;
 
 function readLockPid(lockPath: string): number | undefined {
   const text = readFileSync(lockPath, 'utf8').trim();
@@ -228,8 +284,29 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Creates the lock file with O_EXCL; takes over a lock whose owner is dead. */
-function acquireLock(lockPath: string, ledgerPath: string): void {
+/**
+ * The pid of the live process that holds the ledger file's lock (this one included), or
+ * undefined when none does (no lock, or a stale one). A snapshot: only taking the lock decides.
+ */
+export function ledgerLockHolder(path: string): number | undefined {
+  let pid: number | undefined;
+  try {
+    pid = readLockPid(lockPathOf(resolve(path)));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  return pid !== undefined && isAlive(pid) ? pid : undefined;
+}
+
+/**
+ * Takes the ledger file's lock: creates `<file>.lock` with O_EXCL holding this pid, and takes
+ * over a lock whose owner is dead. Throws `LedgerLockedError` while a live process holds it.
+ * Returns the function that releases it, which removes the lock only while it is still ours.
+ */
+export function lockLedgerFile(path: string, purpose: LedgerLockPurpose): () => void {
+  const ledgerPath = resolve(path);
+  const lockPath = lockPathOf(ledgerPath);
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fd = openSync(lockPath, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o644);
@@ -239,7 +316,13 @@ function acquireLock(lockPath: string, ledgerPath: string): void {
       } finally {
         closeSync(fd);
       }
-      return;
+      return () => {
+        try {
+          if (readLockPid(lockPath) === process.pid) unlinkSync(lockPath);
+        } catch {
+          // already gone
+        }
+      };
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') {
@@ -254,8 +337,8 @@ function acquireLock(lockPath: string, ledgerPath: string): void {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue; // released meanwhile: try again
       throw error;
     }
-    if (pid !== undefined && pid !== process.pid && isAlive(pid)) throw new LedgerLockedError(ledgerPath, pid);
-    if (pid === process.pid) throw new LedgerLockedError(ledgerPath, pid, 'this process opened it already');
+    if (pid !== undefined && pid !== process.pid && isAlive(pid)) throw new LedgerLockedError(ledgerPath, pid, { purpose });
+    if (pid === process.pid) throw new LedgerLockedError(ledgerPath, pid, { detail: 'this process opened it already', purpose });
     // Stale (dead owner or unreadable pid): remove it and try again. Two processes taking over
     // the same stale lock race on O_EXCL, so only one of them wins.
     try {
@@ -264,15 +347,20 @@ function acquireLock(lockPath: string, ledgerPath: string): void {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
   }
-  throw new LedgerLockedError(ledgerPath, undefined, 'the lock file keeps reappearing');
+  throw new LedgerLockedError(ledgerPath, undefined, { detail: 'the lock file keeps reappearing', purpose });
 }
 
-function readLedgerFile(path: string): Map<string, LedgerEntry> {
+/**
+ * Reads a ledger file of version 1 or 2, without its lock (see the module comment), into its
+ * entries with their histories (oldest first; empty where the file has none). Undefined when
+ * there is no file; `LedgerFileError` when it is not a ledger this code reads.
+ */
+export function readLedgerFile(path: string): Map<string, AuditedLedgerEntry> | undefined {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new LedgerFileError(`Cannot read the offset ledger file ${path}: ${(error as Error).message}`, { cause: error });
   }
   let parsed: unknown;
@@ -285,20 +373,29 @@ function readLedgerFile(path: string): Map<string, LedgerEntry> {
   if (typeof file !== 'object' || file === null || file.format !== FILE_LEDGER_FORMAT || !Array.isArray(file.entries)) {
     throw new LedgerFileError(`The file ${path} is not an msk-s3-sink offset ledger (format "${FILE_LEDGER_FORMAT}")`);
   }
-  if (file.version !== FILE_LEDGER_VERSION) {
-    throw new LedgerFileError(`The offset ledger file ${path} has version ${String(file.version)}; this worker reads version ${FILE_LEDGER_VERSION}`);
+  const versions: readonly number[] = Object.values(FileLedgerVersion);
+  if (!versions.includes(file.version as number)) {
+    throw new LedgerFileError(
+      `The offset ledger file ${path} has version ${String(file.version)}; this version of msk-s3-sink reads versions ${versions.join(' and ')} (upgrade it)`,
+    );
   }
-  const entries = new Map<string, LedgerEntry>();
+  const entries = new Map<string, AuditedLedgerEntry>();
   file.entries.forEach((raw, index) => {
-    const e = raw as Partial<LedgerEntry>;
+    const e = raw as Partial<StoredEntry>;
     const valid =
       typeof e.topic === 'string' &&
       Number.isSafeInteger(e.partition) &&
       Number.isSafeInteger(e.generation) &&
       Number.isSafeInteger(e.committedOffset) &&
-      (e.lastObjectKey === null || typeof e.lastObjectKey === 'string');
+      (e.lastObjectKey === null || typeof e.lastObjectKey === 'string') &&
+      (e.resets === undefined || Array.isArray(e.resets));
     if (!valid) throw new LedgerFileError(`The offset ledger file ${path}: entries[${index}] is malformed`);
-    entries.set(key(e.topic!, e.partition!), {
+    const resets = (e.resets ?? []).map((reset, at) => {
+      const parsedReset = parseReset(reset);
+      if (!parsedReset) throw new LedgerFileError(`The offset ledger file ${path}: entries[${index}].resets[${at}] is malformed`);
+      return parsedReset;
+    });
+    entries.set(ledgerKey(e.topic!, e.partition!), {
       topic: e.topic!,
       partition: e.partition!,
       generation: e.generation!,
@@ -306,7 +403,26 @@ function readLedgerFile(path: string): Map<string, LedgerEntry> {
       lastObjectKey: e.lastObjectKey ?? null,
       lastRecordCount: Number(e.lastRecordCount ?? 0),
       updatedAt: String(e.updatedAt ?? ''),
+      resets,
     });
   });
   return entries;
+}
+
+function parseReset(raw: unknown): LedgerReset | undefined {
+  const r = raw as Partial<Record<keyof LedgerReset, unknown>> | null;
+  if (typeof r !== 'object' || r === null) return undefined;
+  const { id, at, by, reason, fromGeneration, fromOffset, toGeneration, toOffset } = r;
+  if (typeof id !== 'string' || typeof at !== 'string' || typeof by !== 'string' || typeof reason !== 'string') return undefined;
+  if (![fromGeneration, fromOffset, toGeneration, toOffset].every((n) => Number.isSafeInteger(n))) return undefined;
+  return {
+    id,
+    at,
+    by,
+    reason,
+    fromGeneration: fromGeneration as number,
+    fromOffset: fromOffset as number,
+    toGeneration: toGeneration as number,
+    toOffset: toOffset as number,
+  };
 }

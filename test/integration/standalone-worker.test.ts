@@ -14,6 +14,7 @@ import { startKafkaMockCluster, type KafkaMockCluster } from '../support/kafka-m
 import type { LogRecord } from '../support/kafka-sim.ts';
 import { check, exactlyOnce, readDelivered } from '../support/read-back.ts';
 import { emulatorEnv, produceKnown, startWorker, writeProperties, type WorkerProcess } from '../fixtures/standalone/harness.ts';
+import { sleep, until } from '../support/wait.ts';
 
 const PARTITIONS = [0, 1, 2, 3];
 let cluster: KafkaMockCluster;
@@ -35,17 +36,6 @@ afterAll(async () => {
   await Promise.all([cluster?.stop(), s3?.stop()]);
   rmSync(dir, { recursive: true, force: true });
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Waits until `done()` holds, polling. */
-async function until(what: string, done: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 function baseProperties(topic: string, group: string): Record<string, string | number> {
   return {

@@ -1,0 +1,186 @@
+/**
+ * A standalone user's replay, as the README walks through it: a worker with a file ledger
+ * delivers (librdkafka's mock cluster through kcat, the S3 emulator; the worker a child process
+ * of the real CLI), `msk-s3-sink status/verify --ledger-file` see it, `reset` is refused while
+ * the worker runs, the worker is stopped, `reset` (a dry run first) starts a new generation, the
+ * worker is started again and delivers the range again; verify agrees, the read-back finds
+ * every record of the new generation exactly once, and prune removes what the replay superseded.
+ */
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { runCli } from '../../lib/ops/cli.ts';
+import { emulatorEnv, produceKnown, startWorker, writeProperties, type WorkerProcess } from '../fixtures/standalone/harness.ts';
+import { startS3ForTest, type S3ForTest } from '../support/emulators.ts';
+import { startKafkaMockCluster, type KafkaMockCluster } from '../support/kafka-mock-cluster.ts';
+import type { LogRecord } from '../support/kafka-sim.ts';
+import { check, exactlyOnce, readDelivered } from '../support/read-back.ts';
+import { until } from '../support/wait.ts';
+
+const TOPIC = 'sa-replay';
+const GROUP = 'g-replay';
+const PARTITIONS = [0, 1, 2, 3];
+const PER_PARTITION = 300;
+/** Partitions 0 and 1 are replayed from this offset; 2 and 3 are left alone. */
+const FROM = 120;
+const REPLAYED = [0, 1];
+
+let cluster: KafkaMockCluster;
+let s3: S3ForTest;
+let dir: string;
+const workers: WorkerProcess[] = [];
+
+beforeAll(async () => {
+  [cluster, s3] = await Promise.all([startKafkaMockCluster({ topics: [{ name: TOPIC, partitions: 4 }] }), startS3ForTest()]);
+  dir = mkdtempSync(join(tmpdir(), 'standalone-replay-'));
+  vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
+  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
+});
+
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+  await Promise.all(workers.map((w) => w.exited));
+  await Promise.all([cluster?.stop(), s3?.stop()]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('standalone replay with the file ledger: stop, reset, start', () => {
+  it('delivers, is reset while stopped, and delivers the range again as generation 1, once', async () => {
+    const ledgerPath = join(dir, 'replay.offsets.json');
+    const config = join(dir, 'replay.properties');
+    writeProperties(config, {
+      name: 'test-replay',
+      'bootstrap.servers': cluster.bootstrapServers,
+      topics: TOPIC,
+      'group.id': GROUP,
+      'consumer.auto.offset.reset': 'earliest',
+      'offset.flush.interval.ms': 300,
+      'flush.size': 100,
+      'consumer.session.timeout.ms': 3000,
+      'consumer.heartbeat.interval.ms': 500,
+      's3.bucket.name': s3.bucket,
+      'topics.dir': `${GROUP}/`,
+      'errors.deadletterqueue.s3.prefix': `dead-${GROUP}/`,
+      'offset.storage.file.filename': ledgerPath,
+    });
+    const workerEnv = emulatorEnv(s3.endpoint);
+    // The operator's shell: where the bucket is, as for the Lambda deployment; the ledger by flag.
+    const shell = {
+      SINK_BUCKET: s3.bucket,
+      SINK_PREFIX: `${GROUP}/`,
+      SINK_DEAD_LETTER_PREFIX: `dead-${GROUP}/`,
+      AWS_REGION: 'us-east-1',
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
+    };
+    const cli = async (...argv: string[]) => {
+      let stdout = '';
+      let stderr = '';
+      const code = await runCli([...argv, '--ledger-file', ledgerPath], shell, {
+        stdout: { write: (text: string) => (stdout += text) },
+        stderr: { write: (text: string) => (stderr += text), isTTY: false },
+        now: Date.now,
+      });
+      return { code, stdout, stderr, json: () => JSON.parse(stdout) };
+    };
+    const committed = async (): Promise<Array<{ partition: number; generation: number; committedOffset: number; resets: number }>> => {
+      const status = await cli('status', '--json');
+      return status.code === 0 ? status.json() : [];
+    };
+    const reachedEnd = async (generations: (partition: number) => number) => {
+      const rows = await committed();
+      return PARTITIONS.every((p) => rows.some((r) => r.partition === p && r.committedOffset === PER_PARTITION - 1 && r.generation === generations(p)));
+    };
+
+    const expected: LogRecord[] = [];
+    for (const p of PARTITIONS) expected.push(...(await produceKnown(cluster, TOPIC, p, 0, PER_PARTITION)));
+
+    // 1. The worker delivers everything; status and verify see it through the file.
+    const first = startWorker('replay-1', config, workerEnv);
+    workers.push(first);
+    await first.waitForLog((l) => l['message'] === 'Partitions assigned and positioned');
+    await until('the first delivery to reach the end of every partition', () => reachedEnd(() => 0), 40_000);
+    expect(await committed()).toMatchObject(PARTITIONS.map((partition) => ({ partition, generation: 0, committedOffset: PER_PARTITION - 1, resets: 0 })));
+    const table = await cli('status');
+    expect(table.stdout).toMatch(new RegExp(`^${TOPIC}\\s+0\\s+0\\s+${PER_PARTITION - 1}\\s`, 'm'));
+    const verified = await cli('verify');
+    expect(verified.stdout, verified.stderr).toContain('OK: S3 and the ledger agree');
+    expect(verified.code).toBe(0);
+
+    // 2. reset is refused while the worker runs: it holds the file (--force does not lift that).
+    const reset = ['reset', '--topic', TOPIC, ...REPLAYED.flatMap((p) => ['--partition', String(p)]), '--to-offset', String(FROM), '--reason', 'replay test', '--by', 'ops', '--id', 'replay-1'];
+    const before = readFileSync(ledgerPath, 'utf8');
+    for (const extra of [[], ['--force']]) {
+      const refused = await cli(...reset, ...extra);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`is in use by process ${first.child.pid}`);
+      expect(refused.stderr).toContain('Stop the worker first');
+    }
+    expect(readFileSync(ledgerPath, 'utf8')).toBe(before);
+
+    // 3. Stop the worker; the dry run shows the plan and changes nothing; the reset applies it.
+    first.child.kill('SIGTERM');
+    expect((await first.exited).code, first.text()).toBe(0);
+    const stopped = readFileSync(ledgerPath, 'utf8');
+    const dry = await cli(...reset, '--dry-run', '--json');
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.json().steps).toMatchObject(
+      REPLAYED.map((partition) => ({ partition, current: { generation: 0, committedOffset: PER_PARTITION - 1 }, nextOffset: FROM, toGeneration: 1, direction: 'replay' })),
+    );
+    expect(readFileSync(ledgerPath, 'utf8')).toBe(stopped);
+    const applied = await cli(...reset);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stderr).toContain('Start the worker again');
+    expect(await committed()).toMatchObject([
+      { partition: 0, generation: 1, committedOffset: FROM - 1, resets: 1 },
+      { partition: 1, generation: 1, committedOffset: FROM - 1, resets: 1 },
+      { partition: 2, generation: 0, committedOffset: PER_PARTITION - 1, resets: 0 },
+      { partition: 3, generation: 0, committedOffset: PER_PARTITION - 1, resets: 0 },
+    ]);
+
+    // 4. Start the worker again: it resumes each partition at the ledger + 1, so the range is delivered again.
+    const second = startWorker('replay-2', config, workerEnv);
+    workers.push(second);
+    const positioned = await second.waitForLog((l) => l['message'] === 'Partitions assigned and positioned');
+    expect(positioned['partitions']).toEqual(
+      expect.arrayContaining(
+        PARTITIONS.map((p) => ({ partition: `${TOPIC}-${p}`, position: REPLAYED.includes(p) ? FROM : PER_PARTITION, from: 'ledger' })),
+      ),
+    );
+    await until('the replay to reach the end of the replayed partitions', () => reachedEnd((p) => (REPLAYED.includes(p) ? 1 : 0)), 40_000);
+    second.child.kill('SIGTERM');
+    expect((await second.exited).code, second.text()).toBe(0);
+    const summary = second.logs.find((l) => l['message'] === 'Standalone worker stopped');
+    expect(summary?.['recordsDelivered']).toBe(REPLAYED.length * (PER_PARTITION - FROM));
+
+    // 5. verify agrees, every object read; the read-back finds the new generation exactly once.
+    const after = await cli('verify', '--read', '--json');
+    expect(after.code, after.stdout).toBe(0);
+    expect(after.json()).toMatchObject({ errors: 0 });
+    expect(after.json().partitions).toMatchObject(
+      PARTITIONS.map((partition) => ({ partition, generation: REPLAYED.includes(partition) ? 1 : 0, committedOffset: PER_PARTITION - 1 })),
+    );
+    const delivered = await readDelivered(s3.client, s3.bucket, `${GROUP}/`);
+    const replayedRecords = expected.filter((r) => REPLAYED.includes(r.partition) && r.offset >= FROM);
+    const generation1 = check(replayedRecords, delivered, { generation: 1 });
+    expect(generation1.lost).toEqual([]);
+    expect(generation1.duplicated).toEqual([]);
+    expect(exactlyOnce(generation1)).toBe(true);
+    expect(generation1.delivered).toBe(replayedRecords.length);
+    // Generation 0 still holds the first delivery, whole and once (prune would delete its superseded part).
+    expect(exactlyOnce(check(expected, delivered, { generation: 0 }))).toBe(true);
+    const located = await cli('locate', '--topic', TOPIC, '--partition', '0', '--offset', String(FROM), '--json');
+    expect(located.json()).toMatchObject({ offset: FROM, generation: 1 });
+
+    // 6. prune deletes the generation-0 objects the replay wholly superseded; verify still agrees.
+    const prunable = (await cli('prune', '--dry-run', '--json')).json().keys as string[];
+    expect(prunable.length).toBeGreaterThan(0);
+    expect(prunable.every((key) => !key.includes('+g1') && /partition=[01]\//.test(key))).toBe(true);
+    expect((await cli('prune')).code).toBe(0);
+    expect((await cli('prune', '--dry-run', '--json')).json().keys).toEqual([]);
+    const pruned = await cli('verify', '--read');
+    expect(pruned.stdout).toContain('OK: S3 and the ledger agree');
+    expect(pruned.code).toBe(0);
+  }, 120_000);
+});
