@@ -45,6 +45,11 @@ export interface StandaloneConfig {
   readonly rebalanceTimeoutMs: number;
   readonly fetchMaxWaitMs: number;
   readonly maxPartitionFetchBytes: number;
+  /**
+   * `consumer.metadata.max.age.ms`: how often the subscribed topics are listed again, so that
+   * topics created later (matching `topics.regex`) and partitions added later are consumed.
+   */
+  readonly metadataMaxAgeMs: number;
   readonly security: KafkaSecurity;
   readonly ledger: LedgerChoice;
   /** The sink's configuration, as `loadConfig` validated it (the ledger table is a placeholder with a file ledger). */
@@ -70,6 +75,7 @@ export const STANDALONE_KEYS = [
   'consumer.max.poll.interval.ms',
   'consumer.fetch.max.wait.ms',
   'consumer.max.partition.fetch.bytes',
+  'consumer.metadata.max.age.ms',
   'security.protocol',
   'sasl.mechanism',
   'sasl.jaas.config',
@@ -165,6 +171,8 @@ const WorkerSchema = z.object({
   'consumer.max.poll.interval.ms': positiveInt(1_000, 3_600_000).default(300_000),
   'consumer.fetch.max.wait.ms': positiveInt(0, 60_000).default(500),
   'consumer.max.partition.fetch.bytes': positiveInt(1_024, 256 * 1024 * 1024).default(1_048_576),
+  // Kafka's default (5 minutes); the floor keeps a typo from listing the topics many times a second.
+  'consumer.metadata.max.age.ms': positiveInt(1_000, 86_400_000).default(300_000),
   'security.protocol': z.enum(['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'], { error: 'PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL' }).default('PLAINTEXT'),
   'sasl.mechanism': z.enum(['SCRAM-SHA-256', 'SCRAM-SHA-512', 'AWS_MSK_IAM'], { error: 'SCRAM-SHA-256, SCRAM-SHA-512 or AWS_MSK_IAM' }).optional(),
   'sasl.jaas.config': z.string().optional(),
@@ -224,7 +232,8 @@ export function resolveStandaloneConfig(
     else if (key.startsWith('lambda.') || key.startsWith('alarms.') || key.startsWith('kafka.')) {
       problems.push(`${key}: a key of the Lambda deployment (docs/configuration.md), not of standalone mode`);
     } else {
-      const suggestion = closestName(key, known, 3);
+      // Kafka Connect passes consumer settings on with the consumer. prefix: point there first.
+      const suggestion = known.has(`consumer.${key}`) ? `consumer.${key}` : closestName(key, known, 3);
       problems.push(`${key}: unknown key${suggestion ? ` (did you mean ${suggestion}?)` : ''}`);
     }
   }
@@ -330,6 +339,7 @@ export function resolveStandaloneConfig(
     rebalanceTimeoutMs: c['consumer.max.poll.interval.ms'],
     fetchMaxWaitMs: c['consumer.fetch.max.wait.ms'],
     maxPartitionFetchBytes: c['consumer.max.partition.fetch.bytes'],
+    metadataMaxAgeMs: c['consumer.metadata.max.age.ms'],
     security,
     ledger,
     sink,

@@ -14,6 +14,10 @@
  * Within a partition, batches are contiguous from that start, so every later batch starts at or
  * below the ledger's committed offset + 1 too (the ledger only moves forward). A partition
  * whose delivery failed drops what it holds and is positioned from the ledger again.
+ *
+ * Every `consumer.metadata.max.age.ms` the subscribed topics are listed again, as a Kafka
+ * consumer's pattern subscription does: topics that now match `topics.regex`, and partitions
+ * added to a subscribed topic, make the worker join the group again so that they are assigned.
  */
 import { Admin, Consumer, type ClusterMetadata, type ConsumerOptions } from '@platformatic/kafka';
 
@@ -39,6 +43,12 @@ export class WorkerFatalError extends SinkError {
     super(message, options);
     this.name = 'WorkerFatalError';
   }
+}
+
+/** The subscribed topics on the cluster, with their partition counts, and the listed topics it lacks. */
+interface TopicListing {
+  readonly partitions: Map<string, number>;
+  readonly missing: string[];
 }
 
 /** Where a partition's position came from. */
@@ -97,14 +107,21 @@ export class StandaloneWorker {
   readonly #log: WorkerLogger;
   readonly #consumer: Consumer;
   readonly #clientOptions: ReturnType<typeof kafkaClientOptions>;
-  #topics: string[] = [];
+  /** The subscribed topics and their partition counts, as last listed. */
+  #subscribed = new Map<string, number>();
+  /** The next listing of the topics (a timer beside the fetch loop), the one in flight and its client. */
+  #listingTimer: NodeJS.Timeout | undefined;
+  #listing: Promise<void> | undefined;
+  #listingAdmin: Admin | undefined;
   #partitions = new Map<string, PartitionState>();
   /** Bumped whenever the partitions are re-positioned: a fetch begun before is discarded. */
   #epoch = 0;
   #assignmentDirty = false;
-  #rejoinNeeded = false;
+  /** Why the worker must join the group again, when it must. */
+  #rejoinNeeded: string | undefined;
   #joined = false;
   #stopping = false;
+  #closed = false;
   #wake: (() => void) | undefined;
   #lastFlush: number;
   #fatal: Error | undefined;
@@ -161,7 +178,7 @@ export class StandaloneWorker {
     // Emitted when a rejoin after a rebalance failed: the membership is gone until we join again.
     this.#consumer.on('error', (error: Error) => {
       this.#log.warn('The consumer lost its group membership; joining again', errorFields(error));
-      this.#rejoinNeeded = true;
+      this.#rejoinNeeded = 'membership lost';
       this.#wakeUp();
     });
   }
@@ -190,7 +207,7 @@ export class StandaloneWorker {
       await this.#start();
       while (!this.#stopping && !this.#fatal) {
         try {
-          if (this.#rejoinNeeded) await this.#rejoin();
+          if (this.#rejoinNeeded !== undefined) await this.#rejoin(this.#rejoinNeeded);
           if (this.#assignmentDirty) await this.#applyAssignment();
           await this.#fetchOnce();
           await this.#flushIfDue();
@@ -223,13 +240,14 @@ export class StandaloneWorker {
 
   async #start(): Promise<void> {
     const config = this.#config;
-    this.#topics = await this.#resolveTopics();
+    this.#subscribed = await this.#resolveTopics();
     this.#log.info('Standalone worker starting', {
       name: config.name,
       groupId: config.groupId,
       clientId: config.clientId,
       bootstrapServers: config.bootstrapServers,
-      topics: this.#topics,
+      topics: [...this.#subscribed.keys()],
+      metadataMaxAgeMs: config.metadataMaxAgeMs,
       ledger: config.ledger.kind === 'file' ? { file: config.ledger.path } : { table: config.ledger.table },
       bucket: config.sink.bucket,
       prefix: config.sink.prefix,
@@ -238,34 +256,120 @@ export class StandaloneWorker {
       autoOffsetReset: config.autoOffsetReset,
       security: config.security.kind,
     });
-    for (const topic of this.#topics) this.#consumer.topics.track(topic);
+    for (const topic of this.#subscribed.keys()) this.#consumer.topics.track(topic);
+    this.#scheduleListing();
     await this.#join();
   }
 
-  /** The subscribed topics: the list, checked to exist, or the topics matching `topics.regex`. */
-  async #resolveTopics(): Promise<string[]> {
-    const admin = new Admin({ ...this.#clientOptions, clientId: `${this.#config.clientId}-admin` });
+  /** At start: the subscribed topics and their partition counts; none, or a listed topic missing, is fatal. */
+  async #resolveTopics(): Promise<Map<string, number>> {
+    let listed: TopicListing;
     try {
-      const existing = await admin.listTopics({ includeInternals: false });
-      const topics = this.#config.topics;
-      if (topics.kind === 'regex') {
-        const matched = existing.filter((topic) => topics.pattern.test(topic)).sort();
-        if (matched.length === 0) {
-          throw new WorkerFatalError(`No topic on the cluster matches topics.regex ${topics.pattern.source}`);
-        }
-        return matched;
-      }
-      const missing = topics.names.filter((topic) => !existing.includes(topic));
-      if (missing.length > 0) throw new WorkerFatalError(`Unknown Kafka topic(s): ${missing.join(', ')} (the worker never creates topics)`);
-      return [...topics.names];
+      listed = await this.#listTopics();
     } catch (error) {
-      if (error instanceof WorkerFatalError) throw error;
       throw new WorkerFatalError(`Cannot list the topics of ${this.#config.bootstrapServers.join(',')}: ${describeKafkaError(error)}`, {
         cause: error,
       });
+    }
+    const topics = this.#config.topics;
+    if (topics.kind === 'regex' && listed.partitions.size === 0) {
+      throw new WorkerFatalError(`No topic on the cluster matches topics.regex ${topics.pattern.source}`);
+    }
+    if (listed.missing.length > 0) {
+      throw new WorkerFatalError(`Unknown Kafka topic(s): ${listed.missing.join(', ')} (the worker never creates topics)`);
+    }
+    return listed.partitions;
+  }
+
+  /**
+   * The subscribed topics the cluster has now (the list, or the topics matching `topics.regex`)
+   * with their partition counts, and the listed topics it does not have.
+   */
+  async #listTopics(): Promise<TopicListing> {
+    const admin = new Admin({ ...this.#clientOptions, clientId: `${this.#config.clientId}-admin` });
+    this.#listingAdmin = admin;
+    try {
+      const existing = await admin.listTopics({ includeInternals: false });
+      const topics = this.#config.topics;
+      const names = topics.kind === 'regex' ? existing.filter((topic) => topics.pattern.test(topic)).sort() : topics.names.filter((topic) => existing.includes(topic));
+      const missing = topics.kind === 'regex' ? [] : topics.names.filter((topic) => !existing.includes(topic));
+      const partitions = new Map<string, number>();
+      if (names.length > 0) {
+        const metadata = await admin.metadata({ topics: names, forceUpdate: true, autocreateTopics: false });
+        for (const name of names) {
+          const count = metadata.topics.get(name)?.partitionsCount;
+          if (count !== undefined) partitions.set(name, count);
+        }
+      }
+      return { partitions, missing };
     } finally {
+      if (this.#listingAdmin === admin) this.#listingAdmin = undefined;
       await admin.close().catch(() => undefined);
     }
+  }
+
+  /**
+   * Lists the topics again `consumer.metadata.max.age.ms` after the last listing ended. A timer,
+   * not a step of the fetch loop: a loop stuck retrying fetches from an unreachable cluster must
+   * not stretch the interval, and a slow listing must not hold deliveries up. A failure is logged
+   * and waits for the next interval.
+   */
+  #scheduleListing(): void {
+    if (this.#stopping || this.#closed) return;
+    this.#listingTimer = setTimeout(() => {
+      this.#listingTimer = undefined;
+      this.#listing = this.#listTopics()
+        .then(
+          (listed) => this.#onTopicsListed(listed.partitions),
+          (error: unknown) => {
+            if (this.#stopping) return;
+            this.#log.warn('Listing the topics failed; trying again at the next metadata refresh', {
+              retryInMs: this.#config.metadataMaxAgeMs,
+              ...errorFields(error),
+            });
+          },
+        )
+        .finally(() => {
+          this.#listing = undefined;
+          this.#scheduleListing();
+        });
+    }, this.#config.metadataMaxAgeMs);
+  }
+
+  /**
+   * Compares a new listing with the subscription. New topics, or more partitions, are only
+   * assigned by a rebalance, and @platformatic/kafka's group leader assigns the topics that it
+   * tracks itself (`consumer.topics`, also the subscription its JoinGroup sends), with the
+   * partition counts of its metadata cache (kept 5 s), to all members. So the topics are tracked,
+   * the cache is dropped, and the worker joins again. When a follower notices first, its rejoin
+   * may assign nothing new (or not rebalance at all, with an unchanged subscription); the leader,
+   * listing the same topics on the same schedule, rebalances at its own refresh.
+   */
+  #onTopicsListed(listed: ReadonlyMap<string, number>): void {
+    if (this.#stopping) return;
+    const topicsAdded = [...listed.keys()].filter((topic) => !this.#subscribed.has(topic));
+    const topicsGone = [...this.#subscribed.keys()].filter((topic) => !listed.has(topic));
+    const partitionsAdded = [...listed]
+      .filter(([topic, count]) => count > (this.#subscribed.get(topic) ?? count))
+      .map(([topic, count]) => ({ topic, from: this.#subscribed.get(topic)!, to: count }));
+    if (topicsAdded.length === 0 && topicsGone.length === 0 && partitionsAdded.length === 0) return;
+    if (topicsAdded.length > 0 || partitionsAdded.length > 0) {
+      this.#log.info('New topics or partitions: joining the group again to have them assigned', {
+        topicsAdded: topicsAdded.map((topic) => ({ topic, partitions: listed.get(topic) })),
+        partitionsAdded,
+      });
+    }
+    if (topicsGone.length > 0) {
+      // A deleted topic left subscribed would fail every assignment and fetch: drop it (it is
+      // subscribed again if it comes back).
+      this.#log.warn('Subscribed topics are no longer on the cluster: dropping them', { topicsGone });
+    }
+    for (const topic of topicsAdded) this.#consumer.topics.track(topic);
+    for (const topic of topicsGone) this.#consumer.topics.untrack(topic);
+    this.#subscribed = new Map(listed);
+    this.#consumer.clearMetadata();
+    this.#rejoinNeeded = 'subscription changed';
+    this.#wakeUp();
   }
 
   async #join(): Promise<void> {
@@ -288,10 +392,10 @@ export class StandaloneWorker {
     }
   }
 
-  async #rejoin(): Promise<void> {
-    this.#rejoinNeeded = false;
+  async #rejoin(reason: string): Promise<void> {
+    this.#rejoinNeeded = undefined;
     // Our partitions may be someone else's by now: deliver what we hold, then hold nothing.
-    await this.#flush('membership lost', true);
+    await this.#flush(reason, true);
     this.#partitions = new Map();
     this.#epoch++;
     await this.#join();
@@ -650,6 +754,11 @@ export class StandaloneWorker {
   }
 
   async #close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#listingTimer);
+    // Closing its client ends a listing in flight at once (its retries included).
+    await this.#listingAdmin?.close().catch(() => undefined);
+    await this.#listing;
     const commits = [...this.#partitions.values()].map((s) => ({
       topic: s.topic,
       partition: s.partition,

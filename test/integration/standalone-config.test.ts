@@ -117,6 +117,16 @@ describe('standalone configuration', () => {
     );
   });
 
+  it('reads consumer.metadata.max.age.ms (how often the topics are listed again): 300000 by default, 1000 at least', () => {
+    expect(resolveStandaloneConfig(minimal, {}, { baseDir: dir }).metadataMaxAgeMs).toBe(300_000);
+    expect(resolveStandaloneConfig({ ...minimal, 'consumer.metadata.max.age.ms': '1000' }, {}, { baseDir: dir }).metadataMaxAgeMs).toBe(1_000);
+    expect(problems({ ...minimal, 'consumer.metadata.max.age.ms': '999' })).toEqual(['consumer.metadata.max.age.ms: Too small: expected number to be >=1000']);
+    expect(problems({ ...minimal, 'consumer.metadata.max.age.ms': '86400001' })).toEqual(['consumer.metadata.max.age.ms: Too big: expected number to be <=86400000']);
+    expect(problems({ ...minimal, 'consumer.metadata.max.age.ms': '5m' })).toEqual([expect.stringMatching(/^consumer\.metadata\.max\.age\.ms: Invalid input: expected number/)]);
+    // Kafka's own name without the consumer. prefix is pointed at the key.
+    expect(problems({ ...minimal, 'metadata.max.age.ms': '60000' })).toEqual(['metadata.max.age.ms: unknown key (did you mean consumer.metadata.max.age.ms?)']);
+  });
+
   it('defaults group.id to connect-<name>, takes LEDGER_TABLE from the environment, substitutes ${env:...}', () => {
     const { 'group.id': _, 'offset.storage.file.filename': __, ...rest } = minimal;
     const config = resolveStandaloneConfig({ ...rest, name: 'orders', 's3.bucket.name': '${env:BUCKET}' }, { LEDGER_TABLE: 'ledger-x', BUCKET: 'env-bucket' });

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../lib/ops/cli.ts';
-import { emulatorEnv, produceKnown, startWorker, writeProperties, type WorkerProcess } from '../fixtures/standalone/harness.ts';
+import { emulatorEnv, produceKnown, startWorker, testWorkerProperties, writeProperties, type WorkerProcess } from '../fixtures/standalone/harness.ts';
 import { startS3ForTest, type S3ForTest } from '../support/emulators.ts';
 import { startKafkaMockCluster, type KafkaMockCluster } from '../support/kafka-mock-cluster.ts';
 import type { LogRecord } from '../support/kafka-sim.ts';
@@ -51,18 +51,8 @@ describe('standalone replay with the file ledger: stop, reset, start', () => {
     const ledgerPath = join(dir, 'replay.offsets.json');
     const config = join(dir, 'replay.properties');
     writeProperties(config, {
-      name: 'test-replay',
-      'bootstrap.servers': cluster.bootstrapServers,
+      ...testWorkerProperties({ bootstrapServers: cluster.bootstrapServers, bucket: s3.bucket, group: GROUP, flushSize: 100 }),
       topics: TOPIC,
-      'group.id': GROUP,
-      'consumer.auto.offset.reset': 'earliest',
-      'offset.flush.interval.ms': 300,
-      'flush.size': 100,
-      'consumer.session.timeout.ms': 3000,
-      'consumer.heartbeat.interval.ms': 500,
-      's3.bucket.name': s3.bucket,
-      'topics.dir': `${GROUP}/`,
-      'errors.deadletterqueue.s3.prefix': `dead-${GROUP}/`,
       'offset.storage.file.filename': ledgerPath,
     });
     const workerEnv = emulatorEnv(s3.endpoint);

@@ -13,7 +13,7 @@ import { createTestLedgerTable, startS3ForTest, type S3ForTest } from '../suppor
 import { startKafkaMockCluster, type KafkaMockCluster } from '../support/kafka-mock-cluster.ts';
 import type { LogRecord } from '../support/kafka-sim.ts';
 import { check, exactlyOnce, readDelivered } from '../support/read-back.ts';
-import { emulatorEnv, produceKnown, startWorker, writeProperties, type WorkerProcess } from '../fixtures/standalone/harness.ts';
+import { emulatorEnv, produceKnown, startWorker, testWorkerProperties, writeProperties, type WorkerProcess } from '../fixtures/standalone/harness.ts';
 import { sleep, until } from '../support/wait.ts';
 
 const PARTITIONS = [0, 1, 2, 3];
@@ -38,20 +38,7 @@ afterAll(async () => {
 });
 
 function baseProperties(topic: string, group: string): Record<string, string | number> {
-  return {
-    name: `test-${group}`,
-    'bootstrap.servers': cluster.bootstrapServers,
-    topics: topic,
-    'group.id': group,
-    'consumer.auto.offset.reset': 'earliest',
-    'offset.flush.interval.ms': 300,
-    'flush.size': 150,
-    'consumer.session.timeout.ms': 3000,
-    'consumer.heartbeat.interval.ms': 500,
-    's3.bucket.name': s3.bucket,
-    'topics.dir': `${group}/`,
-    'errors.deadletterqueue.s3.prefix': `dead-${group}/`,
-  };
+  return { ...testWorkerProperties({ bootstrapServers: cluster.bootstrapServers, bucket: s3.bucket, group }), topics: topic };
 }
 
 function lastOffsets(records: readonly LogRecord[]): Map<number, number> {
