@@ -5,6 +5,8 @@
  *
  * The ledger is the DynamoDB table (`--table`, `LEDGER_TABLE`) or a standalone worker's ledger
  * file (`--ledger-file`, `LEDGER_FILE`); the commands see both through `LedgerAdminPort`.
+ * `--config FILE` takes the bucket, the prefixes, the layout and the ledger from a standalone
+ * worker's own configuration file instead of the `SINK_*` variables; flags still win over it.
  *
  * Works against real AWS with the default credential chain, and against the local emulators
  * through the standard `AWS_ENDPOINT_URL*` variables.
@@ -20,6 +22,7 @@ import { S3ObjectStore } from '../aws/s3-object-store.ts';
 import { loadConfig } from '../config.ts';
 import { SinkError } from '../errors.ts';
 import { createLayout, DEFAULT_LAYOUT, type Layout } from '../layout.ts';
+import { readWorkerStorageFile, StandaloneConfigError, type WorkerStorage } from '../standalone/config.ts';
 import { LedgerLockedError } from '../standalone/file-ledger.ts';
 import { FileLedgerAdmin } from '../standalone/file-ledger-admin.ts';
 import { catalog, type CatalogedObject, generationWindows } from './catalog.ts';
@@ -64,10 +67,16 @@ Commands:
   prune     delete the objects that no generation counts as current (see verify)
   manifest  write _manifest.json in each time partition of --topic that every partition has
             committed past (time partitioner; the layout from the function's SINK_* settings in the
-            environment; --partitions N: the topic's partition count; --grace-ms G)
+            environment, or from a worker's file with --config; --partitions N: the topic's partition
+            count; --grace-ms G)
   standalone <file>  run the sink as a long-running Kafka consumer (see msk-s3-sink standalone --help)
 
 Where (defaults from the sink's own environment variables):
+  --config FILE               a standalone worker's .properties or JSON file: the bucket (s3.bucket.name),
+                              the prefixes (topics.dir, errors.deadletterqueue.s3.prefix), the layout
+                              (partitioner.class, path.format, ...) and the ledger (offset.storage.file.filename,
+                              relative to FILE, or ledger.table) in place of the variables below; the flags
+                              below still win over it
   --bucket NAME               SINK_BUCKET
   --prefix PREFIX             SINK_PREFIX (topics/)
   --dead-letter-prefix PREFIX SINK_DEAD_LETTER_PREFIX (dead-letters/)
@@ -88,6 +97,7 @@ Output:    --json (for scripts), --read (verify: read every object too), --stric
 `;
 
 const OPTIONS = {
+  config: { type: 'string' },
   bucket: { type: 'string' },
   prefix: { type: 'string' },
   'dead-letter-prefix': { type: 'string' },
@@ -171,6 +181,11 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
       io.stderr.write(`error: ${error.message}\n(see msk-s3-sink --help)\n`);
       return 2;
     }
+    // The --config file lists every problem itself; as for the worker, a bad file is exit code 2.
+    if (error instanceof StandaloneConfigError) {
+      io.stderr.write(`error: ${error.message}\n`);
+      return 2;
+    }
     io.stderr.write(`error: ${describe(error)}\n`);
     return 1;
   }
@@ -202,6 +217,7 @@ class Context {
   #dynamo: DynamoDBClient | undefined;
   #lambda: LambdaClient | undefined;
   #kafka: KafkaAdmin | undefined;
+  #worker: WorkerStorage | undefined;
 
   constructor(values: Values, env: Readonly<Record<string, string | undefined>>, io: CliIo) {
     this.values = values;
@@ -209,26 +225,36 @@ class Context {
     this.io = io;
   }
 
+  /**
+   * The standalone worker's file given with --config, read on first use (undefined without it).
+   * It stands in for the sink's environment variables: a flag wins over it, it wins over them.
+   */
+  get worker(): WorkerStorage | undefined {
+    const path = this.values.config;
+    if (path === undefined) return undefined;
+    this.#worker ??= readWorkerStorageFile(path, this.#env);
+    return this.#worker;
+  }
   get region(): string | undefined {
-    return this.values.region ?? this.#env['AWS_REGION'];
+    return this.values.region ?? this.worker?.sink.aws.region ?? this.#env['AWS_REGION'];
   }
   get bucket(): string {
-    const bucket = this.values.bucket ?? this.#env['SINK_BUCKET'];
-    if (!bucket) throw new UsageError('the bucket is unknown: give --bucket (or SINK_BUCKET)');
+    const bucket = this.values.bucket ?? this.worker?.sink.bucket ?? this.#env['SINK_BUCKET'];
+    if (!bucket) throw new UsageError('the bucket is unknown: give --bucket (or SINK_BUCKET, or a worker file with --config)');
     return bucket;
   }
   get prefix(): string {
-    return withSlash(this.values.prefix ?? this.#env['SINK_PREFIX'] ?? 'topics/');
+    return withSlash(this.values.prefix ?? this.worker?.sink.prefix ?? this.#env['SINK_PREFIX'] ?? 'topics/');
   }
   get deadLetterPrefix(): string {
-    return withSlash(this.values['dead-letter-prefix'] ?? this.#env['SINK_DEAD_LETTER_PREFIX'] ?? 'dead-letters/');
+    return withSlash(this.values['dead-letter-prefix'] ?? this.worker?.sink.deadLetterPrefix ?? this.#env['SINK_DEAD_LETTER_PREFIX'] ?? 'dead-letters/');
   }
   /** The ledger the command works on; a usage error when none is given or the choice is ambiguous. */
   get ledgerLocation(): LedgerLocation {
     const location = this.#findLedger();
     if (!location) {
       throw new UsageError(
-        "the ledger is unknown: give --table (or LEDGER_TABLE), or a standalone worker's ledger file with --ledger-file (or LEDGER_FILE)",
+        "the ledger is unknown: give --table (or LEDGER_TABLE), or a standalone worker's ledger file with --ledger-file (or LEDGER_FILE) or its configuration file with --config",
       );
     }
     return location;
@@ -243,8 +269,9 @@ class Context {
     return location.kind === 'table' ? location.table : `file ${location.path}`;
   }
   /**
-   * A flag wins over the environment; both flags, or both variables without a flag, are a usage
-   * error rather than a guess: a reset on the wrong ledger is not undone by running it again.
+   * A flag wins over the --config file, which wins over the environment (as it does for the
+   * worker); both flags, or both variables without a flag or a file, are a usage error rather
+   * than a guess: a reset on the wrong ledger is not undone by running it again.
    */
   #findLedger(): LedgerLocation | undefined {
     const table = this.values.table || undefined;
@@ -254,6 +281,8 @@ class Context {
     }
     if (file !== undefined) return { kind: 'file', path: resolve(file) };
     if (table !== undefined) return { kind: 'table', table };
+    const worker = this.worker?.ledger;
+    if (worker !== undefined) return worker.kind === 'file' ? worker : { kind: 'table', table: worker.table };
     const envTable = this.#env['LEDGER_TABLE'] || undefined;
     const envFile = this.#env['LEDGER_FILE'] || undefined;
     if (envTable !== undefined && envFile !== undefined) {
@@ -273,8 +302,10 @@ class Context {
   get partitions(): number[] | undefined {
     return this.values.partition?.map((text) => nonNegative('--partition', text));
   }
-  /** The sink's layout, from the function's own SINK_* settings in the environment. */
+  /** The sink's layout: from the --config file, else from the function's own SINK_* settings in the environment. */
   get layout(): Layout {
+    const worker = this.worker;
+    if (worker) return createLayout(worker.sink.layout ?? DEFAULT_LAYOUT);
     const location = this.ledgerLocation;
     const config = loadConfig({
       ...Object.fromEntries(Object.entries(this.#env).filter(([name]) => name.startsWith('SINK_'))),

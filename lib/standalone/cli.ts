@@ -23,7 +23,8 @@ import { StandaloneWorker, type WorkerStatus } from './worker.ts';
 export const STANDALONE_USAGE = `Usage: msk-s3-sink standalone <worker.properties | worker.json> [--check]
 
 Runs the sink as a long-running Kafka consumer (one process; several with the same group.id share
-the partitions). Stops on SIGTERM or SIGINT after delivering what it fetched.
+the partitions). Stops on SIGTERM or SIGINT after delivering what it fetched; committing, leaving
+the group and closing the Kafka clients get task.shutdown.graceful.timeout.ms (5000) at most.
   --check   validate the configuration, print it (secrets hidden) and exit
 Exit codes: 0 stopped cleanly, 1 fatal error, 2 bad configuration.
 See the README's "Standalone mode" and examples/standalone.properties.
@@ -166,6 +167,8 @@ export function describeConfig(config: StandaloneConfig): Record<string, unknown
     flushSize: config.flushSize,
     sessionTimeoutMs: config.sessionTimeoutMs,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
+    metadataMaxAgeMs: config.metadataMaxAgeMs,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
     security:
       security.kind === 'sasl-scram'
         ? { kind: security.kind, mechanism: security.mechanism, username: security.username, password: '********', tls: security.tls !== false, ca: security.ca ? 'PEM' : undefined }

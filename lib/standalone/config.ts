@@ -50,6 +50,12 @@ export interface StandaloneConfig {
    * topics created later (matching `topics.regex`) and partitions added later are consumed.
    */
   readonly metadataMaxAgeMs: number;
+  /**
+   * `task.shutdown.graceful.timeout.ms`: how long a stop waits for the Kafka side (the final
+   * offset commit, leaving the group, closing the clients) once what was fetched is delivered.
+   * Delivering to S3 and the ledger is never cut short; only the Kafka requests are abandoned.
+   */
+  readonly shutdownTimeoutMs: number;
   readonly security: KafkaSecurity;
   readonly ledger: LedgerChoice;
   /** The sink's configuration, as `loadConfig` validated it (the ledger table is a placeholder with a file ledger). */
@@ -76,6 +82,7 @@ export const STANDALONE_KEYS = [
   'consumer.fetch.max.wait.ms',
   'consumer.max.partition.fetch.bytes',
   'consumer.metadata.max.age.ms',
+  'task.shutdown.graceful.timeout.ms',
   'security.protocol',
   'sasl.mechanism',
   'sasl.jaas.config',
@@ -110,14 +117,27 @@ export const UNSUPPORTED_KEYS: Readonly<Record<string, string>> = {
 
 /** Reads a `.properties` or `.json` file (by extension; JSON also when the text starts with `{`). */
 export function readStandaloneConfigFile(path: string, env: Readonly<Record<string, string | undefined>>): StandaloneConfig {
+  return resolveStandaloneConfig(readRawConfig(path), env, { source: path, baseDir: resolve(path, '..') });
+}
+
+/**
+ * Reads where a worker file puts the objects and the offsets, and their layout (for the
+ * operations commands, `msk-s3-sink <command> --config FILE`): the same rules as the worker's,
+ * applied to those keys only, so that the Kafka settings (and the secrets and PEM files they may
+ * name) need not be at hand.
+ */
+export function readWorkerStorageFile(path: string, env: Readonly<Record<string, string | undefined>>): WorkerStorage {
+  return resolveWorkerStorage(readRawConfig(path), env, { source: path, baseDir: resolve(path, '..') });
+}
+
+function readRawConfig(path: string): Map<string, string> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     throw new StandaloneConfigError(path, [`cannot read the file: ${(error as Error).message}`]);
   }
-  const raw = extname(path).toLowerCase() === '.json' || text.trimStart().startsWith('{') ? fromJson(path, text) : fromProperties(text);
-  return resolveStandaloneConfig(raw, env, { source: path, baseDir: resolve(path, '..') });
+  return extname(path).toLowerCase() === '.json' || text.trimStart().startsWith('{') ? fromJson(path, text) : fromProperties(text);
 }
 
 function fromProperties(text: string): Map<string, string> {
@@ -153,6 +173,16 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 const positiveInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** Where the objects and the offsets go, and their layout: all the operations commands read. */
+const STORAGE_KEY_SCHEMAS = {
+  'offset.storage.file.filename': z.string().min(1).optional(),
+  'ledger.table': z.string().min(1).optional(),
+  's3.bucket.name': z.string().optional(),
+  's3.region': z.string().optional(),
+  ...SINK_KEY_SCHEMAS,
+};
+const StorageSchema = z.object(STORAGE_KEY_SCHEMAS);
+
 const WorkerSchema = z.object({
   name: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, ".", "_" and "-" only').optional(),
   'connector.class': z.string().optional(),
@@ -173,6 +203,9 @@ const WorkerSchema = z.object({
   'consumer.max.partition.fetch.bytes': positiveInt(1_024, 256 * 1024 * 1024).default(1_048_576),
   // Kafka's default (5 minutes); the floor keeps a typo from listing the topics many times a second.
   'consumer.metadata.max.age.ms': positiveInt(1_000, 86_400_000).default(300_000),
+  // Kafka Connect's default (5 s). 0 abandons the Kafka side at once; the ceiling (10 minutes)
+  // is well past any supervisor's stop timeout (systemd 90 s, Kubernetes 30 s by default).
+  'task.shutdown.graceful.timeout.ms': positiveInt(0, 600_000).default(5_000),
   'security.protocol': z.enum(['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'], { error: 'PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL' }).default('PLAINTEXT'),
   'sasl.mechanism': z.enum(['SCRAM-SHA-256', 'SCRAM-SHA-512', 'AWS_MSK_IAM'], { error: 'SCRAM-SHA-256, SCRAM-SHA-512 or AWS_MSK_IAM' }).optional(),
   'sasl.jaas.config': z.string().optional(),
@@ -184,11 +217,7 @@ const WorkerSchema = z.object({
   'ssl.truststore.type': z.literal('PEM', { error: 'only PEM trust stores are read (convert a JKS one with keytool/openssl)' }).optional(),
   'ssl.certificate.location': z.string().min(1).optional(),
   'ssl.key.location': z.string().min(1).optional(),
-  'offset.storage.file.filename': z.string().min(1).optional(),
-  'ledger.table': z.string().min(1).optional(),
-  's3.bucket.name': z.string().optional(),
-  's3.region': z.string().optional(),
-  ...SINK_KEY_SCHEMAS,
+  ...STORAGE_KEY_SCHEMAS,
 });
 
 /** Which key each setting of lib/config.ts comes from (for its problems' wording). */
@@ -213,17 +242,7 @@ export function resolveStandaloneConfig(
   const baseDir = options.baseDir ?? process.cwd();
   const readFile = options.readFile ?? ((path: string) => readFileSync(path, 'utf8'));
   const problems: string[] = [];
-  const raw = new Map<string, string>();
-  for (const [key, value] of input instanceof Map ? input : Object.entries(input)) {
-    raw.set(
-      key,
-      value.replace(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g, (_: string, name: string) => {
-        const found = env[name];
-        if (found === undefined) problems.push(`${key}: \${env:${name}} is not set in the environment`);
-        return found ?? '';
-      }),
-    );
-  }
+  const raw = substituteEnv(input, env, problems);
 
   const known = new Set<string>(STANDALONE_KEYS);
   for (const key of raw.keys()) {
@@ -281,7 +300,91 @@ export function resolveStandaloneConfig(
 
   const security = resolveSecurity(c, env, { baseDir, readFile, problems });
 
-  // Ledger
+  const { ledger, sink } = resolveStorage(c, env, baseDir, problems);
+
+  if (problems.length > 0 || !sink || !topics || !groupId || !ledger || !security) {
+    throw new StandaloneConfigError(source, problems.length > 0 ? problems : ['invalid']);
+  }
+  return {
+    name,
+    bootstrapServers,
+    topics,
+    groupId,
+    clientId: c['client.id'] ?? `${name}-${hostname()}-${process.pid}`,
+    autoOffsetReset: c['consumer.auto.offset.reset'] ?? c['auto.offset.reset'] ?? 'earliest',
+    flushIntervalMs: c['offset.flush.interval.ms'],
+    flushSize: c['flush.size'],
+    sessionTimeoutMs: c['consumer.session.timeout.ms'],
+    heartbeatIntervalMs: c['consumer.heartbeat.interval.ms'],
+    rebalanceTimeoutMs: c['consumer.max.poll.interval.ms'],
+    fetchMaxWaitMs: c['consumer.fetch.max.wait.ms'],
+    maxPartitionFetchBytes: c['consumer.max.partition.fetch.bytes'],
+    metadataMaxAgeMs: c['consumer.metadata.max.age.ms'],
+    shutdownTimeoutMs: c['task.shutdown.graceful.timeout.ms'],
+    security,
+    ledger,
+    sink,
+  };
+}
+
+/** What the operations commands take from a worker file (`readWorkerStorageFile`). */
+export interface WorkerStorage {
+  readonly ledger: LedgerChoice;
+  /** The sink's configuration (bucket, prefixes, layout, region), as `loadConfig` validated it. */
+  readonly sink: SinkConfig;
+}
+
+/**
+ * Validates the storage keys of raw key/values (`offset.storage.file.filename`, `ledger.table`,
+ * `s3.*` and the sink's keys) with the worker's rules; other keys are not looked at.
+ */
+export function resolveWorkerStorage(
+  input: ReadonlyMap<string, string> | Readonly<Record<string, string>>,
+  env: Readonly<Record<string, string | undefined>>,
+  options: { readonly source?: string; readonly baseDir?: string } = {},
+): WorkerStorage {
+  const source = options.source ?? 'configuration';
+  const problems: string[] = [];
+  const storageKeys = new Set(Object.keys(STORAGE_KEY_SCHEMAS));
+  const given = new Map([...(input instanceof Map ? input : Object.entries(input))].filter(([key]) => storageKeys.has(key)));
+  const raw = substituteEnv(given, env, problems);
+  const parsed = StorageSchema.safeParse(Object.fromEntries(raw));
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${String(issue.path[0] ?? source)}: ${issue.message}`);
+    throw new StandaloneConfigError(source, problems);
+  }
+  const { ledger, sink } = resolveStorage(parsed.data, env, options.baseDir ?? process.cwd(), problems);
+  if (problems.length > 0 || !ledger || !sink) throw new StandaloneConfigError(source, problems.length > 0 ? problems : ['invalid']);
+  return { ledger, sink };
+}
+
+/** `${env:NAME}` in each value replaced by that environment variable; a missing one is a problem. */
+function substituteEnv(
+  input: ReadonlyMap<string, string> | Readonly<Record<string, string>>,
+  env: Readonly<Record<string, string | undefined>>,
+  problems: string[],
+): Map<string, string> {
+  const raw = new Map<string, string>();
+  for (const [key, value] of input instanceof Map ? input : Object.entries(input)) {
+    raw.set(
+      key,
+      value.replace(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g, (_: string, name: string) => {
+        const found = env[name];
+        if (found === undefined) problems.push(`${key}: \${env:${name}} is not set in the environment`);
+        return found ?? '';
+      }),
+    );
+  }
+  return raw;
+}
+
+/** The ledger and the sink's configuration (validated by lib/config.ts); problems are added to `problems`. */
+function resolveStorage(
+  c: z.infer<typeof StorageSchema>,
+  env: Readonly<Record<string, string | undefined>>,
+  baseDir: string,
+  problems: string[],
+): { ledger: LedgerChoice | undefined; sink: SinkConfig | undefined } {
   let ledger: LedgerChoice | undefined;
   const file = c['offset.storage.file.filename'];
   const table = c['ledger.table'] ?? env['LEDGER_TABLE'];
@@ -321,29 +424,7 @@ export function resolveStandaloneConfig(
     const text = error.message.replace(/^Invalid sink configuration: /, '');
     for (const problem of text.split('; ')) problems.push(renameSinkSettings(problem));
   }
-
-  if (problems.length > 0 || !sink || !topics || !groupId || !ledger || !security) {
-    throw new StandaloneConfigError(source, problems.length > 0 ? problems : ['invalid']);
-  }
-  return {
-    name,
-    bootstrapServers,
-    topics,
-    groupId,
-    clientId: c['client.id'] ?? `${name}-${hostname()}-${process.pid}`,
-    autoOffsetReset: c['consumer.auto.offset.reset'] ?? c['auto.offset.reset'] ?? 'earliest',
-    flushIntervalMs: c['offset.flush.interval.ms'],
-    flushSize: c['flush.size'],
-    sessionTimeoutMs: c['consumer.session.timeout.ms'],
-    heartbeatIntervalMs: c['consumer.heartbeat.interval.ms'],
-    rebalanceTimeoutMs: c['consumer.max.poll.interval.ms'],
-    fetchMaxWaitMs: c['consumer.fetch.max.wait.ms'],
-    maxPartitionFetchBytes: c['consumer.max.partition.fetch.bytes'],
-    metadataMaxAgeMs: c['consumer.metadata.max.age.ms'],
-    security,
-    ledger,
-    sink,
-  };
+  return { ledger, sink };
 }
 
 /** lib/config.ts names settings by environment variable; name them by key here. */

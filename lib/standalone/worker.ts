@@ -18,6 +18,13 @@
  * Every `consumer.metadata.max.age.ms` the subscribed topics are listed again, as a Kafka
  * consumer's pattern subscription does: topics that now match `topics.regex`, and partitions
  * added to a subscribed topic, make the worker join the group again so that they are assigned.
+ *
+ * A stop delivers what was fetched, whatever it takes: that is the guarantee, and it needs only
+ * S3 and the ledger. The Kafka side of a stop is bounded instead: requests of the fetch loop
+ * (fetches, metadata, joins, offset look-ups) are abandoned as soon as the stop is asked for, and
+ * the final offset commit, leaving the group and closing the clients get
+ * `task.shutdown.graceful.timeout.ms` between them, after which they are abandoned with a warning.
+ * Against an unreachable cluster each of those requests would otherwise retry for many seconds.
  */
 import { Admin, Consumer, type ClusterMetadata, type ConsumerOptions } from '@platformatic/kafka';
 
@@ -36,6 +43,14 @@ const LOG_APPEND_TIME = 0x08;
 const EARLIEST = -2n;
 const LATEST = -1n;
 const MAX_RETRY_DELAY_MS = 30_000;
+
+/** A Kafka request of the fetch loop, abandoned because the worker is stopping (never logged). */
+class StopRequestedError extends SinkError {
+  constructor() {
+    super('The worker is stopping: Kafka request abandoned');
+    this.name = 'StopRequestedError';
+  }
+}
 
 /** A failure the worker cannot recover from by retrying (exit code 1). */
 export class WorkerFatalError extends SinkError {
@@ -121,6 +136,9 @@ export class StandaloneWorker {
   #rejoinNeeded: string | undefined;
   #joined = false;
   #stopping = false;
+  /** Rejects (with StopRequestedError) when a stop is asked for: Kafka requests of the fetch loop race it. */
+  readonly #stopRequested: Promise<never>;
+  #rejectOnStop: ((error: Error) => void) | undefined;
   #closed = false;
   #wake: (() => void) | undefined;
   #lastFlush: number;
@@ -132,6 +150,11 @@ export class StandaloneWorker {
     this.#config = deps.config;
     this.#log = deps.logger;
     this.#lastFlush = deps.clock.now();
+    this.#stopRequested = new Promise<never>((_, reject) => {
+      this.#rejectOnStop = reject;
+    });
+    // Nothing may be left waiting on it when the worker stops between requests.
+    this.#stopRequested.catch(() => undefined);
     this.stats = {
       startedAt: deps.clock.now(),
       recordsFetched: 0,
@@ -198,6 +221,7 @@ export class StandaloneWorker {
   stop(): void {
     if (this.#stopping) return;
     this.#stopping = true;
+    this.#rejectOnStop?.(new StopRequestedError());
     this.#wakeUp();
   }
 
@@ -213,6 +237,7 @@ export class StandaloneWorker {
           await this.#flushIfDue();
         } catch (error) {
           if (error instanceof WorkerFatalError) throw error;
+          if (this.#stopping) break; // a Kafka request abandoned by the stop
           this.#log.warn('Worker loop step failed; retrying in 1 s', errorFields(error));
           await this.#sleep(1_000);
         }
@@ -375,15 +400,19 @@ export class StandaloneWorker {
   async #join(): Promise<void> {
     for (let attempt = 1; !this.#stopping; attempt++) {
       try {
-        await this.#consumer.joinGroup({
-          sessionTimeout: this.#config.sessionTimeoutMs,
-          rebalanceTimeout: this.#config.rebalanceTimeoutMs,
-          heartbeatInterval: this.#config.heartbeatIntervalMs,
-        });
+        await this.#untilStop(
+          this.#consumer.joinGroup({
+            sessionTimeout: this.#config.sessionTimeoutMs,
+            rebalanceTimeout: this.#config.rebalanceTimeoutMs,
+            heartbeatInterval: this.#config.heartbeatIntervalMs,
+          }),
+        );
         this.#joined = true;
         this.#assignmentDirty = true;
         return;
       } catch (error) {
+        // A join abandoned by the stop may still complete: closing the consumer then leaves.
+        if (this.#stopping) return;
         if (isAuthError(error)) throw new WorkerFatalError(`Kafka refused the credentials: ${describeKafkaError(error)}`, { cause: error });
         const delay = Math.min(MAX_RETRY_DELAY_MS, 250 * 2 ** Math.min(attempt, 7));
         this.#log.warn('Joining the consumer group failed; trying again', { attempt, delayMs: delay, ...errorFields(error) });
@@ -423,9 +452,9 @@ export class StandaloneWorker {
       });
       if (missing.length > 0) {
         const byTopic = groupByTopic(missing);
-        const committed = await this.#consumer.listCommittedOffsets({
-          topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
-        });
+        const committed = await this.#untilStop(
+          this.#consumer.listCommittedOffsets({ topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) }),
+        );
         const unresolved: Array<{ topic: string; partition: number }> = [];
         for (const tp of missing) {
           const offset = committed.get(tp.topic)?.[tp.partition];
@@ -435,11 +464,13 @@ export class StandaloneWorker {
         if (unresolved.length > 0) {
           const reset = this.#config.autoOffsetReset;
           const grouped = groupByTopic(unresolved);
-          const offsets = await this.#consumer.listOffsets({
-            topics: [...grouped.keys()],
-            partitions: Object.fromEntries(grouped),
-            timestamp: reset === 'earliest' ? EARLIEST : LATEST,
-          });
+          const offsets = await this.#untilStop(
+            this.#consumer.listOffsets({
+              topics: [...grouped.keys()],
+              partitions: Object.fromEntries(grouped),
+              timestamp: reset === 'earliest' ? EARLIEST : LATEST,
+            }),
+          );
           for (const tp of unresolved) {
             const offset = offsets.get(tp.topic)?.[tp.partition];
             if (offset === undefined || offset < 0n) throw new SinkError(`No ${reset} offset for ${tp.topic}-${tp.partition}`);
@@ -449,8 +480,9 @@ export class StandaloneWorker {
       }
     } catch (error) {
       // Mid-rebalance the group coordinator refuses offset reads: try again shortly.
-      this.#log.warn('Positioning the assigned partitions failed; trying again', errorFields(error));
       this.#assignmentDirty = true;
+      if (this.#stopping) return;
+      this.#log.warn('Positioning the assigned partitions failed; trying again', errorFields(error));
       await this.#sleep(500);
       return;
     }
@@ -490,7 +522,7 @@ export class StandaloneWorker {
     }
     const epoch = this.#epoch;
     const topics = [...new Set(ready.map((s) => s.topic))];
-    const metadata: ClusterMetadata = await this.#consumer.metadata({ topics });
+    const metadata: ClusterMetadata = await this.#untilStop(this.#consumer.metadata({ topics }));
     const names = new Map<string, string>();
     const byNode = new Map<number, PartitionState[]>();
     for (const state of ready) {
@@ -511,7 +543,7 @@ export class StandaloneWorker {
         for (const s of states) byTopic.set(s.topic, [...(byTopic.get(s.topic) ?? []), s]);
         let response: FetchResponse;
         try {
-          response = await this.#consumer.fetch({
+          response = await this.#untilStop(this.#consumer.fetch({
             node,
             maxWaitTime,
             minBytes: 1,
@@ -525,7 +557,7 @@ export class StandaloneWorker {
                 partitionMaxBytes: this.#config.maxPartitionFetchBytes,
               })),
             })),
-          });
+          }));
         } catch (error) {
           await this.#onFetchError(error, states, epoch);
           return;
@@ -580,6 +612,7 @@ export class StandaloneWorker {
   }
 
   async #onFetchError(error: unknown, states: readonly PartitionState[], epoch: number): Promise<void> {
+    if (this.#stopping) return; // abandoned by the stop, or failed meanwhile: nothing more is fetched
     if (isAuthError(error)) {
       this.#fatal = new WorkerFatalError(`Kafka refused the credentials or a permission: ${describeKafkaError(error)}`, { cause: error });
       return;
@@ -589,10 +622,12 @@ export class StandaloneWorker {
       const grouped = groupByTopic(states.filter((s) => s.buffer.length === 0));
       if (grouped.size > 0) {
         const request = { topics: [...grouped.keys()], partitions: Object.fromEntries(grouped) };
-        const [earliest, latest] = await Promise.all([
-          this.#consumer.listOffsets({ ...request, timestamp: EARLIEST }),
-          this.#consumer.listOffsets({ ...request, timestamp: LATEST }),
-        ]);
+        const [earliest, latest] = await this.#untilStop(
+          Promise.all([
+            this.#consumer.listOffsets({ ...request, timestamp: EARLIEST }),
+            this.#consumer.listOffsets({ ...request, timestamp: LATEST }),
+          ]),
+        );
         for (const s of states) {
           const low = Number(earliest.get(s.topic)?.[s.partition] ?? -1n);
           const high = Number(latest.get(s.topic)?.[s.partition] ?? -1n);
@@ -721,12 +756,13 @@ export class StandaloneWorker {
       failed,
       ms: this.#deps.clock.now() - started,
     });
-    if (commits.length > 0 && this.#joined) {
+    // While stopping, the final commit (#close) commits these offsets, within the shutdown bound.
+    if (commits.length > 0 && this.#joined && !this.#stopping) {
       try {
-        await this.#consumer.commit({ offsets: commits });
+        await this.#untilStop(this.#consumer.commit({ offsets: commits }));
       } catch (error) {
         // Informational only (the ledger is the source of truth); refused during rebalances.
-        this.#log.debug('Committing the consumer group offsets failed', errorFields(error));
+        if (!this.#stopping) this.#log.debug('Committing the consumer group offsets failed', errorFields(error));
       }
     }
     return failed;
@@ -753,34 +789,81 @@ export class StandaloneWorker {
     });
   }
 
+  /**
+   * The Kafka side of the stop (also after a fatal error): the final commit of the group's
+   * offsets, leaving the group, closing the clients, in that order and within
+   * `task.shutdown.graceful.timeout.ms` together. What is left when the time is up is abandoned
+   * with a warning, and the consumer is closed without waiting, which ends its retries. Nothing of
+   * it is needed for correctness: the ledger holds the positions, and the group coordinator
+   * expires a member that did not leave.
+   */
   async #close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#listingTimer);
-    // Closing its client ends a listing in flight at once (its retries included).
-    await this.#listingAdmin?.close().catch(() => undefined);
-    await this.#listing;
     const commits = [...this.#partitions.values()].map((s) => ({
       topic: s.topic,
       partition: s.partition,
       offset: BigInt(s.bufferStart),
       leaderEpoch: -1,
     }));
-    if (this.#joined && commits.length > 0 && !this.#fatal) {
-      await this.#consumer.commit({ offsets: commits }).catch((error: unknown) => this.#log.debug('Final commit failed', errorFields(error)));
-    }
-    if (this.#joined) {
-      try {
-        await this.#consumer.leaveGroup(false);
-      } catch (error) {
-        this.#log.warn('Leaving the consumer group failed', errorFields(error));
+    const steps: KafkaStopStep[] = [
+      { name: 'closing the topic listing', leaves: false },
+      ...(this.#joined && commits.length > 0 && !this.#fatal ? [{ name: 'committing the consumer group offsets', leaves: false }] : []),
+      ...(this.#joined ? [{ name: 'leaving the consumer group', leaves: true }] : []),
+      { name: 'closing the consumer', leaves: false },
+    ];
+    let current = 0;
+    let abandoned = false;
+    const sequence = async (): Promise<void> => {
+      // Closing its client ends a listing in flight at once (its retries included).
+      await this.#listingAdmin?.close().catch(() => undefined);
+      await this.#listing;
+      for (current = 1; current < steps.length && !abandoned; current++) {
+        const step = steps[current]!.name;
+        if (step === 'committing the consumer group offsets') {
+          await this.#consumer.commit({ offsets: commits }).catch((error: unknown) => {
+            if (!abandoned) this.#log.debug('Final commit failed', errorFields(error));
+          });
+        } else if (step === 'leaving the consumer group') {
+          try {
+            await this.#consumer.leaveGroup(false);
+          } catch (error) {
+            if (!abandoned) this.#log.warn('Leaving the consumer group failed', errorFields(error));
+          }
+        } else {
+          await this.#consumer.close(true).catch(() => undefined);
+        }
       }
+    };
+    const timeoutMs = this.#config.shutdownTimeoutMs;
+    if (!(await settlesWithin(sequence(), timeoutMs))) {
+      abandoned = true;
+      const left = steps.slice(current);
+      const stillMember = left.some((step) => step.leaves);
+      const what = steps[current]!.name;
+      this.#log.warn(
+        `${what[0]!.toUpperCase()}${what.slice(1)} timed out after ${timeoutMs} ms (task.shutdown.graceful.timeout.ms); ` +
+          (stillMember
+            ? `the group coordinator will expire the membership after consumer.session.timeout.ms (${this.#config.sessionTimeoutMs} ms)`
+            : 'the connections are dropped'),
+        { abandoned: left.map((step) => step.name), timeoutMs, ...(stillMember ? { sessionTimeoutMs: this.#config.sessionTimeoutMs } : {}) },
+      );
+      // Closed, the clients stop retrying: their requests fail at once rather than keep the process alive.
+      void this.#listingAdmin?.close().catch(() => undefined);
+      void this.#consumer.close(true).catch(() => undefined);
     }
-    await this.#consumer.close(true).catch(() => undefined);
     this.#log.info('Standalone worker stopped', {
       recordsDelivered: this.stats.recordsDelivered,
       objectsWritten: this.stats.objectsWritten,
       flushes: this.stats.flushes,
     });
+  }
+
+  /** A Kafka request of the fetch loop, abandoned (StopRequestedError) when a stop is asked for. */
+  #untilStop<T>(request: Promise<T>): Promise<T> {
+    // An abandoned request still settles later, unobserved.
+    request.catch(() => undefined);
+    return Promise.race([request, this.#stopRequested]);
   }
 
   #sleep(ms: number): Promise<void> {
@@ -799,6 +882,25 @@ export class StandaloneWorker {
     const wake = this.#wake;
     this.#wake = undefined;
     wake?.();
+  }
+}
+
+/** One step of the Kafka side of a stop; `leaves`: the step that ends the group membership. */
+interface KafkaStopStep {
+  readonly name: string;
+  readonly leaves: boolean;
+}
+
+/** True when `work` settles within `ms`; false when the time is up first (`work` goes on, unobserved). */
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => true, () => true), timedOut]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -10,6 +10,7 @@ import { createTestLedgerTable, type LedgerTableForTest, type S3ForTest, startS3
 import { generateLog, type LogRecord, rng, timedLog, toKafkaEvent } from '../support/kafka-sim.ts';
 import { check, exactlyOnce, readDelivered } from '../support/read-back.ts';
 import { silentLogger, silentMetrics } from '../support/recorders.ts';
+import { runCliCaptured } from '../support/cli.ts';
 
 /**
  * The operations command line against the emulators: status, verify (and the inconsistencies it
@@ -22,16 +23,7 @@ describe('msk-s3-sink operations on the emulators', () => {
   const topic = 'ops.orders-v1';
   const logs = [0, 1].map((partition) => generateLog({ topic, partition, count: 60, random: rng(100 + partition), gapRate: 0.1 }));
 
-  const cli = async (...argv: string[]) => {
-    let stdout = '';
-    let stderr = '';
-    const code = await runCli(argv, env, {
-      stdout: { write: (text: string) => (stdout += text) },
-      stderr: { write: (text: string) => (stderr += text), isTTY: false },
-      now: () => Date.UTC(2026, 10, 26, 12),
-    });
-    return { code, stdout, stderr, json: () => JSON.parse(stdout) };
-  };
+  const cli = (...argv: string[]) => runCliCaptured(argv, env, () => Date.UTC(2026, 10, 26, 12));
 
   /** Delivers records as the mapping would: in batches, through the real sink. */
   const deliver = async (slices: Array<{ partition: number; records: readonly LogRecord[] }>, batch = 10) => {

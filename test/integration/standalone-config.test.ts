@@ -127,6 +127,16 @@ describe('standalone configuration', () => {
     expect(problems({ ...minimal, 'metadata.max.age.ms': '60000' })).toEqual(['metadata.max.age.ms: unknown key (did you mean consumer.metadata.max.age.ms?)']);
   });
 
+  it('reads task.shutdown.graceful.timeout.ms (the bound on the Kafka side of a stop): 5000 by default, 0 to 600000', () => {
+    expect(resolveStandaloneConfig(minimal, {}, { baseDir: dir }).shutdownTimeoutMs).toBe(5_000);
+    expect(resolveStandaloneConfig({ ...minimal, 'task.shutdown.graceful.timeout.ms': '0' }, {}, { baseDir: dir }).shutdownTimeoutMs).toBe(0);
+    expect(resolveStandaloneConfig({ ...minimal, 'task.shutdown.graceful.timeout.ms': '600000' }, {}, { baseDir: dir }).shutdownTimeoutMs).toBe(600_000);
+    expect(problems({ ...minimal, 'task.shutdown.graceful.timeout.ms': '-1' })).toEqual(['task.shutdown.graceful.timeout.ms: Too small: expected number to be >=0']);
+    expect(problems({ ...minimal, 'task.shutdown.graceful.timeout.ms': '600001' })).toEqual(['task.shutdown.graceful.timeout.ms: Too big: expected number to be <=600000']);
+    expect(problems({ ...minimal, 'task.shutdown.graceful.timeout.ms': '1.5' })).toEqual([expect.stringMatching(/^task\.shutdown\.graceful\.timeout\.ms: Invalid input: expected int/)]);
+    expect(problems({ ...minimal, 'task.shutdown.graceful.timeout.ms': '5s' })).toEqual([expect.stringMatching(/^task\.shutdown\.graceful\.timeout\.ms: Invalid input: expected number/)]);
+  });
+
   it('defaults group.id to connect-<name>, takes LEDGER_TABLE from the environment, substitutes ${env:...}', () => {
     const { 'group.id': _, 'offset.storage.file.filename': __, ...rest } = minimal;
     const config = resolveStandaloneConfig({ ...rest, name: 'orders', 's3.bucket.name': '${env:BUCKET}' }, { LEDGER_TABLE: 'ledger-x', BUCKET: 'env-bucket' });
@@ -202,7 +212,7 @@ describe('msk-s3-sink standalone (CLI)', () => {
     const second = io();
     expect(await runCli(['standalone', good, '--check'], {}, second.io)).toBe(0);
     expect(second.out()).not.toContain('secret');
-    expect(JSON.parse(second.out())).toMatchObject({ groupId: 'g', security: { kind: 'sasl-scram', password: '********' } });
+    expect(JSON.parse(second.out())).toMatchObject({ groupId: 'g', shutdownTimeoutMs: 5000, security: { kind: 'sasl-scram', password: '********' } });
 
     const usage = io();
     expect(await runCli(['standalone'], {}, usage.io)).toBe(2);

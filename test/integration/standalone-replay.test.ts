@@ -1,19 +1,17 @@
 /**
  * A standalone user's replay, as the README walks through it: a worker with a file ledger
  * delivers (librdkafka's mock cluster through kcat, the S3 emulator; the worker a child process
- * of the real CLI), `msk-s3-sink status/verify --ledger-file` see it, `reset` is refused while
+ * of the real CLI), `msk-s3-sink status/verify --ledger-file` see it (and `--config` with the
+ * worker's own file, in place of the flags and variables), `reset` is refused while
  * the worker runs, the worker is stopped, `reset` (a dry run first) starts a new generation, the
  * worker is started again and delivers the range again; verify agrees, the read-back finds
  * every record of the new generation exactly once, and prune removes what the replay superseded.
  */
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../../lib/ops/cli.ts';
-import { emulatorEnv, produceKnown, startWorker, testWorkerProperties, writeProperties, type WorkerProcess } from '../fixtures/standalone/harness.ts';
-import { startS3ForTest, type S3ForTest } from '../support/emulators.ts';
-import { startKafkaMockCluster, type KafkaMockCluster } from '../support/kafka-mock-cluster.ts';
+import { emulatorEnv, produceKnown, startWorker, testWorkerProperties, useStandaloneWorld, writeProperties } from '../fixtures/standalone/harness.ts';
 import type { LogRecord } from '../support/kafka-sim.ts';
 import { check, exactlyOnce, readDelivered } from '../support/read-back.ts';
 import { until } from '../support/wait.ts';
@@ -26,28 +24,11 @@ const PER_PARTITION = 300;
 const FROM = 120;
 const REPLAYED = [0, 1];
 
-let cluster: KafkaMockCluster;
-let s3: S3ForTest;
-let dir: string;
-const workers: WorkerProcess[] = [];
-
-beforeAll(async () => {
-  [cluster, s3] = await Promise.all([startKafkaMockCluster({ topics: [{ name: TOPIC, partitions: 4 }] }), startS3ForTest()]);
-  dir = mkdtempSync(join(tmpdir(), 'standalone-replay-'));
-  vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
-});
-
-afterAll(async () => {
-  vi.unstubAllEnvs();
-  for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
-  await Promise.all(workers.map((w) => w.exited));
-  await Promise.all([cluster?.stop(), s3?.stop()]);
-  rmSync(dir, { recursive: true, force: true });
-});
+const world = useStandaloneWorld({ topic: TOPIC, name: 'replay', localCredentials: true });
 
 describe('standalone replay with the file ledger: stop, reset, start', () => {
   it('delivers, is reset while stopped, and delivers the range again as generation 1, once', async () => {
+    const { cluster, s3, dir, workers } = world;
     const ledgerPath = join(dir, 'replay.offsets.json');
     const config = join(dir, 'replay.properties');
     writeProperties(config, {
@@ -68,6 +49,17 @@ describe('standalone replay with the file ledger: stop, reset, start', () => {
       let stdout = '';
       let stderr = '';
       const code = await runCli([...argv, '--ledger-file', ledgerPath], shell, {
+        stdout: { write: (text: string) => (stdout += text) },
+        stderr: { write: (text: string) => (stderr += text), isTTY: false },
+        now: Date.now,
+      });
+      return { code, stdout, stderr, json: () => JSON.parse(stdout) };
+    };
+    // The short form: everything from the worker's own file, nothing from the shell but AWS's endpoint.
+    const cliWithConfig = async (...argv: string[]) => {
+      let stdout = '';
+      let stderr = '';
+      const code = await runCli([...argv, '--config', config], { AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: s3.endpoint }, {
         stdout: { write: (text: string) => (stdout += text) },
         stderr: { write: (text: string) => (stderr += text), isTTY: false },
         now: Date.now,
@@ -97,6 +89,13 @@ describe('standalone replay with the file ledger: stop, reset, start', () => {
     const verified = await cli('verify');
     expect(verified.stdout, verified.stderr).toContain('OK: S3 and the ledger agree');
     expect(verified.code).toBe(0);
+    // The same with --config: the ledger file, the bucket and the prefixes from the worker's file.
+    const statusByConfig = await cliWithConfig('status', '--json');
+    expect(statusByConfig.code, statusByConfig.stderr).toBe(0);
+    expect(statusByConfig.json()).toEqual((await cli('status', '--json')).json());
+    const verifiedByConfig = await cliWithConfig('verify', '--json');
+    expect(verifiedByConfig.code, verifiedByConfig.stderr).toBe(0);
+    expect(verifiedByConfig.json()).toMatchObject({ errors: 0, objectsScanned: (await cli('verify', '--json')).json().objectsScanned });
 
     // 2. reset is refused while the worker runs: it holds the file (--force does not lift that).
     const reset = ['reset', '--topic', TOPIC, ...REPLAYED.flatMap((p) => ['--partition', String(p)]), '--to-offset', String(FROM), '--reason', 'replay test', '--by', 'ops', '--id', 'replay-1'];
@@ -172,5 +171,8 @@ describe('standalone replay with the file ledger: stop, reset, start', () => {
     const pruned = await cli('verify', '--read');
     expect(pruned.stdout).toContain('OK: S3 and the ledger agree');
     expect(pruned.code).toBe(0);
+    const prunedByConfig = await cliWithConfig('verify', '--read');
+    expect(prunedByConfig.stdout, prunedByConfig.stderr).toContain('OK: S3 and the ledger agree');
+    expect(prunedByConfig.code).toBe(0);
   }, 120_000);
 });

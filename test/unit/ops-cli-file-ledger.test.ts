@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../lib/ops/cli.ts';
 import { FileOffsetLedger } from '../../lib/standalone/file-ledger.ts';
+import { runCliCaptured } from '../support/cli.ts';
 
 /**
  * `msk-s3-sink` on a standalone worker's ledger file: the option, its usage errors, status and
@@ -36,16 +36,7 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const cli = async (argv: string[], env: Record<string, string> = {}) => {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, env, {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text), isTTY: false },
-    now: () => NOW,
-  });
-  return { code, stdout, stderr, json: () => JSON.parse(stdout) };
-};
+const cli = (argv: string[], env: Record<string, string> = {}) => runCliCaptured(argv, env, () => NOW);
 
 describe('msk-s3-sink --ledger-file: choosing the ledger', () => {
   it('reads the file given by --ledger-file or LEDGER_FILE', async () => {
