@@ -3,14 +3,8 @@ import type { Context, ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { captureOutput } from '../support/capture-output.ts';
 import { lambdaContext } from '../support/lambda-context.ts';
-import { DynamoDbOffsetLedger } from '../../lib/aws/dynamodb-ledger.ts';
-import { S3ObjectStore } from '../../lib/aws/s3-object-store.ts';
-import { loadConfig } from '../../lib/config.ts';
-import { systemClock } from '../../lib/ports.ts';
-import { createSink } from '../../lib/sink.ts';
-import { createTestLedgerTable, type LedgerTableForTest, type S3ForTest, startS3ForTest } from '../support/emulators.ts';
+import { createEmulatorSink, createTestLedgerTable, type LedgerTableForTest, type S3ForTest, startS3ForTest } from '../support/emulators.ts';
 import { timedLog, toKafkaEvent } from '../support/kafka-sim.ts';
-import { silentLogger, silentMetrics } from '../support/recorders.ts';
 
 /**
  * The scheduled manifest writer, `functions/manifest-writer/handler.ts`, as Lambda runs it:
@@ -47,16 +41,7 @@ describe('manifest writer (functions/manifest-writer/handler.ts) on the emulator
   beforeAll(async () => {
     s3 = await startS3ForTest();
     ledger = await createTestLedgerTable('manifest-writer');
-    const sink = createSink({
-      config: loadConfig({ SINK_BUCKET: s3.bucket, LEDGER_TABLE: ledger.tableName, ...layoutEnv }),
-      ports: {
-        ledger: new DynamoDbOffsetLedger({ client: ledger.client, tableName: ledger.tableName }),
-        store: new S3ObjectStore({ client: s3.client, bucket: s3.bucket }),
-        clock: systemClock,
-      },
-      logger: silentLogger,
-      metrics: silentMetrics,
-    });
+    const sink = createEmulatorSink(s3, ledger, layoutEnv);
     // hourly (2 partitions declared): partitions 0 and 1 up to 13:10 and 11:40.
     // daily: one partition up to 13:10, its partition count not declared.
     await sink.handle(

@@ -1,15 +1,9 @@
 import { PutObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DynamoDbOffsetLedger } from '../../lib/aws/dynamodb-ledger.ts';
-import { S3ObjectStore } from '../../lib/aws/s3-object-store.ts';
-import { loadConfig } from '../../lib/config.ts';
 import { runCli } from '../../lib/ops/cli.ts';
-import { createSink } from '../../lib/sink.ts';
-import { systemClock } from '../../lib/ports.ts';
-import { createTestLedgerTable, type LedgerTableForTest, type S3ForTest, startS3ForTest } from '../support/emulators.ts';
+import { createEmulatorSink, createTestLedgerTable, type LedgerTableForTest, type S3ForTest, startS3ForTest } from '../support/emulators.ts';
 import { generateLog, type LogRecord, rng, timedLog, toKafkaEvent } from '../support/kafka-sim.ts';
 import { check, exactlyOnce, readDelivered } from '../support/read-back.ts';
-import { silentLogger, silentMetrics } from '../support/recorders.ts';
 import { runCliCaptured } from '../support/cli.ts';
 
 /**
@@ -27,17 +21,7 @@ describe('msk-s3-sink operations on the emulators', () => {
 
   /** Delivers records as the mapping would: in batches, through the real sink. */
   const deliver = async (slices: Array<{ partition: number; records: readonly LogRecord[] }>, batch = 10) => {
-    const config = loadConfig({ SINK_BUCKET: s3.bucket, LEDGER_TABLE: ledger.tableName });
-    const sink = createSink({
-      config,
-      ports: {
-        ledger: new DynamoDbOffsetLedger({ client: ledger.client, tableName: ledger.tableName }),
-        store: new S3ObjectStore({ client: s3.client, bucket: s3.bucket }),
-        clock: systemClock,
-      },
-      logger: silentLogger,
-      metrics: silentMetrics,
-    });
+    const sink = createEmulatorSink(s3, ledger);
     const longest = Math.max(...slices.map((s) => s.records.length));
     for (let start = 0; start < longest; start += batch) {
       await sink.handle(toKafkaEvent(slices.map((s) => ({ topic, partition: s.partition, records: s.records.slice(start, start + batch) }))));
@@ -219,16 +203,7 @@ describe('msk-s3-sink manifest on the emulators (time partitioner)', () => {
     ledger = await createTestLedgerTable('manifest');
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
-    const sink = createSink({
-      config: loadConfig({ SINK_BUCKET: s3.bucket, LEDGER_TABLE: ledger.tableName, ...layoutEnv }),
-      ports: {
-        ledger: new DynamoDbOffsetLedger({ client: ledger.client, tableName: ledger.tableName }),
-        store: new S3ObjectStore({ client: s3.client, bucket: s3.bucket }),
-        clock: systemClock,
-      },
-      logger: silentLogger,
-      metrics: silentMetrics,
-    });
+    const sink = createEmulatorSink(s3, ledger, layoutEnv);
     // Two partitions, a record every 10 minutes from 10:00; partition 1 stops at 11:40.
     const records = (partition: number, count: number) => timedLog(topic, partition, count, T0, 10 * 60_000);
     await sink.handle(toKafkaEvent([{ topic, partition: 0, records: records(0, 20) }, { topic, partition: 1, records: records(1, 11) }]));

@@ -8,6 +8,12 @@ import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { createLedgerTable, localDynamoDbClient, localS3Client } from '../../local/emulators/clients.ts';
 import { startS3Emulator, type S3Emulator, type S3EmulatorOptions } from '../../local/emulators/s3-emulator.ts';
+import { DynamoDbOffsetLedger } from '../../lib/aws/dynamodb-ledger.ts';
+import { S3ObjectStore } from '../../lib/aws/s3-object-store.ts';
+import { loadConfig } from '../../lib/config.ts';
+import { systemClock } from '../../lib/ports.ts';
+import { createSink, type Sink } from '../../lib/sink.ts';
+import { silentLogger, silentMetrics } from './recorders.ts';
 
 /** A name no other test in this run uses: `<prefix>-<random>` (valid for buckets and tables). */
 export function uniqueName(prefix = 'test'): string {
@@ -62,4 +68,21 @@ export async function createTestLedgerTable(prefix = 'ledger'): Promise<LedgerTa
   const tableName = uniqueName(prefix);
   await createLedgerTable(client, tableName);
   return { tableName, endpoint, client };
+}
+
+/**
+ * The sink as the function builds it, on the emulators: the real S3 and DynamoDB adapters over
+ * `s3` and `ledger`, the system clock, silent logs and metrics; `env` adds `SINK_*` settings.
+ */
+export function createEmulatorSink(s3: S3ForTest, ledger: LedgerTableForTest, env: Readonly<Record<string, string>> = {}): Sink {
+  return createSink({
+    config: loadConfig({ SINK_BUCKET: s3.bucket, LEDGER_TABLE: ledger.tableName, ...env }),
+    ports: {
+      ledger: new DynamoDbOffsetLedger({ client: ledger.client, tableName: ledger.tableName }),
+      store: new S3ObjectStore({ client: s3.client, bucket: s3.bucket }),
+      clock: systemClock,
+    },
+    logger: silentLogger,
+    metrics: silentMetrics,
+  });
 }
