@@ -19,6 +19,19 @@ export interface LedgerEntry {
   readonly updatedAt: string;
 }
 
+/** The entry's own fields, copied without any other field the value carries (a reset history, say). */
+export function ledgerEntryFields(entry: LedgerEntry): LedgerEntry {
+  return {
+    topic: entry.topic,
+    partition: entry.partition,
+    generation: entry.generation,
+    committedOffset: entry.committedOffset,
+    lastObjectKey: entry.lastObjectKey,
+    lastRecordCount: entry.lastRecordCount,
+    updatedAt: entry.updatedAt,
+  };
+}
+
 /** What a writer read, on which its next commit is conditional. */
 export interface LedgerPosition {
   readonly generation: number;

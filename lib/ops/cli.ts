@@ -22,6 +22,7 @@ import { S3ObjectStore } from '../aws/s3-object-store.ts';
 import { loadConfig } from '../config.ts';
 import { SinkError } from '../errors.ts';
 import { createLayout, DEFAULT_LAYOUT, type Layout } from '../layout.ts';
+import { ledgerEntryFields } from '../ports.ts';
 import { readWorkerStorageFile, StandaloneConfigError, type WorkerStorage } from '../standalone/config.ts';
 import { LedgerLockedError } from '../standalone/file-ledger.ts';
 import { FileLedgerAdmin } from '../standalone/file-ledger-admin.ts';
@@ -472,13 +473,7 @@ async function status(context: Context): Promise<number> {
   const rows = entries.map((entry) => {
     const hwm = highWatermarks.get(`${entry.topic}/${entry.partition}`);
     return {
-      topic: entry.topic,
-      partition: entry.partition,
-      generation: entry.generation,
-      committedOffset: entry.committedOffset,
-      lastObjectKey: entry.lastObjectKey,
-      lastRecordCount: entry.lastRecordCount,
-      updatedAt: entry.updatedAt,
+      ...ledgerEntryFields(entry),
       secondsSinceCommit: entry.updatedAt ? Math.round((now - Date.parse(entry.updatedAt)) / 1000) : undefined,
       highWatermark: hwm,
       lag: hwm === undefined ? undefined : Math.max(0, hwm - (entry.committedOffset + 1)),

@@ -32,7 +32,7 @@ import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, w
 import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigurationError, LedgerConflictError, SinkError } from '../errors.ts';
 import type { AuditedLedgerEntry, LedgerReset } from '../ops/ledger-admin.ts';
-import type { LedgerEntry, LedgerPosition, OffsetLedger } from '../ports.ts';
+import { ledgerEntryFields, type LedgerEntry, type LedgerPosition, type OffsetLedger } from '../ports.ts';
 
 /** The ledger file's `format` field. */
 export const FILE_LEDGER_FORMAT = 'msk-s3-sink-file-ledger';
@@ -112,19 +112,6 @@ export function compareLedgerEntries(a: LedgerEntry, b: LedgerEntry): number {
   return a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition;
 }
 
-/** The entry alone, without its history or any other field (what `OffsetLedger.read` returns). */
-function plainEntry(entry: LedgerEntry): LedgerEntry {
-  return {
-    topic: entry.topic,
-    partition: entry.partition,
-    generation: entry.generation,
-    committedOffset: entry.committedOffset,
-    lastObjectKey: entry.lastObjectKey,
-    lastRecordCount: entry.lastRecordCount,
-    updatedAt: entry.updatedAt,
-  };
-}
-
 export class FileOffsetLedger implements OffsetLedger {
   readonly path: string;
   /** Every entry with the history read at open, which no one else can change while we hold the lock. */
@@ -157,7 +144,7 @@ export class FileOffsetLedger implements OffsetLedger {
 
   /** Entries of every partition, in no particular order (for status). */
   entries(): LedgerEntry[] {
-    return [...this.#entries.values()].map(plainEntry);
+    return [...this.#entries.values()].map(ledgerEntryFields);
   }
 
   /** Successful writes since open (for tests and logs). */
@@ -170,7 +157,7 @@ export class FileOffsetLedger implements OffsetLedger {
     // Wait for writes already queued, so a read after an advance sees it.
     await this.#queue;
     const entry = this.#entries.get(ledgerKey(topic, partition));
-    return entry && plainEntry(entry);
+    return entry && ledgerEntryFields(entry);
   }
 
   advance(expected: LedgerPosition | undefined, next: LedgerEntry): Promise<void> {
@@ -193,7 +180,7 @@ export class FileOffsetLedger implements OffsetLedger {
       );
     }
     // A commit carries the partition's reset history through unchanged (see the module comment).
-    const entry: AuditedLedgerEntry = { ...plainEntry(next), resets: current?.resets ?? [] };
+    const entry: AuditedLedgerEntry = { ...ledgerEntryFields(next), resets: current?.resets ?? [] };
     const updated = new Map(this.#entries);
     updated.set(id, entry);
     writeLedgerFile(this.path, updated.values(), this.#faults);
@@ -223,7 +210,7 @@ export class FileOffsetLedger implements OffsetLedger {
 export function writeLedgerFile(path: string, entries: Iterable<AuditedLedgerEntry>, faults: FileLedgerFaults = {}): void {
   const stored = [...entries]
     .sort(compareLedgerEntries)
-    .map((entry): StoredEntry => ({ ...plainEntry(entry), ...(entry.resets.length > 0 ? { resets: entry.resets } : {}) }));
+    .map((entry): StoredEntry => ({ ...ledgerEntryFields(entry), ...(entry.resets.length > 0 ? { resets: entry.resets } : {}) }));
   const content: LedgerFile = {
     format: FILE_LEDGER_FORMAT,
     version: stored.some((entry) => entry.resets) ? FileLedgerVersion.withResets : FileLedgerVersion.entries,
