@@ -294,21 +294,9 @@ export class MskS3Sink extends Construct {
     this.environment = environment;
 
     // --- The function ----------------------------------------------------------------------
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    const role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'msk-s3-sink function: its log group, its bucket prefixes, its ledger, its Kafka source',
-    });
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'WriteOwnLogs',
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [this.logGroup.logGroupArn],
-      }),
-    );
+    const sinkIdentity = this.functionIdentity(props, '', 'msk-s3-sink function: its log group, its bucket prefixes, its ledger, its Kafka source');
+    this.logGroup = sinkIdentity.logGroup;
+    const role = sinkIdentity.role;
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       entry: HANDLER_ENTRY,
       handler: 'handler',
@@ -394,16 +382,10 @@ export class MskS3Sink extends Construct {
     prefix: string,
     key: kms.IKey | undefined,
   ): { function: nodejs.NodejsFunction; rule: events.Rule; role: iam.Role } {
-    const logGroup = new logs.LogGroup(this, 'ManifestWriterLogs', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    const role = new iam.Role(this, 'ManifestWriterRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'msk-s3-sink manifest writer: its log group, the sink prefix (list, read, manifests), the ledger (scan)',
-    });
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ sid: 'WriteOwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+    const { logGroup, role } = this.functionIdentity(
+      props,
+      'ManifestWriter',
+      'msk-s3-sink manifest writer: its log group, the sink prefix (list, read, manifests), the ledger (scan)',
     );
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -463,6 +445,22 @@ export class MskS3Sink extends Construct {
       targets: [new targets.LambdaFunction(fn, { retryAttempts: 2 })],
     });
     return { function: fn, rule, role };
+  }
+
+  /**
+   * A function's log group (retained, `logRetention`) and its role, which may write to that log
+   * group only; `idPrefix` names both ('' for the sink: `Logs`, `Role`).
+   */
+  private functionIdentity(props: MskS3SinkProps, idPrefix: string, description: string): { logGroup: logs.LogGroup; role: iam.Role } {
+    const logGroup = new logs.LogGroup(this, `${idPrefix}Logs`, {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const role = new iam.Role(this, `${idPrefix}Role`, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'WriteOwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+    );
+    return { logGroup, role };
   }
 
   private createAccessLogsBucket(): s3.Bucket {
