@@ -220,8 +220,17 @@ export async function measureHandler(
   };
 }
 
-/** The object bodies the sink writes for the event with compression `none` (JSON Lines, default layout). */
-async function uncompressedBodies(prepared: Prepared): Promise<Uint8Array[]> {
+/** Bodies per batch: every run and compression of one batch compresses the same ones. */
+const bodiesOf = new WeakMap<Prepared, Promise<Uint8Array[]>>();
+
+/** The object bodies the sink writes for the event with compression `none` (JSON Lines, default layout); once per batch. */
+function uncompressedBodies(prepared: Prepared): Promise<Uint8Array[]> {
+  let bodies = bodiesOf.get(prepared);
+  if (bodies === undefined) bodiesOf.set(prepared, (bodies = writeUncompressed(prepared)));
+  return bodies;
+}
+
+async function writeUncompressed(prepared: Prepared): Promise<Uint8Array[]> {
   const config = loadConfig({ SINK_BUCKET: 'bench-bucket', LEDGER_TABLE: 'bench-ledger', SINK_COMPRESSION: 'none' });
   const ports = { ledger: new MemoryLedger(), store: new MemoryObjectStore(), clock: new ManualClock() };
   await createSink({ config, ports, logger: silentLogger, metrics: silentMetrics }).handle(JSON.parse(prepared.eventText));
