@@ -172,6 +172,17 @@ describe('JSON Lines writer = the string encoder it replaced', () => {
     compare(records, 'json');
   });
 
+  it('keys, values and header values that are JSON are embedded whatever byte they start with', () => {
+    // One JSON text per byte a JSON text can start with (the writer looks at the first byte
+    // before checking the rest), and texts that start like JSON but are not.
+    const texts = [' 1', '\t{}', '\n[]', '\r"a"', '{"a":1}', '[1]', '"s"', '-1', '0', '7.5', 'true', 'false', 'null', '-', 'nul', 'tru e', 'cus_1', 'SKU-1'];
+    const base = { topic: 'orders', partition: 0, timestamp: 1, timestampType: 'CREATE_TIME' };
+    const records: KafkaRecord[] = texts.map((text, offset) => ({ ...base, offset, key: utf8(text), value: utf8(text), headers: [{ key: 'h', value: utf8(text) }] }));
+    compare(records, 'auto');
+    const line = createJsonLinesFormat({ valueConverter: 'auto' }).encodeRecord(records[texts.indexOf('-1')]!);
+    expect(JSON.parse(line)).toMatchObject({ key: -1, value: -1, headers: [{ key: 'h', value: -1 }] });
+  });
+
   it('an empty writer gives an empty body; a finished writer takes no more records', () => {
     const writer = createJsonLinesFormat({ valueConverter: 'auto' }).createWriter();
     expect(writer.count).toBe(0);
