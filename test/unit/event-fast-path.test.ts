@@ -4,7 +4,7 @@
  * which word the problems (test/unit/event.test.ts pins the messages).
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseKafkaEvent, parseWellFormed, parseWithSchemas } from '../../lib/event.ts';
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
@@ -64,7 +64,10 @@ const mutation = fc.oneof(
 );
 type Mutation = typeof mutation extends fc.Arbitrary<infer T> ? T : never;
 
-function mutate(event: Record<string, unknown>, m: Mutation): unknown {
+function mutate(event: Record<string, unknown>, original: Mutation): unknown {
+  // Each event gets its own copy of an odd value: the same mutations are applied to several
+  // events built alike, and a shared object that one of them altered would make them differ.
+  const m = 'value' in original ? ({ ...original, value: structuredClone(original.value) } as Mutation) : original;
   if (m.kind === 'envelope') return { ...event, [m.field]: m.value };
   const records = event.records as Record<string, unknown[]>;
   if (typeof records !== 'object' || records === null) return event;
@@ -126,5 +129,54 @@ describe('parseKafkaEvent: the fast pass agrees with the schemas', () => {
       { numRuns: 5000 },
     );
     expect(fastAccepted).toBeGreaterThan(0);
+  });
+
+  it('property: keys and values stay intact when the decoded bytes fill several shared chunks', () => {
+    // The fast pass decodes into chunks of 16 KiB, doubling up to 4 MiB: values of up to 40 KiB
+    // over ~1.5 MiB cross every chunk boundary, and some are larger than the next chunk.
+    const pseudoRandom = (n: number, seed: number) => {
+      const out = Buffer.allocUnsafe(n);
+      let state = seed >>> 0;
+      for (let i = 0; i < n; i++) out[i] = (state = (Math.imul(state, 1103515245) + 12345) >>> 0) >>> 24;
+      return out;
+    };
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 40_000 }), { minLength: 40, maxLength: 80 }), fc.nat(), (sizes, seed) => {
+        const values = sizes.map((n, i) => pseudoRandom(n, seed + i));
+        const event = {
+          eventSource: 'aws:kafka',
+          records: { 't-0': values.map((v, i) => ({ topic: 't', partition: 0, offset: i, key: b64(v.subarray(0, 7)), value: b64(v), headers: [] })) },
+        };
+        const fast = parseWellFormed(event)!.partitions[0]!.records;
+        const slow = parseWithSchemas(event).partitions[0]!.records;
+        // Buffer.equals: a deep equality of megabytes of bytes is slow.
+        values.forEach((v, i) => {
+          expect(v.equals(fast[i]!.value!)).toBe(true);
+          expect(v.subarray(0, 7).equals(fast[i]!.key!)).toBe(true);
+          expect(Buffer.from(slow[i]!.value!).equals(fast[i]!.value!)).toBe(true);
+        });
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  it('without Node\'s Buffer#base64Write, the fast pass decodes with the public Buffer#write, to the same batch', async () => {
+    const proto = Buffer.prototype as { base64Write?: unknown };
+    const original = proto.base64Write;
+    expect(typeof original).toBe('function'); // else this test would not test the fallback
+    delete proto.base64Write;
+    let fallback: typeof import('../../lib/event.ts');
+    try {
+      vi.resetModules();
+      fallback = await import('../../lib/event.ts'); // a fresh copy, which sees no base64Write
+    } finally {
+      proto.base64Write = original;
+    }
+    fc.assert(
+      fc.property(eventSpec, (spec) => {
+        expect(fallback.parseWellFormed(build(spec))).toStrictEqual(parseWithSchemas(build(spec)));
+      }),
+      { numRuns: 300 },
+    );
   });
 });
