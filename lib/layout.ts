@@ -267,6 +267,12 @@ export interface Route {
 export interface Layout {
   readonly settings: LayoutSettings;
   route(record: KafkaRecord): Route;
+  /**
+   * The directory of every record of `record`'s topic-partition when the path depends on
+   * nothing else (no time or field partitioner, as by default), else undefined. Then `route`
+   * never throws, and gives this path and `time(record)`.
+   */
+  fixedPath(record: KafkaRecord): string | undefined;
   /** Record time only (for rotation), never throwing: undefined when there is none. */
   time(record: KafkaRecord): number | undefined;
   /**
@@ -428,19 +434,22 @@ export function createLayout(settings: LayoutSettings): Layout {
       if (!timeField) return record.timestamp ?? undefined;
       return extract(record).time;
     },
-    route(record) {
-      if (constant) {
-        if (record.topic !== lastTopic || record.partition !== lastPartition) {
-          const id = `${record.topic}\u0000${record.partition}`;
-          let path = constant.get(id);
-          if (path === undefined) {
-            if (constant.size > 10_000) constant.clear();
-            constant.set(id, (path = render(record, undefined, undefined)));
-          }
-          [lastTopic, lastPartition, lastPath] = [record.topic, record.partition, path];
+    fixedPath(record) {
+      if (!constant) return undefined;
+      if (record.topic !== lastTopic || record.partition !== lastPartition) {
+        const id = `${record.topic}\u0000${record.partition}`;
+        let path = constant.get(id);
+        if (path === undefined) {
+          if (constant.size > 10_000) constant.clear();
+          constant.set(id, (path = render(record, undefined, undefined)));
         }
-        return { path: lastPath, time: timeField ? extract(record).time : (record.timestamp ?? undefined) };
+        [lastTopic, lastPartition, lastPath] = [record.topic, record.partition, path];
       }
+      return lastPath;
+    },
+    route(record) {
+      const fixed = this.fixedPath(record);
+      if (fixed !== undefined) return { path: fixed, time: this.time(record) };
       const { time, timeProblem, value } = extract(record);
       if (usesTime && time === undefined) throw new PoisonRecordError(record, `time partitioner: ${timeProblem}`);
       let field: string | undefined;

@@ -1,6 +1,6 @@
 import { CorruptObjectError, LedgerConflictError, LedgerResetError, ObjectExistsError, PoisonRecordError } from '../errors.ts';
 import { encodeDeadLetter } from '../format/dead-letter.ts';
-import { createLayout, DEFAULT_LAYOUT, type Layout, type Route, UNPARTITIONED_PATH } from '../layout.ts';
+import { createLayout, DEFAULT_LAYOUT, type Layout, UNPARTITIONED_PATH } from '../layout.ts';
 import type { KafkaRecord, PartitionBatch } from '../model.ts';
 import { objectKey } from '../naming.ts';
 import { fromMetadata, toMetadata } from '../object-metadata.ts';
@@ -157,24 +157,33 @@ export class PartitionWriter {
     let path: string | undefined;
     let firstTime: number | undefined;
     let last = -1;
+    // The default layout puts the whole partition in one directory: no route per record, and
+    // record times only when a rotation interval needs them.
+    const fixedPath = records.length > 0 ? layout.fixedPath(records[0]!) : undefined;
     for (const record of records) {
-      let route: Route | undefined;
+      let recordPath: string | undefined;
+      let recordTime: number | undefined;
       let error: PoisonRecordError | undefined;
-      try {
-        route = layout.route(record);
-      } catch (routeError) {
-        if (!(routeError instanceof PoisonRecordError)) throw routeError;
-        error = routeError;
+      if (fixedPath !== undefined) {
+        recordPath = fixedPath;
+        if (intervalMs !== undefined) recordTime = layout.time(record);
+      } else {
+        try {
+          ({ path: recordPath, time: recordTime } = layout.route(record));
+        } catch (routeError) {
+          if (!(routeError instanceof PoisonRecordError)) throw routeError;
+          error = routeError;
+        }
       }
       if (path === undefined) {
         // The first record names the object's directory; one the partitioner cannot place
         // (dead-lettered below) puts the object under `_unpartitioned`.
-        path = route ? route.path : UNPARTITIONED_PATH;
+        path = recordPath ?? UNPARTITIONED_PATH;
       } else if (
-        (route !== undefined && route.path !== path) ||
+        (recordPath !== undefined && recordPath !== path) ||
         (maxRecords !== undefined && writer.count >= maxRecords) ||
         (maxBytes !== undefined && writer.size >= maxBytes) ||
-        (intervalMs !== undefined && firstTime !== undefined && route?.time !== undefined && route.time >= firstTime + intervalMs)
+        (intervalMs !== undefined && firstTime !== undefined && recordTime !== undefined && recordTime >= firstTime + intervalMs)
       ) {
         break;
       }
@@ -193,7 +202,7 @@ export class PartitionWriter {
         }
         deadLetters.push({ record, error });
       } else {
-        if (firstTime === undefined && route!.time !== undefined) firstTime = route!.time;
+        if (firstTime === undefined && recordTime !== undefined) firstTime = recordTime;
         if (record.timestamp !== null) {
           if (minTimestamp === undefined || record.timestamp < minTimestamp) minTimestamp = record.timestamp;
           if (maxTimestamp === undefined || record.timestamp > maxTimestamp) maxTimestamp = record.timestamp;

@@ -31,6 +31,19 @@ describe('path templates and partitioners', () => {
     expect(layout({}).route(record(5, T, { a: 1 }, 3)).path).toBe('partition=3');
   });
 
+  it('names a fixed path only when the path depends on the topic-partition alone', () => {
+    const byDefault = layout({});
+    expect(byDefault.fixedPath(record(5, T, null, 3))).toBe('partition=3');
+    expect(byDefault.fixedPath(record(5, T, null, 4))).toBe('partition=4');
+    expect(byDefault.route(record(6, T, null, 4))).toEqual({ path: 'partition=4', time: T });
+    expect(layout({ partitioner: 'time' }).fixedPath(record(0, T, null))).toBeUndefined();
+    expect(layout({ partitioner: 'field', partitionField: 'country' }).fixedPath(record(0, T, { country: 'FR' }))).toBeUndefined();
+    // A time from a field still comes with the fixed path (for rotation), never a throw.
+    const timed = layout({ timestampExtractor: 'RecordField', timestampField: 'at' });
+    expect(timed.fixedPath(record(0, T, 'text'))).toBe('partition=0');
+    expect(timed.route(record(0, 0, { at: T }))).toEqual({ path: 'partition=0', time: T });
+  });
+
   it("reads Confluent's Joda path.format and Aiven's template variables alike", () => {
     const joda = layout({ partitioner: 'time', pathFormat: "'year'=YYYY/'month'=MM/'day'=dd/'hour'=HH" });
     const aiven = layout({ partitioner: 'time' });
@@ -151,6 +164,21 @@ describe('delivery with rotation and time partitions (in-memory ports, read back
     // Other batch boundaries: the same objects wherever a batch did not end inside one.
     const again = await deliver(env, [40]);
     expect(again.objects.map((o) => o.key)).toEqual(objects.map((o) => o.key));
+  });
+
+  it('cuts by the rotate interval on the default layout too (one directory, record times from the timestamps)', async () => {
+    const interval = 15 * 60_000;
+    const { objects } = await deliver({ SINK_ROTATE_INTERVAL_MS: String(interval) }, [40]);
+    const sorted = [...objects].sort((a, b) => a.metadata.firstOffset - b.metadata.firstOffset);
+    expect(sorted.flatMap((o) => o.lines.map((l) => l['offset']))).toEqual(log.map((r) => r.offset));
+    expect(sorted.length).toBeGreaterThan(5);
+    sorted.forEach((o, i) => {
+      expect(o.key).toContain('/partition=0/');
+      const times = o.lines.map((l) => l['timestamp'] as number);
+      expect(Math.max(...times)).toBeLessThan(times[0]! + interval);
+      // One batch: every cut was the interval's, made by a record at or past the object's first time + interval.
+      if (i > 0) expect(times[0]).toBeGreaterThanOrEqual((sorted[i - 1]!.lines[0]!['timestamp'] as number) + interval);
+    });
   });
 
   it('cuts by max bytes (the uncompressed body reaches the limit; at least one record each)', async () => {
