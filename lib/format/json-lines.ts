@@ -84,6 +84,10 @@ ESCAPE[0x0d] = 0x72; // r
 ESCAPE[QUOTE] = QUOTE;
 ESCAPE[BACKSLASH] = BACKSLASH;
 
+/** 1 for the bytes of ASCII text that a JSON string holds as they are: 0x20–0x7e but `"` and `\`. */
+const PLAIN = new Uint8Array(256);
+for (let b = 0x20; b < 0x7f; b++) PLAIN[b] = ESCAPE[b] === 0 ? 1 : 0;
+
 /** 1 for the bytes a JSON text can start with: whitespace, `{ [ " -`, digits, and `t f n` of the literals. */
 const JSON_START = new Uint8Array(256);
 for (const c of ' \t\n\r{["-0123456789tfn') JSON_START[c.charCodeAt(0)] = 1;
@@ -289,6 +293,23 @@ class JsonLinesWriter implements RecordWriter {
       this.#put(NULL);
       return;
     }
+    const length = bytes.length;
+    // Most keys and header values are plain ASCII text (ids, names, trace ids): they cannot
+    // start a JSON text, and one pass over their bytes shows they need no UTF-8 check and no
+    // escape, so they are copied between quotes as they are.
+    if (length > 0 && JSON_START[bytes[0]!] === 0) {
+      let i = 0;
+      while (i < length && PLAIN[bytes[i]!] === 1) i++;
+      if (i === length) {
+        this.#reserve(length + 2);
+        const buf = this.#buf;
+        buf[this.#pos++] = QUOTE;
+        buf.set(bytes, this.#pos);
+        this.#pos += length;
+        buf[this.#pos++] = QUOTE;
+        return;
+      }
+    }
     if (!isUtf8(bytes)) {
       const base64 = view(bytes).toString('base64');
       this.#reserve(base64.length + 1 + marker.length);
@@ -297,9 +318,9 @@ class JsonLinesWriter implements RecordWriter {
       this.#put(marker);
       return;
     }
-    // Most keys are text (ids, names): one look at the first byte spares them the JSON check.
-    if (bytes.length > 0 && JSON_START[bytes[0]!] === 1) {
-      this.#reserve(bytes.length);
+    // Only what can start a JSON text gets the JSON check.
+    if (length > 0 && JSON_START[bytes[0]!] === 1) {
+      this.#reserve(length);
       const end = compactJsonInto(bytes, this.#buf, this.#pos);
       if (end >= 0) {
         this.#pos = end;
