@@ -13,11 +13,12 @@
  * Fast path: a WebAssembly (SIMD) validator (json-validator.ts) first decides whether the input
  * is compact JSON as is; then it is copied with one `set` (the copy into wasm memory, the
  * validation and the `set` cost about half of the JS scan below), and invalid input is
- * rejected. Whatever it leaves undecided (whitespace outside strings, deep nesting, no
- * WebAssembly) goes through the JS minifier, which is the reference: the validator answers
- * VALID and INVALID only where the minifier returns the same.
+ * rejected. Input with whitespace outside strings is compacted in wasm memory (about a third
+ * of the JS scan's time) and copied out. Whatever it leaves undecided (nesting deeper than
+ * 1024, no WebAssembly) goes through the JS minifier, which is the reference: the wasm side
+ * gives a result only where the minifier gives the same.
  */
-import { CompactJsonVerdict, validateCompactJson } from './json-validator.ts';
+import { CompactJsonVerdict, compactJsonInWasm, copyWasmCompacted } from './json-validator.ts';
 
 const TAB = 0x09;
 const LF = 0x0a;
@@ -144,12 +145,13 @@ function copyRun(src: Uint8Array, from: number, to: number, dst: Uint8Array, out
  * `dst` from `out` on holds garbage). `dst` needs room for `src.length` bytes from `out`.
  */
 export function compactJsonInto(src: Uint8Array, dst: Uint8Array, out: number): number {
-  const verdict = validateCompactJson(src);
-  if (verdict === CompactJsonVerdict.VALID) {
-    dst.set(src, out); // compact already: the value as sent, as minifyJsonInto would write it
-    return out + src.length;
+  const length = compactJsonInWasm(src);
+  if (length === src.length) {
+    dst.set(src, out); // compact already (nothing removed): the value as sent, as minifyJsonInto would write it
+    return out + length;
   }
-  if (verdict === CompactJsonVerdict.INVALID) return -1;
+  if (length >= 0) return copyWasmCompacted(dst, out, length); // whitespace removed by the wasm side
+  if (length === CompactJsonVerdict.INVALID) return -1;
   return minifyJsonInto(src, dst, out);
 }
 

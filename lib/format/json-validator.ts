@@ -3,15 +3,17 @@
  * UTF-8 bytes are one *compact* JSON value (no whitespace outside strings), the form producers
  * usually send. Then the compact output is the input as is, and the caller copies it with one
  * `set` instead of running the byte-at-a-time JS minifier, which costs about twice as much
- * even with the copy into wasm memory counted. Whatever this cannot decide cheaply (whitespace
- * outside strings, deep nesting, no WebAssembly) it leaves to the JS minifier.
+ * even with the copy into wasm memory counted. Input with whitespace outside strings
+ * (pretty-printed values) is compacted by the wasm side too, in wasm memory, about three times
+ * as fast as the JS minifier. What it leaves undecided (nesting deeper than 1024, no
+ * WebAssembly) goes to the JS minifier.
  *
  * Source: wasm/json-validator.as.ts (AssemblyScript); the bytes come from the generated
  * wasm/json-validator.wasm.ts (`npm run build:wasm`).
  */
 import { JSON_VALIDATOR_WASM_BASE64 } from './wasm/json-validator.wasm.ts';
 
-/** The validator's answers: see {@link validateCompactJson}. */
+/** The validator's answers: see {@link validateCompactJson}; INVALID and UNDECIDED are also {@link compactJsonInWasm}'s. */
 export const CompactJsonVerdict = {
   /** One JSON value with no whitespace outside strings: its compact form is the input as is. */
   VALID: 0,
@@ -40,6 +42,8 @@ interface ValidatorExports {
   readPastEnd(): number;
   /** 0 valid and compact, -1 invalid, -2 whitespace outside strings, -3 too deep. */
   validate(start: number, end: number): number;
+  /** Compacts [start, end) in place: the compact length (at start), or -1 invalid, -3 too deep. */
+  compact(start: number, end: number): number;
 }
 
 const PAGE_BYTES = 65536;
@@ -47,7 +51,7 @@ const PAGE_BYTES = 65536;
 /**
  * The instance, or undefined when WebAssembly (with SIMD) is not available: then everything is
  * undecided and the JS minifier runs, with the same results, only slower. Compiled
- * synchronously once at import: the module is about 2 kB, so this costs well under a
+ * synchronously once at import: the module is about 8 kB, so this costs well under a
  * millisecond of cold start.
  */
 const wasm: ValidatorExports | undefined = (() => {
@@ -66,10 +70,11 @@ const scratch = wasm?.scratchStart() ?? 0;
 /** Memory the validator reads past a value's end (block loads); it must exist, whatever it holds. */
 const readPastEnd = wasm?.readPastEnd() ?? 0;
 /**
- * A view of the whole wasm memory. Growing the memory detaches it, so it is re-created right
- * after each `grow`; only `ensureScratch` grows the memory (the validator never allocates).
+ * A view of the whole wasm memory (a Buffer for its `copy`). Growing the memory detaches it,
+ * so it is re-created right after each `grow`; only `ensureScratch` grows the memory (the
+ * validator never allocates).
  */
-let memory = wasm ? new Uint8Array(wasm.memory.buffer) : new Uint8Array(0);
+let memory = wasm ? Buffer.from(wasm.memory.buffer) : Buffer.alloc(0);
 
 /** Set by tests to run the JS minifier for everything, as when WebAssembly is unavailable. */
 let forcedFallback = false;
@@ -83,7 +88,7 @@ function ensureScratch(exports: ValidatorExports, length: number): boolean {
   } catch {
     return false; // no more memory for wasm (RangeError): the JS minifier needs none
   } finally {
-    memory = new Uint8Array(exports.memory.buffer);
+    memory = Buffer.from(exports.memory.buffer);
   }
   return true;
 }
@@ -91,13 +96,46 @@ function ensureScratch(exports: ValidatorExports, length: number): boolean {
 /**
  * Decides whether `src` (valid UTF-8) is one compact JSON value: VALID (then `src` is its own
  * compact form), INVALID (`compactJsonInto` would return -1), or UNDECIDED (whitespace outside
- * strings, nesting deeper than 1024, or no WebAssembly: run the JS minifier).
+ * strings, nesting deeper than 1024, or no WebAssembly). Only the check: `compactJsonInto` uses
+ * {@link compactJsonInWasm}, which also compacts what has whitespace.
  */
 export function validateCompactJson(src: Uint8Array): CompactJsonVerdict {
   if (wasm === undefined || forcedFallback || !ensureScratch(wasm, src.length)) return CompactJsonVerdict.UNDECIDED;
   memory.set(src, scratch);
   const verdict = wasm.validate(scratch, scratch + src.length);
   return verdict === 0 ? CompactJsonVerdict.VALID : verdict === -1 ? CompactJsonVerdict.INVALID : CompactJsonVerdict.UNDECIDED;
+}
+
+/**
+ * Compacts `src` (valid UTF-8) in wasm memory: returns the length of its compact form, which
+ * {@link copyWasmCompacted} then copies out, or INVALID (`compactJsonInto` would return -1), or
+ * UNDECIDED (nesting deeper than 1024, or no WebAssembly: run the JS minifier). Compact input
+ * (the common case) is only validated, and its length is `src.length`: then `src` itself is
+ * the compact form. Otherwise (whitespace outside strings) the wasm side removes the
+ * whitespace, exactly as the JS minifier would.
+ */
+export function compactJsonInWasm(src: Uint8Array): number {
+  // The wasm side returns lengths as i32: a value of 2 GiB or more (never seen) goes to the JS minifier.
+  if (wasm === undefined || forcedFallback || src.length > 0x7fffffff || !ensureScratch(wasm, src.length)) return CompactJsonVerdict.UNDECIDED;
+  memory.set(src, scratch);
+  const end = scratch + src.length;
+  const verdict = wasm.validate(scratch, end);
+  if (verdict === 0) return src.length;
+  // Whitespace outside strings: compact from the start (pretty-printed values have whitespace
+  // right after their first byte, so what `validate` scanned before giving up is short).
+  const length = verdict === -2 ? wasm.compact(scratch, end) : verdict;
+  return length >= 0 ? length : length === -1 ? CompactJsonVerdict.INVALID : CompactJsonVerdict.UNDECIDED;
+}
+
+/**
+ * Copies the compact form that {@link compactJsonInWasm} just wrote (`length` bytes, what it
+ * returned) from wasm memory into `dst` at `out`, and returns `out + length`. Valid only until
+ * the next call into this module.
+ */
+export function copyWasmCompacted(dst: Uint8Array, out: number, length: number): number {
+  // Buffer#copy with offsets, not dst.set(memory.subarray(...)): no view to allocate per value.
+  memory.copy(dst, out, scratch, scratch + length);
+  return out + length;
 }
 
 /** Whether the WebAssembly validator is in use (false when it failed to load, or is forced off). */
