@@ -23,8 +23,9 @@ function agrees(text: string): void {
   expect(compact(text), JSON.stringify(text)).toBe(toCompactJson(decoded));
 }
 
-// Twice: as it runs (the WebAssembly validator decides compact input, the JS minifier the rest),
-// and with the JS minifier alone (as without WebAssembly), so both stay checked against the oracle.
+// Twice: as it runs (the WebAssembly side validates compact input and compacts input with
+// whitespace, the JS minifier takes only nesting deeper than 1024), and with the JS minifier
+// alone (as without WebAssembly), so both stay checked against the oracle.
 describe.each(['with the WebAssembly fast path', 'JS minifier only'])('compactJsonInto (bytes) agrees with toCompactJson (text), %s', (mode) => {
   beforeAll(() => forceFallbackForTests(mode === 'JS minifier only'));
   afterAll(() => forceFallbackForTests(false));
