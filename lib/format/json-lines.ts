@@ -301,12 +301,7 @@ class JsonLinesWriter implements RecordWriter {
       let i = 0;
       while (i < length && PLAIN[bytes[i]!] === 1) i++;
       if (i === length) {
-        this.#reserve(length + 2);
-        const buf = this.#buf;
-        buf[this.#pos++] = QUOTE;
-        buf.set(bytes, this.#pos);
-        this.#pos += length;
-        buf[this.#pos++] = QUOTE;
+        this.#putQuoted(bytes);
         return;
       }
     }
@@ -330,18 +325,23 @@ class JsonLinesWriter implements RecordWriter {
     this.#writeText(bytes);
   }
 
+  /** Text that needs no escape, between quotes. */
+  #putQuoted(bytes: Uint8Array): void {
+    this.#reserve(bytes.length + 2);
+    const buf = this.#buf;
+    buf[this.#pos++] = QUOTE;
+    buf.set(bytes, this.#pos);
+    this.#pos += bytes.length;
+    buf[this.#pos++] = QUOTE;
+  }
+
   /** UTF-8 text as a JSON string, escaped as `JSON.stringify` escapes it. */
   #writeText(bytes: Uint8Array): void {
     const length = bytes.length;
     let i = 0;
     while (i < length && ESCAPE[bytes[i]!] === 0) i++;
     if (i === length) {
-      this.#reserve(length + 2);
-      const buf = this.#buf;
-      buf[this.#pos++] = QUOTE;
-      buf.set(bytes, this.#pos);
-      this.#pos += length;
-      buf[this.#pos++] = QUOTE;
+      this.#putQuoted(bytes);
       return;
     }
     this.#reserve(6 * length + 2);
