@@ -271,6 +271,22 @@ describe('decodeBase64Strict', () => {
     );
   });
 
+  it('rejects a character above U+00FF anywhere in a long string, which Node would read as its low byte', () => {
+    const long = Buffer.alloc(150_000, 7).toString('base64'); // 200,000 characters
+    expect(decodeBase64Strict(long)?.length).toBe(150_000);
+    for (const at of [0, 1, 100_003, long.length - 3]) {
+      for (const ch of ['\u0141', '\u4e41', '\u2b41']) {
+        // Each of these ends in 0x41, which Node's decoder would take for 'A'.
+        const bad = long.slice(0, at) + ch + long.slice(at + 1);
+        expect(bad.length).toBe(long.length);
+        expect(decodeBase64Strict(bad)).toBeUndefined();
+        expect(() => parseKafkaEvent({ eventSource: 'aws:kafka', records: { 't-0': [{ topic: 't', partition: 0, offset: 0, value: bad }] } })).toThrow(
+          'records["t-0"][0].value: expected a base64 string',
+        );
+      }
+    }
+  });
+
   it('accepts exactly the strings a strict reference accepts (fuzzed mutations)', () => {
     const alphabet = fc.constantFrom(...'AQgw+/=-_ \n\t.%\u0000\u0141\u00e9\u4e00\ud83d'.split(''));
     const mutated = fc
