@@ -38,22 +38,30 @@ const USAGE = `Usage: npm run bench [-- options]
   --out DIR               where to write JSON (default bench-results/)
   -h, --help`;
 
-const { values } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    long: { type: 'boolean', default: false },
-    runs: { type: 'string' },
-    'e2e-seconds': { type: 'string' },
-    'init-runs': { type: 'string' },
-    only: { type: 'string', default: 'handler,e2e,cost,cold' },
-    'memory-mb': { type: 'string' },
-    'partitions-per-batch': { type: 'string' },
-    'mcu-mbps': { type: 'string' },
-    'mcu-utilisation': { type: 'string' },
-    out: { type: 'string', default: join(ROOT, 'bench-results') },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-});
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      long: { type: 'boolean', default: false },
+      runs: { type: 'string' },
+      'e2e-seconds': { type: 'string' },
+      'init-runs': { type: 'string' },
+      only: { type: 'string', default: 'handler,e2e,cost,cold' },
+      'memory-mb': { type: 'string' },
+      'partitions-per-batch': { type: 'string' },
+      'mcu-mbps': { type: 'string' },
+      'mcu-utilisation': { type: 'string' },
+      out: { type: 'string', default: join(ROOT, 'bench-results') },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+} catch (error) {
+  // An unknown or malformed option: its message and the usage, exit 2 (as for a bad value below).
+  console.error(`${(error as Error).message}\n\n${USAGE}`);
+  process.exit(2);
+}
+const { values } = parsed;
 if (values.help) {
   console.log(USAGE);
   process.exit(0);
