@@ -121,11 +121,9 @@ class ByteArena {
     const size = strictBase64Size(s);
     if (size < 0) return undefined;
     this.#reserve(size);
-    const start = this.#used;
     // A lenient decode that skipped a character writes fewer bytes than the size (never more).
-    if (writeBase64(this.#chunk, s, start, size) !== size) return undefined;
-    this.#used = start + size;
-    return this.#chunk.subarray(start, start + size);
+    if (writeBase64(this.#chunk, s, this.#used, size) !== size) return undefined;
+    return this.take(size); // the bytes just written (the room is there: no new chunk)
   }
 }
 

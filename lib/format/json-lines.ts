@@ -294,10 +294,12 @@ class JsonLinesWriter implements RecordWriter {
       return;
     }
     const length = bytes.length;
+    // Only what can start a JSON text gets the JSON check.
+    const jsonLike = length > 0 && JSON_START[bytes[0]!] === 1;
     // Most keys and header values are plain ASCII text (ids, names, trace ids): they cannot
     // start a JSON text, and one pass over their bytes shows they need no UTF-8 check and no
     // escape, so they are copied between quotes as they are.
-    if (length > 0 && JSON_START[bytes[0]!] === 0) {
+    if (!jsonLike) {
       let i = 0;
       while (i < length && PLAIN[bytes[i]!] === 1) i++;
       if (i === length) {
@@ -313,8 +315,7 @@ class JsonLinesWriter implements RecordWriter {
       this.#put(marker);
       return;
     }
-    // Only what can start a JSON text gets the JSON check.
-    if (length > 0 && JSON_START[bytes[0]!] === 1) {
+    if (jsonLike) {
       this.#reserve(length);
       const end = compactJsonInto(bytes, this.#buf, this.#pos);
       if (end >= 0) {

@@ -94,15 +94,25 @@ function ensureScratch(exports: ValidatorExports, length: number): boolean {
 }
 
 /**
+ * Copies `src` into the scratch region and returns the validator; undefined when the wasm side
+ * cannot take it (no WebAssembly, forced off, or no memory for it), and then nothing is copied.
+ */
+function loadScratch(src: Uint8Array): ValidatorExports | undefined {
+  if (wasm === undefined || forcedFallback || !ensureScratch(wasm, src.length)) return undefined;
+  memory.set(src, scratch);
+  return wasm;
+}
+
+/**
  * Decides whether `src` (valid UTF-8) is one compact JSON value: VALID (then `src` is its own
  * compact form), INVALID (`compactJsonInto` would return -1), or UNDECIDED (whitespace outside
  * strings, nesting deeper than 1024, or no WebAssembly). Only the check: `compactJsonInto` uses
  * {@link compactJsonInWasm}, which also compacts what has whitespace.
  */
 export function validateCompactJson(src: Uint8Array): CompactJsonVerdict {
-  if (wasm === undefined || forcedFallback || !ensureScratch(wasm, src.length)) return CompactJsonVerdict.UNDECIDED;
-  memory.set(src, scratch);
-  const verdict = wasm.validate(scratch, scratch + src.length);
+  const validator = loadScratch(src);
+  if (validator === undefined) return CompactJsonVerdict.UNDECIDED;
+  const verdict = validator.validate(scratch, scratch + src.length);
   return verdict === 0 ? CompactJsonVerdict.VALID : verdict === -1 ? CompactJsonVerdict.INVALID : CompactJsonVerdict.UNDECIDED;
 }
 
@@ -116,14 +126,14 @@ export function validateCompactJson(src: Uint8Array): CompactJsonVerdict {
  */
 export function compactJsonInWasm(src: Uint8Array): number {
   // The wasm side returns lengths as i32: a value of 2 GiB or more (never seen) goes to the JS minifier.
-  if (wasm === undefined || forcedFallback || src.length > 0x7fffffff || !ensureScratch(wasm, src.length)) return CompactJsonVerdict.UNDECIDED;
-  memory.set(src, scratch);
+  const validator = src.length > 0x7fffffff ? undefined : loadScratch(src);
+  if (validator === undefined) return CompactJsonVerdict.UNDECIDED;
   const end = scratch + src.length;
-  const verdict = wasm.validate(scratch, end);
+  const verdict = validator.validate(scratch, end);
   if (verdict === 0) return src.length;
   // Whitespace outside strings: compact from the start (pretty-printed values have whitespace
   // right after their first byte, so what `validate` scanned before giving up is short).
-  const length = verdict === -2 ? wasm.compact(scratch, end) : verdict;
+  const length = verdict === -2 ? validator.compact(scratch, end) : verdict;
   return length >= 0 ? length : length === -1 ? CompactJsonVerdict.INVALID : CompactJsonVerdict.UNDECIDED;
 }
 
