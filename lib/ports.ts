@@ -17,6 +17,47 @@ export interface LedgerEntry {
   readonly lastRecordCount: number;
   /** ISO-8601 time of the last commit (audit). */
   readonly updatedAt: string;
+  /**
+   * Ranges of offsets the source skipped (oldest first, at most `MAX_SKIPPED_RANGES`): the
+   * offsets between the committed offset + 1 and the first record of a batch that started above
+   * it. Absent or empty: none recorded.
+   */
+  readonly skippedRanges?: readonly SkippedRange[];
+  /**
+   * The naming settings the last commit's objects were written with (prefix, extension, layout),
+   * as `namingFingerprint` renders them. Absent: written before the sink recorded them.
+   */
+  readonly naming?: string;
+}
+
+/** At most this many skipped ranges are kept on a ledger item (the newest). */
+export const MAX_SKIPPED_RANGES = 20;
+
+/**
+ * Why offsets were skipped. `gap`: a batch started above the committed offset + 1 (the mapping
+ * discarded a batch after its retries or maximum record age, or retention deleted records before
+ * they were read; or, for a range of one or two, transaction markers). `start`: the partition's
+ * first batch did not start at offset 0 (the mapping's starting position, or retention).
+ */
+export const SkipKind = { gap: 'gap', start: 'start' } as const;
+export type SkipKind = (typeof SkipKind)[keyof typeof SkipKind];
+
+/** A range of offsets, both ends inclusive, that reached the sink from no batch. */
+export interface SkippedRange {
+  readonly kind: SkipKind;
+  /** The generation the range was skipped in. */
+  readonly generation: number;
+  /** The first offset skipped: the committed offset + 1 (0 at the start). */
+  readonly fromOffset: number;
+  /** The last offset skipped: the batch's first record's offset − 1. */
+  readonly toOffset: number;
+  /** ISO-8601 time the writer saw it. */
+  readonly detectedAt: string;
+}
+
+/** How many offsets a skipped range spans. */
+export function skippedCount(range: SkippedRange): number {
+  return range.toOffset - range.fromOffset + 1;
 }
 
 /** The entry's own fields, copied without any other field the value carries (a reset history, say). */
@@ -29,6 +70,8 @@ export function ledgerEntryFields(entry: LedgerEntry): LedgerEntry {
     lastObjectKey: entry.lastObjectKey,
     lastRecordCount: entry.lastRecordCount,
     updatedAt: entry.updatedAt,
+    ...(entry.skippedRanges && entry.skippedRanges.length > 0 ? { skippedRanges: entry.skippedRanges } : {}),
+    ...(entry.naming !== undefined ? { naming: entry.naming } : {}),
   };
 }
 

@@ -39,6 +39,10 @@ export const SinkMetric = {
   deadLetters: 'DeadLetters',
   partitionsFailed: 'PartitionsFailed',
   malformedEvents: 'MalformedEvents',
+  /** Offsets between the committed offset + 1 and a batch's first record (kind `gap`): see `SkippedRange`. */
+  skippedOffsets: 'SkippedOffsets',
+  /** Objects found under a chain key (412) whose metadata is impossible; the partition stops. */
+  invalidObjects: 'InvalidObjects',
   endToEndLag: 'EndToEndLag',
 } as const;
 

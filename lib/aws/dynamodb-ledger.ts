@@ -6,7 +6,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { LedgerConflictError } from '../errors.ts';
-import type { LedgerEntry, LedgerPosition, OffsetLedger } from '../ports.ts';
+import { type LedgerEntry, type LedgerPosition, type OffsetLedger, SkipKind, type SkippedRange } from '../ports.ts';
 
 /**
  * The offset ledger in DynamoDB (table from `ledgerTableDefinition`). This adapter only maps
@@ -39,6 +39,21 @@ export class DynamoDbOffsetLedger implements OffsetLedger {
     const condition = expected
       ? '#generation = :generation AND #committed < :committed'
       : 'attribute_not_exists(#topic)';
+    // The skipped ranges and the naming settings are written only when the writer passes them
+    // (the whole bounded list it computed from what it read), so a plain commit leaves them be.
+    const extraSets: string[] = [];
+    const extraNames: Record<string, string> = {};
+    const extraValues: Record<string, AttributeValue> = {};
+    if (next.skippedRanges !== undefined) {
+      extraSets.push('#skippedRanges = :skippedRanges');
+      extraNames['#skippedRanges'] = SKIPPED_RANGES_ATTRIBUTE;
+      extraValues[':skippedRanges'] = { L: next.skippedRanges.map(toSkippedRangeItem) };
+    }
+    if (next.naming !== undefined) {
+      extraSets.push('#naming = :naming');
+      extraNames['#naming'] = NAMING_ATTRIBUTE;
+      extraValues[':naming'] = { S: next.naming };
+    }
     try {
       await this.#client.send(
         new UpdateItemCommand({
@@ -46,15 +61,17 @@ export class DynamoDbOffsetLedger implements OffsetLedger {
           Key: { topic: { S: next.topic }, partition: { N: String(next.partition) } },
           UpdateExpression:
             'SET #generation = :generation, #committed = :committed, #lastObjectKey = :lastObjectKey, ' +
-            '#lastRecordCount = :lastRecordCount, #updatedAt = :updatedAt',
+            '#lastRecordCount = :lastRecordCount, #updatedAt = :updatedAt' +
+            extraSets.map((set) => `, ${set}`).join(''),
           ConditionExpression: condition,
-          ExpressionAttributeNames: { ...LEDGER_ATTRIBUTE_NAMES, ...(expected ? {} : { '#topic': 'topic' }) },
+          ExpressionAttributeNames: { ...LEDGER_ATTRIBUTE_NAMES, ...extraNames, ...(expected ? {} : { '#topic': 'topic' }) },
           ExpressionAttributeValues: {
             ':generation': { N: String(next.generation) },
             ':committed': { N: String(next.committedOffset) },
             ':lastObjectKey': next.lastObjectKey === null ? { NULL: true } : { S: next.lastObjectKey },
             ':lastRecordCount': { N: String(next.lastRecordCount) },
             ':updatedAt': { S: next.updatedAt },
+            ...extraValues,
           },
         }),
       );
@@ -80,8 +97,38 @@ export const LEDGER_ATTRIBUTE_NAMES = {
   '#updatedAt': 'updatedAt',
 } as const;
 
+/** The item attribute holding the skipped ranges (a list of maps, oldest first). */
+export const SKIPPED_RANGES_ATTRIBUTE = 'skippedRanges';
+/** The item attribute holding the naming settings of the last commit. */
+export const NAMING_ATTRIBUTE = 'naming';
+
+function toSkippedRangeItem(range: SkippedRange): AttributeValue {
+  return {
+    M: {
+      kind: { S: range.kind },
+      generation: { N: String(range.generation) },
+      fromOffset: { N: String(range.fromOffset) },
+      toOffset: { N: String(range.toOffset) },
+      detectedAt: { S: range.detectedAt },
+    },
+  };
+}
+
+function fromSkippedRangeItem(value: AttributeValue): SkippedRange {
+  const map = value.M ?? {};
+  return {
+    kind: map['kind']?.S === SkipKind.start ? SkipKind.start : SkipKind.gap,
+    generation: Number(map['generation']?.N ?? 0),
+    fromOffset: Number(map['fromOffset']?.N ?? 0),
+    toOffset: Number(map['toOffset']?.N ?? -1),
+    detectedAt: map['detectedAt']?.S ?? '',
+  };
+}
+
 /** Maps a ledger item to an entry. */
 export function toEntry(item: Record<string, AttributeValue>): LedgerEntry {
+  const skipped = item[SKIPPED_RANGES_ATTRIBUTE]?.L;
+  const naming = item[NAMING_ATTRIBUTE]?.S;
   return {
     topic: item['topic']?.S ?? '',
     partition: Number(item['partition']?.N ?? -1),
@@ -90,5 +137,7 @@ export function toEntry(item: Record<string, AttributeValue>): LedgerEntry {
     lastObjectKey: item['lastObjectKey']?.S ?? null,
     lastRecordCount: Number(item['lastRecordCount']?.N ?? 0),
     updatedAt: item['updatedAt']?.S ?? '',
+    ...(skipped && skipped.length > 0 ? { skippedRanges: skipped.map(fromSkippedRangeItem) } : {}),
+    ...(naming !== undefined ? { naming } : {}),
   };
 }
