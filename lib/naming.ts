@@ -66,3 +66,53 @@ export function parseObjectName(
     extension: extension!,
   };
 }
+
+/**
+ * The settings an object's key depends on besides its records: prefix, format and compression
+ * (the extension), and the layout. The ledger records them (`LedgerEntry.naming`) before a writer
+ * creates objects under them, so that a retry under other settings finds an object a crashed
+ * writer left under the old ones instead of writing the same records again (docs/protocol.md,
+ * "Settings that change").
+ */
+export interface NamingSettings {
+  readonly prefix: string;
+  /** The format's name and version, as the object metadata carries them. */
+  readonly format: string;
+  readonly formatVersion: string;
+  /** Including compression, e.g. `.jsonl.gz`. */
+  readonly extension: string;
+  /** The layout's settings (lib/layout.ts `LayoutSettings`), as plain JSON. */
+  readonly layout: Readonly<Record<string, unknown>>;
+}
+
+/** The canonical text of naming settings: equal settings give equal text. */
+export function namingFingerprint(settings: NamingSettings): string {
+  const layout = Object.fromEntries(
+    Object.entries(settings.layout)
+      .filter(([, value]) => value !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
+  return JSON.stringify({
+    prefix: settings.prefix,
+    format: settings.format,
+    formatVersion: settings.formatVersion,
+    extension: settings.extension,
+    layout,
+  });
+}
+
+/** Reads a fingerprint back; undefined when the text is not one (then the old settings are unknown). */
+export function parseNamingFingerprint(text: string): NamingSettings | undefined {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed !== 'object' || parsed === null) return undefined;
+    const { prefix, format, formatVersion, extension, layout } = parsed as Record<string, unknown>;
+    if (typeof prefix !== 'string' || typeof format !== 'string' || typeof formatVersion !== 'string' || typeof extension !== 'string') {
+      return undefined;
+    }
+    if (typeof layout !== 'object' || layout === null || Array.isArray(layout)) return undefined;
+    return { prefix, format, formatVersion, extension, layout: layout as Record<string, unknown> };
+  } catch {
+    return undefined;
+  }
+}

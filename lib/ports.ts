@@ -91,6 +91,27 @@ export interface OffsetLedger {
    * entry yet). Throws `LedgerConflictError` when the condition fails.
    */
   advance(expected: LedgerPosition | undefined, next: LedgerEntry): Promise<void>;
+  /**
+   * Records the naming settings a writer is about to create objects under (`LedgerEntry.naming`),
+   * before it creates the first one after `expected`. Writes only if the entry is still exactly at
+   * `expected` (same generation and committed offset) with `previous` as its naming (undefined: none
+   * recorded); with `expected` undefined, only if there is no entry, which it then creates in
+   * generation 0 at committed offset -1. Leaves every other field as it is. Throws
+   * `LedgerConflictError` when the condition fails.
+   */
+  declareNaming(expected: LedgerPosition | undefined, declaration: NamingDeclaration): Promise<void>;
+}
+
+/** What `declareNaming` writes. */
+export interface NamingDeclaration {
+  readonly topic: string;
+  readonly partition: number;
+  /** The new naming settings (`namingFingerprint`). */
+  readonly naming: string;
+  /** The naming the writer read, on which the write is conditional (undefined: none). */
+  readonly previous: string | undefined;
+  /** ISO-8601; the entry's `updatedAt` when the declaration creates it. */
+  readonly updatedAt: string;
 }
 
 /** What the object store tells of an existing object. */

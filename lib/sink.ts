@@ -1,7 +1,7 @@
 import type { SinkConfig } from './config.ts';
 import { batchResponse, deliverBatch, type BatchReport, type KafkaBatchItemFailures } from './delivery/deliver-batch.ts';
 import type { DeliveryOptions, DeliveryPorts } from './delivery/options.ts';
-import { MalformedEventError } from './errors.ts';
+import { CorruptObjectError, MalformedEventError } from './errors.ts';
 import { parseKafkaEvent } from './event.ts';
 import { compressionFor } from './format/compression.ts';
 import { createJsonLinesFormat } from './format/json-lines.ts';
@@ -10,6 +10,7 @@ import { createRawBytesFormat } from './format/raw-bytes.ts';
 import { CompressionName, type RecordFormat } from './format/record-format.ts';
 import { createLayout } from './layout.ts';
 import { partitionId } from './model.ts';
+import { SkipKind, skippedCount } from './ports.ts';
 
 /** The subset of Powertools' Logger the sink uses; structured fields only, never record values. */
 export interface SinkLogger {
@@ -122,6 +123,8 @@ function observe(
   let skipped = 0;
   let adopted = 0;
   let deadLetters = 0;
+  let skippedOffsets = 0;
+  let invalidObjects = 0;
   let oldest: number | undefined;
   for (const partition of report.partitions) {
     records += partition.recordsWritten;
@@ -144,6 +147,23 @@ function observe(
       objectsAdopted: partition.objectsAdopted,
       deadLetters: partition.deadLetters,
     };
+    const range = partition.skippedRange;
+    if (range !== undefined) {
+      // A gap is what the source never handed over (a discarded batch, retention); where a
+      // partition starts is the mapping's starting position: recorded, not counted.
+      const count = skippedCount(range);
+      if (range.kind === SkipKind.gap) skippedOffsets += count;
+      const log = range.kind === SkipKind.gap ? logger.warn.bind(logger) : logger.info.bind(logger);
+      log(range.kind === SkipKind.gap ? 'Offsets skipped: the batch started above the committed offset + 1' : 'Partition started above offset 0', {
+        partition: fields.partition,
+        generation: range.generation,
+        kind: range.kind,
+        fromOffset: range.fromOffset,
+        toOffset: range.toOffset,
+        skippedOffsets: count,
+      });
+    }
+    if (partition.error instanceof CorruptObjectError) invalidObjects += 1;
     if (partition.status === 'failed') {
       logger.error('Partition not delivered', {
         ...fields,
@@ -161,5 +181,7 @@ function observe(
   metrics.addMetric(SinkMetric.objectsAdopted, 'Count', adopted);
   metrics.addMetric(SinkMetric.deadLetters, 'Count', deadLetters);
   metrics.addMetric(SinkMetric.partitionsFailed, 'Count', report.failed.length);
+  metrics.addMetric(SinkMetric.skippedOffsets, 'Count', skippedOffsets);
+  metrics.addMetric(SinkMetric.invalidObjects, 'Count', invalidObjects);
   if (oldest !== undefined) metrics.addMetric(SinkMetric.endToEndLag, 'Milliseconds', Math.max(0, now - oldest));
 }

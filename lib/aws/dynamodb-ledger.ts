@@ -6,7 +6,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { LedgerConflictError } from '../errors.ts';
-import { type LedgerEntry, type LedgerPosition, type OffsetLedger, SkipKind, type SkippedRange } from '../ports.ts';
+import { type LedgerEntry, type LedgerPosition, type NamingDeclaration, type OffsetLedger, SkipKind, type SkippedRange } from '../ports.ts';
 
 /**
  * The offset ledger in DynamoDB (table from `ledgerTableDefinition`). This adapter only maps
@@ -31,6 +31,59 @@ export class DynamoDbOffsetLedger implements OffsetLedger {
       }),
     );
     return Item ? toEntry(Item) : undefined;
+  }
+
+  async declareNaming(expected: LedgerPosition | undefined, declaration: NamingDeclaration): Promise<void> {
+    const { topic, partition, naming, previous } = declaration;
+    const names: Record<string, string> = { '#naming': NAMING_ATTRIBUTE };
+    const values: Record<string, AttributeValue> = { ':naming': { S: naming } };
+    let update = 'SET #naming = :naming';
+    let condition: string;
+    if (expected === undefined) {
+      // A new entry: generation 0, nothing committed yet.
+      condition = 'attribute_not_exists(#topic)';
+      names['#topic'] = 'topic';
+      Object.assign(names, LEDGER_ATTRIBUTE_NAMES);
+      update +=
+        ', #generation = :generation, #committed = :committed, #lastObjectKey = :lastObjectKey, ' +
+        '#lastRecordCount = :lastRecordCount, #updatedAt = :updatedAt';
+      Object.assign(values, {
+        ':generation': { N: '0' },
+        ':committed': { N: '-1' },
+        ':lastObjectKey': { NULL: true },
+        ':lastRecordCount': { N: '0' },
+        ':updatedAt': { S: declaration.updatedAt },
+      });
+    } else {
+      names['#generation'] = 'generation';
+      names['#committed'] = 'committedOffset';
+      values[':expectedGeneration'] = { N: String(expected.generation) };
+      values[':expectedCommitted'] = { N: String(expected.committedOffset) };
+      condition = '#generation = :expectedGeneration AND #committed = :expectedCommitted AND ';
+      if (previous === undefined) {
+        condition += 'attribute_not_exists(#naming)';
+      } else {
+        condition += '#naming = :previous';
+        values[':previous'] = { S: previous };
+      }
+    }
+    try {
+      await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#tableName,
+          Key: { topic: { S: topic }, partition: { N: String(partition) } },
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') {
+        throw new LedgerConflictError(`Ledger of ${topic}-${partition} moved: cannot record its naming settings`, { cause: error });
+      }
+      throw error;
+    }
   }
 
   async advance(expected: LedgerPosition | undefined, next: LedgerEntry): Promise<void> {

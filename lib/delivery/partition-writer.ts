@@ -1,10 +1,18 @@
 import { CorruptObjectError, LedgerConflictError, LedgerResetError, ObjectExistsError, PoisonRecordError } from '../errors.ts';
 import { encodeDeadLetter } from '../format/dead-letter.ts';
-import { createLayout, DEFAULT_LAYOUT, type Layout, UNPARTITIONED_PATH } from '../layout.ts';
+import { createLayout, DEFAULT_LAYOUT, type Layout, type LayoutSettings, UNPARTITIONED_PATH } from '../layout.ts';
 import type { KafkaRecord, PartitionBatch } from '../model.ts';
-import { objectKey } from '../naming.ts';
-import { fromMetadata, toMetadata } from '../object-metadata.ts';
-import type { LedgerPosition } from '../ports.ts';
+import { type NamingSettings, namingFingerprint, objectKey, parseNamingFingerprint } from '../naming.ts';
+import { fromMetadata, type ObjectDescriptor, toMetadata } from '../object-metadata.ts';
+import {
+  type LedgerEntry,
+  type LedgerPosition,
+  MAX_SKIPPED_RANGES,
+  SkipKind,
+  type SkippedRange,
+  skippedCount,
+  type StoredObjectHead,
+} from '../ports.ts';
 import { ErrorsTolerance, type DeliveryOptions, type DeliveryPorts } from './options.ts';
 
 /** What happened to one topic-partition of a batch. */
@@ -26,6 +34,11 @@ export interface PartitionReport {
   readonly objectsAdopted: readonly string[];
   /** Records this invocation sent to the dead-letter prefix. */
   readonly deadLetters: number;
+  /**
+   * The range of offsets between the committed offset + 1 and this batch's first record, when the
+   * batch started above it and this invocation recorded it on the ledger.
+   */
+  readonly skippedRange?: SkippedRange;
   /** Ledger generation the partition was delivered in. */
   readonly generation: number;
   /** Committed offset after this invocation (-1: none yet). */
@@ -85,11 +98,21 @@ export class PartitionWriter {
   #generation = 0;
   #committed = -1;
   #position: LedgerPosition | undefined;
+  /** The skipped ranges and the naming settings on the entry as last read. */
+  #skippedRanges: readonly SkippedRange[] = [];
+  #recordedNaming: string | undefined;
+  /** Found at the ledger read, recorded with the first commit from that position. */
+  #skip: SkippedRange | undefined;
+  #skipRecorded: SkippedRange | undefined;
+  readonly #naming: NamingSettings;
+  readonly #fingerprint: string;
 
   constructor(batch: PartitionBatch, options: DeliveryOptions, ports: DeliveryPorts) {
     this.#batch = batch;
     this.#options = options;
     this.#ports = ports;
+    this.#naming = namingOf(options);
+    this.#fingerprint = namingFingerprint(this.#naming);
   }
 
   /** Runs the protocol; never throws: a failure is reported with the first undelivered offset. */
@@ -98,16 +121,20 @@ export class PartitionWriter {
     let skippedDuplicates = 0;
     try {
       const entry = await this.#ports.ledger.read(topic, partition);
-      if (entry) {
-        this.#generation = entry.generation;
-        this.#committed = entry.committedOffset;
-        this.#position = { generation: entry.generation, committedOffset: entry.committedOffset };
-      }
+      this.#take(entry);
       skippedDuplicates = this.#firstPending(); // offsets ascend: the records before it are all duplicates
+      this.#skip = this.#skippedBefore(records[0]);
 
       for (;;) {
         const pending = this.#pending();
         if (pending.length === 0) return this.#report('delivered', skippedDuplicates);
+        // Settings that name objects changed since the ledger recorded them (or none are recorded):
+        // a crashed writer may have left the next chain object under the recorded ones. Adopt it
+        // if so; otherwise record ours before creating anything under them. Once per change.
+        if (this.#recordedNaming !== this.#fingerprint) {
+          if (!(await this.#adoptUnderRecordedNaming(pending[0]!))) await this.#declareNaming();
+          continue;
+        }
         const chunk = this.#encode(pending);
         // errors.tolerance=none: the partition stops just before the poison record. What came
         // before it is written and committed first; the next turn finds the poison record first.
@@ -283,14 +310,7 @@ export class PartitionWriter {
       // range may end before or after ours: read it, never assume.
       const head = await this.#ports.store.head(key);
       if (!head) return; // deleted in between (a prune): the caller's loop writes it again
-      const existing = fromMetadata(key, head.metadata);
-      if (existing.firstOffset !== chunk.firstOffset || existing.generation !== this.#generation) {
-        throw new CorruptObjectError(
-          key,
-          `its metadata says generation ${existing.generation} from offset ${existing.firstOffset}, its key says ` +
-            `generation ${this.#generation} from offset ${chunk.firstOffset}`,
-        );
-      }
+      const existing = this.#adoptable(key, head, chunk.firstOffset, this.#naming);
       coveredUpTo = existing.lastOffset;
       recordCount = existing.recordCount;
       this.#objectsAdopted.push(key);
@@ -330,6 +350,9 @@ export class PartitionWriter {
   async #commit(offset: number, key: string, recordCount: number): Promise<void> {
     const { topic, partition } = this.#batch;
     for (;;) {
+      // The skipped range goes with the first commit from the position it was measured at; a
+      // writer that finds the ledger moved on leaves it to whoever moved it.
+      const skip = this.#skip !== undefined && this.#skip.fromOffset === this.#committed + 1 ? this.#skip : undefined;
       try {
         await this.#ports.ledger.advance(this.#position, {
           topic,
@@ -339,26 +362,153 @@ export class PartitionWriter {
           lastObjectKey: key,
           lastRecordCount: recordCount,
           updatedAt: new Date(this.#ports.clock.now()).toISOString(),
+          ...(skip ? { skippedRanges: [...this.#skippedRanges.slice(-(MAX_SKIPPED_RANGES - 1)), skip] } : {}),
         });
         this.#committed = offset;
         this.#position = { generation: this.#generation, committedOffset: offset };
+        if (skip) {
+          this.#skippedRanges = [...this.#skippedRanges.slice(-(MAX_SKIPPED_RANGES - 1)), skip];
+          this.#skipRecorded = skip;
+        }
+        this.#skip = undefined;
         return;
       } catch (error) {
         if (!(error instanceof LedgerConflictError)) throw error;
         const current = await this.#ports.ledger.read(topic, partition);
-        if (!current || current.generation !== this.#generation) {
-          throw new LedgerResetError(
-            `Ledger of ${topic}-${partition} was reset during delivery: generation ${this.#generation} → ` +
-              `${current ? current.generation : 'deleted'}`,
-            { cause: error },
-          );
-        }
-        this.#position = { generation: current.generation, committedOffset: current.committedOffset };
-        if (current.committedOffset >= offset) {
-          this.#committed = current.committedOffset;
+        this.#checkGeneration(current, error);
+        this.#position = { generation: current!.generation, committedOffset: current!.committedOffset };
+        this.#skippedRanges = current!.skippedRanges ?? [];
+        this.#skip = undefined;
+        if (current!.committedOffset >= offset) {
+          this.#committed = current!.committedOffset;
           return;
         }
       }
+    }
+  }
+
+  /** Stops this writer when the entry is gone or in another generation than the one it writes. */
+  #checkGeneration(current: LedgerEntry | undefined, cause: Error): void {
+    const { topic, partition } = this.#batch;
+    if (!current || current.generation !== this.#generation) {
+      throw new LedgerResetError(
+        `Ledger of ${topic}-${partition} was reset during delivery: generation ${this.#generation} → ` +
+          `${current ? current.generation : 'deleted'}`,
+        { cause },
+      );
+    }
+  }
+
+  /** Takes what the ledger read says: position, skipped ranges, recorded naming. */
+  #take(entry: LedgerEntry | undefined): void {
+    if (!entry) return;
+    this.#generation = entry.generation;
+    this.#committed = entry.committedOffset;
+    this.#position = { generation: entry.generation, committedOffset: entry.committedOffset };
+    this.#skippedRanges = entry.skippedRanges ?? [];
+    this.#recordedNaming = entry.naming;
+  }
+
+  /**
+   * The offsets between the committed offset + 1 and the batch's first record, when the batch
+   * starts above it. The event source mapping only starts a batch there when it gave up on the
+   * records before it (retries, record age) or retention deleted them; transaction markers make
+   * gaps of one or two. Gaps between records inside a batch are the log's own (compaction,
+   * markers): the mapping read them in one go, so they are not skips.
+   */
+  #skippedBefore(first: KafkaRecord | undefined): SkippedRange | undefined {
+    if (first === undefined || first.offset <= this.#committed + 1) return undefined;
+    return {
+      kind: this.#committed === -1 ? SkipKind.start : SkipKind.gap,
+      generation: this.#generation,
+      fromOffset: this.#committed + 1,
+      toOffset: first.offset - 1,
+      detectedAt: new Date(this.#ports.clock.now()).toISOString(),
+    };
+  }
+
+  /**
+   * Checks an object found under a chain key (412) before adopting it. Invariant: a chain object
+   * starts at its key's offset, continues from the committed offset this writer read (every writer
+   * aiming at the key read the same one), holds no more records than its offsets can, and is in a
+   * format and version this sink writes. Anything else was not written by the protocol (a planted
+   * or damaged object): adopting it could commit offsets nobody delivered, so the partition stops.
+   */
+  #adoptable(key: string, head: StoredObjectHead, firstOffset: number, naming: NamingSettings): ObjectDescriptor {
+    const { topic, partition } = this.#batch;
+    const existing = fromMetadata(key, head.metadata);
+    const problem =
+      existing.topic !== topic || existing.partition !== partition
+        ? `its metadata names ${existing.topic}-${existing.partition}`
+        : existing.generation !== this.#generation || existing.firstOffset !== firstOffset
+          ? `its metadata says generation ${existing.generation} from offset ${existing.firstOffset}, its key says ` +
+            `generation ${this.#generation} from offset ${firstOffset}`
+          : existing.afterOffset !== this.#committed
+            ? `it continues from offset ${existing.afterOffset}, but the ledger is at ${this.#committed}`
+            : existing.recordCount > existing.lastOffset - existing.firstOffset + 1
+              ? `${existing.recordCount} records cannot fit in offsets ${existing.firstOffset}..${existing.lastOffset}`
+              : existing.format !== naming.format
+                ? `its format is ${JSON.stringify(existing.format)}, not ${naming.format}`
+                : existing.formatVersion !== naming.formatVersion
+                  ? `its format version ${JSON.stringify(existing.formatVersion)} is unknown (this sink writes ${naming.formatVersion})`
+                  : undefined;
+    if (problem !== undefined) throw new CorruptObjectError(key, problem);
+    return existing;
+  }
+
+  /**
+   * Looks for the next chain object under the naming settings the ledger recorded (a writer with
+   * those settings may have created it and died before its commit) and adopts it: commits its end
+   * under the recorded naming. False when there is none, or the recorded settings are unknown.
+   */
+  async #adoptUnderRecordedNaming(first: KafkaRecord): Promise<boolean> {
+    if (this.#recordedNaming === undefined) return false;
+    const recorded = parseNamingFingerprint(this.#recordedNaming);
+    if (recorded === undefined) return false;
+    let layout: Layout;
+    try {
+      layout = createLayout({ ...DEFAULT_LAYOUT, ...(recorded.layout as Partial<LayoutSettings>) });
+    } catch {
+      return false;
+    }
+    const key = objectKey({
+      prefix: recorded.prefix,
+      topic: this.#batch.topic,
+      partition: this.#batch.partition,
+      generation: this.#generation,
+      firstOffset: first.offset,
+      extension: recorded.extension,
+      path: pathOf(layout, first),
+    });
+    const head = await this.#ports.store.head(key);
+    if (!head) return false;
+    const existing = this.#adoptable(key, head, first.offset, recorded);
+    this.#objectsAdopted.push(key);
+    await this.#commit(existing.lastOffset, key, existing.recordCount);
+    return true;
+  }
+
+  /** Records this writer's naming settings on the ledger before it creates objects under them. */
+  async #declareNaming(): Promise<void> {
+    const { topic, partition } = this.#batch;
+    try {
+      await this.#ports.ledger.declareNaming(this.#position, {
+        topic,
+        partition,
+        naming: this.#fingerprint,
+        previous: this.#recordedNaming,
+        updatedAt: new Date(this.#ports.clock.now()).toISOString(),
+      });
+      if (this.#position === undefined) this.#position = { generation: 0, committedOffset: -1 };
+      this.#recordedNaming = this.#fingerprint;
+    } catch (error) {
+      if (!(error instanceof LedgerConflictError)) throw error;
+      // Someone else moved the entry (a commit, another declaration, a reset): read it again and
+      // let the caller's loop decide from there.
+      const current = await this.#ports.ledger.read(topic, partition);
+      this.#checkGeneration(current, error);
+      this.#take(current);
+      if (this.#skip && this.#skip.fromOffset !== this.#committed + 1) this.#skip = undefined;
     }
   }
 
@@ -376,10 +526,33 @@ export class PartitionWriter {
       objectsWritten: this.#objectsWritten,
       objectsAdopted: this.#objectsAdopted,
       deadLetters: this.#deadLetters,
+      ...(this.#skipRecorded ? { skippedRange: this.#skipRecorded } : {}),
       generation: this.#generation,
       committedOffset: this.#committed,
       oldestTimestamp: this.#oldestTimestamp,
       ...(status === 'failed' ? { firstUndeliveredOffset: firstUndelivered, error } : {}),
     };
+  }
+}
+
+/** The settings this writer's keys depend on besides the records. */
+function namingOf(options: DeliveryOptions): NamingSettings {
+  return {
+    prefix: options.prefix,
+    format: options.format.name,
+    formatVersion: options.format.version,
+    extension: `${options.format.extension}${options.compression.extension}`,
+    layout: { ...(options.layout ?? defaultLayout).settings },
+  };
+}
+
+/** The directory of an object whose first record is `record`, as `#encode` names it. */
+function pathOf(layout: Layout, record: KafkaRecord): string {
+  const fixed = layout.fixedPath(record);
+  if (fixed !== undefined) return fixed;
+  try {
+    return layout.route(record).path;
+  } catch {
+    return UNPARTITIONED_PATH;
   }
 }

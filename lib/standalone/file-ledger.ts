@@ -32,7 +32,15 @@ import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, w
 import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigurationError, LedgerConflictError, SinkError } from '../errors.ts';
 import type { AuditedLedgerEntry, LedgerReset } from '../ops/ledger-admin.ts';
-import { ledgerEntryFields, type LedgerEntry, type LedgerPosition, type OffsetLedger } from '../ports.ts';
+import {
+  ledgerEntryFields,
+  type LedgerEntry,
+  type LedgerPosition,
+  type NamingDeclaration,
+  type OffsetLedger,
+  SkipKind,
+  type SkippedRange,
+} from '../ports.ts';
 
 /** The ledger file's `format` field. */
 export const FILE_LEDGER_FORMAT = 'msk-s3-sink-file-ledger';
@@ -179,8 +187,52 @@ export class FileOffsetLedger implements OffsetLedger {
           (expected ? `generation ${expected.generation} offset ${expected.committedOffset}` : 'no entry'),
       );
     }
-    // A commit carries the partition's reset history through unchanged (see the module comment).
-    const entry: AuditedLedgerEntry = { ...ledgerEntryFields(next), resets: current?.resets ?? [] };
+    // A commit carries the partition's reset history through unchanged (see the module comment),
+    // and, as DynamoDB's UpdateItem, the skipped ranges and naming it does not set.
+    const entry: AuditedLedgerEntry = {
+      ...(current?.skippedRanges ? { skippedRanges: current.skippedRanges } : {}),
+      ...(current?.naming !== undefined ? { naming: current.naming } : {}),
+      ...ledgerEntryFields(next),
+      resets: current?.resets ?? [],
+    };
+    const updated = new Map(this.#entries);
+    updated.set(id, entry);
+    writeLedgerFile(this.path, updated.values(), this.#faults);
+    this.#entries.set(id, entry);
+    this.#writes++;
+  }
+
+  declareNaming(expected: LedgerPosition | undefined, declaration: NamingDeclaration): Promise<void> {
+    const run = this.#queue.then(() => this.#declareNamingNow(expected, declaration));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  #declareNamingNow(expected: LedgerPosition | undefined, declaration: NamingDeclaration): void {
+    this.#checkOpen();
+    const { topic, partition } = declaration;
+    const id = ledgerKey(topic, partition);
+    const current = this.#entries.get(id);
+    const ok = expected
+      ? current !== undefined &&
+        current.generation === expected.generation &&
+        current.committedOffset === expected.committedOffset &&
+        current.naming === declaration.previous
+      : current === undefined;
+    if (!ok) throw new LedgerConflictError(`Ledger of ${topic}-${partition} moved: cannot record its naming settings`);
+    const entry: AuditedLedgerEntry = current
+      ? { ...current, naming: declaration.naming }
+      : {
+          topic,
+          partition,
+          generation: 0,
+          committedOffset: -1,
+          lastObjectKey: null,
+          lastRecordCount: 0,
+          updatedAt: declaration.updatedAt,
+          naming: declaration.naming,
+          resets: [],
+        };
     const updated = new Map(this.#entries);
     updated.set(id, entry);
     writeLedgerFile(this.path, updated.values(), this.#faults);
@@ -390,10 +442,29 @@ export function readLedgerFile(path: string): Map<string, AuditedLedgerEntry> | 
       lastObjectKey: e.lastObjectKey ?? null,
       lastRecordCount: Number(e.lastRecordCount ?? 0),
       updatedAt: String(e.updatedAt ?? ''),
+      ...storedExtras(e, (what) => new LedgerFileError(`The offset ledger file ${path}: entries[${index}].${what} is malformed`)),
       resets,
     });
   });
   return entries;
+}
+
+/** The skipped ranges and naming of a stored entry (written by versions that record them). */
+function storedExtras(e: Partial<StoredEntry>, malformed: (what: string) => Error): Pick<LedgerEntry, 'skippedRanges' | 'naming'> {
+  if (e.naming !== undefined && typeof e.naming !== 'string') throw malformed('naming');
+  if (e.skippedRanges !== undefined && !Array.isArray(e.skippedRanges)) throw malformed('skippedRanges');
+  const skippedRanges = (e.skippedRanges ?? []).map((raw, at): SkippedRange => {
+    const r = raw as Partial<Record<keyof SkippedRange, unknown>> | null;
+    const ok =
+      typeof r === 'object' &&
+      r !== null &&
+      (r.kind === SkipKind.gap || r.kind === SkipKind.start) &&
+      [r.generation, r.fromOffset, r.toOffset].every((n) => Number.isSafeInteger(n)) &&
+      typeof r.detectedAt === 'string';
+    if (!ok) throw malformed(`skippedRanges[${at}]`);
+    return r as SkippedRange;
+  });
+  return { ...(skippedRanges.length > 0 ? { skippedRanges } : {}), ...(e.naming !== undefined ? { naming: e.naming } : {}) };
 }
 
 function parseReset(raw: unknown): LedgerReset | undefined {

@@ -34,7 +34,7 @@ import type { DeliveryOptions } from '../delivery/options.ts';
 import { PoisonRecordError, SinkError } from '../errors.ts';
 import { EventSource, type KafkaHeader, type KafkaRecord, type PartitionBatch } from '../model.ts';
 import { kafkaClientOptions, type MskIamTokenSigner } from '../ops/kafka-admin.ts';
-import type { Clock, ObjectStore, OffsetLedger } from '../ports.ts';
+import { type Clock, type ObjectStore, type OffsetLedger, SkipKind, skippedCount } from '../ports.ts';
 import type { StandaloneConfig } from './config.ts';
 import { errorFields, type WorkerLogger } from './log.ts';
 
@@ -92,6 +92,8 @@ export interface WorkerStats {
   bytesDelivered: number;
   objectsWritten: number;
   duplicatesSkipped: number;
+  /** Offsets between the committed offset + 1 and where a partition resumed (retention, a moved group). */
+  skippedOffsets: number;
   flushes: number;
   failedPartitions: number;
   rebalances: number;
@@ -162,6 +164,7 @@ export class StandaloneWorker {
       bytesDelivered: 0,
       objectsWritten: 0,
       duplicatesSkipped: 0,
+      skippedOffsets: 0,
       flushes: 0,
       failedPartitions: 0,
       rebalances: 0,
@@ -712,6 +715,18 @@ export class StandaloneWorker {
         this.stats.bytesDelivered += partitionReport.bytesWritten;
         this.stats.objectsWritten += partitionReport.objectsWritten.length;
         this.stats.duplicatesSkipped += partitionReport.skippedDuplicates;
+        const skipped = partitionReport.skippedRange;
+        if (skipped !== undefined && skipped.kind === SkipKind.gap) {
+          // Retention deleted records before this worker read them (or the group was moved by hand).
+          this.stats.skippedOffsets += skippedCount(skipped);
+          this.#log.warn('Offsets skipped: the partition resumed above the committed offset + 1', {
+            partition: `${state.topic}-${state.partition}`,
+            generation: skipped.generation,
+            fromOffset: skipped.fromOffset,
+            toOffset: skipped.toOffset,
+            skippedOffsets: skippedCount(skipped),
+          });
+        }
         state.buffer = state.buffer.slice(sent);
         state.bufferStart = state.buffer[0]?.offset ?? state.position;
         state.failures = 0;

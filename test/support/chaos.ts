@@ -94,6 +94,8 @@ export function faultyPorts(ports: DeliveryPorts, faults: InvocationFaults) {
     ledger: {
       read: (topic, partition) => call('read', () => ports.ledger.read(topic, partition), partition),
       advance: (expected, next) => call('advance', () => ports.ledger.advance(expected, next), next.partition),
+      declareNaming: (expected, declaration) =>
+        call('declareNaming', () => ports.ledger.declareNaming(expected, declaration), declaration.partition),
     },
     store: {
       putIfAbsent: (object) =>
@@ -156,6 +158,16 @@ export interface Scenario {
   readonly poison?: (record: LogRecord) => boolean;
   /** The compression; default: by seed (gzip, none, zstd). */
   readonly compression?: 'gzip' | 'zstd' | 'none';
+  /**
+   * Settings of the n-th invocation (0-based) over `env`, e.g. another compression or layout
+   * after a crash (a deploy between a crash and its retry); undefined: `env` alone.
+   */
+  readonly envFor?: (invocation: number) => Record<string, string> | undefined;
+  /**
+   * Probability, after a round in which every invocation succeeded, that the mapping discards the
+   * next 1–5 records of a partition (retries or record age ran out) and moves on past them.
+   */
+  readonly skipRate?: number;
 }
 
 export interface RoundContext {
@@ -179,6 +191,12 @@ export interface ScenarioResult {
   readonly crashes: number;
   readonly failures: number;
   readonly lateWrites: number;
+  /**
+   * With `skipRate`: records the mapping discarded that are not in S3, and what is wrong with the
+   * ledger's record of them (each must lie in a `gap` range on the ledger item, and every record in
+   * such a range must be one of them).
+   */
+  readonly skipped?: { readonly records: number; readonly problems: readonly string[] };
 }
 
 /** Runs a scenario to the end (every partition drained) and checks S3 against the log. */
@@ -187,14 +205,19 @@ export async function runScenario(world: ChaosWorld, scenario: Scenario): Promis
   const prefix = `${scenario.name}/topics/`;
   const deadLetterPrefix = `${scenario.name}/dead-letters/`;
   const compression = scenario.compression ?? (['gzip', 'none', 'zstd'] as const)[scenario.seed % 3]!;
-  const config = loadConfig({
+  const baseEnv = {
     SINK_BUCKET: world.bucket,
     LEDGER_TABLE: world.table,
     SINK_PREFIX: prefix,
     SINK_DEAD_LETTER_PREFIX: deadLetterPrefix,
     SINK_COMPRESSION: compression,
     ...scenario.env,
-  });
+  };
+  const config = loadConfig(baseEnv);
+  const configFor = (invocation: number) => {
+    const env = scenario.envFor?.(invocation);
+    return env ? loadConfig({ ...baseEnv, ...env }) : config;
+  };
   const basePorts: DeliveryPorts = {
     ledger: new DynamoDbOffsetLedger({ client: world.dynamoDb, tableName: world.table }),
     store: new S3ObjectStore({ client: world.s3, bucket: world.bucket }),
@@ -211,6 +234,7 @@ export async function runScenario(world: ChaosWorld, scenario: Scenario): Promis
   let invocations = 0;
   let crashes = 0;
   let failures = 0;
+  const sourceSkipped = new Set<LogRecord>();
 
   const invokeOn = async (slices: BatchSlice[], faults: InvocationFaults | undefined): Promise<boolean> => {
     const index = invocations++;
@@ -218,7 +242,7 @@ export async function runScenario(world: ChaosWorld, scenario: Scenario): Promis
     const disarm = () => {
       if (faulty.state.crashed && faults?.crashAt === scenario.crash?.at) crashArmed = false;
     };
-    const sink = createSink({ config, ports: faulty.ports, logger: silentLogger, metrics: silentMetrics });
+    const sink = createSink({ config: configFor(index), ports: faulty.ports, logger: silentLogger, metrics: silentMetrics });
     let response;
     try {
       response = await sink.handle(toKafkaEvent(slices, index % 2 ? 'SelfManagedKafka' : 'aws:kafka'));
@@ -278,6 +302,9 @@ export async function runScenario(world: ChaosWorld, scenario: Scenario): Promis
     );
     // Commits of concurrent invocations arrive in any order, as around a rebalance.
     for (const [index, ok] of outcomes.entries()) if (ok) group.commit(batches[index]!);
+    if (scenario.skipRate !== undefined && outcomes.every(Boolean) && held.length === 0 && random() < scenario.skipRate) {
+      for (const record of group.skip(randomInt(random, 0, logs.length - 1), randomInt(random, 1, 5))) sourceSkipped.add(record);
+    }
     if (held.length > 0 && random() < 0.3) await held.shift()!();
     // A rewind never outruns a batch, so every scenario drains.
     if (random() < (scenario.rewindRate ?? 0.1)) group.rewind(Math.min(6, scenario.maxBatch ?? 8));
@@ -290,13 +317,21 @@ export async function runScenario(world: ChaosWorld, scenario: Scenario): Promis
   const isPoison = scenario.poison ?? ((record: LogRecord) => scenario.jsonOnly === true && (record.kind === 'text' || record.kind === 'binary'));
   const delivered = await readDelivered(world.s3, world.bucket, prefix);
   const deadLetters = scenario.jsonOnly || scenario.poison ? await readDeadLetters(world, deadLetterPrefix) : undefined;
+  // A discarded record may still be in S3 (the group was behind the ledger when it skipped):
+  // then it must be there once like any other. One that is not is the ledger's to account for.
+  const inS3 = new Set(delivered.map(({ line }) => `${line.partition}/${line.offset}`));
+  const missingSkipped = new Set([...sourceSkipped].filter((record) => !inS3.has(`${record.partition}/${record.offset}`)));
+  const lastInS3 = new Map<number, number>();
+  for (const { line } of delivered) lastInS3.set(Number(line.partition), Math.max(lastInS3.get(Number(line.partition)) ?? -1, Number(line.offset)));
+  const skipped = scenario.skipRate === undefined ? undefined : await accountForSkips(basePorts, logs, missingSkipped, lastInS3);
   return {
     topic,
     prefix,
     logs,
     delivered,
+    ...(skipped ? { skipped } : {}),
     check: check(
-      all.filter((record) => !isPoison(record)),
+      all.filter((record) => !isPoison(record) && !missingSkipped.has(record)),
       delivered,
     ),
     deadLetters: deadLetters ? check(all.filter(isPoison), deadLetters) : undefined,
@@ -305,6 +340,31 @@ export async function runScenario(world: ChaosWorld, scenario: Scenario): Promis
     failures,
     lateWrites,
   };
+}
+
+/** Compares the records the mapping discarded (and S3 lacks) with the gap ranges on the ledger items. */
+async function accountForSkips(
+  ports: DeliveryPorts,
+  logs: ReadonlyArray<readonly LogRecord[]>,
+  missing: ReadonlySet<LogRecord>,
+  lastInS3: ReadonlyMap<number, number>,
+): Promise<{ records: number; problems: string[] }> {
+  const problems: string[] = [];
+  for (const log of logs) {
+    const first = log[0]!;
+    const entry = await ports.ledger.read(first.topic, first.partition);
+    const gaps = (entry?.skippedRanges ?? []).filter((range) => range.kind === 'gap');
+    const inGap = (offset: number) => gaps.some((range) => range.fromOffset <= offset && offset <= range.toOffset);
+    for (const record of log) {
+      // Records discarded at the end of the log are seen only when a later batch comes.
+      const detectable = record.offset < (lastInS3.get(record.partition) ?? -1);
+      if (missing.has(record) && detectable && !inGap(record.offset)) {
+        problems.push(`${record.partition}@${record.offset} discarded but in no recorded gap`);
+      }
+      if (!missing.has(record) && inGap(record.offset)) problems.push(`${record.partition}@${record.offset} in a recorded gap but not discarded`);
+    }
+  }
+  return { records: missing.size, problems };
 }
 
 async function readDeadLetters(world: ChaosWorld, prefix: string) {

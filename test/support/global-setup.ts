@@ -14,7 +14,8 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const dynamo = await startDynamoDbLocal();
+  // A loaded machine (parallel test runs, a busy CI) can take far longer than the usual 3 s.
+  const dynamo = await startDynamoDbLocal({ startTimeoutMs: 180_000 });
   project.provide('dynamoEndpoint', dynamo.endpoint);
   return async () => {
     await dynamo.stop();

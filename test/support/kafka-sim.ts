@@ -160,6 +160,19 @@ export class ConsumerGroupSim {
     this.#positions[index] = log[Math.max(0, current - randomInt(this.#random, 1, records))]!.offset;
   }
 
+  /**
+   * The mapping gives up on the next `records` records of a partition (retries or record age ran
+   * out) and moves on past them: they never reach the function. Returns them.
+   */
+  skip(partitionIndex: number, records: number): LogRecord[] {
+    const log = this.#logs[partitionIndex]!;
+    const at = log.findIndex((record) => record.offset >= this.#positions[partitionIndex]!);
+    if (at < 0) return [];
+    const skipped = log.slice(at, at + records);
+    this.#positions[partitionIndex] = skipped.at(-1)!.offset + 1;
+    return skipped;
+  }
+
   /** Every partition consumed to its end. */
   get drained(): boolean {
     return this.#logs.every((log, index) => this.#positions[index]! > log.at(-1)!.offset);

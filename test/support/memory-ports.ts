@@ -3,6 +3,7 @@ import type {
   Clock,
   LedgerEntry,
   LedgerPosition,
+  NamingDeclaration,
   NewObject,
   ObjectStore,
   OffsetLedger,
@@ -30,7 +31,39 @@ export class MemoryLedger implements OffsetLedger {
         current.committedOffset < next.committedOffset
       : current === undefined;
     if (!holds) throw new LedgerConflictError(`condition failed for ${key}`);
-    this.entries.set(key, next);
+    // As DynamoDB's UpdateItem: skipped ranges and naming not given are left as they are.
+    this.entries.set(key, {
+      ...(current?.skippedRanges ? { skippedRanges: current.skippedRanges } : {}),
+      ...(current?.naming !== undefined ? { naming: current.naming } : {}),
+      ...next,
+    });
+  }
+
+  async declareNaming(expected: LedgerPosition | undefined, declaration: NamingDeclaration): Promise<void> {
+    this.writes += 1;
+    const key = `${declaration.topic}/${declaration.partition}`;
+    const current = this.entries.get(key);
+    if (expected === undefined) {
+      if (current !== undefined) throw new LedgerConflictError(`condition failed for ${key}`);
+      this.entries.set(key, {
+        topic: declaration.topic,
+        partition: declaration.partition,
+        generation: 0,
+        committedOffset: -1,
+        lastObjectKey: null,
+        lastRecordCount: 0,
+        updatedAt: declaration.updatedAt,
+        naming: declaration.naming,
+      });
+      return;
+    }
+    const holds =
+      current !== undefined &&
+      current.generation === expected.generation &&
+      current.committedOffset === expected.committedOffset &&
+      current.naming === declaration.previous;
+    if (!holds) throw new LedgerConflictError(`condition failed for ${key}`);
+    this.entries.set(key, { ...current, naming: declaration.naming });
   }
 
   /** What an operator's reset does: a new generation starting after `committedOffset`. */

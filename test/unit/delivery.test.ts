@@ -62,13 +62,18 @@ describe('delivery protocol (in-memory ports)', () => {
     const entry = ledger.entries.get('orders.v1_eu-west/3')!;
     expect(entry).toMatchObject({ generation: 0, committedOffset: slice.at(-1)!.offset, lastObjectKey: key, lastRecordCount: 10 });
     expect(entry.updatedAt).toBe('2026-11-26T00:00:00.000Z');
-    // The happy path's cost: one ledger read, one ledger write, one PUT.
+    // A partition's first delivery: one ledger read, two ledger writes (the naming settings are
+    // recorded before the first object, then the commit), one PUT. Later batches cost one write
+    // (delivery-edges.test.ts).
     expect({ reads: ledger.reads, writes: ledger.writes, puts: store.puts, heads: store.heads }).toEqual({
       reads: 1,
-      writes: 1,
+      writes: 2,
       puts: 1,
       heads: 0,
     });
+    expect(entry.naming).toBe(
+      JSON.stringify({ prefix: 'topics/', format: 'jsonl', formatVersion: '1', extension: '.jsonl.gz', layout: { partitioner: 'default', timestampExtractor: 'Record', timezone: 'UTC' } }),
+    );
     expect(metrics.get(SinkMetric.recordsDelivered)).toBe(10);
     expect(metrics.get(SinkMetric.objectsWritten)).toBe(1);
   });
@@ -113,6 +118,7 @@ describe('delivery protocol (in-memory ports)', () => {
   it('lets a writer that lost the ledger race to a further commit finish without going back', async () => {
     const { sink, ledger, store } = setup();
     const topic = log[0]!.topic;
+    await sink.handle(toKafkaEvent([{ topic, partition: 3, records: log.slice(0, 5) }]));
     // Another writer commits further between this writer's read and its commit.
     const originalRead = ledger.read.bind(ledger);
     let first = true;
@@ -121,9 +127,7 @@ describe('delivery protocol (in-memory ports)', () => {
       if (first) {
         first = false;
         ledger.entries.set(`${t}/${p}`, {
-          topic: t,
-          partition: p,
-          generation: 0,
+          ...entry!,
           committedOffset: log[30]!.offset,
           lastObjectKey: 'other',
           lastRecordCount: 31,
@@ -134,7 +138,7 @@ describe('delivery protocol (in-memory ports)', () => {
     };
     await sink.handle(toKafkaEvent([{ topic, partition: 3, records: log.slice(0, 10) }]));
     expect(ledger.entries.get(`${topic}/3`)!.committedOffset).toBe(log[30]!.offset);
-    expect(store.objects.size).toBe(1);
+    expect(store.objects.size).toBe(2);
   });
 
   it('stops a partition whose ledger was reset during delivery', async () => {
