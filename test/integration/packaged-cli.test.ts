@@ -1,0 +1,111 @@
+/**
+ * The command line as a user installs it: `npm pack` (which runs `prepare`, building
+ * dist/msk-s3-sink.mjs), then `npm install --omit=dev <tarball>` in an empty directory, so that
+ * none of the devDependencies (tsx, esbuild, ...) is there, then `msk-s3-sink` run on Node 24
+ * (the project's own, node_modules/node) against DynamoDB Local. npm installs from its cache
+ * when it can (`--prefer-offline`).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbOffsetLedger } from '../../lib/aws/dynamodb-ledger.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators/clients.ts';
+import { ROOT } from '../support/child.ts';
+import { createTestLedgerTable, type LedgerTableForTest } from '../support/emulators.ts';
+
+/** The project's Node 24 (the `node` devDependency): package.json's engine, whatever Node runs npm. */
+const NODE24 = join(ROOT, 'node_modules', 'node', 'bin', 'node');
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** This process's environment without npm's lifecycle settings and any AWS or sink settings. */
+function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const kept = Object.entries(process.env).filter(
+    ([name]) => !/^npm_/i.test(name) && name !== 'INIT_CWD' && !name.startsWith('AWS_') && !name.startsWith('SINK_') && name !== 'LEDGER_TABLE',
+  );
+  return { ...(Object.fromEntries(kept) as Record<string, string>), ...extra };
+}
+
+function run(file: string, args: readonly string[], cwd: string, env: Record<string, string>): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(file, args, { cwd, env, timeout: 90_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr });
+    });
+  });
+}
+
+describe('the packaged command line, installed without devDependencies', () => {
+  let work: string;
+  let app: string;
+  let bin: string;
+  let ledger: LedgerTableForTest;
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'msk-s3-sink-pack-'));
+    const pack = await run('npm', ['pack', '--pack-destination', work, '--no-fund', '--no-audit'], ROOT, cleanEnv());
+    expect(pack.code, pack.stderr).toBe(0);
+    const tarball = readdirSync(work).find((name) => name.endsWith('.tgz'));
+    expect(tarball, 'the packed tarball').toBeDefined();
+    app = join(work, 'app');
+    mkdirSync(app);
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'ops-host', version: '1.0.0', private: true }));
+    const install = await run(
+      'npm',
+      ['install', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund', '--no-package-lock', join(work, tarball!)],
+      app,
+      cleanEnv(),
+    );
+    expect(install.code, install.stderr).toBe(0);
+    bin = join(app, 'node_modules', '.bin', 'msk-s3-sink');
+    ledger = await createTestLedgerTable('packaged');
+  }, 120_000);
+
+  afterAll(() => {
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('has none of the devDependencies to lean on', () => {
+    for (const name of ['tsx', 'esbuild', 'typescript', 'vitest', 'aws-cdk-lib']) {
+      expect(existsSync(join(app, 'node_modules', name)), name).toBe(false);
+    }
+    expect(existsSync(join(app, 'node_modules', 'msk-s3-sink', 'dist', 'msk-s3-sink.mjs'))).toBe(true);
+  });
+
+  it('prints its usage (--help)', async () => {
+    const { code, stdout, stderr } = await run(NODE24, [bin, '--help'], app, cleanEnv());
+    expect(stderr).toBe('');
+    expect(stdout).toContain('Usage: msk-s3-sink <command> [options]');
+    expect(stdout).toContain('standalone <file>');
+    expect(code).toBe(0);
+  });
+
+  it('runs status against DynamoDB Local', async () => {
+    const updatedAt = new Date(Date.UTC(2026, 10, 26, 12)).toISOString();
+    await new DynamoDbOffsetLedger({ client: ledger.client, tableName: ledger.tableName }).advance(undefined, {
+      topic: 'orders',
+      partition: 3,
+      generation: 0,
+      committedOffset: 41,
+      lastObjectKey: 'topics/orders/partition=3/orders+3+00000000000000000000.jsonl.gz',
+      lastRecordCount: 42,
+      updatedAt,
+    });
+    const env = cleanEnv({
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: ledger.endpoint,
+      LEDGER_TABLE: ledger.tableName,
+    });
+    const { code, stdout, stderr } = await run(NODE24, [bin, 'status', '--json'], app, env);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject([{ topic: 'orders', partition: 3, generation: 0, committedOffset: 41 }]);
+  });
+});
