@@ -24,10 +24,22 @@ interface Run {
   readonly stderr: string;
 }
 
-/** This process's environment without npm's lifecycle settings and any AWS or sink settings. */
+/**
+ * npm settings a child npm keeps from an `npm test` run: where its cache and registry are. The
+ * others npm exports to scripts (npm_config_local_prefix: this checkout, npm_package_*, ...)
+ * would point the child at this repository instead of its own directory.
+ */
+const NPM_SETTINGS_KEPT = /^npm_config_(cache|registry|userconfig|globalconfig|proxy|https_proxy|noproxy|strict_ssl|cafile)$/i;
+
+/** This process's environment without npm's script settings (but NPM_SETTINGS_KEPT) and any AWS or sink settings. */
 function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
   const kept = Object.entries(process.env).filter(
-    ([name]) => !/^npm_/i.test(name) && name !== 'INIT_CWD' && !name.startsWith('AWS_') && !name.startsWith('SINK_') && name !== 'LEDGER_TABLE',
+    ([name]) =>
+      (!/^npm_/i.test(name) || NPM_SETTINGS_KEPT.test(name)) &&
+      name !== 'INIT_CWD' &&
+      !name.startsWith('AWS_') &&
+      !name.startsWith('SINK_') &&
+      name !== 'LEDGER_TABLE',
   );
   return { ...(Object.fromEntries(kept) as Record<string, string>), ...extra };
 }
