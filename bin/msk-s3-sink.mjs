@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // The operations command line (lib/ops/cli.ts).
 //
-// In this repository (the TypeScript source next to this file, tsx installed) it runs the source
-// through tsx, so that it is always the code you are editing. Anywhere else, e.g. the package
-// installed with `npm install --omit=dev` (which ships bin/ and dist/ only, and no tsx), it runs
-// dist/msk-s3-sink.mjs, the bundle that scripts/build-cli.mjs builds at `prepare` (npm ci,
-// npm install, npm pack): plain JavaScript needing only the production dependencies.
+// In a checkout of the repository (the TypeScript source next to this file) it runs the source:
+// through tsx when it is installed, otherwise with Node 24's own type stripping, so that
+// `npm ci --omit=dev` in a checkout runs it too, and it is always the code you are editing.
+// In the installed package (package.json "files": bin/ and dist/, no source; Node refuses to
+// strip types under node_modules anyway) it runs dist/msk-s3-sink.mjs, the plain JavaScript
+// bundle that scripts/build-cli.mjs builds at `prepare` (npm ci, npm install, npm pack) and
+// that needs only the production dependencies.
 import { existsSync } from 'node:fs';
 
 const major = Number(process.versions.node.split('.')[0]);
@@ -30,17 +32,14 @@ async function tsxRegister() {
 }
 
 let cli;
-const register = existsSync(source) ? await tsxRegister() : undefined;
-if (register) {
-  register();
+if (existsSync(source)) {
+  const register = await tsxRegister();
+  register?.();
   cli = await import(source.href);
 } else if (existsSync(built)) {
   cli = await import(built.href);
 } else {
-  process.stderr.write(
-    'msk-s3-sink is not built: dist/msk-s3-sink.mjs is missing and tsx is not installed to run the source; ' +
-      'install with devDependencies (npm ci) or run `npm run build`\n',
-  );
+  process.stderr.write('msk-s3-sink is not built: neither lib/ops/cli.ts nor dist/msk-s3-sink.mjs is here; run `npm run build` where the source is\n');
   process.exit(2);
 }
 process.exitCode = await cli.runCli(process.argv.slice(2), process.env, {

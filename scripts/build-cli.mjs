@@ -2,8 +2,8 @@
 /**
  * `npm run build` (also npm's `prepare`, so `npm ci`, `npm install` and `npm pack` run it):
  * bundles the operations command line (lib/ops/cli.ts and everything it imports) with esbuild
- * into dist/msk-s3-sink.mjs, which bin/msk-s3-sink.mjs runs where tsx is not installed, e.g. a
- * package installed with `npm install --omit=dev`.
+ * into dist/msk-s3-sink.mjs, which bin/msk-s3-sink.mjs runs in the installed package (which
+ * ships bin/ and dist/ and no source), e.g. one installed with `npm install --omit=dev`.
  *
  * The package's production dependencies stay external (npm installs them next to the package);
  * anything else the command line imports, a devDependency included, is bundled, so that the
@@ -11,7 +11,7 @@
  *
  * Plain JavaScript, not TypeScript: `prepare` runs under whatever Node runs npm, and also in an
  * install without devDependencies (no tsx, no esbuild). There it builds nothing and says so,
- * rather than failing the install; the bin then tells what is missing when it is run.
+ * rather than failing the install: in a checkout the bin runs the source and needs no bundle.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -60,10 +60,14 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     esbuildInstalled = false;
   }
   if (!esbuildInstalled) {
-    // An install without devDependencies (npm ci --omit=dev in a checkout): nothing to build with.
-    process.stderr.write(
-      `build-cli: esbuild (a devDependency) is not installed; ${built ? `keeping the existing ${OUTFILE}` : `${OUTFILE} not built: install with devDependencies and run \`npm run build\``}\n`,
-    );
+    // An install without devDependencies (npm ci --omit=dev in a checkout): nothing to build with,
+    // and nothing needs it: in a checkout the bin runs the source (bin/msk-s3-sink.mjs).
+    if (!quiet || !built) {
+      process.stderr.write(
+        `build-cli: esbuild (a devDependency) is not installed, ${OUTFILE} not ${built ? 'rebuilt' : 'built'}; ` +
+          'bin/msk-s3-sink.mjs runs the source in a checkout, and `npm pack` needs the devDependencies\n',
+      );
+    }
   } else {
     await buildCli({ quiet });
   }

@@ -4,9 +4,13 @@
  * none of the devDependencies (tsx, esbuild, ...) is there, then `msk-s3-sink` run on Node 24
  * (the project's own, node_modules/node) against DynamoDB Local. npm installs from its cache
  * when it can (`--prefer-offline`).
+ *
+ * Then the same in a checkout without devDependencies (what `npm ci --omit=dev` leaves): the
+ * source (lib/, bin/, package.json) over that install's production-only node_modules, where the
+ * bin runs the TypeScript source with Node 24's own type stripping.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -98,26 +102,50 @@ describe('the packaged command line, installed without devDependencies', () => {
   });
 
   it('runs status against DynamoDB Local', async () => {
-    const updatedAt = new Date(Date.UTC(2026, 10, 26, 12)).toISOString();
-    await new DynamoDbOffsetLedger({ client: ledger.client, tableName: ledger.tableName }).advance(undefined, {
+    await seedLedger();
+    const { code, stdout, stderr } = await run(NODE24, [bin, 'status', '--json'], app, statusEnv());
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject([{ topic: 'orders', partition: 3, generation: 0, committedOffset: 41 }]);
+  });
+
+  it('runs from a checkout without devDependencies too (the source, with Node 24 type stripping)', async () => {
+    const checkout = join(work, 'checkout');
+    for (const entry of ['lib', 'bin', 'package.json']) cpSync(join(ROOT, entry), join(checkout, entry), { recursive: true });
+    symlinkSync(join(app, 'node_modules'), join(checkout, 'node_modules'), 'dir');
+    const help = await run(NODE24, [join(checkout, 'bin', 'msk-s3-sink.mjs'), '--help'], checkout, cleanEnv());
+    expect(help.stderr).toBe('');
+    expect(help.stdout).toContain('Usage: msk-s3-sink <command> [options]');
+    await seedLedger();
+    const { code, stdout, stderr } = await run(NODE24, [join(checkout, 'bin', 'msk-s3-sink.mjs'), 'status', '--json'], checkout, statusEnv());
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject([{ topic: 'orders', partition: 3, committedOffset: 41 }]);
+  });
+
+  /** One committed partition in the test's ledger table (idempotent). */
+  async function seedLedger(): Promise<void> {
+    const ledgerPort = new DynamoDbOffsetLedger({ client: ledger.client, tableName: ledger.tableName });
+    if (await ledgerPort.read('orders', 3)) return;
+    await ledgerPort.advance(undefined, {
       topic: 'orders',
       partition: 3,
       generation: 0,
       committedOffset: 41,
       lastObjectKey: 'topics/orders/partition=3/orders+3+00000000000000000000.jsonl.gz',
       lastRecordCount: 42,
-      updatedAt,
+      updatedAt: new Date(Date.UTC(2026, 10, 26, 12)).toISOString(),
     });
-    const env = cleanEnv({
+  }
+
+  /** The command line's environment for the test's table in DynamoDB Local. */
+  function statusEnv(): Record<string, string> {
+    return cleanEnv({
       AWS_REGION: LOCAL_REGION,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       AWS_ENDPOINT_URL_DYNAMODB: ledger.endpoint,
       LEDGER_TABLE: ledger.tableName,
     });
-    const { code, stdout, stderr } = await run(NODE24, [bin, 'status', '--json'], app, env);
-    expect(stderr).toBe('');
-    expect(code).toBe(0);
-    expect(JSON.parse(stdout)).toMatchObject([{ topic: 'orders', partition: 3, generation: 0, committedOffset: 41 }]);
-  });
+  }
 });
