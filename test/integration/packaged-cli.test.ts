@@ -113,9 +113,10 @@ describe('the packaged command line, installed without devDependencies', () => {
     const checkout = join(work, 'checkout');
     for (const entry of ['lib', 'bin', 'package.json']) cpSync(join(ROOT, entry), join(checkout, entry), { recursive: true });
     symlinkSync(join(app, 'node_modules'), join(checkout, 'node_modules'), 'dir');
-    const help = await run(NODE24, [join(checkout, 'bin', 'msk-s3-sink.mjs'), '--help'], checkout, cleanEnv());
+    // `standalone --help` loads the command line's whole static graph and its one dynamic import (lib/standalone/cli.ts).
+    const help = await run(NODE24, [join(checkout, 'bin', 'msk-s3-sink.mjs'), 'standalone', '--help'], checkout, cleanEnv());
     expect(help.stderr).toBe('');
-    expect(help.stdout).toContain('Usage: msk-s3-sink <command> [options]');
+    expect(help.stdout).toContain('Usage: msk-s3-sink standalone <worker.properties | worker.json>');
     await seedLedger();
     const { code, stdout, stderr } = await run(NODE24, [join(checkout, 'bin', 'msk-s3-sink.mjs'), 'status', '--json'], checkout, statusEnv());
     expect(stderr).toBe('');
