@@ -26,10 +26,33 @@ import type { MskS3SinkProps, StartingPosition } from './msk-s3-sink.ts';
 export type ConnectorConfig = Readonly<Record<string, unknown>>;
 
 export class ConnectorConfigError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(`Invalid connector configuration:\n  - ${problems.join('\n  - ')}`);
+  constructor(
+    readonly problems: readonly string[],
+    options?: ErrorOptions,
+  ) {
+    super(`Invalid connector configuration:\n  - ${problems.join('\n  - ')}`, options);
     this.name = 'ConnectorConfigError';
   }
+}
+
+/** The configuration file named by `-c config=FILE` cannot be read: one line naming the file (the cause keeps the system error). */
+export class ConnectorConfigFileError extends ConnectorConfigError {
+  constructor(
+    readonly path: string,
+    code: string | undefined,
+    options?: ErrorOptions,
+  ) {
+    super([`${path}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? 'unknown error'})`}`], options);
+    this.name = 'ConnectorConfigFileError';
+    this.message =
+      code === 'ENOENT'
+        ? `Connector configuration file not found: ${path}`
+        : `Cannot read the connector configuration file ${path}: ${firstLine((options?.cause as Error | undefined)?.message ?? String(code))}`;
+  }
+}
+
+function firstLine(text: string): string {
+  return text.split('\n', 1)[0]!;
 }
 
 // --- Value schemas (strings accepted everywhere, as Kafka Connect's REST API sends them) -------
@@ -120,7 +143,12 @@ export const UNSUPPORTED_KEYS: Readonly<Record<string, string>> = {
 
 /** Reads a connector configuration file (`.json`, `.yaml` or `.yml`). */
 export function readConnectorConfigFile(path: string): Record<string, unknown> {
-  const content = readFileSync(path, 'utf8');
+  let content: string;
+  try {
+    content = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConnectorConfigFileError(path, (error as NodeJS.ErrnoException).code, { cause: error });
+  }
   const extension = extname(path).toLowerCase();
   let parsed: unknown;
   try {
@@ -162,6 +190,12 @@ export function resolveConnectorConfig(raw: ConnectorConfig): ResolvedConnector 
   const parsed = ConnectorSchema.safeParse(supported);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.') || '(config)'}: ${issue.message}`);
+    // The cross-key checks run in the same pass, over the keys whose own values are valid, so
+    // that one error lists every problem; a check that rests on a key with its own error is left
+    // out (its answer would be made up: "one is required" for a given but malformed ARN).
+    const failed = new Set(parsed.error.issues.map((issue) => String(issue.path[0] ?? '')));
+    const valid = ConnectorSchema.partial().safeParse(Object.fromEntries(Object.entries(supported).filter(([key]) => !failed.has(key))));
+    if (valid.success) problems.push(...semanticProblems(valid.data).filter((problem) => !mentionsAny(problem, failed)));
   }
   if (parsed.success) problems.push(...semanticProblems(parsed.data));
   if (!parsed.success || problems.length > 0) throw new ConnectorConfigError(problems);
@@ -174,8 +208,20 @@ export function resolveConnectorConfig(raw: ConnectorConfig): ResolvedConnector 
   };
 }
 
+/** Whether a problem's text names one of `keys` ("a.b.min/max" names a.b.min and a.b.max). */
+function mentionsAny(problem: string, keys: ReadonlySet<string>): boolean {
+  const named = new Set<string>();
+  for (const [word] of problem.matchAll(/[a-z][a-z0-9_-]*(?:\.[a-z0-9_-]+)*(?:\/[a-z0-9_-]+)*/g)) {
+    const [first, ...alternatives] = word.split('/');
+    named.add(first!);
+    const stem = first!.slice(0, first!.lastIndexOf('.') + 1);
+    for (const alternative of alternatives) named.add(stem + alternative);
+  }
+  return [...keys].some((key) => named.has(key));
+}
+
 /** The same setting under several names (Kafka Connect has aliases): all given values must agree. */
-function oneOf<K extends keyof ParsedConnector>(config: ParsedConnector, keys: readonly K[], problems: string[]): ParsedConnector[K] | undefined {
+function oneOf<K extends keyof ParsedConnector>(config: Partial<ParsedConnector>, keys: readonly K[], problems: string[]): ParsedConnector[K] | undefined {
   const given = keys.filter((key) => config[key] !== undefined);
   const values = new Set(given.map((key) => JSON.stringify(config[key])));
   if (values.size > 1) {
@@ -202,7 +248,8 @@ export function layoutSettings(config: ParsedConnector): Record<string, string> 
   return settings;
 }
 
-function semanticProblems(config: ParsedConnector): string[] {
+/** The cross-key checks; `config` may lack keys (those with their own errors: see resolveConnectorConfig). */
+function semanticProblems(config: Partial<ParsedConnector>): string[] {
   const problems: string[] = [];
   oneOf(config, GROUP_KEYS, problems);
   const reset = oneOf(config, RESET_KEYS, problems);
@@ -275,7 +322,7 @@ function semanticProblems(config: ParsedConnector): string[] {
     problems.push('lambda.on.failure.destination: lambda.retry.attempts / lambda.max.record.age.seconds discard records; choose s3 or sqs so that none is lost silently');
   }
   const group = oneOf(config, GROUP_KEYS, []);
-  if (group !== undefined && config.topics.length > 1 && !group.includes('{topic}')) {
+  if (group !== undefined && (config.topics?.length ?? 0) > 1 && !group.includes('{topic}')) {
     problems.push('group.id: with several topics (one event source mapping each) the group id must contain "{topic}"');
   }
   if (config['alarms.email'] !== undefined && config['alarms.sns.topic.arn'] !== undefined) {
@@ -397,6 +444,48 @@ function importedSubnet(scope: Construct, subnetId: string): ec2.ISubnet {
   const subnet = ec2.Subnet.fromSubnetId(scope, `Subnet-${subnetId}`, subnetId);
   Annotations.of(subnet).acknowledgeWarning('@aws-cdk/aws-ec2:noSubnetRouteTableId', 'The event source mapping uses the subnet id only');
   return subnet;
+}
+
+/** A value that stands for the user's own (an example's ARN, address or `<...>` template): synth takes it, a deploy is refused. */
+export interface Placeholder {
+  readonly key: string;
+  readonly value: string;
+  /** Why it is taken for a placeholder. */
+  readonly reason: string;
+}
+
+/** The account ids AWS's documentation uses in its examples (examples/connector.example.yaml uses the first). */
+export const EXAMPLE_ACCOUNTS = ['123456789012', '111122223333'] as const;
+
+/**
+ * The values of a configuration (its keys as given, before validation) that are placeholders:
+ * ARNs in one of `EXAMPLE_ACCOUNTS`, e-mail addresses and host names under the domains reserved
+ * for documentation (example.com, .org, .net: RFC 2606), and `<...>` or REPLACE_ME templates.
+ * In key order; a list value yields one entry per placeholder item.
+ */
+export function findPlaceholders(config: ConnectorConfig): Placeholder[] {
+  const found: Placeholder[] = [];
+  for (const [key, value] of Object.entries(config)) {
+    const items = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : [];
+    for (const item of items) {
+      if (typeof item !== 'string') continue;
+      const text = item.trim();
+      const reason = placeholderReason(text);
+      if (reason !== undefined) found.push({ key, value: text, reason });
+    }
+  }
+  return found;
+}
+
+function placeholderReason(value: string): string | undefined {
+  const account = /^arn:aws[a-z-]*:[^:]*:[^:]*:(\d{12}):/.exec(value)?.[1];
+  if (account !== undefined && (EXAMPLE_ACCOUNTS as readonly string[]).includes(account)) {
+    return `account ${account} is the example account of AWS's documentation`;
+  }
+  const domain = /(?:^|[@.])(example\.(?:com|org|net))(?::\d+)?$/i.exec(value)?.[1];
+  if (domain !== undefined) return `${domain.toLowerCase()} is a domain reserved for examples`;
+  if (/<[^<>]+>/.test(value) || /\b(?:REPLACE|CHANGE)[_-]?ME\b/i.test(value)) return 'a template to fill in';
+  return undefined;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

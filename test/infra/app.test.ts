@@ -7,6 +7,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { buildApp, EXAMPLE_CONFIG } from '../../infra/app.ts';
+import { runScript } from '../support/child.ts';
 import { testContext } from './support.ts';
 
 const outdir = () => mkdtempSync(join(tmpdir(), 'msk-s3-sink-app-'));
@@ -51,6 +52,59 @@ describe('the CDK app', () => {
     );
   });
 
+  it('a -c config file that does not exist is one line on stderr and exit code 1 (the app as cdk runs it)', async () => {
+    const { code, stdout, stderr } = await runScript('infra/app.ts', [], {
+      CDK_CONTEXT_JSON: JSON.stringify({ config: 'no-such-connector.yaml' }),
+      CDK_OUTDIR: outdir(),
+    });
+    expect(stderr).toMatch(/^Connector configuration file not found: \S*no-such-connector\.yaml\n$/);
+    expect(stdout).toBe('');
+    expect(code).toBe(1);
+  });
+
+  it('synthesizes the example, placeholders and all, into a template whose every deployment CloudFormation refuses, saying what to change', () => {
+    const { app, stack } = buildApp({ context: testContext(), outdir: outdir() });
+    const assembly = app.synth();
+    const artifact = assembly.getStackByName(stack.stackName);
+    const template = artifact.template as {
+      Parameters: Record<string, { Default: string; AllowedValues: string[] }>;
+      Rules: Record<string, { Assertions: Array<{ Assert: unknown; AssertDescription: string }> }>;
+    };
+    const rule = template.Rules['RefusePlaceholderConfiguration'];
+    expect(rule, 'the refusing rule').toBeDefined();
+    const [assertion] = rule!.Assertions;
+    expect(assertion!.AssertDescription).toContain('msk.cluster.arn');
+    expect(assertion!.AssertDescription).toContain('alarms.email');
+    expect(assertion!.AssertDescription).toContain('-c config=');
+    // CloudFormation evaluates Rules before it creates or changes anything: the assertion is false
+    // for every value the marker parameter may take, so no deployment of this template passes.
+    const marker = template.Parameters['PlaceholderConfiguration']!;
+    for (const value of [marker.Default, ...marker.AllowedValues]) {
+      expect(evaluateRule(assertion!.Assert, { PlaceholderConfiguration: value })).toBe(false);
+    }
+    // ... and cdk synth / cdk deploy print the same message as a warning before they do anything else.
+    const warnings = artifact.messages.filter((message) => message.level === 'warning').map((message) => String(message.entry.data));
+    expect(warnings).toEqual(expect.arrayContaining([expect.stringContaining(assertion!.AssertDescription)]));
+  });
+
+  it('a configuration without placeholders synthesizes a template CloudFormation deploys (no refusing rule, no warning)', () => {
+    const { app, stack } = buildApp({
+      context: {
+        ...testContext(),
+        connector: {
+          'msk.cluster.arn': 'arn:aws:kafka:eu-west-1:210987654321:cluster/orders-cluster/0a1b2c3d-4e5f-6789-abcd-ef0123456789-1',
+          'alarms.email': 'ops@acme.io',
+        },
+      },
+      outdir: outdir(),
+    });
+    const artifact = app.synth().getStackByName(stack.stackName);
+    const template = artifact.template as { Rules?: Record<string, unknown>; Parameters?: Record<string, unknown> };
+    expect(template.Rules?.['RefusePlaceholderConfiguration']).toBeUndefined();
+    expect(template.Parameters?.['PlaceholderConfiguration']).toBeUndefined();
+    expect(artifact.messages.filter((message) => message.level === 'warning')).toEqual([]);
+  });
+
   it.each([
     ['self-managed Kafka in a VPC, existing bucket with a KMS key', {
       'msk.cluster.arn': undefined,
@@ -90,3 +144,24 @@ describe('the CDK app', () => {
     expect(() => app.synth()).toThrow(/AwsSolutions-SQS2/);
   });
 });
+
+/** Evaluates the few CloudFormation rule functions a refusing rule uses (Fn::Not, Fn::Contains, Fn::Equals, Ref). */
+function evaluateRule(expression: unknown, parameters: Record<string, string>): unknown {
+  if (typeof expression !== 'object' || expression === null) return expression;
+  if (Array.isArray(expression)) return expression.map((item) => evaluateRule(item, parameters));
+  const [[name, args]] = Object.entries(expression) as [[string, unknown]];
+  const values = Array.isArray(args) ? args.map((arg) => evaluateRule(arg, parameters)) : evaluateRule(args, parameters);
+  switch (name) {
+    case 'Ref':
+      if (!(String(args) in parameters)) throw new Error(`unknown parameter ${String(args)}`);
+      return parameters[String(args)];
+    case 'Fn::Not':
+      return !(values as unknown[])[0];
+    case 'Fn::Contains':
+      return ((values as unknown[])[0] as unknown[]).includes((values as unknown[])[1]);
+    case 'Fn::Equals':
+      return (values as unknown[])[0] === (values as unknown[])[1];
+    default:
+      throw new Error(`not a rule function this test knows: ${name}`);
+  }
+}

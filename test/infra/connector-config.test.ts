@@ -1,6 +1,16 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
-import { ConnectorConfigError, resolveConnectorConfig, startingPosition } from '../../infra/connector-config.ts';
+import {
+  ConnectorConfigError,
+  ConnectorConfigFileError,
+  findPlaceholders,
+  readConnectorConfigFile,
+  resolveConnectorConfig,
+  startingPosition,
+} from '../../infra/connector-config.ts';
 import type { MskS3SinkProps } from '../../infra/msk-s3-sink.ts';
 import { CLUSTER_ARN, SECRET_ARN, newStack } from './support.ts';
 
@@ -147,7 +157,87 @@ describe('connector configuration errors', () => {
     expect(problemsOf(config)).toEqual(expect.arrayContaining([expect.stringContaining(message)]));
   });
 
+  it('lists cross-key conflicts in the same pass as the per-key errors', () => {
+    const problems = problemsOf({ ...minimal, 'bootstrap.servers': 'b-1.internal:9096', 'flush.size': 0, 'lambda.memory.mb': 64, 'group.id': 'a', 'consumer.group.id': 'b' });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('flush.size:'),
+        expect.stringContaining('lambda.memory.mb:'),
+        'msk.cluster.arn, bootstrap.servers: conflicting sources; give an MSK cluster ARN or bootstrap servers, not both',
+        expect.stringContaining('group.id, consumer.group.id: conflicting values for the same setting'),
+      ]),
+    );
+    expect(problems).toHaveLength(4);
+  });
+
+  it('leaves out a cross-key check that rests on a key whose own value is wrong (no made-up problem)', () => {
+    // The ARN is given but malformed: "one is required" would be false; its own error is the one to fix.
+    expect(problemsOf({ topics: 'orders', 'msk.cluster.arn': 'arn:aws:kafka-cluster/x' })).toEqual(['msk.cluster.arn: must be an kafka ARN']);
+    // The pollers are given but out of range: "only in provisioned mode" would send the reader the wrong way.
+    expect(problemsOf({ ...minimal, 'lambda.provisioned.pollers.max': 0, 'lambda.report.batch.item.failures': true })).toEqual([
+      expect.stringContaining('lambda.provisioned.pollers.max:'),
+    ]);
+  });
+
   it('parses the starting position forms', () => {
     expect(startingPosition('2024-05-01T00:00:00.500Z')).toContain('whole seconds');
+  });
+});
+
+describe('connector configuration files', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'msk-s3-sink-config-'));
+
+  it('a missing file is one line that names it (no stack trace, no bare ENOENT)', () => {
+    const path = join(dir, 'missing.yaml');
+    let thrown: unknown;
+    try {
+      readConnectorConfigFile(path);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConnectorConfigFileError);
+    expect(thrown).toBeInstanceOf(ConnectorConfigError);
+    const message = (thrown as Error).message;
+    expect(message).toBe(`Connector configuration file not found: ${path}`);
+    expect((thrown as Error).cause).toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('a directory is one line too', () => {
+    expect(() => readConnectorConfigFile(dir)).toThrow(new RegExp(`^Cannot read the connector configuration file ${dir}: EISDIR[^\\n]*$`));
+  });
+
+  it('reads YAML, JSON and the Kafka Connect REST form', () => {
+    writeFileSync(join(dir, 'a.yaml'), 'topics: orders\nflush.size: 10\n');
+    writeFileSync(join(dir, 'b.json'), JSON.stringify({ name: 'x', config: { topics: 'orders' } }));
+    expect(readConnectorConfigFile(join(dir, 'a.yaml'))).toEqual({ topics: 'orders', 'flush.size': 10 });
+    expect(readConnectorConfigFile(join(dir, 'b.json'))).toEqual({ name: 'x', topics: 'orders' });
+  });
+});
+
+describe('placeholder values', () => {
+  it('finds the example account in ARNs, reserved example domains and <...> templates', () => {
+    const found = findPlaceholders({
+      topics: 'orders',
+      'msk.cluster.arn': CLUSTER_ARN,
+      'kafka.auth.secret.arn': 'arn:aws:secretsmanager:eu-west-1:<account-id>:secret:kafka-AbCdEf',
+      'alarms.email': ['ops@acme.io', 'oncall@example.com'],
+      'bootstrap.servers': 'b-1.kafka.example.org:9096,b-2.internal:9096',
+      's3.bucket.name': 'REPLACE_ME',
+    });
+    expect(found.map((placeholder) => placeholder.key)).toEqual(['msk.cluster.arn', 'kafka.auth.secret.arn', 'alarms.email', 'bootstrap.servers', 's3.bucket.name']);
+    expect(found[0]).toMatchObject({ value: CLUSTER_ARN, reason: expect.stringContaining('123456789012') });
+    expect(found[2]).toMatchObject({ value: 'oncall@example.com', reason: expect.stringContaining('example.com') });
+  });
+
+  it('finds none in real-looking values', () => {
+    expect(
+      findPlaceholders({
+        topics: 'orders',
+        'msk.cluster.arn': 'arn:aws:kafka:eu-west-1:210987654321:cluster/prod/0a1b2c3d-4e5f-6789-abcd-ef0123456789-1',
+        'alarms.email': 'ops@acme.io',
+        'group.id': 'sink-{topic}',
+        'flush.size': 100,
+      }),
+    ).toEqual([]);
   });
 });
