@@ -14,7 +14,7 @@ import { localDynamoDbClient } from './clients.ts';
 export interface DynamoDbLocalOptions {
   /** Keep the database in this directory (created if missing); in memory when omitted. */
   readonly dataDir?: string;
-  /** How long to wait for it to answer; default 30 s. */
+  /** How long to wait for it to answer; default 120 s. */
   readonly startTimeoutMs?: number;
 }
 
@@ -38,7 +38,8 @@ export class DynamoDbLocalStartError extends Error {
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
   const dataDir = options.dataDir === undefined ? undefined : resolve(options.dataDir);
   if (dataDir !== undefined) await mkdir(dataDir, { recursive: true });
-  const timeoutMs = options.startTimeoutMs ?? 30_000;
+  // Usually ~3 s; a loaded machine (a busy CI, parallel runs) can take far longer.
+  const timeoutMs = options.startTimeoutMs ?? 120_000;
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
