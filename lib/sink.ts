@@ -123,7 +123,7 @@ function observe(
   let skipped = 0;
   let adopted = 0;
   let deadLetters = 0;
-  let skippedOffsets = 0;
+  const skippedRanges: number[] = [];
   let invalidObjects = 0;
   let oldest: number | undefined;
   for (const partition of report.partitions) {
@@ -152,7 +152,7 @@ function observe(
       // A gap is what the source never handed over (a discarded batch, retention); where a
       // partition starts is the mapping's starting position: recorded, not counted.
       const count = skippedCount(range);
-      if (range.kind === SkipKind.gap) skippedOffsets += count;
+      if (range.kind === SkipKind.gap) skippedRanges.push(count);
       const log = range.kind === SkipKind.gap ? logger.warn.bind(logger) : logger.info.bind(logger);
       log(range.kind === SkipKind.gap ? 'Offsets skipped: the batch started above the committed offset + 1' : 'Partition started above offset 0', {
         partition: fields.partition,
@@ -181,7 +181,10 @@ function observe(
   metrics.addMetric(SinkMetric.objectsAdopted, 'Count', adopted);
   metrics.addMetric(SinkMetric.deadLetters, 'Count', deadLetters);
   metrics.addMetric(SinkMetric.partitionsFailed, 'Count', report.failed.length);
-  metrics.addMetric(SinkMetric.skippedOffsets, 'Count', skippedOffsets);
+  // One value per range (EMF keeps them all), so that the alarm's Maximum is the largest single
+  // range: a transactional topic's commit markers (one offset each) across partitions never add
+  // up to a false alarm. 0 when none, so the dashboard shows the metric.
+  for (const count of skippedRanges.length > 0 ? skippedRanges : [0]) metrics.addMetric(SinkMetric.skippedOffsets, 'Count', count);
   metrics.addMetric(SinkMetric.invalidObjects, 'Count', invalidObjects);
   if (oldest !== undefined) metrics.addMetric(SinkMetric.endToEndLag, 'Milliseconds', Math.max(0, now - oldest));
 }

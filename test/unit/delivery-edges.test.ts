@@ -63,6 +63,22 @@ describe('ranges the source skipped', () => {
     expect(metrics.get(SinkMetric.skippedOffsets)).toBe(20);
   });
 
+  it('emits one SkippedOffsets value per range, so an alarm on the maximum sees the largest range', async () => {
+    const emitted: Array<[string, number]> = [];
+    const ledger = new MemoryLedger();
+    const sink = createSink({
+      config: testConfig(),
+      ports: { ledger, store: new MemoryObjectStore(), clock: new ManualClock() },
+      logger: new RecordingLogger(),
+      metrics: { addMetric: (name, _unit, value) => emitted.push([name, value]) },
+    });
+    const other = generateLog({ topic: 'clicks', partition: 1, count: 40, random: rng(2), textRate: 0, gapRate: 0 });
+    await sink.handle(toKafkaEvent([{ topic, partition: 0, records: log.slice(0, 5) }, { topic: 'clicks', partition: 1, records: other.slice(0, 5) }]));
+    emitted.length = 0;
+    await sink.handle(toKafkaEvent([{ topic, partition: 0, records: log.slice(6, 10) }, { topic: 'clicks', partition: 1, records: other.slice(8, 12) }]));
+    expect(emitted.filter(([name]) => name === SinkMetric.skippedOffsets).map(([, value]) => value)).toEqual([1, 3]);
+  });
+
   it('records where a partition first started, without counting it as skipped', async () => {
     const { sink, ledger, metrics } = setup();
     await sink.handle(event(log.slice(50, 60)));
