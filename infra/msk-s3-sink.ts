@@ -262,8 +262,9 @@ export class MskS3Sink extends Construct {
   /**
    * The sink bucket's protective statements: deny `s3:PutObject` under the sink and dead-letter
    * prefixes to every principal but the sink's role (and, under the sink prefix, the manifest
-   * writer's), and deny it there without `If-None-Match`. Added to a bucket the construct creates;
-   * for an existing `bucket`, add them to its policy yourself (the construct cannot).
+   * writer's), and deny it there without `If-None-Match`. Added to a bucket the construct creates
+   * or one defined in the same app; for an imported `bucket` (e.g. `Bucket.fromBucketName`), add
+   * them to its policy yourself: the construct cannot, and warns at synth.
    */
   readonly bucketPolicyStatements: readonly iam.PolicyStatement[];
   private readonly props: MskS3SinkProps;
@@ -276,7 +277,6 @@ export class MskS3Sink extends Construct {
 
     // --- Storage -------------------------------------------------------------------------
     let bucketKey = props.bucketKey;
-    let ownBucket: s3.Bucket | undefined;
     if (props.bucket) {
       this.bucket = props.bucket;
       this.accessLogsBucket = undefined;
@@ -290,7 +290,7 @@ export class MskS3Sink extends Construct {
         });
       }
       this.accessLogsBucket = props.accessLogsBucket ?? this.createAccessLogsBucket();
-      this.bucket = ownBucket = this.createSinkBucket(props, encryption, bucketKey);
+      this.bucket = this.createSinkBucket(props, encryption, bucketKey);
     }
 
     this.ledgerTable = new dynamodb.Table(this, 'Ledger', {
@@ -356,12 +356,13 @@ export class MskS3Sink extends Construct {
       sinkRole: role,
       manifestWriterRole: writer?.role,
     });
-    if (ownBucket) {
-      for (const statement of this.bucketPolicyStatements) ownBucket.addToResourcePolicy(statement);
-    } else {
+    // A bucket defined in this app (created here, or a `new s3.Bucket` the user passes) takes the
+    // statements; an imported one (`fromBucketName`) cannot: S3 keeps one policy per bucket, owned elsewhere.
+    const added = this.bucketPolicyStatements.map((statement) => this.bucket.addToResourcePolicy(statement).statementAdded);
+    if (!added.every(Boolean)) {
       Annotations.of(this).addWarningV2(
         'msk-s3-sink:bucketPolicy',
-        'MskS3Sink: the sink bucket is not created by this stack, so its bucket policy cannot be changed here: add `bucketPolicyStatements` (deny PutObject under the sink prefixes to every other principal, and without If-None-Match) to its policy yourself (README, "The bucket trusts only the sink").',
+        'MskS3Sink: the sink bucket is not defined in this app, so its bucket policy cannot be changed here: add `bucketPolicyStatements` (deny PutObject under the sink prefixes to every other principal, and without If-None-Match) to its policy yourself (README, "The bucket trusts only the sink").',
       );
     }
 

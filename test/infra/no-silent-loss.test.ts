@@ -267,7 +267,7 @@ describe('the bucket trusts only the sink', () => {
   it('an existing bucket keeps its policy: a warning, and the statements to add exposed', () => {
     const { template, sink, stack } = synthSink((s) => ({ ...base, bucket: s3.Bucket.fromBucketName(s, 'Existing', 'existing-sink-bucket') }));
     template.resourceCountIs('AWS::S3::BucketPolicy', 0);
-    Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('sink bucket is not created by this stack'));
+    Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('sink bucket is not defined in this app'));
     const statements = sink.bucketPolicyStatements.map((statement) => stack.resolve(statement.toStatementJson()) as Record<string, unknown>);
     expect(statements.map((s) => [s.Sid, s.Effect, s.Action])).toEqual([
       ['OnlyTheSinkWritesSinkObjects', 'Deny', 's3:PutObject'],
@@ -275,6 +275,14 @@ describe('the bucket trusts only the sink', () => {
       ['SinkObjectsAreCreatedOnlyOnce', 'Deny', 's3:PutObject'],
     ]);
     expect(statements[0]!.Resource).toBe('arn:aws:s3:::existing-sink-bucket/topics/*');
+  });
+
+  it('a bucket the user defines in the same app takes the statements', () => {
+    const { template, stack } = synthSink((s) => ({ ...base, bucket: new s3.Bucket(s, 'Mine', { enforceSSL: true }) }));
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'OnlyTheSinkWritesSinkObjects' }), Match.objectLike({ Sid: 'SinkObjectsAreCreatedOnlyOnce' })]) },
+    });
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('not defined in this app'))).toHaveLength(0);
   });
 });
 
