@@ -328,6 +328,18 @@ export class SinkMonitoring extends Construct {
       }),
     );
     this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Mappings: records invoked, dropped, sent to the on-failure destination',
+        left: props.mappings.flatMap((mapping, index) =>
+          ['InvokedEventCount', 'DroppedEventCount', 'OnFailureDestinationDeliveredEventCount'].map((name) =>
+            mappingMetric(mapping, name, Duration.minutes(5)).with({ label: `${props.topics[index]} ${name}` }),
+          ),
+        ),
+        width: 16,
+      }),
+      new cloudwatch.GraphWidget({ title: 'Lag without invocations (1 = stalled)', left: [stalled], width: 8 }),
+    );
+    this.dashboard.addWidgets(
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 3 }),
     );
   }

@@ -182,7 +182,9 @@ describe('alarms for every way the sink can stop, skip or fail', () => {
     // 2 x (silent, dropped, on-failure), on-failure bucket, manifest writer errors and DLQ.
     expect(alarms(template)).toHaveLength(4 + 5 + 6 + 1 + 2);
     const body = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]);
-    for (const name of ['SkippedOffsets', 'InvalidObjects', 'MalformedEvents']) expect(body).toContain(name);
+    for (const name of ['SkippedOffsets', 'InvalidObjects', 'MalformedEvents', 'InvokedEventCount', 'DroppedEventCount', 'OnFailureDestinationDeliveredEventCount', 'FILL(lag, 0)']) {
+      expect(body).toContain(name);
+    }
   });
 
   it('rejects bad alarm settings with clear messages', () => {
