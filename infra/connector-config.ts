@@ -287,6 +287,7 @@ function semanticProblems(config: ParsedConnector): string[] {
     problems.push('s3.noncurrent.version.expiration.days: applies to a versioned bucket; conflicts with s3.bucket.versioning=false');
   }
   const group = oneOf(config, GROUP_KEYS, []);
+  if (group?.includes('*')) problems.push(`group.id: "${group}" must not contain "*": the group id is also the IAM resource the mapping may use, where "*" would grant every group`);
   if (group !== undefined && config.topics.length > 1 && !group.includes('{topic}')) {
     problems.push('group.id: with several topics (one event source mapping each) the group id must contain "{topic}"');
   }

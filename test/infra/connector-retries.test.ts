@@ -38,6 +38,15 @@ describe('lambda.retry.attempts with an on-failure destination', () => {
   });
 });
 
+describe('group.id', () => {
+  it('refuses "*" (a wildcard in the IAM grant), with the other problems', () => {
+    expect(() => resolve({ topics: 'a1,b2', 'group.id': 'sink-*' })).toThrow(
+      /group\.id: "sink-\*" must not contain "\*"[\s\S]*group\.id: with several topics/,
+    );
+    expect(() => resolve({ 'group.id': 'sink-*' })).toThrow('group.id: "sink-*" must not contain "*"');
+  });
+});
+
 describe('new keys', () => {
   it.each([
     ['s3.noncurrent.version.expiration.days', { 's3.noncurrent.version.expiration.days': '7' }, (p: ReturnType<typeof propsOf>) => p.noncurrentVersionExpirationDays, 7],
