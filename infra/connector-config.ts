@@ -66,6 +66,7 @@ const ConnectorSchema = z
     // Where from
     'msk.cluster.arn': arn('kafka').optional(),
     'msk.serverless': boolean.optional(),
+    'msk.subnet.ids': list.pipe(z.array(z.string().regex(/^subnet-[0-9a-f]+$/, 'must be a subnet id (subnet-...)')).min(1)).optional(),
     'bootstrap.servers': list.optional(),
     'security.protocol': z.enum(['SASL_SSL', 'SSL', 'PLAINTEXT', 'SASL_PLAINTEXT']).optional(),
     'sasl.mechanism': z.enum(['AWS_MSK_IAM', 'SCRAM-SHA-512', 'SCRAM-SHA-256', 'PLAIN']).optional(),
@@ -233,6 +234,7 @@ function semanticProblems(config: ParsedConnector): string[] {
     }
   } else if (selfManaged) {
     if (config['msk.serverless'] !== undefined) problems.push('msk.serverless: applies to Amazon MSK only');
+    if (config['msk.subnet.ids'] !== undefined) problems.push('msk.subnet.ids: applies to Amazon MSK only; self-managed Kafka uses kafka.vpc.subnet.ids');
     if (mechanism === 'AWS_MSK_IAM') problems.push('sasl.mechanism: AWS_MSK_IAM works with Amazon MSK only');
     if (mechanism !== undefined && !config['kafka.auth.secret.arn']) problems.push('kafka.auth.secret.arn: required with sasl.mechanism');
     if (protocol === 'SSL' && !config['kafka.auth.secret.arn'] && config['kafka.vpc.subnet.ids'] === undefined) {
@@ -321,6 +323,7 @@ function toProps(scope: Construct, config: ParsedConnector): MskS3SinkProps {
       kind: 'msk',
       clusterArn: config['msk.cluster.arn'],
       serverless: config['msk.serverless'],
+      subnetIds: config['msk.subnet.ids'],
       authentication:
         protocol === 'SSL'
           ? { type: 'mtls', secret: secret('KafkaAuthSecret', authSecretArn!) }

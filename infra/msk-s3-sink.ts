@@ -678,7 +678,9 @@ export class MskS3Sink extends Construct {
         new iam.PolicyStatement({ sid: 'EventPollerSubnets', actions: ['ec2:CreateNetworkInterface'], resources: [...subnets, ...groups] }),
       );
       if (!subnetIds) {
-        acknowledgeWildcard(role, subnets[0]!, "An MSK cluster's subnets are not known at synth time; scoped to this account and region.");
+        acknowledgeWildcard(role, subnets[0]!, "The MSK cluster's subnets were not given (source.subnetIds); scoped to this account and region.");
+      }
+      if (!securityGroupId) {
         acknowledgeWildcard(role, groups[0]!, "An MSK cluster's security groups are not known at synth time; scoped to this account and region.");
       }
     };
@@ -698,7 +700,7 @@ export class MskS3Sink extends Construct {
           resources: [clusterArn],
         }),
       );
-      addNetworkInterfaces(undefined, undefined);
+      addNetworkInterfaces(source.subnetIds, undefined);
       if (auth.type === 'iam') {
         const [head, tail] = [Fn.select(0, Fn.split(':cluster/', clusterArn)), Fn.select(1, Fn.split(':cluster/', clusterArn))];
         const resource = (kind: string, name: string) => Fn.join('', [head, `:${kind}/`, tail, `/${name}`]);
@@ -1114,6 +1116,12 @@ function collectProblems(props: MskS3SinkProps): string[] {
     );
     const auth = source.authentication?.type ?? 'iam';
     check(!source.serverless || auth === 'iam', `source.authentication: MSK Serverless supports IAM authentication only, got ${auth}`);
+    if (source.subnetIds !== undefined) {
+      check(source.subnetIds.length > 0, 'source.subnetIds: at least one subnet id, or leave it out');
+      for (const id of source.subnetIds) {
+        check(Token.isUnresolved(id) || /^subnet-[0-9a-f]+$/.test(id), `source.subnetIds: "${id}" is not a subnet id (subnet-...)`);
+      }
+    }
   } else if (source.kind === 'self-managed') {
     check(source.bootstrapServers.length > 0, 'source.bootstrapServers: at least one host:port');
     for (const server of source.bootstrapServers) {

@@ -52,6 +52,7 @@ describe('new keys', () => {
     ['s3.noncurrent.version.expiration.days', { 's3.noncurrent.version.expiration.days': '7' }, (p: ReturnType<typeof propsOf>) => p.noncurrentVersionExpirationDays, 7],
     ['alarms.skipped.offsets.threshold', { 'alarms.skipped.offsets.threshold': 100 }, (p: ReturnType<typeof propsOf>) => p.alarms?.skippedOffsetsThreshold, 100],
     ['alarms.silent.mapping.hours', { 'alarms.silent.mapping.hours': '0' }, (p: ReturnType<typeof propsOf>) => p.alarms?.silentMappingHours, 0],
+    ['msk.subnet.ids', { 'msk.subnet.ids': 'subnet-0a1, subnet-0b2' }, (p: ReturnType<typeof propsOf>) => p.source.kind === 'msk' && p.source.subnetIds, ['subnet-0a1', 'subnet-0b2']],
   ])('%s', (_key, config, pick, expected) => {
     expect(pick(propsOf(config))).toEqual(expected);
   });

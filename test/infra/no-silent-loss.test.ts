@@ -309,6 +309,18 @@ describe('IAM hardening', () => {
     expect(JSON.stringify(interfaces.Condition)).toContain(':ec2:eu-west-1:123456789012:subnet/*');
   });
 
+  it('MSK with its subnets given: interfaces only in those subnets', () => {
+    const { template } = synthSink({ ...base, source: { ...msk, subnetIds: ['subnet-0a1', 'subnet-0b2'] } });
+    const statements = policyStatements(template);
+    const condition = JSON.stringify(statements.find((s) => s.Sid === 'EventPollerNetworkInterfaces')!.Condition);
+    expect(condition).toContain('"ArnEquals":{"ec2:Subnet":');
+    expect(condition).toContain(':subnet/subnet-0a1');
+    expect(condition).toContain(':subnet/subnet-0b2');
+    const resources = JSON.stringify(statements.find((s) => s.Sid === 'EventPollerSubnets')!.Resource);
+    expect(resources).not.toContain(':subnet/*');
+    expect(() => synthSink({ ...base, source: { ...msk, subnetIds: ['sn-1'] } })).toThrow('source.subnetIds: "sn-1" is not a subnet id (subnet-...)');
+  });
+
   it('self-managed Kafka in a VPC: interfaces only in the listed subnets, with the listed security group', () => {
     const { template } = synthSink((stack) => ({
       source: {
