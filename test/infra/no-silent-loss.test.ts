@@ -206,6 +206,15 @@ describe('the bucket trusts only the sink', () => {
     expect(JSON.stringify(kept.toJSON())).not.toContain('NoncurrentVersionExpiration');
   });
 
+  it('validates noncurrentVersionExpirationDays at synth', () => {
+    expect(() => synthSink({ ...base, noncurrentVersionExpirationDays: -3 })).toThrow(
+      'noncurrentVersionExpirationDays: a whole number of days, 0 to keep noncurrent versions forever, got -3',
+    );
+    expect(() => synthSink((s) => ({ ...base, bucket: s3.Bucket.fromBucketName(s, 'E', 'existing-sink-bucket'), noncurrentVersionExpirationDays: 7 }))).toThrow(
+      'noncurrentVersionExpirationDays: applies only to a bucket the construct creates',
+    );
+  });
+
   it('lets the user opt out of versioning', () => {
     const { template } = synthSink({ ...base, bucketVersioned: false });
     expect(JSON.stringify(template.findResources('AWS::S3::Bucket'))).not.toContain('VersioningConfiguration');
