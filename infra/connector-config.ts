@@ -89,6 +89,7 @@ const ConnectorSchema = z
     // Where from
     'msk.cluster.arn': arn('kafka').optional(),
     'msk.serverless': boolean.optional(),
+    'msk.subnet.ids': list.pipe(z.array(z.string().regex(/^subnet-[0-9a-f]+$/, 'must be a subnet id (subnet-...)')).min(1)).optional(),
     'bootstrap.servers': list.optional(),
     'security.protocol': z.enum(['SASL_SSL', 'SSL', 'PLAINTEXT', 'SASL_PLAINTEXT']).optional(),
     'sasl.mechanism': z.enum(['AWS_MSK_IAM', 'SCRAM-SHA-512', 'SCRAM-SHA-256', 'PLAIN']).optional(),
@@ -103,6 +104,7 @@ const ConnectorSchema = z
     's3.sse.kms.key.id': arn('kms').optional(),
     's3.bucket.versioning': boolean.optional(),
     's3.dead.letter.expiration.days': integer(0, 36_500).optional(),
+    's3.noncurrent.version.expiration.days': integer(0, 36_500).optional(),
     // Lambda and the event source mapping
     'lambda.provisioned.pollers.min': integer(1, 200).optional(),
     'lambda.provisioned.pollers.max': integer(1, 2000).optional(),
@@ -121,6 +123,8 @@ const ConnectorSchema = z
     'alarms.email': list.optional(),
     'alarms.sns.topic.arn': arn('sns').optional(),
     'alarms.offset.lag.threshold': integer(1, Number.MAX_SAFE_INTEGER).optional(),
+    'alarms.skipped.offsets.threshold': integer(0, Number.MAX_SAFE_INTEGER).optional(),
+    'alarms.silent.mapping.hours': integer(0, 24).optional(),
   })
   .strict();
 
@@ -277,6 +281,7 @@ function semanticProblems(config: Partial<ParsedConnector>): string[] {
     }
   } else if (selfManaged) {
     if (config['msk.serverless'] !== undefined) problems.push('msk.serverless: applies to Amazon MSK only');
+    if (config['msk.subnet.ids'] !== undefined) problems.push('msk.subnet.ids: applies to Amazon MSK only; self-managed Kafka uses kafka.vpc.subnet.ids');
     if (mechanism === 'AWS_MSK_IAM') problems.push('sasl.mechanism: AWS_MSK_IAM works with Amazon MSK only');
     if (mechanism !== undefined && !config['kafka.auth.secret.arn']) problems.push('kafka.auth.secret.arn: required with sasl.mechanism');
     if (protocol === 'SSL' && !config['kafka.auth.secret.arn'] && config['kafka.vpc.subnet.ids'] === undefined) {
@@ -291,7 +296,7 @@ function semanticProblems(config: Partial<ParsedConnector>): string[] {
   }
   problems.push(...sinkKeyProblems(config));
   if (config['s3.bucket.name'] !== undefined) {
-    for (const key of ['s3.ssea.name', 's3.bucket.versioning', 's3.dead.letter.expiration.days'] as const) {
+    for (const key of ['s3.ssea.name', 's3.bucket.versioning', 's3.dead.letter.expiration.days', 's3.noncurrent.version.expiration.days'] as const) {
       if (config[key] !== undefined) problems.push(`${key}: applies only to a bucket the app creates; conflicts with s3.bucket.name (an existing bucket)`);
     }
   } else if (config['s3.sse.kms.key.id'] !== undefined && config['s3.ssea.name'] === 'AES256') {
@@ -318,10 +323,20 @@ function semanticProblems(config: Partial<ParsedConnector>): string[] {
   const max = config['lambda.provisioned.pollers.max'];
   if (min !== undefined && max !== undefined && min > max) problems.push(`lambda.provisioned.pollers.min (${min}) exceeds lambda.provisioned.pollers.max (${max})`);
   const discards = (config['lambda.retry.attempts'] ?? -1) !== -1 || config['lambda.max.record.age.seconds'] !== undefined;
-  if (discards && (config['lambda.on.failure.destination'] ?? 'none') === 'none') {
+  const destination = config['lambda.on.failure.destination'] ?? 'none';
+  if (discards && destination === 'none') {
     problems.push('lambda.on.failure.destination: lambda.retry.attempts / lambda.max.record.age.seconds discard records; choose s3 or sqs so that none is lost silently');
   }
+  if (destination !== 'none' && (config['lambda.retry.attempts'] ?? -1) === -1) {
+    problems.push(
+      `lambda.retry.attempts: with lambda.on.failure.destination=${destination} Lambda caps unlimited retries (-1${config['lambda.retry.attempts'] === undefined ? ', the default' : ''}) at 10, then sends the batch to the destination and moves past it; set the retries you mean (0-10000)`,
+    );
+  }
+  if (config['s3.bucket.versioning'] === false && config['s3.noncurrent.version.expiration.days'] !== undefined) {
+    problems.push('s3.noncurrent.version.expiration.days: applies to a versioned bucket; conflicts with s3.bucket.versioning=false');
+  }
   const group = oneOf(config, GROUP_KEYS, []);
+  if (group?.includes('*')) problems.push(`group.id: "${group}" must not contain "*": the group id is also the IAM resource the mapping may use, where "*" would grant every group`);
   if (group !== undefined && (config.topics?.length ?? 0) > 1 && !group.includes('{topic}')) {
     problems.push('group.id: with several topics (one event source mapping each) the group id must contain "{topic}"');
   }
@@ -355,6 +370,7 @@ function toProps(scope: Construct, config: ParsedConnector): MskS3SinkProps {
       kind: 'msk',
       clusterArn: config['msk.cluster.arn'],
       serverless: config['msk.serverless'],
+      subnetIds: config['msk.subnet.ids'],
       authentication:
         protocol === 'SSL'
           ? { type: 'mtls', secret: secret('KafkaAuthSecret', authSecretArn!) }
@@ -416,6 +432,7 @@ function toProps(scope: Construct, config: ParsedConnector): MskS3SinkProps {
     bucketEncryption: bucketName ? undefined : config['s3.ssea.name'] === 'aws:kms' || keyArn ? 'KMS' : config['s3.ssea.name'] ? 'S3_MANAGED' : undefined,
     bucketVersioned: config['s3.bucket.versioning'],
     deadLetterExpirationDays: config['s3.dead.letter.expiration.days'],
+    noncurrentVersionExpirationDays: config['s3.noncurrent.version.expiration.days'],
     // Kafka Connect's topics.dir has no trailing slash ("topics"); the sink's prefix has one (lib/connect-settings.ts).
     prefix: environment['SINK_PREFIX'],
     deadLetterPrefix: config['errors.deadletterqueue.s3.prefix'],
@@ -429,6 +446,8 @@ function toProps(scope: Construct, config: ParsedConnector): MskS3SinkProps {
     logRetention: retention as logs.RetentionDays | undefined,
     alarms: {
       offsetLagThreshold: config['alarms.offset.lag.threshold'],
+      skippedOffsetsThreshold: config['alarms.skipped.offsets.threshold'],
+      silentMappingHours: config['alarms.silent.mapping.hours'],
       topic: config['alarms.sns.topic.arn']
         ? sns.Topic.fromTopicArn(scope, 'AlarmTopicRef', config['alarms.sns.topic.arn'])
         : config['alarms.email'] !== undefined

@@ -35,6 +35,12 @@ export interface MskSource {
   readonly serverless?: boolean;
   /** @default { type: 'iam' } */
   readonly authentication?: MskAuthentication;
+  /**
+   * The cluster's client subnets (`subnet-...`), where the mapping's pollers create their network
+   * interfaces: the execution role may then create and delete interfaces in these subnets only.
+   * @default - any subnet of this account in this region (the construct is not told the cluster's)
+   */
+  readonly subnetIds?: readonly string[];
 }
 
 /** A self-managed Apache Kafka cluster (anywhere the mapping's pollers can reach). */

@@ -5,7 +5,7 @@
  * encrypted, TLS-only, private buckets; least-privilege IAM; retained data; a dashboard and alarms.
  */
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Fn, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { IAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -23,6 +23,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { loadConfig } from '../lib/config.ts';
 import { ledgerTableDefinition } from '../lib/ledger-table.ts';
+import { MANIFEST_NAME } from '../lib/ops/manifest.ts';
 import type { KafkaSource, MskSource, SelfManagedKafkaSource } from './kafka-source.ts';
 import { SinkMonitoring, type SinkAlarmOptions } from './sink-monitoring.ts';
 
@@ -98,7 +99,14 @@ export interface MskS3SinkProps {
    * @default - on-demand mode
    */
   readonly provisionedPollers?: ProvisionedPollers;
-  /** Provisioned mode only. -1 = retry until the record expires in Kafka. @default -1 */
+  /**
+   * Provisioned mode only: retries of a failed batch before the mapping gives up on it. -1 = retry
+   * until the record expires in Kafka. Set on the mapping explicitly (`MaximumRetryAttempts`) in
+   * provisioned mode. With an `onFailure` destination, Lambda caps -1 at 10 retries, after which
+   * it sends the batch to the destination and the consumer group moves past it; the construct
+   * therefore refuses -1 (or no value) together with `onFailure`: give the number you mean.
+   * @default -1 (provisioned mode); not set in on-demand mode, where Lambda retries until the record expires
+   */
   readonly retryAttempts?: number;
   /** Provisioned mode only: split a failed batch in two and retry each half. @default false */
   readonly bisectBatchOnError?: boolean;
@@ -113,7 +121,9 @@ export interface MskS3SinkProps {
   readonly reportBatchItemFailures?: boolean;
   /**
    * Where given-up batches go. Required when `retryAttempts` or `maxRecordAge` can discard
-   * records, so that nothing is dropped silently.
+   * records, so that nothing is dropped silently. Needs an explicit `retryAttempts` (0-10000,
+   * provisioned mode): with a destination Lambda silently caps unlimited retries at 10. Every
+   * batch that reaches the destination raises an alarm (README, "Alarms").
    * @default - none (the mapping retries until the record expires in Kafka)
    */
   readonly onFailure?: OnFailureDestination;
@@ -130,8 +140,19 @@ export interface MskS3SinkProps {
   readonly bucketKey?: kms.IKey;
   /** New bucket only. @default 'S3_MANAGED' */
   readonly bucketEncryption?: SinkBucketEncryption;
-  /** New bucket only. @default false (objects are immutable: the sink never overwrites) */
+  /**
+   * New bucket only. Versioning keeps every object recoverable if something overwrites or deletes
+   * it in spite of the bucket policy (README, "The bucket trusts only the sink"); noncurrent
+   * versions expire after `noncurrentVersionExpirationDays`. `false` opts out.
+   * @default true
+   */
   readonly bucketVersioned?: boolean;
+  /**
+   * New, versioned bucket only: noncurrent versions expire this many days after they stop being
+   * current; 0 keeps them.
+   * @default 30
+   */
+  readonly noncurrentVersionExpirationDays?: number;
   /**
    * New bucket only: server access logs go to this bucket.
    * @default - a new access-log bucket (90-day expiry)
@@ -238,6 +259,14 @@ export class MskS3Sink extends Construct {
   readonly manifestWriter: nodejs.NodejsFunction | undefined;
   /** The EventBridge rule that invokes `manifestWriter`. */
   readonly manifestSchedule: events.Rule | undefined;
+  /**
+   * The sink bucket's protective statements: deny `s3:PutObject` under the sink and dead-letter
+   * prefixes to every principal but the sink's role (and, under the sink prefix, the manifest
+   * writer's), and deny it there without `If-None-Match`. Added to a bucket the construct creates
+   * or one defined in the same app; for an imported `bucket` (e.g. `Bucket.fromBucketName`), add
+   * them to its policy yourself: the construct cannot, and warns at synth.
+   */
+  readonly bucketPolicyStatements: readonly iam.PolicyStatement[];
   private readonly props: MskS3SinkProps;
 
   constructor(scope: Construct, id: string, props: MskS3SinkProps) {
@@ -319,6 +348,24 @@ export class MskS3Sink extends Construct {
     this.manifestWriter = writer?.function;
     this.manifestSchedule = writer?.rule;
 
+    // --- Only the sink (and the manifest writer) may create objects under the sink prefixes ---
+    this.bucketPolicyStatements = sinkBucketPolicyStatements({
+      bucket: this.bucket,
+      prefix: config.prefix,
+      deadLetterPrefix: config.deadLetterPrefix,
+      sinkRole: role,
+      manifestWriterRole: writer?.role,
+    });
+    // A bucket defined in this app (created here, or a `new s3.Bucket` the user passes) takes the
+    // statements; an imported one (`fromBucketName`) cannot: S3 keeps one policy per bucket, owned elsewhere.
+    const added = this.bucketPolicyStatements.map((statement) => this.bucket.addToResourcePolicy(statement).statementAdded);
+    if (!added.every(Boolean)) {
+      Annotations.of(this).addWarningV2(
+        'msk-s3-sink:bucketPolicy',
+        'MskS3Sink: the sink bucket is not defined in this app, so its bucket policy cannot be changed here: add `bucketPolicyStatements` (deny PutObject under the sink prefixes to every other principal, and without If-None-Match) to its policy yourself (README, "The bucket trusts only the sink").',
+      );
+    }
+
     // --- Sources ---------------------------------------------------------------------------
     const sourceAccess = this.sourceAccess(props.source, role);
     const onFailure = this.onFailureDestination(props);
@@ -340,12 +387,15 @@ export class MskS3Sink extends Construct {
           batchSize: props.batchSize ?? DEFAULT_BATCH_SIZE,
           maxBatchingWindow: props.maxBatchingWindow ?? DEFAULT_BATCHING_WINDOW,
           provisionedPollerConfig: props.provisionedPollers,
-          retryAttempts: props.retryAttempts,
+          // Explicit in provisioned mode, so that the template says what the mapping does (-1 is Lambda's default).
+          retryAttempts: props.provisionedPollers ? (props.retryAttempts ?? -1) : undefined,
           bisectBatchOnError: props.bisectBatchOnError,
           maxRecordAge: props.maxRecordAge,
           reportBatchItemFailures: props.reportBatchItemFailures,
           onFailure: onFailure?.destination,
           supportS3OnFailureDestination: true,
+          // DroppedEventCount, OnFailureDestinationDeliveredEventCount, InvokedEventCount per mapping: alarmed.
+          metricsConfig: { metrics: [lambda.MetricType.EVENT_COUNT] },
         }),
     );
     this.eventSourceMapping = this.eventSourceMappings[0]!;
@@ -353,7 +403,12 @@ export class MskS3Sink extends Construct {
     // --- Monitoring ------------------------------------------------------------------------
     const monitoring = new SinkMonitoring(this, 'Monitoring', {
       function: this.function,
+      mappings: this.eventSourceMappings,
+      onFailure: props.onFailure?.type,
       onFailureQueue: this.onFailureQueue,
+      onFailureBucketEvents: onFailure?.bucketEvents,
+      invocationInterval: (props.timeout ?? Duration.minutes(5)).plus(props.maxBatchingWindow ?? DEFAULT_BATCHING_WINDOW),
+      manifestWriter: writer ? { function: writer.function, deadLetterQueue: writer.deadLetterQueue } : undefined,
       dashboardName: props.dashboardName ?? `${stack.stackName}-msk-s3-sink`,
       alarms: props.alarms,
       topics: props.topics,
@@ -367,8 +422,6 @@ export class MskS3Sink extends Construct {
     new CfnOutput(this, 'FunctionName', { value: this.function.functionName });
     new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboardName });
 
-    this.acknowledgeWildcards(role);
-    if (writer) this.acknowledgeWildcards(writer.role);
   }
 
   /**
@@ -381,7 +434,7 @@ export class MskS3Sink extends Construct {
     sinkEnvironment: Readonly<Record<string, string>>,
     prefix: string,
     key: kms.IKey | undefined,
-  ): { function: nodejs.NodejsFunction; rule: events.Rule; role: iam.Role } {
+  ): { function: nodejs.NodejsFunction; rule: events.Rule; role: iam.Role; deadLetterQueue: sqs.Queue } {
     const { logGroup, role } = this.functionIdentity(
       props,
       'ManifestWriter',
@@ -403,12 +456,22 @@ export class MskS3Sink extends Construct {
         resources: [this.bucket.arnForObjects(`${prefix}*`)],
       }),
     );
+    acknowledgeWildcard(
+      role,
+      this.bucket.arnForObjects(`${prefix}*`),
+      'The manifest writer reads the metadata of the sink objects of every topic (keys unknown in advance); scoped to the sink prefix of one bucket, read only.',
+    );
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ManifestWriteMarkers',
         actions: ['s3:PutObject'],
-        resources: [this.bucket.arnForObjects(`${prefix}*/_manifest.json`)],
+        resources: [this.bucket.arnForObjects(`${prefix}*/${MANIFEST_NAME}`)],
       }),
+    );
+    acknowledgeWildcard(
+      role,
+      this.bucket.arnForObjects(`${prefix}*/${MANIFEST_NAME}`),
+      'The manifest writer creates _manifest.json (If-None-Match) in time-partition directories whose paths depend on the records; scoped to that file name under the sink prefix.',
     );
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'ManifestLedger', actions: ['dynamodb:Scan'], resources: [this.ledgerTable.tableArn] }),
@@ -419,7 +482,19 @@ export class MskS3Sink extends Construct {
       );
     }
     const partitions = Object.entries(options.partitionsPerTopic ?? {});
+    // Scheduled runs that failed after Lambda's retries, or that EventBridge could not deliver: alarmed.
+    const deadLetterQueue = new sqs.Queue(this, 'ManifestWriterDeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the manifest writer and its schedule.',
+    });
     const fn = new nodejs.NodejsFunction(this, 'ManifestWriter', {
+      deadLetterQueue,
+      retryAttempts: 2,
       entry: MANIFEST_WRITER_ENTRY,
       handler: 'handler',
       description: 'msk-s3-sink: writes _manifest.json into complete time partitions',
@@ -442,9 +517,9 @@ export class MskS3Sink extends Construct {
     const rule = new events.Rule(this, 'ManifestSchedule', {
       description: 'msk-s3-sink: runs the manifest writer',
       schedule: events.Schedule.rate(options.schedule ?? DEFAULT_MANIFEST_SCHEDULE),
-      targets: [new targets.LambdaFunction(fn, { retryAttempts: 2 })],
+      targets: [new targets.LambdaFunction(fn, { retryAttempts: 2, deadLetterQueue })],
     });
-    return { function: fn, rule, role };
+    return { function: fn, rule, role, deadLetterQueue };
   }
 
   /**
@@ -493,8 +568,10 @@ export class MskS3Sink extends Construct {
         expiration: Duration.days(expiration),
       });
     }
-    if (props.bucketVersioned) {
-      lifecycleRules.push({ id: 'expire-noncurrent-versions', noncurrentVersionExpiration: Duration.days(30) });
+    const versioned = props.bucketVersioned ?? true;
+    const noncurrentDays = props.noncurrentVersionExpirationDays ?? 30;
+    if (versioned && noncurrentDays > 0) {
+      lifecycleRules.push({ id: 'expire-noncurrent-versions', noncurrentVersionExpiration: Duration.days(noncurrentDays) });
     }
     return new s3.Bucket(this, 'Bucket', {
       encryption: encryption === 'KMS' ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
@@ -504,7 +581,7 @@ export class MskS3Sink extends Construct {
       minimumTLSVersion: 1.2,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      versioned: props.bucketVersioned ?? false,
+      versioned,
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: 'sink-bucket/',
       lifecycleRules,
@@ -517,10 +594,25 @@ export class MskS3Sink extends Construct {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'SinkObjects',
-        // HeadObject is authorised by s3:GetObject.
+        // HeadObject (of the existing object after a 412) is authorised by s3:GetObject.
         actions: ['s3:PutObject', 's3:GetObject'],
-        resources: [this.bucket.arnForObjects(`${prefix}*`), this.bucket.arnForObjects(`${deadLetterPrefix}*`)],
+        resources: [this.bucket.arnForObjects(`${prefix}*`)],
       }),
+    );
+    acknowledgeWildcard(
+      role,
+      this.bucket.arnForObjects(`${prefix}*`),
+      'The sink creates one object per topic-partition range, with keys unknown in advance; scoped to the sink prefix of one bucket.',
+    );
+    // Dead letters are only ever created (If-None-Match; a 412 means the same record is already
+    // there): nothing in the function reads them back, so no s3:GetObject.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'SinkDeadLetters', actions: ['s3:PutObject'], resources: [this.bucket.arnForObjects(`${deadLetterPrefix}*`)] }),
+    );
+    acknowledgeWildcard(
+      role,
+      this.bucket.arnForObjects(`${deadLetterPrefix}*`),
+      'The sink creates one dead letter per poison record, with keys unknown in advance; scoped to the dead-letter prefix of one bucket, create only.',
     );
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -548,24 +640,50 @@ export class MskS3Sink extends Construct {
       role.addToPrincipalPolicy(
         new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretArn] }),
       );
-    const addNetworkInterfaces = () =>
+    const addNetworkInterfaces = (subnetIds: readonly string[] | undefined, securityGroupId: string | undefined) => {
+      // The mapping's pollers reach the brokers through network interfaces in the cluster's
+      // subnets, created and deleted with the function's execution role.
+      const stack = Stack.of(this);
+      const ec2Arn = (resource: string, name: string) => stack.formatArn({ service: 'ec2', resource, resourceName: name });
+      const interfaces = ec2Arn('network-interface', '*');
+      // Only interfaces in the source's subnets (self-managed Kafka: listed) or, for MSK (whose
+      // subnets the construct is not told), in this account's subnets of this region.
+      const inSubnets = subnetIds
+        ? { ArnEquals: { 'ec2:Subnet': subnetIds.map((id) => ec2Arn('subnet', id)) } }
+        : { ArnLike: { 'ec2:Subnet': ec2Arn('subnet', '*') } };
       role.addToPrincipalPolicy(
         new iam.PolicyStatement({
-          sid: 'EventPollerNetworkInterfaces',
-          // The mapping's pollers reach the brokers through network interfaces in the cluster's
-          // subnets, created with the function's execution role. These EC2 actions have no
-          // resource-level permissions (Describe*) or need them on every subnet/SG in the VPC.
-          actions: [
-            'ec2:CreateNetworkInterface',
-            'ec2:DescribeNetworkInterfaces',
-            'ec2:DescribeVpcs',
-            'ec2:DeleteNetworkInterface',
-            'ec2:DescribeSubnets',
-            'ec2:DescribeSecurityGroups',
-          ],
+          sid: 'EventPollerDescribeNetwork',
+          actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeVpcs', 'ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups'],
           resources: ['*'],
         }),
       );
+      acknowledgeWildcard(role, '*', 'EC2 Describe* actions have no resource-level permissions; the pollers describe the VPC, subnets and security groups of the source.');
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'EventPollerNetworkInterfaces',
+          actions: ['ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface'],
+          resources: [interfaces],
+          conditions: inSubnets,
+        }),
+      );
+      acknowledgeWildcard(
+        role,
+        interfaces,
+        "The pollers' network interfaces do not exist before they are created; scoped by the ec2:Subnet condition to the source's subnets.",
+      );
+      const subnets = subnetIds ? subnetIds.map((id) => ec2Arn('subnet', id)) : [ec2Arn('subnet', '*')];
+      const groups = securityGroupId ? [ec2Arn('security-group', securityGroupId)] : [ec2Arn('security-group', '*')];
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ sid: 'EventPollerSubnets', actions: ['ec2:CreateNetworkInterface'], resources: [...subnets, ...groups] }),
+      );
+      if (!subnetIds) {
+        acknowledgeWildcard(role, subnets[0]!, "The MSK cluster's subnets were not given (source.subnetIds); scoped to this account and region.");
+      }
+      if (!securityGroupId) {
+        acknowledgeWildcard(role, groups[0]!, "An MSK cluster's security groups are not known at synth time; scoped to this account and region.");
+      }
+    };
 
     if (source.kind === 'msk') {
       const auth = source.authentication ?? { type: 'iam' };
@@ -582,7 +700,7 @@ export class MskS3Sink extends Construct {
           resources: [clusterArn],
         }),
       );
-      addNetworkInterfaces();
+      addNetworkInterfaces(source.subnetIds, undefined);
       if (auth.type === 'iam') {
         const [head, tail] = [Fn.select(0, Fn.split(':cluster/', clusterArn)), Fn.select(1, Fn.split(':cluster/', clusterArn))];
         const resource = (kind: string, name: string) => Fn.join('', [head, `:${kind}/`, tail, `/${name}`]);
@@ -600,13 +718,17 @@ export class MskS3Sink extends Construct {
             resources: this.props.topics.map((topic) => resource('topic', topic)),
           }),
         );
+        const groups = this.groupsForPolicy().map((group) => resource('group', group));
         role.addToPrincipalPolicy(
-          new iam.PolicyStatement({
-            sid: 'MskIamGroups',
-            actions: ['kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup'],
-            resources: this.groupsForPolicy().map((group) => resource('group', group)),
-          }),
+          new iam.PolicyStatement({ sid: 'MskIamGroups', actions: ['kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup'], resources: groups }),
         );
+        if (this.props.consumerGroupId === undefined) {
+          acknowledgeWildcard(
+            role,
+            groups[0]!,
+            'Without an explicit consumer group id, Lambda names the group after the mapping UUID, which is unknown at synth time; scoped to groups of this one cluster. Set consumerGroupId to remove it.',
+          );
+        }
       } else {
         access.push({
           type: auth.type === 'sasl-scram' ? type.SASL_SCRAM_512_AUTH : type.CLIENT_CERTIFICATE_TLS_AUTH,
@@ -636,8 +758,9 @@ export class MskS3Sink extends Construct {
     }
     if (source.vpcSubnets && source.securityGroup) {
       access.push({ type: type.VPC_SECURITY_GROUP, uri: source.securityGroup.securityGroupId });
-      for (const subnetId of subnetIdsOf(source)) access.push({ type: type.VPC_SUBNET, uri: `subnet:${subnetId}` });
-      addNetworkInterfaces();
+      const subnetIds = subnetIdsOf(source);
+      for (const subnetId of subnetIds) access.push({ type: type.VPC_SUBNET, uri: `subnet:${subnetId}` });
+      addNetworkInterfaces(subnetIds, source.securityGroup.securityGroupId);
     }
     return access;
   }
@@ -651,7 +774,7 @@ export class MskS3Sink extends Construct {
 
   private onFailureDestination(
     props: MskS3SinkProps,
-  ): { destination: lambda.IEventSourceDlq; bucket?: s3.IBucket; queue?: sqs.IQueue } | undefined {
+  ): { destination: lambda.IEventSourceDlq; bucket?: s3.IBucket; queue?: sqs.IQueue; bucketEvents?: sqs.IQueue } | undefined {
     const onFailure = props.onFailure;
     if (!onFailure) return undefined;
     if (onFailure.type === 'sqs') {
@@ -688,47 +811,97 @@ export class MskS3Sink extends Construct {
         reason: 'The sink writes to an existing bucket, so the construct has no access-log bucket to send these logs to.',
       });
     }
-    return { destination: new LeastPrivilegeS3OnFailure(bucket), bucket };
+    return { destination: new LeastPrivilegeS3OnFailure(bucket), bucket, bucketEvents: onFailure.bucket ? undefined : this.onFailureBucketEvents(bucket) };
   }
 
   /**
-   * cdk-nag (AwsSolutions-IAM5) flags every resource with a wildcard. Each wildcard in the role's
-   * policy is acknowledged here, one finding at a time, with the reason of the statement it is in.
+   * Every object created in the on-failure bucket becomes a message in a queue, alarmed while not
+   * empty. Chosen over S3 request metrics (paid per bucket filter, and gone once the minute has
+   * passed) and over the mapping's own metric alone: S3 sends the event whoever wrote the object,
+   * EventBridge retries delivery for 24 hours, and the alarm stays on, with the object keys in the
+   * messages, until an operator has dealt with them and emptied the queue.
    */
-  private acknowledgeWildcards(role: iam.Role): void {
-    const policy = role.node.tryFindChild('DefaultPolicy') as iam.Policy | undefined;
-    if (!policy) return;
-    const document = Stack.of(this).resolve(policy.document.toJSON()) as {
-      Statement: Array<{ Sid?: string; Resource: unknown }>;
-    };
-    const seen = new Set<string>();
-    for (const statement of document.Statement) {
-      const resources = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
-      for (const resource of resources.map(renderForNag)) {
-        if (!resource.includes('*') || seen.has(resource)) continue;
-        seen.add(resource);
-        const reason = WILDCARD_REASONS[statement.Sid ?? ''];
-        if (!reason) throw new Error(`MskS3Sink: unexplained wildcard resource ${resource} in statement ${statement.Sid ?? '(no sid)'}`);
-        Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[Resource::${resource}]`, reason });
-      }
-    }
+  private onFailureBucketEvents(bucket: s3.IBucket): sqs.Queue {
+    // Set on the bucket resource itself: the `eventBridgeEnabled` prop would deploy CDK's
+    // notifications custom resource (another Lambda function) for the same one setting.
+    const cfnBucket = bucket.node.defaultChild as s3.CfnBucket;
+    cfnBucket.notificationConfiguration = { eventBridgeConfiguration: { eventBridgeEnabled: true } };
+    const queue = new sqs.Queue(this, 'OnFailureBucketEvents', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(queue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue only records which failed batches reached the on-failure bucket; an operator drains it.',
+    });
+    new events.Rule(this, 'OnFailureBucketObjectCreated', {
+      description: 'msk-s3-sink: a failed batch reached the on-failure bucket',
+      eventPattern: { source: ['aws.s3'], detailType: ['Object Created'], detail: { bucket: { name: [bucket.bucketName] } } },
+      targets: [new targets.SqsQueue(queue)],
+    });
+    return queue;
   }
+
 }
 
-/** Why each statement of the function's role needs its wildcard resources (cdk-nag AwsSolutions-IAM5). */
-const WILDCARD_REASONS: Record<string, string> = {
-  SinkObjects:
-    'Scoped to the sink prefix and the dead-letter prefix of one bucket: the sink creates one object per topic-partition range (and per poison record), with keys unknown in advance.',
-  EventPollerNetworkInterfaces:
-    'The Kafka event pollers create network interfaces in the cluster subnets with the execution role; EC2 Describe* actions have no resource-level permissions and the interfaces do not exist before.',
-  MskIamGroups:
-    'Without an explicit consumer group id, Lambda names the group after the mapping UUID, which is unknown at synth time; scoped to groups of this one cluster.',
-  OnFailureObjects: 'The event source mapping writes failed batches under keys it chooses; scoped to the dedicated on-failure bucket.',
-  ManifestReadObjects:
-    'The manifest writer reads the metadata of the sink objects of every topic (keys unknown in advance); scoped to the sink prefix of one bucket, read only.',
-  ManifestWriteMarkers:
-    'The manifest writer creates _manifest.json in time-partition directories whose paths depend on the records; scoped to that file name under the sink prefix.',
-};
+/**
+ * Acknowledges one cdk-nag AwsSolutions-IAM5 finding (a wildcard resource) on the role's policy,
+ * with its reason. Called by hand, once per wildcard the construct writes, right where it writes it.
+ */
+function acknowledgeWildcard(role: iam.IRole, resource: string, reason: string): void {
+  const policy = role.node.tryFindChild('DefaultPolicy') as iam.Policy | undefined;
+  if (!policy) throw new Error(`MskS3Sink: no policy on ${role.node.path} to acknowledge ${resource} on`);
+  const rendered = renderForNag(Stack.of(role).resolve(resource));
+  Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[Resource::${rendered}]`, reason });
+}
+
+/**
+ * The sink bucket's deny statements. Any principal that could create an object under the sink
+ * prefix could plant one whose metadata claims a huge last offset, which the sink would adopt and
+ * commit, then drop every later record as a duplicate; any overwrite would change a committed object.
+ */
+export function sinkBucketPolicyStatements(input: {
+  readonly bucket: s3.IBucket;
+  readonly prefix: string;
+  readonly deadLetterPrefix: string;
+  readonly sinkRole: iam.IRole;
+  readonly manifestWriterRole?: iam.IRole | undefined;
+}): iam.PolicyStatement[] {
+  const { bucket, prefix, deadLetterPrefix } = input;
+  const sinkObjects = bucket.arnForObjects(`${prefix}*`);
+  const deadLetters = bucket.arnForObjects(`${deadLetterPrefix}*`);
+  const writers = [input.sinkRole.roleArn, ...(input.manifestWriterRole ? [input.manifestWriterRole.roleArn] : [])];
+  return [
+    new iam.PolicyStatement({
+      sid: 'OnlyTheSinkWritesSinkObjects',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['s3:PutObject'],
+      resources: [sinkObjects],
+      // aws:PrincipalArn is the role's ARN for its sessions (the functions' invocations).
+      conditions: { ArnNotEquals: { 'aws:PrincipalArn': writers } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'OnlyTheSinkWritesDeadLetters',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['s3:PutObject'],
+      resources: [deadLetters],
+      conditions: { ArnNotEquals: { 'aws:PrincipalArn': input.sinkRole.roleArn } },
+    }),
+    new iam.PolicyStatement({
+      // AWS: "enforce conditional writes". Every object is created once, with If-None-Match: *;
+      // multipart uploads and copies (which cannot carry it) are refused too: the sink uses neither.
+      sid: 'SinkObjectsAreCreatedOnlyOnce',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['s3:PutObject'],
+      resources: [sinkObjects, deadLetters],
+      conditions: { Null: { 's3:if-none-match': 'true' } },
+    }),
+  ];
+}
 
 /** Renders a resolved resource the way cdk-nag names it in its finding ids. */
 function renderForNag(resource: unknown): string {
@@ -755,6 +928,11 @@ class LeastPrivilegeS3OnFailure implements lambda.IEventSourceDlq {
   bind(_target: lambda.IEventSourceMapping, targetHandler: lambda.IFunction): lambda.DlqDestinationConfig {
     targetHandler.addToRolePolicy(
       new iam.PolicyStatement({ sid: 'OnFailureObjects', actions: ['s3:PutObject'], resources: [this.bucket.arnForObjects('*')] }),
+    );
+    acknowledgeWildcard(
+      targetHandler.role!,
+      this.bucket.arnForObjects('*'),
+      'The event source mapping writes failed batches under keys it chooses; scoped to the dedicated on-failure bucket.',
     );
     targetHandler.addToRolePolicy(
       new iam.PolicyStatement({ sid: 'OnFailureList', actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }),
@@ -829,7 +1007,8 @@ export function validateProps(props: MskS3SinkProps): void {
 
 /** Kafka's topic names, as the mapping's schema accepts them (at least 2 characters, not starting with "."). */
 const TOPIC = /^[a-zA-Z0-9_-][a-zA-Z0-9._-]{1,248}$/;
-const GROUP = /^[a-zA-Z0-9\-/*:_+=.@{}]{1,200}$/;
+/** Lambda accepts `*` in a group id too, but the id is also an IAM resource name, where `*` would grant every group. */
+const GROUP = /^[a-zA-Z0-9\-/:_+=.@{}]{1,200}$/;
 
 function collectProblems(props: MskS3SinkProps): string[] {
   const problems: string[] = [];
@@ -843,7 +1022,7 @@ function collectProblems(props: MskS3SinkProps): string[] {
   }
   check(new Set(topics).size === topics.length, 'topics: a topic is listed twice');
   if (props.consumerGroupId !== undefined) {
-    check(GROUP.test(props.consumerGroupId), `consumerGroupId: "${props.consumerGroupId}" must be 1-200 characters of [a-zA-Z0-9-/*:_+=.@]`);
+    check(GROUP.test(props.consumerGroupId), `consumerGroupId: "${props.consumerGroupId}" must be 1-200 characters of [a-zA-Z0-9-/:_+=.@]`);
     check(
       topics.length <= 1 || props.consumerGroupId.includes('{topic}'),
       'consumerGroupId: with several topics (one mapping each) the group id must contain "{topic}", since each mapping needs its own consumer group',
@@ -888,6 +1067,10 @@ function collectProblems(props: MskS3SinkProps): string[] {
     !discards || props.onFailure !== undefined,
     'onFailure: retryAttempts or maxRecordAge make the mapping discard records it gave up on; configure an onFailure destination so that no record is lost silently',
   );
+  check(
+    props.onFailure === undefined || (props.retryAttempts !== undefined && props.retryAttempts !== -1),
+    `retryAttempts: with an onFailure destination Lambda caps unlimited retries (-1${props.retryAttempts === undefined ? ', the default' : ''}) at 10, then sends the batch to the destination and moves past it; set retryAttempts to the retries you mean (0-10000, provisioned mode) or remove onFailure`,
+  );
 
   if (props.timeout !== undefined) check(props.timeout.toSeconds() <= MAX_TIMEOUT.toSeconds(), 'timeout: at most 15 minutes');
   if (props.memorySize !== undefined) {
@@ -896,9 +1079,29 @@ function collectProblems(props: MskS3SinkProps): string[] {
   if (props.deadLetterExpirationDays !== undefined) {
     check(Number.isInteger(props.deadLetterExpirationDays) && props.deadLetterExpirationDays >= 0, 'deadLetterExpirationDays: a whole number of days, 0 to keep dead letters forever');
   }
+  if (props.noncurrentVersionExpirationDays !== undefined) {
+    check(
+      Number.isInteger(props.noncurrentVersionExpirationDays) && props.noncurrentVersionExpirationDays >= 0,
+      `noncurrentVersionExpirationDays: a whole number of days, 0 to keep noncurrent versions forever, got ${props.noncurrentVersionExpirationDays}`,
+    );
+    check(props.bucketVersioned !== false, 'noncurrentVersionExpirationDays: applies to a versioned bucket; conflicts with bucketVersioned: false');
+  }
+  const alarms = props.alarms ?? {};
+  if (alarms.skippedOffsetsThreshold !== undefined) {
+    check(
+      Number.isSafeInteger(alarms.skippedOffsetsThreshold) && alarms.skippedOffsetsThreshold >= 0,
+      `alarms.skippedOffsetsThreshold: a whole number of offsets (0 alarms on any skip), got ${alarms.skippedOffsetsThreshold}`,
+    );
+  }
+  if (alarms.silentMappingHours !== undefined) {
+    check(
+      Number.isInteger(alarms.silentMappingHours) && alarms.silentMappingHours >= 0 && alarms.silentMappingHours <= 24,
+      `alarms.silentMappingHours: whole hours from 1 to 24, or 0 to turn the alarm off, got ${alarms.silentMappingHours}`,
+    );
+  }
   problems.push(...manifestProblems(props));
   if (props.bucket) {
-    for (const name of ['bucketEncryption', 'bucketVersioned', 'accessLogsBucket', 'deadLetterExpirationDays'] as const) {
+    for (const name of ['bucketEncryption', 'bucketVersioned', 'noncurrentVersionExpirationDays', 'accessLogsBucket', 'deadLetterExpirationDays'] as const) {
       check(props[name] === undefined, `${name}: applies only to a bucket the construct creates, not to an existing bucket`);
     }
   }
@@ -913,6 +1116,12 @@ function collectProblems(props: MskS3SinkProps): string[] {
     );
     const auth = source.authentication?.type ?? 'iam';
     check(!source.serverless || auth === 'iam', `source.authentication: MSK Serverless supports IAM authentication only, got ${auth}`);
+    if (source.subnetIds !== undefined) {
+      check(source.subnetIds.length > 0, 'source.subnetIds: at least one subnet id, or leave it out');
+      for (const id of source.subnetIds) {
+        check(Token.isUnresolved(id) || /^subnet-[0-9a-f]+$/.test(id), `source.subnetIds: "${id}" is not a subnet id (subnet-...)`);
+      }
+    }
   } else if (source.kind === 'self-managed') {
     check(source.bootstrapServers.length > 0, 'source.bootstrapServers: at least one host:port');
     for (const server of source.bootstrapServers) {

@@ -127,6 +127,7 @@ describe('the CDK app', () => {
       'lambda.provisioned.pollers.max': undefined,
       'lambda.report.batch.item.failures': undefined,
       'lambda.bisect.batch.on.error': undefined,
+      'lambda.retry.attempts': undefined,
       'lambda.on.failure.destination': undefined,
     }],
   ])('passes cdk-nag AwsSolutions with no unacknowledged finding: %s', (_what, overrides) => {
