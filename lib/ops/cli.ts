@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { S3ObjectStore } from '../aws/s3-object-store.ts';
 import { loadConfig } from '../config.ts';
 import { SinkError } from '../errors.ts';
+import { closestName } from '../suggest.ts';
 import { createLayout, DEFAULT_LAYOUT, type Layout } from '../layout.ts';
 import { ledgerEntryFields } from '../ports.ts';
 import { readWorkerStorageFile, StandaloneConfigError, type WorkerStorage } from '../standalone/config.ts';
@@ -146,7 +147,7 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
   try {
     ({ values, positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true }));
   } catch (error) {
-    io.stderr.write(`error: ${(error as Error).message}\n(see msk-s3-sink --help)\n`);
+    io.stderr.write(`error: ${parseErrorMessage(error)}\n(see msk-s3-sink --help)\n`);
     return 2;
   }
   const [command, ...extra] = positionals;
@@ -192,6 +193,26 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
     io.stderr.write(`error: ${describe(error)}\n`);
     return 1;
   }
+}
+
+/**
+ * Node's parser messages, in the command line's own words: an unknown option names the closest
+ * known one ("did you mean …"), a missing value names its option.
+ */
+function parseErrorMessage(error: unknown): string {
+  const e = error as Error & { code?: string };
+  const quoted = /'([^']+)'/.exec(e.message)?.[1];
+  if (quoted === undefined) return e.message;
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const name = quoted.replace(/=.*$/, '');
+    const suggestion = name.startsWith('--') ? closestName(name.slice(2), Object.keys(OPTIONS)) : undefined;
+    return `unknown option ${name}${suggestion ? ` (did you mean --${suggestion}?)` : ''}`;
+  }
+  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    const name = quoted.split(' ')[0]!;
+    return /argument missing/.test(e.message) ? `${name} needs a value` : `${name} takes no value`;
+  }
+  return e.message;
 }
 
 function describe(error: unknown): string {
@@ -463,7 +484,8 @@ export function table(header: readonly string[], rows: ReadonlyArray<readonly un
 // Commands
 
 async function status(context: Context): Promise<number> {
-  const entries = await context.ledger.list({ topic: context.topic });
+  const partitions = context.partitions;
+  const entries = (await context.ledger.list({ topic: context.topic })).filter((e) => partitions === undefined || partitions.includes(e.partition));
   const kafka = context.kafka;
   const highWatermarks = new Map<string, number>();
   if (kafka) {
@@ -484,7 +506,8 @@ async function status(context: Context): Promise<number> {
   });
   context.print(rows, () =>
     rows.length === 0
-      ? `The ledger ${context.ledgerName} has no entries${context.topic ? ` for topic ${context.topic}` : ''}.\n`
+      ? `The ledger ${context.ledgerName} has no entries${context.topic ? ` for topic ${context.topic}` : ''}` +
+        `${partitions ? `${context.topic ? '' : ' for'} partition${partitions.length > 1 ? 's' : ''} ${partitions.join(', ')}` : ''}.\n`
       : table(
           ['topic', 'partition', 'generation', 'committed', ...(kafka ? ['high-water', 'lag'] : []), 'records', 'since commit', 'last object'],
           rows.map((r) => [
@@ -588,7 +611,7 @@ async function locate(context: Context): Promise<number> {
   if (partition === undefined || (context.partitions?.length ?? 0) > 1) throw new UsageError('locate needs exactly one --partition');
   const offset = context.values.offset;
   const at = context.values.timestamp;
-  if ((offset === undefined) === (at === undefined)) throw new UsageError('locate needs --offset N or --timestamp T');
+  if ((offset === undefined) === (at === undefined)) throw new UsageError('locate needs exactly one of --offset or --timestamp');
   const entry = await context.ledger.get(topic, partition);
   if (!entry) throw new OperationError(`${topic}-${partition} has no ledger entry: nothing delivered yet`);
   const found =
@@ -655,8 +678,25 @@ async function reset(context: Context): Promise<number> {
       );
     }
   }
-  const nextOffsets = await resolveTarget(target, topic, context.partitions, context.kafka);
-  const steps = planReset({ id: audit.id, topic, entries: await ledger.list({ topic }), nextOffsets });
+  const kafka = context.kafka;
+  const nextOffsets = await resolveTarget(target, topic, context.partitions, kafka);
+  const entries = await ledger.list({ topic });
+  // With the cluster, resolveTarget refused partitions it does not have; without it, a partition
+  // the ledger does not know either may be a typo that would create an entry for nothing.
+  const unknown = kafka ? [] : [...nextOffsets.keys()].filter((p) => !entries.some((e) => e.partition === p));
+  for (const partition of unknown) {
+    context.io.stderr.write(
+      `warning: ${topic}-${partition} has no ledger entry, and without --bootstrap-servers the cluster cannot confirm it exists: ` +
+        'the reset would create a ledger entry for it\n',
+    );
+  }
+  if (unknown.length > 0 && !context.values.force && !context.values['dry-run']) {
+    throw new OperationError(
+      `partition${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} of ${topic} ${unknown.length > 1 ? 'are' : 'is'} in neither the ledger nor a known cluster: ` +
+        'give --bootstrap-servers to check, or --force to reset anyway',
+    );
+  }
+  const steps = planReset({ id: audit.id, topic, entries, nextOffsets });
   printPlan(context, steps, audit);
   if (context.values['dry-run']) return 0;
   await applyReset(ledger, steps, audit);
