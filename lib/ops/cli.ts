@@ -33,7 +33,16 @@ import { LedgerAdmin, type LedgerAdminPort } from './ledger-admin.ts';
 import { LambdaMappings, MappingState } from './lambda-mappings.ts';
 import { locateOffset, locateTimestamp } from './locate.ts';
 import { manifestLayoutProblem, writeDueManifests } from './manifest.ts';
-import { assertReadsTopic, invocationsDrained, type ResetTarget, replayInPlace, replayWithNewGroup, resolveTarget } from './replay.ts';
+import { IamRolePolicies } from './iam-policy.ts';
+import {
+  assertReadsTopic,
+  invocationsDrained,
+  newGroupAccessCheck,
+  type ResetTarget,
+  replayInPlace,
+  replayWithNewGroup,
+  resolveTarget,
+} from './replay.ts';
 import { applyReset, OperationError, planReset, type ResetStep } from './reset.ts';
 import { S3Inventory } from './s3-inventory.ts';
 import { reconcile } from './verify.ts';
@@ -362,6 +371,10 @@ class Context {
   }
   get inventory(): S3Inventory {
     return new S3Inventory({ client: this.s3, bucket: this.bucket });
+  }
+  /** The IAM endpoint for emulators (`AWS_ENDPOINT_URL_IAM`), else the SDK's default. */
+  get iamEndpoint(): string | undefined {
+    return this.#env['AWS_ENDPOINT_URL_IAM'] ?? this.#env['AWS_ENDPOINT_URL'];
   }
   get mappings(): LambdaMappings {
     return new LambdaMappings({ client: this.lambda });
@@ -770,16 +783,29 @@ async function replay(context: Context): Promise<number> {
   };
   log(`replay ${audit.id} (run again with --id ${audit.id} to resume)`);
   const steps = context.values['new-group']
-    ? await replayWithNewGroup(deps, {
-        ...common,
-        timestamp: (() => {
-          const target = context.target();
-          if (target.kind !== 'timestamp') throw new UsageError('--new-group starts the new consumer group at --to-timestamp');
-          return target.timestamp;
-        })(),
-        newGroupId: context.values['new-group'],
-        deleteOld: Boolean(context.values['delete-old']),
-      })
+    ? await replayWithNewGroup(
+        {
+          ...deps,
+          preflight: newGroupAccessCheck({
+            mappings: context.mappings,
+            policies: new IamRolePolicies({ region: context.region, endpoint: context.iamEndpoint }),
+            functionName,
+            newGroupId: context.values['new-group'],
+            force: Boolean(context.values.force),
+            warn: log,
+          }),
+        },
+        {
+          ...common,
+          timestamp: (() => {
+            const target = context.target();
+            if (target.kind !== 'timestamp') throw new UsageError('--new-group starts the new consumer group at --to-timestamp');
+            return target.timestamp;
+          })(),
+          newGroupId: context.values['new-group'],
+          deleteOld: Boolean(context.values['delete-old']),
+        },
+      )
     : await replayInPlace(deps, { ...common, partitions: context.partitions, target: context.target() });
   printPlan(context, steps, audit);
   return 0;

@@ -2,6 +2,7 @@ import type { KafkaAdmin } from './kafka-admin.ts';
 import type { LedgerAdminPort } from './ledger-admin.ts';
 import { checkReplayId, FENCE_TAG, type LambdaMappings, type MappingInfo, MappingState } from './lambda-mappings.ts';
 import { applyReset, OperationError, planReset, type ResetStep } from './reset.ts';
+import { checkNewGroupAccess, GROUP_ACTIONS, PolicyUnreadableError, type RolePolicySource, usesIamAuth } from './iam-policy.ts';
 
 /** Where a replay (or skip) makes delivery start again. */
 export type ResetTarget =
@@ -103,6 +104,42 @@ export async function invocationsDrained(
     reason:
       `mapping ${mapping.uuid} is Disabled since ${mapping.lastModified.toISOString()}, but an invocation that started before can run until ` +
       `${new Date(until).toISOString()} (function timeout ${fn.timeoutSeconds} s) and read the ledger after the reset`,
+  };
+}
+
+/**
+ * The check `replayWithNewGroup` runs before changing anything: on a cluster with IAM auth, the
+ * function's role must allow the new consumer group (`GROUP_ACTIONS` on its ARN). When the role's
+ * policies cannot be read, it says so and stops unless `force` (then it warns and goes on).
+ */
+export function newGroupAccessCheck(input: {
+  readonly mappings: LambdaMappings;
+  readonly policies: RolePolicySource;
+  readonly functionName: string;
+  readonly newGroupId: string;
+  readonly force: boolean;
+  readonly warn: StepLog;
+}): (old: MappingInfo | undefined, created: MappingInfo | undefined) => Promise<void> {
+  return async (old, created) => {
+    const raw = (old ?? created)?.raw;
+    if (!raw || !usesIamAuth(raw)) return;
+    const fn = await input.mappings.getFunction(input.functionName);
+    try {
+      await checkNewGroupAccess({ source: input.policies, roleArn: fn.role, clusterArn: raw.EventSourceArn!, group: input.newGroupId });
+    } catch (error) {
+      if (input.force) {
+        input.warn(`WARNING: --force: going on without knowing that the function may use group ${input.newGroupId}: ${(error as Error).message}`);
+        return;
+      }
+      if (error instanceof PolicyUnreadableError) {
+        throw new OperationError(
+          `${error.message}. The cluster uses IAM auth, so the function's role needs ${GROUP_ACTIONS.join(' and ')} on the new group's ARN; ` +
+            'the CLI cannot check it: check it yourself, then run again with --force (nothing was changed)',
+          { cause: error },
+        );
+      }
+      throw error;
+    }
   };
 }
 

@@ -1,4 +1,5 @@
 import {
+  CreateEventSourceMappingCommand,
   DeleteFunctionConcurrencyCommand,
   type EventSourceMappingConfiguration,
   GetEventSourceMappingCommand,
@@ -19,7 +20,8 @@ import { loadConfig } from '../../lib/config.ts';
 import { createKafkaAdmin, type KafkaAdmin } from '../../lib/ops/kafka-admin.ts';
 import { LambdaMappings } from '../../lib/ops/lambda-mappings.ts';
 import { LedgerAdmin } from '../../lib/ops/ledger-admin.ts';
-import { replayInPlace } from '../../lib/ops/replay.ts';
+import { newGroupAccessCheck, replayInPlace, replayWithNewGroup } from '../../lib/ops/replay.ts';
+import { groupArn } from '../../lib/ops/iam-policy.ts';
 import { type OffsetLedger, systemClock } from '../../lib/ports.ts';
 import { createSink } from '../../lib/sink.ts';
 import { createEmulatorSink, createTestLedgerTable, type LedgerTableForTest, type S3ForTest, startS3ForTest } from '../support/emulators.ts';
@@ -301,5 +303,67 @@ describe('replay with an invocation in flight', () => {
     } finally {
       vi.unstubAllEnvs();
     }
+  });
+
+  it('reset --mapping checks that the mapping reads --topic', async () => {
+    const ledgerTable = await createTestLedgerTable('inflight-mapping');
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
+    try {
+      const env = { LEDGER_TABLE: ledgerTable.tableName, AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_DYNAMODB: ledgerTable.endpoint };
+      mappingState = 'Disabled';
+      const run = await runCliCaptured(
+        ['reset', '--topic', 'payments', '--partition', '0', '--to-offset', '5', '--reason', 'r', '--mapping', 'mapping-1'],
+        env,
+        () => Date.UTC(2026, 11, 3, 9),
+      );
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`mapping mapping-1 reads ${topic}, not payments: check --mapping and --topic`);
+      expect(await new LedgerAdmin({ client: ledgerTable.client, tableName: ledgerTable.tableName }).list()).toEqual([]);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
+  it('replay --new-group on an IAM cluster stops before changing anything when the role may not use the new group', async () => {
+    const ledgerTable = await createTestLedgerTable('inflight-iam');
+    const ledger = new LedgerAdmin({ client: ledgerTable.client, tableName: ledgerTable.tableName });
+    await ledger.reset(topic, 0, undefined, { id: 'setup', at: 'x', by: 'test', reason: 'setup', fromGeneration: 0, fromOffset: -1, toGeneration: 0, toOffset: 99 });
+    const oldGroupOnly = {
+      policies: async () => [
+        {
+          name: 'orders-sink-kafka',
+          document: { Statement: [{ Effect: 'Allow', Action: 'kafka-cluster:*Group', Resource: groupArn('arn:aws:kafka:us-east-1:123456789012:cluster/c/abc-1', group) }] },
+        },
+      ],
+    };
+    const warnings: string[] = [];
+    const { clock } = virtualClock(async () => undefined);
+    const run = (policies: typeof oldGroupOnly, force: boolean) =>
+      replayWithNewGroup(
+        {
+          mappings: mappings(),
+          kafka,
+          ledger,
+          log: () => undefined,
+          clock,
+          preflight: newGroupAccessCheck({ mappings: mappings(), policies, functionName, newGroupId: 'orders-replay-2', force, warn: (line) => void warnings.push(line) }),
+        },
+        { functionName, topic, timestamp: Date.UTC(2026, 10, 1), newGroupId: 'orders-replay-2', deleteOld: false, audit: { id: 'iam-1', at: 'x', by: 'ops', reason: 'r' } },
+      );
+    await expect(run(oldGroupOnly, false)).rejects.toThrow(
+      /may not use consumer group orders-replay-2 .*Add to the role's policy: .*group\/c\/abc-1\/orders-replay-2.*nothing was changed/,
+    );
+    const unreadable = { policies: async () => Promise.reject(new Error('AccessDenied: iam:ListRolePolicies')) };
+    await expect(run(unreadable, false)).rejects.toThrow(/cannot read the policies of role .*the CLI cannot check it: check it yourself, then run again with --force \(nothing was changed\)/);
+    expect(calls).toEqual([]);
+    expect(lambda.commandCalls(CreateEventSourceMappingCommand)).toHaveLength(0);
+    expect(await ledger.get(topic, 0)).toMatchObject({ generation: 0, committedOffset: 99 });
+    // --force goes on, with a warning.
+    lambda.on(CreateEventSourceMappingCommand).callsFake((input) => ({ ...input, UUID: 'mapping-2', State: 'Creating' }));
+    lambda.on(GetEventSourceMappingCommand, { UUID: 'mapping-2' }).resolves({ UUID: 'mapping-2', State: 'Enabled', Topics: [topic] });
+    await run(unreadable, true);
+    expect(warnings).toEqual([expect.stringMatching(/^WARNING: --force: going on without knowing that the function may use group orders-replay-2/)]);
+    expect(calls[0]).toBe('disable');
   });
 });

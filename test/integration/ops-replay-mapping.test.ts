@@ -95,7 +95,7 @@ describe('replay: disable the mapping, reset the group and the ledger, enable', 
     tags = {};
     reserved = undefined;
     lambda.on(GetFunctionCommand).callsFake(() => ({
-      Configuration: { FunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`, Timeout: 30 },
+      Configuration: { FunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`, Timeout: 30, Role: 'arn:aws:iam::123456789012:role/orders-sink' },
       ...(reserved === undefined ? {} : { Concurrency: { ReservedConcurrentExecutions: reserved } }),
     }));
     lambda.on(PutFunctionConcurrencyCommand).callsFake((input: { ReservedConcurrentExecutions: number }) => ({ ReservedConcurrentExecutions: (reserved = input.ReservedConcurrentExecutions) }));
@@ -148,7 +148,13 @@ describe('replay: disable the mapping, reset the group and the ledger, enable', 
   it('the CLI: reset refuses while the mapping is enabled; replay with a new group creates a copy at the timestamp', async () => {
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
-    const env = { LEDGER_TABLE: ledgerTable.tableName, AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_DYNAMODB: ledgerTable.endpoint, SINK_BUCKET: 'unused-bucket' };
+    const env = {
+      LEDGER_TABLE: ledgerTable.tableName,
+      AWS_REGION: 'us-east-1',
+      AWS_ENDPOINT_URL_DYNAMODB: ledgerTable.endpoint,
+      AWS_ENDPOINT_URL_IAM: 'http://127.0.0.1:9',
+      SINK_BUCKET: 'unused-bucket',
+    };
     let stderr = '';
     const io = { stdout: { write: () => true }, stderr: { write: (text: string) => (stderr += text) }, ...clock };
     const refused = await runCli(['reset', '--topic', topic, '--partition', '0', '--to-offset', '3', '--reason', 'r', '--function', functionName], env, io);
@@ -159,12 +165,18 @@ describe('replay: disable the mapping, reset the group and the ledger, enable', 
     lambda.on(CreateEventSourceMappingCommand).callsFake((input) => (copy = { ...input, UUID: 'mapping-2', State: 'Creating' }));
     lambda.on(GetEventSourceMappingCommand, { UUID: 'mapping-2' }).callsFake(() => ({ ...copy, State: 'Enabled' }));
     lambda.on(DeleteEventSourceMappingCommand).resolves({});
-    const code = await runCli(
-      ['replay', '--topic', topic, '--function', functionName, '--bootstrap-servers', cluster.bootstrapServers, '--new-group', 'orders-sink-replay-1',
-        '--to-timestamp', '2026-11-01T00:00:00Z', '--reason', 'rebuild', '--delete-old', '--id', 'new-group-1', '--poll-seconds', '0'],
-      env,
-      io,
-    );
+    const argv = ['replay', '--topic', topic, '--function', functionName, '--bootstrap-servers', cluster.bootstrapServers, '--new-group', 'orders-sink-replay-1',
+      '--to-timestamp', '2026-11-01T00:00:00Z', '--reason', 'rebuild', '--delete-old', '--id', 'new-group-1', '--poll-seconds', '0'];
+    // The mapping reads an MSK cluster with IAM auth: the CLI checks the function's role may use
+    // the new group, and says so when it cannot read the role's policies (here: no IAM client).
+    const unchecked = await runCli(argv, env, io);
+    expect(unchecked).toBe(1);
+    // (No IAM client package installed yet; with one, AWS_ENDPOINT_URL_IAM keeps it off AWS and it fails to connect.)
+    expect(stderr).toMatch(/cannot read the policies of role arn:aws:iam::123456789012:role\/orders-sink: .*\. The cluster uses IAM auth/);
+    expect(lambda.commandCalls(CreateEventSourceMappingCommand)).toHaveLength(0);
+    expect(lambda.commandCalls(UpdateEventSourceMappingCommand)).toHaveLength(0);
+    const code = await runCli([...argv, '--force'], env, io);
+    expect(stderr).toContain('WARNING: --force: going on without knowing that the function may use group orders-sink-replay-1');
     expect(stderr).toContain('create a mapping with group orders-sink-replay-1');
     expect(stderr).toContain('2/6 fence function orders-sink');
     expect(code).toBe(0);
