@@ -71,10 +71,13 @@ Commands:
             with --bootstrap-servers also the high-water mark and the lag
   verify    read S3 back and reconcile it with the ledger: gaps, overlaps, orphans, unreadable
             objects, dead letters (exit 1 on any error; --strict: on warnings too)
-  locate    which object holds --offset N (or the first record at or after --timestamp T)
+  locate    which object holds --offset N (or the first record at or after --timestamp T); for an
+            offset the log skipped, the next record's object
   reset     move partitions of --topic back (replay) or forward (skip) as a new ledger generation
-            (--to-offset N | --to-timestamp T | --to-earliest | --to-latest) --reason TEXT
-  replay    the whole replay: disable the mapping, reset the consumer group and the ledger, enable
+            (--to-offset N | --to-timestamp T | --to-earliest | --to-latest) --reason TEXT; refuses
+            until the mapping has been disabled for longer than the function timeout
+  replay    the whole replay: disable the mapping, fence the function (reserved concurrency 0) and
+            wait out its timeout, reset the consumer group and the ledger, restore, enable
             (--function F, --bootstrap-servers); with --new-group G, a new mapping at --to-timestamp.
             Not for a standalone worker (--ledger-file): stop the worker, reset, start it
   prune     delete the objects that no generation counts as current (see verify)
@@ -103,9 +106,10 @@ Selection: --topic T, --partition P (repeatable)
 Kafka:     --bootstrap-servers host:port,...  --kafka-auth none|tls|scram-sha-256|scram-sha-512|msk-iam
            --kafka-username U (password from KAFKA_PASSWORD)
 Mapping:   --function NAME, --mapping UUID, --poll-seconds N (how often to check its state; 5)
-Safety:    --dry-run (show exactly what would change), --force (reset while the mapping is enabled
-           or unknown; never past a ledger file's lock), --id ID (resume a reset or replay), --by WHO,
-           --reason TEXT
+Safety:    --dry-run (show exactly what would change), --force (reset while invocations may still
+           run, or a partition neither the ledger nor the cluster knows; replay --new-group when the
+           function role's policy cannot be read; never past a ledger file's lock), --id ID (resume a
+           reset or replay), --by WHO, --reason TEXT
 Output:    --json (for scripts), --read (verify: read every object too), --strict
 `;
 

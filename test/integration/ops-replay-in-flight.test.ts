@@ -225,7 +225,20 @@ describe('replay with an invocation in flight', () => {
     ]);
     expect(reserved).toBeUndefined();
     expect(tags).toEqual({});
-    expect(steps.join('\n')).toMatch(/wait out the function timeout \(60 s\)/);
+    // What the operator reads (the README's "Why a replay fences the function" shows the same).
+    expect(steps).toEqual([
+      '1/6 disable mapping mapping-1 (Enabled)',
+      '    mapping mapping-1: Disabled',
+      '2/6 fence function orders-sink: reserved concurrency 0, so that no invocation starts',
+      "    reserved concurrency before the replay: none (kept in the function's msk-s3-sink:replay-fence tag until it is restored)",
+      '3/6 wait out the function timeout (60 s): an invocation that started before the fence can run until 2026-12-03T09:01:10.000Z (70 s from now)',
+      `4/6 set consumer group ${group} on ${topic}: 0→50`,
+      '5/6 reset the ledger (reset replay-inflight)',
+      `    ${topic}-0: generation 1 from offset 50`,
+      '6/6 restore the reserved concurrency of orders-sink, enable mapping mapping-1',
+      '    reserved concurrency of orders-sink restored to none',
+      '    mapping mapping-1: Enabled',
+    ]);
   });
 
   it('a resumed replay restores the reserved concurrency that was there before the first run', async () => {
