@@ -313,6 +313,15 @@ describe('replay with an invocation in flight', () => {
       const later = await reset(disabledAt + 71_000, '--function', functionName, '--to-offset', '60');
       expect(later.code, later.stderr).toBe(0);
       expect(await ledger.get(topic, 3)).toMatchObject({ generation: 2, committedOffset: 59 });
+
+      // A replay's fence in place for longer than the timeout also proves it, whatever the mapping says.
+      mappingState = 'Enabled';
+      reserved = 0;
+      tags = { 'msk-s3-sink:replay-fence': 'id=stuck-replay reserved=none fenced=2026-12-03T10:00:00.000Z' };
+      expect((await reset(Date.UTC(2026, 11, 3, 10, 1), '--function', functionName)).code).toBe(1);
+      const fenced = await reset(Date.UTC(2026, 11, 3, 10, 2), '--function', functionName, '--to-offset', '70');
+      expect(fenced.code, fenced.stderr).toBe(0);
+      expect(await ledger.get(topic, 3)).toMatchObject({ generation: 3, committedOffset: 69 });
     } finally {
       vi.unstubAllEnvs();
     }
