@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { S3ObjectStore } from '../aws/s3-object-store.ts';
 import { loadConfig } from '../config.ts';
 import { SinkError } from '../errors.ts';
+import { closestName } from '../suggest.ts';
 import { createLayout, DEFAULT_LAYOUT, type Layout } from '../layout.ts';
 import { ledgerEntryFields } from '../ports.ts';
 import { readWorkerStorageFile, StandaloneConfigError, type WorkerStorage } from '../standalone/config.ts';
@@ -32,7 +33,16 @@ import { LedgerAdmin, type LedgerAdminPort } from './ledger-admin.ts';
 import { LambdaMappings, MappingState } from './lambda-mappings.ts';
 import { locateOffset, locateTimestamp } from './locate.ts';
 import { manifestLayoutProblem, writeDueManifests } from './manifest.ts';
-import { type ResetTarget, replayInPlace, replayWithNewGroup, resolveTarget } from './replay.ts';
+import { IamRolePolicies } from './iam-policy.ts';
+import {
+  assertReadsTopic,
+  invocationsDrained,
+  newGroupAccessCheck,
+  type ResetTarget,
+  replayInPlace,
+  replayWithNewGroup,
+  resolveTarget,
+} from './replay.ts';
 import { applyReset, OperationError, planReset, type ResetStep } from './reset.ts';
 import { S3Inventory } from './s3-inventory.ts';
 import { reconcile } from './verify.ts';
@@ -42,6 +52,8 @@ export interface CliIo {
   readonly stdout: { write(text: string): unknown };
   readonly stderr: { write(text: string): unknown; readonly isTTY?: boolean };
   readonly now: () => number;
+  /** Lets time pass (a replay's wait for invocations to end); tests pass a virtual one. */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /** A command-line mistake: answered with the usage hint and exit code 2. */
@@ -59,10 +71,13 @@ Commands:
             with --bootstrap-servers also the high-water mark and the lag
   verify    read S3 back and reconcile it with the ledger: gaps, overlaps, orphans, unreadable
             objects, dead letters (exit 1 on any error; --strict: on warnings too)
-  locate    which object holds --offset N (or the first record at or after --timestamp T)
+  locate    which object holds --offset N (or the first record at or after --timestamp T); for an
+            offset the log skipped, the next record's object
   reset     move partitions of --topic back (replay) or forward (skip) as a new ledger generation
-            (--to-offset N | --to-timestamp T | --to-earliest | --to-latest) --reason TEXT
-  replay    the whole replay: disable the mapping, reset the consumer group and the ledger, enable
+            (--to-offset N | --to-timestamp T | --to-earliest | --to-latest) --reason TEXT; refuses
+            until the mapping has been disabled for longer than the function timeout
+  replay    the whole replay: disable the mapping, fence the function (reserved concurrency 0) and
+            wait out its timeout, reset the consumer group and the ledger, restore, enable
             (--function F, --bootstrap-servers); with --new-group G, a new mapping at --to-timestamp.
             Not for a standalone worker (--ledger-file): stop the worker, reset, start it
   prune     delete the objects that no generation counts as current (see verify)
@@ -91,9 +106,10 @@ Selection: --topic T, --partition P (repeatable)
 Kafka:     --bootstrap-servers host:port,...  --kafka-auth none|tls|scram-sha-256|scram-sha-512|msk-iam
            --kafka-username U (password from KAFKA_PASSWORD)
 Mapping:   --function NAME, --mapping UUID, --poll-seconds N (how often to check its state; 5)
-Safety:    --dry-run (show exactly what would change), --force (reset while the mapping is enabled
-           or unknown; never past a ledger file's lock), --id ID (resume a reset or replay), --by WHO,
-           --reason TEXT
+Safety:    --dry-run (show exactly what would change), --force (reset while invocations may still
+           run, or a partition neither the ledger nor the cluster knows; replay --new-group when the
+           function role's policy cannot be read; never past a ledger file's lock), --id ID (resume a
+           reset or replay), --by WHO, --reason TEXT
 Output:    --json (for scripts), --read (verify: read every object too), --strict
 `;
 
@@ -144,7 +160,7 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
   try {
     ({ values, positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true }));
   } catch (error) {
-    io.stderr.write(`error: ${(error as Error).message}\n(see msk-s3-sink --help)\n`);
+    io.stderr.write(`error: ${parseErrorMessage(error)}\n(see msk-s3-sink --help)\n`);
     return 2;
   }
   const [command, ...extra] = positionals;
@@ -190,6 +206,26 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
     io.stderr.write(`error: ${describe(error)}\n`);
     return 1;
   }
+}
+
+/**
+ * Node's parser messages, in the command line's own words: an unknown option names the closest
+ * known one ("did you mean …"), a missing value names its option.
+ */
+function parseErrorMessage(error: unknown): string {
+  const e = error as Error & { code?: string };
+  const quoted = /'([^']+)'/.exec(e.message)?.[1];
+  if (quoted === undefined) return e.message;
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const name = quoted.replace(/=.*$/, '');
+    const suggestion = name.startsWith('--') ? closestName(name.slice(2), Object.keys(OPTIONS)) : undefined;
+    return `unknown option ${name}${suggestion ? ` (did you mean --${suggestion}?)` : ''}`;
+  }
+  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    const name = quoted.split(' ')[0]!;
+    return /argument missing/.test(e.message) ? `${name} needs a value` : `${name} takes no value`;
+  }
+  return e.message;
 }
 
 function describe(error: unknown): string {
@@ -340,6 +376,10 @@ class Context {
   get inventory(): S3Inventory {
     return new S3Inventory({ client: this.s3, bucket: this.bucket });
   }
+  /** The IAM endpoint for emulators (`AWS_ENDPOINT_URL_IAM`), else the SDK's default. */
+  get iamEndpoint(): string | undefined {
+    return this.#env['AWS_ENDPOINT_URL_IAM'] ?? this.#env['AWS_ENDPOINT_URL'];
+  }
   get mappings(): LambdaMappings {
     return new LambdaMappings({ client: this.lambda });
   }
@@ -461,7 +501,8 @@ export function table(header: readonly string[], rows: ReadonlyArray<readonly un
 // Commands
 
 async function status(context: Context): Promise<number> {
-  const entries = await context.ledger.list({ topic: context.topic });
+  const partitions = context.partitions;
+  const entries = (await context.ledger.list({ topic: context.topic })).filter((e) => partitions === undefined || partitions.includes(e.partition));
   const kafka = context.kafka;
   const highWatermarks = new Map<string, number>();
   if (kafka) {
@@ -482,7 +523,8 @@ async function status(context: Context): Promise<number> {
   });
   context.print(rows, () =>
     rows.length === 0
-      ? `The ledger ${context.ledgerName} has no entries${context.topic ? ` for topic ${context.topic}` : ''}.\n`
+      ? `The ledger ${context.ledgerName} has no entries${context.topic ? ` for topic ${context.topic}` : ''}` +
+        `${partitions ? `${context.topic ? '' : ' for'} partition${partitions.length > 1 ? 's' : ''} ${partitions.join(', ')}` : ''}.\n`
       : table(
           ['topic', 'partition', 'generation', 'committed', ...(kafka ? ['high-water', 'lag'] : []), 'records', 'since commit', 'last object'],
           rows.map((r) => [
@@ -586,19 +628,32 @@ async function locate(context: Context): Promise<number> {
   if (partition === undefined || (context.partitions?.length ?? 0) > 1) throw new UsageError('locate needs exactly one --partition');
   const offset = context.values.offset;
   const at = context.values.timestamp;
-  if ((offset === undefined) === (at === undefined)) throw new UsageError('locate needs --offset N or --timestamp T');
+  if ((offset === undefined) === (at === undefined)) throw new UsageError('locate needs exactly one of --offset or --timestamp');
   const entry = await context.ledger.get(topic, partition);
   if (!entry) throw new OperationError(`${topic}-${partition} has no ledger entry: nothing delivered yet`);
   const found =
     offset !== undefined
       ? await locateOffset(context.inventory, { prefix: context.prefix, entry, offset: nonNegative('--offset', offset) })
       : await locateTimestamp(context.inventory, { prefix: context.prefix, entry, timestamp: timestamp('--timestamp', at!) });
-  context.print(found ?? null, () =>
-    found
-      ? `${found.key}\n  generation ${found.generation}, offsets ${found.firstOffset}-${found.lastOffset}, ${found.recordCount} records` +
-        `${found.offset === undefined ? '' : `; the record: offset ${found.offset}${found.timestamp === undefined ? '' : `, timestamp ${new Date(found.timestamp).toISOString()}`}`}\n`
-      : `Not delivered: no current object of ${topic}-${partition} holds it (committed offset ${entry.committedOffset}, generation ${entry.generation}).\n`,
-  );
+  context.print(found ?? null, () => {
+    if (!found) return `Not delivered: no current object of ${topic}-${partition} holds it (committed offset ${entry.committedOffset}, generation ${entry.generation}).\n`;
+    const where =
+      `${found.key}\n  generation ${found.generation}, offsets ${found.firstOffset}-${found.lastOffset}, ${found.recordCount} records` +
+      `${found.offset === undefined ? '' : `; the record: offset ${found.offset}${found.timestamp === undefined ? '' : `, timestamp ${new Date(found.timestamp).toISOString()}`}`}\n`;
+    if (!found.skipped) return where;
+    const range = found.skipped.range;
+    const offsetName = `Offset ${found.skipped.offset} of ${topic}-${partition}`;
+    return (
+      (range
+        ? `${offsetName} was skipped: it lies in the skipped range ${range.fromOffset}-${range.toOffset} (${range.kind}, generation ${range.generation}) ` +
+          `the sink recorded at ${range.detectedAt}: ` +
+          (range.kind === 'gap'
+            ? 'a batch started above the committed offset + 1 (the mapping discarded records after its retries or maximum record age, or retention deleted them).\n'
+            : "the partition's first delivery started above it (the mapping's starting position, or retention).\n")
+        : `${offsetName} is not in the log: Kafka skipped it (compaction or transaction markers), so there is nothing to deliver.\n`) +
+      `The next record${found.offset === undefined ? ' is in' : `, offset ${found.offset}, is in`}:\n${where}`
+    );
+  });
   return found ? 0 : 1;
 }
 
@@ -624,7 +679,16 @@ async function reset(context: Context): Promise<number> {
       if (!(error instanceof LedgerLockedError) || !context.values['dry-run']) throw error;
       context.io.stderr.write(`note: ${error.message}\n`);
     }
-  } else if (!context.values.force && !context.values['dry-run']) {
+  } else if (context.values.force) {
+    if (!context.values['dry-run']) {
+      context.io.stderr.write(
+        'WARNING: --force: the reset does not check that no invocation of the sink function is still running. One that holds a batch ' +
+          'from before the reset can read the new generation and commit past it, and the replayed records it skips are then current ' +
+          'nowhere, with no error from verify. Use `replay` (it fences the function and waits out its timeout), or disable the ' +
+          'mapping and wait the function timeout before resetting.\n',
+      );
+    }
+  } else if (!context.values['dry-run']) {
     if (!functionName && !context.values.mapping) {
       throw new UsageError(
         'reset refuses to run without knowing that the event source mapping is disabled: give --function (or --mapping), ' +
@@ -634,15 +698,35 @@ async function reset(context: Context): Promise<number> {
     const mapping = context.values.mapping
       ? await context.mappings.get(context.values.mapping)
       : await context.mappings.findOne(functionName!, topic);
-    if (mapping.state !== MappingState.disabled) {
+    assertReadsTopic(mapping, topic);
+    const fn = functionName ?? mapping.functionArn;
+    if (!fn) throw new OperationError(`mapping ${mapping.uuid} names no function`);
+    const drained = await invocationsDrained(context.mappings, mapping, fn, context.io.now());
+    if (!drained.drained) {
       throw new OperationError(
-        `mapping ${mapping.uuid} is ${mapping.state}: an invocation in flight would deliver past the reset. Disable it first, ` +
-          'or use `replay`, or --force',
+        `${drained.reason}. Disable the mapping and wait until the function timeout has passed, or use \`replay\` (it fences the function and waits for you), or --force`,
       );
     }
   }
-  const nextOffsets = await resolveTarget(target, topic, context.partitions, context.kafka);
-  const steps = planReset({ id: audit.id, topic, entries: await ledger.list({ topic }), nextOffsets });
+  const kafka = context.kafka;
+  const nextOffsets = await resolveTarget(target, topic, context.partitions, kafka);
+  const entries = await ledger.list({ topic });
+  // With the cluster, resolveTarget refused partitions it does not have; without it, a partition
+  // the ledger does not know either may be a typo that would create an entry for nothing.
+  const unknown = kafka ? [] : [...nextOffsets.keys()].filter((p) => !entries.some((e) => e.partition === p));
+  for (const partition of unknown) {
+    context.io.stderr.write(
+      `warning: ${topic}-${partition} has no ledger entry, and without --bootstrap-servers the cluster cannot confirm it exists: ` +
+        'the reset would create a ledger entry for it\n',
+    );
+  }
+  if (unknown.length > 0 && !context.values.force && !context.values['dry-run']) {
+    throw new OperationError(
+      `partition${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} of ${topic} ${unknown.length > 1 ? 'are' : 'is'} in neither the ledger nor a known cluster: ` +
+        'give --bootstrap-servers to check, or --force to reset anyway',
+    );
+  }
+  const steps = planReset({ id: audit.id, topic, entries, nextOffsets });
   printPlan(context, steps, audit);
   if (context.values['dry-run']) return 0;
   await applyReset(ledger, steps, audit);
@@ -689,7 +773,9 @@ async function replay(context: Context): Promise<number> {
   if (!kafka) throw new UsageError('replay needs --bootstrap-servers: it resets the consumer group on the cluster');
   const audit = context.audit();
   const log = (line: string) => context.io.stderr.write(`${line}\n`);
-  const deps = { mappings: context.mappings, kafka, ledger: context.ledger, log };
+  const io = context.io;
+  const clock = { now: io.now, sleep: io.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))) };
+  const deps = { mappings: context.mappings, kafka, ledger: context.ledger, log, clock };
   const pollSeconds = context.values['poll-seconds'] === undefined ? 5 : nonNegative('--poll-seconds', context.values['poll-seconds']);
   const common = {
     functionName,
@@ -701,16 +787,29 @@ async function replay(context: Context): Promise<number> {
   };
   log(`replay ${audit.id} (run again with --id ${audit.id} to resume)`);
   const steps = context.values['new-group']
-    ? await replayWithNewGroup(deps, {
-        ...common,
-        timestamp: (() => {
-          const target = context.target();
-          if (target.kind !== 'timestamp') throw new UsageError('--new-group starts the new consumer group at --to-timestamp');
-          return target.timestamp;
-        })(),
-        newGroupId: context.values['new-group'],
-        deleteOld: Boolean(context.values['delete-old']),
-      })
+    ? await replayWithNewGroup(
+        {
+          ...deps,
+          preflight: newGroupAccessCheck({
+            mappings: context.mappings,
+            policies: new IamRolePolicies({ region: context.region, endpoint: context.iamEndpoint }),
+            functionName,
+            newGroupId: context.values['new-group'],
+            force: Boolean(context.values.force),
+            warn: log,
+          }),
+        },
+        {
+          ...common,
+          timestamp: (() => {
+            const target = context.target();
+            if (target.kind !== 'timestamp') throw new UsageError('--new-group starts the new consumer group at --to-timestamp');
+            return target.timestamp;
+          })(),
+          newGroupId: context.values['new-group'],
+          deleteOld: Boolean(context.values['delete-old']),
+        },
+      )
     : await replayInPlace(deps, { ...common, partitions: context.partitions, target: context.target() });
   printPlan(context, steps, audit);
   return 0;

@@ -2,6 +2,7 @@ import { gunzipSync, zstdDecompressSync } from 'node:zlib';
 import { parquetReadObjects } from 'hyparquet';
 import { parseObjectName, topicPrefix } from '../naming.ts';
 import { fromMetadata } from '../object-metadata.ts';
+import type { SkippedRange } from '../ports.ts';
 import { catalog, generationWindows } from './catalog.ts';
 import type { AuditedLedgerEntry } from './ledger-admin.ts';
 import type { Inventory } from './s3-inventory.ts';
@@ -16,12 +17,26 @@ export interface Location {
   /** The record found (by timestamp: the first at or after it); undefined when not read. */
   readonly offset?: number;
   readonly timestamp?: number;
+  /**
+   * Set when the offset asked for is not in the log (Kafka skipped it: compaction, transaction
+   * markers, records the mapping discarded): the location is then the next record's.
+   */
+  readonly skipped?: {
+    readonly offset: number;
+    /** The skipped range the ledger recorded (`skippedRanges`) that holds the offset, if any. */
+    readonly range?: SkippedRange;
+  };
 }
 
 /**
  * The current object that holds `offset` of a partition: the generation whose window covers the
  * offset, then the object of that generation whose range does. Objects are listed (keys sort by
- * first offset) and only the candidate's metadata is read.
+ * first offset) and only the candidates' metadata is read.
+ *
+ * An offset the log skipped (inside an object's range but not among its records, or between two
+ * objects the chain links directly: the later one's `after-offset` is below it) gives the next
+ * record's location with `skipped` set. Undefined: not delivered (above the committed offset, or
+ * an object of the chain is missing: `verify` reports that gap).
  */
 export async function locateOffset(
   inventory: Inventory,
@@ -30,22 +45,35 @@ export async function locateOffset(
   const { entry, offset } = options;
   const window = generationWindows(entry).find((w) => w.start < offset && offset <= w.currentUpTo);
   if (!window) return undefined;
-  let candidate: { key: string; firstOffset: number } | undefined;
   const objects = await catalogKeys(inventory, topicPrefix(options.prefix, entry.topic), entry.partition, window.generation);
+  let candidate: { key: string; firstOffset: number } | undefined;
+  let following: { key: string; firstOffset: number } | undefined;
   for (const object of objects) {
     if (object.firstOffset <= offset && (!candidate || object.firstOffset > candidate.firstOffset)) candidate = object;
+    if (object.firstOffset > offset && object.firstOffset <= window.currentUpTo && (!following || object.firstOffset < following.firstOffset)) following = object;
   }
-  if (!candidate) return undefined;
-  const metadata = await inventory.head(candidate.key);
-  if (!metadata) return undefined;
-  const d = fromMetadata(candidate.key, metadata);
-  if (offset > d.lastOffset) return undefined;
-  const summary = { key: candidate.key, generation: d.generation, firstOffset: d.firstOffset, lastOffset: d.lastOffset, recordCount: d.recordCount };
-  // Raw bytes carry no offsets: the object whose range covers the offset is the answer.
-  if (isRawBytes(candidate.key)) return summary;
-  const record = await findRecord(inventory, candidate.key, (line) => line.offset >= offset);
-  if (!record || record.offset !== offset) return undefined;
-  return { key: candidate.key, generation: d.generation, firstOffset: d.firstOffset, lastOffset: d.lastOffset, recordCount: d.recordCount, ...record };
+  const range = entry.skippedRanges?.find((r) => r.generation === window.generation && r.fromOffset <= offset && offset <= r.toOffset);
+  const skipped = { offset, ...(range ? { range } : {}) };
+  const candidateHead = candidate ? await inventory.head(candidate.key) : undefined;
+  const d = candidate && candidateHead ? fromMetadata(candidate.key, candidateHead) : undefined;
+  if (candidate && d && offset <= d.lastOffset) {
+    const summary = { key: candidate.key, generation: d.generation, firstOffset: d.firstOffset, lastOffset: d.lastOffset, recordCount: d.recordCount };
+    // Raw bytes carry no offsets: the object whose range covers the offset is the answer.
+    if (isRawBytes(candidate.key)) return summary;
+    const record = await findRecord(inventory, candidate.key, (line) => line.offset >= offset);
+    if (!record) return undefined;
+    return { ...summary, ...record, ...(record.offset === offset ? {} : { skipped }) };
+  }
+  // Between objects (or before the generation's first): skipped only if the chain links over it.
+  if (!following) return undefined;
+  const followingHead = await inventory.head(following.key);
+  if (!followingHead) return undefined;
+  const next = fromMetadata(following.key, followingHead);
+  if (!(next.afterOffset < offset)) return undefined;
+  const summary = { key: following.key, generation: next.generation, firstOffset: next.firstOffset, lastOffset: next.lastOffset, recordCount: next.recordCount };
+  if (isRawBytes(following.key)) return { ...summary, skipped };
+  const record = await findRecord(inventory, following.key, () => true);
+  return { ...summary, ...(record ?? {}), skipped };
 }
 
 /**

@@ -1,10 +1,16 @@
 import {
   CreateEventSourceMappingCommand,
   DeleteEventSourceMappingCommand,
+  DeleteFunctionConcurrencyCommand,
   type EventSourceMappingConfiguration,
   GetEventSourceMappingCommand,
+  GetFunctionCommand,
   LambdaClient,
   ListEventSourceMappingsCommand,
+  ListTagsCommand,
+  PutFunctionConcurrencyCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
   UpdateEventSourceMappingCommand,
 } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -31,6 +37,11 @@ describe('replay: disable the mapping, reset the group and the ledger, enable', 
   let ledgerTable: LedgerTableForTest;
   let ledger: LedgerAdmin;
   let state: string;
+  let tags: Record<string, string>;
+  let reserved: number | undefined;
+  /** A virtual clock for the replay's wait: sleeping moves it on. */
+  let now = Date.UTC(2026, 10, 26);
+  const clock = { now: () => now, sleep: async (ms: number) => void (now += ms) };
   const mapping = (): EventSourceMappingConfiguration => ({
     UUID: 'mapping-1',
     State: state,
@@ -80,10 +91,22 @@ describe('replay: disable the mapping, reset the group and the ledger, enable', 
       state = input.Enabled ? 'Enabling' : 'Disabling';
       return mapping();
     });
+    // The function, its reserved concurrency and tags (the replay fences it).
+    tags = {};
+    reserved = undefined;
+    lambda.on(GetFunctionCommand).callsFake(() => ({
+      Configuration: { FunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`, Timeout: 30, Role: 'arn:aws:iam::123456789012:role/orders-sink' },
+      ...(reserved === undefined ? {} : { Concurrency: { ReservedConcurrentExecutions: reserved } }),
+    }));
+    lambda.on(PutFunctionConcurrencyCommand).callsFake((input: { ReservedConcurrentExecutions: number }) => ({ ReservedConcurrentExecutions: (reserved = input.ReservedConcurrentExecutions) }));
+    lambda.on(DeleteFunctionConcurrencyCommand).callsFake(() => void (reserved = undefined));
+    lambda.on(ListTagsCommand).callsFake(() => ({ Tags: { ...tags } }));
+    lambda.on(TagResourceCommand).callsFake((input: { Tags: Record<string, string> }) => void Object.assign(tags, input.Tags));
+    lambda.on(UntagResourceCommand).callsFake((input: { TagKeys: string[] }) => void input.TagKeys.forEach((key) => delete tags[key]));
   });
 
   const log: string[] = [];
-  const deps = () => ({ mappings: new LambdaMappings({ client: new LambdaClient({ region: 'us-east-1' }), sleep: async () => undefined }), kafka, ledger, log: (line: string) => void log.push(line) });
+  const deps = () => ({ mappings: new LambdaMappings({ client: new LambdaClient({ region: 'us-east-1' }), sleep: async () => undefined }), kafka, ledger, log: (line: string) => void log.push(line), clock });
   const audit = { id: 'replay-42', at: '2026-11-26T12:00:00.000Z', by: 'bob', reason: 'reprocess after a schema fix' };
 
   it('runs every step in order and leaves the mapping enabled', async () => {
@@ -103,7 +126,9 @@ describe('replay: disable the mapping, reset the group and the ledger, enable', 
     ]);
     expect(await ledger.get(topic, 1)).toMatchObject({ generation: 1, committedOffset: 4, resets: [{}, { id: 'replay-42', by: 'bob', fromOffset: 14, toOffset: 4 }] });
     expect(await ledger.get(topic, 0)).toMatchObject({ generation: 0, committedOffset: 14 });
-    expect(log.some((line) => line.startsWith('1/4 disable'))).toBe(true);
+    expect(log.some((line) => line.startsWith('1/6 disable'))).toBe(true);
+    expect(reserved).toBeUndefined();
+    expect(tags).toEqual({});
   });
 
   it('resumes: the same replay run again resets nothing twice', async () => {
@@ -123,9 +148,15 @@ describe('replay: disable the mapping, reset the group and the ledger, enable', 
   it('the CLI: reset refuses while the mapping is enabled; replay with a new group creates a copy at the timestamp', async () => {
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
-    const env = { LEDGER_TABLE: ledgerTable.tableName, AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_DYNAMODB: ledgerTable.endpoint, SINK_BUCKET: 'unused-bucket' };
+    const env = {
+      LEDGER_TABLE: ledgerTable.tableName,
+      AWS_REGION: 'us-east-1',
+      AWS_ENDPOINT_URL_DYNAMODB: ledgerTable.endpoint,
+      AWS_ENDPOINT_URL_IAM: 'http://127.0.0.1:9',
+      SINK_BUCKET: 'unused-bucket',
+    };
     let stderr = '';
-    const io = { stdout: { write: () => true }, stderr: { write: (text: string) => (stderr += text) }, now: () => Date.UTC(2026, 10, 26) };
+    const io = { stdout: { write: () => true }, stderr: { write: (text: string) => (stderr += text) }, ...clock };
     const refused = await runCli(['reset', '--topic', topic, '--partition', '0', '--to-offset', '3', '--reason', 'r', '--function', functionName], env, io);
     expect(refused).toBe(1);
     expect(stderr).toContain('mapping mapping-1 is Enabled');
@@ -134,13 +165,20 @@ describe('replay: disable the mapping, reset the group and the ledger, enable', 
     lambda.on(CreateEventSourceMappingCommand).callsFake((input) => (copy = { ...input, UUID: 'mapping-2', State: 'Creating' }));
     lambda.on(GetEventSourceMappingCommand, { UUID: 'mapping-2' }).callsFake(() => ({ ...copy, State: 'Enabled' }));
     lambda.on(DeleteEventSourceMappingCommand).resolves({});
-    const code = await runCli(
-      ['replay', '--topic', topic, '--function', functionName, '--bootstrap-servers', cluster.bootstrapServers, '--new-group', 'orders-sink-replay-1',
-        '--to-timestamp', '2026-11-01T00:00:00Z', '--reason', 'rebuild', '--delete-old', '--id', 'new-group-1', '--poll-seconds', '0'],
-      env,
-      io,
-    );
-    expect(stderr).toContain('3/4 create a mapping with group orders-sink-replay-1');
+    const argv = ['replay', '--topic', topic, '--function', functionName, '--bootstrap-servers', cluster.bootstrapServers, '--new-group', 'orders-sink-replay-1',
+      '--to-timestamp', '2026-11-01T00:00:00Z', '--reason', 'rebuild', '--delete-old', '--id', 'new-group-1', '--poll-seconds', '0'];
+    // The mapping reads an MSK cluster with IAM auth: the CLI checks the function's role may use
+    // the new group, and says so when it cannot read the role's policies (here: no IAM client).
+    const unchecked = await runCli(argv, env, io);
+    expect(unchecked).toBe(1);
+    // (No IAM client package installed yet; with one, AWS_ENDPOINT_URL_IAM keeps it off AWS and it fails to connect.)
+    expect(stderr).toMatch(/cannot read the policies of role arn:aws:iam::123456789012:role\/orders-sink: .*\. The cluster uses IAM auth/);
+    expect(lambda.commandCalls(CreateEventSourceMappingCommand)).toHaveLength(0);
+    expect(lambda.commandCalls(UpdateEventSourceMappingCommand)).toHaveLength(0);
+    const code = await runCli([...argv, '--force'], env, io);
+    expect(stderr).toContain('WARNING: --force: going on without knowing that the function may use group orders-sink-replay-1');
+    expect(stderr).toContain('create a mapping with group orders-sink-replay-1');
+    expect(stderr).toContain('2/6 fence function orders-sink');
     expect(code).toBe(0);
     const created = lambda.commandCalls(CreateEventSourceMappingCommand)[0]!.args[0].input;
     expect(created).toMatchObject({
