@@ -526,16 +526,32 @@ async function verify(context: Context): Promise<number> {
   context.print({ ...report, objectsScanned: objects.length, seconds }, () => {
     const lines = [
       table(
-        ['topic', 'partition', 'generation', 'committed', 'objects', 'records', 'dead letters'],
-        report.partitions.map((p) => [p.topic, p.partition, p.generation, p.committedOffset, p.objects, p.records, p.deadLetters]),
+        ['topic', 'partition', 'generation', 'committed', 'objects', 'records', 'dead letters', 'skipped'],
+        report.partitions.map((p) => [
+          p.topic,
+          p.partition,
+          p.generation,
+          p.committedOffset,
+          p.objects,
+          p.recordsExact ? p.records : `≥${p.records}`,
+          p.deadLetters,
+          p.skippedOffsets,
+        ]),
       ),
       ...report.findings.map((f) => `${f.severity.toUpperCase()} ${f.kind} ${f.topic}-${f.partition}${f.generation === undefined ? '' : ` (generation ${f.generation})`}: ${f.message}${f.keys ? `\n    ${f.keys.slice(0, 5).join('\n    ')}${f.keys.length > 5 ? `\n    … and ${f.keys.length - 5} more` : ''}` : ''}`),
       `${objects.length} objects scanned in ${seconds.toFixed(1)} s (${(objects.length / Math.max(seconds, 0.001)).toFixed(0)} objects/s): ${report.errors} error(s), ${report.warnings} warning(s)${report.prunable.length ? `, ${report.prunable.length} prunable object(s) (msk-s3-sink prune)` : ''}`,
-      report.errors === 0 ? 'OK: S3 and the ledger agree' : 'INCONSISTENT: see the errors above',
+      verdict(report, Boolean(context.values.strict)),
     ];
     return `${lines.join('\n')}\n`;
   });
   return report.errors > 0 || (context.values.strict && report.warnings > 0) ? 1 : 0;
+}
+
+/** verify's last line, in step with its exit code: never OK when it exits 1. */
+function verdict(report: { readonly errors: number; readonly warnings: number }, strict: boolean): string {
+  if (report.errors > 0) return 'INCONSISTENT: see the errors above';
+  if (strict && report.warnings > 0) return `NOT OK (--strict): no errors, but ${report.warnings} warning(s) above`;
+  return 'OK: S3 and the ledger agree';
 }
 
 async function countDeadLetters(context: Context): Promise<Map<string, number>> {
