@@ -127,6 +127,7 @@ const OPTIONS = {
   partitions: { type: 'string' },
   'grace-ms': { type: 'string' },
   'dry-run': { type: 'boolean' },
+  yes: { type: 'boolean' },
   force: { type: 'boolean' },
   json: { type: 'boolean' },
   read: { type: 'boolean' },
@@ -385,6 +386,15 @@ class Context {
       at: new Date(this.io.now()).toISOString(),
       by: this.values.by ?? `${userInfo().username}@${hostname()}`,
       reason,
+    };
+  }
+  /** The audit of a prune: as a reset's, with a default reason. */
+  pruneAudit(): { id: string; at: string; by: string; reason: string } {
+    return {
+      id: this.values.id ?? randomUUID(),
+      at: new Date(this.io.now()).toISOString(),
+      by: this.values.by ?? `${userInfo().username}@${hostname()}`,
+      reason: this.values.reason ?? 'delete objects superseded by a later generation',
     };
   }
   /** The reset target from the --to-* options (exactly one). */
@@ -732,27 +742,86 @@ async function replay(context: Context): Promise<number> {
   return 0;
 }
 
+/**
+ * Deletes superseded objects: those wholly outside their generation's window as the ledger's
+ * history defines it (see `reconcile`). A partition with any error (a gap, an overlap, an object
+ * it cannot read) is refused whole: what is current there is in doubt. A dry run unless --yes;
+ * each partition's audit record goes on its ledger entry before its objects are deleted.
+ */
 async function prune(context: Context): Promise<number> {
   const [entries, objects] = await Promise.all([
     context.ledger.list({ topic: context.topic }),
     catalog(context.inventory, { prefix: context.prefix, topic: context.topic, onProgress: context.progress('scan') }),
   ]);
-  const report = reconcile({ entries, objects });
-  const keys = report.prunable;
-  context.print({ dryRun: Boolean(context.values['dry-run']), keys }, () =>
-    `${context.values['dry-run'] ? 'Would delete' : 'Deleting'} ${keys.length} superseded object(s)${keys.length ? `:\n  ${keys.join('\n  ')}` : ''}\n`,
-  );
-  if (context.values['dry-run'] || keys.length === 0) return 0;
-  for (let start = 0; start < keys.length; start += 1000) {
-    const result = await context.s3.send(
-      new DeleteObjectsCommand({
-        Bucket: context.bucket,
-        Delete: { Objects: keys.slice(start, start + 1000).map((Key) => ({ Key })), Quiet: true },
-      }),
-    );
-    if (result.Errors?.length) throw new OperationError(`could not delete ${result.Errors.length} object(s): ${result.Errors[0]!.Key}: ${result.Errors[0]!.Message}`);
+  const only = context.partitions;
+  const report = reconcile({
+    entries: entries.filter((e) => only === undefined || only.includes(e.partition)),
+    objects: objects.filter((o) => only === undefined || only.includes(o.partition)),
+  });
+  const byKey = new Map(objects.map((o) => [o.key, o]));
+  const errors = new Map<string, string[]>();
+  for (const finding of report.findings.filter((f) => f.severity === 'error')) {
+    const id = `${finding.topic}/${finding.partition}`;
+    errors.set(id, [...(errors.get(id) ?? []), `${finding.kind}: ${finding.message}`]);
   }
-  return 0;
+  const groups = new Map<string, CatalogedObject[]>();
+  for (const key of report.prunable) {
+    const object = byKey.get(key)!;
+    const id = `${object.topic}/${object.partition}`;
+    groups.set(id, [...(groups.get(id) ?? []), object]);
+  }
+  const refused = [...errors.keys()].sort().map((id) => {
+    const [topic, partition] = [id.slice(0, id.lastIndexOf('/')), Number(id.slice(id.lastIndexOf('/') + 1))];
+    return { topic, partition, errors: errors.get(id)!, objects: groups.get(id)?.length ?? 0 };
+  });
+  const planned = [...groups.entries()].filter(([id]) => !errors.has(id)).sort(([a], [b]) => (a < b ? -1 : 1));
+  const keys = planned.flatMap(([, group]) => group.map((o) => o.key));
+  const dryRun = !context.values.yes || Boolean(context.values['dry-run']);
+  const audit = dryRun ? undefined : context.pruneAudit();
+  context.print({ dryRun, ...(audit ? { id: audit.id } : {}), keys, refused }, () =>
+    [
+      ...refused.map(
+        (r) =>
+          `REFUSED ${r.topic}-${r.partition}: ${r.errors.length} error(s), so what is current there is in doubt (see msk-s3-sink verify); ` +
+          `${r.objects} object(s) left alone\n    ${r.errors[0]}\n`,
+      ),
+      `${dryRun ? 'Would delete' : 'Deleting'} ${keys.length} superseded object(s)${keys.length ? `:\n  ${keys.join('\n  ')}` : ''}\n`,
+      dryRun && keys.length > 0 ? 'dry run: nothing deleted; run again with --yes to delete\n' : '',
+    ].join(''),
+  );
+  if (dryRun || keys.length === 0) return refused.length > 0 ? 1 : 0;
+  let deleted = 0;
+  for (const [, group] of planned) {
+    const { topic, partition } = group[0]!;
+    const offsets = group.map((o) => o.descriptor!);
+    // Recorded first: a deletion never goes unrecorded, even if the process dies halfway.
+    await context.ledger.recordPrune(topic, partition, {
+      ...audit!,
+      generations: [...new Set(offsets.map((d) => d.generation))].sort((a, b) => a - b),
+      fromOffset: Math.min(...offsets.map((d) => d.firstOffset)),
+      toOffset: Math.max(...offsets.map((d) => d.lastOffset)),
+      objects: group.length,
+      bytes: group.reduce((sum, o) => sum + o.size, 0),
+    });
+    const groupKeys = group.map((o) => o.key);
+    for (let start = 0; start < groupKeys.length; start += 1000) {
+      const batch = groupKeys.slice(start, start + 1000);
+      const result = await context.s3.send(
+        new DeleteObjectsCommand({ Bucket: context.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
+      );
+      if (result.Errors?.length) {
+        throw new OperationError(
+          `${topic}-${partition}: could not delete ${result.Errors.length} object(s) (prune ${audit!.id}; run prune again): ` +
+            `${result.Errors[0]!.Key}: ${result.Errors[0]!.Message}`,
+        );
+      }
+      deleted += batch.length;
+    }
+  }
+  if (!context.values.json) {
+    context.io.stdout.write(`Deleted ${deleted} superseded object(s) of ${planned.length} partition(s) (prune ${audit!.id}, by ${audit!.by}; see msk-s3-sink history)\n`);
+  }
+  return refused.length > 0 ? 1 : 0;
 }
 
 async function manifest(context: Context): Promise<number> {

@@ -187,7 +187,7 @@ describe('msk-s3-sink operations on the emulators', () => {
     const dry = (await cli('prune', '--dry-run', '--json')).json();
     expect(dry.keys.length).toBeGreaterThan(0);
     expect(dry.keys.every((key: string) => !key.includes('+g1'))).toBe(true);
-    expect((await cli('prune')).code).toBe(0);
+    expect((await cli('prune', '--yes')).code).toBe(0);
     expect((await cli('prune', '--dry-run', '--json')).json().keys).toEqual([]);
     expect((await cli('verify')).code).toBe(0);
     // The audit trail is in the ledger.

@@ -166,7 +166,10 @@ describe('standalone replay with the file ledger: stop, reset, start', () => {
     const prunable = (await cli('prune', '--dry-run', '--json')).json().keys as string[];
     expect(prunable.length).toBeGreaterThan(0);
     expect(prunable.every((key) => !key.includes('+g1') && /partition=[01]\//.test(key))).toBe(true);
+    // Without --yes, a dry run; with it (the worker is stopped: prune writes its audit record to the file), it deletes.
     expect((await cli('prune')).code).toBe(0);
+    expect((await cli('prune', '--dry-run', '--json')).json().keys).toEqual(prunable);
+    expect((await cli('prune', '--yes', '--by', 'ops')).code).toBe(0);
     expect((await cli('prune', '--dry-run', '--json')).json().keys).toEqual([]);
     const pruned = await cli('verify', '--read');
     expect(pruned.stdout).toContain('OK: S3 and the ledger agree');
