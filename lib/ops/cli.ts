@@ -15,7 +15,6 @@ import { DeleteObjectsCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { randomUUID } from 'node:crypto';
-import { userInfo, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { S3ObjectStore } from '../aws/s3-object-store.ts';
@@ -26,6 +25,7 @@ import { ledgerEntryFields } from '../ports.ts';
 import { readWorkerStorageFile, StandaloneConfigError, type WorkerStorage } from '../standalone/config.ts';
 import { LedgerLockedError } from '../standalone/file-ledger.ts';
 import { FileLedgerAdmin } from '../standalone/file-ledger-admin.ts';
+import { type AwsCallerLookup, defaultOperator, stsCallerLookup } from './caller.ts';
 import { catalog, type CatalogedObject, generationWindows } from './catalog.ts';
 import { createKafkaAdmin, type KafkaAdmin, type KafkaSecurity } from './kafka-admin.ts';
 import { LedgerAdmin, type LedgerAdminPort } from './ledger-admin.ts';
@@ -42,6 +42,8 @@ export interface CliIo {
   readonly stdout: { write(text: string): unknown };
   readonly stderr: { write(text: string): unknown; readonly isTTY?: boolean };
   readonly now: () => number;
+  /** The AWS caller's identity, for `--by`'s default on AWS (tests inject it; otherwise STS). */
+  readonly awsCaller?: AwsCallerLookup;
 }
 
 /** A command-line mistake: answered with the usage hint and exit code 2. */
@@ -65,7 +67,10 @@ Commands:
   replay    the whole replay: disable the mapping, reset the consumer group and the ledger, enable
             (--function F, --bootstrap-servers); with --new-group G, a new mapping at --to-timestamp.
             Not for a standalone worker (--ledger-file): stop the worker, reset, start it
-  prune     delete the objects that no generation counts as current (see verify)
+  prune     delete the objects that no generation counts as current (see verify); a dry run unless --yes;
+            refuses a partition with any error; records who, when, what and how many in the ledger
+  history   every reset and prune of the ledger's partitions: when, topic, partition, action, id, who,
+            from, to, reason (--topic T, --partition P)
   manifest  write _manifest.json in each time partition of --topic that every partition has
             committed past (time partitioner; the layout from the function's SINK_* settings in the
             environment, or from a worker's file with --config; --partitions N: the topic's partition
@@ -92,8 +97,9 @@ Kafka:     --bootstrap-servers host:port,...  --kafka-auth none|tls|scram-sha-25
            --kafka-username U (password from KAFKA_PASSWORD)
 Mapping:   --function NAME, --mapping UUID, --poll-seconds N (how often to check its state; 5)
 Safety:    --dry-run (show exactly what would change), --force (reset while the mapping is enabled
-           or unknown; never past a ledger file's lock), --id ID (resume a reset or replay), --by WHO,
-           --reason TEXT
+           or unknown; never past a ledger file's lock), --id ID (resume a reset or replay), --by WHO
+           (default: the AWS caller's ARN from STS; user@host with a ledger file or AWS_ENDPOINT_URL*),
+           --reason TEXT, --yes (prune: delete)
 Output:    --json (for scripts), --read (verify: read every object too), --strict
 `;
 
@@ -170,6 +176,8 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
           return await replay(context);
         case 'prune':
           return await prune(context);
+        case 'history':
+          return await history(context);
         case 'manifest':
           return await manifest(context);
         default:
@@ -220,6 +228,7 @@ class Context {
   #lambda: LambdaClient | undefined;
   #kafka: KafkaAdmin | undefined;
   #worker: WorkerStorage | undefined;
+  #operator: string | undefined;
 
   constructor(values: Values, env: Readonly<Record<string, string | undefined>>, io: CliIo) {
     this.values = values;
@@ -378,24 +387,33 @@ class Context {
     }
   }
   /** The audit of a reset: an id to resume by, who, when, why. */
-  audit(): { id: string; at: string; by: string; reason: string } {
+  async audit(): Promise<{ id: string; at: string; by: string; reason: string }> {
     const reason = this.values.reason;
     if (!reason) throw new UsageError('--reason is required: it is kept in the ledger with who and when');
-    return {
-      id: this.values.id ?? randomUUID(),
-      at: new Date(this.io.now()).toISOString(),
-      by: this.values.by ?? `${userInfo().username}@${hostname()}`,
-      reason,
-    };
+    return { id: this.values.id ?? randomUUID(), at: new Date(this.io.now()).toISOString(), by: await this.operator(), reason };
   }
   /** The audit of a prune: as a reset's, with a default reason. */
-  pruneAudit(): { id: string; at: string; by: string; reason: string } {
+  async pruneAudit(): Promise<{ id: string; at: string; by: string; reason: string }> {
     return {
       id: this.values.id ?? randomUUID(),
       at: new Date(this.io.now()).toISOString(),
-      by: this.values.by ?? `${userInfo().username}@${hostname()}`,
+      by: await this.operator(),
       reason: this.values.reason ?? 'delete objects superseded by a later generation',
     };
+  }
+  /** Who runs the command: --by, else the AWS caller (STS), else user@host (see lib/ops/caller.ts). */
+  async operator(): Promise<string> {
+    if (this.values.by !== undefined) return this.values.by;
+    if (this.#operator === undefined) {
+      const { by, note } = await defaultOperator({
+        env: this.#env,
+        usesLedgerFile: this.usesLedgerFile,
+        awsCaller: this.io.awsCaller ?? stsCallerLookup({ region: this.region }),
+      });
+      if (note) this.io.stderr.write(`note: ${note}\n`);
+      this.#operator = by;
+    }
+    return this.#operator;
   }
   /** The reset target from the --to-* options (exactly one). */
   target(): ResetTarget {
@@ -631,7 +649,7 @@ async function locate(context: Context): Promise<number> {
 async function reset(context: Context): Promise<number> {
   const topic = context.requireTopic();
   const target = context.target();
-  const audit = context.audit();
+  const audit = await context.audit();
   const functionName = context.values.function;
   const ledger = context.ledger;
   if (ledger instanceof FileLedgerAdmin) {
@@ -713,7 +731,7 @@ async function replay(context: Context): Promise<number> {
   if (!functionName) throw new UsageError('replay needs --function (the sink function whose mapping reads --topic)');
   const kafka = context.kafka;
   if (!kafka) throw new UsageError('replay needs --bootstrap-servers: it resets the consumer group on the cluster');
-  const audit = context.audit();
+  const audit = await context.audit();
   const log = (line: string) => context.io.stderr.write(`${line}\n`);
   const deps = { mappings: context.mappings, kafka, ledger: context.ledger, log };
   const pollSeconds = context.values['poll-seconds'] === undefined ? 5 : nonNegative('--poll-seconds', context.values['poll-seconds']);
@@ -777,7 +795,7 @@ async function prune(context: Context): Promise<number> {
   const planned = [...groups.entries()].filter(([id]) => !errors.has(id)).sort(([a], [b]) => (a < b ? -1 : 1));
   const keys = planned.flatMap(([, group]) => group.map((o) => o.key));
   const dryRun = !context.values.yes || Boolean(context.values['dry-run']);
-  const audit = dryRun ? undefined : context.pruneAudit();
+  const audit = dryRun ? undefined : await context.pruneAudit();
   context.print({ dryRun, ...(audit ? { id: audit.id } : {}), keys, refused }, () =>
     [
       ...refused.map(
@@ -822,6 +840,63 @@ async function prune(context: Context): Promise<number> {
     context.io.stdout.write(`Deleted ${deleted} superseded object(s) of ${planned.length} partition(s) (prune ${audit!.id}, by ${audit!.by}; see msk-s3-sink history)\n`);
   }
   return refused.length > 0 ? 1 : 0;
+}
+
+/**
+ * Every reset and prune recorded on the ledger's entries, oldest first: when, where, what, who,
+ * from, to and why. A reset's from and to are `g{generation}@{committed offset}` (the old
+ * generation's committed offset; the offset the new generation continues after); a prune's are
+ * the offsets its deleted objects spanned.
+ */
+async function history(context: Context): Promise<number> {
+  const only = context.partitions;
+  const entries = (await context.ledger.list({ topic: context.topic })).filter((e) => only === undefined || only.includes(e.partition));
+  const rows = entries
+    .flatMap((entry) => [
+      ...entry.resets.map((reset) => ({ action: 'reset' as const, topic: entry.topic, partition: entry.partition, ...reset })),
+      ...(entry.prunes ?? []).map((prune) => ({ action: 'prune' as const, topic: entry.topic, partition: entry.partition, ...prune })),
+    ])
+    .sort((a, b) => (a.at !== b.at ? (a.at < b.at ? -1 : 1) : a.topic !== b.topic ? (a.topic < b.topic ? -1 : 1) : a.partition - b.partition));
+  context.print(rows, () =>
+    rows.length === 0
+      ? `The ledger ${context.ledgerName} records no reset or prune${context.topic ? ` for topic ${context.topic}` : ''}.\n`
+      : table(
+          ['at', 'topic', 'partition', 'action', 'id', 'by', 'from', 'to', 'reason'],
+          rows.map((r) =>
+            r.action === 'reset'
+              ? [
+                  r.at,
+                  r.topic,
+                  r.partition,
+                  `reset (${r.toOffset < r.fromOffset ? 'replay' : r.toOffset === r.fromOffset ? 'restart' : 'skip'})`,
+                  r.id,
+                  r.by,
+                  `g${r.fromGeneration}@${r.fromOffset}`,
+                  `g${r.toGeneration}@${r.toOffset}`,
+                  r.reason,
+                ]
+              : [
+                  r.at,
+                  r.topic,
+                  r.partition,
+                  `prune ${r.objects} object${r.objects === 1 ? '' : 's'} of ${r.generations.map((g) => `g${g}`).join(', ')} (${bytes(r.bytes)})`,
+                  r.id,
+                  r.by,
+                  r.fromOffset,
+                  r.toOffset,
+                  r.reason,
+                ],
+          ),
+        ),
+  );
+  return 0;
+}
+
+function bytes(count: number): string {
+  if (count < 1024) return `${count} B`;
+  if (count < 1024 ** 2) return `${(count / 1024).toFixed(1)} KiB`;
+  if (count < 1024 ** 3) return `${(count / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(count / 1024 ** 3).toFixed(1)} GiB`;
 }
 
 async function manifest(context: Context): Promise<number> {

@@ -1,5 +1,6 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { hostname, userInfo } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createEmulatorSink, createTestLedgerTable, type LedgerTableForTest, type S3ForTest, startS3ForTest } from '../support/emulators.ts';
 import { generateLog, type LogRecord, rng, toKafkaEvent } from '../support/kafka-sim.ts';
@@ -80,7 +81,8 @@ describe('msk-s3-sink prune on the emulators', () => {
       request.operation === 'HeadObject' && request.key === failing ? { kind: 'error', status: 503, code: 'SlowDown' } : undefined,
     );
     try {
-      const run = await cli('prune', '--yes', '--by', 'bob');
+      // No --by: against the emulators the record names user@host.
+      const run = await cli('prune', '--yes');
       expect(run.code).toBe(1);
       expect(run.stdout).toMatch(/REFUSED prune\.orders-0: 2 error\(s\)/);
       expect(run.stdout).toContain('its metadata cannot be read: HEAD answered HTTP 503');
@@ -127,5 +129,20 @@ describe('msk-s3-sink prune on the emulators', () => {
       objects: { N: '3' },
     });
     expect(Number(prunes[0]!.M!['bytes']!.N)).toBeGreaterThan(0);
+  });
+
+  it('history shows every reset and prune: when, who, what, from, to, why', async () => {
+    const rows = (await cli('history', '--topic', topic, '--json')).json();
+    const at = '2026-12-03T09:00:00.000Z';
+    expect(rows).toEqual([
+      expect.objectContaining({ at, action: 'reset', partition: 0, id: 'reset-1', by: 'alice', fromGeneration: 0, fromOffset: 59, toGeneration: 1, toOffset: 24, reason: 'backfill' }),
+      expect.objectContaining({ at, action: 'prune', partition: 0, id: 'prune-1', by: 'bob', generations: [0], fromOffset: 30, toOffset: 59, objects: 3, reason: 'reclaim space' }),
+      expect.objectContaining({ at, action: 'reset', partition: 1, id: 'reset-1', by: 'alice' }),
+      expect.objectContaining({ at, action: 'prune', partition: 1, by: `${userInfo().username}@${hostname()}`, objects: 3, reason: 'delete objects superseded by a later generation' }),
+    ]);
+    const human = await cli('history', '--topic', topic, '--partition', '0');
+    expect(human.stdout).toMatch(/^at\s+topic\s+partition\s+action\s+id\s+by\s+from\s+to\s+reason\n/);
+    expect(human.stdout).toMatch(/prune\.orders\s+0\s+reset \(replay\)\s+reset-1\s+alice\s+g0@59\s+g1@24\s+backfill\n/);
+    expect(human.stdout).toMatch(/prune\.orders\s+0\s+prune 3 objects of g0 \(\d+(\.\d)? (B|KiB)\)\s+prune-1\s+bob\s+30\s+59\s+reclaim space\n$/);
   });
 });
