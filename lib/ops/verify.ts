@@ -152,14 +152,20 @@ export function reconcile(input: {
       const chain = new Set(walk.chain);
       const reported = new Set<CatalogedObject>();
       for (const gap of walk.gaps) {
+        // An object of this generation that starts in the gap but cannot be read may hold it.
+        const unread = objects.filter(
+          (o) => o.descriptor === undefined && o.generation === window.generation && o.firstOffset >= gap.from && o.firstOffset <= gap.to,
+        );
         findings.push({
           severity: 'error',
           kind: 'gap',
           ...at,
           generation: window.generation,
+          ...(unread.length > 0 ? { keys: unread.map((o) => o.key) } : {}),
           message:
             `offsets ${gap.from}-${gap.to}: no object continues after offset ${gap.from - 1}, but generation ${window.generation} ` +
-            `${window.current ? 'committed' : 'is current'} up to ${target}: records lost`,
+            `${window.current ? 'committed' : 'is current'} up to ${target}: ` +
+            (unread.length > 0 ? 'unaccounted for (an object there cannot be read; see above): records may be lost' : 'records lost'),
         });
       }
       for (const links of walk.forks) {

@@ -151,3 +151,17 @@ describe('reconcile: the chain walk', () => {
     expect(report.partitions[0]).toMatchObject({ generation: 1, objects: 7, records: 60 });
   });
 });
+
+describe('reconcile: an object it cannot read', () => {
+  it('is an error, and the gap it leaves says so rather than claim the records are lost', () => {
+    const objects = run(0, -1, 29).map((o) =>
+      o.firstOffset === 10 ? { ...o, descriptor: undefined, problem: 'its metadata cannot be read: HEAD answered HTTP 503' } : o,
+    );
+    const report = reconcile({ entries: [entry({ committedOffset: 29 })], objects });
+    expect(report.findings.map((f) => f.kind)).toEqual(['unreadable', 'gap']);
+    expect(report.findings[1]!.message).toContain('offsets 10-19');
+    expect(report.findings[1]!.message).toContain('an object there cannot be read');
+    expect(report.findings[1]!.message).not.toContain('records lost');
+    expect(report.findings[1]!.keys).toEqual([objects[1]!.key]);
+  });
+});
