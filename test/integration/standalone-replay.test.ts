@@ -171,6 +171,12 @@ describe('standalone replay with the file ledger: stop, reset, start', () => {
     expect((await cli('prune', '--dry-run', '--json')).json().keys).toEqual(prunable);
     expect((await cli('prune', '--yes', '--by', 'ops')).code).toBe(0);
     expect((await cli('prune', '--dry-run', '--json')).json().keys).toEqual([]);
+    // history shows the reset and the prune of each replayed partition, from the file.
+    const trail = (await cli('history', '--json')).json() as Array<{ action: string; partition: number; id: string; by: string; objects?: number }>;
+    expect(trail.map((r) => [r.action, r.partition, r.by]).sort()).toEqual(
+      REPLAYED.flatMap((p) => [['prune', p, 'ops'], ['reset', p, 'ops']]).sort(),
+    );
+    expect(trail.filter((r) => r.action === 'prune').reduce((n, r) => n + r.objects!, 0)).toBe(prunable.length);
     const pruned = await cli('verify', '--read');
     expect(pruned.stdout).toContain('OK: S3 and the ledger agree');
     expect(pruned.code).toBe(0);
