@@ -59,8 +59,9 @@ export const USAGE = `Usage: msk-s3-sink <command> [options]
 Commands:
   status    where every topic-partition stands: committed offset, generation, last object, age;
             with --bootstrap-servers also the high-water mark and the lag
-  verify    read S3 back and reconcile it with the ledger: gaps, overlaps, orphans, unreadable
-            objects, dead letters (exit 1 on any error; --strict: on warnings too)
+  verify    read S3 back and reconcile it with the ledger: gaps, overlaps, records current nowhere,
+            unreadable objects (errors); ranges the source skipped, orphans, dead letters, superseded
+            objects (warnings). Exit 1 on any error; --strict: on warnings too
   locate    which object holds --offset N (or the first record at or after --timestamp T)
   reset     move partitions of --topic back (replay) or forward (skip) as a new ledger generation
             (--to-offset N | --to-timestamp T | --to-earliest | --to-latest) --reason TEXT
