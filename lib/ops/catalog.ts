@@ -59,7 +59,14 @@ export async function catalog(
         if (metadata === undefined) problem = 'listed but gone';
         else descriptor = fromMetadata(key, metadata);
       } catch (error) {
-        problem = (error as Error).message;
+        // A HEAD's error has no body: the status is what says what happened.
+        const e = error as Error & { $metadata?: { httpStatusCode?: number } };
+        const status = e.$metadata?.httpStatusCode;
+        const detail = e.name === 'Unknown' || e.message === 'UnknownError' ? '' : ` (${e.name}: ${e.message})`;
+        problem =
+          status === undefined
+            ? `its metadata cannot be read: ${e.name}: ${e.message}`
+            : `its metadata cannot be read: HEAD answered HTTP ${status}${detail}`;
       }
       if (descriptor && (descriptor.firstOffset !== name.firstOffset || descriptor.generation !== name.generation)) {
         problem = `its metadata (generation ${descriptor.generation}, first offset ${descriptor.firstOffset}) contradicts its key`;

@@ -15,7 +15,6 @@ import { DeleteObjectsCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { randomUUID } from 'node:crypto';
-import { userInfo, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { S3ObjectStore } from '../aws/s3-object-store.ts';
@@ -27,6 +26,7 @@ import { ledgerEntryFields } from '../ports.ts';
 import { readWorkerStorageFile, StandaloneConfigError, type WorkerStorage } from '../standalone/config.ts';
 import { LedgerLockedError } from '../standalone/file-ledger.ts';
 import { FileLedgerAdmin } from '../standalone/file-ledger-admin.ts';
+import { type AwsCallerLookup, defaultOperator, stsCallerLookup } from './caller.ts';
 import { catalog, type CatalogedObject, generationWindows } from './catalog.ts';
 import { createKafkaAdmin, type KafkaAdmin, type KafkaSecurity } from './kafka-admin.ts';
 import { LedgerAdmin, type LedgerAdminPort } from './ledger-admin.ts';
@@ -54,6 +54,8 @@ export interface CliIo {
   readonly now: () => number;
   /** Lets time pass (a replay's wait for invocations to end); tests pass a virtual one. */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** The AWS caller's identity, for `--by`'s default on AWS (tests inject it; otherwise STS). */
+  readonly awsCaller?: AwsCallerLookup;
 }
 
 /** A command-line mistake: answered with the usage hint and exit code 2. */
@@ -69,8 +71,9 @@ export const USAGE = `Usage: msk-s3-sink <command> [options]
 Commands:
   status    where every topic-partition stands: committed offset, generation, last object, age;
             with --bootstrap-servers also the high-water mark and the lag
-  verify    read S3 back and reconcile it with the ledger: gaps, overlaps, orphans, unreadable
-            objects, dead letters (exit 1 on any error; --strict: on warnings too)
+  verify    read S3 back and reconcile it with the ledger: gaps, overlaps, records current nowhere,
+            unreadable objects (errors); ranges the source skipped, orphans, dead letters, superseded
+            objects (warnings). Exit 1 on any error; --strict: on warnings too
   locate    which object holds --offset N (or the first record at or after --timestamp T); for an
             offset the log skipped, the next record's object
   reset     move partitions of --topic back (replay) or forward (skip) as a new ledger generation
@@ -80,7 +83,10 @@ Commands:
             wait out its timeout, reset the consumer group and the ledger, restore, enable
             (--function F, --bootstrap-servers); with --new-group G, a new mapping at --to-timestamp.
             Not for a standalone worker (--ledger-file): stop the worker, reset, start it
-  prune     delete the objects that no generation counts as current (see verify)
+  prune     delete the objects that no generation counts as current (see verify); a dry run unless --yes;
+            refuses a partition with any error; records who, when, what and how many in the ledger
+  history   every reset and prune of the ledger's partitions: when, topic, partition, action, id, who,
+            from, to, reason (--topic T, --partition P)
   manifest  write _manifest.json in each time partition of --topic that every partition has
             committed past (time partitioner; the layout from the function's SINK_* settings in the
             environment, or from a worker's file with --config; --partitions N: the topic's partition
@@ -109,7 +115,8 @@ Mapping:   --function NAME, --mapping UUID, --poll-seconds N (how often to check
 Safety:    --dry-run (show exactly what would change), --force (reset while invocations may still
            run, or a partition neither the ledger nor the cluster knows; replay --new-group when the
            function role's policy cannot be read; never past a ledger file's lock), --id ID (resume a
-           reset or replay), --by WHO, --reason TEXT
+           reset or replay), --by WHO (default: the AWS caller's ARN from STS; user@host with a ledger
+           file or AWS_ENDPOINT_URL*), --reason TEXT, --yes (prune: delete)
 Output:    --json (for scripts), --read (verify: read every object too), --strict
 `;
 
@@ -143,6 +150,7 @@ const OPTIONS = {
   partitions: { type: 'string' },
   'grace-ms': { type: 'string' },
   'dry-run': { type: 'boolean' },
+  yes: { type: 'boolean' },
   force: { type: 'boolean' },
   json: { type: 'boolean' },
   read: { type: 'boolean' },
@@ -185,6 +193,8 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
           return await replay(context);
         case 'prune':
           return await prune(context);
+        case 'history':
+          return await history(context);
         case 'manifest':
           return await manifest(context);
         default:
@@ -255,6 +265,7 @@ class Context {
   #lambda: LambdaClient | undefined;
   #kafka: KafkaAdmin | undefined;
   #worker: WorkerStorage | undefined;
+  #operator: string | undefined;
 
   constructor(values: Values, env: Readonly<Record<string, string | undefined>>, io: CliIo) {
     this.values = values;
@@ -417,15 +428,33 @@ class Context {
     }
   }
   /** The audit of a reset: an id to resume by, who, when, why. */
-  audit(): { id: string; at: string; by: string; reason: string } {
+  async audit(): Promise<{ id: string; at: string; by: string; reason: string }> {
     const reason = this.values.reason;
     if (!reason) throw new UsageError('--reason is required: it is kept in the ledger with who and when');
+    return { id: this.values.id ?? randomUUID(), at: new Date(this.io.now()).toISOString(), by: await this.operator(), reason };
+  }
+  /** The audit of a prune: as a reset's, with a default reason. */
+  async pruneAudit(): Promise<{ id: string; at: string; by: string; reason: string }> {
     return {
       id: this.values.id ?? randomUUID(),
       at: new Date(this.io.now()).toISOString(),
-      by: this.values.by ?? `${userInfo().username}@${hostname()}`,
-      reason,
+      by: await this.operator(),
+      reason: this.values.reason ?? 'delete objects superseded by a later generation',
     };
+  }
+  /** Who runs the command: --by, else the AWS caller (STS), else user@host (see lib/ops/caller.ts). */
+  async operator(): Promise<string> {
+    if (this.values.by !== undefined) return this.values.by;
+    if (this.#operator === undefined) {
+      const { by, note } = await defaultOperator({
+        env: this.#env,
+        usesLedgerFile: this.usesLedgerFile,
+        awsCaller: this.io.awsCaller ?? stsCallerLookup({ region: this.region }),
+      });
+      if (note) this.io.stderr.write(`note: ${note}\n`);
+      this.#operator = by;
+    }
+    return this.#operator;
   }
   /** The reset target from the --to-* options (exactly one). */
   target(): ResetTarget {
@@ -568,16 +597,32 @@ async function verify(context: Context): Promise<number> {
   context.print({ ...report, objectsScanned: objects.length, seconds }, () => {
     const lines = [
       table(
-        ['topic', 'partition', 'generation', 'committed', 'objects', 'records', 'dead letters'],
-        report.partitions.map((p) => [p.topic, p.partition, p.generation, p.committedOffset, p.objects, p.records, p.deadLetters]),
+        ['topic', 'partition', 'generation', 'committed', 'objects', 'records', 'dead letters', 'skipped'],
+        report.partitions.map((p) => [
+          p.topic,
+          p.partition,
+          p.generation,
+          p.committedOffset,
+          p.objects,
+          p.recordsExact ? p.records : `≥${p.records}`,
+          p.deadLetters,
+          p.skippedOffsets,
+        ]),
       ),
       ...report.findings.map((f) => `${f.severity.toUpperCase()} ${f.kind} ${f.topic}-${f.partition}${f.generation === undefined ? '' : ` (generation ${f.generation})`}: ${f.message}${f.keys ? `\n    ${f.keys.slice(0, 5).join('\n    ')}${f.keys.length > 5 ? `\n    … and ${f.keys.length - 5} more` : ''}` : ''}`),
       `${objects.length} objects scanned in ${seconds.toFixed(1)} s (${(objects.length / Math.max(seconds, 0.001)).toFixed(0)} objects/s): ${report.errors} error(s), ${report.warnings} warning(s)${report.prunable.length ? `, ${report.prunable.length} prunable object(s) (msk-s3-sink prune)` : ''}`,
-      report.errors === 0 ? 'OK: S3 and the ledger agree' : 'INCONSISTENT: see the errors above',
+      verdict(report, Boolean(context.values.strict)),
     ];
     return `${lines.join('\n')}\n`;
   });
   return report.errors > 0 || (context.values.strict && report.warnings > 0) ? 1 : 0;
+}
+
+/** verify's last line, in step with its exit code: never OK when it exits 1. */
+function verdict(report: { readonly errors: number; readonly warnings: number }, strict: boolean): string {
+  if (report.errors > 0) return 'INCONSISTENT: see the errors above';
+  if (strict && report.warnings > 0) return `NOT OK (--strict): no errors, but ${report.warnings} warning(s) above`;
+  return 'OK: S3 and the ledger agree';
 }
 
 async function countDeadLetters(context: Context): Promise<Map<string, number>> {
@@ -660,7 +705,7 @@ async function locate(context: Context): Promise<number> {
 async function reset(context: Context): Promise<number> {
   const topic = context.requireTopic();
   const target = context.target();
-  const audit = context.audit();
+  const audit = await context.audit();
   const functionName = context.values.function;
   const ledger = context.ledger;
   if (ledger instanceof FileLedgerAdmin) {
@@ -771,7 +816,7 @@ async function replay(context: Context): Promise<number> {
   if (!functionName) throw new UsageError('replay needs --function (the sink function whose mapping reads --topic)');
   const kafka = context.kafka;
   if (!kafka) throw new UsageError('replay needs --bootstrap-servers: it resets the consumer group on the cluster');
-  const audit = context.audit();
+  const audit = await context.audit();
   const log = (line: string) => context.io.stderr.write(`${line}\n`);
   const io = context.io;
   const clock = { now: io.now, sleep: io.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))) };
@@ -815,27 +860,143 @@ async function replay(context: Context): Promise<number> {
   return 0;
 }
 
+/**
+ * Deletes superseded objects: those wholly outside their generation's window as the ledger's
+ * history defines it (see `reconcile`). A partition with any error (a gap, an overlap, an object
+ * it cannot read) is refused whole: what is current there is in doubt. A dry run unless --yes;
+ * each partition's audit record goes on its ledger entry before its objects are deleted.
+ */
 async function prune(context: Context): Promise<number> {
   const [entries, objects] = await Promise.all([
     context.ledger.list({ topic: context.topic }),
     catalog(context.inventory, { prefix: context.prefix, topic: context.topic, onProgress: context.progress('scan') }),
   ]);
-  const report = reconcile({ entries, objects });
-  const keys = report.prunable;
-  context.print({ dryRun: Boolean(context.values['dry-run']), keys }, () =>
-    `${context.values['dry-run'] ? 'Would delete' : 'Deleting'} ${keys.length} superseded object(s)${keys.length ? `:\n  ${keys.join('\n  ')}` : ''}\n`,
-  );
-  if (context.values['dry-run'] || keys.length === 0) return 0;
-  for (let start = 0; start < keys.length; start += 1000) {
-    const result = await context.s3.send(
-      new DeleteObjectsCommand({
-        Bucket: context.bucket,
-        Delete: { Objects: keys.slice(start, start + 1000).map((Key) => ({ Key })), Quiet: true },
-      }),
-    );
-    if (result.Errors?.length) throw new OperationError(`could not delete ${result.Errors.length} object(s): ${result.Errors[0]!.Key}: ${result.Errors[0]!.Message}`);
+  const only = context.partitions;
+  const report = reconcile({
+    entries: entries.filter((e) => only === undefined || only.includes(e.partition)),
+    objects: objects.filter((o) => only === undefined || only.includes(o.partition)),
+  });
+  const byKey = new Map(objects.map((o) => [o.key, o]));
+  const errors = new Map<string, string[]>();
+  for (const finding of report.findings.filter((f) => f.severity === 'error')) {
+    const id = `${finding.topic}/${finding.partition}`;
+    errors.set(id, [...(errors.get(id) ?? []), `${finding.kind}: ${finding.message}`]);
   }
+  const groups = new Map<string, CatalogedObject[]>();
+  for (const key of report.prunable) {
+    const object = byKey.get(key)!;
+    const id = `${object.topic}/${object.partition}`;
+    groups.set(id, [...(groups.get(id) ?? []), object]);
+  }
+  const refused = [...errors.keys()].sort().map((id) => {
+    const [topic, partition] = [id.slice(0, id.lastIndexOf('/')), Number(id.slice(id.lastIndexOf('/') + 1))];
+    return { topic, partition, errors: errors.get(id)!, objects: groups.get(id)?.length ?? 0 };
+  });
+  const planned = [...groups.entries()].filter(([id]) => !errors.has(id)).sort(([a], [b]) => (a < b ? -1 : 1));
+  const keys = planned.flatMap(([, group]) => group.map((o) => o.key));
+  const dryRun = !context.values.yes || Boolean(context.values['dry-run']);
+  const audit = dryRun ? undefined : await context.pruneAudit();
+  context.print({ dryRun, ...(audit ? { id: audit.id } : {}), keys, refused }, () =>
+    [
+      ...refused.map(
+        (r) =>
+          `REFUSED ${r.topic}-${r.partition}: ${r.errors.length} error(s), so what is current there is in doubt (see msk-s3-sink verify); ` +
+          `${r.objects} object(s) left alone\n    ${r.errors[0]}\n`,
+      ),
+      `${dryRun ? 'Would delete' : 'Deleting'} ${keys.length} superseded object(s)${keys.length ? `:\n  ${keys.join('\n  ')}` : ''}\n`,
+      dryRun && keys.length > 0 ? 'dry run: nothing deleted; run again with --yes to delete\n' : '',
+    ].join(''),
+  );
+  if (dryRun || keys.length === 0) return refused.length > 0 ? 1 : 0;
+  let deleted = 0;
+  for (const [, group] of planned) {
+    const { topic, partition } = group[0]!;
+    const offsets = group.map((o) => o.descriptor!);
+    // Recorded first: a deletion never goes unrecorded, even if the process dies halfway.
+    await context.ledger.recordPrune(topic, partition, {
+      ...audit!,
+      generations: [...new Set(offsets.map((d) => d.generation))].sort((a, b) => a - b),
+      fromOffset: Math.min(...offsets.map((d) => d.firstOffset)),
+      toOffset: Math.max(...offsets.map((d) => d.lastOffset)),
+      objects: group.length,
+      bytes: group.reduce((sum, o) => sum + o.size, 0),
+    });
+    const groupKeys = group.map((o) => o.key);
+    for (let start = 0; start < groupKeys.length; start += 1000) {
+      const batch = groupKeys.slice(start, start + 1000);
+      const result = await context.s3.send(
+        new DeleteObjectsCommand({ Bucket: context.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
+      );
+      if (result.Errors?.length) {
+        throw new OperationError(
+          `${topic}-${partition}: could not delete ${result.Errors.length} object(s) (prune ${audit!.id}; run prune again): ` +
+            `${result.Errors[0]!.Key}: ${result.Errors[0]!.Message}`,
+        );
+      }
+      deleted += batch.length;
+    }
+  }
+  if (!context.values.json) {
+    context.io.stdout.write(`Deleted ${deleted} superseded object(s) of ${planned.length} partition(s) (prune ${audit!.id}, by ${audit!.by}; see msk-s3-sink history)\n`);
+  }
+  return refused.length > 0 ? 1 : 0;
+}
+
+/**
+ * Every reset and prune recorded on the ledger's entries, oldest first: when, where, what, who,
+ * from, to and why. A reset's from and to are `g{generation}@{committed offset}` (the old
+ * generation's committed offset; the offset the new generation continues after); a prune's are
+ * the offsets its deleted objects spanned.
+ */
+async function history(context: Context): Promise<number> {
+  const only = context.partitions;
+  const entries = (await context.ledger.list({ topic: context.topic })).filter((e) => only === undefined || only.includes(e.partition));
+  const rows = entries
+    .flatMap((entry) => [
+      ...entry.resets.map((reset) => ({ action: 'reset' as const, topic: entry.topic, partition: entry.partition, ...reset })),
+      ...(entry.prunes ?? []).map((prune) => ({ action: 'prune' as const, topic: entry.topic, partition: entry.partition, ...prune })),
+    ])
+    .sort((a, b) => (a.at !== b.at ? (a.at < b.at ? -1 : 1) : a.topic !== b.topic ? (a.topic < b.topic ? -1 : 1) : a.partition - b.partition));
+  context.print(rows, () =>
+    rows.length === 0
+      ? `The ledger ${context.ledgerName} records no reset or prune${context.topic ? ` for topic ${context.topic}` : ''}.\n`
+      : table(
+          ['at', 'topic', 'partition', 'action', 'id', 'by', 'from', 'to', 'reason'],
+          rows.map((r) =>
+            r.action === 'reset'
+              ? [
+                  r.at,
+                  r.topic,
+                  r.partition,
+                  `reset (${r.toOffset < r.fromOffset ? 'replay' : r.toOffset === r.fromOffset ? 'restart' : 'skip'})`,
+                  r.id,
+                  r.by,
+                  `g${r.fromGeneration}@${r.fromOffset}`,
+                  `g${r.toGeneration}@${r.toOffset}`,
+                  r.reason,
+                ]
+              : [
+                  r.at,
+                  r.topic,
+                  r.partition,
+                  `prune ${r.objects} object${r.objects === 1 ? '' : 's'} of ${r.generations.map((g) => `g${g}`).join(', ')} (${bytes(r.bytes)})`,
+                  r.id,
+                  r.by,
+                  r.fromOffset,
+                  r.toOffset,
+                  r.reason,
+                ],
+          ),
+        ),
+  );
   return 0;
+}
+
+function bytes(count: number): string {
+  if (count < 1024) return `${count} B`;
+  if (count < 1024 ** 2) return `${(count / 1024).toFixed(1)} KiB`;
+  if (count < 1024 ** 3) return `${(count / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(count / 1024 ** 3).toFixed(1)} GiB`;
 }
 
 async function manifest(context: Context): Promise<number> {

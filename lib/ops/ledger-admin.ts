@@ -25,9 +25,30 @@ export interface LedgerReset {
   readonly toOffset: number;
 }
 
-/** A ledger entry with its reset history (oldest first). */
+/**
+ * One prune of a partition's objects: who, when, why, and what (the generations, the offsets
+ * the deleted objects spanned, how many objects and bytes). Recorded before the objects are
+ * deleted, so that no deletion goes unrecorded.
+ */
+export interface LedgerPrune {
+  readonly id: string;
+  readonly at: string;
+  readonly by: string;
+  readonly reason: string;
+  /** The superseded generations the objects belonged to, ascending. */
+  readonly generations: readonly number[];
+  /** The lowest first offset and the highest last offset among the objects. */
+  readonly fromOffset: number;
+  readonly toOffset: number;
+  readonly objects: number;
+  readonly bytes: number;
+}
+
+/** A ledger entry with its reset history and its prune history (each oldest first). */
 export interface AuditedLedgerEntry extends LedgerEntry {
   readonly resets: readonly LedgerReset[];
+  /** Absent or empty: never pruned. */
+  readonly prunes?: readonly LedgerPrune[];
 }
 
 /**
@@ -50,6 +71,11 @@ export interface LedgerAdminPort {
    * commits in between is not overwritten.
    */
   reset(topic: string, partition: number, expected: LedgerPosition | undefined, reset: LedgerReset): Promise<void>;
+  /**
+   * Appends `prune` to the partition's prune history. The entry must exist (only a partition
+   * with a history has superseded objects); nothing else of it changes.
+   */
+  recordPrune(topic: string, partition: number, prune: LedgerPrune): Promise<void>;
 }
 
 /**
@@ -147,6 +173,41 @@ export class LedgerAdmin implements LedgerAdminPort {
       throw error;
     }
   }
+
+  /** See `LedgerAdminPort.recordPrune`: one update appending to the item's `prunes` list. */
+  async recordPrune(topic: string, partition: number, prune: LedgerPrune): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#tableName,
+          Key: { topic: { S: topic }, partition: { N: String(partition) } },
+          UpdateExpression: 'SET #prunes = list_append(if_not_exists(#prunes, :empty), :prune)',
+          ConditionExpression: 'attribute_exists(#topic)',
+          ExpressionAttributeNames: { '#prunes': 'prunes', '#topic': 'topic' },
+          ExpressionAttributeValues: { ':empty': { L: [] }, ':prune': { L: [{ M: toPruneItem(prune) }] } },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') {
+        throw new LedgerConflictError(`Ledger of ${topic}-${partition} has no entry: there is nothing of it to prune`, { cause: error });
+      }
+      throw error;
+    }
+  }
+}
+
+function toPruneItem(prune: LedgerPrune): Record<string, AttributeValue> {
+  return {
+    id: { S: prune.id },
+    at: { S: prune.at },
+    by: { S: prune.by },
+    reason: { S: prune.reason },
+    generations: { L: prune.generations.map((generation) => ({ N: String(generation) })) },
+    fromOffset: { N: String(prune.fromOffset) },
+    toOffset: { N: String(prune.toOffset) },
+    objects: { N: String(prune.objects) },
+    bytes: { N: String(prune.bytes) },
+  };
 }
 
 function toResetItem(reset: LedgerReset): Record<string, AttributeValue> {
@@ -176,5 +237,19 @@ function toAuditedEntry(item: Record<string, AttributeValue>): AuditedLedgerEntr
       toOffset: Number(m['toOffset']?.N ?? -1),
     };
   });
-  return { ...toEntry(item), resets };
+  const prunes = (item['prunes']?.L ?? []).map((value): LedgerPrune => {
+    const m = value.M ?? {};
+    return {
+      id: m['id']?.S ?? '',
+      at: m['at']?.S ?? '',
+      by: m['by']?.S ?? '',
+      reason: m['reason']?.S ?? '',
+      generations: (m['generations']?.L ?? []).map((g) => Number(g.N ?? 0)),
+      fromOffset: Number(m['fromOffset']?.N ?? -1),
+      toOffset: Number(m['toOffset']?.N ?? -1),
+      objects: Number(m['objects']?.N ?? 0),
+      bytes: Number(m['bytes']?.N ?? 0),
+    };
+  });
+  return { ...toEntry(item), resets, ...(prunes.length > 0 ? { prunes } : {}) };
 }

@@ -1,18 +1,26 @@
 /**
  * The operators' ledger port (`LedgerAdminPort`) over a standalone worker's ledger file, for
- * `msk-s3-sink <command> --ledger-file PATH`: status, verify, locate, prune and manifest read it;
- * reset starts a new generation in it.
+ * `msk-s3-sink <command> --ledger-file PATH`: status, verify, locate, prune, history and manifest
+ * read it; reset starts a new generation in it, and prune appends its audit record to it.
  *
  * Reads take no lock: the worker replaces the file by renaming a complete one over it, so a read
  * sees one whole version. A reset takes the file's lock (the worker's, `lockLedgerFile`) for its
  * read-check-write, so it is refused with `LedgerLockedError` while a live worker holds the file:
- * the worker keeps its entries in memory and would overwrite the reset with its next commit. That
+ * the worker keeps its entries in memory and would overwrite the reset with its next commit (a
+ * prune's audit record likewise takes the lock, and is refused the same way). That
  * lock is the guard a Lambda mapping's disabled state is for the DynamoDB ledger. For a
  * standalone worker a replay is: stop the worker, reset, start it again; it positions every
  * assigned partition at the ledger's committed offset + 1 (lib/standalone/worker.ts).
  */
 import { resolve } from 'node:path';
-import { resetConflictError, type AuditedLedgerEntry, type LedgerAdminPort, type LedgerReset } from '../ops/ledger-admin.ts';
+import { LedgerConflictError } from '../errors.ts';
+import {
+  resetConflictError,
+  type AuditedLedgerEntry,
+  type LedgerAdminPort,
+  type LedgerPrune,
+  type LedgerReset,
+} from '../ops/ledger-admin.ts';
 import type { LedgerPosition } from '../ports.ts';
 import {
   compareLedgerEntries,
@@ -52,7 +60,10 @@ export function resetEntry(
     lastObjectKey: null,
     lastRecordCount: 0,
     updatedAt: reset.at,
+    // The histories stay, as the DynamoDB item keeps them through a reset.
+    ...(current?.skippedRanges?.length ? { skippedRanges: current.skippedRanges } : {}),
     resets: [...(current?.resets ?? []), reset],
+    ...(current?.prunes?.length ? { prunes: current.prunes } : {}),
   };
 }
 
@@ -94,6 +105,25 @@ export class FileLedgerAdmin implements LedgerAdminPort {
       const entries = this.#read();
       const id = ledgerKey(topic, partition);
       entries.set(id, resetEntry({ topic, partition }, entries.get(id), expected, reset));
+      writeLedgerFile(this.path, entries.values());
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * See `LedgerAdminPort.recordPrune`: under the file's lock (`LedgerLockedError` while a worker
+   * holds it: it would drop the record with its next commit), the file read again, rewritten
+   * atomically with the record appended.
+   */
+  async recordPrune(topic: string, partition: number, prune: LedgerPrune): Promise<void> {
+    const release = lockLedgerFile(this.path, LedgerLockPurpose.prune);
+    try {
+      const entries = this.#read();
+      const id = ledgerKey(topic, partition);
+      const current = entries.get(id);
+      if (!current) throw new LedgerConflictError(`Ledger of ${topic}-${partition} has no entry in ${this.path}: there is nothing of it to prune`);
+      entries.set(id, { ...current, prunes: [...(current.prunes ?? []), prune] });
       writeLedgerFile(this.path, entries.values());
     } finally {
       release();

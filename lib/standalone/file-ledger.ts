@@ -18,20 +18,20 @@
  * read one whole version of the file, since writers only ever rename a complete file over it.
  *
  * Reset history: an entry may carry `resets`, the audit records of the operators' resets (oldest
- * first), as the DynamoDB item does. Only a reset changes a history, and a reset holds the lock,
- * so the histories a worker read at `open` stay the file's histories for as long as it runs: it
- * writes them back unchanged with every commit.
+ * first), and `prunes`, those of their prunes, as the DynamoDB item does. Only a reset or a prune
+ * changes a history, and both hold the lock, so the histories a worker read at `open` stay the
+ * file's histories for as long as it runs: it writes them back unchanged with every commit.
  *
  * Versions: 1 is entries without histories (all that workers wrote before resets existed); 2 adds
- * `resets`. A file is written as version 1 while no entry has a history, as version 2 once one
- * does; both are read. So an older worker (which reads version 1 only) keeps working on a ledger
- * that was never reset, and refuses one that was rather than drop its history on its next commit:
- * `verify`, `locate` and `prune` tell the generations apart by that history.
+ * `resets`; 3 adds `prunes`. A file is written in the lowest version that holds its content; all
+ * three are read. So an older worker keeps working on a ledger that has nothing it does not know,
+ * and refuses one that has rather than drop a history on its next commit: `verify`, `locate` and
+ * `prune` tell the generations apart by the reset history, and `history` shows both.
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, constants as fsConstants } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigurationError, LedgerConflictError, SinkError } from '../errors.ts';
-import type { AuditedLedgerEntry, LedgerReset } from '../ops/ledger-admin.ts';
+import type { AuditedLedgerEntry, LedgerPrune, LedgerReset } from '../ops/ledger-admin.ts';
 import {
   ledgerEntryFields,
   type LedgerEntry,
@@ -51,6 +51,8 @@ export const FileLedgerVersion = {
   entries: 1,
   /** Entries with their reset histories (`resets`). */
   withResets: 2,
+  /** Entries with prune histories (`prunes`) too. */
+  withPrunes: 3,
 } as const;
 export type FileLedgerVersion = (typeof FileLedgerVersion)[keyof typeof FileLedgerVersion];
 
@@ -60,6 +62,8 @@ export const LedgerLockPurpose = {
   worker: 'worker',
   /** An operator's reset, for the length of one write. */
   reset: 'reset',
+  /** An operator's prune, for the length of the write of its audit record. */
+  prune: 'prune',
 } as const;
 export type LedgerLockPurpose = (typeof LedgerLockPurpose)[keyof typeof LedgerLockPurpose];
 
@@ -74,7 +78,10 @@ export class LedgerLockedError extends SinkError {
   ) {
     const held = `The offset ledger file ${path} is in use by ${pid === undefined ? 'another process' : `process ${pid}`}${options.detail ? ` (${options.detail})` : ''}`;
     super(
-      options.purpose === LedgerLockPurpose.reset
+      options.purpose === LedgerLockPurpose.prune
+        ? `${held}: a standalone worker runs on it and would drop the prune's audit record with its next commit. Stop the ` +
+            'worker first (SIGTERM), run the prune again, then start the worker'
+        : options.purpose === LedgerLockPurpose.reset
         ? `${held}: a standalone worker runs on it, and a reset must not race its commits. Stop the worker first ` +
             '(SIGTERM: it delivers what it fetched, commits and exits), run the reset again, then start the worker: it resumes ' +
             "every partition at the ledger's committed offset + 1 (--force does not override this lock)"
@@ -102,7 +109,7 @@ export interface FileLedgerFaults {
 }
 
 /** An entry as the file stores it: the history only when there is one. */
-type StoredEntry = LedgerEntry & { readonly resets?: readonly LedgerReset[] };
+type StoredEntry = LedgerEntry & { readonly resets?: readonly LedgerReset[]; readonly prunes?: readonly LedgerPrune[] };
 
 interface LedgerFile {
   readonly format: typeof FILE_LEDGER_FORMAT;
@@ -194,6 +201,7 @@ export class FileOffsetLedger implements OffsetLedger {
       ...(current?.naming !== undefined ? { naming: current.naming } : {}),
       ...ledgerEntryFields(next),
       resets: current?.resets ?? [],
+      ...(current?.prunes?.length ? { prunes: current.prunes } : {}),
     };
     const updated = new Map(this.#entries);
     updated.set(id, entry);
@@ -262,10 +270,20 @@ export class FileOffsetLedger implements OffsetLedger {
 export function writeLedgerFile(path: string, entries: Iterable<AuditedLedgerEntry>, faults: FileLedgerFaults = {}): void {
   const stored = [...entries]
     .sort(compareLedgerEntries)
-    .map((entry): StoredEntry => ({ ...ledgerEntryFields(entry), ...(entry.resets.length > 0 ? { resets: entry.resets } : {}) }));
+    .map(
+      (entry): StoredEntry => ({
+        ...ledgerEntryFields(entry),
+        ...(entry.resets.length > 0 ? { resets: entry.resets } : {}),
+        ...(entry.prunes?.length ? { prunes: entry.prunes } : {}),
+      }),
+    );
   const content: LedgerFile = {
     format: FILE_LEDGER_FORMAT,
-    version: stored.some((entry) => entry.resets) ? FileLedgerVersion.withResets : FileLedgerVersion.entries,
+    version: stored.some((entry) => entry.prunes)
+      ? FileLedgerVersion.withPrunes
+      : stored.some((entry) => entry.resets)
+        ? FileLedgerVersion.withResets
+        : FileLedgerVersion.entries,
     entries: stored,
   };
   const text = `${JSON.stringify(content, null, 1)}\n`;
@@ -415,7 +433,7 @@ export function readLedgerFile(path: string): Map<string, AuditedLedgerEntry> | 
   const versions: readonly number[] = Object.values(FileLedgerVersion);
   if (!versions.includes(file.version as number)) {
     throw new LedgerFileError(
-      `The offset ledger file ${path} has version ${String(file.version)}; this version of msk-s3-sink reads versions ${versions.join(' and ')} (upgrade it)`,
+      `The offset ledger file ${path} has version ${String(file.version)}; this version of msk-s3-sink reads versions ${versions.slice(0, -1).join(', ')} and ${versions.at(-1)} (upgrade it)`,
     );
   }
   const entries = new Map<string, AuditedLedgerEntry>();
@@ -427,12 +445,18 @@ export function readLedgerFile(path: string): Map<string, AuditedLedgerEntry> | 
       Number.isSafeInteger(e.generation) &&
       Number.isSafeInteger(e.committedOffset) &&
       (e.lastObjectKey === null || typeof e.lastObjectKey === 'string') &&
-      (e.resets === undefined || Array.isArray(e.resets));
+      (e.resets === undefined || Array.isArray(e.resets)) &&
+      (e.prunes === undefined || Array.isArray(e.prunes));
     if (!valid) throw new LedgerFileError(`The offset ledger file ${path}: entries[${index}] is malformed`);
     const resets = (e.resets ?? []).map((reset, at) => {
       const parsedReset = parseReset(reset);
       if (!parsedReset) throw new LedgerFileError(`The offset ledger file ${path}: entries[${index}].resets[${at}] is malformed`);
       return parsedReset;
+    });
+    const prunes = (e.prunes ?? []).map((prune, at) => {
+      const parsedPrune = parsePrune(prune);
+      if (!parsedPrune) throw new LedgerFileError(`The offset ledger file ${path}: entries[${index}].prunes[${at}] is malformed`);
+      return parsedPrune;
     });
     entries.set(ledgerKey(e.topic!, e.partition!), {
       topic: e.topic!,
@@ -444,6 +468,7 @@ export function readLedgerFile(path: string): Map<string, AuditedLedgerEntry> | 
       updatedAt: String(e.updatedAt ?? ''),
       ...storedExtras(e, (what) => new LedgerFileError(`The offset ledger file ${path}: entries[${index}].${what} is malformed`)),
       resets,
+      ...(prunes.length > 0 ? { prunes } : {}),
     });
   });
   return entries;
@@ -465,6 +490,26 @@ function storedExtras(e: Partial<StoredEntry>, malformed: (what: string) => Erro
     return r as SkippedRange;
   });
   return { ...(skippedRanges.length > 0 ? { skippedRanges } : {}), ...(e.naming !== undefined ? { naming: e.naming } : {}) };
+}
+
+function parsePrune(raw: unknown): LedgerPrune | undefined {
+  const r = raw as Partial<Record<keyof LedgerPrune, unknown>> | null;
+  if (typeof r !== 'object' || r === null) return undefined;
+  const { id, at, by, reason, generations, fromOffset, toOffset, objects, bytes } = r;
+  if (typeof id !== 'string' || typeof at !== 'string' || typeof by !== 'string' || typeof reason !== 'string') return undefined;
+  if (!Array.isArray(generations) || !generations.every((g) => Number.isSafeInteger(g))) return undefined;
+  if (![fromOffset, toOffset, objects, bytes].every((n) => Number.isSafeInteger(n))) return undefined;
+  return {
+    id,
+    at,
+    by,
+    reason,
+    generations: generations as number[],
+    fromOffset: fromOffset as number,
+    toOffset: toOffset as number,
+    objects: objects as number,
+    bytes: bytes as number,
+  };
 }
 
 function parseReset(raw: unknown): LedgerReset | undefined {

@@ -169,6 +169,7 @@ describe('replay with an invocation in flight', () => {
         return inner.read(t, p);
       },
       advance: (expected, next) => inner.advance(expected, next),
+      declareNaming: (expected, declaration) => inner.declareNaming(expected, declaration),
     };
     const heldSink = createSink({
       config: loadConfig({ SINK_BUCKET: s3.bucket, LEDGER_TABLE: ledgerTable.tableName }),

@@ -166,8 +166,17 @@ describe('standalone replay with the file ledger: stop, reset, start', () => {
     const prunable = (await cli('prune', '--dry-run', '--json')).json().keys as string[];
     expect(prunable.length).toBeGreaterThan(0);
     expect(prunable.every((key) => !key.includes('+g1') && /partition=[01]\//.test(key))).toBe(true);
+    // Without --yes, a dry run; with it (the worker is stopped: prune writes its audit record to the file), it deletes.
     expect((await cli('prune')).code).toBe(0);
+    expect((await cli('prune', '--dry-run', '--json')).json().keys).toEqual(prunable);
+    expect((await cli('prune', '--yes', '--by', 'ops')).code).toBe(0);
     expect((await cli('prune', '--dry-run', '--json')).json().keys).toEqual([]);
+    // history shows the reset and the prune of each replayed partition, from the file.
+    const trail = (await cli('history', '--json')).json() as Array<{ action: string; partition: number; id: string; by: string; objects?: number }>;
+    expect(trail.map((r) => [r.action, r.partition, r.by]).sort()).toEqual(
+      REPLAYED.flatMap((p) => [['prune', p, 'ops'], ['reset', p, 'ops']]).sort(),
+    );
+    expect(trail.filter((r) => r.action === 'prune').reduce((n, r) => n + r.objects!, 0)).toBe(prunable.length);
     const pruned = await cli('verify', '--read');
     expect(pruned.stdout).toContain('OK: S3 and the ledger agree');
     expect(pruned.code).toBe(0);

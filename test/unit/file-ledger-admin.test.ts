@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LedgerConflictError } from '../../lib/errors.ts';
-import type { LedgerReset } from '../../lib/ops/ledger-admin.ts';
+import type { LedgerPrune, LedgerReset } from '../../lib/ops/ledger-admin.ts';
 import type { LedgerEntry } from '../../lib/ports.ts';
 import { FileLedgerAdmin } from '../../lib/standalone/file-ledger-admin.ts';
 import { FileOffsetLedger, LedgerFileError, LedgerLockedError } from '../../lib/standalone/file-ledger.ts';
@@ -253,13 +253,72 @@ describe('The reset history across the worker', () => {
   });
 
   it('refuses a version it does not know and a malformed history, saying which', () => {
-    writeFileSync(path, JSON.stringify({ format: 'msk-s3-sink-file-ledger', version: 3, entries: [] }));
-    expect(() => FileOffsetLedger.open(path)).toThrow(/has version 3; this version of msk-s3-sink reads versions 1 and 2/);
+    writeFileSync(path, JSON.stringify({ format: 'msk-s3-sink-file-ledger', version: 4, entries: [] }));
+    expect(() => FileOffsetLedger.open(path)).toThrow(/has version 4; this version of msk-s3-sink reads versions 1, 2 and 3/);
     writeFileSync(
       path,
       JSON.stringify({ format: 'msk-s3-sink-file-ledger', version: 2, entries: [{ ...entry('orders', 0, 9), resets: [{ id: 'x' }] }] }),
     );
     expect(() => FileOffsetLedger.open(path)).toThrow(/entries\[0\]\.resets\[0\] is malformed/);
     expect(existsSync(`${path}.lock`)).toBe(false);
+  });
+});
+
+describe('The prune history', () => {
+  const prune: LedgerPrune = {
+    id: 'prune-1',
+    at: '2026-01-03T00:00:00.000Z',
+    by: 'bob@host',
+    reason: 'reclaim space',
+    generations: [0],
+    fromOffset: 40,
+    toOffset: 99,
+    objects: 6,
+    bytes: 1234,
+  };
+
+  it('appends the record, makes the file version 3, and survives the worker\'s commits and the next reset', async () => {
+    await workerCommits(entry('orders', 0, 99), entry('orders', 1, 50));
+    const admin = new FileLedgerAdmin(path);
+    await admin.reset('orders', 0, { generation: 0, committedOffset: 99 }, resetOf(99, 39));
+    await admin.recordPrune('orders', 0, prune);
+    expect(file().version).toBe(3);
+    expect((await admin.get('orders', 0))?.prunes).toEqual([prune]);
+    expect(existsSync(`${path}.lock`)).toBe(false);
+
+    const ledger = FileOffsetLedger.open(path);
+    await ledger.advance({ generation: 1, committedOffset: 39 }, entry('orders', 0, 120, 1));
+    await ledger.close();
+    expect(await admin.get('orders', 0)).toEqual({ ...entry('orders', 0, 120, 1), resets: [resetOf(99, 39)], prunes: [prune] });
+    expect(file().entries[1]).not.toHaveProperty('prunes');
+
+    await admin.reset('orders', 0, { generation: 1, committedOffset: 120 }, resetOf(120, 9, { id: 'reset-2', fromGeneration: 1, toGeneration: 2 }));
+    const second = { ...prune, id: 'prune-2', generations: [1] };
+    await admin.recordPrune('orders', 0, second);
+    expect((await admin.get('orders', 0))?.prunes).toEqual([prune, second]);
+  });
+
+  it('is refused with no entry, and while a live worker holds the file, writing nothing', async () => {
+    await workerCommits(entry('orders', 0, 99));
+    const admin = new FileLedgerAdmin(path);
+    await expect(admin.recordPrune('orders', 7, prune)).rejects.toThrow(LedgerConflictError);
+    const bytes = readFileSync(path, 'utf8');
+    const child = await holdInChild();
+    const refused = await admin.recordPrune('orders', 0, prune).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refused).toBeInstanceOf(LedgerLockedError);
+    expect((refused as Error).message).toContain(`is in use by process ${child.pid}`);
+    expect((refused as Error).message).toContain("would drop the prune's audit record");
+    expect(readFileSync(path, 'utf8')).toBe(bytes);
+  });
+
+  it('refuses a malformed prune record, saying where', () => {
+    writeFileSync(
+      path,
+      JSON.stringify({ format: 'msk-s3-sink-file-ledger', version: 3, entries: [{ ...entry('orders', 0, 9), prunes: [{ ...prune, objects: 'six' }] }] }),
+    );
+    expect(() => FileOffsetLedger.open(path)).toThrow(/entries\[0\]\.prunes\[0\] is malformed/);
   });
 });

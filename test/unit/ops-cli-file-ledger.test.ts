@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FileLedgerAdmin } from '../../lib/standalone/file-ledger-admin.ts';
 import { FileOffsetLedger } from '../../lib/standalone/file-ledger.ts';
 import { runCliCaptured } from '../support/cli.ts';
 
@@ -155,5 +156,46 @@ describe('msk-s3-sink reset --ledger-file', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('already applied');
     expect(readFileSync(path, 'utf8')).toBe(after);
+  });
+});
+
+describe('msk-s3-sink history --ledger-file', () => {
+  it('prints every reset and prune: when, who, what, from, to, reason; --by defaults to user@host', async () => {
+    // A reset without --by: a ledger file is local, so the record names user@host.
+    const reset = await cli(['reset', '--ledger-file', path, '--topic', 'orders', '--partition', '1', '--to-offset', '10', '--reason', 'fix a bug', '--id', 'r-2']);
+    expect(reset.code, reset.stderr).toBe(0);
+    const me = `${userInfo().username}@${hostname()}`;
+    expect(reset.stdout).toContain(`(id r-2, by ${me}: fix a bug)`);
+    await new FileLedgerAdmin(path).recordPrune('orders', 0, {
+      id: 'p-1',
+      at: new Date(NOW + 60_000).toISOString(),
+      by: 'carol',
+      reason: 'reclaim space',
+      generations: [0],
+      fromOffset: 40,
+      toOffset: 99,
+      objects: 6,
+      bytes: 2048,
+    });
+
+    const json = await cli(['history', '--ledger-file', path, '--json']);
+    expect(json.code, json.stderr).toBe(0);
+    expect(json.json()).toEqual([
+      expect.objectContaining({ action: 'reset', topic: 'orders', partition: 0, id: 'r-1', by: 'alice', fromGeneration: 0, fromOffset: 99, toGeneration: 1, toOffset: 39 }),
+      expect.objectContaining({ action: 'reset', topic: 'orders', partition: 1, id: 'r-2', by: me, fromOffset: 49, toOffset: 9, reason: 'fix a bug' }),
+      expect.objectContaining({ action: 'prune', topic: 'orders', partition: 0, id: 'p-1', by: 'carol', objects: 6, fromOffset: 40, toOffset: 99 }),
+    ]);
+
+    const human = await cli(['history', '--ledger-file', path]);
+    const lines = human.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^at\s+topic\s+partition\s+action\s+id\s+by\s+from\s+to\s+reason$/);
+    expect(lines[1]).toMatch(/^2026-01-01T00:01:00.000Z\s+orders\s+0\s+reset \(replay\)\s+r-1\s+alice\s+g0@99\s+g1@39\s+reprocess$/);
+    expect(lines[3]).toMatch(/^2026-01-01T00:02:00.000Z\s+orders\s+0\s+prune 6 objects of g0 \(2\.0 KiB\)\s+p-1\s+carol\s+40\s+99\s+reclaim space$/);
+    expect(lines).toHaveLength(4);
+    // One partition, one topic.
+    expect((await cli(['history', '--ledger-file', path, '--partition', '1', '--json'])).json().map((r: { id: string }) => r.id)).toEqual(['r-2']);
+    expect((await cli(['history', '--ledger-file', path, '--topic', 'payments'])).stdout).toBe(
+      `The ledger file ${path} records no reset or prune for topic payments.\n`,
+    );
   });
 });
