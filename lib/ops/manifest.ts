@@ -61,6 +61,26 @@ export function manifestLayoutProblem(layout: Layout): string | undefined {
     : 'completeness markers need the time partitioner with SINK_TIMESTAMP_EXTRACTOR=Record';
 }
 
+/** Bound on the windows `directoryWindow` joins (a coarse template over a fine duration). */
+const MAX_WINDOWS_PER_DIRECTORY = 100_000;
+
+/**
+ * The time span (UTC ms, end exclusive) of the directory a record time goes to: every window
+ * (`partition.duration.ms`) that renders to the same path, joined. Usually one window; two where
+ * a local hour occurs twice (the autumn DST change: Europe/Paris 02:00 is UTC 00:00-01:00 and
+ * again 01:00-02:00, one directory), and a 25-hour local day. A manifest must wait for the end
+ * of the whole directory, not of the window its first object happens to be in.
+ */
+export function directoryWindow(layout: Layout, topic: string, partition: number, time: number): { start: number; end: number } {
+  const pathAt = (at: number) =>
+    layout.route({ topic, partition, offset: 0, timestamp: at, timestampType: null, key: null, value: null, headers: [] }).path;
+  const path = pathAt(time);
+  let { start, end } = layout.window(time)!;
+  for (let n = 0; n < MAX_WINDOWS_PER_DIRECTORY && pathAt(end) === path; n++) end = layout.window(end)!.end;
+  for (let n = 0; n < MAX_WINDOWS_PER_DIRECTORY && pathAt(start - 1) === path; n++) start = layout.window(start - 1)!.start;
+  return { start, end };
+}
+
 /** The manifests due for a topic, from its cataloged objects and ledger entries. */
 export function planManifests(input: {
   readonly prefix: string;
@@ -106,7 +126,7 @@ export function planManifests(input: {
       const d = object.descriptor!;
       if (d.recordCount === 0 || d.minTimestamp === undefined) continue;
       const path = object.key.slice(base.length, object.key.lastIndexOf('/'));
-      if (!windows.has(path)) windows.set(path, layout.window(d.minTimestamp)!);
+      if (!windows.has(path)) windows.set(path, directoryWindow(layout, object.topic, object.partition, d.minTimestamp));
     }
   }
 
