@@ -129,6 +129,11 @@ describe('advanceManifests (the scheduled writer, incremental)', () => {
     const state = JSON.parse(Buffer.from(w.stateStore.objects.get(`topics/m/${MANIFEST_STATE_NAME}`)!.body).toString('utf8'));
     expect(Object.keys(state.partitions)).toEqual(['0', '1']);
     expect(state.partitions['0'].offset).toBe(29);
+    // Bounded: only the watermark rises above the slowest partition's are kept (partition 0 is
+    // 25 minutes ahead of partition 1), and only the open directory's objects.
+    expect(state.partitions['1'].steps).toEqual([]);
+    expect(state.partitions['0'].steps.length).toBeLessThanOrEqual(3);
+    expect(Object.keys(state.open)).toEqual(['year=2026/month=11/day=26/hour=14']);
   });
 
   it('caps the objects examined per run, reports the backlog, and catches up on the next runs', async () => {
