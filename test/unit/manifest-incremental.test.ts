@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createLayout, DEFAULT_LAYOUT, type LayoutSettings } from '../../lib/layout.ts';
 import { catalog } from '../../lib/ops/catalog.ts';
 import { advanceManifests, MANIFEST_STATE_NAME, type ManifestStateStore, planManifests } from '../../lib/ops/manifest.ts';
+import type { LedgerReset } from '../../lib/ops/ledger-admin.ts';
 import type { Inventory } from '../../lib/ops/s3-inventory.ts';
 import { createSink } from '../../lib/sink.ts';
 import { testConfig } from '../support/config.ts';
@@ -70,23 +71,26 @@ function world(env: Record<string, string>, settings: Partial<LayoutSettings>) {
   const layout = createLayout({ ...DEFAULT_LAYOUT, partitioner: 'time', ...settings });
   const { inventory, counts } = inventoryOf(ports.store);
   const stateStore = new MemoryStateStore();
+  /** Reset history by partition (the memory ledger has none). */
+  const resets = new Map<number, LedgerReset[]>();
+  const entries = () => [...ports.ledger.entries.values()].map((e) => ({ ...e, resets: resets.get(e.partition) ?? [] }));
   return {
     ports,
     layout,
     counts,
     stateStore,
+    resets,
     async deliver(logs: LogRecord[][], from: number, to: number) {
       const sink = createSink({ config: testConfig(env), ports, logger: silentLogger, metrics: silentMetrics });
       await sink.handle(toKafkaEvent(logs.map((l, p) => ({ topic: 'm', partition: p, records: l.slice(from, to) }))));
     },
     advance(options: { maxObjects?: number; partitions?: number } = {}) {
-      const ledger = { list: async () => [...ports.ledger.entries.values()].map((e) => ({ ...e, resets: [] })) };
+      const ledger = { list: async () => entries() };
       return advanceManifests({ inventory, ledger, store: ports.store, stateStore, prefix: 'topics/', topic: 'm', layout, ...options });
     },
     async full(partitions?: number) {
       const objects = await catalog(inventory, { prefix: 'topics/', topic: 'm' });
-      const entries = [...ports.ledger.entries.values()].map((e) => ({ ...e, resets: [] }));
-      return planManifests({ prefix: 'topics/', topic: 'm', layout, objects, entries, ...(partitions ? { partitions } : {}) });
+      return planManifests({ prefix: 'topics/', topic: 'm', layout, objects, entries: entries(), ...(partitions ? { partitions } : {}) });
     },
     dataObjects: () => [...ports.store.objects.keys()].filter((key) => !key.endsWith('_manifest.json')).length,
     manifests: () => new Map([...ports.store.objects].filter(([key]) => key.endsWith('_manifest.json')).map(([key, o]) => [key, Buffer.from(o.body).toString('utf8')])),
@@ -168,6 +172,30 @@ describe('advanceManifests (the scheduled writer, incremental)', () => {
     const document = JSON.parse(w.manifests().get(repeated)!);
     expect(document).toMatchObject({ start: '2026-10-25T00:00:00.000Z', end: '2026-10-25T02:00:00.000Z' });
     expect(document.partitions.map((p: { recordCount: number }) => p.recordCount)).toEqual([12, 12]);
+  });
+
+  it('restarts a partition the ledger reset (a replay): written manifests stay, new ones match the full computation', async () => {
+    const w = world(env, {});
+    const logs = [log(0, 30), log(1, 30)];
+    await w.deliver(logs, 0, 18);
+    await w.advance();
+    const before = w.manifests();
+    expect(before.size).toBeGreaterThan(0);
+    // Replay partition 1 from offset 6: generation 1 starts at committed offset 5.
+    const entry = w.ports.ledger.entries.get('m/1')!;
+    w.ports.ledger.entries.set('m/1', { ...entry, generation: 1, committedOffset: 5 });
+    w.resets.set(1, [{ id: 'r1', at: '2026-11-26T13:00:00Z', by: 'test', reason: 'replay', fromGeneration: 0, fromOffset: entry.committedOffset, toGeneration: 1, toOffset: 5 }]);
+    const sink = createSink({ config: testConfig(env), ports: w.ports, logger: silentLogger, metrics: silentMetrics });
+    await sink.handle(toKafkaEvent([{ topic: 'm', partition: 1, records: logs[1]!.slice(6) }, { topic: 'm', partition: 0, records: logs[0]!.slice(18) }]));
+    const result = await w.advance();
+    expect(result).toMatchObject({ backlog: 0, problems: [], skipped: [] });
+    const after = w.manifests();
+    for (const [key, body] of before) expect(after.get(key)).toBe(body);
+    const full = new Map((await w.full()).manifests.map((m) => [m.key, Buffer.from(m.body).toString('utf8')]));
+    const added = [...after.keys()].filter((key) => !before.has(key));
+    expect(added.length).toBeGreaterThan(0);
+    for (const key of added) expect(after.get(key)).toBe(full.get(key));
+    expect(JSON.parse(after.get(added[0]!)!).partitions[1].generation).toBe(1);
   });
 
   it('saves its state only if no other run saved in between, and starts over from an unreadable state', async () => {
