@@ -16,11 +16,12 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
+import { isUtf8 } from 'node:buffer';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { isDeepStrictEqual, parseArgs } from 'node:util';
 import { gunzipSync, zstdDecompressSync } from 'node:zlib';
 import { createLedgerTable, localDynamoDbClient, localS3Client, LOCAL_CREDENTIALS, LOCAL_REGION } from './emulators/clients.ts';
 import { startDynamoDbLocal } from './emulators/dynamodb-local.ts';
@@ -327,6 +328,7 @@ function size(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 function table(rows: readonly (readonly string[])[], indent = '  '): void {
+  if (rows.length === 0) return;
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   for (const row of rows) out(indent + row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  '));
 }
@@ -519,8 +521,8 @@ function captureHandlerOutput(hideLogs: boolean): HandlerOutput {
 // What went in: records by topic-partition, read loosely from events (the handler validates).
 
 interface Expected {
-  /** `topic-partition` → offset → the value as the sink must write it. */
-  readonly partitions: Map<string, Map<number, unknown>>;
+  /** `topic-partition` → offset → the record's value bytes (null: a tombstone). */
+  readonly partitions: Map<string, Map<number, Buffer | null>>;
 }
 
 function countRecords(event: unknown): number {
@@ -547,7 +549,7 @@ function expectRecord(expected: Expected, topic: string, partition: number, offs
   const id = `${topic}-${partition}`;
   let offsets = expected.partitions.get(id);
   if (offsets === undefined) expected.partitions.set(id, (offsets = new Map()));
-  offsets.set(offset, lineValue(value));
+  offsets.set(offset, value);
 }
 
 /** The value a JSON Lines line holds for these bytes: the JSON itself, else the text, else base64. */
@@ -585,11 +587,113 @@ async function listObjects(s3: S3Client, prefix: string): Promise<StoredObject[]
   return objects;
 }
 
-async function readBody(s3: S3Client, key: string): Promise<string> {
+async function readBytes(s3: S3Client, key: string): Promise<Buffer> {
   const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
   const raw = Buffer.from(await got.Body!.transformToByteArray());
-  const body = key.endsWith('.gz') ? gunzipSync(raw) : key.endsWith('.zst') ? zstdDecompressSync(raw) : raw;
-  return body.toString('utf8');
+  return key.endsWith('.gz') ? gunzipSync(raw) : key.endsWith('.zst') ? zstdDecompressSync(raw) : raw;
+}
+
+/** The object's format, by its key's extension (before compression). */
+function formatOf(key: string): 'jsonl' | 'parquet' | 'raw' {
+  if (/\.parquet$/.test(key)) return 'parquet';
+  if (/\.bin(?:\.gz|\.zst)?$/.test(key)) return 'raw';
+  return 'jsonl';
+}
+
+/** A record read back from an object or a dead letter. */
+interface ReadRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  /** Whether it holds the value sent (the bytes of the record, null for a tombstone). */
+  matches(sent: Buffer | null): boolean;
+}
+
+/** A Parquet object's rows, read with hyparquet (not the writer's code), as read records. */
+async function parquetRecords(key: string, body: Buffer): Promise<ReadRecord[]> {
+  if (body.byteLength === 0) return [];
+  const [{ parquetReadObjects }, { compressors }] = await Promise.all([import('hyparquet'), import('hyparquet-compressors')]);
+  const file = body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer;
+  const rows = (await parquetReadObjects({ file, compressors })) as Array<Record<string, unknown>>;
+  const topic = /([^/]+)\+\d+\+\d{20}(?:\+g\d+)?\.parquet$/.exec(key)?.[1] ?? '?';
+  return rows.map((row) => {
+    const columns = Object.fromEntries(Object.entries(row).filter(([name]) => !name.startsWith('kafka_')));
+    return { topic, partition: Number(row['kafka_partition']), offset: Number(row['kafka_offset']), matches: (sent) => parquetValueMatches(sent, columns) };
+  });
+}
+
+/** Bigints (INT64) as numbers, all the way down. */
+function plain(value: unknown): unknown {
+  if (typeof value === 'bigint') return Number(value);
+  if (Array.isArray(value)) return value.map(plain);
+  if (value !== null && typeof value === 'object' && !(value instanceof Date)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  return value ?? null;
+}
+
+/**
+ * Whether a Parquet row's value columns hold the JSON object sent: every field in its column
+ * (absent fields null), numbers as numbers, JSON and mixed-type columns as JSON text; a
+ * tombstone is a row with every value column null.
+ */
+function parquetValueMatches(sent: Buffer | null, columns: Record<string, unknown>): boolean {
+  const got = plain(columns) as Record<string, unknown>;
+  if (sent === null) return Object.values(got).every((v) => v === null);
+  const want = lineValue(sent);
+  if (typeof want !== 'object' || want === null || Array.isArray(want)) return false;
+  for (const name of new Set([...Object.keys(want), ...Object.keys(got)])) {
+    if (!(name in got)) return false;
+    const expected = (want as Record<string, unknown>)[name] ?? null;
+    let actual = got[name];
+    if (typeof actual === 'string' && typeof expected !== 'string' && expected !== null) {
+      try {
+        actual = JSON.parse(actual) as unknown;
+      } catch {
+        return false;
+      }
+    }
+    if (!isDeepStrictEqual(expected, actual)) return false;
+  }
+  return true;
+}
+
+/** `SINK_RAW_SEPARATOR` as bytes (JSON string escapes), default a newline. */
+function rawSeparator(): Buffer {
+  const text = process.env['SINK_RAW_SEPARATOR'];
+  return Buffer.from(text === undefined ? '\n' : (JSON.parse(`"${text.replace(/"/g, '\\"')}"`) as string), 'utf8');
+}
+
+/** Splits a raw-bytes body into its values (each followed by the separator). */
+function rawValues(body: Buffer, separator: Buffer): Buffer[] | undefined {
+  if (body.byteLength === 0) return [];
+  if (!body.subarray(body.byteLength - separator.byteLength).equals(separator)) return undefined;
+  const values: Buffer[] = [];
+  let start = 0;
+  while (start < body.byteLength) {
+    const end = body.indexOf(separator, start);
+    values.push(body.subarray(start, end));
+    start = end + separator.byteLength;
+  }
+  return values;
+}
+
+/** The first 3 records of an object as text: JSON Lines lines, Parquet rows as JSON, raw values. */
+async function sampleLines(s3: S3Client, key: string): Promise<string[]> {
+  const body = await readBytes(s3, key);
+  if (formatOf(key) === 'parquet') {
+    if (body.byteLength === 0) return [];
+    const [{ parquetReadObjects }, { compressors }] = await Promise.all([import('hyparquet'), import('hyparquet-compressors')]);
+    const file = body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer;
+    const rows = (await parquetReadObjects({ file, compressors, rowEnd: 3 })) as Array<Record<string, unknown>>;
+    return rows.map((row) => JSON.stringify(plain(row)));
+  }
+  if (formatOf(key) === 'raw') {
+    return (rawValues(body, rawSeparator()) ?? []).slice(0, 3).map((value) => (isUtf8(value) ? value.toString('utf8') : `(binary, base64) ${value.toString('base64')}`));
+  }
+  return body.toString('utf8').split('\n').filter((line) => line !== '').slice(0, 3);
+}
+
+async function readBody(s3: S3Client, key: string): Promise<string> {
+  return (await readBytes(s3, key)).toString('utf8');
 }
 
 interface LedgerEntry {
@@ -658,8 +762,17 @@ function isCurrent(entry: LedgerEntry | undefined, generation: number, offset: n
   return generation === Number(entry.generation) && offset > start;
 }
 
-/** Reads every object back, parses every line, and compares with what went in. */
-async function verify(s3: S3Client, objects: readonly StoredObject[], expected: Expected, ledger: readonly LedgerEntry[]): Promise<Verification> {
+/**
+ * Reads every object back in its format (JSON Lines, Parquet, raw bytes) and every dead letter,
+ * and compares with what went in: each record exactly once, in the data or the dead letters.
+ */
+async function verify(
+  s3: S3Client,
+  objects: readonly StoredObject[],
+  deadLetters: readonly StoredObject[],
+  expected: Expected,
+  ledger: readonly LedgerEntry[],
+): Promise<Verification> {
   const seen = new Map<string, Set<number>>();
   const lines = new Map<string, number>();
   let delivered = 0;
@@ -669,30 +782,89 @@ async function verify(s3: S3Client, objects: readonly StoredObject[], expected: 
   let valueMismatches = 0;
   let superseded = 0;
   let linesBytes = 0;
+  const generationOf = (key: string) => Number(/\+g(\d+)\.[^/]*$/.exec(key)?.[1] ?? 0);
+  /** Counts one record read back; false when it is not current (superseded by a replay). */
+  const tally = (generation: number, record: ReadRecord): boolean => {
+    const id = `${record.topic}-${record.partition}`;
+    if (!isCurrent(ledger.find((entry) => entry.id === id), generation, record.offset)) {
+      superseded++;
+      return false;
+    }
+    delivered++;
+    lines.set(id, (lines.get(id) ?? 0) + 1);
+    let offsets = seen.get(id);
+    if (offsets === undefined) seen.set(id, (offsets = new Set()));
+    if (offsets.has(record.offset)) duplicates++;
+    offsets.add(record.offset);
+    const want = expected.partitions.get(id);
+    if (want === undefined || !want.has(record.offset)) unexpected++;
+    else if (!record.matches(want.get(record.offset)!)) valueMismatches++;
+    return true;
+  };
+
+  // Dead letters first: a raw-bytes object's range leaves out the offsets that went there.
+  const deadLettered = new Set<string>();
+  for (const object of deadLetters) {
+    const doc = JSON.parse(await readBody(s3, object.key)) as { topic: string; partition: number; offset: number; value: string | null };
+    const record: ReadRecord = {
+      topic: doc.topic,
+      partition: doc.partition,
+      offset: doc.offset,
+      matches: (sent) => doc.value === (sent === null ? null : sent.toString('base64')),
+    };
+    if (tally(generationOf(object.key), record)) deadLettered.add(`${doc.topic}-${doc.partition}@${doc.offset}`);
+  }
+
+  const separator = rawSeparator();
   for (const object of objects) {
-    const generation = Number(/\+g(\d+)\.[^/]*$/.exec(object.key)?.[1] ?? 0);
-    const text = await readBody(s3, object.key);
-    linesBytes += Buffer.byteLength(text);
-    let previous = -1;
-    for (const raw of text.split('\n')) {
-      if (raw === '') continue;
-      const line = JSON.parse(raw) as { topic: string; partition: number; offset: number; value: unknown };
-      const id = `${line.topic}-${line.partition}`;
-      if (!isCurrent(ledger.find((entry) => entry.id === id), generation, line.offset)) {
-        superseded++;
+    const generation = generationOf(object.key);
+    const body = await readBytes(s3, object.key);
+    linesBytes += body.byteLength;
+    const format = formatOf(object.key);
+    let records: ReadRecord[];
+    if (format === 'parquet') {
+      records = await parquetRecords(object.key, body);
+    } else if (format === 'raw') {
+      // Raw bytes hold values only: the object's metadata names its range; tombstones and dead
+      // letters are not in it, so the values are the range's other offsets, in order.
+      const meta = (await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: object.key }))).Metadata ?? {};
+      const topic = meta['topic'] ?? '?';
+      const partition = Number(meta['partition']);
+      const id = `${topic}-${partition}`;
+      const sent = expected.partitions.get(id) ?? new Map<number, Buffer | null>();
+      const first = Number(meta['first-offset']);
+      const last = Number(meta['last-offset']);
+      const inRange = [...sent.keys()].filter((o) => o >= first && o <= last && !deadLettered.has(`${id}@${o}`)).sort((a, b) => a - b);
+      const values = rawValues(body, separator);
+      if (values === undefined) {
+        valueMismatches++;
         continue;
       }
-      delivered++;
-      lines.set(id, (lines.get(id) ?? 0) + 1);
-      if (line.offset <= previous) outOfOrder++;
-      previous = line.offset;
-      let offsets = seen.get(id);
-      if (offsets === undefined) seen.set(id, (offsets = new Set()));
-      if (offsets.has(line.offset)) duplicates++;
-      offsets.add(line.offset);
-      const want = expected.partitions.get(id);
-      if (want === undefined || !want.has(line.offset)) unexpected++;
-      else if (JSON.stringify(want.get(line.offset)) !== JSON.stringify(line.value)) valueMismatches++;
+      records = [];
+      const written = inRange.filter((o) => sent.get(o) !== null);
+      // Tombstones are left out of raw bytes: the range accounts for them.
+      for (const offset of inRange) if (sent.get(offset) === null) records.push({ topic, partition, offset, matches: () => true });
+      values.forEach((value, i) => {
+        const offset = written[i];
+        if (offset === undefined) unexpected++;
+        else records.push({ topic, partition, offset, matches: (want) => want !== null && want.equals(value) });
+      });
+      records.sort((a, b) => a.offset - b.offset);
+    } else {
+      const text = body.toString('utf8');
+      records = text
+        .split('\n')
+        .filter((raw) => raw !== '')
+        .map((raw) => {
+          const line = JSON.parse(raw) as { topic: string; partition: number; offset: number; value: unknown };
+          return { topic: line.topic, partition: line.partition, offset: line.offset, matches: (sent) => JSON.stringify(lineValue(sent)) === JSON.stringify(line.value) };
+        });
+    }
+    let previous = -1;
+    for (const record of records) {
+      if (!tally(generation, record)) continue;
+      if (record.offset <= previous) outOfOrder++;
+      previous = record.offset;
     }
   }
   let total = 0;
@@ -890,6 +1062,8 @@ async function run(options: Options, started: number): Promise<number> {
     if (error.name !== 'ResourceInUseException' || !reused) throw error;
   });
 
+  // A reused bucket holds earlier runs' objects: the summary reports what this run writes.
+  const keptBefore = reused ? new Set([...(await listObjects(s3, PREFIX)), ...(await listObjects(s3, DEAD_LETTER_PREFIX))].map((o) => o.key)) : new Set<string>();
   const where = options.keep === undefined ? 'in memory' : `on disk, ${options.keep}${reused ? ', reused: a previous run\'s bucket and ledger' : ''}`;
   table([
     ['S3 emulator', s3Emulator.endpoint, `bucket ${BUCKET}`, `(${where})`],
@@ -977,7 +1151,10 @@ async function run(options: Options, started: number): Promise<number> {
           sourceOf(eventRecords(event));
         } catch (err) {
           table(rows);
-          out(`  ${file}: ${errorText(err)}`);
+          out(`  ${basename(file)}: ${errorText(err)}`);
+          if (process.env['SINK_ERRORS_TOLERANCE'] !== 'all' && /cannot be written|PoisonRecord/.test(errorText(err))) {
+            out(`  (a record the sink cannot write stops its partition with SINK_ERRORS_TOLERANCE=none; SINK_ERRORS_TOLERANCE=all sends it to the dead letters)`);
+          }
           return 1;
         }
       }
@@ -1034,8 +1211,13 @@ async function run(options: Options, started: number): Promise<number> {
   const objects = await listObjects(s3, PREFIX);
   const deadLetters = await listObjects(s3, DEAD_LETTER_PREFIX);
   const ledger = await readLedger(dynamoDb);
-  const result = await verify(s3, objects, expected, ledger);
+  const result = await verify(s3, objects, deadLetters, expected, ledger);
   const objectBytes = objects.reduce((n, o) => n + o.size, 0);
+  const newObjects = objects.filter((o) => !keptBefore.has(o.key));
+  const newObjectBytes = newObjects.reduce((n, o) => n + o.size, 0);
+  const newDeadLetters = deadLetters.filter((o) => !keptBefore.has(o.key));
+  const keptObjects = objects.length - newObjects.length;
+  const keptNote = keptObjects > 0 ? ` (${count(keptObjects)} kept from earlier runs)` : '';
   const readBack = performance.now() - invoked;
   const metric = (name: string): string => (handlerOutput.metrics.has(name) ? count(handlerOutput.metrics.get(name)!) : '?');
 
@@ -1055,10 +1237,10 @@ async function run(options: Options, started: number): Promise<number> {
     ['records in', `${count(sourceRecords)} from the source, ${count(result.expected)} to deliver; ${count(stats.records + stats.failedRecords)} handed to the handler (redeliveries included)`],
     ['bytes in', `${size(sourceBytes)} of keys and values; ${size(stats.payloadBytes)} of event payloads (JSON)`],
     ['records out', `${count(result.delivered)} lines in S3`],
-    ['bytes out', `${size(objectBytes)} in objects (${options.compression}), ${size(result.linesBytes)} of JSON Lines`],
-    ['objects written', `${count(objects.length)}, ${size(objectBytes)} (${options.compression})`],
+    ['bytes out', `${size(objectBytes)} in objects (${options.compression}), ${size(result.linesBytes)} decompressed`],
+    ['objects written', `${count(newObjects.length)}, ${size(newObjectBytes)} (${options.compression})${keptNote}`],
     ['duplicates skipped', `${metric('DuplicatesSkipped')} (records the handler received again and dropped, per its DuplicatesSkipped metric; ${metric('ObjectsAdopted')} objects adopted)`],
-    ['dead letters', `${count(deadLetters.length)}${deadLetters.length > 0 ? ` (s3://${BUCKET}/${DEAD_LETTER_PREFIX})` : ''}`],
+    ['dead letters', `${count(newDeadLetters.length)}${deadLetters.length > 0 ? ` (s3://${BUCKET}/${DEAD_LETTER_PREFIX}${deadLetters.length > newDeadLetters.length ? `; ${count(deadLetters.length - newDeadLetters.length)} kept from earlier runs` : ''})` : ''}`],
   ]);
   if (stats.failures.size > 0) {
     out();
@@ -1101,8 +1283,8 @@ async function run(options: Options, started: number): Promise<number> {
   const sample = objects.find((o) => o.key.includes('/sim.')) ?? objects[0];
   if (sample !== undefined) {
     out();
-    out(`Sample: first 3 lines of ${sample.key}${options.compression === 'none' ? '' : ' (decompressed)'}`);
-    for (const line of (await readBody(s3, sample.key)).split('\n').slice(0, 3)) if (line !== '') out(`  ${line.length > 400 ? `${line.slice(0, 400)}…` : line}`);
+    out(`Sample: first 3 ${formatOf(sample.key) === 'parquet' ? 'rows' : 'lines'} of ${sample.key}${options.compression === 'none' || formatOf(sample.key) === 'parquet' ? '' : ' (decompressed)'}`);
+    for (const line of await sampleLines(s3, sample.key)) out(`  ${line.length > 400 ? `${line.slice(0, 400)}…` : line}`);
   }
 
   out();

@@ -1,13 +1,22 @@
 /**
  * The scheduled completeness-marker writer CDK deploys next to the sink when the time partitioner
  * is on: an EventBridge schedule invokes `handler(event, context)`, and for each topic of
- * `MANIFEST_TOPICS` it writes the `_manifest.json` objects that have become due — the same job as
- * `msk-s3-sink manifest` (lib/ops/manifest.ts, `writeDueManifests`). Idempotent: a manifest that
- * is already there is left as it is, so a retried or overlapping invocation writes nothing twice.
+ * `MANIFEST_TOPICS` it writes the `_manifest.json` objects that have become due — the same
+ * manifests as `msk-s3-sink manifest`, but incrementally (lib/ops/manifest.ts, `advanceManifests`):
+ * a cursor per partition in `{prefix}{topic}/_manifest-state.json`, only the objects written
+ * since the last run examined, at most `MANIFEST_MAX_OBJECTS_PER_RUN` per topic (the rest is the
+ * backlog, for the next run). Idempotent: a manifest that is already there is left as it is, and
+ * the state is saved with If-Match, so a retried or overlapping invocation writes nothing twice.
  *
  * Configuration, read once at cold start: the sink's own `SINK_*` settings (bucket, prefix,
  * layout) and `LEDGER_TABLE`, plus `MANIFEST_TOPICS`, `MANIFEST_TOPIC_PARTITIONS` (`topic:count,...`:
- * partitions that never committed hold completeness back) and `MANIFEST_GRACE_MS`.
+ * partitions that never committed hold completeness back), `MANIFEST_GRACE_MS` and
+ * `MANIFEST_MAX_OBJECTS_PER_RUN`.
+ *
+ * Metrics (EMF, namespace `MskS3Sink`, every invocation, zero included): `ManifestsWritten`,
+ * `ManifestObjectsExamined`, `ManifestBacklog` (objects left for the next run: alarm when it stays
+ * above zero) and `ManifestWriterFailures` (topics whose run failed or is stuck on an object it
+ * cannot read: alarm at >= 1).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -21,12 +30,19 @@ import { loadConfig } from '../../lib/config.ts';
 import { ConfigurationError } from '../../lib/errors.ts';
 import { createLayout, DEFAULT_LAYOUT } from '../../lib/layout.ts';
 import { LedgerAdmin } from '../../lib/ops/ledger-admin.ts';
-import { loadManifestJobSettings, manifestLayoutProblem, writeDueManifests } from '../../lib/ops/manifest.ts';
+import { advanceManifests, loadManifestJobSettings, manifestLayoutProblem } from '../../lib/ops/manifest.ts';
+import { S3ManifestStateStore } from '../../lib/ops/manifest-state-s3.ts';
 import { S3Inventory } from '../../lib/ops/s3-inventory.ts';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lib/sink.ts';
 
 /** Manifests created by one invocation (EMF, namespace `MskS3Sink`). */
 export const MANIFESTS_WRITTEN_METRIC = 'ManifestsWritten';
+/** Objects examined (HEAD) by one invocation, all topics. */
+export const MANIFEST_OBJECTS_EXAMINED_METRIC = 'ManifestObjectsExamined';
+/** Objects found past the cursors but left for the next run (the per-run cap), all topics. */
+export const MANIFEST_BACKLOG_METRIC = 'ManifestBacklog';
+/** Topics whose run failed, or that are stuck on an object whose metadata cannot be read. */
+export const MANIFEST_FAILURES_METRIC = 'ManifestWriterFailures';
 
 const config = loadConfig(process.env);
 const settings = loadManifestJobSettings(process.env);
@@ -37,6 +53,7 @@ const clients = createAwsClients(config.aws);
 const inventory = new S3Inventory({ client: clients.s3, bucket: config.bucket });
 const ledger = new LedgerAdmin({ client: clients.dynamoDb, tableName: config.ledgerTable });
 const store = new S3ObjectStore({ client: clients.s3, bucket: config.bucket });
+const stateStore = new S3ManifestStateStore({ client: clients.s3, bucket: config.bucket });
 const logger = new Logger({ serviceName: SERVICE_NAME });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME, logger });
 
@@ -44,47 +61,69 @@ export interface ManifestWriterResult {
   readonly written: number;
   readonly existing: number;
   readonly pending: number;
+  readonly examined: number;
+  readonly backlog: number;
   /** Topics whose run failed (logged); the invocation then fails after the other topics ran. */
   readonly failed: readonly string[];
+  /** Topics stuck on an object whose metadata cannot be read (logged; the invocation succeeds). */
+  readonly stuck: readonly string[];
 }
 
 async function writeAll(_event: ScheduledEvent): Promise<ManifestWriterResult> {
   let written = 0;
   let existing = 0;
   let pending = 0;
+  let examined = 0;
+  let backlog = 0;
   const failed: string[] = [];
+  const stuck: string[] = [];
   for (const topic of settings.topics) {
     try {
-      const result = await writeDueManifests({
+      const result = await advanceManifests({
         inventory,
         ledger,
         store,
+        stateStore,
         prefix: config.prefix,
         topic,
         layout,
         partitions: settings.partitions.get(topic),
         graceMs: settings.graceMs,
+        maxObjects: settings.maxObjects,
       });
       written += result.written.length;
       existing += result.existing.length;
-      pending += result.plan.pending.length;
+      pending += result.pending.length;
+      examined += result.examined;
+      backlog += result.backlog;
       logger.info('Manifests written', {
         topic,
-        due: result.plan.manifests.length,
         written: result.written.length,
         existing: result.existing.length,
-        pending: result.plan.pending.length,
+        pending: result.pending.length,
+        examined: result.examined,
+        backlog: result.backlog,
+        stateSaved: result.stateSaved,
+        ...(result.restarted ? { restarted: result.restarted } : {}),
         writtenKeys: result.written,
-        waiting: result.plan.pending.slice(0, 10),
+        waiting: result.pending.slice(0, 10),
+        ...(result.skipped.length > 0 ? { skipped: result.skipped.slice(0, 10) } : {}),
       });
+      if (result.problems.length > 0) {
+        stuck.push(topic);
+        logger.error('Manifest writer stuck on unreadable objects', { topic, problems: result.problems.slice(0, 10) });
+      }
     } catch (error) {
       failed.push(topic);
       logger.error('Manifest run failed', { topic, error: error as Error });
     }
   }
   metrics.addMetric(MANIFESTS_WRITTEN_METRIC, MetricUnit.Count, written);
+  metrics.addMetric(MANIFEST_OBJECTS_EXAMINED_METRIC, MetricUnit.Count, examined);
+  metrics.addMetric(MANIFEST_BACKLOG_METRIC, MetricUnit.Count, backlog);
+  metrics.addMetric(MANIFEST_FAILURES_METRIC, MetricUnit.Count, failed.length + stuck.length);
   if (failed.length > 0) throw new Error(`manifest writer: failed for topic(s) ${failed.join(', ')} (see the log)`);
-  return { written, existing, pending, failed };
+  return { written, existing, pending, examined, backlog, failed, stuck };
 }
 
 export const handler = middy(writeAll)

@@ -9,8 +9,8 @@ export interface ListedObject {
 
 /** Read access to the bucket, for the operations tools (never writes). */
 export interface Inventory {
-  /** Every object under a prefix, in key order. */
-  list(prefix: string): AsyncIterable<ListedObject>;
+  /** Every object under a prefix, in key order; with `startAfter`, only keys after it (S3's `StartAfter`). */
+  list(prefix: string, startAfter?: string): AsyncIterable<ListedObject>;
   /** The object's user metadata, or undefined when it does not exist. */
   head(key: string): Promise<Readonly<Record<string, string>> | undefined>;
   /** The object's body, decompressed by its extension (`.gz`, `.zst`). */
@@ -27,11 +27,11 @@ export class S3Inventory implements Inventory {
     this.#bucket = options.bucket;
   }
 
-  async *list(prefix: string): AsyncIterable<ListedObject> {
+  async *list(prefix: string, startAfter?: string): AsyncIterable<ListedObject> {
     let token: string | undefined;
     do {
       const page = await this.#client.send(
-        new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: prefix, ContinuationToken: token }),
+        new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: prefix, ContinuationToken: token, ...(startAfter === undefined ? {} : { StartAfter: startAfter }) }),
       );
       for (const item of page.Contents ?? []) yield { key: item.Key!, size: item.Size ?? 0 };
       token = page.IsTruncated ? page.NextContinuationToken : undefined;

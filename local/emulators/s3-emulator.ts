@@ -57,12 +57,19 @@ export interface S3EmulatorOptions {
   /** Keep buckets and objects on disk under this directory and reload them on start. */
   readonly dataDir?: string;
   readonly faults?: S3FaultHook;
+  /**
+   * Told about each kept object (or bucket) that cannot be loaded from `dataDir`; its files are
+   * left where they are. Default: a line on stderr.
+   */
+  readonly onLoadProblem?: (message: string) => void;
 }
 
 export interface S3Emulator {
   /** e.g. `http://127.0.0.1:41234` */
   readonly endpoint: string;
   readonly port: number;
+  /** What could not be loaded from `dataDir` at start (each also passed to `onLoadProblem`). */
+  readonly loadProblems: readonly string[];
   /** Requests received per operation since start (or the last reset), faulted ones included. */
   readonly counters: Readonly<Record<string, number>>;
   /** Requests received for one operation, or for all when `operation` is omitted. */
@@ -154,7 +161,12 @@ const MAX_METADATA_BYTES = 2048;
 
 export async function startS3Emulator(options: S3EmulatorOptions = {}): Promise<S3Emulator> {
   const store = new Store(options.dataDir);
-  await store.load();
+  const loadProblems: string[] = [];
+  const report = options.onLoadProblem ?? ((message: string) => void process.stderr.write(`S3 emulator: ${message}\n`));
+  await store.load((message) => {
+    loadProblems.push(message);
+    report(message);
+  });
   let faults = options.faults;
   const counters = new Map<string, number>();
 
@@ -227,6 +239,7 @@ export async function startS3Emulator(options: S3EmulatorOptions = {}): Promise<
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
+    loadProblems,
     get counters() {
       return Object.fromEntries(counters);
     },
@@ -939,7 +952,13 @@ class Store {
     if (old !== undefined) await rm(join(dir, old), { force: true });
   }
 
-  async load(): Promise<void> {
+  /**
+   * Loads the kept buckets and objects. One that cannot be loaded (unreadable or invalid
+   * `bucket.json` or sidecar, missing or wrong-sized body) is reported to `problem` and its files
+   * are kept: they may be someone's only copy. Only leftovers of interrupted writes (`.tmp`
+   * files, bodies no sidecar names) are removed.
+   */
+  async load(problem: (message: string) => void): Promise<void> {
     if (this.dataDir === undefined) return;
     const root = join(this.dataDir, 'buckets');
     await mkdir(root, { recursive: true });
@@ -948,7 +967,9 @@ class Store {
       let info: { name: string; createdAt: number };
       try {
         info = JSON.parse(await readFile(join(dir, 'bucket.json'), 'utf8')) as typeof info;
-      } catch {
+        if (typeof info?.name !== 'string') throw new Error('it names no bucket');
+      } catch (err) {
+        problem(`cannot load bucket directory ${dir}: ${join(dir, 'bucket.json')}: ${describeLoadError(err)}; its files are kept, the bucket is not served`);
         continue;
       }
       const bucket: Bucket = { name: info.name, createdAt: info.createdAt, objects: new Map(), sortedKeys: undefined, inFlight: new Map() };
@@ -957,23 +978,51 @@ class Store {
       await mkdir(objectsDir, { recursive: true });
       const files = await readdir(objectsDir);
       const referenced = new Set<string>();
+      const unloadable = new Set<string>();
       for (const file of files.filter((f) => f.endsWith('.json'))) {
-        const meta = JSON.parse(await readFile(join(objectsDir, file), 'utf8')) as Omit<StoredObject, 'body'> & {
-          size: number;
-          bodyFile: string;
-        };
-        const body = await readFile(join(objectsDir, meta.bodyFile)).catch(() => undefined);
-        if (body === undefined || body.length !== meta.size) continue;
+        const path = join(objectsDir, file);
+        let meta: Omit<StoredObject, 'body'> & { size: number; bodyFile: string };
+        try {
+          meta = JSON.parse(await readFile(path, 'utf8')) as typeof meta;
+          if (typeof meta?.key !== 'string' || typeof meta.bodyFile !== 'string' || typeof meta.size !== 'number') {
+            throw new Error('it lacks key, bodyFile or size');
+          }
+        } catch (err) {
+          problem(`cannot load kept object ${path} in bucket ${bucket.name}: ${describeLoadError(err)}; its files are kept, the object is not served`);
+          // Its body files (`<sha256(key)>.<random>.bin`) are kept with it.
+          unloadable.add(file.slice(0, -'.json'.length));
+          continue;
+        }
+        // Whatever happens next, the body file is the object's: never a leftover to remove.
         referenced.add(meta.bodyFile);
+        let body: Buffer | undefined;
+        let unreadable: string | undefined;
+        try {
+          body = await readFile(join(objectsDir, meta.bodyFile));
+        } catch (err) {
+          unreadable = describeLoadError(err);
+        }
+        if (body === undefined || body.length !== meta.size) {
+          const why = body === undefined ? `its body ${meta.bodyFile} cannot be read (${unreadable})` : `its body ${meta.bodyFile} has ${body.length} bytes, expected ${meta.size}`;
+          problem(`cannot load kept object ${meta.key} in bucket ${bucket.name}: ${why}; its files are kept (${path}), the object is not served`);
+          continue;
+        }
         const { size: _size, bodyFile: _bodyFile, ...rest } = meta;
         bucket.objects.set(meta.key, { ...rest, body });
       }
       // Leftovers of writes that a crash interrupted.
       for (const file of files) {
-        if ((file.endsWith('.bin') && !referenced.has(file)) || file.endsWith('.tmp')) await rm(join(objectsDir, file), { force: true });
+        const leftover = file.endsWith('.bin') && !referenced.has(file) && !unloadable.has(file.slice(0, file.indexOf('.')));
+        if (leftover || file.endsWith('.tmp')) await rm(join(objectsDir, file), { force: true });
       }
     }
   }
+}
+
+function describeLoadError(err: unknown): string {
+  if (err instanceof SyntaxError) return `not valid JSON (${err.message})`;
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' ? 'missing' : (err as Error).message;
 }
 
 // ---------------------------------------------------------------------------------------------

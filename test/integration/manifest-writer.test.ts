@@ -36,6 +36,7 @@ describe('manifest writer (functions/manifest-writer/handler.ts) on the emulator
 
   const keys = async () =>
     ((await s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket }))).Contents ?? []).map((object) => object.Key!);
+  const dataKeys = async () => (await keys()).filter((key) => !key.split('/').at(-1)!.startsWith('_'));
   const manifestKeys = async () => (await keys()).filter((key) => key.endsWith('/_manifest.json')).sort();
 
   beforeAll(async () => {
@@ -75,7 +76,8 @@ describe('manifest writer (functions/manifest-writer/handler.ts) on the emulator
   });
 
   it('writes the manifest of every time partition all partitions have passed', async () => {
-    await expect(handler(scheduled, context)).resolves.toMatchObject({ written: 4, existing: 0, failed: [] });
+    // Every data object examined once.
+    await expect(handler(scheduled, context)).resolves.toMatchObject({ written: 4, existing: 0, failed: [], examined: (await dataKeys()).length, backlog: 0 });
     expect(await manifestKeys()).toEqual([
       // daily: its one known partition passed 10:00-13:00 (13:00 waits for 14:00).
       'topics/daily/year=2026/month=11/day=26/hour=10/_manifest.json',
@@ -96,21 +98,40 @@ describe('manifest writer (functions/manifest-writer/handler.ts) on the emulator
     ]);
   });
 
-  it('writes nothing new on the next run', async () => {
+  it('examines and writes nothing on the next run: a cursor per partition in a state object per topic', async () => {
     const before = await Promise.all(
       (await manifestKeys()).map(async (Key) => (await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key }))).ETag),
     );
-    await expect(handler(scheduled, context)).resolves.toMatchObject({ written: 0, existing: 4, failed: [] });
+    await expect(handler(scheduled, context)).resolves.toMatchObject({ written: 0, existing: 0, examined: 0, backlog: 0, failed: [] });
+    expect((await keys()).filter((key) => key.endsWith('/_manifest-state.json')).sort()).toEqual([
+      'topics/daily/_manifest-state.json',
+      'topics/hourly/_manifest-state.json',
+    ]);
     const after = await Promise.all(
       (await manifestKeys()).map(async (Key) => (await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key }))).ETag),
     );
     expect(after).toEqual(before);
   });
 
-  it('logs the counts and emits ManifestsWritten as an EMF metric', () => {
+  it('examines only what was written since, and writes what became due', async () => {
+    // hourly partition 1 catches up to 13:10: hours 11 and 12 become complete.
+    const sink = createEmulatorSink(s3, ledger, layoutEnv);
+    const before = new Set(await dataKeys());
+    await sink.handle(toKafkaEvent([{ topic: 'hourly', partition: 1, records: records('hourly', 1, 20).slice(11) }]));
+    const added = (await dataKeys()).filter((key) => !before.has(key));
+    expect(added.length).toBeGreaterThan(0);
+    await expect(handler(scheduled, context)).resolves.toMatchObject({ written: 2, examined: added.length, backlog: 0, failed: [] });
+    expect((await manifestKeys()).filter((key) => key.startsWith('topics/hourly/'))).toEqual([
+      'topics/hourly/year=2026/month=11/day=26/hour=10/_manifest.json',
+      'topics/hourly/year=2026/month=11/day=26/hour=11/_manifest.json',
+      'topics/hourly/year=2026/month=11/day=26/hour=12/_manifest.json',
+    ]);
+  });
+
+  it('logs the counts and emits ManifestsWritten, ManifestBacklog and ManifestWriterFailures as EMF metrics', () => {
     const text = output.join('\n');
     expect(text).toContain('Manifests written');
-    expect(text).toContain('"ManifestsWritten"');
+    for (const metric of ['ManifestsWritten', 'ManifestObjectsExamined', 'ManifestBacklog', 'ManifestWriterFailures']) expect(text).toContain(`"${metric}"`);
     expect(text).toContain('"MskS3Sink"');
   });
 });

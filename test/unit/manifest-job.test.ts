@@ -10,12 +10,13 @@ describe('loadManifestJobSettings (the scheduled manifest writer)', () => {
       graceMs: 60_000,
     });
     expect(loadManifestJobSettings({ MANIFEST_TOPICS: 'a.b:c' })).toEqual({ topics: ['a.b:c'], partitions: new Map(), graceMs: undefined });
+    expect(loadManifestJobSettings({ MANIFEST_TOPICS: 'a', MANIFEST_MAX_OBJECTS_PER_RUN: '500' }).maxObjects).toBe(500);
   });
 
   it('reports every problem at once', () => {
     expect(() => loadManifestJobSettings({})).toThrow('MANIFEST_TOPICS is required');
-    expect(() => loadManifestJobSettings({ MANIFEST_TOPICS: 'orders', MANIFEST_TOPIC_PARTITIONS: 'orders:0,nope:3,bad', MANIFEST_GRACE_MS: '-5' })).toThrow(
-      /"orders:0" is not topic:count.*"nope" is not one of MANIFEST_TOPICS.*"bad" is not topic:count.*MANIFEST_GRACE_MS/,
+    expect(() => loadManifestJobSettings({ MANIFEST_TOPICS: 'orders', MANIFEST_TOPIC_PARTITIONS: 'orders:0,nope:3,bad', MANIFEST_GRACE_MS: '-5', MANIFEST_MAX_OBJECTS_PER_RUN: '0' })).toThrow(
+      /"orders:0" is not topic:count.*"nope" is not one of MANIFEST_TOPICS.*"bad" is not topic:count.*MANIFEST_GRACE_MS.*MANIFEST_MAX_OBJECTS_PER_RUN/,
     );
   });
 });

@@ -88,6 +88,48 @@ describe('completeness markers (_manifest.json)', () => {
     expect((await catalog(inventoryOf(ports.store), { prefix: 'topics/', topic: 'm' })).some((o) => o.key.endsWith('_manifest.json'))).toBe(false);
   });
 
+  it('keeps both occurrences of a repeated local hour in one manifest (Europe/Paris, autumn DST change)', async () => {
+    // 2026-10-25: 03:00 CEST becomes 02:00 CET, so local 02:00-03:00 is UTC 00:00-01:00 and again 01:00-02:00.
+    const paris = { SINK_PARTITIONER: 'time', SINK_TIMEZONE: 'Europe/Paris', SINK_ROTATE_MAX_RECORDS: '4' };
+    const parisLayout = createLayout({ ...DEFAULT_LAYOUT, partitioner: 'time', timezone: 'Europe/Paris' });
+    const start = Date.UTC(2026, 9, 24, 23, 30);
+    /** A record every 10 minutes from 23:30 UTC (01:30 local). */
+    const records = (partition: number, count: number): LogRecord[] =>
+      Array.from({ length: count }, (_, i) => ({
+        topic: 'm',
+        partition,
+        offset: i,
+        timestamp: start + i * 10 * 60_000,
+        key: null,
+        value: Buffer.from(JSON.stringify({ id: `m/${partition}/${i}` })),
+        kind: 'json',
+        headers: [],
+      }));
+    const ports = { ledger: new MemoryLedger(), store: new MemoryObjectStore(), clock: new ManualClock() };
+    const deliver = async (from: number, to: number) => {
+      const sink = createSink({ config: testConfig(paris), ports, logger: silentLogger, metrics: silentMetrics });
+      await sink.handle(toKafkaEvent([0, 1].map((partition) => ({ topic: 'm', partition, records: records(partition, to).slice(from) }))));
+    };
+    const planNow = async () => {
+      const objects = await catalog(inventoryOf(ports.store), { prefix: 'topics/', topic: 'm' });
+      const entries = [...ports.ledger.entries.values()].map((e) => ({ ...e, resets: [] }));
+      return planManifests({ prefix: 'topics/', topic: 'm', layout: parisLayout, objects, entries });
+    };
+    const repeated = 'year=2026/month=10/day=25/hour=02';
+    // Up to 01:20 UTC: the first 02:00 is over, the second is not.
+    await deliver(0, 12);
+    const early = await planNow();
+    expect(early.manifests.map((m) => m.document.path)).toEqual(['year=2026/month=10/day=25/hour=01']);
+    expect(early.pending.map((p) => p.path)).toContain(repeated);
+    // Up to 02:20 UTC (03:20 local): hour 02 is complete, both of its occurrences.
+    await deliver(12, 18);
+    const late = await planNow();
+    const two = late.manifests.find((m) => m.document.path === repeated)!;
+    expect(two.document).toMatchObject({ start: '2026-10-25T00:00:00.000Z', end: '2026-10-25T02:00:00.000Z' });
+    // 00:00-02:00 UTC: 12 records a partition, all in the manifest.
+    expect(two.document.partitions.map((p) => p.recordCount)).toEqual([12, 12]);
+  });
+
   it('needs the time partitioner with Kafka record time', () => {
     expect(() => planManifests({ prefix: 'topics/', topic: 'm', layout: createLayout(DEFAULT_LAYOUT), objects: [], entries: [] })).toThrow('time partitioner');
   });

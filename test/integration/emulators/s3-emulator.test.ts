@@ -19,7 +19,11 @@ import { request } from 'node:http';
 import { Readable } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeAwsChunked } from '../../../local/emulators/s3-emulator.ts';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { localS3Client } from '../../../local/emulators/clients.ts';
+import { decodeAwsChunked, startS3Emulator } from '../../../local/emulators/s3-emulator.ts';
 import { startS3ForTest, type S3ForTest } from '../../support/emulators.ts';
 
 let s3: S3ForTest;
@@ -368,5 +372,47 @@ describe('aws-chunked decoding', () => {
       body: Buffer.from('hello world'),
       trailers: { 'x-amz-checksum-crc32': 'AAAA', 'x-amz-trailer-signature': 'zz' },
     });
+  });
+});
+
+describe('kept data (dataDir)', () => {
+  it('reports a kept object it cannot load, keeps its files, and loads the others', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 's3-emulator-kept-'));
+    try {
+      const first = await startS3Emulator({ dataDir: dir });
+      const client = localS3Client(first.endpoint);
+      await client.send(new CreateBucketCommand({ Bucket: 'kept' }));
+      for (const key of ['a/good', 'a/truncated', 'a/bad-sidecar']) {
+        await client.send(new PutObjectCommand({ Bucket: 'kept', Key: key, Body: `body of ${key}` }));
+      }
+      client.destroy();
+      await first.stop();
+
+      const objectsDir = join(dir, 'buckets', 'kept', 'objects');
+      const sidecar = (key: string) => join(objectsDir, `${createHash('sha256').update(key, 'utf8').digest('hex')}.json`);
+      const truncatedBody = join(objectsDir, (JSON.parse(await readFile(sidecar('a/truncated'), 'utf8')) as { bodyFile: string }).bodyFile);
+      await writeFile(truncatedBody, 'body');
+      await writeFile(sidecar('a/bad-sidecar'), '{"key": "a/bad-si');
+      const before = (await readdir(objectsDir)).sort();
+
+      const problems: string[] = [];
+      const second = await startS3Emulator({ dataDir: dir, onLoadProblem: (message) => problems.push(message) });
+      try {
+        expect(problems).toHaveLength(2);
+        expect(problems.find((p) => p.includes('a/truncated'))).toMatch(/a\/truncated.*4 bytes.*expected 19.*kept/);
+        expect(problems.find((p) => p.includes(sidecar('a/bad-sidecar')))).toMatch(/not valid JSON.*kept/);
+        expect(second.loadProblems).toEqual(problems);
+        // Nothing deleted: the files are there for a person to look at.
+        expect((await readdir(objectsDir)).sort()).toEqual(before);
+        const reader = localS3Client(second.endpoint);
+        const listed = await reader.send(new ListObjectsV2Command({ Bucket: 'kept' }));
+        expect((listed.Contents ?? []).map((o) => o.Key)).toEqual(['a/good']);
+        reader.destroy();
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
