@@ -1,6 +1,6 @@
 import { CorruptObjectError, LedgerConflictError, LedgerResetError, ObjectExistsError, PoisonRecordError } from '../errors.ts';
 import { encodeDeadLetter } from '../format/dead-letter.ts';
-import { createLayout, DEFAULT_LAYOUT, type Layout, UNPARTITIONED_PATH } from '../layout.ts';
+import { createLayout, DEFAULT_LAYOUT, type Layout, pathRoom, UNPARTITIONED_PATH } from '../layout.ts';
 import type { KafkaRecord, PartitionBatch } from '../model.ts';
 import { objectKey } from '../naming.ts';
 import { fromMetadata, toMetadata } from '../object-metadata.ts';
@@ -160,6 +160,20 @@ export class PartitionWriter {
     // The default layout puts the whole partition in one directory: no route per record, and
     // record times only when a rotation interval needs them.
     const fixedPath = records.length > 0 ? layout.fixedPath(records[0]!) : undefined;
+    // Every per-record failure is a poison record, whatever threw it: one record never fails
+    // the chunk (issue 14). The reason names the error's class only: its message may quote data.
+    const poisonOf = (record: KafkaRecord, stage: string, thrown: unknown): PoisonRecordError =>
+      thrown instanceof PoisonRecordError ? thrown : new PoisonRecordError(record, `${stage} failed (${thrown instanceof Error ? thrown.name : 'error'})`);
+    // S3 takes keys up to 1,024 bytes: a record whose object key would be longer is poison, and
+    // its range goes under `_unpartitioned` (whose keys always fit: lib/config.ts checks prefixes).
+    const room = pathRoom({
+      prefix: this.#options.prefix,
+      topic: this.#batch.topic,
+      partition: this.#batch.partition,
+      generation: this.#generation,
+      firstOffset: 0,
+      extension: `${format.extension}${this.#options.compression.extension}`,
+    });
     for (const record of records) {
       let recordPath: string | undefined;
       let recordTime: number | undefined;
@@ -171,9 +185,13 @@ export class PartitionWriter {
         try {
           ({ path: recordPath, time: recordTime } = layout.route(record));
         } catch (routeError) {
-          if (!(routeError instanceof PoisonRecordError)) throw routeError;
-          error = routeError;
+          error = poisonOf(record, 'the layout', routeError);
         }
+      }
+      if (recordPath !== undefined && recordPath.length > room) {
+        const field = layout.settings.partitionField === undefined ? {} : { field: `value.${layout.settings.partitionField}` };
+        error = new PoisonRecordError(record, `its object key would be ${1024 - room + recordPath.length} bytes, past S3's limit of 1,024`, field);
+        recordPath = undefined;
       }
       if (path === undefined) {
         // The first record names the object's directory; one the partitioner cannot place
@@ -191,8 +209,7 @@ export class PartitionWriter {
         try {
           writer.write(record);
         } catch (writeError) {
-          if (!(writeError instanceof PoisonRecordError)) throw writeError;
-          error = writeError;
+          error = poisonOf(record, `the ${format.name} format`, writeError);
         }
       }
       if (error !== undefined) {
