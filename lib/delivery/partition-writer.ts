@@ -111,7 +111,8 @@ export class PartitionWriter {
         const chunk = this.#encode(pending);
         // errors.tolerance=none: the partition stops just before the poison record. What came
         // before it is written and committed first; the next turn finds the poison record first.
-        if (chunk.recordCount + chunk.deadLetters.length === 0) throw chunk.poison!;
+        // (Nothing covered, not nothing counted: raw bytes count no tombstone.)
+        if (chunk.lastOffset < chunk.firstOffset) throw chunk.poison!;
         await this.#writeChunk(chunk);
       }
     } catch (error) {
@@ -220,7 +221,9 @@ export class PartitionWriter {
         deadLetters.push({ record, error });
       } else {
         if (firstTime === undefined && recordTime !== undefined) firstTime = recordTime;
-        if (record.timestamp !== null) {
+        // Only whole epoch ms go to the metadata, which readers (and a 412's adoption) take as
+        // integers: a fractional or huge producer timestamp would make the object unreadable.
+        if (record.timestamp !== null && Number.isSafeInteger(record.timestamp)) {
           if (minTimestamp === undefined || record.timestamp < minTimestamp) minTimestamp = record.timestamp;
           if (maxTimestamp === undefined || record.timestamp > maxTimestamp) maxTimestamp = record.timestamp;
         }

@@ -181,6 +181,16 @@ describe('formats: a weird record is poison, never a failed chunk', () => {
   });
 });
 
+describe('raw bytes: a batch of tombstones only', () => {
+  it('is delivered (an object covering their offsets, no record in it), not failed with an empty error', async () => {
+    for (const env of [{}, { SINK_PARTITIONER: 'time' }] as Array<Record<string, string>>) {
+      const w = world({ SINK_FORMAT: 'raw', ...env });
+      await expect(w.sink.handle(eventOf('orders', 0, [rec(1, null), rec(2, null)]))).resolves.toEqual({ batchItemFailures: [] });
+      expect(w.ledger.entries.get('orders/0')!.committedOffset).toBe(2);
+    }
+  });
+});
+
 describe('key length: prefixes that could make a dead letter or an _unpartitioned object unwritable are configuration errors', () => {
   const required = { SINK_BUCKET: 'my-sink-bucket', LEDGER_TABLE: 'sink-ledger' };
   it('rejects prefixes that would leave a dead letter or an _unpartitioned object unwritable for a long topic name', () => {
