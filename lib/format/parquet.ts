@@ -8,7 +8,7 @@
  * The value must be a JSON object (Confluent's ParquetFormat needs a struct too); anything else
  * (text, bytes, an array, a scalar) is a poison record; a tombstone is a row whose value columns
  * are all null. Headers are not written. Also poison, so that no record can fail the whole object
- * at `finish()`: a timestamp that is not whole milliseconds, a top-level field name or string that
+ * at `finish()`: a partition number past INT32, a timestamp that is not whole milliseconds, a top-level field name or string that
  * is not valid Unicode (a lone surrogate, which UTF-8 cannot hold), a value nested deeper than
  * `MAX_PARQUET_DEPTH`. Poison messages name the field and the reason, never the value.
  *
@@ -97,6 +97,7 @@ class ParquetRecordWriter implements RecordWriter {
 
   write(record: KafkaRecord): void {
     if (this.#finished) throw new TypeError('Parquet writer already finished');
+    if (record.partition > 0x7fff_ffff) throw new PoisonRecordError(record, 'Parquet: the partition number does not fit kafka_partition (INT32)', { field: 'partition' });
     if (record.timestamp !== null && !Number.isSafeInteger(record.timestamp)) {
       throw new PoisonRecordError(record, 'Parquet: the timestamp is not whole epoch milliseconds (an INT64 column)', { field: 'timestamp' });
     }

@@ -172,6 +172,12 @@ describe('formats: a weird record is poison, never a failed chunk', () => {
     expect(w.ledger.entries.get('orders/0')!.committedOffset).toBe(5);
   });
 
+  it('Parquet: a partition number past INT32 (an event Kafka cannot send, but the event schema takes) is poison', async () => {
+    const w = world({ SINK_FORMAT: 'parquet', ...ALL });
+    await expect(w.sink.handle(eventOf('orders', 2 ** 40, [rec(1, '{"a":1}')]))).resolves.toEqual({ batchItemFailures: [] });
+    expect([...w.store.objects.keys()].filter((k) => k.startsWith('dead-letters/'))).toHaveLength(1);
+  });
+
   it('Parquet with a configured schema: a STRING column value nested too deep is a dead letter', async () => {
     const w = world({ SINK_FORMAT: 'parquet', SINK_PARQUET_SCHEMA: '{"a":"STRING"}', ...ALL });
     const deep = `{"a":${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
