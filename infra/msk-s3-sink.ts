@@ -23,7 +23,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { loadConfig } from '../lib/config.ts';
 import { ledgerTableDefinition } from '../lib/ledger-table.ts';
-import { MANIFEST_NAME } from '../lib/ops/manifest.ts';
+import { MANIFEST_NAME, MANIFEST_STATE_NAME } from '../lib/ops/manifest.ts';
 import type { KafkaSource, MskSource, SelfManagedKafkaSource } from './kafka-source.ts';
 import { SinkMonitoring, type SinkAlarmOptions } from './sink-monitoring.ts';
 
@@ -465,13 +465,18 @@ export class MskS3Sink extends Construct {
       new iam.PolicyStatement({
         sid: 'ManifestWriteMarkers',
         actions: ['s3:PutObject'],
-        resources: [this.bucket.arnForObjects(`${prefix}*/${MANIFEST_NAME}`)],
+        resources: [this.bucket.arnForObjects(`${prefix}*/${MANIFEST_NAME}`), this.bucket.arnForObjects(`${prefix}*/${MANIFEST_STATE_NAME}`)],
       }),
     );
     acknowledgeWildcard(
       role,
       this.bucket.arnForObjects(`${prefix}*/${MANIFEST_NAME}`),
       'The manifest writer creates _manifest.json (If-None-Match) in time-partition directories whose paths depend on the records; scoped to that file name under the sink prefix.',
+    );
+    acknowledgeWildcard(
+      role,
+      this.bucket.arnForObjects(`${prefix}*/${MANIFEST_STATE_NAME}`),
+      'The manifest writer saves its cursor, one _manifest-state.json per topic (If-Match / If-None-Match); scoped to that file name under the sink prefix.',
     );
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'ManifestLedger', actions: ['dynamodb:Scan'], resources: [this.ledgerTable.tableArn] }),
@@ -897,8 +902,19 @@ export function sinkBucketPolicyStatements(input: {
       effect: iam.Effect.DENY,
       principals: [new iam.AnyPrincipal()],
       actions: ['s3:PutObject'],
-      resources: [sinkObjects, deadLetters],
+      resources: [deadLetters],
       conditions: { Null: { 's3:if-none-match': 'true' } },
+    }),
+    new iam.PolicyStatement({
+      // Under the sink prefix every write is conditional: data objects and manifests are created
+      // with If-None-Match: *, and the manifest writer replaces its cursor (_manifest-state.json)
+      // only with If-Match on the version it read. An unconditional PUT (an overwrite) is refused.
+      sid: 'SinkObjectsAreWrittenConditionally',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['s3:PutObject'],
+      resources: [sinkObjects],
+      conditions: { Null: { 's3:if-none-match': 'true', 's3:if-match': 'true' } },
     }),
   ];
 }

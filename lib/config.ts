@@ -11,7 +11,17 @@ import { ConfigurationError } from './errors.ts';
 import { parseParquetSchema, type ParquetColumnType } from './format/parquet.ts';
 import { parseSeparator } from './format/raw-bytes.ts';
 import { CompressionName, ValueConverter } from './format/record-format.ts';
-import { DEFAULT_LAYOUT, layoutProblems, PartitionerName, TimestampExtractor, type LayoutSettings, type RotationSettings } from './layout.ts';
+import {
+  DEFAULT_LAYOUT,
+  layoutProblems,
+  longestFixedKeyBytes,
+  PartitionerName,
+  S3_KEY_LIMIT_BYTES,
+  TimestampExtractor,
+  UNPARTITIONED_PATH,
+  type LayoutSettings,
+  type RotationSettings,
+} from './layout.ts';
 
 /** The sink's validated configuration. */
 export interface SinkConfig {
@@ -84,6 +94,9 @@ const prefix = (name: string, fallback: string) =>
       z.refine((value) => value !== '', `${name} must not be empty (dead letters need a prefix outside the sink's)`),
     );
 
+/** The longest object extension a format and compression give (`.jsonl.zst`). */
+const LONGEST_EXTENSION = '.jsonl.zst';
+
 const optionalUrl = z.optional(z.url({ protocol: /^https?$/ }));
 
 const EnvironmentSchema = z
@@ -137,6 +150,19 @@ const EnvironmentSchema = z
       });
     }
     const issue = (name: string, message: string) => context.addIssue({ code: 'custom', path: [name], message: `${name}: ${message}` });
+    // A dead letter, and the `_unpartitioned` object that covers a poison record's range, must
+    // fit S3's key limit whatever the topic, or one poison record could stall its partition.
+    const keyRoom: Array<[string, string, string | undefined, string]> = [
+      ['SINK_PREFIX', sink, UNPARTITIONED_PATH, LONGEST_EXTENSION],
+      ['SINK_DEAD_LETTER_PREFIX', dead, undefined, '.json'],
+    ];
+    for (const [name, value, path, extension] of keyRoom) {
+      const over = longestFixedKeyBytes(value, path, extension) - S3_KEY_LIMIT_BYTES;
+      if (over > 0) {
+        const bytes = new TextEncoder().encode(value).length;
+        issue(name, `${bytes} bytes; at most ${bytes - over}, so that every key fits S3's 1,024 bytes with any topic name (up to 249 characters)`);
+      }
+    }
     if (env.SINK_COMPRESSION === 'snappy' && env.SINK_FORMAT !== 'parquet') issue('SINK_COMPRESSION', 'snappy is a Parquet codec; use gzip, zstd or none');
     if (env.SINK_RAW_SEPARATOR !== undefined) {
       if (env.SINK_FORMAT !== 'raw') issue('SINK_RAW_SEPARATOR', 'only used with SINK_FORMAT=raw');

@@ -31,21 +31,28 @@ export class MalformedEventError extends SinkError {
   }
 }
 
-/** A well-formed record that cannot be written in the configured format. */
+/**
+ * A well-formed record that cannot be written in the configured format, or placed or named by
+ * the layout. The message names the record and the reason, never its data (issue 14: record
+ * data never reaches logs or error messages).
+ */
 export class PoisonRecordError extends SinkError {
   readonly topic: string;
   readonly partition: number;
   readonly offset: number;
+  /** The part of the record at fault when known: `timestamp`, `value`, `value.<field>`. */
+  readonly field: string | undefined;
   constructor(
     where: { readonly topic: string; readonly partition: number; readonly offset: number },
     reason: string,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { readonly field?: string | undefined },
   ) {
     super(`Record ${where.topic}-${where.partition}@${where.offset} cannot be written: ${reason}`, options);
     this.name = 'PoisonRecordError';
     this.topic = where.topic;
     this.partition = where.partition;
     this.offset = where.offset;
+    this.field = options?.field;
   }
 }
 
@@ -81,9 +88,12 @@ export class ObjectExistsError extends SinkError {
 /** An object under the sink's prefix lacks the metadata the protocol relies on, or contradicts it. */
 export class CorruptObjectError extends SinkError {
   readonly key: string;
+  /** What is wrong with it, without the key. */
+  readonly reason: string;
   constructor(key: string, reason: string, options?: ErrorOptions) {
     super(`Object ${key} is not a valid sink object: ${reason}`, options);
     this.name = 'CorruptObjectError';
     this.key = key;
+    this.reason = reason;
   }
 }

@@ -17,6 +17,7 @@
 import { Buffer } from 'node:buffer';
 import { PoisonRecordError } from './errors.ts';
 import type { KafkaRecord } from './model.ts';
+import { objectKey, type ObjectKeyParts, parseObjectName } from './naming.ts';
 
 /** `partitioner.class`. */
 export const PartitionerName = {
@@ -85,6 +86,38 @@ export const NO_ROTATION: RotationSettings = { maxRecords: undefined, maxBytes: 
  * next placeable one, usually none. Hive, Spark and Athena ignore directories starting with `_`.
  */
 export const UNPARTITIONED_PATH = '_unpartitioned';
+
+/** S3's limit on a key: 1,024 bytes of UTF-8. A record whose object key would pass it is a poison record. */
+export const S3_KEY_LIMIT_BYTES = 1024;
+
+/**
+ * The longest key (UTF-8 bytes) an object with a record-independent path (undefined:
+ * `partition={p}`) can have under `prefix`, whatever the record: the longest Kafka topic name
+ * (249 characters) and the largest partition, offset and generation. The config loader checks the sink's and the
+ * dead-letter prefix with it, so that a dead letter and an `_unpartitioned` object (where a
+ * poison record's range goes) can always be written: a poison record never stalls a partition.
+ */
+export function longestFixedKeyBytes(prefix: string, path: string | undefined, extension: string): number {
+  const largest = Number.MAX_SAFE_INTEGER;
+  return Buffer.byteLength(
+    objectKey({ prefix, topic: 'x'.repeat(249), partition: largest, generation: largest, firstOffset: largest, extension, path }),
+  );
+}
+
+/**
+ * How many characters of path fit in the key of an object with these parts within S3's limit
+ * (negative: not even an empty one). A rendered path is ASCII (topic names, digits, template
+ * literals, percent-encoded field values), so its length is its size in bytes.
+ */
+export function pathRoom(parts: Omit<ObjectKeyParts, 'path'>): number {
+  return S3_KEY_LIMIT_BYTES - Buffer.byteLength(objectKey({ ...parts, path: '' }));
+}
+
+/** The first and last instants of the years 0000-9999 (a time path has four-digit years). */
+const FIRST_TIME = -62_167_219_200_000; // 0000-01-01T00:00:00.000Z
+const LAST_TIME = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
+/** A day, the margin beyond those years within which a zone's offset is looked up at all. */
+const DAY_MS = 86_400_000;
 
 // --- Path templates ---------------------------------------------------------------------------
 
@@ -280,16 +313,22 @@ export interface Layout {
    * floored in the zone's local time. Undefined unless the time partitioner is used.
    */
   window(time: number): { readonly start: number; readonly end: number } | undefined;
+  /**
+   * `key` (an object key under `prefix`) fit for logs and error messages: the directories the
+   * field partitioner took from record values are shown with `*` for the value (`country=*` for
+   * `country=FR`); other keys are returned as they are.
+   */
+  redactKey(key: string, prefix: string): string;
 }
 
 /** An ISO-8601 date or date-time with an explicit zone (a zone-less time would depend on the machine's). */
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2}))?$/;
 
-/** Reads a dotted path from a parsed JSON value. */
+/** Reads a dotted path from a parsed JSON value (own fields only: `constructor` is not a field of `{}`). */
 function fieldOf(value: unknown, path: readonly string[]): unknown {
   let current = value;
   for (const name of path) {
-    if (typeof current !== 'object' || current === null || Array.isArray(current)) return undefined;
+    if (typeof current !== 'object' || current === null || Array.isArray(current) || !Object.hasOwn(current, name)) return undefined;
     current = (current as Record<string, unknown>)[name];
   }
   return current;
@@ -306,13 +345,16 @@ function parseValue(record: KafkaRecord): unknown {
   }
 }
 
-/** A time-field value as epoch ms, or a reason it is not one. */
+/**
+ * A time-field value as epoch ms, or a reason it is not one. Reasons describe the value, never
+ * quote it: record data stays out of logs and error messages.
+ */
 function timeOfField(value: unknown): number | string {
-  if (typeof value === 'number') return Number.isSafeInteger(value) ? value : `${value} is not whole epoch milliseconds`;
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? value : 'a number that is not whole epoch milliseconds';
   if (typeof value === 'string') {
-    if (!ISO_8601.test(value)) return `"${value.slice(0, 40)}" is not epoch milliseconds or an ISO-8601 date-time with a zone`;
+    if (!ISO_8601.test(value)) return 'a string that is not epoch milliseconds or an ISO-8601 date-time with a zone';
     const ms = Date.parse(value.replace(' ', 'T'));
-    return Number.isFinite(ms) ? ms : `"${value.slice(0, 40)}" is not a valid date-time`;
+    return Number.isFinite(ms) ? ms : 'a string that is not a valid date-time';
   }
   return value === undefined ? 'missing' : `a ${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value}, not a time`;
 }
@@ -325,9 +367,11 @@ function pathComponent(value: unknown): string | { problem: string } {
   else if (typeof value === 'boolean') text = String(value);
   else return { problem: value === undefined ? 'missing' : `a ${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value}, not a string, number or boolean` };
   if (text === '') return { problem: 'an empty string' };
+  // A lone surrogate (a JSON text may escape one: "\ud800") has no UTF-8; encodeURIComponent would throw.
+  if (!text.isWellFormed()) return { problem: 'a string that is not valid Unicode (a lone surrogate)' };
   // encodeURIComponent leaves A-Z a-z 0-9 - _ . ! ~ * ' ( ); keep only the first four unescaped.
   const encoded = encodeURIComponent(text).replace(/[!~*'()]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-  if (encoded === '.' || encoded === '..') return { problem: `"${text}" cannot be a directory name` };
+  if (encoded === '.' || encoded === '..') return { problem: 'a "." or "..", which cannot be a directory name' };
   if (encoded.length > 256) return { problem: 'longer than 256 characters once encoded' };
   return encoded;
 }
@@ -338,6 +382,7 @@ function zoneOffsets(timezone: string): (ms: number) => number {
   const format = new Intl.DateTimeFormat('en-US', {
     timeZone: timezone,
     hourCycle: 'h23',
+    era: 'short',
     year: 'numeric',
     month: 'numeric',
     day: 'numeric',
@@ -350,8 +395,16 @@ function zoneOffsets(timezone: string): (ms: number) => number {
     let offset = cache.get(minute);
     if (offset === undefined) {
       const parts: Record<string, number> = {};
-      for (const part of format.formatToParts(minute * 60_000)) if (part.type !== 'literal') parts[part.type] = Number(part.value);
-      offset = Date.UTC(parts['year']!, parts['month']! - 1, parts['day'], parts['hour'], parts['minute']) - minute * 60_000;
+      let bc = false;
+      for (const part of format.formatToParts(minute * 60_000)) {
+        if (part.type === 'era') bc = part.value === 'BC';
+        else if (part.type !== 'literal') parts[part.type] = Number(part.value);
+      }
+      // setUTCFullYear, not Date.UTC, which reads years 0-99 as 1900-1999; 1 BC is year 0.
+      const local = new Date(0);
+      local.setUTCFullYear(bc ? 1 - parts['year']! : parts['year']!, parts['month']! - 1, parts['day']);
+      local.setUTCHours(parts['hour']!, parts['minute']);
+      offset = local.getTime() - minute * 60_000;
       if (cache.size > 100_000) cache.clear();
       cache.set(minute, offset);
     }
@@ -377,13 +430,33 @@ export function createLayout(settings: LayoutSettings): Layout {
   let lastPartition = -1;
   let lastPath = '';
 
-  const render = (record: KafkaRecord, time: number | undefined, field: string | undefined): string => {
-    let local: Date | undefined;
-    if (usesTime) {
-      // Floor to partition.duration.ms in the zone's local time, then read the local fields.
-      const shifted = time! + offsetAt(time!);
-      local = new Date(Math.floor(shifted / duration) * duration);
+  const timeFieldName = timeField ? `value.${settings.timestampField}` : 'timestamp';
+  /** Each directory of the template: its shape with variables as `*`, and whether a record value goes into it. */
+  const directories: Array<{ shape: string; hasField: boolean }> = [{ shape: '', hasField: false }];
+  for (const segment of segments) {
+    if (segment.kind === 'literal') {
+      const [first, ...rest] = segment.text.split('/');
+      directories.at(-1)!.shape += first!;
+      for (const text of rest) directories.push({ shape: text, hasField: false });
+    } else {
+      directories.at(-1)!.shape += '*';
+      if (segment.kind === 'field') directories.at(-1)!.hasField = true;
     }
+  }
+
+  /**
+   * The start of the record time's partition: the time floored to partition.duration.ms in the
+   * zone's local time, as a UTC date whose fields are the local ones; undefined outside the years
+   * 0000-9999, which a four-digit year cannot write (past JavaScript's Date range Intl throws, and
+   * an invalid Date would write `year=0NaN`).
+   */
+  const localStart = (time: number): Date | undefined => {
+    if (!(time >= FIRST_TIME - DAY_MS && time <= LAST_TIME + DAY_MS)) return undefined; // also NaN
+    const start = Math.floor((time + offsetAt(time)) / duration) * duration;
+    return start >= FIRST_TIME && start <= LAST_TIME ? new Date(start) : undefined;
+  };
+
+  const render = (record: KafkaRecord, local: Date | undefined, field: string | undefined): string => {
     let path = '';
     for (const segment of segments) {
       switch (segment.kind) {
@@ -451,15 +524,37 @@ export function createLayout(settings: LayoutSettings): Layout {
       const fixed = this.fixedPath(record);
       if (fixed !== undefined) return { path: fixed, time: this.time(record) };
       const { time, timeProblem, value } = extract(record);
-      if (usesTime && time === undefined) throw new PoisonRecordError(record, `time partitioner: ${timeProblem}`);
+      let local: Date | undefined;
+      if (usesTime) {
+        if (time === undefined) throw new PoisonRecordError(record, `time partitioner: ${timeProblem}`, { field: timeFieldName });
+        local = localStart(time);
+        if (local === undefined) {
+          throw new PoisonRecordError(record, `time partitioner: the record time is outside the years 0000-9999 (${settings.timezone})`, {
+            field: timeFieldName,
+          });
+        }
+      }
       let field: string | undefined;
       if (usesField) {
-        if (value === NOT_JSON) throw new PoisonRecordError(record, `field partitioner: the value is not JSON, so it has no field "${partitionField}"`);
+        const where = { field: `value.${partitionField}` };
+        if (value === NOT_JSON) throw new PoisonRecordError(record, `field partitioner: the value is not JSON, so it has no field "${partitionField}"`, where);
         const component = pathComponent(fieldOf(value, [partitionField!]));
-        if (typeof component !== 'string') throw new PoisonRecordError(record, `field partitioner: field "${partitionField}" is ${component.problem}`);
+        if (typeof component !== 'string') throw new PoisonRecordError(record, `field partitioner: field "${partitionField}" is ${component.problem}`, where);
         field = component;
       }
-      return { path: render(record, time, field), time };
+      return { path: render(record, local, field), time };
+    },
+    redactKey(key, prefix) {
+      if (!usesField) return key;
+      const slash = key.lastIndexOf('/');
+      const name = parseObjectName(key.slice(slash + 1));
+      const base = name && `${prefix}${name.topic}/`;
+      if (!base || !key.startsWith(base) || slash < base.length) return `${prefix}*`;
+      const path = key.slice(base.length, slash);
+      if (path === UNPARTITIONED_PATH) return key;
+      const parts = path.split('/');
+      const shown = parts.length === directories.length ? parts.map((part, i) => (directories[i]!.hasField ? directories[i]!.shape : part)) : ['*'];
+      return `${base}${shown.join('/')}${key.slice(slash)}`;
     },
   };
 }

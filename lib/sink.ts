@@ -91,6 +91,9 @@ export function createSink(deps: {
   readonly metrics: SinkMetrics;
 }): Sink {
   const options = deliveryOptions(deps.config);
+  // Object keys as logged: field-partitioned directories hold record values (issue 14, item 6).
+  const layout = options.layout;
+  const redactKey = layout ? (key: string) => layout.redactKey(key, deps.config.prefix) : (key: string) => key;
   return {
     async handle(event: unknown) {
       let batch;
@@ -105,15 +108,27 @@ export function createSink(deps: {
         throw error;
       }
       const report = await deliverBatch(batch, options, deps.ports);
-      observe(report, deps);
+      observe(report, { ...deps, redactKey });
       return batchResponse(report, deps.config.reportBatchItemFailures);
     },
   };
 }
 
+/** An error's message for the log, with the object key it names (if any) redacted. */
+function redactMessage(error: Error | undefined, redactKey: (key: string) => string): string | undefined {
+  const key = (error as { key?: unknown } | undefined)?.key;
+  return typeof key === 'string' ? error!.message.replaceAll(key, redactKey(key)) : error?.message;
+}
+
 function observe(
   report: BatchReport,
-  deps: { readonly logger: SinkLogger; readonly metrics: SinkMetrics; readonly ports: DeliveryPorts },
+  deps: {
+    readonly logger: SinkLogger;
+    readonly metrics: SinkMetrics;
+    readonly ports: DeliveryPorts;
+    /** A key fit for the log: without the directories a record value went into. */
+    readonly redactKey: (key: string) => string;
+  },
 ): void {
   const { logger, metrics } = deps;
   const now = deps.ports.clock.now();
@@ -143,8 +158,9 @@ function observe(
       committedOffset: partition.committedOffset,
       skippedDuplicates: partition.skippedDuplicates,
       recordsWritten: partition.recordsWritten,
-      objectsWritten: partition.objectsWritten,
-      objectsAdopted: partition.objectsAdopted,
+      // Keys with field-partitioned directories shown as `country=*` (Layout.redactKey).
+      objectsWritten: partition.objectsWritten.map(deps.redactKey),
+      objectsAdopted: partition.objectsAdopted.map(deps.redactKey),
       deadLetters: partition.deadLetters,
     };
     const range = partition.skippedRange;
@@ -168,7 +184,7 @@ function observe(
       logger.error('Partition not delivered', {
         ...fields,
         firstUndeliveredOffset: partition.firstUndeliveredOffset,
-        error: { name: partition.error?.name, message: partition.error?.message },
+        error: { name: partition.error?.name, message: redactMessage(partition.error, deps.redactKey) },
       });
     } else {
       logger.info('Partition delivered', fields);

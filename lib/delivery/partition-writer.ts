@@ -1,6 +1,6 @@
 import { CorruptObjectError, LedgerConflictError, LedgerResetError, ObjectExistsError, PoisonRecordError } from '../errors.ts';
 import { encodeDeadLetter } from '../format/dead-letter.ts';
-import { createLayout, DEFAULT_LAYOUT, type Layout, type LayoutSettings, UNPARTITIONED_PATH } from '../layout.ts';
+import { createLayout, DEFAULT_LAYOUT, type Layout, type LayoutSettings, pathRoom, UNPARTITIONED_PATH } from '../layout.ts';
 import type { KafkaRecord, PartitionBatch } from '../model.ts';
 import { type NamingSettings, namingFingerprint, objectKey, parseNamingFingerprint } from '../naming.ts';
 import { fromMetadata, type ObjectDescriptor, toMetadata } from '../object-metadata.ts';
@@ -138,7 +138,8 @@ export class PartitionWriter {
         const chunk = this.#encode(pending);
         // errors.tolerance=none: the partition stops just before the poison record. What came
         // before it is written and committed first; the next turn finds the poison record first.
-        if (chunk.recordCount + chunk.deadLetters.length === 0) throw chunk.poison!;
+        // (Nothing covered, not nothing counted: raw bytes count no tombstone.)
+        if (chunk.lastOffset < chunk.firstOffset) throw chunk.poison!;
         await this.#writeChunk(chunk);
       }
     } catch (error) {
@@ -187,6 +188,20 @@ export class PartitionWriter {
     // The default layout puts the whole partition in one directory: no route per record, and
     // record times only when a rotation interval needs them.
     const fixedPath = records.length > 0 ? layout.fixedPath(records[0]!) : undefined;
+    // Every per-record failure is a poison record, whatever threw it: one record never fails
+    // the chunk (issue 14). The reason names the error's class only: its message may quote data.
+    const poisonOf = (record: KafkaRecord, stage: string, thrown: unknown): PoisonRecordError =>
+      thrown instanceof PoisonRecordError ? thrown : new PoisonRecordError(record, `${stage} failed (${thrown instanceof Error ? thrown.name : 'error'})`);
+    // S3 takes keys up to 1,024 bytes: a record whose object key would be longer is poison, and
+    // its range goes under `_unpartitioned` (whose keys always fit: lib/config.ts checks prefixes).
+    const room = pathRoom({
+      prefix: this.#options.prefix,
+      topic: this.#batch.topic,
+      partition: this.#batch.partition,
+      generation: this.#generation,
+      firstOffset: 0,
+      extension: `${format.extension}${this.#options.compression.extension}`,
+    });
     for (const record of records) {
       let recordPath: string | undefined;
       let recordTime: number | undefined;
@@ -198,9 +213,13 @@ export class PartitionWriter {
         try {
           ({ path: recordPath, time: recordTime } = layout.route(record));
         } catch (routeError) {
-          if (!(routeError instanceof PoisonRecordError)) throw routeError;
-          error = routeError;
+          error = poisonOf(record, 'the layout', routeError);
         }
+      }
+      if (recordPath !== undefined && recordPath.length > room) {
+        const field = layout.settings.partitionField === undefined ? {} : { field: `value.${layout.settings.partitionField}` };
+        error = new PoisonRecordError(record, `its object key would be ${1024 - room + recordPath.length} bytes, past S3's limit of 1,024`, field);
+        recordPath = undefined;
       }
       if (path === undefined) {
         // The first record names the object's directory; one the partitioner cannot place
@@ -218,8 +237,7 @@ export class PartitionWriter {
         try {
           writer.write(record);
         } catch (writeError) {
-          if (!(writeError instanceof PoisonRecordError)) throw writeError;
-          error = writeError;
+          error = poisonOf(record, `the ${format.name} format`, writeError);
         }
       }
       if (error !== undefined) {
@@ -230,7 +248,9 @@ export class PartitionWriter {
         deadLetters.push({ record, error });
       } else {
         if (firstTime === undefined && recordTime !== undefined) firstTime = recordTime;
-        if (record.timestamp !== null) {
+        // Only whole epoch ms go to the metadata, which readers (and a 412's adoption) take as
+        // integers: a fractional or huge producer timestamp would make the object unreadable.
+        if (record.timestamp !== null && Number.isSafeInteger(record.timestamp)) {
           if (minTimestamp === undefined || record.timestamp < minTimestamp) minTimestamp = record.timestamp;
           if (maxTimestamp === undefined || record.timestamp > maxTimestamp) maxTimestamp = record.timestamp;
         }
@@ -310,7 +330,7 @@ export class PartitionWriter {
       // range may end before or after ours: read it, never assume.
       const head = await this.#ports.store.head(key);
       if (!head) return; // deleted in between (a prune): the caller's loop writes it again
-      const existing = this.#adoptable(key, head, chunk.firstOffset, this.#naming);
+      const existing = this.#adoptable(key, head, chunk.firstOffset, this.#naming, this.#options.layout ?? defaultLayout);
       coveredUpTo = existing.lastOffset;
       recordCount = existing.recordCount;
       this.#objectsAdopted.push(key);
@@ -434,9 +454,18 @@ export class PartitionWriter {
    * format and version this sink writes. Anything else was not written by the protocol (a planted
    * or damaged object): adopting it could commit offsets nobody delivered, so the partition stops.
    */
-  #adoptable(key: string, head: StoredObjectHead, firstOffset: number, naming: NamingSettings): ObjectDescriptor {
+  #adoptable(key: string, head: StoredObjectHead, firstOffset: number, naming: NamingSettings, layout: Layout): ObjectDescriptor {
     const { topic, partition } = this.#batch;
-    const existing = fromMetadata(key, head.metadata);
+    // The error travels to logs and to Lambda: its key shows field-partitioned directories as `*`.
+    const corrupt = (reason: string, cause?: unknown) =>
+      new CorruptObjectError(layout.redactKey(key, naming.prefix), reason, cause === undefined ? undefined : { cause });
+    let existing: ObjectDescriptor;
+    try {
+      existing = fromMetadata(key, head.metadata);
+    } catch (error) {
+      if (error instanceof CorruptObjectError) throw corrupt(error.reason);
+      throw error;
+    }
     const problem =
       existing.topic !== topic || existing.partition !== partition
         ? `its metadata names ${existing.topic}-${existing.partition}`
@@ -452,7 +481,7 @@ export class PartitionWriter {
                 : existing.formatVersion !== naming.formatVersion
                   ? `its format version ${JSON.stringify(existing.formatVersion)} is unknown (this sink writes ${naming.formatVersion})`
                   : undefined;
-    if (problem !== undefined) throw new CorruptObjectError(key, problem);
+    if (problem !== undefined) throw corrupt(problem);
     return existing;
   }
 
@@ -471,18 +500,21 @@ export class PartitionWriter {
     } catch {
       return false;
     }
-    const key = objectKey({
+    const parts = {
       prefix: recorded.prefix,
       topic: this.#batch.topic,
       partition: this.#batch.partition,
       generation: this.#generation,
       firstOffset: first.offset,
       extension: recorded.extension,
-      path: pathOf(layout, first),
-    });
+    };
+    // As #encode names it: a path that would make the key too long for S3 goes under _unpartitioned.
+    let path = pathOf(layout, first);
+    if (Buffer.byteLength(path) > pathRoom(parts)) path = UNPARTITIONED_PATH;
+    const key = objectKey({ ...parts, path });
     const head = await this.#ports.store.head(key);
     if (!head) return false;
-    const existing = this.#adoptable(key, head, first.offset, recorded);
+    const existing = this.#adoptable(key, head, first.offset, recorded, layout);
     this.#objectsAdopted.push(key);
     await this.#commit(existing.lastOffset, key, existing.recordCount);
     return true;

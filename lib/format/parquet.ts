@@ -7,7 +7,10 @@
  *
  * The value must be a JSON object (Confluent's ParquetFormat needs a struct too); anything else
  * (text, bytes, an array, a scalar) is a poison record; a tombstone is a row whose value columns
- * are all null. Headers are not written.
+ * are all null. Headers are not written. Also poison, so that no record can fail the whole object
+ * at `finish()`: a partition number past INT32, a timestamp that is not whole milliseconds, a top-level field name or string that
+ * is not valid Unicode (a lone surrogate, which UTF-8 cannot hold), a value nested deeper than
+ * `MAX_PARQUET_DEPTH`. Poison messages name the field and the reason, never the value.
  *
  * The value columns come from the configuration (`SINK_PARQUET_SCHEMA`) or are inferred from the
  * values in the object (README, "Formats"): booleans → BOOLEAN; numbers → INT64 when every one is a
@@ -40,6 +43,12 @@ export interface ParquetOptions {
 /** Written to the footer's created_by: fixed, so the bytes do not depend on where they were written. */
 export const PARQUET_CREATED_BY = 'msk-s3-sink parquet format 1 (hyparquet-writer)';
 const METADATA_COLUMNS = new Set(['kafka_partition', 'kafka_offset', 'kafka_timestamp', 'kafka_key']);
+/**
+ * Nesting depth (of objects and arrays) a value may have: JSON columns are serialised recursively
+ * at `finish()` (V8's JSON.stringify gives up at a few thousand levels), so deeper values are
+ * poison records, found record by record in `write()`.
+ */
+export const MAX_PARQUET_DEPTH = 512;
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2}))?$/;
 
 /** Parses a configured schema (`{"field": "TYPE", …}`); throws a TypeError with the problem. */
@@ -88,23 +97,36 @@ class ParquetRecordWriter implements RecordWriter {
 
   write(record: KafkaRecord): void {
     if (this.#finished) throw new TypeError('Parquet writer already finished');
+    if (record.partition > 0x7fff_ffff) throw new PoisonRecordError(record, 'Parquet: the partition number does not fit kafka_partition (INT32)', { field: 'partition' });
+    if (record.timestamp !== null && !Number.isSafeInteger(record.timestamp)) {
+      throw new PoisonRecordError(record, 'Parquet: the timestamp is not whole epoch milliseconds (an INT64 column)', { field: 'timestamp' });
+    }
     let value: Record<string, unknown> | null = null;
     if (record.value !== null) {
-      if (!isUtf8(record.value)) throw new PoisonRecordError(record, 'Parquet: the value is not UTF-8 JSON');
+      const field = { field: 'value' };
+      if (!isUtf8(record.value)) throw new PoisonRecordError(record, 'Parquet: the value is not UTF-8 JSON', field);
       let parsed: unknown;
       try {
         parsed = JSON.parse(Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength).toString('utf8'));
       } catch {
-        throw new PoisonRecordError(record, 'Parquet: the value is not JSON');
+        throw new PoisonRecordError(record, 'Parquet: the value is not JSON', field);
       }
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-        throw new PoisonRecordError(record, 'Parquet: the value is not a JSON object');
+        throw new PoisonRecordError(record, 'Parquet: the value is not a JSON object', field);
       }
       value = parsed as Record<string, unknown>;
-      for (const name of Object.keys(value)) {
-        if (METADATA_COLUMNS.has(name)) throw new PoisonRecordError(record, `Parquet: field "${name}" clashes with the sink's own column`);
+      for (const [name, fieldValue] of Object.entries(value)) {
+        // Names come from the record: quoted only when they are the sink's own (known) names.
+        if (METADATA_COLUMNS.has(name)) throw new PoisonRecordError(record, `Parquet: field "${name}" clashes with the sink's own column`, field);
+        if (!name.isWellFormed()) throw new PoisonRecordError(record, 'Parquet: a top-level field name is not valid Unicode (a lone surrogate)', field);
+        if (typeof fieldValue === 'string' && !fieldValue.isWellFormed()) {
+          throw new PoisonRecordError(record, 'Parquet: a top-level string field is not valid Unicode (a lone surrogate)', field);
+        }
+        if (typeof fieldValue === 'object' && fieldValue !== null && nestedDeeperThan(fieldValue, MAX_PARQUET_DEPTH - 1)) {
+          throw new PoisonRecordError(record, `Parquet: the value is nested deeper than ${MAX_PARQUET_DEPTH} levels`, field);
+        }
       }
-      if (this.#options.schema) for (const [name, type] of this.#options.schema) convert(record, name, type, value[name]);
+      if (this.#options.schema) for (const [name, type] of this.#options.schema) convert(record, name, type, own(value, name));
     }
     this.#rows.push({ record, value });
     this.#size += 24 + (record.key?.byteLength ?? 0) + (record.value?.byteLength ?? 0);
@@ -124,7 +146,7 @@ class ParquetRecordWriter implements RecordWriter {
         name,
         type: type === 'TIMESTAMP' ? ('TIMESTAMP' as const) : type,
         nullable: true,
-        data: rows.map((r) => (r.value === null ? null : convert(r.record, name, type, r.value[name]))),
+        data: rows.map((r) => (r.value === null ? null : convert(r.record, name, type, own(r.value, name)))),
       })),
     ];
     const buffer = parquetWriteBuffer({
@@ -139,10 +161,32 @@ class ParquetRecordWriter implements RecordWriter {
   }
 }
 
-/** A JSON value as a column of `type` wants it; throws PoisonRecordError when it cannot be one. */
+/** A field of a parsed JSON object, own fields only (a configured column `constructor` is not `{}`'s). */
+function own(value: Record<string, unknown>, name: string): unknown {
+  return Object.hasOwn(value, name) ? value[name] : undefined;
+}
+
+/** Whether a parsed JSON object or array holds objects or arrays more than `levels` deep (iterative: any depth). */
+function nestedDeeperThan(root: object, levels: number): boolean {
+  const stack: Array<[object, number]> = [[root, 0]];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const [node, depth] = item;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (typeof child !== 'object' || child === null) continue;
+      if (depth + 1 > levels) return true;
+      stack.push([child as object, depth + 1]);
+    }
+  }
+  return false;
+}
+
+/**
+ * A JSON value as a column of `type` wants it; throws PoisonRecordError when it cannot be one.
+ * The message names the configured column and type, never the value.
+ */
 function convert(record: KafkaRecord, name: string, type: ParquetColumnType, value: unknown): unknown {
   if (value === null || value === undefined) return null;
-  const wrong = () => new PoisonRecordError(record, `Parquet: field "${name}" is not a ${type}: ${JSON.stringify(value).slice(0, 40)}`);
+  const wrong = () => new PoisonRecordError(record, `Parquet: field "${name}" is not a ${type}`, { field: `value.${name}` });
   switch (type) {
     case 'STRING':
       return typeof value === 'string' ? value : JSON.stringify(value);

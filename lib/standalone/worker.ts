@@ -146,9 +146,13 @@ export class StandaloneWorker {
   #lastFlush: number;
   #fatal: Error | undefined;
   readonly stats: WorkerStats;
+  /** An object key as logs show it (Layout.redactKey). */
+  readonly #redactKey: (key: string) => string;
 
   constructor(deps: StandaloneWorkerDeps) {
     this.#deps = deps;
+    const layout = deps.delivery.layout;
+    this.#redactKey = layout ? (key) => layout.redactKey(key, deps.delivery.prefix) : (key) => key;
     this.#config = deps.config;
     this.#log = deps.logger;
     this.#lastFlush = deps.clock.now();
@@ -740,8 +744,9 @@ export class StandaloneWorker {
           committedOffset: partitionReport.committedOffset,
           skippedDuplicates: partitionReport.skippedDuplicates,
           recordsWritten: partitionReport.recordsWritten,
-          objectsWritten: partitionReport.objectsWritten,
-          objectsAdopted: partitionReport.objectsAdopted,
+          // Field-partitioned directories shown as `country=*`: never record data in logs.
+          objectsWritten: partitionReport.objectsWritten.map(this.#redactKey),
+          objectsAdopted: partitionReport.objectsAdopted.map(this.#redactKey),
           deadLetters: partitionReport.deadLetters,
         });
       } else {

@@ -252,16 +252,31 @@ describe('the bucket trusts only the sink', () => {
             Effect: 'Deny',
             Principal: { AWS: '*' },
             Action: 's3:PutObject',
-            // (CDK sorts the resources.)
-            Resource: [objects('dead-letters/'), objects('topics/')],
+            Resource: objects('dead-letters/'),
             Condition: { Null: { 's3:if-none-match': 'true' } },
+          }),
+          // Under the sink prefix a write must be conditional: If-None-Match (objects, manifests)
+          // or If-Match (the manifest writer's cursor); an unconditional PUT is refused.
+          Match.objectLike({
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: 's3:PutObject',
+            Resource: objects('topics/'),
+            Condition: { Null: { 's3:if-none-match': 'true', 's3:if-match': 'true' } },
           }),
         ]),
       },
     });
-    // The manifest writer's own grant is the manifests under the sink prefix, which the policy leaves it.
+    // The manifest writer's own grant is the manifests and its cursor under the sink prefix, which the policy leaves it.
     const writerPuts = policyStatements(template).filter((s) => s.Sid === 'ManifestWriteMarkers');
-    expect(writerPuts).toEqual([expect.objectContaining({ Resource: { 'Fn::Join': ['', [bucketArn, '/topics/*/_manifest.json']] } })]);
+    expect(writerPuts).toEqual([
+      expect.objectContaining({
+        Resource: [
+          { 'Fn::Join': ['', [bucketArn, '/topics/*/_manifest.json']] },
+          { 'Fn::Join': ['', [bucketArn, '/topics/*/_manifest-state.json']] },
+        ],
+      }),
+    ]);
   });
 
   it('without the manifest writer, only the sink role may write under the sink prefix', () => {
@@ -284,6 +299,7 @@ describe('the bucket trusts only the sink', () => {
       ['OnlyTheSinkWritesSinkObjects', 'Deny', 's3:PutObject'],
       ['OnlyTheSinkWritesDeadLetters', 'Deny', 's3:PutObject'],
       ['SinkObjectsAreCreatedOnlyOnce', 'Deny', 's3:PutObject'],
+      ['SinkObjectsAreWrittenConditionally', 'Deny', 's3:PutObject'],
     ]);
     expect(statements[0]!.Resource).toBe('arn:aws:s3:::existing-sink-bucket/topics/*');
   });

@@ -57,6 +57,8 @@ describe('synth-time validation', () => {
       'SINK_DEAD_LETTER_PREFIX "data/dead/" must lie outside SINK_PREFIX "data/"',
     );
     expect(() => new MskS3Sink(newStack(), 'Sink', { ...base, maxConcurrency: 1000 })).toThrow('SINK_MAX_CONCURRENCY');
+    // A prefix that could push a dead letter or an `_unpartitioned` object past S3's 1,024-byte keys.
+    expect(() => new MskS3Sink(newStack(), 'Sink', { ...base, prefix: `${'p'.repeat(499)}/` })).toThrow('SINK_PREFIX: 500 bytes; at most 444');
   });
 
   it('asks for an SNS topic it creates when e-mail addresses are given', () => {

@@ -65,6 +65,15 @@ describe('path templates and partitioners', () => {
     expect(newYork.route(record(0, Date.UTC(2026, 0, 1, 12), null)).path).toBe('year=2026/month=01/day=01/hour=07'); // EST
   });
 
+  it('formats the years 0000-9999 in any zone (years below 100 and 1 BC included), and no other', () => {
+    const paris = layout({ partitioner: 'time', timezone: 'Europe/Paris' });
+    expect(paris.route(record(0, Date.parse('0050-06-01T12:00:00Z'), null)).path).toBe('year=0050/month=06/day=01/hour=12'); // LMT +00:09
+    expect(paris.route(record(0, Date.parse('0000-06-01T12:00:00Z'), null)).path).toBe('year=0000/month=06/day=01/hour=12');
+    expect(paris.route(record(0, Date.parse('9999-12-31T22:59:59Z'), null)).path).toBe('year=9999/month=12/day=31/hour=23');
+    expect(() => paris.route(record(0, Date.parse('9999-12-31T23:00:00Z'), null))).toThrow('outside the years 0000-9999');
+    expect(() => layout({ partitioner: 'time' }).route(record(0, -62_167_219_200_001, null))).toThrow('outside the years 0000-9999');
+  });
+
   it('floors to partition.duration.ms (15 minutes) and defaults it to the finest unit', () => {
     const quarter = layout({ partitioner: 'time', pathFormat: "'dt'=YYYY-MM-dd/'t'=HHmm", partitionDurationMs: 15 * 60_000 });
     expect(quarter.route(record(0, T, null)).path).toBe('dt=2026-11-26/t=2345');
