@@ -49,6 +49,42 @@ export interface ManifestDocument {
   }>;
 }
 
+/** One partition's part of a manifest. */
+function manifestPartition(partition: number, generation: number, completeThrough: number, objects: readonly ManifestObject[]): ManifestDocument['partitions'][number] {
+  return {
+    partition,
+    generation,
+    completeThrough,
+    firstOffset: objects[0]?.firstOffset ?? null,
+    lastOffset: objects.at(-1)?.lastOffset ?? null,
+    recordCount: objects.reduce((n, o) => n + o.recordCount, 0),
+    objects,
+  };
+}
+
+/**
+ * A manifest's key, document and bytes. The full computation and the scheduled writer's
+ * incremental one both write through here, so the same directory gives the same bytes.
+ */
+function manifestOf(input: {
+  readonly base: string;
+  readonly topic: string;
+  readonly path: string;
+  readonly window: { readonly start: number; readonly end: number };
+  readonly grace: number;
+  readonly partitions: ManifestDocument['partitions'];
+}): ManifestPlan['manifests'][number] {
+  const document: ManifestDocument = {
+    topic: input.topic,
+    path: input.path,
+    start: new Date(input.window.start).toISOString(),
+    end: new Date(input.window.end).toISOString(),
+    graceMs: input.grace,
+    partitions: input.partitions,
+  };
+  return { key: `${input.base}${input.path}/${MANIFEST_NAME}`, body: Buffer.from(`${JSON.stringify(document, null, 2)}\n`, 'utf8'), document };
+}
+
 export interface ManifestPlan {
   readonly manifests: ReadonlyArray<{ readonly key: string; readonly body: Uint8Array; readonly document: ManifestDocument }>;
   /** Time partitions not complete yet, with the partitions holding them back. */
@@ -152,25 +188,9 @@ export function planManifests(input: {
         .get(partition)!
         .filter((o) => o.descriptor!.lastOffset <= cut && o.key.slice(base.length, o.key.lastIndexOf('/')) === path)
         .map((o) => ({ key: o.key, firstOffset: o.descriptor!.firstOffset, lastOffset: o.descriptor!.lastOffset, recordCount: o.descriptor!.recordCount }));
-      return {
-        partition,
-        generation: entries.find((e) => e.partition === partition)?.generation ?? 0,
-        completeThrough: cut,
-        firstOffset: objects[0]?.firstOffset ?? null,
-        lastOffset: objects.at(-1)?.lastOffset ?? null,
-        recordCount: objects.reduce((n, o) => n + o.recordCount, 0),
-        objects,
-      };
+      return manifestPartition(partition, entries.find((e) => e.partition === partition)?.generation ?? 0, cut, objects);
     });
-    const document: ManifestDocument = {
-      topic,
-      path,
-      start: new Date(window.start).toISOString(),
-      end: new Date(window.end).toISOString(),
-      graceMs: grace,
-      partitions,
-    };
-    manifests.push({ key: `${base}${path}/${MANIFEST_NAME}`, body: Buffer.from(`${JSON.stringify(document, null, 2)}\n`, 'utf8'), document });
+    manifests.push(manifestOf({ base, topic, path, window, grace, partitions }));
   }
   return { manifests, pending };
 }
@@ -627,25 +647,9 @@ export async function advanceManifests(input: {
     }
     const partitions = [...ids].sort((a, b) => a - b).map((partition) => {
       const objects = (directory.objects[partition] ?? []).filter((o) => o.lastOffset <= directory.cuts[partition]!);
-      return {
-        partition,
-        generation: entries.get(partition)?.generation ?? 0,
-        completeThrough: directory.cuts[partition]!,
-        firstOffset: objects[0]?.firstOffset ?? null,
-        lastOffset: objects.at(-1)?.lastOffset ?? null,
-        recordCount: objects.reduce((n, o) => n + o.recordCount, 0),
-        objects,
-      };
+      return manifestPartition(partition, entries.get(partition)?.generation ?? 0, directory.cuts[partition]!, objects);
     });
-    const document: ManifestDocument = {
-      topic,
-      path,
-      start: new Date(directory.start).toISOString(),
-      end: new Date(directory.end).toISOString(),
-      graceMs: grace,
-      partitions,
-    };
-    due.push({ key: `${base}${path}/${MANIFEST_NAME}`, body: Buffer.from(`${JSON.stringify(document, null, 2)}\n`, 'utf8'), document });
+    due.push(manifestOf({ base, topic, path, window: directory, grace, partitions }));
   }
   const { written, existing } = await writeManifests(input.store, { manifests: due, pending });
   for (const manifest of due) open.delete(manifest.document.path);

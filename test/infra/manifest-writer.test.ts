@@ -78,7 +78,11 @@ describe('the manifest writer with the time partitioner', () => {
       {
         Sid: 'ManifestWriteMarkers',
         Action: 's3:PutObject',
-        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [Match.anyValue(), 'Arn'] }, '/topics/*/_manifest.json']] },
+        Resource: [
+          // (CDK sorts the resources.)
+          { 'Fn::Join': ['', [{ 'Fn::GetAtt': [Match.anyValue(), 'Arn'] }, '/topics/*/_manifest-state.json']] },
+          { 'Fn::Join': ['', [{ 'Fn::GetAtt': [Match.anyValue(), 'Arn'] }, '/topics/*/_manifest.json']] },
+        ],
       },
       { Sid: 'ManifestLedger', Action: 'dynamodb:Scan', Resource: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] } },
     );

@@ -136,7 +136,11 @@ describe('an error naming a field-partitioned key', () => {
     ports.store.objects.set(key, { key, body: new Uint8Array(0), contentType: 'application/x-ndjson', metadata: {} });
     const logger = new RecordingLogger();
     const sink = createSink({ config: testConfig({ SINK_PARTITIONER: 'field', SINK_PARTITION_FIELD: 'country' }), ports, logger, metrics: new RecordingMetrics() });
-    await expect(sink.handle(eventOf([{ offset: 1, value: JSON.stringify({ country: token(5) }) }]))).rejects.toThrow();
+    const error = await sink.handle(eventOf([{ offset: 1, value: JSON.stringify({ country: token(5) }) }])).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(Error);
+    // The error Lambda logs (BatchDeliveryError, with the partition's CorruptObjectError) names the key redacted too.
+    expect(messagesOf(error)).toContain('topics/orders/country=*/orders+0+00000000000000000001.jsonl.gz');
+    expect(messagesOf(error)).not.toContain(token(5));
     expect(logger.text()).toContain('CorruptObjectError');
     expect(logger.text()).toContain('topics/orders/country=*/orders+0+00000000000000000001.jsonl.gz');
     expect(logger.text()).not.toContain(token(5));
