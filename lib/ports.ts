@@ -102,6 +102,20 @@ export interface OffsetLedger {
   declareNaming(expected: LedgerPosition | undefined, declaration: NamingDeclaration): Promise<void>;
 }
 
+/** The entry `declareNaming` creates where there is none: generation 0, nothing committed yet. */
+export function declaredEntry(declaration: NamingDeclaration): LedgerEntry {
+  return {
+    topic: declaration.topic,
+    partition: declaration.partition,
+    generation: 0,
+    committedOffset: -1,
+    lastObjectKey: null,
+    lastRecordCount: 0,
+    updatedAt: declaration.updatedAt,
+    naming: declaration.naming,
+  };
+}
+
 /** What `declareNaming` writes. */
 export interface NamingDeclaration {
   readonly topic: string;

@@ -33,6 +33,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigurationError, LedgerConflictError, SinkError } from '../errors.ts';
 import type { AuditedLedgerEntry, LedgerPrune, LedgerReset } from '../ops/ledger-admin.ts';
 import {
+  declaredEntry,
   ledgerEntryFields,
   type LedgerEntry,
   type LedgerPosition,
@@ -230,17 +231,7 @@ export class FileOffsetLedger implements OffsetLedger {
     if (!ok) throw new LedgerConflictError(`Ledger of ${topic}-${partition} moved: cannot record its naming settings`);
     const entry: AuditedLedgerEntry = current
       ? { ...current, naming: declaration.naming }
-      : {
-          topic,
-          partition,
-          generation: 0,
-          committedOffset: -1,
-          lastObjectKey: null,
-          lastRecordCount: 0,
-          updatedAt: declaration.updatedAt,
-          naming: declaration.naming,
-          resets: [],
-        };
+      : { ...declaredEntry(declaration), resets: [] };
     const updated = new Map(this.#entries);
     updated.set(id, entry);
     writeLedgerFile(this.path, updated.values(), this.#faults);

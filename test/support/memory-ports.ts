@@ -1,13 +1,14 @@
 import { LedgerConflictError, ObjectExistsError } from '../../lib/errors.ts';
-import type {
-  Clock,
-  LedgerEntry,
-  LedgerPosition,
-  NamingDeclaration,
-  NewObject,
-  ObjectStore,
-  OffsetLedger,
-  StoredObjectHead,
+import {
+  type Clock,
+  declaredEntry,
+  type LedgerEntry,
+  type LedgerPosition,
+  type NamingDeclaration,
+  type NewObject,
+  type ObjectStore,
+  type OffsetLedger,
+  type StoredObjectHead,
 } from '../../lib/ports.ts';
 
 /** An in-memory ledger with DynamoDB's conditional semantics, for unit tests without network. */
@@ -45,16 +46,7 @@ export class MemoryLedger implements OffsetLedger {
     const current = this.entries.get(key);
     if (expected === undefined) {
       if (current !== undefined) throw new LedgerConflictError(`condition failed for ${key}`);
-      this.entries.set(key, {
-        topic: declaration.topic,
-        partition: declaration.partition,
-        generation: 0,
-        committedOffset: -1,
-        lastObjectKey: null,
-        lastRecordCount: 0,
-        updatedAt: declaration.updatedAt,
-        naming: declaration.naming,
-      });
+      this.entries.set(key, declaredEntry(declaration));
       return;
     }
     const holds =
