@@ -31,7 +31,7 @@ export interface LedgerEntry {
 }
 
 /** At most this many skipped ranges are kept on a ledger item (the newest). */
-export const MAX_SKIPPED_RANGES = 20;
+export const MAX_SKIPPED_RANGES = 10;
 
 /**
  * Why offsets were skipped. `gap`: a batch started above the committed offset + 1 (the mapping

@@ -155,26 +155,32 @@ export const SKIPPED_RANGES_ATTRIBUTE = 'skippedRanges';
 /** The item attribute holding the naming settings of the last commit. */
 export const NAMING_ATTRIBUTE = 'naming';
 
+/**
+ * A skipped range as a compact map (`k` kind, `g` generation, `f`/`t` from/to offset, `at` epoch
+ * ms): a partition that skips at every batch start (compaction, transaction markers) keeps its
+ * full history, and the item stays under 1 KB, so a commit still costs one write unit.
+ */
 function toSkippedRangeItem(range: SkippedRange): AttributeValue {
   return {
     M: {
-      kind: { S: range.kind },
-      generation: { N: String(range.generation) },
-      fromOffset: { N: String(range.fromOffset) },
-      toOffset: { N: String(range.toOffset) },
-      detectedAt: { S: range.detectedAt },
+      k: { S: range.kind },
+      g: { N: String(range.generation) },
+      f: { N: String(range.fromOffset) },
+      t: { N: String(range.toOffset) },
+      at: { N: String(Date.parse(range.detectedAt)) },
     },
   };
 }
 
 function fromSkippedRangeItem(value: AttributeValue): SkippedRange {
   const map = value.M ?? {};
+  const at = Number(map['at']?.N);
   return {
-    kind: map['kind']?.S === SkipKind.start ? SkipKind.start : SkipKind.gap,
-    generation: Number(map['generation']?.N ?? 0),
-    fromOffset: Number(map['fromOffset']?.N ?? 0),
-    toOffset: Number(map['toOffset']?.N ?? -1),
-    detectedAt: map['detectedAt']?.S ?? '',
+    kind: map['k']?.S === SkipKind.start ? SkipKind.start : SkipKind.gap,
+    generation: Number(map['g']?.N ?? 0),
+    fromOffset: Number(map['f']?.N ?? 0),
+    toOffset: Number(map['t']?.N ?? -1),
+    detectedAt: Number.isFinite(at) ? new Date(at).toISOString() : '',
   };
 }
 
