@@ -681,17 +681,6 @@ export function* takeLedgerLock(
 }
 
 /**
- * The holder of the ledger file's lock while it is held (this process included, and a holder on
- * another host, which is never judged dead), or undefined when none is (no lock, or a stale
- * one). A snapshot: only taking the lock decides.
- */
-export function ledgerLockHolder(path: string, env: LedgerLockEnvironment = defaultLockEnvironment()): LedgerLockHolder | undefined {
-  const current = readLock(lockPathOf(resolve(path)));
-  if (current === undefined) return undefined;
-  return judge(current.holder, env).kind === 'stale' ? undefined : current.holder;
-}
-
-/**
  * Throws the `LedgerLockedError` that taking the lock for `purpose` would meet now (a snapshot).
  */
 export function assertLedgerUnlocked(path: string, purpose: LedgerLockPurpose, env: LedgerLockEnvironment = defaultLockEnvironment()): void {

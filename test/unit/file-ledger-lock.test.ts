@@ -75,6 +75,24 @@ describe('the lock names its holder: recycled pids and restarts', () => {
     await ledger.close();
   });
 
+  it('judges an old-format lock of another pid by that pid alone: respected while it runs, taken over once not', async () => {
+    writeFileSync(lockPath, `${process.ppid}\n`);
+    expect(() => open()).toThrow(new RegExp(`in use by process ${process.ppid}: `));
+    writeFileSync(lockPath, '2147483646\n');
+    const stale: StaleLedgerLock[] = [];
+    const ledger = open(stale);
+    expect(stale[0]?.reason).toBe('process 2147483646 is not running');
+    await ledger.close();
+  });
+
+  it('takes over an empty lock file (no current version leaves one: it links whole files)', async () => {
+    writeFileSync(lockPath, '');
+    const stale: StaleLedgerLock[] = [];
+    const ledger = open(stale);
+    expect(stale[0]?.reason).toMatch(/names no process/);
+    await ledger.close();
+  });
+
   it('takes over a lock naming this pid on this host and boot but with another start time', async () => {
     writeLock({ pid: process.pid, host: self.host, bootId: self.bootId!, startTime: '1' });
     const stale: StaleLedgerLock[] = [];
