@@ -3,9 +3,11 @@
  * host, boot id, pid and start time. Two takers are interleaved deterministically by driving
  * `takeLedgerLock` (a generator that yields between its steps) with two simulated processes.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileLedgerAdmin } from '../../lib/standalone/file-ledger-admin.ts';
 import {
@@ -20,6 +22,8 @@ import {
   type StaleLedgerLock,
   takeLedgerLock,
 } from '../../lib/standalone/file-ledger.ts';
+
+const WRITER = fileURLToPath(new URL('../fixtures/standalone/ledger-writer.ts', import.meta.url));
 
 let dir: string;
 let path: string;
@@ -248,4 +252,33 @@ describe('two takers of one stale lock, interleaved step by step', () => {
     release();
     expect(lockHolder()['pid']).toBe(103);
   });
+});
+
+describe('real processes racing for one stale lock', () => {
+  it('four processes started at once on the lock of a dead holder: exactly one holds it, the others are refused', async () => {
+    writeFileSync(lockPath, '2147483646\n');
+    const children = Array.from({ length: 4 }, () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', WRITER, path, 'hold'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+      // Settles once the child holds the lock (it then waits) or has exited (refused).
+      const settled = new Promise<{ child: typeof child; locked: boolean; err: () => string }>((resolve) => {
+        child.stdout.on('data', () => out.includes('locked') && resolve({ child, locked: true, err: () => err }));
+        child.once('exit', () => resolve({ child, locked: out.includes('locked'), err: () => err }));
+      });
+      return { child, settled };
+    });
+    try {
+      const results = await Promise.all(children.map((c) => c.settled));
+      const winners = results.filter((r) => r.locked);
+      expect(winners).toHaveLength(1);
+      for (const loser of results.filter((r) => !r.locked)) expect(loser.err()).toMatch(/LedgerLockedError: The offset ledger file .* is in use by process \d+/);
+      expect(lockHolder()['pid']).toBe(winners[0]!.child.pid);
+      expect(leftovers()).toEqual([]);
+    } finally {
+      for (const { child } of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  }, 30_000);
 });
