@@ -80,7 +80,17 @@ export async function runStandalone(argv: readonly string[], env: Readonly<Recor
   const clients = createAwsClients(config.sink.aws);
   try {
     if (config.ledger.kind === 'file') {
-      const fileLedger = FileOffsetLedger.open(config.ledger.path);
+      const fileLedger = FileOffsetLedger.open(config.ledger.path, {
+        // A takeover means the previous holder died without releasing: worth a line (issue 16).
+        onStaleLock: (stale) =>
+          logger.warn('Took over a stale lock of the offset ledger file', {
+            lock: stale.lockPath,
+            reason: stale.reason,
+            stalePid: stale.holder?.pid,
+            staleHost: stale.holder?.host,
+            staleSince: stale.holder?.at,
+          }),
+      });
       ledger = fileLedger;
       closeLedger = () => fileLedger.close();
     } else {

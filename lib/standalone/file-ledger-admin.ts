@@ -23,11 +23,10 @@ import {
 } from '../ops/ledger-admin.ts';
 import type { LedgerPosition } from '../ports.ts';
 import {
+  assertLedgerUnlocked,
   compareLedgerEntries,
   ledgerKey,
-  ledgerLockHolder,
   LedgerFileError,
-  LedgerLockedError,
   LedgerLockPurpose,
   lockLedgerFile,
   readLedgerFile,
@@ -92,8 +91,7 @@ export class FileLedgerAdmin implements LedgerAdminPort {
    * decides; this is a snapshot.
    */
   assertUnlocked(): void {
-    const pid = ledgerLockHolder(this.path);
-    if (pid !== undefined) throw new LedgerLockedError(this.path, pid, { purpose: LedgerLockPurpose.reset });
+    assertLedgerUnlocked(this.path, LedgerLockPurpose.reset);
   }
 
   /** See `LedgerAdminPort.reset`: under the file's lock, the file read again, checked, rewritten atomically. */

@@ -81,6 +81,13 @@ describe('standalone worker', () => {
         if (inLedger.has(Number(p.partition.split('-').pop()))) expect(p.from).toBe('ledger');
       }
       if (round > 0) expect(inLedger.size).toBeGreaterThan(0);
+      // The killed worker's lock is stale: the restart takes it over and says so.
+      if (round > 0) {
+        expect(worker.logs.find((l) => l['message'] === 'Took over a stale lock of the offset ledger file')).toMatchObject({
+          stalePid: workers[workers.length - 2]!.child.pid,
+          reason: expect.stringMatching(/is not running/),
+        });
+      }
       const producing = produce(150);
       await sleep(150 + Math.floor(Math.random() * 600));
       worker.child.kill('SIGKILL');

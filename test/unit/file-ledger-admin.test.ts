@@ -174,7 +174,7 @@ describe('FileLedgerAdmin: reset', () => {
     expect(() => admin.assertUnlocked()).toThrow(/Stop the worker first/);
     expect(readFileSync(path, 'utf8')).toBe(bytes);
     // The worker's lock is still the worker's.
-    expect(readFileSync(`${path}.lock`, 'utf8').trim()).toBe(String(child.pid));
+    expect(readFileSync(`${path}.lock`, 'utf8').split('\n')[0]).toBe(String(child.pid));
   });
 
   it('is refused while this very process has the ledger open', async () => {
@@ -192,7 +192,7 @@ describe('FileLedgerAdmin: reset', () => {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
     await exited;
-    expect(readFileSync(`${path}.lock`, 'utf8').trim()).toBe(String(child.pid));
+    expect(readFileSync(`${path}.lock`, 'utf8').split('\n')[0]).toBe(String(child.pid));
     const admin = new FileLedgerAdmin(path);
     expect(() => admin.assertUnlocked()).not.toThrow();
     await admin.reset('orders', 0, { generation: 0, committedOffset: 99 }, resetOf(99, 39));

@@ -134,7 +134,7 @@ describe('FileOffsetLedger: atomic writes', () => {
       expect(committed).toBeLessThanOrEqual(lastAck + 1);
       acknowledged = committed;
       // The killed writer's lock is stale: the next round (and this open) takes it over.
-      expect(readFileSync(`${path}.lock`, 'utf8').trim()).toBe(String(child.pid));
+      expect(readFileSync(`${path}.lock`, 'utf8').split('\n')[0]).toBe(String(child.pid));
     }
     expect(acknowledged).toBeGreaterThan(10);
     const ledger = FileOffsetLedger.open(path);
@@ -167,7 +167,7 @@ describe('FileOffsetLedger: one process per file', () => {
     child.kill('SIGKILL');
     await exited;
     const ledger = FileOffsetLedger.open(path);
-    expect(readFileSync(`${path}.lock`, 'utf8').trim()).toBe(String(process.pid));
+    expect(readFileSync(`${path}.lock`, 'utf8').split('\n')[0]).toBe(String(process.pid));
     await ledger.close();
     expect(existsSync(`${path}.lock`)).toBe(false);
   });
