@@ -40,6 +40,10 @@ export interface MotoServer {
 export interface MotoServerOptions {
   /** How long to wait for it to answer; default 60 s. */
   readonly startTimeoutMs?: number;
+  /** The Python that builds the venv; default `python3` from the PATH. */
+  readonly python?: string;
+  /** Where the venv lives; default `motoCacheDir()`. */
+  readonly cacheDir?: string;
 }
 
 /** Thrown when moto cannot be installed or started; the message says what to do or carries the output tail. */
@@ -52,7 +56,7 @@ export class MotoServerError extends Error {
 
 /** Installs moto once (see the module comment), then starts its server and waits until it answers. */
 export async function startMotoServer(options: MotoServerOptions = {}): Promise<MotoServer> {
-  const python = await ensureMotoVenv();
+  const python = await ensureMotoVenv(options.cacheDir ?? motoCacheDir(), options.python ?? 'python3');
   const timeoutMs = options.startTimeoutMs ?? 60_000;
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -75,15 +79,14 @@ export async function startMotoServer(options: MotoServerOptions = {}): Promise<
  * two test processes installing at once never leave a half-built cache behind. (The venv is run
  * through its `python`, which survives the rename; pip's generated scripts would not.)
  */
-async function ensureMotoVenv(): Promise<string> {
-  const dir = motoCacheDir();
+async function ensureMotoVenv(dir: string, basePython: string): Promise<string> {
   const python = join(dir, 'bin', 'python');
   if (existsSync(python)) return python;
 
-  const probe = spawnSync('python3', ['-c', 'import venv, ensurepip'], { stdio: 'ignore' });
+  const probe = spawnSync(basePython, ['-c', 'import venv, ensurepip'], { stdio: 'ignore' });
   if (probe.error !== undefined || probe.status !== 0) {
     throw new MotoServerError(
-      'moto server: needs python3 with its venv module on the PATH (Debian/Ubuntu: apt-get install python3 python3-venv)',
+      `moto server: needs ${basePython} with its venv module on the PATH (Debian/Ubuntu: apt-get install python3 python3-venv)`,
       { cause: probe.error },
     );
   }
@@ -93,7 +96,7 @@ async function ensureMotoVenv(): Promise<string> {
   process.stderr.write(`moto server: installing moto[server]==${MOTO_VERSION} from PyPI into ${dir} (once)\n`);
   const started = Date.now();
   try {
-    await run('python3', ['-m', 'venv', building]);
+    await run(basePython, ['-m', 'venv', building]);
     await run(join(building, 'bin', 'python'), [
       '-m',
       'pip',

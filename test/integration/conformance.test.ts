@@ -10,7 +10,10 @@
 import { CreateBucketCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbOffsetLedger } from '../../lib/aws/dynamodb-ledger.ts';
@@ -21,7 +24,7 @@ import { S3ManifestStateStore } from '../../lib/ops/manifest-state-s3.ts';
 import { S3Inventory } from '../../lib/ops/s3-inventory.ts';
 import type { LedgerEntry } from '../../lib/ports.ts';
 import { createLedgerTable, localDynamoDbClient, localS3Client } from '../../local/emulators/clients.ts';
-import { startMotoServer } from '../../local/emulators/moto-server.ts';
+import { MotoServerError, startMotoServer } from '../../local/emulators/moto-server.ts';
 import { createTestLedgerTable, startS3ForTest, uniqueName } from '../support/emulators.ts';
 
 type TargetName = 'project' | 'moto';
@@ -479,5 +482,21 @@ describe.each(['project', 'moto'] as const)('S3 and DynamoDB conformance: %s', (
       await ledger.advance(at, entry(3));
       expect(await ledger.read('orders.v1', 2)).toMatchObject({ committedOffset: 3, naming: 'B' });
     });
+  });
+});
+
+describe('startMotoServer', () => {
+  it('without python3 fails in one line saying what to install', async () => {
+    const cacheDir = join(mkdtempSync(join(tmpdir(), 'moto-cache-')), 'moto');
+    try {
+      const error = await startMotoServer({ python: 'no-such-python3-here', cacheDir }).catch((e: Error) => e);
+      expect(error).toBeInstanceOf(MotoServerError);
+      expect((error as Error).message).toBe(
+        'moto server: needs no-such-python3-here with its venv module on the PATH (Debian/Ubuntu: apt-get install python3 python3-venv)',
+      );
+      expect(existsSync(cacheDir)).toBe(false);
+    } finally {
+      rmSync(dirname(cacheDir), { recursive: true, force: true });
+    }
   });
 });
