@@ -131,9 +131,10 @@ const entry = (committedOffset: number, extra: Partial<LedgerEntry> = {}): Ledge
 
 describe.each(['project', 'moto'] as const)('S3 and DynamoDB conformance: %s', (name) => {
   let t: Target;
+  // The first run on a machine installs moto from PyPI (~40 s), above the default hook timeout.
   beforeAll(async () => {
     t = await targets[name]();
-  });
+  }, 300_000);
   afterAll(async () => {
     await t?.stop();
   });
