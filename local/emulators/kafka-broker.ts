@@ -238,7 +238,7 @@ async function launch(
   }
 
   const child = spawn('java', [...javaArgs(jars, dir), 'kafka.Kafka', propsFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-  if (child.pid !== undefined) startWatchdog(child.pid);
+  if (child.pid !== undefined) startWatchdog(child.pid, dir);
   const output = tail(child);
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   let spawnError: Error | undefined;
@@ -321,27 +321,32 @@ async function kill(child: ChildProcess, exit: Promise<void>): Promise<void> {
 
 /**
  * Java outlives a parent that is killed outright (SIGKILL, a test runner's timeout): its
- * teardown never runs. A tiny detached watchdog kills the broker when this process is gone,
- * and exits by itself once the broker has exited.
+ * teardown never runs. A tiny detached watchdog kills the broker when this process is gone
+ * (SIGTERM, SIGKILL 10 s later), removes its temp directory, and exits by itself once the
+ * broker has exited.
  */
 const WATCHDOG = `
-const [parent, child] = process.argv.slice(1).map(Number);
+const [parent, child] = process.argv.slice(1, 3).map(Number);
+const dir = process.argv[3];
 const alive = (pid) => { try { process.kill(pid, 0); return true; } catch (e) { return e.code === 'EPERM'; } };
 let deadline;
 setInterval(() => {
-  if (!alive(child)) process.exit(0);
+  if (!alive(child)) {
+    // Orphaned: nobody else will remove the broker's temp directory.
+    if (!alive(parent)) require('node:fs').rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  }
   if (deadline === undefined && !alive(parent)) {
     deadline = Date.now() + 10000;
     try { process.kill(child, 'SIGTERM'); } catch {}
   } else if (deadline !== undefined && Date.now() > deadline) {
     try { process.kill(child, 'SIGKILL'); } catch {}
-    process.exit(0);
   }
 }, 500);
 `;
 
-function startWatchdog(childPid: number): void {
-  const watchdog = spawn(process.execPath, ['-e', WATCHDOG, String(process.pid), String(childPid)], {
+function startWatchdog(childPid: number, dir: string): void {
+  const watchdog = spawn(process.execPath, ['-e', WATCHDOG, String(process.pid), String(childPid), dir], {
     stdio: 'ignore',
     detached: true,
   });

@@ -190,6 +190,32 @@ describe('npm run kafka (local/kafka.ts)', () => {
     }
   }, 120_000);
 
+  it('never outlives its parent: a SIGKILLed local/kafka.ts takes the broker and its files with it', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'local/kafka.ts'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const exited = once(child, 'exit');
+    let started: RegExpExecArray | null = null;
+    try {
+      const deadline = Date.now() + 100_000;
+      while ((started = /broker \(pid (\d+), files in (\S+)\)/.exec(stderr)) === null) {
+        if (child.exitCode !== null) throw new Error(`local/kafka.ts exited early:\n${stderr}`);
+        if (Date.now() > deadline) throw new Error(`local/kafka.ts did not start a broker:\n${stderr}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    const javaPid = Number(started[1]);
+    const dataDir = started[2]!;
+    // The watchdog sends SIGTERM within 0.5 s and SIGKILL 10 s later; allow a loaded machine more.
+    const deadline = Date.now() + 40_000;
+    while ((isAlive(javaPid) || existsSync(dataDir)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(isAlive(javaPid)).toBe(false);
+    expect(existsSync(dataDir)).toBe(false);
+  }, 150_000);
+
   it('without java on the PATH: exits 1 with one line saying what to install', async () => {
     // Only node's own directory on the PATH, so neither java nor mvn is found.
     const run = await runScript('local/kafka.ts', [], { PATH: dirname(process.execPath) });
