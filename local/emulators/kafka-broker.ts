@@ -11,7 +11,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -68,8 +68,8 @@ function requireTool(command: string, args: readonly string[], install: string):
 
 /**
  * Fetches the broker's jars into the cache unless they are already there, and returns the
- * directory. Safe to call concurrently: each caller downloads into its own temp directory and
- * the first rename wins.
+ * directory. Safe to call concurrently, from several processes: a lock directory lets one fetch
+ * while the others wait, and the jars appear in the cache only once complete (a rename).
  */
 export async function ensureKafkaJars(
   version: string = KAFKA_VERSION,
@@ -80,6 +80,35 @@ export async function ensureKafkaJars(
   if (existsSync(marker)) return cacheDir;
   requireTool('mvn', ['-v'], 'install Apache Maven (e.g. `apt-get install maven`) to fetch Kafka from Maven Central');
   await mkdir(dirname(cacheDir), { recursive: true });
+  // One fetch at a time (test files run in parallel, and concurrent mvn runs share ~/.m2): the
+  // others wait for it. A lock left by a killed process is taken over after LOCK_STALE_MS.
+  const lock = `${cacheDir}.lock`;
+  let waiting = false;
+  for (;;) {
+    if (existsSync(marker)) return cacheDir;
+    try {
+      await mkdir(lock);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const since = await stat(lock).then(
+      (s) => Date.now() - s.mtimeMs,
+      () => 0,
+    );
+    if (since > LOCK_STALE_MS) {
+      log(`kafka: taking over ${lock}, left ${Math.round(since / 1000)} s ago by a process that did not finish`);
+      await rm(lock, { recursive: true, force: true });
+      continue;
+    }
+    if (!waiting) log(`kafka: another process is fetching Kafka ${version}; waiting for it (${lock})`);
+    waiting = true;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  if (existsSync(marker)) {
+    await rm(lock, { recursive: true, force: true });
+    return cacheDir;
+  }
   const work = await mkdtemp(`${cacheDir}.tmp-`);
   try {
     const pom = `<?xml version="1.0" encoding="UTF-8"?>
@@ -126,9 +155,13 @@ export async function ensureKafkaJars(
     }
   } finally {
     await rm(work, { recursive: true, force: true });
+    await rm(lock, { recursive: true, force: true });
   }
   return cacheDir;
 }
+
+/** A fetch takes about a minute on a slow line; a lock this old was left by a killed process. */
+const LOCK_STALE_MS = 15 * 60_000;
 
 /** Starts a single-node KRaft broker; see the module comment. */
 export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promise<KafkaBroker> {

@@ -6,11 +6,13 @@
 import { Admin, Consumer, MessagesStreamModes, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaAdmin, type KafkaAdmin } from '../../lib/ops/kafka-admin.ts';
-import { startKafkaBroker, type KafkaBroker } from '../../local/emulators/kafka-broker.ts';
+import { ensureKafkaJars, KAFKA_VERSION, startKafkaBroker, type KafkaBroker } from '../../local/emulators/kafka-broker.ts';
 import { ROOT, runScript } from '../support/child.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -158,6 +160,31 @@ function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+describe('the jar cache', () => {
+  it('two concurrent fills of an empty cache: one runs mvn, the other waits; the jars land once', async () => {
+    // Maven resolves from ~/.m2, which the broker's first start has filled: no download here.
+    const root = await mkdtemp(join(tmpdir(), 'msk-s3-sink-kafka-jars-'));
+    try {
+      const cacheDir = join(root, `kafka-${KAFKA_VERSION}`);
+      const lines: string[] = [];
+      const dirs = await Promise.all(
+        ['a', 'b'].map((who) => ensureKafkaJars(KAFKA_VERSION, cacheDir, (line) => lines.push(`${who}: ${line}`))),
+      );
+      expect(dirs).toEqual([cacheDir, cacheDir]);
+      expect(lines.filter((l) => l.includes('fetching org.apache.kafka:kafka_2.13')).length).toBe(1);
+      expect(lines.filter((l) => l.includes('another process is fetching')).length).toBe(1);
+      expect(readdirSync(root)).toEqual([`kafka-${KAFKA_VERSION}`]); // no lock or temp directory left
+      expect(readdirSync(cacheDir)).toContain(`kafka_2.13-${KAFKA_VERSION}.jar`);
+      // A filled cache is used as it is.
+      lines.length = 0;
+      expect(await ensureKafkaJars(KAFKA_VERSION, cacheDir, (line) => lines.push(line))).toBe(cacheDir);
+      expect(lines).toEqual([]);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
 
 describe('npm run kafka (local/kafka.ts)', () => {
   it('prints the bootstrap address, serves, and stops cleanly on Ctrl-C (SIGINT)', async () => {
