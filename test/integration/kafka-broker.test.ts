@@ -184,6 +184,24 @@ describe('the jar cache', () => {
       await rm(root, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('an empty cache without mvn on the PATH: one line saying what to install, nothing left behind', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'msk-s3-sink-kafka-jars-'));
+    const path = process.env.PATH;
+    // Only node's own directory on the PATH (mvn lives elsewhere); restored at once.
+    process.env.PATH = dirname(process.execPath);
+    try {
+      const fill = ensureKafkaJars(KAFKA_VERSION, join(root, `kafka-${KAFKA_VERSION}`), () => undefined);
+      process.env.PATH = path;
+      await expect(fill).rejects.toThrow(
+        /^The Kafka broker needs `mvn` on the PATH: install Apache Maven \(e\.g\. `apt-get install maven`\) to fetch Kafka from Maven Central$/,
+      );
+      expect(readdirSync(root)).toEqual([]);
+    } finally {
+      process.env.PATH = path;
+      await rm(root, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('npm run kafka (local/kafka.ts)', () => {
