@@ -1,11 +1,13 @@
 /**
- * The Kafka admin adapter against a real Kafka protocol peer: librdkafka 2.0's mock cluster,
- * started through Debian's kcat (see test/support/kafka-mock-cluster.ts for what it does and
- * does not implement). Fails — never skips — when kcat is missing.
+ * The Kafka admin adapter against a real Apache Kafka broker (KRaft, one node, started from
+ * Maven Central's jars by local/emulators/kafka-broker.ts; fails — never skips — without java
+ * or mvn). One case stays on librdkafka 2.0's mock cluster (Debian's kcat, see
+ * test/support/kafka-mock-cluster.ts): a broker without DescribeGroups, where only the commit's
+ * refusal protects a live group — a real broker always has DescribeGroups.
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Consumer, stringDeserializers } from '@platformatic/kafka';
+import { Admin, Consumer, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
 import {
   createKafkaAdmin,
   kafkaClientOptions,
@@ -17,24 +19,58 @@ import {
   type KafkaAdmin,
 } from '../../lib/ops/kafka-admin.ts';
 import { SinkError } from '../../lib/errors.ts';
+import { startKafkaBroker, type KafkaBroker } from '../../local/emulators/kafka-broker.ts';
 import { MOCK_PARTITIONS_PER_TOPIC, startKafkaMockCluster, type KafkaMockCluster } from '../support/kafka-mock-cluster.ts';
 
-const P = MOCK_PARTITIONS_PER_TOPIC; // 4: the mock cannot make topics of another size
+const P = 4;
 
-describe('Kafka admin adapter against the kcat (librdkafka) mock cluster', () => {
-  let cluster: KafkaMockCluster;
+interface TestMessage {
+  readonly key?: string;
+  readonly value: string;
+  /** Epoch ms (CreateTime); the current time when absent. */
+  readonly timestamp?: number;
+}
+
+describe('Kafka admin adapter against a real Kafka broker', () => {
+  let broker: KafkaBroker;
+  let producer: Producer<string, string, string, string>;
   let admin: KafkaAdmin;
   const T0 = Date.UTC(2026, 0, 1);
+  // The same two calls the mock cluster offered, so the cases below read as before.
+  const cluster = {
+    get bootstrapServers(): string {
+      return broker.bootstrap;
+    },
+    async produce(topic: string, partition: number, messages: readonly TestMessage[]): Promise<void> {
+      await producer.send({
+        messages: messages.map((m) => ({
+          topic,
+          partition,
+          ...(m.key === undefined ? {} : { key: m.key }),
+          value: m.value,
+          timestamp: BigInt(m.timestamp ?? Date.now()),
+        })),
+      });
+    },
+  };
 
   beforeAll(async () => {
-    cluster = await startKafkaMockCluster({
-      topics: [
-        { name: 'orders', partitions: P },
-        { name: 'clicks', partitions: P },
-        { name: 'busy', partitions: P },
-      ],
+    broker = await startKafkaBroker();
+    const setup = new Admin({ clientId: 'kafka-admin-test', bootstrapBrokers: [broker.bootstrap], retries: 3, retryDelay: 200 });
+    try {
+      await setup.createTopics({ topics: ['orders', 'clicks', 'busy'], partitions: P, replicas: 1 });
+    } finally {
+      await setup.close();
+    }
+    producer = new Producer({
+      clientId: 'kafka-admin-test',
+      bootstrapBrokers: [broker.bootstrap],
+      serializers: stringSerializers,
+      autocreateTopics: false,
+      retries: 3,
+      retryDelay: 200,
     });
-    admin = createKafkaAdmin({ bootstrapServers: [cluster.bootstrapServers], timeoutMs: 5_000 });
+    admin = createKafkaAdmin({ bootstrapServers: [broker.bootstrap], timeoutMs: 5_000 });
     // orders: 5 records in partitions 0, 1 and 2; partition 3 stays empty.
     for (const partition of [0, 1, 2]) {
       await cluster.produce(
@@ -45,11 +81,12 @@ describe('Kafka admin adapter against the kcat (librdkafka) mock cluster', () =>
     }
     // clicks: 3 records in partition 1 only.
     await cluster.produce('clicks', 1, [{ value: 'a' }, { value: 'b' }, { value: 'c' }]);
-  });
+  }, 300_000);
 
   afterAll(async () => {
     await admin?.close();
-    await cluster?.stop();
+    await producer?.close();
+    await broker?.stop();
   });
 
   it('lists every partition with its earliest offset and high-water mark', async () => {
@@ -73,11 +110,22 @@ describe('Kafka admin adapter against the kcat (librdkafka) mock cluster', () =>
     expect(offsets[3]).toEqual({ partition: 3, earliest: 0, highWatermark: 1 });
   });
 
-  it('offsets for a timestamp: the mock finds no record by timestamp, so every partition answers its high-water mark', async () => {
-    // librdkafka 2.0.2's mock answers ListOffsets-by-timestamp with -1 ("no record at or after
-    // it"; its source says FIXME). That is the path tested here: -1 becomes the high-water mark.
-    // Against a real broker, T0 + 2500 would give offset 3 in partitions 0-2.
+  it('offsets for a timestamp: the first record at or after it, else the high-water mark', async () => {
+    // Records are at T0, T0+1s, ... T0+4s in partitions 0-2; partition 3 is empty.
     expect(await admin.offsetsForTimestamp('orders', T0 + 2_500)).toEqual([
+      { partition: 0, offset: 3 },
+      { partition: 1, offset: 3 },
+      { partition: 2, offset: 3 },
+      { partition: 3, offset: 0 },
+    ]);
+    expect(await admin.offsetsForTimestamp('orders', T0 - 60_000)).toEqual([
+      { partition: 0, offset: 0 },
+      { partition: 1, offset: 0 },
+      { partition: 2, offset: 0 },
+      { partition: 3, offset: 0 },
+    ]);
+    // After the last record the broker answers -1 ("none at or after it"): the high-water mark.
+    expect(await admin.offsetsForTimestamp('orders', T0 + 60_000)).toEqual([
       { partition: 0, offset: 5 },
       { partition: 1, offset: 5 },
       { partition: 2, offset: 5 },
@@ -147,11 +195,60 @@ describe('Kafka admin adapter against the kcat (librdkafka) mock cluster', () =>
     await expect(admin.listOffsets('no-such-topic')).rejects.toBeInstanceOf(KafkaUnknownTopicError);
     await expect(admin.offsetsForTimestamp('no-such-topic', T0)).rejects.toBeInstanceOf(KafkaUnknownTopicError);
     await expect(admin.fetchGroupOffsets('g', 'no-such-topic')).rejects.toBeInstanceOf(KafkaUnknownTopicError);
-    // Still unknown: none of the calls above created it (the mock auto-creates on Metadata v0-v2).
+    // Still unknown: none of the calls above created it (the broker runs with auto.create.topics.enable=true).
     await expect(admin.listOffsets('no-such-topic')).rejects.toMatchObject({ topic: 'no-such-topic' });
   });
 
-  it('refuses to set the offsets of a group with an active member', async () => {
+  it('refuses to set the offsets of a group with an active member (DescribeGroups)', async () => {
+    const group = 'live-group';
+    const consumer = new Consumer({
+      clientId: 'live-consumer',
+      groupId: group,
+      bootstrapBrokers: [cluster.bootstrapServers],
+      deserializers: stringDeserializers,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 500,
+      retries: 2,
+      retryDelay: 100,
+    });
+    try {
+      const stream = await consumer.consume({ topics: ['busy'], autocommit: false, mode: 'earliest', maxWaitTime: 200 });
+      stream.on('data', () => undefined);
+      // consume() resolves once the consumer has joined the group and has its assignment.
+      const refused = admin.setGroupOffsets(group, 'busy', [{ partition: 0, offset: 0 }]);
+      await expect(refused).rejects.toBeInstanceOf(KafkaGroupNotEmptyError);
+      // A real broker has DescribeGroups: the adapter refuses before committing anything.
+      await expect(refused).rejects.toThrow(/Consumer group "live-group" has active members \(state Stable, 1 member\(s\)\)/);
+      await stream.close();
+    } finally {
+      await consumer.close(true);
+    }
+  });
+
+  it('a closed admin refuses calls with a typed error; close is idempotent', async () => {
+    const other = createKafkaAdmin({ bootstrapServers: [cluster.bootstrapServers], timeoutMs: 5_000 });
+    expect((await other.listOffsets('orders')).length).toBe(P);
+    await other.close();
+    await other.close();
+    await expect(other.listOffsets('orders')).rejects.toThrow(/closed/);
+  });
+});
+
+describe('Kafka admin adapter against the kcat (librdkafka) mock cluster: a broker without DescribeGroups', () => {
+  let cluster: KafkaMockCluster;
+  let admin: KafkaAdmin;
+
+  beforeAll(async () => {
+    cluster = await startKafkaMockCluster({ topics: [{ name: 'busy', partitions: MOCK_PARTITIONS_PER_TOPIC }] });
+    admin = createKafkaAdmin({ bootstrapServers: [cluster.bootstrapServers], timeoutMs: 5_000 });
+  });
+
+  afterAll(async () => {
+    await admin?.close();
+    await cluster?.stop();
+  });
+
+  it('refuses to set the offsets of a group with an active member: the commit’s refusal (UNKNOWN_MEMBER_ID) is the guard', async () => {
     const group = 'live-group';
     const consumer = new Consumer({
       clientId: 'live-consumer',
@@ -174,14 +271,6 @@ describe('Kafka admin adapter against the kcat (librdkafka) mock cluster', () =>
     } finally {
       await consumer.close(true);
     }
-  });
-
-  it('a closed admin refuses calls with a typed error; close is idempotent', async () => {
-    const other = createKafkaAdmin({ bootstrapServers: [cluster.bootstrapServers], timeoutMs: 5_000 });
-    expect((await other.listOffsets('orders')).length).toBe(P);
-    await other.close();
-    await other.close();
-    await expect(other.listOffsets('orders')).rejects.toThrow(/closed/);
   });
 });
 

@@ -1,0 +1,402 @@
+/**
+ * Starts a real Apache Kafka 4.x broker (KRaft, one combined broker+controller node) on free
+ * loopback ports, from its Maven Central artifacts run with the installed Java 17+.
+ *
+ * The jars (`org.apache.kafka:kafka_2.13` and its runtime dependencies) are fetched once by
+ * Maven (`mvn dependency:copy-dependencies` on a generated pom) into
+ * `node_modules/.cache/msk-s3-sink/kafka-<version>/`, keyed by version; later starts reuse them.
+ */
+import { Admin } from '@platformatic/kafka';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The Kafka release the tests and local mode run (Maven Central `org.apache.kafka:kafka_2.13`). */
+export const KAFKA_VERSION = '4.1.1';
+
+export interface KafkaBrokerOptions {
+  /** Maven version of `org.apache.kafka:kafka_2.13`; default {@link KAFKA_VERSION}. */
+  readonly version?: string;
+  /** Where the jars are cached; default `node_modules/.cache/msk-s3-sink/kafka-<version>/`. */
+  readonly cacheDir?: string;
+  /** How long to wait for the broker to answer (after any download); default 120 s. */
+  readonly startTimeoutMs?: number;
+  /** Progress lines (one per step); default: stderr. */
+  readonly log?: (line: string) => void;
+  /** Extra `server.properties` entries, which override the defaults. */
+  readonly properties?: Readonly<Record<string, string>>;
+}
+
+export interface KafkaBroker {
+  /** `127.0.0.1:PORT` of the PLAINTEXT listener. */
+  readonly bootstrap: string;
+  readonly port: number;
+  readonly pid: number | undefined;
+  /** Temp directory of its configuration and log directory (removed by stop). */
+  readonly dataDir: string;
+  /** Stops the broker (SIGTERM, SIGKILL after 10 s), waits for it to exit and removes its log directory. */
+  stop(): Promise<void>;
+}
+
+/** Thrown when the Kafka broker cannot be fetched or started; the message carries the output tail. */
+export class KafkaBrokerStartError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'KafkaBrokerStartError';
+  }
+}
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Default cache directory of a Kafka version's jars. */
+export function kafkaCacheDir(version: string = KAFKA_VERSION): string {
+  return join(repoRoot, 'node_modules', '.cache', 'msk-s3-sink', `kafka-${version}`);
+}
+
+function requireTool(command: string, args: readonly string[], install: string): void {
+  const probe = spawnSync(command, args, { encoding: 'utf8' });
+  if (probe.error !== undefined) {
+    throw new KafkaBrokerStartError(`The Kafka broker needs \`${command}\` on the PATH: ${install}`, { cause: probe.error });
+  }
+}
+
+/**
+ * Fetches the broker's jars into the cache unless they are already there, and returns the
+ * directory. Safe to call concurrently, from several processes: a lock directory lets one fetch
+ * while the others wait, and the jars appear in the cache only once complete (a rename).
+ */
+export async function ensureKafkaJars(
+  version: string = KAFKA_VERSION,
+  cacheDir: string = kafkaCacheDir(version),
+  log: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): Promise<string> {
+  const marker = join(cacheDir, '.complete');
+  if (existsSync(marker)) return cacheDir;
+  requireTool('mvn', ['-v'], 'install Apache Maven (e.g. `apt-get install maven`) to fetch Kafka from Maven Central');
+  await mkdir(dirname(cacheDir), { recursive: true });
+  // One fetch at a time (test files run in parallel, and concurrent mvn runs share ~/.m2): the
+  // others wait for it. A lock left by a killed process is taken over after LOCK_STALE_MS.
+  const lock = `${cacheDir}.lock`;
+  let waiting = false;
+  for (;;) {
+    if (existsSync(marker)) return cacheDir;
+    try {
+      await mkdir(lock);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const since = await stat(lock).then(
+      (s) => Date.now() - s.mtimeMs,
+      () => 0,
+    );
+    if (since > LOCK_STALE_MS) {
+      log(`kafka: taking over ${lock}, left ${Math.round(since / 1000)} s ago by a process that did not finish`);
+      await rm(lock, { recursive: true, force: true });
+      continue;
+    }
+    if (!waiting) log(`kafka: another process is fetching Kafka ${version}; waiting for it (${lock})`);
+    waiting = true;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  if (existsSync(marker)) {
+    await rm(lock, { recursive: true, force: true });
+    return cacheDir;
+  }
+  const work = await mkdtemp(`${cacheDir}.tmp-`);
+  try {
+    const pom = `<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>msk-s3-sink</groupId>
+  <artifactId>kafka-broker-jars</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>${version}</version></dependency>
+  </dependencies>
+</project>
+`;
+    await writeFile(join(work, 'pom.xml'), pom);
+    log(`kafka: fetching org.apache.kafka:kafka_2.13:${version} and its dependencies from Maven Central (once) into ${cacheDir}`);
+    const libs = join(work, 'libs');
+    const mvn = spawn(
+      'mvn',
+      ['-B', '-q', '-f', join(work, 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${libs}`, '-DincludeScope=runtime'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    const keep = (chunk: Buffer): void => {
+      output = (output + chunk.toString('utf8')).slice(-4000);
+    };
+    mvn.stdout.on('data', keep);
+    mvn.stderr.on('data', keep);
+    const [code] = (await once(mvn, 'close')) as [number | null];
+    if (code !== 0) {
+      throw new KafkaBrokerStartError(`mvn could not fetch Kafka ${version} (exit code ${code}).\n--- output tail ---\n${output.slice(-2000)}`);
+    }
+    const jars = readdirSync(libs).filter((f) => f.endsWith('.jar'));
+    if (!jars.some((f) => f.startsWith('kafka_2.13-'))) {
+      throw new KafkaBrokerStartError(`mvn fetched no kafka_2.13 jar for Kafka ${version} into ${libs}`);
+    }
+    await writeFile(join(libs, '.complete'), `${jars.length} jars\n`);
+    try {
+      await rename(libs, cacheDir);
+      log(`kafka: cached ${jars.length} jars in ${cacheDir}`);
+    } catch (err) {
+      // Another process filled the cache meanwhile: theirs is as good as ours.
+      if (!existsSync(marker)) throw err;
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+    await rm(lock, { recursive: true, force: true });
+  }
+  return cacheDir;
+}
+
+/** A fetch takes about a minute on a slow line; a lock this old was left by a killed process. */
+const LOCK_STALE_MS = 15 * 60_000;
+
+/** Starts a single-node KRaft broker; see the module comment. */
+export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promise<KafkaBroker> {
+  const version = options.version ?? KAFKA_VERSION;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  requireTool('java', ['-version'], 'install a Java 17+ runtime (e.g. `apt-get install openjdk-17-jre-headless`)');
+  const jars = await ensureKafkaJars(version, options.cacheDir ?? kafkaCacheDir(version), log);
+  // Usually a few seconds; a loaded machine (a busy CI, parallel runs) can take far longer.
+  const timeoutMs = options.startTimeoutMs ?? 120_000;
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const [port = 0, controllerPort = 0] = await freePorts(2);
+    try {
+      return await launch(jars, port, controllerPort, options.properties ?? {}, timeoutMs);
+    } catch (err) {
+      lastError = err;
+      // Another process took a port between our probe and Java's bind: try other ones.
+      if (err instanceof PortTakenError) continue;
+      throw err;
+    }
+  }
+  throw new KafkaBrokerStartError(`Kafka broker: no free ports after 5 attempts`, { cause: lastError });
+}
+
+class PortTakenError extends Error {}
+
+/** Kafka's cluster ids are 16 random bytes in URL-safe base64 without padding. */
+function randomClusterId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+function serverProperties(dir: string, port: number, controllerPort: number, extra: Readonly<Record<string, string>>): string {
+  const props: Record<string, string> = {
+    'process.roles': 'broker,controller',
+    'node.id': '1',
+    'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
+    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
+    'controller.listener.names': 'CONTROLLER',
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'log.dirs': join(dir, 'logs'),
+    'num.partitions': '1',
+    'auto.create.topics.enable': 'true',
+    'offsets.topic.replication.factor': '1',
+    'offsets.topic.num.partitions': '1',
+    'transaction.state.log.replication.factor': '1',
+    'transaction.state.log.min.isr': '1',
+    'transaction.state.log.num.partitions': '1',
+    'share.coordinator.state.topic.replication.factor': '1',
+    'share.coordinator.state.topic.min.isr': '1',
+    'group.initial.rebalance.delay.ms': '0',
+    ...extra,
+  };
+  return `${Object.entries(props)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('\n')}\n`;
+}
+
+/** Collects the last few KB of a process's output (for error messages). */
+function tail(child: ChildProcess): () => string {
+  let output = '';
+  const keep = (chunk: Buffer): void => {
+    output = (output + chunk.toString('utf8')).slice(-6000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return () => output;
+}
+
+function javaArgs(jars: string, dir: string): string[] {
+  return [
+    '-Xmx512m',
+    '-Xms128m',
+    '-XX:+UseSerialGC',
+    '-XX:TieredStopAtLevel=1',
+    '-Djava.awt.headless=true',
+    `-Dkafka.logs.dir=${join(dir, 'app-logs')}`,
+    '-cp',
+    `${jars}/*`,
+  ];
+}
+
+async function launch(
+  jars: string,
+  port: number,
+  controllerPort: number,
+  extra: Readonly<Record<string, string>>,
+  timeoutMs: number,
+): Promise<KafkaBroker> {
+  const dir = await mkdtemp(join(tmpdir(), 'msk-s3-sink-kafka-'));
+  const propsFile = join(dir, 'server.properties');
+  await writeFile(propsFile, serverProperties(dir, port, controllerPort, extra));
+
+  const format = spawn(
+    'java',
+    [...javaArgs(jars, dir), 'kafka.tools.StorageTool', 'format', '-t', randomClusterId(), '-c', propsFile],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const formatOutput = tail(format);
+  const [formatCode] = (await once(format, 'close')) as [number | null];
+  if (formatCode !== 0) {
+    await rm(dir, { recursive: true, force: true });
+    throw new KafkaBrokerStartError(
+      `Kafka's storage tool could not format ${join(dir, 'logs')} (exit code ${formatCode}).\n--- output tail ---\n${formatOutput().slice(-2000)}`,
+    );
+  }
+
+  const child = spawn('java', [...javaArgs(jars, dir), 'kafka.Kafka', propsFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (child.pid !== undefined) startWatchdog(child.pid, dir);
+  const output = tail(child);
+  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  let spawnError: Error | undefined;
+  const exit = new Promise<void>((resolveExit) => {
+    child.once('exit', (code, signal) => {
+      exited = { code, signal };
+      resolveExit();
+    });
+    child.once('error', (err) => {
+      spawnError = err;
+      exited ??= { code: null, signal: null };
+      resolveExit();
+    });
+  });
+  const cleanup = async (): Promise<void> => {
+    await kill(child, exit);
+    await rm(dir, { recursive: true, force: true });
+  };
+
+  const bootstrap = `127.0.0.1:${port}`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (exited !== undefined) {
+      await rm(dir, { recursive: true, force: true });
+      if (/Address already in use|BindException/i.test(output())) throw new PortTakenError(output());
+      const why =
+        spawnError !== undefined
+          ? `could not run java (${spawnError.message}); Kafka 4 needs Java 17+ on the PATH`
+          : `the process exited (code ${exited.code}, signal ${exited.signal})`;
+      throw new KafkaBrokerStartError(`The Kafka broker did not start: ${why}.\n--- output tail ---\n${output().slice(-2000)}`, {
+        cause: spawnError,
+      });
+    }
+    const err = await probe(bootstrap);
+    if (err === undefined) break;
+    if (Date.now() > deadline) {
+      await cleanup();
+      throw new KafkaBrokerStartError(
+        `The Kafka broker did not answer on ${bootstrap} within ${timeoutMs} ms.\n--- output tail ---\n${output().slice(-2000)}`,
+        { cause: err },
+      );
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+
+  let stopped: Promise<void> | undefined;
+  return {
+    bootstrap,
+    port,
+    pid: child.pid,
+    dataDir: dir,
+    stop() {
+      stopped ??= cleanup();
+      return stopped;
+    },
+  };
+}
+
+/** Undefined once the broker answers a metadata request with itself as a broker; else the error. */
+async function probe(bootstrap: string): Promise<unknown> {
+  const admin = new Admin({ clientId: 'kafka-broker-probe', bootstrapBrokers: [bootstrap], timeout: 2_000, retries: 0 });
+  try {
+    const metadata = await admin.metadata({ topics: [] });
+    return metadata.brokers.size > 0 ? undefined : new Error('no broker in the metadata yet');
+  } catch (err) {
+    return err;
+  } finally {
+    await admin.close().catch(() => undefined);
+  }
+}
+
+async function kill(child: ChildProcess, exit: Promise<void>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  // A controlled shutdown usually takes a second or two; never wait forever.
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exit;
+  clearTimeout(timer);
+}
+
+/**
+ * Java outlives a parent that is killed outright (SIGKILL, a test runner's timeout): its
+ * teardown never runs. A tiny detached watchdog kills the broker when this process is gone
+ * (SIGTERM, SIGKILL 10 s later), removes its temp directory, and exits by itself once the
+ * broker has exited.
+ */
+const WATCHDOG = `
+const [parent, child] = process.argv.slice(1, 3).map(Number);
+const dir = process.argv[3];
+const alive = (pid) => { try { process.kill(pid, 0); return true; } catch (e) { return e.code === 'EPERM'; } };
+let deadline;
+setInterval(() => {
+  if (!alive(child)) {
+    // Orphaned: nobody else will remove the broker's temp directory.
+    if (!alive(parent)) require('node:fs').rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  }
+  if (deadline === undefined && !alive(parent)) {
+    deadline = Date.now() + 10000;
+    try { process.kill(child, 'SIGTERM'); } catch {}
+  } else if (deadline !== undefined && Date.now() > deadline) {
+    try { process.kill(child, 'SIGKILL'); } catch {}
+  }
+}, 500);
+`;
+
+function startWatchdog(childPid: number, dir: string): void {
+  const watchdog = spawn(process.execPath, ['-e', WATCHDOG, String(process.pid), String(childPid), dir], {
+    stdio: 'ignore',
+    detached: true,
+  });
+  watchdog.on('error', () => undefined);
+  watchdog.unref();
+}
+
+/** Distinct ports that were free a moment ago (all held open together, so they differ). */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer());
+  const ports: number[] = [];
+  for (const server of servers) {
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const address = server.address();
+    ports.push(typeof address === 'object' && address !== null ? address.port : 0);
+  }
+  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  return ports;
+}
