@@ -46,7 +46,8 @@ describe('locate on an offset the log skipped', () => {
         UpdateExpression: 'SET skippedRanges = :ranges',
         ExpressionAttributeValues: {
           ':ranges': {
-            L: [{ M: { kind: { S: 'gap' }, generation: { N: '0' }, fromOffset: { N: '25' }, toOffset: { N: '29' }, detectedAt: { S: '2026-12-02T10:00:00.000Z' } } }],
+            // (The adapter's compact form: kind, generation, from, to, epoch ms.)
+            L: [{ M: { k: { S: 'gap' }, g: { N: '0' }, f: { N: '25' }, t: { N: '29' }, at: { N: String(Date.parse('2026-12-02T10:00:00.000Z')) } } }],
           },
         },
       }),
