@@ -373,6 +373,7 @@ export class PartitionWriter {
       // The skipped range goes with the first commit from the position it was measured at; a
       // writer that finds the ledger moved on leaves it to whoever moved it.
       const skip = this.#skip !== undefined && this.#skip.fromOffset === this.#committed + 1 ? this.#skip : undefined;
+      const skippedRanges = skip ? [...this.#skippedRanges.slice(-(MAX_SKIPPED_RANGES - 1)), skip] : undefined;
       try {
         await this.#ports.ledger.advance(this.#position, {
           topic,
@@ -382,12 +383,12 @@ export class PartitionWriter {
           lastObjectKey: key,
           lastRecordCount: recordCount,
           updatedAt: new Date(this.#ports.clock.now()).toISOString(),
-          ...(skip ? { skippedRanges: [...this.#skippedRanges.slice(-(MAX_SKIPPED_RANGES - 1)), skip] } : {}),
+          ...(skippedRanges ? { skippedRanges } : {}),
         });
         this.#committed = offset;
         this.#position = { generation: this.#generation, committedOffset: offset };
-        if (skip) {
-          this.#skippedRanges = [...this.#skippedRanges.slice(-(MAX_SKIPPED_RANGES - 1)), skip];
+        if (skippedRanges) {
+          this.#skippedRanges = skippedRanges;
           this.#skipRecorded = skip;
         }
         this.#skip = undefined;

@@ -218,11 +218,7 @@ export class FileOffsetLedger implements OffsetLedger {
       resets: current?.resets ?? [],
       ...(current?.prunes?.length ? { prunes: current.prunes } : {}),
     };
-    const updated = new Map(this.#entries);
-    updated.set(id, entry);
-    writeLedgerFile(this.path, updated.values(), this.#faults);
-    this.#entries.set(id, entry);
-    this.#writes++;
+    this.#store(id, entry);
   }
 
   declareNaming(expected: LedgerPosition | undefined, declaration: NamingDeclaration): Promise<void> {
@@ -246,6 +242,11 @@ export class FileOffsetLedger implements OffsetLedger {
     const entry: AuditedLedgerEntry = current
       ? { ...current, naming: declaration.naming }
       : { ...declaredEntry(declaration), resets: [] };
+    this.#store(id, entry);
+  }
+
+  /** Writes the whole file with `entry` in place, then (only once it is durable) keeps it in memory. */
+  #store(id: string, entry: AuditedLedgerEntry): void {
     const updated = new Map(this.#entries);
     updated.set(id, entry);
     writeLedgerFile(this.path, updated.values(), this.#faults);

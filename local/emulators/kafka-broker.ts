@@ -12,10 +12,10 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePorts, startWatchdog, stopChild } from './child-process.ts';
 
 /** The Kafka release the tests and local mode run (Maven Central `org.apache.kafka:kafka_2.13`). */
 export const KAFKA_VERSION = '4.1.1';
@@ -271,7 +271,7 @@ async function launch(
   }
 
   const child = spawn('java', [...javaArgs(jars, dir), 'kafka.Kafka', propsFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-  if (child.pid !== undefined) startWatchdog(child.pid, dir);
+  if (child.pid !== undefined) startWatchdog(child.pid, { graceMs: 10_000, removeDir: dir });
   const output = tail(child);
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   let spawnError: Error | undefined;
@@ -287,7 +287,7 @@ async function launch(
     });
   });
   const cleanup = async (): Promise<void> => {
-    await kill(child, exit);
+    await stopChild(child, exit, 10_000);
     await rm(dir, { recursive: true, force: true });
   };
 
@@ -341,62 +341,4 @@ async function probe(bootstrap: string): Promise<unknown> {
   } finally {
     await admin.close().catch(() => undefined);
   }
-}
-
-async function kill(child: ChildProcess, exit: Promise<void>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  // A controlled shutdown usually takes a second or two; never wait forever.
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exit;
-  clearTimeout(timer);
-}
-
-/**
- * Java outlives a parent that is killed outright (SIGKILL, a test runner's timeout): its
- * teardown never runs. A tiny detached watchdog kills the broker when this process is gone
- * (SIGTERM, SIGKILL 10 s later), removes its temp directory, and exits by itself once the
- * broker has exited.
- */
-const WATCHDOG = `
-const [parent, child] = process.argv.slice(1, 3).map(Number);
-const dir = process.argv[3];
-const alive = (pid) => { try { process.kill(pid, 0); return true; } catch (e) { return e.code === 'EPERM'; } };
-let deadline;
-setInterval(() => {
-  if (!alive(child)) {
-    // Orphaned: nobody else will remove the broker's temp directory.
-    if (!alive(parent)) require('node:fs').rmSync(dir, { recursive: true, force: true });
-    process.exit(0);
-  }
-  if (deadline === undefined && !alive(parent)) {
-    deadline = Date.now() + 10000;
-    try { process.kill(child, 'SIGTERM'); } catch {}
-  } else if (deadline !== undefined && Date.now() > deadline) {
-    try { process.kill(child, 'SIGKILL'); } catch {}
-  }
-}, 500);
-`;
-
-function startWatchdog(childPid: number, dir: string): void {
-  const watchdog = spawn(process.execPath, ['-e', WATCHDOG, String(process.pid), String(childPid), dir], {
-    stdio: 'ignore',
-    detached: true,
-  });
-  watchdog.on('error', () => undefined);
-  watchdog.unref();
-}
-
-/** Distinct ports that were free a moment ago (all held open together, so they differ). */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = Array.from({ length: count }, () => createServer());
-  const ports: number[] = [];
-  for (const server of servers) {
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const address = server.address();
-    ports.push(typeof address === 'object' && address !== null ? address.port : 0);
-  }
-  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-  return ports;
 }

@@ -7,13 +7,13 @@
  * (`python3 -m venv`, then that venv's pip installs `moto[server]==<version>` from PyPI), saying so
  * on stderr; later runs reuse it. Needs `python3` (with its `venv` module) on the PATH.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, startWatchdog, stopChild } from './child-process.ts';
 
 /**
  * The moto release the tests pin (If-None-Match 412 since 5.0.15, If-Match since 5.1.5). A new
@@ -144,7 +144,7 @@ async function launch(python: string, port: number, timeoutMs: number): Promise<
     // No AWS settings from the environment reach moto: it must never look for real ones.
     env: { PATH: process.env['PATH'] ?? '', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_DEFAULT_REGION: 'us-east-1' },
   });
-  if (child.pid !== undefined) startWatchdog(child.pid);
+  if (child.pid !== undefined) startWatchdog(child.pid, { graceMs: 5_000 });
   let output = '';
   const keep = (chunk: Buffer): void => {
     output = (output + chunk.toString('utf8')).slice(-4000);
@@ -181,7 +181,7 @@ async function launch(python: string, port: number, timeoutMs: number): Promise<
       if (response.ok) break;
     } catch (err) {
       if (Date.now() > deadline) {
-        await kill(child, exit);
+        await stopChild(child, exit, 5_000);
         throw new MotoServerError(`moto server did not answer on ${endpoint} within ${timeoutMs} ms.\n--- output tail ---\n${output.slice(-2000)}`, {
           cause: err,
         });
@@ -195,54 +195,8 @@ async function launch(python: string, port: number, timeoutMs: number): Promise<
     port,
     pid: child.pid,
     stop() {
-      stopped ??= kill(child, exit);
+      stopped ??= stopChild(child, exit, 5_000);
       return stopped;
     },
   };
-}
-
-async function kill(child: ChildProcess, exit: Promise<void>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exit;
-  clearTimeout(timer);
-}
-
-/**
- * moto outlives a parent that is killed outright (SIGKILL, a test runner's timeout): its teardown
- * never runs. A tiny detached watchdog kills moto when this process is gone, and exits by itself
- * once moto has exited (the same shape as DynamoDB Local's).
- */
-const WATCHDOG = `
-const [parent, child] = process.argv.slice(1).map(Number);
-const alive = (pid) => { try { process.kill(pid, 0); return true; } catch (e) { return e.code === 'EPERM'; } };
-let deadline;
-setInterval(() => {
-  if (!alive(child)) process.exit(0);
-  if (deadline === undefined && !alive(parent)) {
-    deadline = Date.now() + 5000;
-    try { process.kill(child, 'SIGTERM'); } catch {}
-  } else if (deadline !== undefined && Date.now() > deadline) {
-    try { process.kill(child, 'SIGKILL'); } catch {}
-    process.exit(0);
-  }
-}, 500);
-`;
-
-function startWatchdog(childPid: number): void {
-  const watchdog = spawn(process.execPath, ['-e', WATCHDOG, String(process.pid), String(childPid)], { stdio: 'ignore', detached: true });
-  watchdog.on('error', () => undefined);
-  watchdog.unref();
-}
-
-/** A port that was free a moment ago (bind port 0 on loopback, read it, close). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
 }
