@@ -26,6 +26,7 @@ import type { LedgerEntry } from '../../lib/ports.ts';
 import { createLedgerTable, localDynamoDbClient, localS3Client } from '../../local/emulators/clients.ts';
 import { MotoServerError, startMotoServer } from '../../local/emulators/moto-server.ts';
 import { createTestLedgerTable, startS3ForTest, uniqueName } from '../support/emulators.ts';
+import { ledgerContract } from '../support/ledger-contract.ts';
 
 type TargetName = 'project' | 'moto';
 
@@ -424,14 +425,6 @@ describe.each(['project', 'moto'] as const)('S3 and DynamoDB conformance: %s', (
       expect(await ledger.read('orders.v1', 9)).toBeUndefined();
     });
 
-    it('a commit with skipped ranges stores the list; a plain commit leaves it be', async () => {
-      const ranges = [{ kind: 'gap' as const, generation: 0, fromOffset: 4, toOffset: 6, detectedAt: AT }];
-      await ledger.advance(undefined, entry(3, { partition: 1 }));
-      await ledger.advance({ generation: 0, committedOffset: 3 }, entry(9, { partition: 1, skippedRanges: ranges }));
-      await ledger.advance({ generation: 0, committedOffset: 9 }, entry(12, { partition: 1 }));
-      expect(await ledger.read('orders.v1', 1)).toMatchObject({ committedOffset: 12, skippedRanges: ranges });
-    });
-
     it('the operator reset: conditional on the position read, appends to the resets list (list_append, if_not_exists)', async () => {
       const admin = new LedgerAdmin({ client: t.dynamoDb, tableName: ledgerTable });
       await ledger.advance(undefined, entry(40, { partition: 3 }));
@@ -456,33 +449,9 @@ describe.each(['project', 'moto'] as const)('S3 and DynamoDB conformance: %s', (
       await expect(ledger.advance({ generation: 0, committedOffset: 40 }, entry(41, { partition: 3 }))).rejects.toThrow(LedgerConflictError);
     });
 
-    it('declareNaming creates an entry at -1 once, then moves only from the naming and position read', async () => {
-      await ledger.declareNaming(undefined, { topic: 'orders.v1', partition: 2, naming: 'A', previous: undefined, updatedAt: AT });
-      expect(await ledger.read('orders.v1', 2)).toEqual({
-        topic: 'orders.v1',
-        partition: 2,
-        generation: 0,
-        committedOffset: -1,
-        lastObjectKey: null,
-        lastRecordCount: 0,
-        updatedAt: AT,
-        naming: 'A',
-      });
-      await expect(
-        ledger.declareNaming(undefined, { topic: 'orders.v1', partition: 2, naming: 'B', previous: undefined, updatedAt: AT }),
-      ).rejects.toThrow(LedgerConflictError);
-      const at = { generation: 0, committedOffset: -1 };
-      await expect(ledger.declareNaming(at, { topic: 'orders.v1', partition: 2, naming: 'B', previous: 'C', updatedAt: AT })).rejects.toThrow(
-        LedgerConflictError,
-      );
-      await expect(
-        ledger.declareNaming({ generation: 0, committedOffset: 5 }, { topic: 'orders.v1', partition: 2, naming: 'B', previous: 'A', updatedAt: AT }),
-      ).rejects.toThrow(LedgerConflictError);
-      await ledger.declareNaming(at, { topic: 'orders.v1', partition: 2, naming: 'B', previous: 'A', updatedAt: AT });
-      // A plain commit keeps the naming.
-      await ledger.advance(at, entry(3));
-      expect(await ledger.read('orders.v1', 2)).toMatchObject({ committedOffset: 3, naming: 'B' });
-    });
+    // The ledger contract the delivery path's edges rely on (naming declarations, skipped ranges),
+    // each case on a table of its own.
+    ledgerContract(async () => new DynamoDbOffsetLedger({ client: t.dynamoDb, tableName: await t.newTable() }));
   });
 });
 
