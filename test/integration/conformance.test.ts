@@ -22,11 +22,10 @@ import { LedgerConflictError, ObjectExistsError } from '../../lib/errors.ts';
 import { LedgerAdmin } from '../../lib/ops/ledger-admin.ts';
 import { S3ManifestStateStore } from '../../lib/ops/manifest-state-s3.ts';
 import { S3Inventory } from '../../lib/ops/s3-inventory.ts';
-import type { LedgerEntry } from '../../lib/ports.ts';
 import { createLedgerTable, localDynamoDbClient, localS3Client } from '../../local/emulators/clients.ts';
 import { MotoServerError, startMotoServer } from '../../local/emulators/moto-server.ts';
 import { createTestLedgerTable, startS3ForTest, uniqueName } from '../support/emulators.ts';
-import { ledgerContract } from '../support/ledger-contract.ts';
+import { AT, commit, ledgerContract } from '../support/ledger-contract.ts';
 
 type TargetName = 'project' | 'moto';
 
@@ -118,17 +117,6 @@ function raw(
   });
 }
 
-const AT = '2026-11-26T00:00:00.000Z';
-const entry = (committedOffset: number, extra: Partial<LedgerEntry> = {}): LedgerEntry => ({
-  topic: 'orders.v1',
-  partition: 2,
-  generation: 0,
-  committedOffset,
-  lastObjectKey: `k${committedOffset}`,
-  lastRecordCount: 1,
-  updatedAt: AT,
-  ...extra,
-});
 
 describe.each(['project', 'moto'] as const)('S3 and DynamoDB conformance: %s', (name) => {
   let t: Target;
@@ -412,13 +400,13 @@ describe.each(['project', 'moto'] as const)('S3 and DynamoDB conformance: %s', (
     });
 
     it('advance is conditional on no entry, then on the generation and a lower committed offset', async () => {
-      await ledger.advance(undefined, entry(10, { partition: 0 }));
-      await expect(ledger.advance(undefined, entry(11, { partition: 0 }))).rejects.toThrow(LedgerConflictError);
-      await ledger.advance({ generation: 0, committedOffset: 10 }, entry(20, { partition: 0 }));
+      await ledger.advance(undefined, commit(10, { partition: 0 }));
+      await expect(ledger.advance(undefined, commit(11, { partition: 0 }))).rejects.toThrow(LedgerConflictError);
+      await ledger.advance({ generation: 0, committedOffset: 10 }, commit(20, { partition: 0 }));
       // Never backwards, never to the same offset, never from another generation.
-      await expect(ledger.advance({ generation: 0, committedOffset: 10 }, entry(15, { partition: 0 }))).rejects.toThrow(LedgerConflictError);
-      await expect(ledger.advance({ generation: 0, committedOffset: 20 }, entry(20, { partition: 0 }))).rejects.toThrow(LedgerConflictError);
-      await expect(ledger.advance({ generation: 1, committedOffset: 20 }, entry(30, { partition: 0, generation: 1 }))).rejects.toThrow(
+      await expect(ledger.advance({ generation: 0, committedOffset: 10 }, commit(15, { partition: 0 }))).rejects.toThrow(LedgerConflictError);
+      await expect(ledger.advance({ generation: 0, committedOffset: 20 }, commit(20, { partition: 0 }))).rejects.toThrow(LedgerConflictError);
+      await expect(ledger.advance({ generation: 1, committedOffset: 20 }, commit(30, { partition: 0, generation: 1 }))).rejects.toThrow(
         LedgerConflictError,
       );
       expect(await ledger.read('orders.v1', 0)).toMatchObject({ generation: 0, committedOffset: 20, lastObjectKey: 'k20' });
@@ -427,7 +415,7 @@ describe.each(['project', 'moto'] as const)('S3 and DynamoDB conformance: %s', (
 
     it('the operator reset: conditional on the position read, appends to the resets list (list_append, if_not_exists)', async () => {
       const admin = new LedgerAdmin({ client: t.dynamoDb, tableName: ledgerTable });
-      await ledger.advance(undefined, entry(40, { partition: 3 }));
+      await ledger.advance(undefined, commit(40, { partition: 3 }));
       const reset = (id: string, fromOffset: number, toGeneration: number) => ({
         id,
         at: AT,
@@ -446,7 +434,7 @@ describe.each(['project', 'moto'] as const)('S3 and DynamoDB conformance: %s', (
       expect(after?.resets.map((r) => r.id)).toEqual(['r1', 'r2']);
       expect((await admin.list({ topic: 'orders.v1' })).map((e) => e.partition)).toContain(3);
       // The sink's writer of the old generation loses.
-      await expect(ledger.advance({ generation: 0, committedOffset: 40 }, entry(41, { partition: 3 }))).rejects.toThrow(LedgerConflictError);
+      await expect(ledger.advance({ generation: 0, committedOffset: 40 }, commit(41, { partition: 3 }))).rejects.toThrow(LedgerConflictError);
     });
 
     // The ledger contract the delivery path's edges rely on (naming declarations, skipped ranges),
