@@ -188,9 +188,16 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
 
 class PortTakenError extends Error {}
 
-/** Kafka's cluster ids are 16 random bytes in URL-safe base64 without padding. */
-function randomClusterId(): string {
-  return randomBytes(16).toString('base64url');
+/**
+ * A new cluster id: 16 random bytes in URL-safe base64 without padding. Like Kafka's own
+ * `Uuid.randomUuid`, it never starts with `-`, which the storage tool's argument parser would
+ * take for an option (one id in 64 did, and the broker then failed to start).
+ */
+export function randomClusterId(random: (size: number) => Buffer = randomBytes): string {
+  for (;;) {
+    const id = random(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 function serverProperties(dir: string, port: number, controllerPort: number, extra: Readonly<Record<string, string>>): string {
