@@ -11,6 +11,9 @@
  * `consumer.auto.offset.reset`. The worker commits the group's offsets after each flush, for
  * lag tools; the ledger stays the source of truth.
  *
+ * Fetches are READ_COMMITTED, filtered as Kafka's Java consumer does (`read-committed.ts`): the
+ * broker stops at the last stable offset, and no record of an aborted transaction is delivered.
+ *
  * Within a partition, batches are contiguous from that start, so every later batch starts at or
  * below the ledger's committed offset + 1 too (the ledger only moves forward). A partition
  * whose delivery failed drops what it holds and is positioned from the ledger again.
@@ -26,7 +29,7 @@
  * `task.shutdown.graceful.timeout.ms` between them, after which they are abandoned with a warning.
  * Against an unreachable cluster each of those requests would otherwise retry for many seconds.
  */
-import { Admin, Consumer, type ClusterMetadata, type ConsumerOptions } from '@platformatic/kafka';
+import { Admin, Consumer, FetchIsolationLevels, type ClusterMetadata, type ConsumerOptions } from '@platformatic/kafka';
 
 type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>;
 import { deliverBatch, type BatchReport } from '../delivery/deliver-batch.ts';
@@ -37,8 +40,8 @@ import { kafkaClientOptions, type MskIamTokenSigner } from '../ops/kafka-admin.t
 import { type Clock, type ObjectStore, type OffsetLedger, SkipKind, skippedCount } from '../ports.ts';
 import type { StandaloneConfig } from './config.ts';
 import { errorFields, type WorkerLogger } from './log.ts';
+import { readCommitted } from './read-committed.ts';
 
-const CONTROL_BATCH = 0x20;
 const LOG_APPEND_TIME = 0x08;
 const EARLIEST = -2n;
 const LATEST = -1n;
@@ -554,6 +557,8 @@ export class StandaloneWorker {
             node,
             maxWaitTime,
             minBytes: 1,
+            // Always: the broker then stops at the last stable offset and lists aborted transactions (#take).
+            isolationLevel: FetchIsolationLevels.READ_COMMITTED,
             topics: [...byTopic].map(([topic, list]) => ({
               topicId: metadata.topics.get(topic)!.id,
               partitions: list.map((s) => ({
@@ -585,32 +590,26 @@ export class StandaloneWorker {
         const from = requested.get(key);
         if (!state || from === undefined || state.position !== from || p.errorCode !== 0) continue;
         state.highWatermark = Number(p.highWatermark);
-        let next = state.position;
-        for (const batch of p.records ?? []) {
-          const first = batch.firstOffset;
-          const end = Number(first + BigInt(batch.lastOffsetDelta)) + 1;
-          if (end > next) next = end;
-          if (batch.attributes & CONTROL_BATCH) continue;
+        // Read committed as Kafka's Java consumer (not the client's filter, which lets aborted
+        // records through): no aborted or control record, and the position past all batches.
+        const { records, nextOffset: next } = readCommitted(p, state.position, { topic, partition: p.partitionIndex });
+        for (const { batch, record, offset } of records) {
           const logAppend = (batch.attributes & LOG_APPEND_TIME) !== 0;
-          for (const record of batch.records) {
-            const offset = Number(first + BigInt(record.offsetDelta));
-            if (offset < state.position) continue; // the batch began before our position
-            const headers: KafkaHeader[] = record.headers.map(([hk, hv]: [Buffer | null, Buffer | null]) => ({
-              key: hk === null ? '' : hk.toString('utf8'),
-              value: hv ?? new Uint8Array(0),
-            }));
-            state.buffer.push({
-              topic,
-              partition: p.partitionIndex,
-              offset,
-              timestamp: Number(logAppend ? batch.maxTimestamp : batch.firstTimestamp + record.timestampDelta),
-              timestampType: logAppend ? 'LOG_APPEND_TIME' : 'CREATE_TIME',
-              key: record.key,
-              value: record.value,
-              headers,
-            });
-            this.stats.recordsFetched++;
-          }
+          const headers: KafkaHeader[] = record.headers.map(([hk, hv]: [Buffer | null, Buffer | null]) => ({
+            key: hk === null ? '' : hk.toString('utf8'),
+            value: hv ?? new Uint8Array(0),
+          }));
+          state.buffer.push({
+            topic,
+            partition: p.partitionIndex,
+            offset,
+            timestamp: Number(logAppend ? batch.maxTimestamp : batch.firstTimestamp + record.timestampDelta),
+            timestampType: logAppend ? 'LOG_APPEND_TIME' : 'CREATE_TIME',
+            key: record.key,
+            value: record.value,
+            headers,
+          });
+          this.stats.recordsFetched++;
         }
         if (state.buffer.length === 0) state.bufferStart = next;
         state.position = next;
