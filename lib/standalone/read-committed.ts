@@ -7,9 +7,11 @@
  * keeps one aborted range per producer (a `Map` keyed by producer id, so the last listed
  * transaction's first offset wins) and drops a range only when its ABORT marker is in the same
  * response, so a response cut before the marker (`partitionMaxBytes`) hands the aborted records
- * over as if committed, and a later refetch cannot take them back. That filter only ever removes
- * batches of aborted transactions (never a control batch, never a committed batch), so running
- * this one after it gives the same records as running this one alone.
+ * over as if committed, and a later refetch cannot take them back. On what a broker serves, that
+ * filter only removes batches of aborted transactions (a producer's batches between the first
+ * offset of its aborted transaction and its ABORT marker all belong to that transaction; control
+ * batches are left alone), so running this one after it gives the same records as running this
+ * one alone (the property test checks both).
  *
  * The Java consumer's algorithm, on the batches of one response in log order:
  * - the response's aborted transactions (producer id, first offset) are taken in first-offset
@@ -78,6 +80,7 @@ export interface CommittedRecord<B extends FetchedBatch> {
   readonly offset: number;
 }
 
+/** What one partition of a fetch response yields to a read-committed consumer. */
 export interface ReadCommittedResult<B extends FetchedBatch> {
   /** The records to deliver, in offset order. */
   readonly records: Array<CommittedRecord<B>>;
