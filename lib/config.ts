@@ -128,8 +128,11 @@ interface Problem {
 /** Reads the settings one by one, in a fixed order, collecting every problem. */
 class SettingsReader {
   readonly problems: Problem[] = [];
+  readonly #env: Readonly<Record<string, string | undefined>>;
 
-  constructor(private readonly env: Readonly<Record<string, string | undefined>>) {}
+  constructor(env: Readonly<Record<string, string | undefined>>) {
+    this.#env = env;
+  }
 
   get fatal(): boolean {
     return this.problems.some((problem) => problem.fatal);
@@ -141,7 +144,7 @@ class SettingsReader {
 
   /** A required string matching `pattern`. */
   required(name: string, pattern: RegExp, mismatch: string): string {
-    const value = this.env[name];
+    const value = this.#env[name];
     if (value === undefined) {
       this.#problem(name, `${name} is required`, true);
       return '';
@@ -152,7 +155,7 @@ class SettingsReader {
 
   /** An optional string, with zod's length bounds. */
   string(name: string, bounds: { min?: number; max?: number; pattern?: readonly [RegExp, string] } = {}): string | undefined {
-    const value = this.env[name];
+    const value = this.#env[name];
     if (value === undefined) return undefined;
     if (bounds.pattern && !bounds.pattern[0].test(value)) this.#problem(name, bounds.pattern[1]);
     if (bounds.min !== undefined && value.length < bounds.min) this.#problem(name, `Too small: expected string to have >=${bounds.min} characters`);
@@ -162,7 +165,7 @@ class SettingsReader {
 
   /** One of `values`; undefined when absent. */
   option<T extends string>(name: string, values: readonly T[], message?: string): T | undefined {
-    const value = this.env[name];
+    const value = this.#env[name];
     if (value === undefined) return undefined;
     if ((values as readonly string[]).includes(value)) return value as T;
     this.#problem(name, message ?? `Invalid option: expected one of ${values.map((v) => `"${v}"`).join('|')}`, true);
@@ -171,7 +174,7 @@ class SettingsReader {
 
   /** A whole number in [min, max] (`Number()` of the text, as zod's coercion); undefined when absent. */
   integer(name: string, min: number, max?: number): number | undefined {
-    const text = this.env[name];
+    const text = this.#env[name];
     if (text === undefined) return undefined;
     const value = Number(text);
     if (!Number.isFinite(value)) {
@@ -191,7 +194,7 @@ class SettingsReader {
 
   /** A prefix: `/` appended unless empty or already there; never starting with `/`, never empty. */
   prefix(name: string, fallback: string): string {
-    const text = this.env[name] ?? fallback;
+    const text = this.#env[name] ?? fallback;
     const value = text === '' || text.endsWith('/') ? text : `${text}/`;
     if (value.startsWith('/')) this.#problem(name, `${name} must not start with "/"`);
     if (value === '') this.#problem(name, `${name} must not be empty (dead letters need a prefix outside the sink's)`);
@@ -203,7 +206,7 @@ class SettingsReader {
    * `://` after the scheme, parseable by WHATWG's URL, and its tabs and line breaks removed.
    */
   url(name: string): string | undefined {
-    const text = this.env[name];
+    const text = this.#env[name];
     if (text === undefined) return undefined;
     const trimmed = text.trim();
     const url = /^https?:\/\//i.test(trimmed) ? parseUrl(trimmed) : null;
