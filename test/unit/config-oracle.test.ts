@@ -87,7 +87,7 @@ describe('the configuration loader without zod', () => {
       fc.property(environment, (env) => {
         expect(outcome(loadConfig, env)).toEqual(outcome(loadConfigWithZod, env));
       }),
-      { numRuns: 4000 },
+      { numRuns: 2500 },
     );
   });
 
