@@ -958,8 +958,11 @@ class LeastPrivilegeS3OnFailure implements lambda.IEventSourceDlq {
   }
 }
 
-/** How both functions are bundled: ESM, minified, external source maps, the SDK pinned. */
-function bundlingOptions(props: MskS3SinkProps): Pick<nodejs.NodejsFunctionProps, 'bundling' | 'depsLockFilePath' | 'projectRoot'> {
+/**
+ * How both functions are bundled: ESM, minified, external source maps, the SDK pinned. Exported
+ * for the cold-start benchmark, which bundles its baseline handler the same way.
+ */
+export function bundlingOptions(props: MskS3SinkProps): Pick<nodejs.NodejsFunctionProps, 'bundling' | 'depsLockFilePath' | 'projectRoot'> {
   return {
     bundling: {
       format: nodejs.OutputFormat.ESM,

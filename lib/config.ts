@@ -1,11 +1,9 @@
-// zod/mini, not classic zod: this module is in both Lambda bundles, and mini's functional API
-// tree-shakes: about 31 KB of zod in the bundle instead of 455 KB, and some 20 ms less module
-// initialisation at cold start. A namespace import: `import { z }` defeats the tree-shaking.
-import * as z from 'zod/mini';
-// Classic zod registers English messages globally on import; mini has no locale, so the English
-// messages some problems are worded with ("Too small: expected number to be >=1") are passed to
-// the parse (see loadConfig). Imported alone, not as `z.locales.en`, which would bundle every locale.
-import { en } from 'zod/locales';
+// No zod at run time: this module is in both Lambda bundles and runs at every cold start, where
+// zod (even zod/mini, with its English messages) cost 30 KB of bundle, and loading this module
+// and reading the environment took about 20 ms of CPU instead of 7. The checks below word every
+// problem as the zod schema they replace did ("Too small: expected number to be >=1"), byte for
+// byte: test/unit/config-oracle.test.ts compares them with that schema (kept as
+// test/support/config-zod-oracle.ts) on random environments.
 import { ErrorsTolerance } from './delivery/options.ts';
 import { ConfigurationError } from './errors.ts';
 import { parseParquetSchema, type ParquetColumnType } from './format/parquet.ts';
@@ -83,114 +81,240 @@ export const SINK_SETTINGS = [
   'SINK_PARQUET_SCHEMA',
 ] as const;
 
-const prefix = (name: string, fallback: string) =>
-  z
-    .pipe(
-      z._default(z.string(), fallback),
-      z.transform((value: string) => (value === '' || value.endsWith('/') ? value : `${value}/`)),
-    )
-    .check(
-      z.refine((value) => !value.startsWith('/'), `${name} must not start with "/"`),
-      z.refine((value) => value !== '', `${name} must not be empty (dead letters need a prefix outside the sink's)`),
-    );
-
 /** The longest object extension a format and compression give (`.jsonl.zst`). */
 const LONGEST_EXTENSION = '.jsonl.zst';
 
-const optionalUrl = z.optional(z.url({ protocol: /^https?$/ }));
-
-const EnvironmentSchema = z
-  .object({
-    SINK_BUCKET: z
-      .string({ error: 'SINK_BUCKET is required' })
-      .check(z.regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'SINK_BUCKET must be an S3 bucket name')),
-    SINK_PREFIX: prefix('SINK_PREFIX', 'topics/'),
-    LEDGER_TABLE: z
-      .string({ error: 'LEDGER_TABLE is required' })
-      .check(z.regex(/^[a-zA-Z0-9_.-]{3,255}$/, 'LEDGER_TABLE must be a DynamoDB table name')),
-    SINK_FORMAT: z._default(z.enum(['jsonl', 'raw', 'parquet']), 'jsonl'),
-    SINK_COMPRESSION: z.optional(z.enum([...Object.values(CompressionName), 'snappy'])),
-    SINK_RAW_SEPARATOR: z.optional(z.string()),
-    SINK_PARQUET_SCHEMA: z.optional(z.string()),
-    SINK_ERRORS_TOLERANCE: z._default(z.enum(Object.values(ErrorsTolerance)), ErrorsTolerance.none),
-    SINK_DEAD_LETTER_PREFIX: prefix('SINK_DEAD_LETTER_PREFIX', 'dead-letters/'),
-    SINK_VALUE_CONVERTER: z._default(z.enum(Object.values(ValueConverter)), ValueConverter.auto),
-    SINK_REPORT_BATCH_ITEM_FAILURES: z._default(z.enum(['true', 'false']), 'false'),
-    SINK_MAX_CONCURRENCY: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(256)), 16),
-    SINK_PARTITIONER: z._default(z.enum(Object.values(PartitionerName)), PartitionerName.default),
-    SINK_PATH_FORMAT: z.optional(z.string().check(z.minLength(1), z.maxLength(512))),
-    SINK_PARTITION_DURATION_MS: z.optional(z.coerce.number().check(z.int(), z.gte(60_000), z.lte(31 * 86_400_000))),
-    SINK_TIMESTAMP_EXTRACTOR: z._default(
-      z.enum(Object.values(TimestampExtractor), {
-        error: 'SINK_TIMESTAMP_EXTRACTOR must be Record or RecordField (never the wall clock: keys must be a function of the records)',
-      }),
-      TimestampExtractor.record,
-    ),
-    SINK_TIMESTAMP_FIELD: z.optional(
-      z.string().check(z.regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, 'SINK_TIMESTAMP_FIELD must be a field name or a dotted path (a.b)')),
-    ),
-    SINK_TIMEZONE: z._default(z.string().check(z.minLength(1)), 'UTC'),
-    SINK_PARTITION_FIELD: z.optional(z.string().check(z.minLength(1))),
-    SINK_ROTATE_MAX_RECORDS: z.optional(z.coerce.number().check(z.int(), z.gte(1), z.lte(1_000_000))),
-    SINK_ROTATE_MAX_BYTES: z.optional(z.coerce.number().check(z.int(), z.gte(1024), z.lte(5 * 1024 ** 3))),
-    SINK_ROTATE_INTERVAL_MS: z.optional(z.coerce.number().check(z.int(), z.gte(1))),
-    AWS_REGION: z.optional(z.string().check(z.minLength(1))),
-    AWS_ENDPOINT_URL: optionalUrl,
-    AWS_ENDPOINT_URL_S3: optionalUrl,
-    AWS_ENDPOINT_URL_DYNAMODB: optionalUrl,
-  })
-  .check(z.superRefine((env, context) => {
-    const sink = env.SINK_PREFIX;
-    const dead = env.SINK_DEAD_LETTER_PREFIX;
-    if (dead.startsWith(sink) || sink.startsWith(dead)) {
-      context.addIssue({
-        code: 'custom',
-        path: ['SINK_DEAD_LETTER_PREFIX'],
-        message: `SINK_DEAD_LETTER_PREFIX "${dead}" must lie outside SINK_PREFIX "${sink}" (and not contain it)`,
-      });
-    }
-    const issue = (name: string, message: string) => context.addIssue({ code: 'custom', path: [name], message: `${name}: ${message}` });
-    // A dead letter, and the `_unpartitioned` object that covers a poison record's range, must
-    // fit S3's key limit whatever the topic, or one poison record could stall its partition.
-    const keyRoom: Array<[string, string, string | undefined, string]> = [
-      ['SINK_PREFIX', sink, UNPARTITIONED_PATH, LONGEST_EXTENSION],
-      ['SINK_DEAD_LETTER_PREFIX', dead, undefined, '.json'],
-    ];
-    for (const [name, value, path, extension] of keyRoom) {
-      const over = longestFixedKeyBytes(value, path, extension) - S3_KEY_LIMIT_BYTES;
-      if (over > 0) {
-        const bytes = new TextEncoder().encode(value).length;
-        issue(name, `${bytes} bytes; at most ${bytes - over}, so that every key fits S3's 1,024 bytes with any topic name (up to 249 characters)`);
-      }
-    }
-    if (env.SINK_COMPRESSION === 'snappy' && env.SINK_FORMAT !== 'parquet') issue('SINK_COMPRESSION', 'snappy is a Parquet codec; use gzip, zstd or none');
-    if (env.SINK_RAW_SEPARATOR !== undefined) {
-      if (env.SINK_FORMAT !== 'raw') issue('SINK_RAW_SEPARATOR', 'only used with SINK_FORMAT=raw');
-      try {
-        parseSeparator(env.SINK_RAW_SEPARATOR);
-      } catch (error) {
-        issue('SINK_RAW_SEPARATOR', (error as Error).message);
-      }
-    }
-    if (env.SINK_PARQUET_SCHEMA !== undefined) {
-      if (env.SINK_FORMAT !== 'parquet') issue('SINK_PARQUET_SCHEMA', 'only used with SINK_FORMAT=parquet');
-      try {
-        parseParquetSchema(env.SINK_PARQUET_SCHEMA);
-      } catch (error) {
-        issue('SINK_PARQUET_SCHEMA', (error as Error).message);
-      }
-    }
-    for (const problem of layoutProblems(layoutOf(env))) {
-      const name = problem.slice(0, problem.indexOf(':'));
-      context.addIssue({ code: 'custom', path: [name], message: problem });
-    }
-  }));
+/** The environment once every setting is read: defaults applied, numbers parsed, prefixes ending in `/`. */
+interface Environment {
+  SINK_BUCKET: string;
+  SINK_PREFIX: string;
+  LEDGER_TABLE: string;
+  SINK_FORMAT: 'jsonl' | 'raw' | 'parquet';
+  SINK_COMPRESSION?: CompressionName | 'snappy' | undefined;
+  SINK_RAW_SEPARATOR?: string | undefined;
+  SINK_PARQUET_SCHEMA?: string | undefined;
+  SINK_ERRORS_TOLERANCE: ErrorsTolerance;
+  SINK_DEAD_LETTER_PREFIX: string;
+  SINK_VALUE_CONVERTER: ValueConverter;
+  SINK_REPORT_BATCH_ITEM_FAILURES: 'true' | 'false';
+  SINK_MAX_CONCURRENCY: number;
+  SINK_PARTITIONER: PartitionerName;
+  SINK_PATH_FORMAT?: string | undefined;
+  SINK_PARTITION_DURATION_MS?: number | undefined;
+  SINK_TIMESTAMP_EXTRACTOR: TimestampExtractor;
+  SINK_TIMESTAMP_FIELD?: string | undefined;
+  SINK_TIMEZONE: string;
+  SINK_PARTITION_FIELD?: string | undefined;
+  SINK_ROTATE_MAX_RECORDS?: number | undefined;
+  SINK_ROTATE_MAX_BYTES?: number | undefined;
+  SINK_ROTATE_INTERVAL_MS?: number | undefined;
+  AWS_REGION?: string | undefined;
+  AWS_ENDPOINT_URL?: string | undefined;
+  AWS_ENDPOINT_URL_S3?: string | undefined;
+  AWS_ENDPOINT_URL_DYNAMODB?: string | undefined;
+}
 
 /**
- * zod's English messages, as classic zod words them. Passed to the parse rather than set with
- * `z.config`, which would change the messages of every other zod user in the process.
+ * One problem with a setting. `fatal` problems (a missing or unparseable value) leave the
+ * setting without a usable value, so the checks across settings do not run; the others (a
+ * value out of range, a bad pattern) do not stop them, as with the zod schema before.
  */
-const ENGLISH = en().localeError;
+interface Problem {
+  readonly name: string;
+  readonly message: string;
+  readonly fatal: boolean;
+}
+
+/** Reads the settings one by one, in a fixed order, collecting every problem. */
+class SettingsReader {
+  readonly problems: Problem[] = [];
+  readonly #env: Readonly<Record<string, string | undefined>>;
+
+  constructor(env: Readonly<Record<string, string | undefined>>) {
+    this.#env = env;
+  }
+
+  get fatal(): boolean {
+    return this.problems.some((problem) => problem.fatal);
+  }
+
+  #problem(name: string, message: string, fatal = false): void {
+    this.problems.push({ name, message, fatal });
+  }
+
+  /** A required string matching `pattern`. */
+  required(name: string, pattern: RegExp, mismatch: string): string {
+    const value = this.#env[name];
+    if (value === undefined) {
+      this.#problem(name, `${name} is required`, true);
+      return '';
+    }
+    if (!pattern.test(value)) this.#problem(name, mismatch);
+    return value;
+  }
+
+  /** An optional string, with zod's length bounds. */
+  string(name: string, bounds: { min?: number; max?: number; pattern?: readonly [RegExp, string] } = {}): string | undefined {
+    const value = this.#env[name];
+    if (value === undefined) return undefined;
+    if (bounds.pattern && !bounds.pattern[0].test(value)) this.#problem(name, bounds.pattern[1]);
+    if (bounds.min !== undefined && value.length < bounds.min) this.#problem(name, `Too small: expected string to have >=${bounds.min} characters`);
+    if (bounds.max !== undefined && value.length > bounds.max) this.#problem(name, `Too big: expected string to have <=${bounds.max} characters`);
+    return value;
+  }
+
+  /** One of `values`; undefined when absent. */
+  option<T extends string>(name: string, values: readonly T[], message?: string): T | undefined {
+    const value = this.#env[name];
+    if (value === undefined) return undefined;
+    if ((values as readonly string[]).includes(value)) return value as T;
+    this.#problem(name, message ?? `Invalid option: expected one of ${values.map((v) => `"${v}"`).join('|')}`, true);
+    return undefined;
+  }
+
+  /** A whole number in [min, max] (`Number()` of the text, as zod's coercion); undefined when absent. */
+  integer(name: string, min: number, max?: number): number | undefined {
+    const text = this.#env[name];
+    if (text === undefined) return undefined;
+    const value = Number(text);
+    if (!Number.isFinite(value)) {
+      this.#problem(name, `Invalid input: expected number, received ${Number.isNaN(value) ? 'NaN' : String(value)}`, true);
+      return undefined;
+    }
+    if (!Number.isInteger(value)) {
+      this.#problem(name, 'Invalid input: expected int, received number', true);
+      return undefined;
+    }
+    if (value > Number.MAX_SAFE_INTEGER) this.#problem(name, `Too big: expected int to be <=${Number.MAX_SAFE_INTEGER}`);
+    if (value < Number.MIN_SAFE_INTEGER) this.#problem(name, `Too small: expected int to be >=${Number.MIN_SAFE_INTEGER}`);
+    if (value < min) this.#problem(name, `Too small: expected number to be >=${min}`);
+    if (max !== undefined && value > max) this.#problem(name, `Too big: expected number to be <=${max}`);
+    return value;
+  }
+
+  /** A prefix: `/` appended unless empty or already there; never starting with `/`, never empty. */
+  prefix(name: string, fallback: string): string {
+    const text = this.#env[name] ?? fallback;
+    const value = text === '' || text.endsWith('/') ? text : `${text}/`;
+    if (value.startsWith('/')) this.#problem(name, `${name} must not start with "/"`);
+    if (value === '') this.#problem(name, `${name} must not be empty (dead letters need a prefix outside the sink's)`);
+    return value;
+  }
+
+  /**
+   * An http(s) URL, as zod's `z.url({ protocol: /^https?$/ })` took it: the text trimmed, with
+   * `://` after the scheme, parseable by WHATWG's URL, and its tabs and line breaks removed.
+   */
+  url(name: string): string | undefined {
+    const text = this.#env[name];
+    if (text === undefined) return undefined;
+    const trimmed = text.trim();
+    const url = /^https?:\/\//i.test(trimmed) ? parseUrl(trimmed) : null;
+    if (url === null || !/^https?$/.test(url.protocol.slice(0, -1))) {
+      this.#problem(name, 'Invalid URL');
+      return text;
+    }
+    return trimmed.replace(/[\t\n\r]/g, '');
+  }
+
+  /** A problem found across settings (never stops anything: these are the last checks). */
+  add(name: string, message: string): void {
+    this.#problem(name, message);
+  }
+}
+
+/** WHATWG's URL of a text, or null (`URL.parse`, which Node 20 lacks). */
+function parseUrl(text: string): URL | null {
+  try {
+    return new URL(text);
+  } catch {
+    return null;
+  }
+}
+
+/** Reads every setting; the problems, and the values when none of them is fatal. */
+function readEnvironment(input: Readonly<Record<string, string | undefined>>): { env: Environment | undefined; problems: Problem[] } {
+  const read = new SettingsReader(input);
+  const env: Environment = {
+    SINK_BUCKET: read.required('SINK_BUCKET', /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'SINK_BUCKET must be an S3 bucket name'),
+    SINK_PREFIX: read.prefix('SINK_PREFIX', 'topics/'),
+    LEDGER_TABLE: read.required('LEDGER_TABLE', /^[a-zA-Z0-9_.-]{3,255}$/, 'LEDGER_TABLE must be a DynamoDB table name'),
+    SINK_FORMAT: read.option('SINK_FORMAT', ['jsonl', 'raw', 'parquet'] as const) ?? 'jsonl',
+    SINK_COMPRESSION: read.option('SINK_COMPRESSION', [...Object.values(CompressionName), 'snappy'] as const),
+    SINK_RAW_SEPARATOR: read.string('SINK_RAW_SEPARATOR'),
+    SINK_PARQUET_SCHEMA: read.string('SINK_PARQUET_SCHEMA'),
+    SINK_ERRORS_TOLERANCE: read.option('SINK_ERRORS_TOLERANCE', Object.values(ErrorsTolerance)) ?? ErrorsTolerance.none,
+    SINK_DEAD_LETTER_PREFIX: read.prefix('SINK_DEAD_LETTER_PREFIX', 'dead-letters/'),
+    SINK_VALUE_CONVERTER: read.option('SINK_VALUE_CONVERTER', Object.values(ValueConverter)) ?? ValueConverter.auto,
+    SINK_REPORT_BATCH_ITEM_FAILURES: read.option('SINK_REPORT_BATCH_ITEM_FAILURES', ['true', 'false'] as const) ?? 'false',
+    SINK_MAX_CONCURRENCY: read.integer('SINK_MAX_CONCURRENCY', 1, 256) ?? 16,
+    SINK_PARTITIONER: read.option('SINK_PARTITIONER', Object.values(PartitionerName)) ?? PartitionerName.default,
+    SINK_PATH_FORMAT: read.string('SINK_PATH_FORMAT', { min: 1, max: 512 }),
+    SINK_PARTITION_DURATION_MS: read.integer('SINK_PARTITION_DURATION_MS', 60_000, 31 * 86_400_000),
+    SINK_TIMESTAMP_EXTRACTOR:
+      read.option(
+        'SINK_TIMESTAMP_EXTRACTOR',
+        Object.values(TimestampExtractor),
+        'SINK_TIMESTAMP_EXTRACTOR must be Record or RecordField (never the wall clock: keys must be a function of the records)',
+      ) ?? TimestampExtractor.record,
+    SINK_TIMESTAMP_FIELD: read.string('SINK_TIMESTAMP_FIELD', {
+      pattern: [/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, 'SINK_TIMESTAMP_FIELD must be a field name or a dotted path (a.b)'],
+    }),
+    SINK_TIMEZONE: read.string('SINK_TIMEZONE', { min: 1 }) ?? 'UTC',
+    SINK_PARTITION_FIELD: read.string('SINK_PARTITION_FIELD', { min: 1 }),
+    SINK_ROTATE_MAX_RECORDS: read.integer('SINK_ROTATE_MAX_RECORDS', 1, 1_000_000),
+    SINK_ROTATE_MAX_BYTES: read.integer('SINK_ROTATE_MAX_BYTES', 1024, 5 * 1024 ** 3),
+    SINK_ROTATE_INTERVAL_MS: read.integer('SINK_ROTATE_INTERVAL_MS', 1),
+    AWS_REGION: read.string('AWS_REGION', { min: 1 }),
+    AWS_ENDPOINT_URL: read.url('AWS_ENDPOINT_URL'),
+    AWS_ENDPOINT_URL_S3: read.url('AWS_ENDPOINT_URL_S3'),
+    AWS_ENDPOINT_URL_DYNAMODB: read.url('AWS_ENDPOINT_URL_DYNAMODB'),
+  };
+  if (read.fatal) return { env: undefined, problems: read.problems };
+  crossCheck(env, read);
+  return { env: read.problems.length === 0 ? env : undefined, problems: read.problems };
+}
+
+/** The checks across settings, once each setting has a value. */
+function crossCheck(env: Environment, read: SettingsReader): void {
+  const sink = env.SINK_PREFIX;
+  const dead = env.SINK_DEAD_LETTER_PREFIX;
+  if (dead.startsWith(sink) || sink.startsWith(dead)) {
+    read.add('SINK_DEAD_LETTER_PREFIX', `SINK_DEAD_LETTER_PREFIX "${dead}" must lie outside SINK_PREFIX "${sink}" (and not contain it)`);
+  }
+  const issue = (name: string, message: string) => read.add(name, `${name}: ${message}`);
+  // A dead letter, and the `_unpartitioned` object that covers a poison record's range, must
+  // fit S3's key limit whatever the topic, or one poison record could stall its partition.
+  const keyRoom: Array<[string, string, string | undefined, string]> = [
+    ['SINK_PREFIX', sink, UNPARTITIONED_PATH, LONGEST_EXTENSION],
+    ['SINK_DEAD_LETTER_PREFIX', dead, undefined, '.json'],
+  ];
+  for (const [name, value, path, extension] of keyRoom) {
+    const over = longestFixedKeyBytes(value, path, extension) - S3_KEY_LIMIT_BYTES;
+    if (over > 0) {
+      const bytes = new TextEncoder().encode(value).length;
+      issue(name, `${bytes} bytes; at most ${bytes - over}, so that every key fits S3's 1,024 bytes with any topic name (up to 249 characters)`);
+    }
+  }
+  if (env.SINK_COMPRESSION === 'snappy' && env.SINK_FORMAT !== 'parquet') issue('SINK_COMPRESSION', 'snappy is a Parquet codec; use gzip, zstd or none');
+  if (env.SINK_RAW_SEPARATOR !== undefined) {
+    if (env.SINK_FORMAT !== 'raw') issue('SINK_RAW_SEPARATOR', 'only used with SINK_FORMAT=raw');
+    try {
+      parseSeparator(env.SINK_RAW_SEPARATOR);
+    } catch (error) {
+      issue('SINK_RAW_SEPARATOR', (error as Error).message);
+    }
+  }
+  if (env.SINK_PARQUET_SCHEMA !== undefined) {
+    if (env.SINK_FORMAT !== 'parquet') issue('SINK_PARQUET_SCHEMA', 'only used with SINK_FORMAT=parquet');
+    try {
+      parseParquetSchema(env.SINK_PARQUET_SCHEMA);
+    } catch (error) {
+      issue('SINK_PARQUET_SCHEMA', (error as Error).message);
+    }
+  }
+  for (const problem of layoutProblems(layoutOf(env))) read.add(problem.slice(0, problem.indexOf(':')), problem);
+}
 
 function layoutOf(env: {
   SINK_PARTITIONER: PartitionerName;
@@ -220,23 +344,15 @@ function layoutOf(env: {
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): SinkConfig {
   const known = new Set<string>(SINK_SETTINGS);
   const unknown = Object.keys(env).filter((name) => name.startsWith('SINK_') && !known.has(name));
-  const parsed = EnvironmentSchema.safeParse(
-    Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined)),
-    { error: ENGLISH },
-  );
+  const { env: parsed, problems: found } = readEnvironment(env);
   const problems = [
     ...unknown.map((name) => `${name} is not a setting of this sink (known: ${SINK_SETTINGS.join(', ')})`),
-    ...(parsed.success
-      ? []
-      : parsed.error.issues.map((issue) => {
-          const name = String(issue.path[0] ?? 'environment');
-          return issue.message.includes(name) ? issue.message : `${name}: ${issue.message}`;
-        })),
+    ...found.map(({ name, message }) => (message.includes(name) ? message : `${name}: ${message}`)),
   ];
-  if (problems.length > 0 || !parsed.success) {
+  if (problems.length > 0 || parsed === undefined) {
     throw new ConfigurationError(`Invalid sink configuration: ${problems.join('; ')}`);
   }
-  const env2 = parsed.data;
+  const env2 = parsed;
   const layout = layoutOf(env2);
   const isDefaultLayout = (Object.keys(DEFAULT_LAYOUT) as Array<keyof LayoutSettings>).every((name) => layout[name] === DEFAULT_LAYOUT[name]);
   const rotation: RotationSettings = {

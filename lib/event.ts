@@ -3,16 +3,12 @@
  * `SelfManagedKafka`). A malformed event is rejected whole with a `MalformedEventError` that
  * lists every problem as `path: what is wrong` (DESIGN.md, "Bad input").
  *
- * The shape is checked with our own zod schemas rather than Powertools' parser: its Kafka
- * schemas decode keys and values to UTF-8 strings (binary values would be lost) and do not
- * check offsets. The rules zod cannot express per record (topic-partition against the map key,
- * ascending offsets) are checked by hand on the same pass over each partition's list.
+ * The shape is checked by our own code rather than Powertools' parser: its Kafka schemas
+ * decode keys and values to UTF-8 strings (binary values would be lost) and do not check
+ * offsets. No zod at run time (it was zod/mini until the functions' cold start was lightened;
+ * test/support/event-zod-oracle.ts keeps that version, and test/unit/event-fast-path.test.ts
+ * checks that this one words every problem the same).
  */
-// zod/mini, not classic zod: this module is in both Lambda bundles, and mini's functional API
-// tree-shakes (smaller bundle, faster cold start; see lib/config.ts). A namespace import:
-// `import { z }` defeats the tree-shaking. Every message below is our own, so unlike
-// lib/config.ts this module needs none of zod's English messages.
-import * as z from 'zod/mini';
 import { MalformedEventError } from './errors.ts';
 import {
   EventSource,
@@ -127,39 +123,42 @@ class ByteArena {
   }
 }
 
-/** `key`/`value`: absent or null → null; otherwise strict base64, decoded. One zod step. */
-const bytesField = z.optional(z.pipe(z.unknown(), z.transform((s, ctx): Buffer | null => {
+/** One problem: where (relative to a partition's list, or to the event) and what. */
+interface Issue {
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `key`/`value`: absent or null → null; otherwise strict base64, decoded; undefined if not. */
+function checkedBytes(s: unknown, path: readonly PropertyKey[], issues: Issue[]): Buffer | null | undefined {
   if (s === undefined || s === null) return null;
   const bytes = typeof s === 'string' ? decodeBase64Strict(s) : undefined;
-  if (bytes === undefined) {
-    ctx.issues.push({ code: 'custom', message: BASE64, input: s });
-    return z.NEVER;
-  }
+  if (bytes === undefined) issues.push({ path, message: BASE64 });
   return bytes;
-}))); // optional: absent → undefined, read as null below
+}
 
-/** `headers`: absent → []; each header `{name: [bytes 0–255]}`, exactly one entry. One zod step. */
-const headersField = z.optional(z.pipe(z.unknown(), z.transform((list, ctx): KafkaHeader[] => {
+/** `headers`: absent → []; each header `{name: [bytes 0–255]}`, exactly one entry. */
+function checkedHeaders(list: unknown, path: readonly PropertyKey[], issues: Issue[]): KafkaHeader[] {
+  if (list === undefined) return [];
   if (!Array.isArray(list)) {
-    ctx.issues.push({ code: 'custom', message: 'expected an array of headers', input: list });
-    return z.NEVER;
+    issues.push({ path, message: 'expected an array of headers' });
+    return [];
   }
   const headers: KafkaHeader[] = [];
   for (let i = 0; i < list.length; i++) {
-    const header = list[i];
-    if (typeof header !== 'object' || header === null || Array.isArray(header)) {
-      ctx.issues.push({ code: 'custom', message: HEADER, input: header, path: [i] });
+    const header: unknown = list[i];
+    if (!isObject(header) || Object.keys(header).length !== 1) {
+      issues.push({ path: [...path, i], message: HEADER });
       continue;
     }
-    const names = Object.keys(header);
-    if (names.length !== 1) {
-      ctx.issues.push({ code: 'custom', message: HEADER, input: header, path: [i] });
-      continue;
-    }
-    const name = names[0]!;
-    const bytes: unknown = (header as Record<string, unknown>)[name];
+    const name = Object.keys(header)[0]!;
+    const bytes: unknown = header[name];
     if (!Array.isArray(bytes)) {
-      ctx.issues.push({ code: 'custom', message: 'expected an array of bytes', input: bytes, path: [i, name] });
+      issues.push({ path: [...path, i, name], message: 'expected an array of bytes' });
       continue;
     }
     // Validated and copied in one pass (Buffer.from(array) is several times slower). Every
@@ -171,64 +170,61 @@ const headersField = z.optional(z.pipe(z.unknown(), z.transform((list, ctx): Kaf
       if (typeof b === 'number' && b >= 0 && b <= 255 && Number.isInteger(b)) {
         value[j] = b;
       } else {
-        ctx.issues.push({ code: 'custom', message: BYTE, input: b, path: [i, name, j] });
+        issues.push({ path: [...path, i, name, j], message: BYTE });
         ok = false;
       }
     }
     if (ok) headers.push({ key: name, value });
   }
   return headers;
-}))); // optional: absent → undefined, read as [] below
+}
 
-const nonNegativeInteger = z.int({ error: NON_NEGATIVE_INTEGER }).check(z.gte(0, { error: NON_NEGATIVE_INTEGER }));
+/**
+ * A partition or an offset: a safe non-negative integer. An integer beyond the safe range is
+ * reported once, and once more if it is also negative (as the zod schema did).
+ */
+function checkNonNegativeInteger(v: unknown, path: readonly PropertyKey[], issues: Issue[]): void {
+  if (typeof v !== 'number' || !Number.isInteger(v)) {
+    issues.push({ path, message: NON_NEGATIVE_INTEGER });
+    return;
+  }
+  if (!Number.isSafeInteger(v)) issues.push({ path, message: NON_NEGATIVE_INTEGER });
+  if (v < 0) issues.push({ path, message: NON_NEGATIVE_INTEGER });
+}
 
-/** One record of a partition's list, decoded into a `KafkaRecord`. Unknown fields are ignored. */
-const recordSchema = z.pipe(
-  z.object(
-    {
-      topic: z
-        .string({ error: 'expected a topic name' })
-        .check(z.regex(TOPIC_NAME, { error: 'expected a Kafka topic name ([a-zA-Z0-9._-], 1 to 249 characters)' })),
-      partition: nonNegativeInteger,
-      offset: nonNegativeInteger,
-      timestamp: z.nullish(z.number({ error: 'expected a number (epoch milliseconds)' })),
-      timestampType: z.nullish(z.string({ error: 'expected a string' })),
-      key: bytesField,
-      value: bytesField,
-      headers: headersField,
-    },
-    { error: 'expected a record object' },
-  ),
-  z.transform(
-    (r): KafkaRecord => ({
-      topic: r.topic,
-      partition: r.partition,
-      offset: r.offset,
-      timestamp: r.timestamp ?? null,
-      timestampType: r.timestampType ?? null,
-      key: r.key ?? null,
-      value: r.value ?? null,
-      headers: r.headers ?? [],
-    }),
-  ),
-);
-
-const partitionListSchema = z.array(recordSchema, { error: 'expected an array of records' });
-
-const envelopeSchema = z.object(
-  {
-    eventSource: z.enum([EventSource.msk, EventSource.selfManaged], {
-      error: `expected "${EventSource.msk}" or "${EventSource.selfManaged}"`,
-    }),
-    // Checked, not copied: the partitions are read from the event's own object, in its key
-    // order (a copy could lose an own `__proto__` key, which must be reported, not dropped).
-    records: z.custom<Record<string, unknown>>(
-      (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
-      { error: 'expected an object mapping "<topic>-<partition>" to a list of records' },
-    ),
-  },
-  { error: 'expected an object' },
-);
+/** One record of a partition's list, decoded, or undefined with its problems. Unknown fields are ignored. */
+function checkedRecord(raw: unknown, i: number, issues: Issue[]): KafkaRecord | undefined {
+  if (!isObject(raw)) {
+    issues.push({ path: [i], message: 'expected a record object' });
+    return undefined;
+  }
+  const before = issues.length;
+  const { topic, partition, offset, timestamp, timestampType } = raw;
+  if (typeof topic !== 'string') issues.push({ path: [i, 'topic'], message: 'expected a topic name' });
+  else if (!TOPIC_NAME.test(topic)) issues.push({ path: [i, 'topic'], message: 'expected a Kafka topic name ([a-zA-Z0-9._-], 1 to 249 characters)' });
+  checkNonNegativeInteger(partition, [i, 'partition'], issues);
+  checkNonNegativeInteger(offset, [i, 'offset'], issues);
+  if (timestamp !== undefined && timestamp !== null && (typeof timestamp !== 'number' || !Number.isFinite(timestamp))) {
+    issues.push({ path: [i, 'timestamp'], message: 'expected a number (epoch milliseconds)' });
+  }
+  if (timestampType !== undefined && timestampType !== null && typeof timestampType !== 'string') {
+    issues.push({ path: [i, 'timestampType'], message: 'expected a string' });
+  }
+  const key = checkedBytes(raw['key'], [i, 'key'], issues);
+  const value = checkedBytes(raw['value'], [i, 'value'], issues);
+  const headers = checkedHeaders(raw['headers'], [i, 'headers'], issues);
+  if (issues.length > before) return undefined;
+  return {
+    topic: topic as string,
+    partition: partition as number,
+    offset: offset as number,
+    timestamp: (timestamp as number | null | undefined) ?? null,
+    timestampType: (timestampType as string | null | undefined) ?? null,
+    key: key ?? null,
+    value: value ?? null,
+    headers,
+  };
+}
 
 /** Writes a path JS-style: `records["orders-0"][3].offset`. `mapKeys` are the indices of map keys. */
 function formatPath(path: readonly PropertyKey[], mapKeys: ReadonlySet<number>): string {
@@ -242,7 +238,7 @@ function formatPath(path: readonly PropertyKey[], mapKeys: ReadonlySet<number>):
   return out || '(event)';
 }
 
-/** A path inside one partition's list, from zod's issue path (relative to the list). */
+/** A path inside one partition's list, from an issue's path (relative to the list). */
 function recordPath(partitionKey: string, issuePath: readonly PropertyKey[]): string {
   const path: PropertyKey[] = ['records', partitionKey, ...issuePath];
   // The map key, and a header's name (the segment after `headers[i]`), are written in brackets.
@@ -256,7 +252,7 @@ function isSafeNonNegativeInteger(v: unknown): v is number {
 }
 
 /**
- * Checks what zod cannot see record by record: each record's topic and partition against its
+ * Checks what the record-by-record pass cannot see: each record's topic and partition against its
  * map key (built from the record and compared whole; the key is never split on `-`), and
  * strictly ascending offsets. Reads the raw list, so it reports even when other fields failed.
  */
@@ -290,25 +286,26 @@ function crossCheck(partitionKey: string, list: readonly unknown[], issues: stri
  * (lists that are empty are left out), each with its records in order, keys, values and header
  * values as bytes. Throws `MalformedEventError` listing every problem found.
  *
- * Two passes over the same rules: a hand-written one for the well-formed case (no zod, no
- * intermediate objects), and, when it meets anything it does not accept, the zod schemas, which
- * stay the source of truth and word every problem. The fast pass only accepts what the schemas
- * accept, and builds the same records (test/unit/event.test.ts checks both on random events).
+ * Two passes over the same rules: a fast one for the well-formed case (no intermediate
+ * objects, no problem collected), and, when it meets anything it does not accept, the careful
+ * pass, which is the source of truth and words every problem. The fast pass only accepts what
+ * the careful one accepts, and builds the same records (test/unit/event-fast-path.test.ts
+ * checks both on random events).
  */
 export function parseKafkaEvent(event: unknown): KafkaBatch {
   let batch: KafkaBatch | undefined;
   try {
     batch = parseWellFormed(event);
   } catch {
-    batch = undefined; // e.g. a getter that throws: the schemas say what is wrong
+    batch = undefined; // e.g. a getter that throws: the careful pass says what is wrong
   }
-  return batch ?? parseWithSchemas(event);
+  return batch ?? parseWithProblems(event);
 }
 
 /** The headers of every record that has none (they are read-only). */
 const NO_HEADERS: readonly KafkaHeader[] = Object.freeze([]);
 
-/** Headers `[{name: [bytes]}]` decoded, or undefined for anything the schema would reject. */
+/** Headers `[{name: [bytes]}]` decoded, or undefined for anything the careful pass would reject. */
 function fastHeaders(list: unknown, arena: ByteArena): readonly KafkaHeader[] | undefined {
   if (list === undefined) return NO_HEADERS;
   if (!Array.isArray(list)) return undefined;
@@ -325,7 +322,7 @@ function fastHeaders(list: unknown, arena: ByteArena): readonly KafkaHeader[] | 
     const value = arena.take(bytes.length); // every byte is written before it is kept
     for (let j = 0; j < bytes.length; j++) {
       const b: unknown = bytes[j];
-      // `(b & 255) === b` holds exactly for the integers 0–255 (and -0, which the schema accepts too).
+      // `(b & 255) === b` holds exactly for the integers 0–255 (and -0, which the careful pass accepts too).
       if (typeof b !== 'number' || (b & 255) !== b) return undefined;
       value[j] = b;
     }
@@ -342,7 +339,7 @@ function fastBytes(s: unknown, arena: ByteArena): Buffer | null | undefined {
 
 /**
  * The fast pass: the batch when the event is well-formed by every rule above, undefined as soon
- * as anything is not (or is unusual enough to leave to the schemas). Exported for the tests.
+ * as anything is not (or is unusual enough to leave to the careful pass). Exported for the tests.
  */
 export function parseWellFormed(event: unknown): KafkaBatch | undefined {
   if (typeof event !== 'object' || event === null || Array.isArray(event)) return undefined;
@@ -408,34 +405,44 @@ export function parseWellFormed(event: unknown): KafkaBatch | undefined {
   return { eventSource, partitions };
 }
 
-/** The schemas' pass: the batch, or `MalformedEventError` with every problem. Exported for the tests. */
-export function parseWithSchemas(event: unknown): KafkaBatch {
-  const envelope = envelopeSchema.safeParse(event);
-  if (!envelope.success) {
-    throw new MalformedEventError(
-      envelope.error.issues.map((issue) => `${formatPath(issue.path, new Set())}: ${issue.message}`),
-    );
+/** The careful pass: the batch, or `MalformedEventError` with every problem. Exported for the tests. */
+export function parseWithProblems(event: unknown): KafkaBatch {
+  if (!isObject(event)) throw new MalformedEventError([`${formatPath([], new Set())}: expected an object`]);
+  const { eventSource, records } = event;
+  const envelope: string[] = [];
+  if (eventSource !== EventSource.msk && eventSource !== EventSource.selfManaged) {
+    envelope.push(`eventSource: expected "${EventSource.msk}" or "${EventSource.selfManaged}"`);
   }
+  // Checked, not copied: the partitions are read from the event's own object, in its key
+  // order (a copy could lose an own `__proto__` key, which must be reported, not dropped).
+  if (!isObject(records)) envelope.push('records: expected an object mapping "<topic>-<partition>" to a list of records');
+  if (envelope.length > 0) throw new MalformedEventError(envelope);
   const issues: string[] = [];
   const partitions: PartitionBatch[] = [];
-  const records = envelope.data.records;
-  for (const partitionKey of Object.keys(records)) {
-    const list = records[partitionKey];
+  for (const partitionKey of Object.keys(records as Record<string, unknown>)) {
+    const list = (records as Record<string, unknown>)[partitionKey];
     // A key with records is checked against each record; an empty list's key only by its form.
     if (Array.isArray(list) && list.length === 0 && !PARTITION_KEY.test(partitionKey)) {
       issues.push(`${recordPath(partitionKey, [])}: expected a key of the form "<topic>-<partition>"`);
     }
-    const parsed = partitionListSchema.safeParse(list);
-    if (parsed.success) {
-      const first = parsed.data[0];
-      if (first !== undefined) {
-        partitions.push({ topic: first.topic, partition: first.partition, records: parsed.data });
-      }
-    } else {
-      for (const issue of parsed.error.issues) issues.push(`${recordPath(partitionKey, issue.path)}: ${issue.message}`);
+    if (!Array.isArray(list)) {
+      issues.push(`${recordPath(partitionKey, [])}: expected an array of records`);
+      continue;
     }
-    if (Array.isArray(list)) crossCheck(partitionKey, list, issues);
+    const found: Issue[] = [];
+    const parsed: KafkaRecord[] = [];
+    for (let i = 0; i < list.length; i++) {
+      const record = checkedRecord(list[i], i, found);
+      if (record !== undefined) parsed.push(record);
+    }
+    if (found.length === 0) {
+      const first = parsed[0];
+      if (first !== undefined) partitions.push({ topic: first.topic, partition: first.partition, records: parsed });
+    } else {
+      for (const issue of found) issues.push(`${recordPath(partitionKey, issue.path)}: ${issue.message}`);
+    }
+    crossCheck(partitionKey, list, issues);
   }
   if (issues.length > 0) throw new MalformedEventError(issues);
-  return { eventSource: envelope.data.eventSource, partitions };
+  return { eventSource: eventSource as KafkaBatch['eventSource'], partitions };
 }
