@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DynamoDbOffsetLedger } from '../../lib/aws/dynamodb-ledger.ts';
+import { LedgerAdmin, type LedgerAdminPort, type LedgerReset } from '../../lib/ops/ledger-admin.ts';
+import { FileLedgerAdmin } from '../../lib/standalone/file-ledger-admin.ts';
 import type { OffsetLedger } from '../../lib/ports.ts';
 import { FileOffsetLedger } from '../../lib/standalone/file-ledger.ts';
 import { createTestLedgerTable } from '../support/emulators.ts';
@@ -56,5 +58,46 @@ describe('FileOffsetLedger keeps naming and skipped ranges across a restart', ()
     const second = FileOffsetLedger.open(path);
     files.push(second);
     expect(await second.read('orders.v1', 2)).toMatchObject({ committedOffset: 9, naming: 'A', skippedRanges: [gap(0, 4)] });
+  });
+});
+
+// A topic deleted and created again is refused by its id until an operator resets the partition:
+// the reset must clear the id, or the refusal could never be lifted.
+const admins: Array<[string, () => Promise<{ ledger: OffsetLedger; admin: LedgerAdminPort; done: () => Promise<void> }>]> = [
+  [
+    'DynamoDB Local',
+    async () => {
+      const table = await createTestLedgerTable('contract-reset');
+      return {
+        ledger: new DynamoDbOffsetLedger({ client: table.client, tableName: table.tableName }),
+        admin: new LedgerAdmin({ client: table.client, tableName: table.tableName }),
+        done: async () => undefined,
+      };
+    },
+  ],
+  [
+    'file',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'ledger-contract-'));
+      dirs.push(dir);
+      const path = join(dir, 'offsets.json');
+      const ledger = FileOffsetLedger.open(path);
+      files.push(ledger);
+      // The file's reset takes the lock the worker holds: the worker's ledger is closed first.
+      return { ledger, admin: new FileLedgerAdmin(path), done: () => ledger.close() };
+    },
+  ],
+];
+
+describe.each(admins)('A reset clears the topic id: %s', (_name, open) => {
+  it('starts the new generation with no topic id', async () => {
+    const { ledger, admin, done } = await open();
+    await ledger.advance(undefined, commit(9, { topicId: 'id-A' }));
+    await done();
+    const reset: LedgerReset = { id: 'r1', at: AT, by: 'ops', reason: 'topic re-created', fromGeneration: 0, fromOffset: 9, toGeneration: 1, toOffset: -1 };
+    await admin.reset('orders.v1', 2, { generation: 0, committedOffset: 9 }, reset);
+    const entry = await admin.get('orders.v1', 2);
+    expect(entry).toMatchObject({ generation: 1, committedOffset: -1 });
+    expect(entry).not.toHaveProperty('topicId');
   });
 });
