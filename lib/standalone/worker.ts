@@ -898,7 +898,8 @@ export class StandaloneWorker {
   async #close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#listingTimer);
-    const commits = [...this.#partitions.values()].map((s) => ({
+    // A refused partition's position is the old topic's: lag tools must not take it for the new one's.
+    const commits = [...this.#partitions.values()].filter((s) => s.retryAt !== Number.POSITIVE_INFINITY).map((s) => ({
       topic: s.topic,
       partition: s.partition,
       offset: BigInt(s.bufferStart),
