@@ -13,7 +13,10 @@
  *
  * Within a partition, batches are contiguous from that start, so every later batch starts at or
  * below the ledger's committed offset + 1 too (the ledger only moves forward). A partition
- * whose delivery failed drops what it holds and is positioned from the ledger again.
+ * whose delivery failed drops what it holds and is positioned from the ledger again. Each batch
+ * tells the core where its contiguous read began (`coversFrom`: compaction gaps are not skips) and
+ * the topic id it was read from; a partition whose ledger entry has another topic id (the topic
+ * was deleted and created again) is refused until the next assignment (docs/protocol.md).
  *
  * Every `consumer.metadata.max.age.ms` the subscribed topics are listed again, as a Kafka
  * consumer's pattern subscription does: topics that now match `topics.regex`, and partitions
