@@ -107,4 +107,41 @@ describe('standalone worker: a topic deleted and created again', () => {
     ]);
     expect((await deliveredRecords(world, `${PREFIX}${OTHER}/`)).map((r) => r.offset)).toEqual(Array.from({ length: 10 }, (_, i) => i));
   }, 240_000);
+
+  it('notices a re-creation between two topic listings from the fetch metadata, and refuses it the same way', async () => {
+    const { dir, admin, workers, s3, broker } = world;
+    const topic = 'sa-recreate-quick';
+    const group = 'g-recreate-quick';
+    const ledgerPath = join(dir, 'quick.offsets.json');
+    const config = join(dir, 'quick.properties');
+    writeProperties(config, {
+      ...testWorkerProperties({ bootstrapServers: broker.bootstrap, bucket: s3.bucket, group, flushSize: 50 }),
+      topics: topic,
+      'offset.storage.file.filename': ledgerPath,
+      // No listing during the test: only the fetch loop's metadata can see the new topic id.
+      'consumer.metadata.max.age.ms': 600_000,
+    });
+    const entry = () => readLedgerFile(ledgerPath)?.get(ledgerKey(topic, 0));
+    await admin.createTopics({ topics: [topic], partitions: 1, replicas: 1 });
+    const oldId = await topicId(world, topic);
+    await produce(world, topic, 0, records(0, 10, 1));
+    const worker = startWorker('recreate-quick', config, emulatorEnv(s3.endpoint));
+    workers.push(worker);
+    await untilWith(worker, 'the first topic to be delivered', () => entry()?.committedOffset === 9, 60_000);
+
+    await admin.deleteTopics({ topics: [topic] });
+    await until('the topic to be gone', async () => !(await admin.listTopics()).includes(topic), 30_000);
+    await admin.createTopics({ topics: [topic], partitions: 1, replicas: 1 });
+    const newId = await topicId(world, topic);
+    await produce(world, topic, 0, records(0, 15, 2));
+
+    const refusal = await worker.waitForLog((l) => l['message'] === TOPIC_RECREATED_MESSAGE, 60_000);
+    expect(refusal).toMatchObject({ code: 'TOPIC_RECREATED', topic, ledgerTopicId: oldId, topicId: newId, committedOffset: 9 });
+    expect(worker.logs.some((l) => String(l['message']).startsWith('Subscribed topics are no longer on the cluster'))).toBe(false);
+    worker.child.kill('SIGTERM');
+    expect((await worker.exited).code, worker.text()).toBe(0);
+    expect(entry()).toMatchObject({ generation: 0, committedOffset: 9, topicId: oldId });
+    const delivered = await deliveredRecords(world, `${group}/${topic}/`);
+    expect(delivered.map(({ offset, life }) => ({ offset, life }))).toEqual(Array.from({ length: 10 }, (_, i) => ({ offset: i, life: 1 })));
+  }, 120_000);
 });
