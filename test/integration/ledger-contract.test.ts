@@ -3,7 +3,7 @@
  * (test/support/ledger-contract.ts), run against every implementation: in memory, DynamoDB Local,
  * and the standalone worker's file.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -46,18 +46,28 @@ const implementations: Array<[string, () => Promise<OffsetLedger>]> = [
 
 describe.each(implementations)('OffsetLedger contract: %s', (_name, open) => ledgerContract(open));
 
-describe('FileOffsetLedger keeps naming and skipped ranges across a restart', () => {
+describe('FileOffsetLedger keeps naming, skipped ranges and the topic id across a restart', () => {
   it('reads back what it wrote', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ledger-contract-'));
     dirs.push(dir);
     const path = join(dir, 'offsets.json');
     const first = FileOffsetLedger.open(path);
     await first.declareNaming(undefined, { topic: 'orders.v1', partition: 2, naming: 'A', previous: undefined, updatedAt: AT });
-    await first.advance({ generation: 0, committedOffset: -1 }, commit(9, { skippedRanges: [gap(0, 4)] }));
+    await first.advance({ generation: 0, committedOffset: -1 }, commit(9, { skippedRanges: [gap(0, 4)], topicId: 'id-A' }));
     await first.close();
     const second = FileOffsetLedger.open(path);
     files.push(second);
-    expect(await second.read('orders.v1', 2)).toMatchObject({ committedOffset: 9, naming: 'A', skippedRanges: [gap(0, 4)] });
+    expect(await second.read('orders.v1', 2)).toMatchObject({ committedOffset: 9, naming: 'A', skippedRanges: [gap(0, 4)], topicId: 'id-A' });
+  });
+
+  it('refuses a file whose topic id is not a non-empty string, saying where', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ledger-contract-'));
+    dirs.push(dir);
+    const path = join(dir, 'offsets.json');
+    for (const topicId of [42, '']) {
+      writeFileSync(path, JSON.stringify({ format: 'msk-s3-sink-file-ledger', version: 1, entries: [{ ...commit(9), topicId }] }));
+      expect(() => FileOffsetLedger.open(path)).toThrow(/offsets\.json: entries\[0\]\.topicId is malformed/);
+    }
   });
 });
 
