@@ -97,3 +97,52 @@ export class CorruptObjectError extends SinkError {
     this.reason = reason;
   }
 }
+
+/**
+ * The topic a partition's ledger entry was committed for is gone: the topic was deleted and
+ * created again under the same name (Kafka gave it a new topic id). Its offsets start again at 0,
+ * so its records would be taken for duplicates of the old topic's offsets up to the committed one
+ * and dropped. The partition is refused until an operator resets its ledger entry (which clears
+ * the recorded topic id); `code` is fixed, for alarms.
+ */
+export class TopicRecreatedError extends SinkError {
+  /** Fixed, for log metric filters and alarms. */
+  readonly code = 'TOPIC_RECREATED';
+  readonly topic: string;
+  readonly partition: number;
+  /** The topic id the ledger entry was committed for. */
+  readonly ledgerTopicId: string;
+  /** The topic id the cluster has now. */
+  readonly topicId: string;
+  readonly generation: number;
+  readonly committedOffset: number;
+  constructor(
+    where: {
+      readonly topic: string;
+      readonly partition: number;
+      readonly ledgerTopicId: string;
+      readonly topicId: string;
+      readonly generation: number;
+      readonly committedOffset: number;
+    },
+    options?: ErrorOptions,
+  ) {
+    const { topic, partition, ledgerTopicId, topicId, generation, committedOffset } = where;
+    super(
+      `Topic ${topic} was deleted and created again: the ledger entry of ${topic}-${partition} (generation ${generation}, ` +
+        `committed offset ${committedOffset}) belongs to topic id ${ledgerTopicId}, the cluster's ${topic} has topic id ${topicId}. ` +
+        `Its records would be taken for duplicates of the old topic's offsets and dropped, so the partition is refused. ` +
+        `To deliver the new topic from its start, stop the worker and reset the partition: ` +
+        `msk-s3-sink reset --config <worker properties> --topic ${topic} --partition ${partition} --to-offset 0 --reason "topic re-created"; ` +
+        'then start the worker again',
+      options,
+    );
+    this.name = 'TopicRecreatedError';
+    this.topic = topic;
+    this.partition = partition;
+    this.ledgerTopicId = ledgerTopicId;
+    this.topicId = topicId;
+    this.generation = generation;
+    this.committedOffset = committedOffset;
+  }
+}

@@ -25,6 +25,20 @@ export interface PartitionBatch {
   readonly topic: string;
   readonly partition: number;
   readonly records: readonly KafkaRecord[];
+  /**
+   * Kafka's id of the topic the records were read from, when the source knows it (the standalone
+   * worker; a Lambda event carries none). The ledger records it with each commit, and a batch from
+   * another id than the ledger's is refused (`TopicRecreatedError`).
+   */
+  readonly topicId?: string;
+  /**
+   * The offset from which the source read the log without a break to the last record, when it
+   * knows it (the standalone worker fetches from the ledger's committed offset + 1). Offsets from
+   * it to the first record that hold no record are the log's own gaps (compaction, transaction
+   * markers, aborted records), not skips; only offsets below it can be. Absent: the batch's first
+   * record's offset (a Lambda event says nothing of what came before its first record).
+   */
+  readonly coversFrom?: number;
 }
 
 /** The two event sources of Lambda's Kafka event source mappings. */

@@ -28,6 +28,15 @@ export interface LedgerEntry {
    * as `namingFingerprint` renders them. Absent: written before the sink recorded them.
    */
   readonly naming?: string;
+  /**
+   * Kafka's id (UUID) of the topic the committed offsets belong to, as the standalone worker saw it
+   * in the cluster's metadata. A topic deleted and created again under the same name gets a new id
+   * and starts again at offset 0: a writer whose batch comes from another id refuses it
+   * (`TopicRecreatedError`). Absent: not known (written before the sink recorded it, by the Lambda
+   * path, whose event carries no topic id, or since a reset, which clears it); then nothing is
+   * checked, and the next commit that knows the id records it.
+   */
+  readonly topicId?: string;
 }
 
 /** At most this many skipped ranges are kept on a ledger item (the newest). */
@@ -72,6 +81,7 @@ export function ledgerEntryFields(entry: LedgerEntry): LedgerEntry {
     updatedAt: entry.updatedAt,
     ...(entry.skippedRanges && entry.skippedRanges.length > 0 ? { skippedRanges: entry.skippedRanges } : {}),
     ...(entry.naming !== undefined ? { naming: entry.naming } : {}),
+    ...(entry.topicId !== undefined ? { topicId: entry.topicId } : {}),
   };
 }
 
@@ -88,7 +98,8 @@ export interface OffsetLedger {
   /**
    * Writes `next` only if the stored entry is still in `expected.generation` with a committed
    * offset below `next.committedOffset` (or, when `expected` is undefined, only if there is no
-   * entry yet). Throws `LedgerConflictError` when the condition fails.
+   * entry yet). Throws `LedgerConflictError` when the condition fails. Skipped ranges, naming and
+   * topic id that `next` does not carry are left as they are (as DynamoDB's UpdateItem does).
    */
   advance(expected: LedgerPosition | undefined, next: LedgerEntry): Promise<void>;
   /**

@@ -92,7 +92,7 @@ export class DynamoDbOffsetLedger implements OffsetLedger {
     const condition = expected
       ? '#generation = :generation AND #committed < :committed'
       : 'attribute_not_exists(#topic)';
-    // The skipped ranges and the naming settings are written only when the writer passes them
+    // The skipped ranges, the naming settings and the topic id are written only when the writer passes them
     // (the whole bounded list it computed from what it read), so a plain commit leaves them be.
     const extraSets: string[] = [];
     const extraNames: Record<string, string> = {};
@@ -106,6 +106,11 @@ export class DynamoDbOffsetLedger implements OffsetLedger {
       extraSets.push('#naming = :naming');
       extraNames['#naming'] = NAMING_ATTRIBUTE;
       extraValues[':naming'] = { S: next.naming };
+    }
+    if (next.topicId !== undefined) {
+      extraSets.push('#topicId = :topicId');
+      extraNames['#topicId'] = TOPIC_ID_ATTRIBUTE;
+      extraValues[':topicId'] = { S: next.topicId };
     }
     try {
       await this.#client.send(
@@ -154,6 +159,8 @@ export const LEDGER_ATTRIBUTE_NAMES = {
 export const SKIPPED_RANGES_ATTRIBUTE = 'skippedRanges';
 /** The item attribute holding the naming settings of the last commit. */
 export const NAMING_ATTRIBUTE = 'naming';
+/** The item attribute holding the Kafka topic id the committed offsets belong to (`LedgerEntry.topicId`). */
+export const TOPIC_ID_ATTRIBUTE = 'topicId';
 
 /**
  * A skipped range as a compact map (`k` kind, `g` generation, `f`/`t` from/to offset, `at` epoch
@@ -188,6 +195,7 @@ function fromSkippedRangeItem(value: AttributeValue): SkippedRange {
 export function toEntry(item: Record<string, AttributeValue>): LedgerEntry {
   const skipped = item[SKIPPED_RANGES_ATTRIBUTE]?.L;
   const naming = item[NAMING_ATTRIBUTE]?.S;
+  const topicId = item[TOPIC_ID_ATTRIBUTE]?.S;
   return {
     topic: item['topic']?.S ?? '',
     partition: Number(item['partition']?.N ?? -1),
@@ -198,5 +206,6 @@ export function toEntry(item: Record<string, AttributeValue>): LedgerEntry {
     updatedAt: item['updatedAt']?.S ?? '',
     ...(skipped && skipped.length > 0 ? { skippedRanges: skipped.map(fromSkippedRangeItem) } : {}),
     ...(naming !== undefined ? { naming } : {}),
+    ...(topicId !== undefined ? { topicId } : {}),
   };
 }

@@ -1,4 +1,4 @@
-import { CorruptObjectError, LedgerConflictError, LedgerResetError, ObjectExistsError, PoisonRecordError } from '../errors.ts';
+import { CorruptObjectError, LedgerConflictError, LedgerResetError, ObjectExistsError, PoisonRecordError, TopicRecreatedError } from '../errors.ts';
 import { encodeDeadLetter } from '../format/dead-letter.ts';
 import { createLayout, DEFAULT_LAYOUT, type Layout, type LayoutSettings, pathRoom, UNPARTITIONED_PATH } from '../layout.ts';
 import type { KafkaRecord, PartitionBatch } from '../model.ts';
@@ -384,6 +384,7 @@ export class PartitionWriter {
           lastRecordCount: recordCount,
           updatedAt: new Date(this.#ports.clock.now()).toISOString(),
           ...(skippedRanges ? { skippedRanges } : {}),
+          ...(this.#batch.topicId !== undefined ? { topicId: this.#batch.topicId } : {}),
         });
         this.#committed = offset;
         this.#position = { generation: this.#generation, committedOffset: offset };
@@ -420,9 +421,24 @@ export class PartitionWriter {
     }
   }
 
-  /** Takes what the ledger read says: position, skipped ranges, recorded naming. */
+  /**
+   * Takes what the ledger read says: position, skipped ranges, recorded naming. Refuses an entry
+   * committed for another topic id than the batch's (the topic was deleted and created again):
+   * its offsets are not this topic's.
+   */
   #take(entry: LedgerEntry | undefined): void {
     if (!entry) return;
+    const { topic, partition, topicId } = this.#batch;
+    if (topicId !== undefined && entry.topicId !== undefined && entry.topicId !== topicId) {
+      throw new TopicRecreatedError({
+        topic,
+        partition,
+        ledgerTopicId: entry.topicId,
+        topicId,
+        generation: entry.generation,
+        committedOffset: entry.committedOffset,
+      });
+    }
     this.#generation = entry.generation;
     this.#committed = entry.committedOffset;
     this.#position = { generation: entry.generation, committedOffset: entry.committedOffset };
@@ -435,15 +451,18 @@ export class PartitionWriter {
    * starts above it. The event source mapping only starts a batch there when it gave up on the
    * records before it (retries, record age) or retention deleted them; transaction markers make
    * gaps of one or two. Gaps between records inside a batch are the log's own (compaction,
-   * markers): the mapping read them in one go, so they are not skips.
+   * markers): the mapping read them in one go, so they are not skips. Nor is a gap between
+   * `coversFrom` (where a source that says so began reading) and the first record.
    */
   #skippedBefore(first: KafkaRecord | undefined): SkippedRange | undefined {
-    if (first === undefined || first.offset <= this.#committed + 1) return undefined;
+    if (first === undefined) return undefined;
+    const readFrom = Math.min(first.offset, this.#batch.coversFrom ?? first.offset);
+    if (readFrom <= this.#committed + 1) return undefined;
     return {
       kind: this.#committed === -1 ? SkipKind.start : SkipKind.gap,
       generation: this.#generation,
       fromOffset: this.#committed + 1,
-      toOffset: first.offset - 1,
+      toOffset: readFrom - 1,
       detectedAt: new Date(this.#ports.clock.now()).toISOString(),
     };
   }

@@ -6,7 +6,7 @@ import {
   ScanCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { LEDGER_ATTRIBUTE_NAMES, toEntry } from '../aws/dynamodb-ledger.ts';
+import { LEDGER_ATTRIBUTE_NAMES, TOPIC_ID_ATTRIBUTE, toEntry } from '../aws/dynamodb-ledger.ts';
 import { LedgerConflictError } from '../errors.ts';
 import type { LedgerEntry, LedgerPosition } from '../ports.ts';
 
@@ -64,7 +64,7 @@ export interface LedgerAdminPort {
   get(topic: string, partition: number): Promise<AuditedLedgerEntry | undefined>;
   /**
    * Starts generation `reset.toGeneration` at committed offset `reset.toOffset` (no last object,
-   * no records, updated at `reset.at`) and appends `reset` to the history, only if the entry is
+   * no records, no topic id, updated at `reset.at`) and appends `reset` to the history, only if the entry is
    * still at `expected` (what the operator was shown): the same generation and committed offset,
    * or, with `expected` undefined, no entry at all (then it is created). Otherwise it writes
    * nothing and throws `LedgerConflictError` (see `resetConflictError`), so that a writer that
@@ -143,13 +143,16 @@ export class LedgerAdmin implements LedgerAdminPort {
           Key: { topic: { S: topic }, partition: { N: String(partition) } },
           UpdateExpression:
             'SET #generation = :toGeneration, #committed = :toOffset, #lastObjectKey = :null, #lastRecordCount = :zero, ' +
-            '#updatedAt = :at, #resets = list_append(if_not_exists(#resets, :empty), :reset)',
+            '#updatedAt = :at, #resets = list_append(if_not_exists(#resets, :empty), :reset) ' +
+            // The new generation belongs to whatever topic has the name now (see LedgerEntry.topicId).
+            'REMOVE #topicId',
           ConditionExpression: expected
             ? '#generation = :fromGeneration AND #committed = :fromOffset'
             : 'attribute_not_exists(#topic)',
           ExpressionAttributeNames: {
             ...LEDGER_ATTRIBUTE_NAMES,
             '#resets': 'resets',
+            '#topicId': TOPIC_ID_ATTRIBUTE,
             ...(expected ? {} : { '#topic': 'topic' }),
           },
           ExpressionAttributeValues: {

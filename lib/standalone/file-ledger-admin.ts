@@ -35,7 +35,8 @@ import {
 
 /**
  * What a reset makes of a partition's entry: generation `reset.toGeneration` at committed offset
- * `reset.toOffset`, no last object, the reset appended to the history. Pure; throws
+ * `reset.toOffset`, no last object, no topic id (the new generation belongs to whatever topic has
+ * the name now: the worker records its id with the first commit), the reset appended to the history. Pure; throws
  * `LedgerConflictError` unless `current` is still at `expected` (or, with no expectation, absent),
  * the condition `LedgerAdmin` gives DynamoDB.
  */

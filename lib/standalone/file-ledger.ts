@@ -210,10 +210,11 @@ export class FileOffsetLedger implements OffsetLedger {
       );
     }
     // A commit carries the partition's reset history through unchanged (see the module comment),
-    // and, as DynamoDB's UpdateItem, the skipped ranges and naming it does not set.
+    // and, as DynamoDB's UpdateItem, the skipped ranges, naming and topic id it does not set.
     const entry: AuditedLedgerEntry = {
       ...(current?.skippedRanges ? { skippedRanges: current.skippedRanges } : {}),
       ...(current?.naming !== undefined ? { naming: current.naming } : {}),
+      ...(current?.topicId !== undefined ? { topicId: current.topicId } : {}),
       ...ledgerEntryFields(next),
       resets: current?.resets ?? [],
       ...(current?.prunes?.length ? { prunes: current.prunes } : {}),
@@ -791,9 +792,13 @@ export function readLedgerFile(path: string): Map<string, AuditedLedgerEntry> | 
   return entries;
 }
 
-/** The skipped ranges and naming of a stored entry (written by versions that record them). */
-function storedExtras(e: Partial<StoredEntry>, malformed: (what: string) => Error): Pick<LedgerEntry, 'skippedRanges' | 'naming'> {
+/** The skipped ranges, naming and topic id of a stored entry (written by versions that record them). */
+function storedExtras(
+  e: Partial<StoredEntry>,
+  malformed: (what: string) => Error,
+): Pick<LedgerEntry, 'skippedRanges' | 'naming' | 'topicId'> {
   if (e.naming !== undefined && typeof e.naming !== 'string') throw malformed('naming');
+  if (e.topicId !== undefined && (typeof e.topicId !== 'string' || e.topicId === '')) throw malformed('topicId');
   if (e.skippedRanges !== undefined && !Array.isArray(e.skippedRanges)) throw malformed('skippedRanges');
   const skippedRanges = (e.skippedRanges ?? []).map((raw, at): SkippedRange => {
     const r = raw as Partial<Record<keyof SkippedRange, unknown>> | null;
@@ -806,7 +811,11 @@ function storedExtras(e: Partial<StoredEntry>, malformed: (what: string) => Erro
     if (!ok) throw malformed(`skippedRanges[${at}]`);
     return r as SkippedRange;
   });
-  return { ...(skippedRanges.length > 0 ? { skippedRanges } : {}), ...(e.naming !== undefined ? { naming: e.naming } : {}) };
+  return {
+    ...(skippedRanges.length > 0 ? { skippedRanges } : {}),
+    ...(e.naming !== undefined ? { naming: e.naming } : {}),
+    ...(e.topicId !== undefined ? { topicId: e.topicId } : {}),
+  };
 }
 
 function parsePrune(raw: unknown): LedgerPrune | undefined {

@@ -16,7 +16,10 @@
  *
  * Within a partition, batches are contiguous from that start, so every later batch starts at or
  * below the ledger's committed offset + 1 too (the ledger only moves forward). A partition
- * whose delivery failed drops what it holds and is positioned from the ledger again.
+ * whose delivery failed drops what it holds and is positioned from the ledger again. Each batch
+ * tells the core where its contiguous read began (`coversFrom`: compaction gaps are not skips) and
+ * the topic id it was read from; a partition whose ledger entry has another topic id (the topic
+ * was deleted and created again) is refused until the next assignment (docs/protocol.md).
  *
  * Every `consumer.metadata.max.age.ms` the subscribed topics are listed again, as a Kafka
  * consumer's pattern subscription does: topics that now match `topics.regex`, and partitions
@@ -34,7 +37,7 @@ import { Admin, Consumer, FetchIsolationLevels, type ClusterMetadata, type Consu
 type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>;
 import { deliverBatch, type BatchReport } from '../delivery/deliver-batch.ts';
 import type { DeliveryOptions } from '../delivery/options.ts';
-import { PoisonRecordError, SinkError } from '../errors.ts';
+import { PoisonRecordError, SinkError, TopicRecreatedError } from '../errors.ts';
 import { EventSource, type KafkaHeader, type KafkaRecord, type PartitionBatch } from '../model.ts';
 import { kafkaClientOptions, type MskIamTokenSigner } from '../ops/kafka-admin.ts';
 import { type Clock, type ObjectStore, type OffsetLedger, SkipKind, skippedCount } from '../ports.ts';
@@ -46,6 +49,13 @@ const LOG_APPEND_TIME = 0x08;
 const EARLIEST = -2n;
 const LATEST = -1n;
 const MAX_RETRY_DELAY_MS = 30_000;
+
+/**
+ * The `message` of the error line logged when a partition is refused because its topic was deleted
+ * and created again (`TopicRecreatedError`, `code` `TOPIC_RECREATED`): fixed, for log metric
+ * filters and alarms.
+ */
+export const TOPIC_RECREATED_MESSAGE = 'Partition refused: its topic was deleted and created again';
 
 /** A Kafka request of the fetch loop, abandoned because the worker is stopping (never logged). */
 class StopRequestedError extends SinkError {
@@ -75,11 +85,18 @@ type PositionSource = 'ledger' | 'group' | 'earliest' | 'latest' | 'retry';
 interface PartitionState {
   readonly topic: string;
   readonly partition: number;
+  /** Kafka's id of the topic when the partition was positioned (undefined: the metadata lacked it). */
+  readonly topicId: string | undefined;
   /** The next offset to fetch. */
   position: number;
   /** Records fetched and not yet delivered, contiguous from `bufferStart`. */
   buffer: KafkaRecord[];
-  /** The offset the buffer starts at (the position when it was empty). */
+  /**
+   * The offset from which the log was read without a break up to the position: where the
+   * partition was positioned, or after the last record delivered. The buffer's records are all of
+   * the log from here; offsets between here and the first record are the log's own gaps
+   * (compaction, markers), which the core must not count as skipped (`PartitionBatch.coversFrom`).
+   */
   bufferStart: number;
   /** High-water mark from the last fetch, for lag. */
   highWatermark: number | undefined;
@@ -452,8 +469,30 @@ export class StandaloneWorker {
       for (const partition of assignment.partitions) assigned.push({ topic: assignment.topic, partition });
     }
     const positions = new Map<string, { position: number; source: PositionSource }>();
+    const topicIds = new Map<string, string>();
+    const refused = new Map<string, TopicRecreatedError>();
     try {
       const entries = await Promise.all(assigned.map(({ topic, partition }) => this.#deps.ledger.read(topic, partition)));
+      if (assigned.length > 0) {
+        const metadata = await this.#untilStop(this.#consumer.metadata({ topics: [...new Set(assigned.map((tp) => tp.topic))], forceUpdate: true }));
+        for (const [name, topic] of metadata.topics) topicIds.set(name, topic.id);
+      }
+      assigned.forEach((tp, index) => {
+        const entry = entries[index];
+        const topicId = topicIds.get(tp.topic);
+        if (entry?.topicId !== undefined && topicId !== undefined && entry.topicId !== topicId) {
+          refused.set(
+            partitionKey(tp.topic, tp.partition),
+            new TopicRecreatedError({
+              ...tp,
+              ledgerTopicId: entry.topicId,
+              topicId,
+              generation: entry.generation,
+              committedOffset: entry.committedOffset,
+            }),
+          );
+        }
+      });
       const missing: Array<{ topic: string; partition: number }> = [];
       assigned.forEach((tp, index) => {
         const entry = entries[index];
@@ -504,6 +543,7 @@ export class StandaloneWorker {
         const state: PartitionState = {
           topic,
           partition,
+          topicId: topicIds.get(topic),
           position,
           buffer: [],
           bufferStart: position,
@@ -514,6 +554,7 @@ export class StandaloneWorker {
         return [partitionKey(topic, partition), state];
       }),
     );
+    for (const [key, error] of refused) this.#refuse(this.#partitions.get(key)!, error);
     this.#log.info('Partitions assigned and positioned', {
       partitions: assigned.map(({ topic, partition }) => {
         const { position, source } = positions.get(partitionKey(topic, partition))!;
@@ -539,6 +580,12 @@ export class StandaloneWorker {
       const topic = metadata.topics.get(state.topic);
       const partition = topic?.partitions[state.partition];
       if (!topic || !partition) continue;
+      if (state.topicId !== undefined && topic.id !== state.topicId) {
+        // The topic was deleted and created again under this worker: position the partitions
+        // again, which checks them against the ledger's topic id.
+        this.#assignmentDirty = true;
+        continue;
+      }
       names.set(topic.id, state.topic);
       const list = byNode.get(partition.leader) ?? [];
       list.push(state);
@@ -611,7 +658,6 @@ export class StandaloneWorker {
           });
           this.stats.recordsFetched++;
         }
-        if (state.buffer.length === 0) state.bufferStart = next;
         state.position = next;
       }
     }
@@ -690,7 +736,13 @@ export class StandaloneWorker {
     );
     if (selected.length === 0) return 0;
     const flushSize = this.#config.flushSize;
-    const partitions: PartitionBatch[] = selected.map((s) => ({ topic: s.topic, partition: s.partition, records: s.buffer.slice(0, flushSize) }));
+    const partitions: PartitionBatch[] = selected.map((s) => ({
+      topic: s.topic,
+      partition: s.partition,
+      records: s.buffer.slice(0, flushSize),
+      coversFrom: s.bufferStart,
+      ...(s.topicId !== undefined ? { topicId: s.topicId } : {}),
+    }));
     const started = this.#deps.clock.now();
     let report: BatchReport;
     try {
@@ -724,14 +776,17 @@ export class StandaloneWorker {
           this.stats.skippedOffsets += skippedCount(skipped);
           this.#log.warn('Offsets skipped: the partition resumed above the committed offset + 1', {
             partition: `${state.topic}-${state.partition}`,
+            topic: state.topic,
             generation: skipped.generation,
             fromOffset: skipped.fromOffset,
             toOffset: skipped.toOffset,
             skippedOffsets: skippedCount(skipped),
           });
         }
+        // Read without a break from after the last record sent (not from the next record: the
+        // offsets between are the log's gaps, and not from the position: the ledger is not there).
+        state.bufferStart = partitions[index]!.records[sent - 1]!.offset + 1;
         state.buffer = state.buffer.slice(sent);
-        state.bufferStart = state.buffer[0]?.offset ?? state.position;
         state.failures = 0;
         if (this.#partitions.get(partitionKey(state.topic, state.partition)) === state) {
           commits.push({ topic: state.topic, partition: state.partition, offset: BigInt(partitionReport.committedOffset + 1), leaderEpoch: -1 });
@@ -758,6 +813,10 @@ export class StandaloneWorker {
           committedOffset: partitionReport.committedOffset,
           ...errorFields(error),
         });
+        if (error instanceof TopicRecreatedError) {
+          this.#refuse(state, error);
+          continue;
+        }
         if (error instanceof PoisonRecordError && this.#deps.delivery.errorsTolerance === 'none') {
           // As Kafka Connect fails the task: retrying cannot help. errors.tolerance=all parks such records.
           this.#fatal = new WorkerFatalError(
@@ -785,6 +844,28 @@ export class StandaloneWorker {
       }
     }
     return failed;
+  }
+
+  /**
+   * Stops fetching and delivering a partition whose ledger entry belongs to an earlier topic of
+   * the same name (deleted and created again) until the next assignment: a restart after the
+   * operator's reset (the file ledger's reset needs the worker stopped), or a rebalance. Its
+   * records would otherwise be dropped as duplicates of the old topic's offsets. The log line's
+   * `message` and `code` are fixed, for alarms; other partitions go on.
+   */
+  #refuse(state: PartitionState, error: TopicRecreatedError): void {
+    state.buffer = [];
+    state.retryAt = Number.POSITIVE_INFINITY;
+    this.#log.error(TOPIC_RECREATED_MESSAGE, {
+      code: error.code,
+      partition: `${state.topic}-${state.partition}`,
+      topic: state.topic,
+      ledgerTopicId: error.ledgerTopicId,
+      topicId: error.topicId,
+      generation: error.generation,
+      committedOffset: error.committedOffset,
+      ...errorFields(error),
+    });
   }
 
   /** After a failed delivery: drop the partition's buffer and position it from the ledger again. */
@@ -819,7 +900,8 @@ export class StandaloneWorker {
   async #close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#listingTimer);
-    const commits = [...this.#partitions.values()].map((s) => ({
+    // A refused partition's position is the old topic's: lag tools must not take it for the new one's.
+    const commits = [...this.#partitions.values()].filter((s) => s.retryAt !== Number.POSITIVE_INFINITY).map((s) => ({
       topic: s.topic,
       partition: s.partition,
       offset: BigInt(s.bufferStart),

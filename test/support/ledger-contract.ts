@@ -71,4 +71,24 @@ export function ledgerContract(open: () => Promise<OffsetLedger>): void {
     await ledger.advance({ generation: 0, committedOffset: 19 }, commit(39, { partition: 4, skippedRanges: [gap(0, 4), gap(20, 29)] }));
     expect(await ledger.read('orders.v1', 4)).toMatchObject({ committedOffset: 39, skippedRanges: [gap(0, 4), gap(20, 29)] });
   });
+
+  it('records the topic id a commit carries, keeps it through commits and declarations without one, replaces it when one does', async () => {
+    const ledger = await open();
+    await ledger.advance(undefined, commit(9, { partition: 5, topicId: 'id-A' }));
+    expect(await ledger.read('orders.v1', 5)).toMatchObject({ committedOffset: 9, topicId: 'id-A' });
+    await ledger.advance({ generation: 0, committedOffset: 9 }, commit(19, { partition: 5 }));
+    await ledger.declareNaming({ generation: 0, committedOffset: 19 }, { topic: 'orders.v1', partition: 5, naming: 'A', previous: undefined, updatedAt: AT });
+    expect(await ledger.read('orders.v1', 5)).toMatchObject({ committedOffset: 19, naming: 'A', topicId: 'id-A' });
+    // The ledger does not judge the id (the writer does, before it writes): a commit carrying another replaces it.
+    await ledger.advance({ generation: 0, committedOffset: 19 }, commit(29, { partition: 5, topicId: 'id-B' }));
+    expect(await ledger.read('orders.v1', 5)).toMatchObject({ committedOffset: 29, topicId: 'id-B' });
+  });
+
+  it('an entry committed without a topic id reads without one (older entries, the Lambda path)', async () => {
+    const ledger = await open();
+    await ledger.advance(undefined, commit(4, { partition: 6 }));
+    expect(await ledger.read('orders.v1', 6)).not.toHaveProperty('topicId');
+    await ledger.declareNaming(undefined, { topic: 'orders.v1', partition: 7, naming: 'A', previous: undefined, updatedAt: AT });
+    expect(await ledger.read('orders.v1', 7)).not.toHaveProperty('topicId');
+  });
 }

@@ -32,10 +32,11 @@ export class MemoryLedger implements OffsetLedger {
         current.committedOffset < next.committedOffset
       : current === undefined;
     if (!holds) throw new LedgerConflictError(`condition failed for ${key}`);
-    // As DynamoDB's UpdateItem: skipped ranges and naming not given are left as they are.
+    // As DynamoDB's UpdateItem: skipped ranges, naming and topic id not given are left as they are.
     this.entries.set(key, {
       ...(current?.skippedRanges ? { skippedRanges: current.skippedRanges } : {}),
       ...(current?.naming !== undefined ? { naming: current.naming } : {}),
+      ...(current?.topicId !== undefined ? { topicId: current.topicId } : {}),
       ...next,
     });
   }
@@ -58,7 +59,7 @@ export class MemoryLedger implements OffsetLedger {
     this.entries.set(key, { ...current, naming: declaration.naming });
   }
 
-  /** What an operator's reset does: a new generation starting after `committedOffset`. */
+  /** What an operator's reset does: a new generation starting after `committedOffset` (the topic id cleared). */
   reset(topic: string, partition: number, committedOffset: number): void {
     const key = `${topic}/${partition}`;
     const generation = (this.entries.get(key)?.generation ?? 0) + 1;
