@@ -1,6 +1,6 @@
 /**
- * The standalone worker against a real Kafka protocol peer (librdkafka's mock cluster through
- * kcat, 4 partitions per topic), the S3 emulator and DynamoDB Local, run as child processes
+ * The standalone worker against a real Kafka broker (test/support/test-kafka.ts, topics of 4
+ * partitions), the S3 emulator and DynamoDB Local, run as child processes
  * through the real CLI, killed with SIGKILL at random moments and restarted; S3 is then read
  * back with the independent checker: every record exactly once.
  */
@@ -10,25 +10,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestLedgerTable, startS3ForTest, type S3ForTest } from '../support/emulators.ts';
-import { startKafkaMockCluster, type KafkaMockCluster } from '../support/kafka-mock-cluster.ts';
 import type { LogRecord } from '../support/kafka-sim.ts';
 import { check, exactlyOnce, readDelivered } from '../support/read-back.ts';
 import { emulatorEnv, produceKnown, startWorker, testWorkerProperties, writeProperties, type WorkerProcess } from '../fixtures/standalone/harness.ts';
+import { startTestKafka, type TestKafka } from '../support/test-kafka.ts';
 import { sleep, until } from '../support/wait.ts';
 
 const PARTITIONS = [0, 1, 2, 3];
-let cluster: KafkaMockCluster;
+let cluster: TestKafka;
 let s3: S3ForTest;
 let dir: string;
 const workers: WorkerProcess[] = [];
 
 beforeAll(async () => {
   [cluster, s3] = await Promise.all([
-    startKafkaMockCluster({ topics: [{ name: 'sa-orders', partitions: 4 }, { name: 'sa-shared', partitions: 4 }] }),
+    startTestKafka({ topics: [{ name: 'sa-orders', partitions: 4 }, { name: 'sa-shared', partitions: 4 }] }),
     startS3ForTest(),
   ]);
   dir = mkdtempSync(join(tmpdir(), 'standalone-'));
-});
+}, 180_000);
 
 afterAll(async () => {
   for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
