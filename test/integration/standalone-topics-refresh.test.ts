@@ -3,7 +3,7 @@
  * as a Kafka consumer's pattern subscription does. Against a real Kafka broker
  * (test/support/test-kafka.ts), the S3 emulator and the worker as a child process of the real CLI.
  * Topics are created with CreateTopics (4 partitions), and partitions are added with
- * CreatePartitions.
+ * CreatePartitions (which librdkafka's mock cluster, the earlier peer, could not do).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -102,6 +102,23 @@ describe('standalone worker with topics.regex', () => {
       return [FIRST, CREATED].every((topic) => PARTITIONS.every((p) => ledger.get(`${topic}-${p}`) === produced.get(`${topic}-${p}`)! - 1));
     };
     await until('the ledger to reach the end of every partition of both topics', ends, 40_000);
+
+    // Partitions added to a subscribed topic (CreatePartitions): assigned at the next listing too.
+    await cluster.createPartitions(FIRST, 6);
+    for (const p of [4, 5]) {
+      expected.push(...(await produceKnown(cluster, FIRST, p, 0, 30)));
+      produced.set(`${FIRST}-${p}`, 30);
+    }
+    const grown = await worker.waitForLog((l) => l['message'] === 'New topics or partitions: joining the group again to have them assigned' && (l['partitionsAdded'] as unknown[]).length > 0, 20_000);
+    expect(grown).toMatchObject({ topicsAdded: [], partitionsAdded: [{ topic: FIRST, from: 4, to: 6 }] });
+    const six = await worker.waitForLog(
+      (l) => l['message'] === 'Partitions assigned and positioned' && (l['partitions'] as Positioned).some((p) => p.partition === `${FIRST}-5`),
+      30_000,
+    );
+    // The new partitions start at auto.offset.reset; the others resume at the ledger.
+    expect((six['partitions'] as Positioned).filter((p) => p.partition === `${FIRST}-4` || p.partition === `${FIRST}-5`).map((p) => p.from)).toEqual(['earliest', 'earliest']);
+    expect((six['partitions'] as Positioned).filter((p) => p.partition === `${FIRST}-0`).map((p) => p.from)).toEqual(['ledger']);
+    await until('the ledger to reach the end of the added partitions', () => [4, 5].every((p) => committed().get(`${FIRST}-${p}`) === 29), 40_000)
     worker.child.kill('SIGTERM');
     expect((await worker.exited).code, worker.text() + JSON.stringify(worker.logs.slice(-5))).toBe(0);
 

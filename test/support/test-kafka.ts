@@ -51,27 +51,33 @@ export async function startTestKafka(options: { readonly topics?: readonly TestT
       await broker.stop();
     })());
 
+  /** CreateTopics and CreatePartitions return before the broker leads the new partitions: a producer asking then gets LEADER_NOT_AVAILABLE. */
+  const waitForLeaders = async (topics: readonly TestTopic[]): Promise<void> => {
+    for (let attempt = 0; ; attempt++) {
+      const metadata = await admin.metadata({ topics: topics.map((t) => t.name), forceUpdate: true });
+      const ready = topics.every((t) => {
+        const found = metadata.topics.get(t.name);
+        return found?.partitionsCount === t.partitions && found.partitions.every((p) => p.leader >= 0);
+      });
+      if (ready) return;
+      if (attempt >= 100) throw new Error(`Topics ${topics.map((t) => t.name).join(', ')} have no leader after 100 metadata requests`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+
   const kafka: TestKafka = {
     bootstrapServers,
     broker,
     async createTopics(topics) {
       if (topics.length === 0) return;
       for (const topic of topics) await admin.createTopics({ topics: [topic.name], partitions: topic.partitions, replicas: 1 });
-      // CreateTopics returns once the controller has the topic; the broker may not lead its
-      // partitions yet, and a producer asking then gets LEADER_NOT_AVAILABLE.
-      for (let attempt = 0; ; attempt++) {
-        const metadata = await admin.metadata({ topics: topics.map((t) => t.name), forceUpdate: true });
-        const ready = topics.every((t) => {
-          const found = metadata.topics.get(t.name);
-          return found?.partitionsCount === t.partitions && found.partitions.every((p) => p.leader >= 0);
-        });
-        if (ready) return;
-        if (attempt >= 100) throw new Error(`Topics ${topics.map((t) => t.name).join(', ')} have no leader after 100 metadata requests`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      await waitForLeaders(topics);
     },
     async createPartitions(topic, count) {
       await admin.createPartitions({ topics: [{ name: topic, count }] });
+      await waitForLeaders([{ name: topic, partitions: count }]);
+      // The producer keeps metadata for 5 s: it would not know the new partitions yet.
+      producer.clearMetadata();
     },
     async produce(topic, partition, messages) {
       if (messages.length === 0) return;
