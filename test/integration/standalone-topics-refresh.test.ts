@@ -118,7 +118,7 @@ describe('standalone worker with topics.regex', () => {
     // The new partitions start at auto.offset.reset; the others resume at the ledger.
     expect((six['partitions'] as Positioned).filter((p) => p.partition === `${FIRST}-4` || p.partition === `${FIRST}-5`).map((p) => p.from)).toEqual(['earliest', 'earliest']);
     expect((six['partitions'] as Positioned).filter((p) => p.partition === `${FIRST}-0`).map((p) => p.from)).toEqual(['ledger']);
-    await until('the ledger to reach the end of the added partitions', () => [4, 5].every((p) => committed().get(`${FIRST}-${p}`) === 29), 40_000)
+    await until('the ledger to reach the end of the added partitions', () => [4, 5].every((p) => committed().get(`${FIRST}-${p}`) === 29), 40_000);
     worker.child.kill('SIGTERM');
     expect((await worker.exited).code, worker.text() + JSON.stringify(worker.logs.slice(-5))).toBe(0);
 
