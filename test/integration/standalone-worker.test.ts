@@ -76,6 +76,8 @@ describe('standalone worker', () => {
       const worker = startWorker(`orders-${round}`, config, env);
       workers.push(worker);
       const positioned = await worker.waitForLog((l) => l['message'] === 'Partitions assigned and positioned');
+      // One worker in the group: it is assigned every partition.
+      expect(worker.logs.find((l) => l['message'] === 'Joined the consumer group')).toMatchObject({ groupId: 'g-orders', assignments: [{ topic, partitions: PARTITIONS }] });
       // After a restart every partition that has delivered anything resumes from the ledger.
       for (const p of positioned['partitions'] as Array<{ partition: string; from: string }>) {
         if (inLedger.has(Number(p.partition.split('-').pop()))) expect(p.from).toBe('ledger');
@@ -170,6 +172,13 @@ describe('standalone worker', () => {
     b.child.kill('SIGTERM');
     expect((await a2.exited).code, JSON.stringify(a2.logs.slice(-5))).toBe(0);
     expect((await b.exited).code, JSON.stringify(b.logs.slice(-5))).toBe(0);
+    // A real broker waits for every member's SyncGroup: no join fails and is retried (librdkafka's
+    // mock answered a late follower's SyncGroup with INVALID_REQUEST, and the worker retried).
+    for (const w of [a, b, a2]) expect(w.logs.filter((l) => String(l['message']).startsWith('Joining the consumer group failed')), w.name).toEqual([]);
+    // Each newcomer found the other member in the group and said it waits for it to rejoin.
+    for (const w of [b, a2]) {
+      expect(w.logs.find((l) => String(l['message']).startsWith("Waiting for the consumer group's members")), w.name).toMatchObject({ groupId: 'g-shared', sessionTimeoutMs: 3000 });
+    }
     // Both delivered records while they shared the group.
     for (const w of [a, b, a2]) expect(w.logs.some((l) => l['message'] === 'Flushed' && Number(l['records']) > 0), w.name).toBe(true);
     const result = check(expected, await readDelivered(s3.client, s3.bucket, 'g-shared/'));
