@@ -425,6 +425,7 @@ export class StandaloneWorker {
   }
 
   async #join(): Promise<void> {
+    await this.#announceJoin();
     for (let attempt = 1; !this.#stopping; attempt++) {
       try {
         await this.#untilStop(
@@ -445,6 +446,40 @@ export class StandaloneWorker {
         this.#log.warn('Joining the consumer group failed; trying again', { attempt, delayMs: delay, ...errorFields(error) });
         await this.#sleep(delay);
       }
+    }
+  }
+
+  /**
+   * Says that the worker joins, and, at the first join, who is in the group already. The join
+   * completes only once every member has rejoined, and a member left by a worker that was
+   * killed (it never left the group) is removed only when its session expires: a restart after
+   * a SIGKILL waits up to `consumer.session.timeout.ms` with nothing else to show for it.
+   */
+  async #announceJoin(): Promise<void> {
+    const { groupId, sessionTimeoutMs } = this.#config;
+    this.#log.info('Joining the consumer group', { groupId, sessionTimeoutMs, rebalanceTimeoutMs: this.#config.rebalanceTimeoutMs });
+    if (this.#joined) return;
+    const members = await this.#groupMembers();
+    if (members === undefined || members.length === 0) return;
+    this.#log.info(
+      `Waiting for the consumer group's members to rejoin: a member left by a worker that stopped without leaving the group (killed) is removed when its session expires, up to session.timeout.ms (${sessionTimeoutMs} ms here) after its last heartbeat`,
+      { groupId, members, sessionTimeoutMs },
+    );
+  }
+
+  /** The group's current members (DescribeGroups), or undefined when the broker does not say. */
+  async #groupMembers(): Promise<Array<{ memberId: string; clientId: string; host: string }> | undefined> {
+    const admin = new Admin({ ...this.#clientOptions, clientId: `${this.#config.clientId}-admin`, retries: 0 });
+    try {
+      const groups = await this.#untilStop(admin.describeGroups({ groups: [this.#config.groupId] }));
+      const group = groups.get(this.#config.groupId);
+      return [...(group?.members.values() ?? [])].map((m) => ({ memberId: m.id, clientId: m.clientId, host: m.clientHost }));
+    } catch (error) {
+      // Only a log line depends on it: the join itself reports what matters.
+      if (!this.#stopping) this.#log.debug('Describing the consumer group failed', errorFields(error));
+      return undefined;
+    } finally {
+      await admin.close().catch(() => undefined);
     }
   }
 

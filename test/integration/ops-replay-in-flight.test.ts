@@ -26,10 +26,10 @@ import { type OffsetLedger, systemClock } from '../../lib/ports.ts';
 import { createSink } from '../../lib/sink.ts';
 import { createEmulatorSink, createTestLedgerTable, type LedgerTableForTest, type S3ForTest, startS3ForTest } from '../support/emulators.ts';
 import { timedLog, toKafkaEvent } from '../support/kafka-sim.ts';
-import { MOCK_PARTITIONS_PER_TOPIC, startKafkaMockCluster, type KafkaMockCluster } from '../support/kafka-mock-cluster.ts';
 import { check, exactlyOnce, readDelivered } from '../support/read-back.ts';
 import { runCliCaptured } from '../support/cli.ts';
 import { silentLogger, silentMetrics } from '../support/recorders.ts';
+import { startTestKafka, type TestKafka } from '../support/test-kafka.ts';
 
 /**
  * Issue 15, item 1: `Disabled` only means the mapping stopped polling. An invocation already
@@ -39,7 +39,8 @@ import { silentLogger, silentMetrics } from '../support/recorders.ts';
  * then reset; and restore the reserved concurrency exactly as it was.
  *
  * The Lambda API is mocked (no emulator exists for it); the invocation in flight is the real
- * sink on the emulators (DynamoDB Local, the project's S3 emulator), held before its ledger read.
+ * sink on the emulators (DynamoDB Local, the project's S3 emulator), held before its ledger read;
+ * the consumer group is on a real Kafka broker (test/support/test-kafka.ts).
  */
 describe('replay with an invocation in flight', () => {
   const lambda = mockClient(LambdaClient);
@@ -48,7 +49,7 @@ describe('replay with an invocation in flight', () => {
   const functionArn = `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`;
   const group = 'orders-sink-group';
   const TIMEOUT_SECONDS = 60;
-  let cluster: KafkaMockCluster;
+  let cluster: TestKafka;
   let kafka: KafkaAdmin;
   let s3: S3ForTest;
 
@@ -70,12 +71,11 @@ describe('replay with an invocation in flight', () => {
   });
 
   beforeAll(async () => {
-    cluster = await startKafkaMockCluster({ topics: [{ name: topic, partitions: MOCK_PARTITIONS_PER_TOPIC }] });
+    [cluster, s3] = await Promise.all([startTestKafka({ topics: [{ name: topic, partitions: 4 }] }), startS3ForTest()]);
     await cluster.produce(topic, 0, Array.from({ length: 200 }, (_, i) => ({ value: `v${i}` })));
     for (const partition of [1, 2]) await cluster.produce(topic, partition, Array.from({ length: 20 }, (_, i) => ({ value: `v${i}` })));
     kafka = createKafkaAdmin({ bootstrapServers: [cluster.bootstrapServers], timeoutMs: 5_000 });
-    s3 = await startS3ForTest();
-  });
+  }, 180_000);
 
   afterAll(async () => {
     lambda.restore();

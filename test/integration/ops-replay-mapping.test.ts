@@ -21,18 +21,24 @@ import { LedgerAdmin } from '../../lib/ops/ledger-admin.ts';
 import { LambdaMappings } from '../../lib/ops/lambda-mappings.ts';
 import { replayInPlace } from '../../lib/ops/replay.ts';
 import { createTestLedgerTable, type LedgerTableForTest } from '../support/emulators.ts';
-import { MOCK_PARTITIONS_PER_TOPIC, startKafkaMockCluster, type KafkaMockCluster } from '../support/kafka-mock-cluster.ts';
+import { startTestKafka, type TestKafka } from '../support/test-kafka.ts';
 
 /**
  * The replay procedures: Lambda's event source mapping API through aws-sdk-client-mock (no
- * emulator exists for it), the consumer group on a real Kafka protocol peer (librdkafka's mock
- * cluster through kcat), the ledger on DynamoDB Local.
+ * emulator exists for it), the consumer group on a real Kafka broker (test/support/test-kafka.ts),
+ * the ledger on DynamoDB Local.
  */
+/** Partitions of the topic. */
+const P = 4;
+/** Records per partition: record i has CreateTime T0 + i minutes. */
+const T0 = Date.UTC(2026, 10, 1);
+const MINUTE = 60_000;
+
 describe('replay: disable the mapping, reset the group and the ledger, enable', () => {
   const lambda = mockClient(LambdaClient);
   const topic = 'replay.orders';
   const functionName = 'orders-sink';
-  let cluster: KafkaMockCluster;
+  let cluster: TestKafka;
   let kafka: KafkaAdmin;
   let ledgerTable: LedgerTableForTest;
   let ledger: LedgerAdmin;
@@ -53,21 +59,21 @@ describe('replay: disable the mapping, reset the group and the ledger, enable', 
   });
 
   beforeAll(async () => {
-    cluster = await startKafkaMockCluster({ topics: [{ name: topic, partitions: MOCK_PARTITIONS_PER_TOPIC }] });
-    for (let partition = 0; partition < MOCK_PARTITIONS_PER_TOPIC; partition++) {
-      await cluster.produce(topic, partition, Array.from({ length: 20 }, (_, i) => ({ value: `v${i}` })));
+    cluster = await startTestKafka({ topics: [{ name: topic, partitions: P }] });
+    for (let partition = 0; partition < P; partition++) {
+      await cluster.produce(topic, partition, Array.from({ length: 20 }, (_, i) => ({ value: `v${i}`, timestamp: T0 + i * MINUTE })));
     }
     kafka = createKafkaAdmin({ bootstrapServers: [cluster.bootstrapServers], timeoutMs: 5_000 });
     ledgerTable = await createTestLedgerTable('replay');
     ledger = new LedgerAdmin({ client: ledgerTable.client, tableName: ledgerTable.tableName });
     // The sink has delivered up to offset 14 everywhere.
-    for (let partition = 0; partition < MOCK_PARTITIONS_PER_TOPIC; partition++) {
+    for (let partition = 0; partition < P; partition++) {
       await ledger.reset(topic, partition, undefined, {
         id: `setup-${partition}`, at: 'x', by: 'test', reason: 'setup', fromGeneration: 0, fromOffset: -1, toGeneration: 0, toOffset: 14,
       });
     }
     await kafka.setGroupOffsets('orders-sink-group', topic, [0, 1, 2, 3].map((partition) => ({ partition, offset: 15 })));
-  });
+  }, 180_000);
 
   afterAll(async () => {
     lambda.restore();
@@ -145,6 +151,22 @@ describe('replay: disable the mapping, reset the group and the ledger, enable', 
     expect((await ledger.get(topic, 3))!.generation).toBe(0);
   });
 
+  it('replays to a timestamp: the group and the ledger land on the first record at or after it', async () => {
+    // Record i is at T0 + i minutes: 07:30 falls between offsets 7 and 8, so the replay starts at 8.
+    const steps = await replayInPlace(deps(), {
+      functionName, topic, partitions: [3], target: { kind: 'timestamp', timestamp: T0 + 7.5 * MINUTE }, audit: { ...audit, id: 'replay-at-time' },
+    });
+    expect(steps.map((s) => [s.partition, s.nextOffset, s.toGeneration, s.direction])).toEqual([[3, 8, 1, 'replay']]);
+    expect((await kafka.fetchGroupOffsets('orders-sink-group', topic)).find((p) => p.partition === 3)).toEqual({ partition: 3, offset: 8 });
+    expect(await ledger.get(topic, 3)).toMatchObject({ generation: 1, committedOffset: 7 });
+    // Exactly at a record's timestamp: that record.
+    const [exact] = await replayInPlace(deps(), {
+      functionName, topic, partitions: [3], target: { kind: 'timestamp', timestamp: T0 + 3 * MINUTE }, audit: { ...audit, id: 'replay-at-record' },
+    });
+    expect(exact).toMatchObject({ partition: 3, nextOffset: 3, toGeneration: 2 });
+    expect((await kafka.fetchGroupOffsets('orders-sink-group', topic)).find((p) => p.partition === 3)).toEqual({ partition: 3, offset: 3 });
+  });
+
   it('the CLI: reset refuses while the mapping is enabled; replay with a new group creates a copy at the timestamp', async () => {
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
@@ -166,7 +188,7 @@ describe('replay: disable the mapping, reset the group and the ledger, enable', 
     lambda.on(GetEventSourceMappingCommand, { UUID: 'mapping-2' }).callsFake(() => ({ ...copy, State: 'Enabled' }));
     lambda.on(DeleteEventSourceMappingCommand).resolves({});
     const argv = ['replay', '--topic', topic, '--function', functionName, '--bootstrap-servers', cluster.bootstrapServers, '--new-group', 'orders-sink-replay-1',
-      '--to-timestamp', '2026-11-01T00:00:00Z', '--reason', 'rebuild', '--delete-old', '--id', 'new-group-1', '--poll-seconds', '0'];
+      '--to-timestamp', '2026-11-01T00:10:00Z', '--reason', 'rebuild', '--delete-old', '--id', 'new-group-1', '--poll-seconds', '0'];
     // The mapping reads an MSK cluster with IAM auth: the CLI checks the function's role may use
     // the new group, and says so when it cannot read the role's policies (here: no IAM client).
     const unchecked = await runCli(argv, env, io);
@@ -187,11 +209,14 @@ describe('replay: disable the mapping, reset the group and the ledger, enable', 
       BatchSize: 500,
       AmazonManagedKafkaEventSourceConfig: { ConsumerGroupId: 'orders-sink-replay-1' },
     });
-    expect(created.StartingPositionTimestamp).toEqual(new Date('2026-11-01T00:00:00Z'));
+    expect(created.StartingPositionTimestamp).toEqual(new Date('2026-11-01T00:10:00Z'));
     expect(lambda.commandCalls(DeleteEventSourceMappingCommand)[0]!.args[0].input).toEqual({ UUID: 'mapping-1' });
     // The ledger starts the new generation where the new group starts: the cluster's offset for
-    // the timestamp (the mock answers none, so the high-water mark: a skip to the end).
-    expect(await ledger.get(topic, 0)).toMatchObject({ generation: 1, committedOffset: 19 });
+    // the timestamp, offset 10 (record 10 is at 00:10) in every partition.
+    for (let partition = 0; partition < P; partition++) {
+      expect(await ledger.get(topic, partition), `partition ${partition}`).toMatchObject({ committedOffset: 9 });
+    }
+    expect(await ledger.get(topic, 0)).toMatchObject({ generation: 1 });
     vi.unstubAllEnvs();
   });
 });

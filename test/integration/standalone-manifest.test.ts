@@ -1,9 +1,8 @@
 /**
  * `msk-s3-sink manifest --config worker.properties`: completeness markers for a standalone
  * worker with the hourly partitioner, the layout, bucket, prefix and ledger file all taken from
- * the worker's own file (no SINK_* variables, no --bucket, --prefix or --ledger-file). Against
- * librdkafka's mock cluster (through kcat), the S3 emulator and the worker as a child process of
- * the real CLI.
+ * the worker's own file (no SINK_* variables, no --bucket, --prefix or --ledger-file). Against a
+ * real Kafka broker, the S3 emulator and the worker as a child process of the real CLI.
  */
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { existsSync, readFileSync } from 'node:fs';

@@ -1,10 +1,11 @@
 /**
  * A standalone user's replay, as the README walks through it: a worker with a file ledger
- * delivers (librdkafka's mock cluster through kcat, the S3 emulator; the worker a child process
- * of the real CLI), `msk-s3-sink status/verify --ledger-file` see it (and `--config` with the
- * worker's own file, in place of the flags and variables), `reset` is refused while
- * the worker runs, the worker is stopped, `reset` (a dry run first) starts a new generation, the
- * worker is started again and delivers the range again; verify agrees, the read-back finds
+ * delivers (a real Kafka broker, the S3 emulator; the worker a child process of the real CLI),
+ * `msk-s3-sink status/verify --ledger-file` see it (and `--config` with the worker's own file, in
+ * place of the flags and variables; `status --bootstrap-servers` with the broker's high-water
+ * marks and the lag), `reset` is refused while the worker runs, the worker is stopped, `reset
+ * --to-timestamp` (a dry run first) starts a new generation at the broker's offset for that time,
+ * the worker is started again and delivers the range again; verify agrees, the read-back finds
  * every record of the new generation exactly once, and prune removes what the replay superseded.
  */
 import { readFileSync } from 'node:fs';
@@ -22,6 +23,10 @@ const PARTITIONS = [0, 1, 2, 3];
 const PER_PARTITION = 300;
 /** Partitions 0 and 1 are replayed from this offset; 2 and 3 are left alone. */
 const FROM = 120;
+/** Record n of every partition has CreateTime T0 + n seconds. */
+const T0 = Date.UTC(2026, 0, 1);
+/** Half a second before record FROM: the first record at or after it is FROM. */
+const REPLAY_AT = new Date(T0 + FROM * 1000 - 500).toISOString();
 const REPLAYED = [0, 1];
 
 const world = useStandaloneWorld({ topic: TOPIC, name: 'replay', localCredentials: true });
@@ -76,7 +81,14 @@ describe('standalone replay with the file ledger: stop, reset, start', () => {
     };
 
     const expected: LogRecord[] = [];
-    for (const p of PARTITIONS) expected.push(...(await produceKnown(cluster, TOPIC, p, 0, PER_PARTITION)));
+    for (const p of PARTITIONS) expected.push(...(await produceKnown(cluster, TOPIC, p, 0, PER_PARTITION, (offset) => T0 + offset * 1000)));
+    const kafka = ['--bootstrap-servers', cluster.bootstrapServers];
+    const lag = async () =>
+      ((await cli('status', ...kafka, '--json')).json() as Array<{ partition: number; highWatermark: number; lag: number }>).map(({ partition, highWatermark, lag }) => ({
+        partition,
+        highWatermark,
+        lag,
+      }));
 
     // 1. The worker delivers everything; status and verify see it through the file.
     const first = startWorker('replay-1', config, workerEnv);
@@ -86,6 +98,11 @@ describe('standalone replay with the file ledger: stop, reset, start', () => {
     expect(await committed()).toMatchObject(PARTITIONS.map((partition) => ({ partition, generation: 0, committedOffset: PER_PARTITION - 1, resets: 0 })));
     const table = await cli('status');
     expect(table.stdout).toMatch(new RegExp(`^${TOPIC}\\s+0\\s+0\\s+${PER_PARTITION - 1}\\s`, 'm'));
+    // With the cluster: its high-water marks, and no lag.
+    expect(await lag()).toEqual(PARTITIONS.map((partition) => ({ partition, highWatermark: PER_PARTITION, lag: 0 })));
+    const withKafka = await cli('status', ...kafka);
+    expect(withKafka.stdout).toMatch(/^topic\s+partition\s+generation\s+committed\s+high-water\s+lag\s/);
+    expect(withKafka.stdout).toMatch(new RegExp(`^${TOPIC}\\s+3\\s+0\\s+${PER_PARTITION - 1}\\s+${PER_PARTITION}\\s+0\\s`, 'm'));
     const verified = await cli('verify');
     expect(verified.stdout, verified.stderr).toContain('OK: S3 and the ledger agree');
     expect(verified.code).toBe(0);
@@ -98,7 +115,7 @@ describe('standalone replay with the file ledger: stop, reset, start', () => {
     expect(verifiedByConfig.json()).toMatchObject({ errors: 0, objectsScanned: (await cli('verify', '--json')).json().objectsScanned });
 
     // 2. reset is refused while the worker runs: it holds the file (--force does not lift that).
-    const reset = ['reset', '--topic', TOPIC, ...REPLAYED.flatMap((p) => ['--partition', String(p)]), '--to-offset', String(FROM), '--reason', 'replay test', '--by', 'ops', '--id', 'replay-1'];
+    const reset = ['reset', '--topic', TOPIC, ...REPLAYED.flatMap((p) => ['--partition', String(p)]), '--to-timestamp', REPLAY_AT, ...kafka, '--reason', 'replay test', '--by', 'ops', '--id', 'replay-1'];
     const before = readFileSync(ledgerPath, 'utf8');
     for (const extra of [[], ['--force']]) {
       const refused = await cli(...reset, ...extra);
@@ -127,6 +144,10 @@ describe('standalone replay with the file ledger: stop, reset, start', () => {
       { partition: 2, generation: 0, committedOffset: PER_PARTITION - 1, resets: 0 },
       { partition: 3, generation: 0, committedOffset: PER_PARTITION - 1, resets: 0 },
     ]);
+    // The replayed partitions now lag by the range to deliver again.
+    expect(await lag()).toEqual(
+      PARTITIONS.map((partition) => ({ partition, highWatermark: PER_PARTITION, lag: REPLAYED.includes(partition) ? PER_PARTITION - FROM : 0 })),
+    );
 
     // 4. Start the worker again: it resumes each partition at the ledger + 1, so the range is delivered again.
     const second = startWorker('replay-2', config, workerEnv);

@@ -1,6 +1,6 @@
 /**
  * A stop with the Kafka cluster gone is bounded by `task.shutdown.graceful.timeout.ms`, and still
- * delivers what was fetched. Against librdkafka's mock cluster (through kcat), the S3 emulator
+ * delivers what was fetched. Against a real Kafka broker (test/support/test-kafka.ts), the S3 emulator
  * and the worker as a child process of the real CLI: the worker fetches records it holds (a long
  * flush interval and a large flush.size keep them buffered), the cluster is stopped, SIGTERM. The
  * worker delivers the buffer to S3 and the ledger, gives up the final commit, leaving the group
@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emulatorEnv, produceKnown, startWorker, testWorkerProperties, writeProperties, type WorkerProcess } from '../fixtures/standalone/harness.ts';
 import { startS3ForTest, type S3ForTest } from '../support/emulators.ts';
-import { startKafkaMockCluster, type KafkaMockCluster } from '../support/kafka-mock-cluster.ts';
 import type { LogRecord } from '../support/kafka-sim.ts';
 import { check, exactlyOnce, readDelivered } from '../support/read-back.ts';
+import { startTestKafka, type TestKafka } from '../support/test-kafka.ts';
 import { sleep } from '../support/wait.ts';
 
 const TOPIC = 'sd-orders';
@@ -26,16 +26,16 @@ const BOUND_MS = 2_000;
 /** Process exit, the abandoned fetch and the delivery to the emulators, on a shared 2-core machine. */
 const MARGIN_MS = 3_000;
 
-let cluster: KafkaMockCluster;
+let cluster: TestKafka;
 let clusterStopped = false;
 let s3: S3ForTest;
 let dir: string;
 const workers: WorkerProcess[] = [];
 
 beforeAll(async () => {
-  [cluster, s3] = await Promise.all([startKafkaMockCluster({ topics: [{ name: TOPIC, partitions: 4 }] }), startS3ForTest()]);
+  [cluster, s3] = await Promise.all([startTestKafka({ topics: [{ name: TOPIC, partitions: 4 }] }), startS3ForTest()]);
   dir = mkdtempSync(join(tmpdir(), 'standalone-shutdown-'));
-});
+}, 180_000);
 
 afterAll(async () => {
   for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
@@ -62,7 +62,7 @@ describe('standalone worker stop with the cluster unreachable', () => {
     const worker = startWorker('shutdown', config, emulatorEnv(s3.endpoint));
     workers.push(worker);
     await worker.waitForLog((l) => l['message'] === 'Partitions assigned and positioned');
-    // The first fetch takes every record (milliseconds against the local mock); nothing shows it but the status line.
+    // The first fetch takes every record (milliseconds against the local broker); nothing shows it but the status line.
     await sleep(1_500);
     clusterStopped = true;
     await cluster.stop();

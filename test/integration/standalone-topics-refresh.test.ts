@@ -1,10 +1,9 @@
 /**
  * `topics.regex` picks up topics created while the worker runs, at `consumer.metadata.max.age.ms`,
- * as a Kafka consumer's pattern subscription does. Against librdkafka's mock cluster (through
- * kcat), the S3 emulator and the worker as a child process of the real CLI. The mock has no
- * CreateTopics; it creates a topic when a producer asks for its metadata, so producing to a new
- * topic creates it (with the mock's 4 partitions). It has no CreatePartitions either, so partitions
- * added to a topic are not tested here, nor DeleteTopics, so neither are topics that disappear.
+ * as a Kafka consumer's pattern subscription does. Against a real Kafka broker
+ * (test/support/test-kafka.ts), the S3 emulator and the worker as a child process of the real CLI.
+ * Topics are created with CreateTopics (4 partitions), and partitions are added with
+ * CreatePartitions (which librdkafka's mock cluster, the earlier peer, could not do).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,9 +11,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emulatorEnv, produceKnown, startWorker, testWorkerProperties, writeProperties, type WorkerProcess } from '../fixtures/standalone/harness.ts';
 import { startS3ForTest, type S3ForTest } from '../support/emulators.ts';
-import { startKafkaMockCluster, type KafkaMockCluster } from '../support/kafka-mock-cluster.ts';
 import type { LogRecord } from '../support/kafka-sim.ts';
 import { check, exactlyOnce, readDelivered } from '../support/read-back.ts';
+import { startTestKafka, type TestKafka } from '../support/test-kafka.ts';
 import { until } from '../support/wait.ts';
 
 const PARTITIONS = [0, 1, 2, 3];
@@ -24,22 +23,20 @@ const CREATED = 'rx-orders-b';
 const UNMATCHED = 'rx-payments';
 const GROUP = 'g-regex';
 
-let cluster: KafkaMockCluster;
+let cluster: TestKafka;
 let s3: S3ForTest;
 let dir: string;
 const workers: WorkerProcess[] = [];
-/** Clusters a test stops itself, stopped here if it failed first. */
-const ownClusters: Array<{ cluster: KafkaMockCluster; stopped: boolean }> = [];
 
 beforeAll(async () => {
-  [cluster, s3] = await Promise.all([startKafkaMockCluster({ topics: [{ name: FIRST, partitions: 4 }] }), startS3ForTest()]);
+  [cluster, s3] = await Promise.all([startTestKafka({ topics: [{ name: FIRST, partitions: 4 }, { name: 'rx-gone-a', partitions: 4 }] }), startS3ForTest()]);
   dir = mkdtempSync(join(tmpdir(), 'standalone-regex-'));
-});
+}, 180_000);
 
 afterAll(async () => {
   for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
   await Promise.all(workers.map((w) => w.exited));
-  await Promise.all([cluster?.stop(), s3?.stop(), ...ownClusters.filter((c) => !c.stopped).map((c) => c.cluster.stop())]);
+  await Promise.all([cluster?.stop(), s3?.stop()]);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -81,7 +78,8 @@ describe('standalone worker with topics.regex', () => {
     expect(started['topics']).toEqual([FIRST]);
     await worker.waitForLog((l) => l['message'] === 'Partitions assigned and positioned');
 
-    // Both topics come into being now (the producer's metadata request creates them), with records.
+    // Both topics come into being now, with records.
+    await cluster.createTopics([{ name: CREATED, partitions: 4 }, { name: UNMATCHED, partitions: 4 }]);
     expected.push(...(await produce(CREATED, 60)));
     await produce(UNMATCHED, 20);
     const added = await worker.waitForLog((l) => l['message'] === 'New topics or partitions: joining the group again to have them assigned', 20_000);
@@ -104,6 +102,23 @@ describe('standalone worker with topics.regex', () => {
       return [FIRST, CREATED].every((topic) => PARTITIONS.every((p) => ledger.get(`${topic}-${p}`) === produced.get(`${topic}-${p}`)! - 1));
     };
     await until('the ledger to reach the end of every partition of both topics', ends, 40_000);
+
+    // Partitions added to a subscribed topic (CreatePartitions): assigned at the next listing too.
+    await cluster.createPartitions(FIRST, 6);
+    for (const p of [4, 5]) {
+      expected.push(...(await produceKnown(cluster, FIRST, p, 0, 30)));
+      produced.set(`${FIRST}-${p}`, 30);
+    }
+    const grown = await worker.waitForLog((l) => l['message'] === 'New topics or partitions: joining the group again to have them assigned' && (l['partitionsAdded'] as unknown[]).length > 0, 20_000);
+    expect(grown).toMatchObject({ topicsAdded: [], partitionsAdded: [{ topic: FIRST, from: 4, to: 6 }] });
+    const six = await worker.waitForLog(
+      (l) => l['message'] === 'Partitions assigned and positioned' && (l['partitions'] as Positioned).some((p) => p.partition === `${FIRST}-5`),
+      30_000,
+    );
+    // The new partitions start at auto.offset.reset; the others resume at the ledger.
+    expect((six['partitions'] as Positioned).filter((p) => p.partition === `${FIRST}-4` || p.partition === `${FIRST}-5`).map((p) => p.from)).toEqual(['earliest', 'earliest']);
+    expect((six['partitions'] as Positioned).filter((p) => p.partition === `${FIRST}-0`).map((p) => p.from)).toEqual(['ledger']);
+    await until('the ledger to reach the end of the added partitions', () => [4, 5].every((p) => committed().get(`${FIRST}-${p}`) === 29), 40_000);
     worker.child.kill('SIGTERM');
     expect((await worker.exited).code, worker.text() + JSON.stringify(worker.logs.slice(-5))).toBe(0);
 
@@ -117,10 +132,9 @@ describe('standalone worker with topics.regex', () => {
     expect(result.delivered).toBe(expected.length);
   }, 90_000);
 
+  // Last in the file: it stops the file's broker.
   it('logs a failed listing (cluster gone) and tries again at the next interval, without stopping', async () => {
-    const own = await startKafkaMockCluster({ topics: [{ name: 'rx-gone-a', partitions: 4 }] });
-    const owned = { cluster: own, stopped: false };
-    ownClusters.push(owned);
+    const own = cluster;
     const config = join(dir, 'gone.properties');
     writeProperties(config, {
       name: 'test-regex-gone',
@@ -138,7 +152,6 @@ describe('standalone worker with topics.regex', () => {
     const worker = startWorker('regex-gone', config, emulatorEnv(s3.endpoint));
     workers.push(worker);
     await worker.waitForLog((l) => l['message'] === 'Partitions assigned and positioned');
-    owned.stopped = true;
     await own.stop();
     const failedListings = () => worker.logs.filter((l) => String(l['message']).startsWith('Listing the topics failed'));
     // On its own timer: the fetch loop meanwhile retries its fetches against the dead cluster.

@@ -1,6 +1,6 @@
 /**
- * The standalone worker against a real Kafka protocol peer (librdkafka's mock cluster through
- * kcat, 4 partitions per topic), the S3 emulator and DynamoDB Local, run as child processes
+ * The standalone worker against a real Kafka broker (test/support/test-kafka.ts, topics of 4
+ * partitions), the S3 emulator and DynamoDB Local, run as child processes
  * through the real CLI, killed with SIGKILL at random moments and restarted; S3 is then read
  * back with the independent checker: every record exactly once.
  */
@@ -10,25 +10,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestLedgerTable, startS3ForTest, type S3ForTest } from '../support/emulators.ts';
-import { startKafkaMockCluster, type KafkaMockCluster } from '../support/kafka-mock-cluster.ts';
 import type { LogRecord } from '../support/kafka-sim.ts';
 import { check, exactlyOnce, readDelivered } from '../support/read-back.ts';
 import { emulatorEnv, produceKnown, startWorker, testWorkerProperties, writeProperties, type WorkerProcess } from '../fixtures/standalone/harness.ts';
+import { startTestKafka, type TestKafka } from '../support/test-kafka.ts';
 import { sleep, until } from '../support/wait.ts';
 
 const PARTITIONS = [0, 1, 2, 3];
-let cluster: KafkaMockCluster;
+let cluster: TestKafka;
 let s3: S3ForTest;
 let dir: string;
 const workers: WorkerProcess[] = [];
 
 beforeAll(async () => {
   [cluster, s3] = await Promise.all([
-    startKafkaMockCluster({ topics: [{ name: 'sa-orders', partitions: 4 }, { name: 'sa-shared', partitions: 4 }] }),
+    startTestKafka({ topics: [{ name: 'sa-orders', partitions: 4 }, { name: 'sa-shared', partitions: 4 }] }),
     startS3ForTest(),
   ]);
   dir = mkdtempSync(join(tmpdir(), 'standalone-'));
-});
+}, 180_000);
 
 afterAll(async () => {
   for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
@@ -76,6 +76,8 @@ describe('standalone worker', () => {
       const worker = startWorker(`orders-${round}`, config, env);
       workers.push(worker);
       const positioned = await worker.waitForLog((l) => l['message'] === 'Partitions assigned and positioned');
+      // One worker in the group: it is assigned every partition.
+      expect(worker.logs.find((l) => l['message'] === 'Joined the consumer group')).toMatchObject({ groupId: 'g-orders', assignments: [{ topic, partitions: PARTITIONS }] });
       // After a restart every partition that has delivered anything resumes from the ledger.
       for (const p of positioned['partitions'] as Array<{ partition: string; from: string }>) {
         if (inLedger.has(Number(p.partition.split('-').pop()))) expect(p.from).toBe('ledger');
@@ -88,6 +90,8 @@ describe('standalone worker', () => {
           reason: expect.stringMatching(/is not running/),
         });
       }
+      // The first round delivers something before its kill, so that every restart has a ledger to resume from.
+      if (round === 0) await worker.waitForLog((l) => l['message'] === 'Flushed' && Number(l['records']) > 0);
       const producing = produce(150);
       await sleep(150 + Math.floor(Math.random() * 600));
       worker.child.kill('SIGKILL');
@@ -168,6 +172,13 @@ describe('standalone worker', () => {
     b.child.kill('SIGTERM');
     expect((await a2.exited).code, JSON.stringify(a2.logs.slice(-5))).toBe(0);
     expect((await b.exited).code, JSON.stringify(b.logs.slice(-5))).toBe(0);
+    // A real broker waits for every member's SyncGroup: no join fails and is retried (librdkafka's
+    // mock answered a late follower's SyncGroup with INVALID_REQUEST, and the worker retried).
+    for (const w of [a, b, a2]) expect(w.logs.filter((l) => String(l['message']).startsWith('Joining the consumer group failed')), w.name).toEqual([]);
+    // Each newcomer found the other member in the group and said it waits for it to rejoin.
+    for (const w of [b, a2]) {
+      expect(w.logs.find((l) => String(l['message']).startsWith("Waiting for the consumer group's members")), w.name).toMatchObject({ groupId: 'g-shared', sessionTimeoutMs: 3000 });
+    }
     // Both delivered records while they shared the group.
     for (const w of [a, b, a2]) expect(w.logs.some((l) => l['message'] === 'Flushed' && Number(l['records']) > 0), w.name).toBe(true);
     const result = check(expected, await readDelivered(s3.client, s3.bucket, 'g-shared/'));
