@@ -140,6 +140,15 @@ describe('the entry points fail in one line without their prerequisites', () => 
     expect(run.stderr).toBe(`${LINES.java}\n`);
   });
 
+  it('local mode’s operations (npm run ops:local, local/ops.ts) without java', async () => {
+    const kept = join(scratch, 'kept');
+    mkdirSync(join(kept, 's3'), { recursive: true });
+    mkdirSync(join(kept, 'dynamodb'));
+    const run = await runScript('local/ops.ts', [kept, 'status'], { PATH: pathWithout(['java']) });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(`${LINES.java}\n`);
+  });
+
   it('the test setup (vitest) with an empty cache and no mvn: one line, before any test runs', async () => {
     const cache = join(scratch, 'empty-cache-vitest');
     // A run of its own, outside this one (no VITEST_* settings of this worker leak into it).
