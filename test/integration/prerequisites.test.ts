@@ -19,6 +19,7 @@ import {
   PrerequisiteError,
 } from '../../local/emulators/prerequisites.ts';
 import { ROOT, runScript } from '../support/child.ts';
+import { prepareTestMachine } from '../support/global-setup.ts';
 
 const LINES = {
   java: 'msk-s3-sink: missing prerequisite: `java` (Java 17+, runs DynamoDB Local and the Kafka broker) is not on the PATH: install a Java 17+ runtime, e.g. `apt-get install openjdk-17-jre-headless`',
@@ -166,6 +167,27 @@ describe('the entry points fail in one line without their prerequisites', () => 
     expect(lines).toEqual([LINES.mvn]);
     expect(run.stdout).not.toMatch(/✓|passed/);
   }, 120_000);
+});
+
+describe('the test setup with the cache filled', () => {
+  it('needs neither mvn nor pip, and says what it found in one line per step', async () => {
+    // The cache is complete: this run's own setup filled it (or found it filled).
+    const lines: string[] = [];
+    const stderr = process.stderr.write;
+    process.stderr.write = ((chunk: string | Uint8Array) => (lines.push(String(chunk)), true)) as typeof process.stderr.write;
+    try {
+      // No mvn, and a python3 without pip (as in the pip case above, answering for this Python).
+      const version = checkPrerequisites({ python3: true }).python!.version;
+      const python3 = `if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then echo "$0: No module named pip" >&2; exit 1; fi\necho ${version}; echo "$0"`;
+      await prepareTestMachine((line) => lines.push(line), { PATH: pathWithout(['mvn'], { python3 }) });
+    } finally {
+      process.stderr.write = stderr;
+    }
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^\[test setup\] prerequisites: java \d+, python3 3\.\d+; cache .*msk-s3-sink \(\d+\.\d s\)\n$/);
+    expect(lines[1]).toMatch(/^\[test setup\] kafka 4\.1\.1: jars in .*kafka-4\.1\.1 \(\d+\.\d s\)\n$/);
+    expect(lines[2]).toMatch(/^\[test setup\] moto: installed in .*moto-5\.2\.5-py3\.\d+ \(\d+\.\d s\)\n$/);
+  });
 });
 
 describe('the cache directory', () => {

@@ -35,7 +35,7 @@ async function timed<T>(label: (result: T) => string, step: () => T | Promise<T>
 }
 
 /** Steps 1 and 2 of the module comment; exported for the prerequisite tests. */
-export async function prepareTestMachine(log: (line: string) => void = say): Promise<void> {
+export async function prepareTestMachine(log: (line: string) => void = say, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const kafkaCached = cacheComplete(kafkaCacheDir());
   const found = await timed(
     (p) => `prerequisites: java ${p.java ?? '?'}, python3 ${p.python?.version ?? '?'}${kafkaCached ? '' : ', mvn'}; cache ${cacheRoot()}`,
@@ -45,6 +45,7 @@ export async function prepareTestMachine(log: (line: string) => void = say): Pro
         mvn: !kafkaCached,
         python3: true,
         pip: (python) => !cacheComplete(motoCacheDir(python.version)),
+        env,
       }),
   );
   await timed(
