@@ -1,16 +1,19 @@
 /**
  * `npm run kafka`: starts a real single-node Apache Kafka broker (KRaft) on a free loopback
  * port, prints its bootstrap address and serves until Ctrl-C (or SIGTERM), then stops it cleanly.
- * The first run fetches Kafka's jars from Maven Central into `node_modules/.cache/`.
+ * The first run fetches Kafka's jars from Maven Central (with `mvn`) into the project's cache
+ * (`${XDG_CACHE_HOME:-~/.cache}/msk-s3-sink/`, or `$MSK_S3_SINK_CACHE_DIR`). A missing `java`
+ * (or `mvn`, before that first fetch) fails in one line saying what to install.
  */
 import { KafkaBrokerStartError, startKafkaBroker } from './emulators/kafka-broker.ts';
+import { PrerequisiteError } from './emulators/prerequisites.ts';
 
 const started = Date.now();
 let broker;
 try {
   broker = await startKafkaBroker();
 } catch (err) {
-  if (err instanceof KafkaBrokerStartError) {
+  if (err instanceof KafkaBrokerStartError || err instanceof PrerequisiteError) {
     process.stderr.write(`${err.message}\n`);
     process.exit(1);
   }

@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { runCli } from '../lib/ops/cli.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './emulators/clients.ts';
 import { startDynamoDbLocal } from './emulators/dynamodb-local.ts';
+import { checkPrerequisites, PrerequisiteError } from './emulators/prerequisites.ts';
 import { startS3Emulator } from './emulators/s3-emulator.ts';
 
 /** The names local mode uses (local/run.ts). */
@@ -36,6 +37,14 @@ Object.assign(process.env, {
   AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
   AWS_EC2_METADATA_DISABLED: 'true',
 });
+try {
+  // DynamoDB Local runs on Java: say what to install in one line rather than with a stack.
+  checkPrerequisites({ java: true });
+} catch (err) {
+  if (!(err instanceof PrerequisiteError)) throw err;
+  process.stderr.write(`${err.message}\n`);
+  process.exit(1);
+}
 const [s3, dynamo] = await Promise.all([startS3Emulator({ dataDir: join(dir, 's3') }), startDynamoDbLocal({ dataDir: join(dir, 'dynamodb') })]);
 let code = 1;
 try {

@@ -25,6 +25,7 @@ import { isDeepStrictEqual, parseArgs } from 'node:util';
 import { gunzipSync, zstdDecompressSync } from 'node:zlib';
 import { createLedgerTable, localDynamoDbClient, localS3Client, LOCAL_CREDENTIALS, LOCAL_REGION } from './emulators/clients.ts';
 import { startDynamoDbLocal } from './emulators/dynamodb-local.ts';
+import { checkPrerequisites, PrerequisiteError } from './emulators/prerequisites.ts';
 import { startS3Emulator } from './emulators/s3-emulator.ts';
 import { Chaos } from './chaos.ts';
 import { startFaultProxy } from './emulators/fault-proxy.ts';
@@ -1012,6 +1013,14 @@ async function main(): Promise<number> {
   if (options === 'help') {
     out(USAGE);
     return 0;
+  }
+  try {
+    // DynamoDB Local runs on Java: say what to install in one line rather than failing later.
+    checkPrerequisites({ java: true });
+  } catch (err) {
+    if (!(err instanceof PrerequisiteError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return 1;
   }
   const started = performance.now();
   try {

@@ -3,19 +3,21 @@
  * loopback ports, from its Maven Central artifacts run with the installed Java 17+.
  *
  * The jars (`org.apache.kafka:kafka_2.13` and its runtime dependencies) are fetched once by
- * Maven (`mvn dependency:copy-dependencies` on a generated pom) into
- * `node_modules/.cache/msk-s3-sink/kafka-<version>/`, keyed by version; later starts reuse them.
+ * Maven (`mvn dependency:copy-dependencies` on a generated pom) into the project's cache
+ * (`cacheRoot()` in prerequisites.ts: `${XDG_CACHE_HOME:-~/.cache}/msk-s3-sink/kafka-<version>/`,
+ * or under `$MSK_S3_SINK_CACHE_DIR`), keyed by version; later starts reuse them. Needs `java`
+ * always and `mvn` only for that first fetch (a missing one is a `PrerequisiteError`).
  */
 import { Admin } from '@platformatic/kafka';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { freePorts, startWatchdog, stopChild } from './child-process.ts';
+import { cacheComplete, cacheRoot, checkPrerequisites, fillCacheOnce } from './prerequisites.ts';
 
 /** The Kafka release the tests and local mode run (Maven Central `org.apache.kafka:kafka_2.13`). */
 export const KAFKA_VERSION = '4.1.1';
@@ -23,7 +25,7 @@ export const KAFKA_VERSION = '4.1.1';
 export interface KafkaBrokerOptions {
   /** Maven version of `org.apache.kafka:kafka_2.13`; default {@link KAFKA_VERSION}. */
   readonly version?: string;
-  /** Where the jars are cached; default `node_modules/.cache/msk-s3-sink/kafka-<version>/`. */
+  /** Where the jars are cached; default {@link kafkaCacheDir}. */
   readonly cacheDir?: string;
   /** How long to wait for the broker to answer (after any download); default 120 s. */
   readonly startTimeoutMs?: number;
@@ -52,66 +54,36 @@ export class KafkaBrokerStartError extends Error {
   }
 }
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-/** Default cache directory of a Kafka version's jars. */
+/** Default cache directory of a Kafka version's jars: `<cacheRoot()>/kafka-<version>/`. */
 export function kafkaCacheDir(version: string = KAFKA_VERSION): string {
-  return join(repoRoot, 'node_modules', '.cache', 'msk-s3-sink', `kafka-${version}`);
-}
-
-function requireTool(command: string, args: readonly string[], install: string): void {
-  const probe = spawnSync(command, args, { encoding: 'utf8' });
-  if (probe.error !== undefined) {
-    throw new KafkaBrokerStartError(`The Kafka broker needs \`${command}\` on the PATH: ${install}`, { cause: probe.error });
-  }
+  return join(cacheRoot(), `kafka-${version}`);
 }
 
 /**
  * Fetches the broker's jars into the cache unless they are already there, and returns the
- * directory. Safe to call concurrently, from several processes: a lock directory lets one fetch
- * while the others wait, and the jars appear in the cache only once complete (a rename).
+ * directory. Safe to call concurrently, from several processes (see `fillCacheOnce`). Needs `mvn`
+ * only when the cache is empty; a missing one is a {@link PrerequisiteError}.
  */
 export async function ensureKafkaJars(
   version: string = KAFKA_VERSION,
   cacheDir: string = kafkaCacheDir(version),
   log: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
 ): Promise<string> {
-  const marker = join(cacheDir, '.complete');
-  if (existsSync(marker)) return cacheDir;
-  requireTool('mvn', ['-v'], 'install Apache Maven (e.g. `apt-get install maven`) to fetch Kafka from Maven Central');
-  await mkdir(dirname(cacheDir), { recursive: true });
-  // One fetch at a time (test files run in parallel, and concurrent mvn runs share ~/.m2): the
-  // others wait for it. A lock left by a killed process is taken over after LOCK_STALE_MS.
-  const lock = `${cacheDir}.lock`;
-  let waiting = false;
-  for (;;) {
-    if (existsSync(marker)) return cacheDir;
-    try {
-      await mkdir(lock);
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const since = await stat(lock).then(
-      (s) => Date.now() - s.mtimeMs,
-      () => 0,
-    );
-    if (since > LOCK_STALE_MS) {
-      log(`kafka: taking over ${lock}, left ${Math.round(since / 1000)} s ago by a process that did not finish`);
-      await rm(lock, { recursive: true, force: true });
-      continue;
-    }
-    if (!waiting) log(`kafka: another process is fetching Kafka ${version}; waiting for it (${lock})`);
-    waiting = true;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  if (existsSync(marker)) {
-    await rm(lock, { recursive: true, force: true });
-    return cacheDir;
-  }
-  const work = await mkdtemp(`${cacheDir}.tmp-`);
-  try {
-    const pom = `<?xml version="1.0" encoding="UTF-8"?>
+  if (cacheComplete(cacheDir)) return cacheDir;
+  checkPrerequisites({ mvn: true });
+  await fillCacheOnce({
+    dir: cacheDir,
+    label: 'kafka',
+    what: `org.apache.kafka:kafka_2.13:${version} and its dependencies from Maven Central`,
+    log,
+    fill: (work) => fetchJars(version, work),
+  });
+  return cacheDir;
+}
+
+/** Copies the jars into `dir` with Maven (which keeps its own copy in ~/.m2); returns `N jars`. */
+async function fetchJars(version: string, dir: string): Promise<string> {
+  const pom = `<?xml version="1.0" encoding="UTF-8"?>
 <project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>msk-s3-sink</groupId>
@@ -123,51 +95,37 @@ export async function ensureKafkaJars(
   </dependencies>
 </project>
 `;
-    await writeFile(join(work, 'pom.xml'), pom);
-    log(`kafka: fetching org.apache.kafka:kafka_2.13:${version} and its dependencies from Maven Central (once) into ${cacheDir}`);
-    const libs = join(work, 'libs');
-    const mvn = spawn(
-      'mvn',
-      ['-B', '-q', '-f', join(work, 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${libs}`, '-DincludeScope=runtime'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let output = '';
-    const keep = (chunk: Buffer): void => {
-      output = (output + chunk.toString('utf8')).slice(-4000);
-    };
-    mvn.stdout.on('data', keep);
-    mvn.stderr.on('data', keep);
-    const [code] = (await once(mvn, 'close')) as [number | null];
-    if (code !== 0) {
-      throw new KafkaBrokerStartError(`mvn could not fetch Kafka ${version} (exit code ${code}).\n--- output tail ---\n${output.slice(-2000)}`);
-    }
-    const jars = readdirSync(libs).filter((f) => f.endsWith('.jar'));
-    if (!jars.some((f) => f.startsWith('kafka_2.13-'))) {
-      throw new KafkaBrokerStartError(`mvn fetched no kafka_2.13 jar for Kafka ${version} into ${libs}`);
-    }
-    await writeFile(join(libs, '.complete'), `${jars.length} jars\n`);
-    try {
-      await rename(libs, cacheDir);
-      log(`kafka: cached ${jars.length} jars in ${cacheDir}`);
-    } catch (err) {
-      // Another process filled the cache meanwhile: theirs is as good as ours.
-      if (!existsSync(marker)) throw err;
-    }
-  } finally {
-    await rm(work, { recursive: true, force: true });
-    await rm(lock, { recursive: true, force: true });
+  // A hidden name: the broker's class path is the directory's *.jar only.
+  const pomFile = join(dir, '.pom.xml');
+  await writeFile(pomFile, pom);
+  const mvn = spawn(
+    'mvn',
+    ['-B', '-q', '-f', pomFile, 'dependency:copy-dependencies', `-DoutputDirectory=${dir}`, '-DincludeScope=runtime'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  const keep = (chunk: Buffer): void => {
+    output = (output + chunk.toString('utf8')).slice(-4000);
+  };
+  mvn.stdout.on('data', keep);
+  mvn.stderr.on('data', keep);
+  const [code] = (await once(mvn, 'close')) as [number | null];
+  if (code !== 0) {
+    throw new KafkaBrokerStartError(`mvn could not fetch Kafka ${version} (exit code ${code}).\n--- output tail ---\n${output.slice(-2000)}`);
   }
-  return cacheDir;
+  await rm(join(dir, 'target'), { recursive: true, force: true });
+  const jars = readdirSync(dir).filter((f) => f.endsWith('.jar'));
+  if (!jars.some((f) => f.startsWith('kafka_2.13-'))) {
+    throw new KafkaBrokerStartError(`mvn fetched no kafka_2.13 jar for Kafka ${version} into ${dir}`);
+  }
+  return `${jars.length} jars`;
 }
-
-/** A fetch takes about a minute on a slow line; a lock this old was left by a killed process. */
-const LOCK_STALE_MS = 15 * 60_000;
 
 /** Starts a single-node KRaft broker; see the module comment. */
 export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promise<KafkaBroker> {
   const version = options.version ?? KAFKA_VERSION;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  requireTool('java', ['-version'], 'install a Java 17+ runtime (e.g. `apt-get install openjdk-17-jre-headless`)');
+  checkPrerequisites({ java: true });
   const jars = await ensureKafkaJars(version, options.cacheDir ?? kafkaCacheDir(version), log);
   // Usually a few seconds; a loaded machine (a busy CI, parallel runs) can take far longer.
   const timeoutMs = options.startTimeoutMs ?? 120_000;

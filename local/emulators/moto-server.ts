@@ -3,17 +3,17 @@
  * loopback port, so that tests can check the project's own S3 emulator and DynamoDB Local against
  * an implementation nobody here wrote.
  *
- * On first use it creates a private virtualenv in `node_modules/.cache/msk-s3-sink/moto-<version>/`
- * (`python3 -m venv`, then that venv's pip installs `moto[server]==<version>` from PyPI), saying so
- * on stderr; later runs reuse it. Needs `python3` (with its `venv` module) on the PATH.
+ * On first use it installs moto with plain pip (`python3 -m pip install --target <dir>`; no venv,
+ * which Debian's python3 may lack) into the project's cache (`cacheRoot()` in prerequisites.ts:
+ * `${XDG_CACHE_HOME:-~/.cache}/msk-s3-sink/moto-<version>-py<python>/`, or under
+ * `$MSK_S3_SINK_CACHE_DIR`), saying so; later runs reuse it, run with `PYTHONPATH` pointing
+ * there. Needs `python3` on the PATH, and pip only for that first install.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { freePort, startWatchdog, stopChild } from './child-process.ts';
+import { cacheComplete, cacheRoot, checkPrerequisites, fillCacheOnce, type PythonInfo } from './prerequisites.ts';
 
 /**
  * The moto release the tests pin (If-None-Match 412 since 5.0.15, If-Match since 5.1.5). A new
@@ -21,11 +21,12 @@ import { freePort, startWatchdog, stopChild } from './child-process.ts';
  */
 export const MOTO_VERSION = '5.2.5';
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-/** Where the virtualenv for `version` lives (outside the tracked files). */
-export function motoCacheDir(version: string = MOTO_VERSION): string {
-  return join(REPO_ROOT, 'node_modules', '.cache', 'msk-s3-sink', `moto-${version}`);
+/**
+ * Where moto `version` is installed for Python `pythonVersion` (`3.11`): compiled dependencies
+ * (cryptography, PyYAML, ...) are built for one Python, so each has its own directory.
+ */
+export function motoCacheDir(pythonVersion: string, version: string = MOTO_VERSION): string {
+  return join(cacheRoot(), `moto-${version}-py${pythonVersion}`);
 }
 
 export interface MotoServer {
@@ -37,13 +38,24 @@ export interface MotoServer {
   stop(): Promise<void>;
 }
 
-export interface MotoServerOptions {
+export interface MotoInstallOptions {
+  /** The Python that installs and runs moto; default `python3` from the PATH. */
+  readonly python?: string;
+  /** Where moto is installed; default `motoCacheDir(<that Python's version>)`. */
+  readonly cacheDir?: string;
+  /** Progress lines (one per step); default: stderr. */
+  readonly log?: (line: string) => void;
+}
+
+export interface MotoServerOptions extends MotoInstallOptions {
   /** How long to wait for it to answer; default 60 s. */
   readonly startTimeoutMs?: number;
-  /** The Python that builds the venv; default `python3` from the PATH. */
-  readonly python?: string;
-  /** Where the venv lives; default `motoCacheDir()`. */
-  readonly cacheDir?: string;
+}
+
+/** An installed moto: the Python that runs it, and the directory to put on its `PYTHONPATH`. */
+export interface MotoInstall {
+  readonly python: string;
+  readonly dir: string;
 }
 
 /** Thrown when moto cannot be installed or started; the message says what to do or carries the output tail. */
@@ -56,13 +68,13 @@ export class MotoServerError extends Error {
 
 /** Installs moto once (see the module comment), then starts its server and waits until it answers. */
 export async function startMotoServer(options: MotoServerOptions = {}): Promise<MotoServer> {
-  const python = await ensureMotoVenv(options.cacheDir ?? motoCacheDir(), options.python ?? 'python3');
+  const install = await ensureMoto(options);
   const timeoutMs = options.startTimeoutMs ?? 60_000;
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
     try {
-      return await launch(python, port, timeoutMs);
+      return await launch(install, port, timeoutMs);
     } catch (err) {
       lastError = err;
       // Another process took the port between our probe and moto's bind: try another one.
@@ -74,55 +86,51 @@ export async function startMotoServer(options: MotoServerOptions = {}): Promise<
 }
 
 /**
- * The venv's python, installing moto first when the cache has none. The venv is built in a
- * directory of its own and renamed into place when complete, so that an interrupted install or
- * two test processes installing at once never leave a half-built cache behind. (The venv is run
- * through its `python`, which survives the rename; pip's generated scripts would not.)
+ * Installs moto into the cache unless it is there already (a missing `python3`, or pip when an
+ * install is needed, is a `PrerequisiteError`). Safe to call concurrently from several processes.
  */
-async function ensureMotoVenv(dir: string, basePython: string): Promise<string> {
-  const python = join(dir, 'bin', 'python');
-  if (existsSync(python)) return python;
-
-  const probe = spawnSync(basePython, ['-c', 'import venv, ensurepip'], { stdio: 'ignore' });
-  if (probe.error !== undefined || probe.status !== 0) {
-    throw new MotoServerError(
-      `moto server: needs ${basePython} with its venv module on the PATH (Debian/Ubuntu: apt-get install python3 python3-venv)`,
-      { cause: probe.error },
-    );
-  }
-  const building = `${dir}.building-${process.pid}`;
-  await rm(building, { recursive: true, force: true });
-  await mkdir(dirname(dir), { recursive: true });
-  process.stderr.write(`moto server: installing moto[server]==${MOTO_VERSION} from PyPI into ${dir} (once)\n`);
-  const started = Date.now();
-  try {
-    await run(basePython, ['-m', 'venv', building]);
-    await run(join(building, 'bin', 'python'), [
-      '-m',
-      'pip',
-      'install',
-      '--quiet',
-      '--disable-pip-version-check',
-      '--no-input',
-      `moto[server]==${MOTO_VERSION}`,
-    ]);
-  } catch (err) {
-    await rm(building, { recursive: true, force: true });
-    throw err;
-  }
-  try {
-    await rename(building, dir);
-  } catch (err) {
-    // Another process finished first: use its venv.
-    await rm(building, { recursive: true, force: true });
-    if (!existsSync(python)) throw new MotoServerError(`moto server: could not move the venv into ${dir}`, { cause: err });
-  }
-  process.stderr.write(`moto server: installed in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-  return python;
+export async function ensureMoto(options: MotoInstallOptions = {}): Promise<MotoInstall> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  let python: PythonInfo | undefined;
+  let dir = options.cacheDir;
+  checkPrerequisites({
+    python3: true,
+    pythonCommand: options.python ?? 'python3',
+    pip: (found) => {
+      python = found;
+      dir ??= motoCacheDir(found.version);
+      return !cacheComplete(dir);
+    },
+  });
+  // checkPrerequisites returned: the predicate ran, so both are set.
+  const install = { python: python!.executable, dir: dir! };
+  await fillCacheOnce({
+    dir: install.dir,
+    label: 'moto',
+    what: `moto[server]==${MOTO_VERSION} and its dependencies from PyPI with pip (Python ${python!.version})`,
+    log,
+    fill: async (work) => {
+      await run(install.python, [
+        '-m',
+        'pip',
+        'install',
+        '--quiet',
+        '--disable-pip-version-check',
+        '--no-input',
+        '--no-warn-script-location',
+        '--target',
+        work,
+        `moto[server]==${MOTO_VERSION}`,
+      ]);
+      return `moto[server]==${MOTO_VERSION}`;
+    },
+  });
+  return install;
 }
 
 async function run(command: string, args: string[]): Promise<void> {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // A machine-wide PIP_REQUIRE_VIRTUALENV would refuse this install, which needs no venv.
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PIP_REQUIRE_VIRTUALENV: '0' } });
   let output = '';
   const keep = (chunk: Buffer): void => {
     output = (output + chunk.toString('utf8')).slice(-4000);
@@ -137,12 +145,20 @@ async function run(command: string, args: string[]): Promise<void> {
 
 class PortTakenError extends Error {}
 
-async function launch(python: string, port: number, timeoutMs: number): Promise<MotoServer> {
-  // `moto_server` is `moto.server:main`; run through the venv's python (see ensureMotoVenv).
+async function launch({ python, dir }: MotoInstall, port: number, timeoutMs: number): Promise<MotoServer> {
+  // `moto_server` is `moto.server:main`, imported from the --target install through PYTHONPATH.
   const child = spawn(python, ['-c', 'import sys; from moto.server import main; sys.exit(main())', '-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    // No AWS settings from the environment reach moto: it must never look for real ones.
-    env: { PATH: process.env['PATH'] ?? '', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_DEFAULT_REGION: 'us-east-1' },
+    // No AWS settings from the environment reach moto: it must never look for real ones. No user
+    // site-packages either: only the pinned install (PYTHONPATH comes before the system's).
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      PYTHONPATH: dir,
+      PYTHONNOUSERSITE: '1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_DEFAULT_REGION: 'us-east-1',
+    },
   });
   if (child.pid !== undefined) startWatchdog(child.pid, { graceMs: 5_000 });
   let output = '';

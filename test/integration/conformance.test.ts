@@ -23,7 +23,8 @@ import { LedgerAdmin } from '../../lib/ops/ledger-admin.ts';
 import { S3ManifestStateStore } from '../../lib/ops/manifest-state-s3.ts';
 import { S3Inventory } from '../../lib/ops/s3-inventory.ts';
 import { createLedgerTable, localDynamoDbClient, localS3Client } from '../../local/emulators/clients.ts';
-import { MotoServerError, startMotoServer } from '../../local/emulators/moto-server.ts';
+import { startMotoServer } from '../../local/emulators/moto-server.ts';
+import { PrerequisiteError } from '../../local/emulators/prerequisites.ts';
 import { createTestLedgerTable, startS3ForTest, uniqueName } from '../support/emulators.ts';
 import { AT, commit, ledgerContract } from '../support/ledger-contract.ts';
 
@@ -120,7 +121,7 @@ function raw(
 
 describe.each(['project', 'moto'] as const)('S3 and DynamoDB conformance: %s', (name) => {
   let t: Target;
-  // The first run on a machine installs moto from PyPI (~40 s), above the default hook timeout.
+  // The test setup installs moto up front; a run without it (or a loaded machine) may take longer.
   beforeAll(async () => {
     t = await targets[name]();
   }, 300_000);
@@ -448,9 +449,9 @@ describe('startMotoServer', () => {
     const cacheDir = join(mkdtempSync(join(tmpdir(), 'moto-cache-')), 'moto');
     try {
       const error = await startMotoServer({ python: 'no-such-python3-here', cacheDir }).catch((e: Error) => e);
-      expect(error).toBeInstanceOf(MotoServerError);
+      expect(error).toBeInstanceOf(PrerequisiteError);
       expect((error as Error).message).toBe(
-        'moto server: needs no-such-python3-here with its venv module on the PATH (Debian/Ubuntu: apt-get install python3 python3-venv)',
+        'msk-s3-sink: missing prerequisite: `python3` (Python 3.9+, runs moto, the independent S3 and DynamoDB of the conformance tests) (here `no-such-python3-here`) is not on the PATH: install Python 3 with pip, e.g. `apt-get install python3 python3-pip`',
       );
       expect(existsSync(cacheDir)).toBe(false);
     } finally {

@@ -1,12 +1,12 @@
 /**
  * The Kafka admin adapter against a real Apache Kafka broker (KRaft, one node, started from
  * Maven Central's jars by local/emulators/kafka-broker.ts; fails — never skips — without java
- * or mvn). One case stays on librdkafka 2.0's mock cluster (Debian's kcat, see
- * test/support/kafka-mock-cluster.ts): a broker without DescribeGroups, where only the commit's
- * refusal protects a live group — a real broker always has DescribeGroups.
+ * or mvn). A broker without DescribeGroups, where only the commit's refusal protects a live
+ * group, is the real broker with the client's list of its APIs stubbed (a real broker always
+ * has DescribeGroups; this file needed librdkafka's mock cluster, and kcat, for it before).
  */
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Admin, Consumer, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
 import {
   createKafkaAdmin,
@@ -20,7 +20,6 @@ import {
 } from '../../lib/ops/kafka-admin.ts';
 import { SinkError } from '../../lib/errors.ts';
 import { startKafkaBroker, type KafkaBroker } from '../../local/emulators/kafka-broker.ts';
-import { MOCK_PARTITIONS_PER_TOPIC, startKafkaMockCluster, type KafkaMockCluster } from '../support/kafka-mock-cluster.ts';
 
 const P = 4;
 
@@ -225,31 +224,17 @@ describe('Kafka admin adapter against a real Kafka broker', () => {
     }
   });
 
-  it('a closed admin refuses calls with a typed error; close is idempotent', async () => {
-    const other = createKafkaAdmin({ bootstrapServers: [cluster.bootstrapServers], timeoutMs: 5_000 });
-    expect((await other.listOffsets('orders')).length).toBe(P);
-    await other.close();
-    await other.close();
-    await expect(other.listOffsets('orders')).rejects.toThrow(/closed/);
-  });
-});
-
-describe('Kafka admin adapter against the kcat (librdkafka) mock cluster: a broker without DescribeGroups', () => {
-  let cluster: KafkaMockCluster;
-  let admin: KafkaAdmin;
-
-  beforeAll(async () => {
-    cluster = await startKafkaMockCluster({ topics: [{ name: 'busy', partitions: MOCK_PARTITIONS_PER_TOPIC }] });
-    admin = createKafkaAdmin({ bootstrapServers: [cluster.bootstrapServers], timeoutMs: 5_000 });
-  });
-
-  afterAll(async () => {
-    await admin?.close();
-    await cluster?.stop();
-  });
-
-  it('refuses to set the offsets of a group with an active member: the commit’s refusal (UNKNOWN_MEMBER_ID) is the guard', async () => {
-    const group = 'live-group';
+  it('a broker without DescribeGroups (its API list stubbed): the commit’s refusal (UNKNOWN_MEMBER_ID) is the guard', async () => {
+    // Every real broker has DescribeGroups, so the client's list of the broker's APIs is stubbed
+    // to leave it out (as librdkafka's mock cluster did); everything else, the refused commit
+    // included, is the real broker's.
+    const listApis = Admin.prototype.listApis;
+    const apis = vi.spyOn(Admin.prototype, 'listApis').mockImplementation(async function (this: Admin) {
+      const all = (await listApis.call(this)) as Awaited<ReturnType<Admin['listApis']>>;
+      return all.filter((api) => api.name !== 'DescribeGroups');
+    } as Admin['listApis']);
+    const describeGroups = vi.spyOn(Admin.prototype, 'describeGroups');
+    const group = 'live-group-without-describe';
     const consumer = new Consumer({
       clientId: 'live-consumer',
       groupId: group,
@@ -266,11 +251,27 @@ describe('Kafka admin adapter against the kcat (librdkafka) mock cluster: a brok
       // consume() resolves once the consumer has joined the group and has its assignment.
       const refused = admin.setGroupOffsets(group, 'busy', [{ partition: 0, offset: 0 }]);
       await expect(refused).rejects.toBeInstanceOf(KafkaGroupNotEmptyError);
-      await expect(refused).rejects.toThrow(/Consumer group "live-group" has active members .*UNKNOWN_MEMBER_ID/);
+      await expect(refused).rejects.toThrow(
+        /Consumer group "live-group-without-describe" has active members \(the broker refused the commit with UNKNOWN_MEMBER_ID\)/,
+      );
+      expect(apis).toHaveBeenCalled();
+      expect(describeGroups).not.toHaveBeenCalled();
       await stream.close();
     } finally {
+      apis.mockRestore();
+      describeGroups.mockRestore();
       await consumer.close(true);
     }
+    // Nothing was committed: the group never had an offset for partition 0.
+    expect((await admin.fetchGroupOffsets(group, 'busy'))[0]).toEqual({ partition: 0, offset: undefined });
+  });
+
+  it('a closed admin refuses calls with a typed error; close is idempotent', async () => {
+    const other = createKafkaAdmin({ bootstrapServers: [cluster.bootstrapServers], timeoutMs: 5_000 });
+    expect((await other.listOffsets('orders')).length).toBe(P);
+    await other.close();
+    await other.close();
+    await expect(other.listOffsets('orders')).rejects.toThrow(/closed/);
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * The real Apache Kafka broker the project starts (local/emulators/kafka-broker.ts): a KRaft
  * single node from Maven Central's jars, run with Java 17+. The first run on a machine fetches
- * the jars (Maven) into node_modules/.cache/; it fails — never skips — without java or mvn.
+ * the jars (Maven) into the project's cache (~/.cache/msk-s3-sink/; the test setup does that up
+ * front); it fails — never skips — without java or mvn.
  */
 import { Admin, Consumer, MessagesStreamModes, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
 import { spawn } from 'node:child_process';
@@ -13,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaAdmin, type KafkaAdmin } from '../../lib/ops/kafka-admin.ts';
 import { ensureKafkaJars, KAFKA_VERSION, startKafkaBroker, type KafkaBroker } from '../../local/emulators/kafka-broker.ts';
+import { PrerequisiteError } from '../../local/emulators/prerequisites.ts';
 import { ROOT, runScript } from '../support/child.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -172,7 +174,7 @@ describe('the jar cache', () => {
         ['a', 'b'].map((who) => ensureKafkaJars(KAFKA_VERSION, cacheDir, (line) => lines.push(`${who}: ${line}`))),
       );
       expect(dirs).toEqual([cacheDir, cacheDir]);
-      expect(lines.filter((l) => l.includes('fetching org.apache.kafka:kafka_2.13')).length).toBe(1);
+      expect(lines.filter((l) => l.includes('kafka: fetching org.apache.kafka:kafka_2.13')).length).toBe(1);
       expect(lines.filter((l) => l.includes('another process is fetching')).length).toBe(1);
       expect(readdirSync(root)).toEqual([`kafka-${KAFKA_VERSION}`]); // no lock or temp directory left
       expect(readdirSync(cacheDir)).toContain(`kafka_2.13-${KAFKA_VERSION}.jar`);
@@ -193,8 +195,9 @@ describe('the jar cache', () => {
     try {
       const fill = ensureKafkaJars(KAFKA_VERSION, join(root, `kafka-${KAFKA_VERSION}`), () => undefined);
       process.env.PATH = path;
+      await expect(fill).rejects.toBeInstanceOf(PrerequisiteError);
       await expect(fill).rejects.toThrow(
-        /^The Kafka broker needs `mvn` on the PATH: install Apache Maven \(e\.g\. `apt-get install maven`\) to fetch Kafka from Maven Central$/,
+        /^msk-s3-sink: missing prerequisite: `mvn` \(Apache Maven, fetches Apache Kafka's jars from Maven Central once\) is not on the PATH: install Maven, e\.g\. `apt-get install maven`$/,
       );
       expect(readdirSync(root)).toEqual([]);
     } finally {
@@ -265,8 +268,8 @@ describe('npm run kafka (local/kafka.ts)', () => {
     // Only node's own directory on the PATH, so neither java nor mvn is found.
     const run = await runScript('local/kafka.ts', [], { PATH: dirname(process.execPath) });
     expect(run.code).toBe(1);
-    expect(run.stderr.trim()).toBe(
-      'The Kafka broker needs `java` on the PATH: install a Java 17+ runtime (e.g. `apt-get install openjdk-17-jre-headless`)',
+    expect(run.stderr).toBe(
+      'msk-s3-sink: missing prerequisite: `java` (Java 17+, runs DynamoDB Local and the Kafka broker) is not on the PATH: install a Java 17+ runtime, e.g. `apt-get install openjdk-17-jre-headless`\n',
     );
     expect(run.stdout).toBe('');
   });
