@@ -4,16 +4,31 @@
  *
  * Positions are the worker's own: the consumer group provides membership and assignment only,
  * and the worker fetches with explicit offsets (`Consumer.fetch` of `@platformatic/kafka`).
- * On start and after every (re)assignment, each assigned partition is positioned at the
- * ledger's committed offset + 1, which keeps the protocol's one assumption (docs/protocol.md):
- * a batch never starts above the ledger's committed offset + 1. The group's committed offset is
- * only a fallback when the ledger has nothing for the partition, then
+ * On start and whenever a partition is added to its assignment, the partition is positioned at
+ * the ledger's committed offset + 1, which keeps the protocol's one assumption
+ * (docs/protocol.md): a batch never starts above the ledger's committed offset + 1. The group's
+ * committed offset is only a fallback when the ledger has nothing for the partition, then
  * `consumer.auto.offset.reset`. The worker commits the group's offsets after each flush, for
  * lag tools; the ledger stays the source of truth.
  *
  * Within a partition, batches are contiguous from that start, so every later batch starts at or
  * below the ledger's committed offset + 1 too (the ledger only moves forward). A partition
  * whose delivery failed drops what it holds and is positioned from the ledger again.
+ *
+ * The loop fetches while a flush is in flight. One flush at a time: it takes up to `flush.size`
+ * records from the head of each selected partition's buffer, and they stay there (`inFlight`)
+ * until delivered, while fetches append behind them (up to `flush.size` more per partition). A
+ * partition's next batch therefore starts only after its previous one is delivered, at its
+ * first undelivered record, i.e. its committed offset + 1; after a failure the buffer, what was
+ * fetched meanwhile included, is dropped and the partition positioned from the ledger again.
+ *
+ * Rebalances are incremental (`consumer.partition.assignment.strategy`, cooperative-sticky by
+ * default): a partition kept goes on untouched (its buffer, its position, a flush in flight), a
+ * partition added is positioned as above, and a partition revoked is dropped, not delivered:
+ * its new owner starts from the ledger, and a flush of ours still in flight for it is two
+ * writers at one position, which the ledger's conditional writes arbitrate (the case of a
+ * retried Lambda batch). With an eager assignor (roundrobin) the same code applies to whatever
+ * each join assigns.
  *
  * Every `consumer.metadata.max.age.ms` the subscribed topics are listed again, as a Kafka
  * consumer's pattern subscription does: topics that now match `topics.regex`, and partitions
@@ -26,7 +41,7 @@
  * `task.shutdown.graceful.timeout.ms` between them, after which they are abandoned with a warning.
  * Against an unreachable cluster each of those requests would otherwise retry for many seconds.
  */
-import { Admin, Consumer, type ClusterMetadata, type ConsumerOptions } from '@platformatic/kafka';
+import { Admin, Consumer, cooperativeStickyAssigner, type ClusterMetadata, type ConsumerOptions, type GroupPartitionsAssigner } from '@platformatic/kafka';
 
 type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>;
 import { deliverBatch, type BatchReport } from '../delivery/deliver-batch.ts';
@@ -198,6 +213,7 @@ export class StandaloneWorker {
       // Most preferred first; the group takes the first every member offers. Version 3 of the
       // subscription carries the partitions a member owns, which cooperative-sticky keeps.
       protocols: config.assignmentStrategies.map((name) => ({ name, version: name === AssignmentStrategy.cooperativeSticky ? 3 : 1 })),
+      partitionAssigner: stickyToEveryClaim,
     };
     this.#consumer = new Consumer(consumerOptions);
     this.#consumer.on('consumer:group:join', (payload) => {
@@ -984,6 +1000,20 @@ export class StandaloneWorker {
     wake?.();
   }
 }
+
+/**
+ * The group leader's assignor: @platformatic/kafka's cooperative-sticky assignor, with every
+ * member's claim to the partitions it owns trusted whatever generation the member reports.
+ * The client's assignor drops the claims of members reporting an older generation than another
+ * member, and its members do report older ones after a revocation round, so a rebalance after a
+ * member died moved the survivors' own partitions between them (seen with three workers on
+ * Kafka 4.1). A claim made by two members is still honoured for neither (both revoke). A stale
+ * claim wins a partition back for a member that is alive now: safe here, since every owner
+ * positions from the ledger. Under an eager protocol (roundrobin chosen by the group) members
+ * claim nothing, and this is a plain balanced assignment.
+ */
+const stickyToEveryClaim: GroupPartitionsAssigner = (current, members, topics, metadata) =>
+  cooperativeStickyAssigner(current, new Map([...members].map(([id, member]) => [id, { ...member, generationId: -1 }])), topics, metadata);
 
 /** One step of the Kafka side of a stop; `leaves`: the step that ends the group membership. */
 interface KafkaStopStep {

@@ -152,14 +152,15 @@ describe('standalone workers in one group on a real broker', () => {
         30_000,
       );
 
+      const logsAtKill = new Map([a, b].map((w) => [w.name, w.logs.length]));
       c.child.kill('SIGKILL');
       await c.exited;
       const killedAt = Date.now();
       const survivorsOwn = [...before.get(a.name)!, ...before.get(b.name)!];
-      const atKill = await Promise.all(survivorsOwn.map(committed));
+      const atKill = new Map(await Promise.all(survivorsOwn.map(async (p) => [p, await committed(p)] as const)));
       await until('the survivors to take over every partition', () => new Set([...assignedTo(a), ...assignedTo(b)]).size === GROUP_PARTITIONS, 60_000);
       const tookOverAfterMs = Date.now() - killedAt;
-      const atTakeover = await Promise.all(survivorsOwn.map(committed));
+      const atTakeover = new Map(await Promise.all(survivorsOwn.map(async (p) => [p, await committed(p)] as const)));
 
       producing = false;
       await producerLoop;
@@ -175,20 +176,34 @@ describe('standalone workers in one group on a real broker', () => {
       expect((await a.exited).code, JSON.stringify(a.logs.slice(-5))).toBe(0);
       expect((await b.exited).code, JSON.stringify(b.logs.slice(-5))).toBe(0);
 
-      // Cooperative: the survivors kept their own partitions through the rebalance (never
-      // revoked, never positioned again from the ledger) and only added the dead worker's.
+      // Cooperative: each survivor kept its own partitions through the rebalance (the ones it
+      // still holds were never revoked nor positioned again from the ledger: their buffers and
+      // flushes went on), and added the dead worker's, positioned from the ledger. The client's
+      // cooperative-sticky assignor may still move one partition between the survivors to
+      // balance them (seen: 3 + 2 then 3 + 3 in a second round); no more than that.
       for (const w of [a, b]) {
         const own = before.get(w.name)!;
-        const lines = w.logs.filter((l) => l['message'] === 'Partitions assigned and positioned');
-        const takeover = lines.find((l) => (l['partitions'] as Positioned).length > own.length);
-        expect(takeover, `${w.name} took over partitions`).toBeDefined();
-        const byPartition = new Map((takeover!['partitions'] as Positioned).map((p) => [Number(p.partition.split('-').pop()), p.from]));
-        for (const p of own) expect(byPartition.get(p), `${w.name}: its own partition ${p}`).toBe('kept');
-        for (const [p, from] of byPartition) if (!own.includes(p)) expect(from, `${w.name}: taken-over partition ${p}`).toBe('ledger');
-        expect(w.logs.filter((l) => l['message'] === 'Partitions revoked: dropped what was fetched of them (their new owner resumes from the ledger)')).toEqual([]);
+        const after = w.logs.slice(logsAtKill.get(w.name));
+        const held = assignedTo(w);
+        expect(held.length, `${w.name} holds half the partitions`).toBe(GROUP_PARTITIONS / 2);
+        const stillOwn = own.filter((p) => held.includes(p));
+        expect(stillOwn.length, `${w.name} kept at least ${own.length - 1} of its own ${JSON.stringify(own)}`).toBeGreaterThanOrEqual(own.length - 1);
+        for (const line of after.filter((l) => l['message'] === 'Partitions assigned and positioned')) {
+          const byPartition = new Map((line['partitions'] as Positioned).map((p) => [Number(p.partition.split('-').pop()), p.from]));
+          for (const p of stillOwn) expect(byPartition.get(p), `${w.name}: its own partition ${p} in ${JSON.stringify(line['partitions'])}`).toBe('kept');
+          for (const [p, from] of byPartition) if (!own.includes(p)) expect(['ledger', 'kept'], `${w.name}: taken-over partition ${p}`).toContain(from);
+        }
+        const revokedOwn = after
+          .filter((l) => l['message'] === 'Partitions revoked: dropped what was fetched of them (their new owner resumes from the ledger)')
+          .flatMap((l) => (l['partitions'] as Array<{ partition: string }>).map((p) => Number(p.partition.split('-').pop())))
+          .filter((p) => own.includes(p));
+        expect(revokedOwn.length, `${w.name} revoked of its own: ${JSON.stringify(revokedOwn)}`).toBeLessThanOrEqual(1);
       }
+      const survivorsKept = [a, b].flatMap((w) => before.get(w.name)!.filter((p) => assignedTo(w).includes(p)));
       // And went on delivering them between the kill and the takeover (the session timeout and the rebalance).
-      expect(atTakeover.some((offset, i) => offset > atKill[i]!), `committed ${JSON.stringify(atKill)} -> ${JSON.stringify(atTakeover)} in ${tookOverAfterMs} ms`).toBe(true);
+      for (const p of survivorsKept) {
+        expect(atTakeover.get(p)!, `partition ${p}: committed ${atKill.get(p)} at the kill, ${atTakeover.get(p)} at the takeover (${tookOverAfterMs} ms later)`).toBeGreaterThan(atKill.get(p)!);
+      }
 
       const result = check(expected, await readDelivered(s3.client, s3.bucket, 'g-three/'));
       expect(result.lost).toEqual([]);
