@@ -17,7 +17,7 @@
  *
  * The loop fetches while a flush is in flight. One flush at a time: it takes up to `flush.size`
  * records from the head of each selected partition's buffer, and they stay there (`inFlight`)
- * until delivered, while fetches append behind them (up to `flush.size` more per partition). A
+ * until delivered, while fetches append behind them (while fewer than `flush.size` wait). A
  * partition's next batch therefore starts only after its previous one is delivered, at its
  * first undelivered record, i.e. its committed offset + 1; after a failure the buffer, what was
  * fetched meanwhile included, is dropped and the partition positioned from the ledger again.

