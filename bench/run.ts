@@ -7,10 +7,11 @@
  *  4. Cost per GB delivered at several batch sizes beside Firehose (MSK source) and MSK Connect.
  *  5. Cold start: each function's bundle, its size, and its module initialisation as a ratio to
  *     a baseline handler with the two SDK clients alone.
+ *  6. The standalone worker on a real Kafka broker against the floor (the same client, discarding).
  *
  * Usage: npm run bench [-- --quick | --long] [--runs N] [--e2e-seconds N] [--init-runs N]
- *          [--only handler,e2e,cost,cold] [--memory-mb 1024] [--partitions-per-batch 7]
- *          [--mcu-mbps 5] [--mcu-utilisation 1] [--out DIR]
+ *          [--only handler,e2e,cost,cold,standalone] [--memory-mb 1024] [--partitions-per-batch 7]
+ *          [--mcu-mbps 5] [--mcu-utilisation 1] [--standalone-records N] [--out DIR]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -21,6 +22,7 @@ import { measureColdStart, type ColdStartResult } from './lib/cold-start.ts';
 import { costPerGb, DEFAULT_ASSUMPTIONS, ledgerUnits, mskConnectPerGb, PRICES, type Assumptions, type BatchShape, type CostBreakdown, type RequestsPerPartition } from './lib/cost-model.ts';
 import { runE2e, type E2eResult } from './lib/e2e.ts';
 import { measureFormats, measureHandler, measureHandlerThroughput, prepareEvent, type Compression, type HandlerResult } from './lib/handler.ts';
+import { runStandaloneBench, type StandaloneBenchResult } from './lib/standalone.ts';
 import { round } from './lib/stats.ts';
 import { realisticEvent } from './realistic-data.ts';
 
@@ -31,11 +33,12 @@ const USAGE = `Usage: npm run bench [-- options]
   --runs N                counted handler runs per compression (default 21; --quick 5, --long 60)
   --e2e-seconds N         seconds of invocations per end-to-end batch size (default 15; --quick 4, --long 60)
   --init-runs N           fresh processes per cold-start variant (default 9; --quick 3, --long 21)
-  --only LIST             any of handler,e2e,cost,cold (default: all; cost needs handler sizes, e2e requests)
+  --only LIST             any of handler,e2e,cost,cold,standalone (default: all; cost needs handler sizes, e2e requests)
   --memory-mb N           the function's memory for the cost model (default 1024, the construct's default)
   --partitions-per-batch N  topic-partitions per batch in the cost model (default 7)
   --mcu-mbps N            MB/s one MSK Connect MCU sustains (assumption, default 5)
   --mcu-utilisation F     MSK Connect average utilisation 0-1 (default 1: best case)
+  --standalone-records N  records through the standalone worker per run (default 200000; --quick 60000, --long 500000)
   --out DIR               where to write JSON (default bench-results/)
   -h, --help`;
 
@@ -48,7 +51,8 @@ try {
       runs: { type: 'string' },
       'e2e-seconds': { type: 'string' },
       'init-runs': { type: 'string' },
-      only: { type: 'string', default: 'handler,e2e,cost,cold' },
+      only: { type: 'string', default: 'handler,e2e,cost,cold,standalone' },
+      'standalone-records': { type: 'string' },
       'memory-mb': { type: 'string' },
       'partitions-per-batch': { type: 'string' },
       'mcu-mbps': { type: 'string' },
@@ -76,14 +80,19 @@ function num(name: string, value: string | undefined, fallback: number, min: num
   }
   return n;
 }
-const preset = values.quick ? { runs: 5, seconds: 4, initRuns: 3 } : values.long ? { runs: 60, seconds: 60, initRuns: 21 } : { runs: 21, seconds: 15, initRuns: 9 };
+const preset = values.quick
+  ? { runs: 5, seconds: 4, initRuns: 3, standaloneRecords: 60_000, standaloneRuns: 1 }
+  : values.long
+    ? { runs: 60, seconds: 60, initRuns: 21, standaloneRecords: 500_000, standaloneRuns: 5 }
+    : { runs: 21, seconds: 15, initRuns: 9, standaloneRecords: 200_000, standaloneRuns: 3 };
 const runs = num('runs', values.runs, preset.runs, 1, 1000);
 const e2eSeconds = num('e2e-seconds', values['e2e-seconds'], preset.seconds, 1, 3600);
 const initRuns = num('init-runs', values['init-runs'], preset.initRuns, 1, 200);
+const standaloneRecords = num('standalone-records', values['standalone-records'], preset.standaloneRecords, 1_000, 10_000_000);
 const only = new Set(values.only.split(',').map((s) => s.trim()));
 for (const part of only) {
-  if (!['handler', 'e2e', 'cost', 'cold'].includes(part)) {
-    console.error(`--only: unknown part ${part} (handler, e2e, cost, cold)\n\n${USAGE}`);
+  if (!['handler', 'e2e', 'cost', 'cold', 'standalone'].includes(part)) {
+    console.error(`--only: unknown part ${part} (handler, e2e, cost, cold, standalone)\n\n${USAGE}`);
     process.exit(2);
   }
 }
@@ -288,6 +297,26 @@ if (only.has('cold')) {
   );
   out('   (median over rounds of the function\'s import time over the baseline\'s in the same round; aim: at most 1.3)');
   results['coldStart'] = cold;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. The standalone worker on a real broker
+
+if (only.has('standalone')) {
+  section('6. Standalone worker on a real Kafka broker (one node, loopback) vs the floor: the same client (@platformatic/kafka, same fetch sizes) consuming and discarding');
+  const partitions = 6;
+  const standalone: StandaloneBenchResult = await runStandaloneBench({ records: standaloneRecords, partitions, runs: preset.standaloneRuns, flushSize: 10_000 }, out);
+  table(
+    ['', 'median s', 'records/s', 'MiB/s (keys+values+headers)'],
+    [
+      ['floor (consume and discard)', round(standalone.floorMedianMs / 1000, 2), int(standalone.floorRecordsPerSecond), standalone.floorMiBPerSecond],
+      ['worker (file ledger, S3 emulator)', round(standalone.workerMedianMs / 1000, 2), int(standalone.workerRecordsPerSecond), standalone.workerMiBPerSecond],
+    ],
+  );
+  out(`   ratio (floor time / worker time, median of ${standalone.runs.length} interleaved runs): ${standalone.ratio.toFixed(2)}  (aim: >= 0.7)`);
+  out(`   ${int(standalone.records)} realistic records over ${partitions} partitions; flush.size ${int(standalone.flushSize)}; both from a fresh group, join included; the worker writes`);
+  out('   gzip JSON Lines objects to the S3 emulator and commits a file ledger; broker, emulator, worker and floor share the 2 cores');
+  results['standalone'] = standalone;
 }
 
 // ---------------------------------------------------------------------------------------------

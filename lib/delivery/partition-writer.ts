@@ -289,7 +289,8 @@ export class PartitionWriter {
       extension: `${format.extension}${compression.extension}`,
       path: chunk.path,
     });
-    const body = compression.compress(chunk.body);
+    // Off the event loop where the codec can: a long-running worker fetches meanwhile.
+    const body = compression.compressAsync ? await compression.compressAsync(chunk.body) : compression.compress(chunk.body);
     const metadata = toMetadata({
       topic,
       partition,

@@ -54,6 +54,11 @@ export interface Compression {
   readonly contentType: string | undefined;
   /** Deterministic: the same input gives the same bytes. */
   compress(body: Uint8Array): Uint8Array;
+  /**
+   * The same bytes as `compress`, computed on libuv's thread pool: the writer awaits it, so the
+   * event loop goes on meanwhile (the standalone worker fetches while it flushes).
+   */
+  compressAsync?(body: Uint8Array): Promise<Uint8Array>;
 }
 
 /** The codecs the sink offers. */

@@ -51,6 +51,12 @@ export interface StandaloneConfig {
    */
   readonly metadataMaxAgeMs: number;
   /**
+   * `consumer.partition.assignment.strategy`: the group's assignors, most preferred first; the
+   * group uses the first that every member offers (so a group can move from one to another
+   * member by member, as Kafka's consumers do).
+   */
+  readonly assignmentStrategies: readonly AssignmentStrategy[];
+  /**
    * `task.shutdown.graceful.timeout.ms`: how long a stop waits for the Kafka side (the final
    * offset commit, leaving the group, closing the clients) once what was fetched is delivered.
    * Delivering to S3 and the ledger is never cut short; only the Kafka requests are abandoned.
@@ -61,6 +67,23 @@ export interface StandaloneConfig {
   /** The sink's configuration, as `loadConfig` validated it (the ledger table is a placeholder with a file ledger). */
   readonly sink: SinkConfig;
 }
+
+/**
+ * The partition assignors of the classic group protocol the worker offers: `cooperative-sticky`
+ * (incremental: a rebalance moves only the partitions that change owner, the others are never
+ * revoked) and `roundrobin` (eager: every member gives up everything at each rebalance).
+ */
+export const AssignmentStrategy = {
+  cooperativeSticky: 'cooperative-sticky',
+  roundRobin: 'roundrobin',
+} as const;
+export type AssignmentStrategy = (typeof AssignmentStrategy)[keyof typeof AssignmentStrategy];
+
+/** Kafka's assignor class names for ours (what a Java consumer's configuration has). */
+const ASSIGNOR_CLASSES: Readonly<Record<string, AssignmentStrategy>> = {
+  'org.apache.kafka.clients.consumer.CooperativeStickyAssignor': AssignmentStrategy.cooperativeSticky,
+  'org.apache.kafka.clients.consumer.RoundRobinAssignor': AssignmentStrategy.roundRobin,
+};
 
 /** Keys the worker reads, with what they mean (the README's table is generated from the same facts). */
 export const STANDALONE_KEYS = [
@@ -82,6 +105,8 @@ export const STANDALONE_KEYS = [
   'consumer.fetch.max.wait.ms',
   'consumer.max.partition.fetch.bytes',
   'consumer.metadata.max.age.ms',
+  'consumer.partition.assignment.strategy',
+  'consumer.group.protocol',
   'task.shutdown.graceful.timeout.ms',
   'security.protocol',
   'sasl.mechanism',
@@ -203,6 +228,10 @@ const WorkerSchema = z.object({
   'consumer.max.partition.fetch.bytes': positiveInt(1_024, 256 * 1024 * 1024).default(1_048_576),
   // Kafka's default (5 minutes); the floor keeps a typo from listing the topics many times a second.
   'consumer.metadata.max.age.ms': positiveInt(1_000, 86_400_000).default(300_000),
+  // Cooperative first; roundrobin too, so that workers of an older release (roundrobin only) and
+  // newer ones can share a group during a rolling upgrade (the group takes the common one).
+  'consumer.partition.assignment.strategy': z.string().default(`${AssignmentStrategy.cooperativeSticky},${AssignmentStrategy.roundRobin}`),
+  'consumer.group.protocol': z.enum(['classic', 'consumer'], { error: 'classic' }).default('classic'),
   // Kafka Connect's default (5 s). 0 abandons the Kafka side at once; the ceiling (10 minutes)
   // is well past any supervisor's stop timeout (systemd 90 s, Kubernetes 30 s by default).
   'task.shutdown.graceful.timeout.ms': positiveInt(0, 600_000).default(5_000),
@@ -299,6 +328,13 @@ export function resolveStandaloneConfig(
   }
 
   const security = resolveSecurity(c, env, { baseDir, readFile, problems });
+  const assignmentStrategies = resolveAssignmentStrategies(c['consumer.partition.assignment.strategy'], problems);
+  if (c['consumer.group.protocol'] === 'consumer') {
+    problems.push(
+      'consumer.group.protocol: "consumer" (KIP-848) is not supported: @platformatic/kafka joins that protocol only through its own consume() streams, and ' +
+        'acknowledges a revocation at its next heartbeat; use "classic" (the default) with consumer.partition.assignment.strategy=cooperative-sticky, which is incremental too',
+    );
+  }
 
   const { ledger, sink } = resolveStorage(c, env, baseDir, problems);
 
@@ -320,11 +356,30 @@ export function resolveStandaloneConfig(
     fetchMaxWaitMs: c['consumer.fetch.max.wait.ms'],
     maxPartitionFetchBytes: c['consumer.max.partition.fetch.bytes'],
     metadataMaxAgeMs: c['consumer.metadata.max.age.ms'],
+    assignmentStrategies,
     shutdownTimeoutMs: c['task.shutdown.graceful.timeout.ms'],
     security,
     ledger,
     sink,
   };
+}
+
+/** `consumer.partition.assignment.strategy`: a list of our names or Kafka's class names, most preferred first. */
+function resolveAssignmentStrategies(value: string, problems: string[]): AssignmentStrategy[] {
+  const known = Object.values(AssignmentStrategy) as string[];
+  const strategies: AssignmentStrategy[] = [];
+  for (const item of value.split(',').map((part) => part.trim()).filter((part) => part !== '')) {
+    const strategy = known.includes(item) ? (item as AssignmentStrategy) : ASSIGNOR_CLASSES[item];
+    if (strategy === undefined) {
+      problems.push(`consumer.partition.assignment.strategy: unknown assignor "${item}" (${known.join(', ')}, or Kafka's ${Object.keys(ASSIGNOR_CLASSES).join(', ')})`);
+    } else if (!strategies.includes(strategy)) {
+      strategies.push(strategy);
+    }
+  }
+  if (strategies.length === 0 && !problems.some((p) => p.startsWith('consumer.partition.assignment.strategy'))) {
+    problems.push('consumer.partition.assignment.strategy: no assignor given');
+  }
+  return strategies;
 }
 
 /** What the operations commands take from a worker file (`readWorkerStorageFile`). */

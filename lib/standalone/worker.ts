@@ -4,10 +4,10 @@
  *
  * Positions are the worker's own: the consumer group provides membership and assignment only,
  * and the worker fetches with explicit offsets (`Consumer.fetch` of `@platformatic/kafka`).
- * On start and after every (re)assignment, each assigned partition is positioned at the
- * ledger's committed offset + 1, which keeps the protocol's one assumption (docs/protocol.md):
- * a batch never starts above the ledger's committed offset + 1. The group's committed offset is
- * only a fallback when the ledger has nothing for the partition, then
+ * On start and whenever a partition is added to its assignment, the partition is positioned at
+ * the ledger's committed offset + 1, which keeps the protocol's one assumption
+ * (docs/protocol.md): a batch never starts above the ledger's committed offset + 1. The group's
+ * committed offset is only a fallback when the ledger has nothing for the partition, then
  * `consumer.auto.offset.reset`. The worker commits the group's offsets after each flush, for
  * lag tools; the ledger stays the source of truth.
  *
@@ -21,6 +21,21 @@
  * the topic id it was read from; a partition whose ledger entry has another topic id (the topic
  * was deleted and created again) is refused until the next assignment (docs/protocol.md).
  *
+ * The loop fetches while a flush is in flight. One flush at a time: it takes up to `flush.size`
+ * records from the head of each selected partition's buffer, and they stay there (`inFlight`)
+ * until delivered, while fetches append behind them (while fewer than `flush.size` wait). A
+ * partition's next batch therefore starts only after its previous one is delivered, at its
+ * first undelivered record, i.e. its committed offset + 1; after a failure the buffer, what was
+ * fetched meanwhile included, is dropped and the partition positioned from the ledger again.
+ *
+ * Rebalances are incremental (`consumer.partition.assignment.strategy`, cooperative-sticky by
+ * default): a partition kept goes on untouched (its buffer, its position, a flush in flight), a
+ * partition added is positioned as above, and a partition revoked is dropped, not delivered:
+ * its new owner starts from the ledger, and a flush of ours still in flight for it is two
+ * writers at one position, which the ledger's conditional writes arbitrate (the case of a
+ * retried Lambda batch). With an eager assignor (roundrobin) the same code applies to whatever
+ * each join assigns.
+ *
  * Every `consumer.metadata.max.age.ms` the subscribed topics are listed again, as a Kafka
  * consumer's pattern subscription does: topics that now match `topics.regex`, and partitions
  * added to a subscribed topic, make the worker join the group again so that they are assigned.
@@ -32,7 +47,7 @@
  * `task.shutdown.graceful.timeout.ms` between them, after which they are abandoned with a warning.
  * Against an unreachable cluster each of those requests would otherwise retry for many seconds.
  */
-import { Admin, Consumer, FetchIsolationLevels, type ClusterMetadata, type ConsumerOptions } from '@platformatic/kafka';
+import { Admin, Consumer, cooperativeStickyAssigner, FetchIsolationLevels, type ClusterMetadata, type ConsumerOptions, type GroupPartitionsAssigner } from '@platformatic/kafka';
 
 type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>;
 import { deliverBatch, type BatchReport } from '../delivery/deliver-batch.ts';
@@ -41,7 +56,7 @@ import { PoisonRecordError, SinkError, TopicRecreatedError } from '../errors.ts'
 import { EventSource, type KafkaHeader, type KafkaRecord, type PartitionBatch } from '../model.ts';
 import { kafkaClientOptions, type MskIamTokenSigner } from '../ops/kafka-admin.ts';
 import { type Clock, type ObjectStore, type OffsetLedger, SkipKind, skippedCount } from '../ports.ts';
-import type { StandaloneConfig } from './config.ts';
+import { AssignmentStrategy, type StandaloneConfig } from './config.ts';
 import { errorFields, type WorkerLogger } from './log.ts';
 import { readCommitted } from './read-committed.ts';
 
@@ -80,7 +95,7 @@ interface TopicListing {
 }
 
 /** Where a partition's position came from. */
-type PositionSource = 'ledger' | 'group' | 'earliest' | 'latest' | 'retry';
+type PositionSource = 'ledger' | 'group' | 'earliest' | 'latest' | 'retry' | 'kept';
 
 interface PartitionState {
   readonly topic: string;
@@ -91,6 +106,8 @@ interface PartitionState {
   position: number;
   /** Records fetched and not yet delivered, contiguous from `bufferStart`. */
   buffer: KafkaRecord[];
+  /** How many records at the head of `buffer` the flush in flight is delivering (0: none). */
+  inFlight: number;
   /**
    * The offset from which the log was read without a break up to the position: where the
    * partition was positioned, or after the last record delivered. The buffer's records are all of
@@ -151,8 +168,10 @@ export class StandaloneWorker {
   #listing: Promise<void> | undefined;
   #listingAdmin: Admin | undefined;
   #partitions = new Map<string, PartitionState>();
-  /** Bumped whenever the partitions are re-positioned: a fetch begun before is discarded. */
+  /** Bumped whenever every partition is dropped (a rejoin): a fetch begun before is discarded. */
   #epoch = 0;
+  /** Bumped with `#epoch`: an assignment positioned across a rejoin is positioned again. */
+  #assignmentGeneration = 0;
   #assignmentDirty = false;
   /** Why the worker must join the group again, when it must. */
   #rejoinNeeded: string | undefined;
@@ -164,6 +183,8 @@ export class StandaloneWorker {
   #closed = false;
   #wake: (() => void) | undefined;
   #lastFlush: number;
+  /** The flush in flight (at most one: a partition's batches go out in order), resolving to its failed partitions. */
+  #flushing: Promise<number> | undefined;
   #fatal: Error | undefined;
   readonly stats: WorkerStats;
   /** An object key as logs show it (Layout.redactKey). */
@@ -209,6 +230,10 @@ export class StandaloneWorker {
       rebalanceTimeout: config.rebalanceTimeoutMs,
       maxWaitTime: config.fetchMaxWaitMs,
       maxBytesPerPartition: config.maxPartitionFetchBytes,
+      // Most preferred first; the group takes the first every member offers. Version 3 of the
+      // subscription carries the partitions a member owns, which cooperative-sticky keeps.
+      protocols: config.assignmentStrategies.map((name) => ({ name, version: name === AssignmentStrategy.cooperativeSticky ? 3 : 1 })),
+      partitionAssigner: stickyToEveryClaim,
     };
     this.#consumer = new Consumer(consumerOptions);
     this.#consumer.on('consumer:group:join', (payload) => {
@@ -223,7 +248,13 @@ export class StandaloneWorker {
       });
       this.#wakeUp();
     });
-    this.#consumer.on('consumer:group:rebalance', () => this.#log.info('The consumer group is rebalancing'));
+    // Also emitted by a cooperative revocation, whose assignment (without the revoked partitions)
+    // is in place before the member joins again: stop fetching those at once.
+    this.#consumer.on('consumer:group:rebalance', () => {
+      this.#log.info('The consumer group is rebalancing');
+      this.#assignmentDirty = true;
+      this.#wakeUp();
+    });
     this.#consumer.on('consumer:heartbeat:error', (payload) => this.#log.debug('Heartbeat failed', errorFields(payload.error)));
     // Emitted when a rejoin after a rebalance failed: the membership is gone until we join again.
     this.#consumer.on('error', (error: Error) => {
@@ -261,7 +292,7 @@ export class StandaloneWorker {
           if (this.#rejoinNeeded !== undefined) await this.#rejoin(this.#rejoinNeeded);
           if (this.#assignmentDirty) await this.#applyAssignment();
           await this.#fetchOnce();
-          await this.#flushIfDue();
+          this.#flushIfDue();
         } catch (error) {
           if (error instanceof WorkerFatalError) throw error;
           if (this.#stopping) break; // a Kafka request abandoned by the stop
@@ -284,6 +315,8 @@ export class StandaloneWorker {
       if (!ok) throw new WorkerFatalError('Some partitions could not be delivered at shutdown; they will be delivered again from the ledger on the next start');
       if (this.#fatal) throw this.#fatal;
     } finally {
+      // After a fatal error a flush may still be in flight: the ledger must outlive it.
+      await this.#flushing?.catch(() => undefined);
       await this.#close();
     }
   }
@@ -489,30 +522,52 @@ export class StandaloneWorker {
     await this.#flush(reason, true);
     this.#partitions = new Map();
     this.#epoch++;
+    this.#assignmentGeneration++;
     await this.#join();
   }
 
-  /** Positions every assigned partition: ledger + 1, else the group's offset, else auto.offset.reset. */
+  /**
+   * Follows the group's assignment incrementally: a partition kept goes on as it was (its buffer,
+   * its position, a flush of it in flight), a partition revoked is dropped, and a partition added
+   * is positioned at the ledger's committed offset + 1, else the group's offset, else
+   * `consumer.auto.offset.reset`.
+   *
+   * A revoked partition's buffer is dropped, not delivered: its new owner positions it from the
+   * ledger, so nothing is lost. A flush of ours still in flight for it goes on; that is the case
+   * the ledger's protocol is made for (two writers at one position, as with a retried Lambda
+   * batch): the object keys are a function of the records, and the conditional ledger write
+   * lets one commit and makes the other skip what is already committed (docs/protocol.md).
+   */
   async #applyAssignment(): Promise<void> {
     this.#assignmentDirty = false;
-    // Deliver what the previous assignment fetched (safe even for partitions now someone else's:
-    // the ledger's conditional writes arbitrate), so a rebalance does not fetch it twice.
-    if (this.#bufferedRecords() > 0) await this.#flush('rebalance', true);
-    const epoch = ++this.#epoch;
     const assigned: Array<{ topic: string; partition: number }> = [];
     for (const assignment of this.#consumer.assignments ?? []) {
       for (const partition of assignment.partitions) assigned.push({ topic: assignment.topic, partition });
     }
+    const assignedKeys = new Set(assigned.map(({ topic, partition }) => partitionKey(topic, partition)));
+    const revoked = [...this.#partitions.values()].filter((s) => !assignedKeys.has(partitionKey(s.topic, s.partition)));
+    const added = assigned.filter(({ topic, partition }) => !this.#partitions.has(partitionKey(topic, partition)));
+    for (const state of revoked) this.#partitions.delete(partitionKey(state.topic, state.partition));
+    if (revoked.length > 0) {
+      this.#log.info('Partitions revoked: dropped what was fetched of them (their new owner resumes from the ledger)', {
+        partitions: revoked.map((s) => ({ partition: `${s.topic}-${s.partition}`, dropped: s.buffer.length - s.inFlight, inFlight: s.inFlight })),
+      });
+    }
     const positions = new Map<string, { position: number; source: PositionSource }>();
+    for (const state of this.#partitions.values()) positions.set(partitionKey(state.topic, state.partition), { position: state.position, source: 'kept' });
+    // Partitions added while positioning ran are positioned at the next pass (the join sets the flag again).
+    const generation = this.#assignmentGeneration;
     const topicIds = new Map<string, string>();
     const refused = new Map<string, TopicRecreatedError>();
     try {
-      const entries = await Promise.all(assigned.map(({ topic, partition }) => this.#deps.ledger.read(topic, partition)));
-      if (assigned.length > 0) {
-        const metadata = await this.#untilStop(this.#consumer.metadata({ topics: [...new Set(assigned.map((tp) => tp.topic))], forceUpdate: true }));
+      const entries = await Promise.all(added.map(({ topic, partition }) => this.#deps.ledger.read(topic, partition)));
+      if (added.length > 0) {
+        const metadata = await this.#untilStop(this.#consumer.metadata({ topics: [...new Set(added.map((tp) => tp.topic))], forceUpdate: true }));
         for (const [name, topic] of metadata.topics) topicIds.set(name, topic.id);
       }
-      assigned.forEach((tp, index) => {
+      // An added partition whose ledger entry names another topic id: the topic was deleted and
+      // created again, and its offsets are not the ledger's (refused, never taken for duplicates).
+      added.forEach((tp, index) => {
         const entry = entries[index];
         const topicId = topicIds.get(tp.topic);
         if (entry?.topicId !== undefined && topicId !== undefined && entry.topicId !== topicId) {
@@ -529,7 +584,7 @@ export class StandaloneWorker {
         }
       });
       const missing: Array<{ topic: string; partition: number }> = [];
-      assigned.forEach((tp, index) => {
+      added.forEach((tp, index) => {
         const entry = entries[index];
         if (entry) positions.set(partitionKey(tp.topic, tp.partition), { position: entry.committedOffset + 1, source: 'ledger' });
         else missing.push(tp);
@@ -563,45 +618,49 @@ export class StandaloneWorker {
         }
       }
     } catch (error) {
-      // Mid-rebalance the group coordinator refuses offset reads: try again shortly.
+      // Mid-rebalance the group coordinator refuses offset reads: try again shortly (the kept
+      // partitions go on meanwhile).
       this.#assignmentDirty = true;
       if (this.#stopping) return;
       this.#log.warn('Positioning the assigned partitions failed; trying again', errorFields(error));
       await this.#sleep(500);
       return;
     }
-    if (epoch !== this.#epoch) return;
+    // A rejoin dropped every partition meanwhile: position them all again at the next pass.
+    if (generation !== this.#assignmentGeneration) return;
     const now = this.#deps.clock.now();
-    this.#partitions = new Map(
-      assigned.map(({ topic, partition }) => {
-        const { position } = positions.get(partitionKey(topic, partition))!;
-        const state: PartitionState = {
-          topic,
-          partition,
-          topicId: topicIds.get(topic),
-          position,
-          buffer: [],
-          bufferStart: position,
-          highWatermark: undefined,
-          retryAt: now,
-          failures: 0,
-        };
-        return [partitionKey(topic, partition), state];
-      }),
-    );
+    for (const { topic, partition } of added) {
+      const { position } = positions.get(partitionKey(topic, partition))!;
+      this.#partitions.set(partitionKey(topic, partition), {
+        topic,
+        partition,
+        topicId: topicIds.get(topic),
+        position,
+        buffer: [],
+        inFlight: 0,
+        bufferStart: position,
+        highWatermark: undefined,
+        retryAt: now,
+        failures: 0,
+      });
+    }
     for (const [key, error] of refused) this.#refuse(this.#partitions.get(key)!, error);
     this.#log.info('Partitions assigned and positioned', {
       partitions: assigned.map(({ topic, partition }) => {
         const { position, source } = positions.get(partitionKey(topic, partition))!;
         return { partition: `${topic}-${partition}`, position, from: source };
       }),
+      added: added.length,
+      kept: assigned.length - added.length,
+      revoked: revoked.length,
     });
   }
 
   /** One fetch round over every assigned partition that may fetch, one request per leader. */
   async #fetchOnce(): Promise<void> {
     const now = this.#deps.clock.now();
-    const ready = [...this.#partitions.values()].filter((s) => s.buffer.length < this.#config.flushSize && s.retryAt <= now);
+    // Records in flight do not count: a partition fetches its next flush.size while its flush runs.
+    const ready = [...this.#partitions.values()].filter((s) => s.buffer.length - s.inFlight < this.#config.flushSize && s.retryAt <= now);
     if (ready.length === 0) {
       await this.#sleep(Math.max(10, Math.min(200, this.#untilFlush())));
       return;
@@ -616,8 +675,10 @@ export class StandaloneWorker {
       const partition = topic?.partitions[state.partition];
       if (!topic || !partition) continue;
       if (state.topicId !== undefined && topic.id !== state.topicId) {
-        // The topic was deleted and created again under this worker: position the partitions
-        // again, which checks them against the ledger's topic id.
+        // The topic was deleted and created again under this worker: forget the partition, so
+        // that the next assignment pass positions it as added, which checks it against the
+        // ledger's topic id (a flush of it in flight goes on, arbitrated by the ledger).
+        this.#partitions.delete(partitionKey(state.topic, state.partition));
         this.#assignmentDirty = true;
         continue;
       }
@@ -751,21 +812,49 @@ export class StandaloneWorker {
     return n;
   }
 
-  async #flushIfDue(): Promise<void> {
-    const full = [...this.#partitions.values()].some((s) => s.buffer.length >= this.#config.flushSize);
+  /**
+   * Starts a flush when one is due and none is in flight, without waiting for it: the loop goes
+   * on fetching meanwhile (up to `flush.size` records per partition besides those in flight).
+   */
+  #flushIfDue(): void {
+    if (this.#flushing) return;
     if (this.#untilFlush() <= 0) {
-      await this.#flush('interval', true);
       this.#lastFlush = this.#deps.clock.now();
-    } else if (full) {
-      await this.#flush('flush.size', false);
+      this.#startFlush('interval', true);
+    } else if ([...this.#partitions.values()].some((s) => s.buffer.length >= this.#config.flushSize)) {
+      this.#startFlush('flush.size', false);
     }
+  }
+
+  #startFlush(reason: string, all: boolean): Promise<number> {
+    const flushing = this.#deliver(reason, all).finally(() => {
+      if (this.#flushing === flushing) this.#flushing = undefined;
+      // The loop may be waiting for buffer space, or for this flush to start the next.
+      this.#wakeUp();
+    });
+    this.#flushing = flushing;
+    flushing.catch(() => undefined);
+    return flushing;
+  }
+
+  /**
+   * Waits for the flush in flight, then flushes (rebalance, stop). Returns how many partitions
+   * failed, in both.
+   */
+  async #flush(reason: string, all: boolean): Promise<number> {
+    let failed = 0;
+    while (this.#flushing) failed += await this.#flushing;
+    return failed + (await this.#startFlush(reason, all));
   }
 
   /**
    * Delivers up to `flush.size` records of each partition (all partitions with records, or only
-   * the full ones), then commits the group's offsets. Returns how many partitions failed.
+   * the full ones), then commits the group's offsets. Returns how many partitions failed. The
+   * records stay at the head of their buffers (`inFlight`) until delivered, while fetches append
+   * behind them; a partition's next batch starts after the last record delivered (its committed
+   * offset + 1), or, after a failure, from the ledger again.
    */
-  async #flush(reason: string, all: boolean): Promise<number> {
+  async #deliver(reason: string, all: boolean): Promise<number> {
     const selected = [...this.#partitions.values()].filter(
       (s) => s.buffer.length > 0 && (all || s.buffer.length >= this.#config.flushSize),
     );
@@ -778,6 +867,17 @@ export class StandaloneWorker {
       coversFrom: s.bufferStart,
       ...(s.topicId !== undefined ? { topicId: s.topicId } : {}),
     }));
+    selected.forEach((s, index) => {
+      s.inFlight = partitions[index]!.records.length;
+    });
+    try {
+      return await this.#deliverSelected(reason, selected, partitions);
+    } finally {
+      for (const s of selected) s.inFlight = 0;
+    }
+  }
+
+  async #deliverSelected(reason: string, selected: readonly PartitionState[], partitions: readonly PartitionBatch[]): Promise<number> {
     const started = this.#deps.clock.now();
     let report: BatchReport;
     try {
@@ -1020,6 +1120,20 @@ export class StandaloneWorker {
     wake?.();
   }
 }
+
+/**
+ * The group leader's assignor: @platformatic/kafka's cooperative-sticky assignor, with every
+ * member's claim to the partitions it owns trusted whatever generation the member reports.
+ * The client's assignor drops the claims of members reporting an older generation than another
+ * member, and its members do report older ones after a revocation round, so a rebalance after a
+ * member died moved the survivors' own partitions between them (seen with three workers on
+ * Kafka 4.1). A claim made by two members is still honoured for neither (both revoke). A stale
+ * claim wins a partition back for a member that is alive now: safe here, since every owner
+ * positions from the ledger. Under an eager protocol (roundrobin chosen by the group) members
+ * claim nothing, and this is a plain balanced assignment.
+ */
+const stickyToEveryClaim: GroupPartitionsAssigner = (current, members, topics, metadata) =>
+  cooperativeStickyAssigner(current, new Map([...members].map(([id, member]) => [id, { ...member, generationId: -1 }])), topics, metadata);
 
 /** One step of the Kafka side of a stop; `leaves`: the step that ends the group membership. */
 interface KafkaStopStep {

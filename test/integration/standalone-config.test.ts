@@ -137,6 +137,20 @@ describe('standalone configuration', () => {
     expect(problems({ ...minimal, 'task.shutdown.graceful.timeout.ms': '5s' })).toEqual([expect.stringMatching(/^task\.shutdown\.graceful\.timeout\.ms: Invalid input: expected number/)]);
   });
 
+  it('reads consumer.partition.assignment.strategy (cooperative-sticky, then roundrobin, by default; Kafka class names too) and refuses consumer.group.protocol=consumer', () => {
+    const strategies = (value?: string) =>
+      resolveStandaloneConfig(value === undefined ? minimal : { ...minimal, 'consumer.partition.assignment.strategy': value }, {}, { baseDir: dir }).assignmentStrategies;
+    expect(strategies()).toEqual(['cooperative-sticky', 'roundrobin']);
+    expect(strategies('roundrobin')).toEqual(['roundrobin']);
+    expect(strategies('org.apache.kafka.clients.consumer.CooperativeStickyAssignor, roundrobin, cooperative-sticky')).toEqual(['cooperative-sticky', 'roundrobin']);
+    expect(problems({ ...minimal, 'consumer.partition.assignment.strategy': 'range' })).toEqual([
+      expect.stringMatching(/^consumer\.partition\.assignment\.strategy: unknown assignor "range" \(cooperative-sticky, roundrobin, or Kafka's/),
+    ]);
+    expect(problems({ ...minimal, 'consumer.partition.assignment.strategy': ' , ' })).toEqual(['consumer.partition.assignment.strategy: no assignor given']);
+    expect(resolveStandaloneConfig({ ...minimal, 'consumer.group.protocol': 'classic' }, {}, { baseDir: dir }).assignmentStrategies).toHaveLength(2);
+    expect(problems({ ...minimal, 'consumer.group.protocol': 'consumer' })).toEqual([expect.stringMatching(/^consumer\.group\.protocol: "consumer" \(KIP-848\) is not supported/)]);
+  });
+
   it('defaults group.id to connect-<name>, takes LEDGER_TABLE from the environment, substitutes ${env:...}', () => {
     const { 'group.id': _, 'offset.storage.file.filename': __, ...rest } = minimal;
     const config = resolveStandaloneConfig({ ...rest, name: 'orders', 's3.bucket.name': '${env:BUCKET}' }, { LEDGER_TABLE: 'ledger-x', BUCKET: 'env-bucket' });

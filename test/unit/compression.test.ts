@@ -44,6 +44,18 @@ describe('compressionFor', () => {
     );
   });
 
+  it('compresses off the event loop to the very bytes of the synchronous codec (a retried write must produce the same object)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 4000 }), fc.constantFrom('gzip' as const, 'zstd' as const), async (bytes, name) => {
+        const codec = compressionFor(name);
+        expect(codec.compressAsync).toBeTypeOf('function');
+        const async = await codec.compressAsync!(bytes);
+        expect(Buffer.from(async).equals(Buffer.from(codec.compress(bytes)))).toBe(true);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it('rejects an unknown codec', () => {
     expect(() => compressionFor('lz4' as never)).toThrow(/Unknown compression/);
   });
