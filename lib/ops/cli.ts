@@ -18,21 +18,21 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { S3ObjectStore } from '../aws/s3-object-store.ts';
-import { loadConfig } from '../config.ts';
-import { SinkError } from '../errors.ts';
-import { closestName } from '../suggest.ts';
-import { createLayout, DEFAULT_LAYOUT, type Layout } from '../layout.ts';
-import { ledgerEntryFields } from '../ports.ts';
-import { readWorkerStorageFile, StandaloneConfigError, type WorkerStorage } from '../standalone/config.ts';
-import { LedgerLockedError } from '../standalone/file-ledger.ts';
-import { FileLedgerAdmin } from '../standalone/file-ledger-admin.ts';
-import { type AwsCallerLookup, defaultOperator, stsCallerLookup } from './caller.ts';
-import { catalog, type CatalogedObject, generationWindows } from './catalog.ts';
-import { createKafkaAdmin, type KafkaAdmin, type KafkaSecurity } from './kafka-admin.ts';
-import { LedgerAdmin, type LedgerAdminPort } from './ledger-admin.ts';
-import { LambdaMappings, MappingState } from './lambda-mappings.ts';
+import { loadConfig } from '../config/config.ts';
+import { SinkError } from '../core/errors.ts';
+import { closestName } from '../config/suggest.ts';
+import { createLayout, DEFAULT_LAYOUT, type Layout } from '../layout/layout.ts';
+import { ledgerEntryFields } from '../core/ports.ts';
+import { readWorkerStorageFile, StandaloneConfigError, type WorkerStorage } from '../config/worker-config.ts';
+import { LedgerLockedError } from '../ledger/file-ledger.ts';
+import { FileLedgerAdmin } from '../ledger/file-ledger-admin.ts';
+import { type AwsCallerLookup, defaultOperator, stsCallerLookup } from '../aws/caller.ts';
+import { catalog, type CatalogedObject, generationWindows } from '../manifest/catalog.ts';
+import { createKafkaAdmin, type KafkaAdmin, type KafkaSecurity } from '../kafka/kafka-admin.ts';
+import { LedgerAdmin, type LedgerAdminPort } from '../ledger/admin.ts';
+import { LambdaMappings, MappingState } from '../aws/lambda-mappings.ts';
 import { locateOffset, locateTimestamp } from './locate.ts';
-import { manifestLayoutProblem, writeDueManifests } from './manifest.ts';
+import { manifestLayoutProblem, writeDueManifests } from '../manifest/manifest.ts';
 import { IamRolePolicies } from './iam-policy.ts';
 import {
   assertReadsTopic,
@@ -44,7 +44,7 @@ import {
   resolveTarget,
 } from './replay.ts';
 import { applyReset, OperationError, planReset, type ResetStep } from './reset.ts';
-import { S3Inventory } from './s3-inventory.ts';
+import { S3Inventory } from '../aws/s3-inventory.ts';
 import { reconcile } from './verify.ts';
 
 /** Where the command line writes, and what it knows of its terminal. */
@@ -442,7 +442,7 @@ class Context {
       reason: this.values.reason ?? 'delete objects superseded by a later generation',
     };
   }
-  /** Who runs the command: --by, else the AWS caller (STS), else user@host (see lib/ops/caller.ts). */
+  /** Who runs the command: --by, else the AWS caller (STS), else user@host (see lib/aws/caller.ts). */
   async operator(): Promise<string> {
     if (this.values.by !== undefined) return this.values.by;
     if (this.#operator === undefined) {

@@ -1,6 +1,6 @@
-import type { KafkaAdmin } from './kafka-admin.ts';
-import type { LedgerAdminPort } from './ledger-admin.ts';
-import { checkReplayId, FENCE_TAG, type LambdaMappings, type MappingInfo, MappingState } from './lambda-mappings.ts';
+import type { KafkaAdmin } from '../kafka/kafka-admin.ts';
+import type { LedgerAdminPort } from '../ledger/admin.ts';
+import { checkReplayId, FENCE_TAG, type LambdaMappings, type MappingInfo, MappingState } from '../aws/lambda-mappings.ts';
 import { applyReset, OperationError, planReset, type ResetStep } from './reset.ts';
 import { checkNewGroupAccess, GROUP_ACTIONS, PolicyUnreadableError, type RolePolicySource, usesIamAuth } from './iam-policy.ts';
 

@@ -1,5 +1,5 @@
-import { SinkError } from '../errors.ts';
-import type { AuditedLedgerEntry, LedgerAdminPort, LedgerReset } from './ledger-admin.ts';
+import { SinkError } from '../core/errors.ts';
+import type { AuditedLedgerEntry, LedgerAdminPort, LedgerReset } from '../ledger/admin.ts';
 
 /** An operator's command is wrong or cannot be carried out as asked. */
 export class OperationError extends SinkError {

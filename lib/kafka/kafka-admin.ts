@@ -17,7 +17,7 @@
  */
 import { Admin, type AdminOptions, type SASLOptions } from '@platformatic/kafka';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import { SinkError } from '../errors.ts';
+import { SinkError } from '../core/errors.ts';
 
 /** How to connect: plaintext, TLS, SASL/SCRAM (over TLS unless `tls: false`), or MSK IAM (OAUTHBEARER over TLS). */
 export type KafkaSecurity =

@@ -7,8 +7,8 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { LEDGER_ATTRIBUTE_NAMES, TOPIC_ID_ATTRIBUTE, toEntry } from '../aws/dynamodb-ledger.ts';
-import { LedgerConflictError } from '../errors.ts';
-import type { LedgerEntry, LedgerPosition } from '../ports.ts';
+import { LedgerConflictError } from '../core/errors.ts';
+import type { LedgerEntry, LedgerPosition } from '../core/ports.ts';
 
 /** One reset of a partition's ledger: who, when, from, to and why. */
 export interface LedgerReset {
@@ -55,7 +55,7 @@ export interface AuditedLedgerEntry extends LedgerEntry {
  * The ledger as the operations command line uses it: every partition's entry and history, and
  * resets. The sink's own ports (`OffsetLedger`) only read and advance; a reset is an operator's
  * act. Two implementations: `LedgerAdmin` over the DynamoDB table, and `FileLedgerAdmin`
- * (lib/standalone/file-ledger-admin.ts) over a standalone worker's ledger file.
+ * (lib/ledger/file-ledger-admin.ts) over a standalone worker's ledger file.
  */
 export interface LedgerAdminPort {
   /** Every entry with its history, sorted by topic and partition (a consistent read). */

@@ -19,14 +19,14 @@
  * ledger: pass `partitions` (the topic's partition count) so that they hold completeness back.
  */
 import { Buffer } from 'node:buffer';
-import { ConfigurationError, ObjectExistsError } from '../errors.ts';
-import { defaultPathFormat, type Layout, parsePathFormat } from '../layout.ts';
-import { parseObjectName, topicPrefix } from '../naming.ts';
-import { fromMetadata } from '../object-metadata.ts';
-import type { ObjectStore } from '../ports.ts';
+import { ConfigurationError, ObjectExistsError } from '../core/errors.ts';
+import { defaultPathFormat, type Layout, parsePathFormat } from '../layout/layout.ts';
+import { parseObjectName, topicPrefix } from '../layout/naming.ts';
+import { fromMetadata } from '../layout/object-metadata.ts';
+import type { ObjectStore } from '../core/ports.ts';
 import { catalog, type CatalogedObject, type Progress } from './catalog.ts';
-import type { AuditedLedgerEntry } from './ledger-admin.ts';
-import type { Inventory } from './s3-inventory.ts';
+import type { AuditedLedgerEntry } from '../ledger/admin.ts';
+import type { Inventory } from '../aws/s3-inventory.ts';
 
 export const MANIFEST_NAME = '_manifest.json';
 
