@@ -19,7 +19,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { S3ObjectStore } from '../aws/s3-object-store.ts';
 import { loadConfig } from '../config/config.ts';
-import { SinkError } from '../core/errors.ts';
+import { OperationError, SinkError } from '../core/errors.ts';
 import { closestName } from '../config/suggest.ts';
 import { createLayout, DEFAULT_LAYOUT, type Layout } from '../layout/layout.ts';
 import { ledgerEntryFields } from '../core/ports.ts';
@@ -43,7 +43,7 @@ import {
   replayWithNewGroup,
   resolveTarget,
 } from './replay.ts';
-import { applyReset, OperationError, planReset, type ResetStep } from './reset.ts';
+import { applyReset, planReset, type ResetStep } from './reset.ts';
 import { S3Inventory } from '../aws/s3-inventory.ts';
 import { reconcile } from './verify.ts';
 

@@ -1,5 +1,5 @@
 import type { EventSourceMappingConfiguration } from '@aws-sdk/client-lambda';
-import { OperationError } from './reset.ts';
+import { OperationError } from '../core/errors.ts';
 
 /** One IAM policy document, as IAM returns it (decoded JSON). */
 export interface PolicyDocument {
