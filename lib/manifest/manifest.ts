@@ -23,7 +23,7 @@ import { ConfigurationError, ObjectExistsError } from '../core/errors.ts';
 import { defaultPathFormat, type Layout, parsePathFormat } from '../layout/layout.ts';
 import { parseObjectName, topicPrefix } from '../layout/naming.ts';
 import { fromMetadata } from '../layout/object-metadata.ts';
-import type { ObjectStore } from '../core/ports.ts';
+import type { ManifestStateStore, ObjectStore } from '../core/ports.ts';
 import { catalog, type CatalogedObject, type Progress } from './catalog.ts';
 import type { AuditedLedgerEntry } from '../ledger/admin.ts';
 import type { Inventory } from '../aws/s3-inventory.ts';
@@ -322,16 +322,6 @@ export const MANIFEST_STATE_NAME = '_manifest-state.json';
 export const DEFAULT_MANIFEST_MAX_OBJECTS = 10_000;
 /** Default cap on the objects held in open (not yet complete) directories of the state. */
 export const DEFAULT_MANIFEST_MAX_OPEN_OBJECTS = 50_000;
-
-/**
- * Where the state lives. `save` is conditional: `If-Match: etag` when the state was loaded,
- * `If-None-Match: *` when there was none; it returns false (writing nothing) when another run
- * saved in between (S3's 412), so that overlapping runs never lose each other's progress.
- */
-export interface ManifestStateStore {
-  load(key: string): Promise<{ readonly body: Uint8Array; readonly etag: string } | undefined>;
-  save(key: string, body: Uint8Array, etag: string | undefined): Promise<boolean>;
-}
 
 type ManifestObject = ManifestDocument['partitions'][number]['objects'][number];
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createLayout, DEFAULT_LAYOUT, type LayoutSettings } from '../../lib/layout/layout.ts';
 import { catalog } from '../../lib/manifest/catalog.ts';
-import { advanceManifests, MANIFEST_STATE_NAME, type ManifestStateStore, planManifests } from '../../lib/manifest/manifest.ts';
+import type { ManifestStateStore } from '../../lib/core/ports.ts';
+import { advanceManifests, MANIFEST_STATE_NAME, planManifests } from '../../lib/manifest/manifest.ts';
 import type { LedgerReset } from '../../lib/ledger/admin.ts';
 import type { Inventory } from '../../lib/aws/s3-inventory.ts';
 import { createSink } from '../../lib/sink/sink.ts';
