@@ -29,7 +29,7 @@ import { S3ObjectStore } from '../../lib/aws/s3-object-store.ts';
 import { loadConfig } from '../../lib/config/config.ts';
 import { ConfigurationError } from '../../lib/core/errors.ts';
 import { createLayout, DEFAULT_LAYOUT } from '../../lib/layout/layout.ts';
-import { LedgerAdmin } from '../../lib/ledger/admin.ts';
+import { LedgerAdmin } from '../../lib/aws/dynamodb-ledger-admin.ts';
 import { advanceManifests, loadManifestJobSettings, manifestLayoutProblem } from '../../lib/manifest/manifest.ts';
 import { S3ManifestStateStore } from '../../lib/aws/manifest-state-s3.ts';
 import { S3Inventory } from '../../lib/aws/s3-inventory.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { catalog } from '../../lib/manifest/catalog.ts';
-import { LedgerAdmin } from '../../lib/ledger/admin.ts';
+import { LedgerAdmin } from '../../lib/aws/dynamodb-ledger-admin.ts';
 import { S3Inventory } from '../../lib/aws/s3-inventory.ts';
 import { reconcile } from '../../lib/ops/verify.ts';
 import type { Scenario, ScenarioResult } from '../support/chaos.ts';

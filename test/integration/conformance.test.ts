@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbOffsetLedger } from '../../lib/aws/dynamodb-ledger.ts';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.ts';
 import { LedgerConflictError, ObjectExistsError } from '../../lib/core/errors.ts';
-import { LedgerAdmin } from '../../lib/ledger/admin.ts';
+import { LedgerAdmin } from '../../lib/aws/dynamodb-ledger-admin.ts';
 import { S3ManifestStateStore } from '../../lib/aws/manifest-state-s3.ts';
 import { S3Inventory } from '../../lib/aws/s3-inventory.ts';
 import { createLedgerTable, localDynamoDbClient, localS3Client } from '../../local/emulators/clients.ts';

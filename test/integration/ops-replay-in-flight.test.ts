@@ -19,7 +19,7 @@ import { S3ObjectStore } from '../../lib/aws/s3-object-store.ts';
 import { loadConfig } from '../../lib/config/config.ts';
 import { createKafkaAdmin, type KafkaAdmin } from '../../lib/kafka/kafka-admin.ts';
 import { LambdaMappings } from '../../lib/aws/lambda-mappings.ts';
-import { LedgerAdmin } from '../../lib/ledger/admin.ts';
+import { LedgerAdmin } from '../../lib/aws/dynamodb-ledger-admin.ts';
 import { newGroupAccessCheck, replayInPlace, replayWithNewGroup } from '../../lib/ops/replay.ts';
 import { groupArn } from '../../lib/ops/iam-policy.ts';
 import { type OffsetLedger, systemClock } from '../../lib/core/ports.ts';
