@@ -34,7 +34,7 @@ import type { LedgerAdminPort } from '../ledger/admin.ts';
 import { LambdaMappings, MappingState } from '../aws/lambda-mappings.ts';
 import { locateOffset, locateTimestamp } from './locate.ts';
 import { manifestLayoutProblem, writeDueManifests } from '../manifest/manifest.ts';
-import { IamRolePolicies } from './iam-policy.ts';
+import { IamRolePolicies } from '../aws/iam-policy.ts';
 import {
   assertReadsTopic,
   invocationsDrained,

@@ -3,7 +3,7 @@ import type { KafkaAdmin } from '../kafka/kafka-admin.ts';
 import type { LedgerAdminPort } from '../ledger/admin.ts';
 import { checkReplayId, FENCE_TAG, type LambdaMappings, type MappingInfo, MappingState } from '../aws/lambda-mappings.ts';
 import { applyReset, planReset, type ResetStep } from './reset.ts';
-import { checkNewGroupAccess, GROUP_ACTIONS, PolicyUnreadableError, type RolePolicySource, usesIamAuth } from './iam-policy.ts';
+import { checkNewGroupAccess, GROUP_ACTIONS, PolicyUnreadableError, type RolePolicySource, usesIamAuth } from '../aws/iam-policy.ts';
 
 /** Where a replay (or skip) makes delivery start again. */
 export type ResetTarget =

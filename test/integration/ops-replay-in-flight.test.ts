@@ -21,7 +21,7 @@ import { createKafkaAdmin, type KafkaAdmin } from '../../lib/kafka/kafka-admin.t
 import { LambdaMappings } from '../../lib/aws/lambda-mappings.ts';
 import { LedgerAdmin } from '../../lib/aws/dynamodb-ledger-admin.ts';
 import { newGroupAccessCheck, replayInPlace, replayWithNewGroup } from '../../lib/ops/replay.ts';
-import { groupArn } from '../../lib/ops/iam-policy.ts';
+import { groupArn } from '../../lib/aws/iam-policy.ts';
 import { type OffsetLedger, systemClock } from '../../lib/core/ports.ts';
 import { createSink } from '../../lib/sink/sink.ts';
 import { createEmulatorSink, createTestLedgerTable, type LedgerTableForTest, type S3ForTest, startS3ForTest } from '../support/emulators.ts';
