@@ -11,9 +11,7 @@
  * Works against real AWS with the default credential chain, and against the local emulators
  * through the standard `AWS_ENDPOINT_URL*` variables.
  */
-import { DeleteObjectsCommand, S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { LambdaClient } from '@aws-sdk/client-lambda';
+import { createDynamoDbClient, createLambdaClient, createS3Client, type DynamoDBClient, type LambdaClient, type S3Client } from '../aws/operations-clients.ts';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -45,7 +43,7 @@ import {
   resolveTarget,
 } from './replay.ts';
 import { applyReset, planReset, type ResetStep } from './reset.ts';
-import { S3Inventory } from '../aws/s3-inventory.ts';
+import { deleteObjectBatch, S3Inventory } from '../aws/s3-inventory.ts';
 import { reconcile } from './verify.ts';
 
 /** Where the command line writes, and what it knows of its terminal. */
@@ -367,17 +365,17 @@ class Context {
   }
   get s3(): S3Client {
     const endpoint = this.#env['AWS_ENDPOINT_URL_S3'] ?? this.#env['AWS_ENDPOINT_URL'];
-    this.#s3 ??= new S3Client({ region: this.region, ...(endpoint ? { endpoint, forcePathStyle: true } : {}) });
+    this.#s3 ??= createS3Client({ region: this.region, endpoint });
     return this.#s3;
   }
   get dynamo(): DynamoDBClient {
     const endpoint = this.#env['AWS_ENDPOINT_URL_DYNAMODB'] ?? this.#env['AWS_ENDPOINT_URL'];
-    this.#dynamo ??= new DynamoDBClient({ region: this.region, ...(endpoint ? { endpoint } : {}) });
+    this.#dynamo ??= createDynamoDbClient({ region: this.region, endpoint });
     return this.#dynamo;
   }
   get lambda(): LambdaClient {
     const endpoint = this.#env['AWS_ENDPOINT_URL_LAMBDA'] ?? this.#env['AWS_ENDPOINT_URL'];
-    this.#lambda ??= new LambdaClient({ region: this.region, ...(endpoint ? { endpoint } : {}) });
+    this.#lambda ??= createLambdaClient({ region: this.region, endpoint });
     return this.#lambda;
   }
   /** The ledger the command works on, through the port both ledgers implement. */
@@ -925,13 +923,11 @@ async function prune(context: Context): Promise<number> {
     const groupKeys = group.map((o) => o.key);
     for (let start = 0; start < groupKeys.length; start += 1000) {
       const batch = groupKeys.slice(start, start + 1000);
-      const result = await context.s3.send(
-        new DeleteObjectsCommand({ Bucket: context.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
-      );
-      if (result.Errors?.length) {
+      const failures = await deleteObjectBatch(context.s3, context.bucket, batch);
+      if (failures.length) {
         throw new OperationError(
-          `${topic}-${partition}: could not delete ${result.Errors.length} object(s) (prune ${audit!.id}; run prune again): ` +
-            `${result.Errors[0]!.Key}: ${result.Errors[0]!.Message}`,
+          `${topic}-${partition}: could not delete ${failures.length} object(s) (prune ${audit!.id}; run prune again): ` +
+            `${failures[0]!.key}: ${failures[0]!.message}`,
         );
       }
       deleted += batch.length;
