@@ -161,7 +161,6 @@ type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositi
 
 /** Runs one command; resolves to the process exit code. */
 export async function runCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, io: CliIo): Promise<number> {
-  if (argv[0] === 'standalone') return (await import('../standalone/cli.ts')).runStandalone(argv.slice(1), env, io);
   let values: Values;
   let positionals: string[];
   try {
