@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The operations command line (lib/ops/cli.ts).
+// The command line (lib/cli.ts: the operations commands, lib/ops/cli.ts, and `standalone`, lib/standalone/cli.ts).
 //
 // In a checkout of the repository (the TypeScript source next to this file) it runs the source:
 // through tsx when it is installed, otherwise with Node 24's own type stripping, so that
@@ -19,7 +19,7 @@ if (major < 24) {
   process.exit(2);
 }
 
-const source = new URL('../lib/ops/cli.ts', import.meta.url);
+const source = new URL('../lib/cli.ts', import.meta.url);
 const built = new URL('../dist/msk-s3-sink.mjs', import.meta.url);
 
 /** tsx's loader, when it is installed (a checkout with its devDependencies). */
@@ -39,7 +39,7 @@ if (existsSync(source)) {
 } else if (existsSync(built)) {
   cli = await import(built.href);
 } else {
-  process.stderr.write('msk-s3-sink is not built: neither lib/ops/cli.ts nor dist/msk-s3-sink.mjs is here; run `npm run build` where the source is\n');
+  process.stderr.write('msk-s3-sink is not built: neither lib/cli.ts nor dist/msk-s3-sink.mjs is here; run `npm run build` where the source is\n');
   process.exit(2);
 }
 process.exitCode = await cli.runCli(process.argv.slice(2), process.env, {

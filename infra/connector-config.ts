@@ -15,8 +15,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { SINK_KEY_SCHEMAS, sinkKeyProblems, toSinkEnvironment, VALUE_CONVERTERS } from '../lib/connect-settings.ts';
-import { closestName } from '../lib/suggest.ts';
+import { SINK_KEY_SCHEMAS, sinkKeyProblems, toSinkEnvironment, VALUE_CONVERTERS } from '../lib/config/connect-settings.ts';
+import { closestName } from '../lib/config/suggest.ts';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { KafkaSource } from './kafka-source.ts';
@@ -117,7 +117,7 @@ const ConnectorSchema = z
     'lambda.memory.mb': integer(128, 10_240).optional(),
     'lambda.timeout.seconds': integer(1, 900).optional(),
     'lambda.log.retention.days': z.coerce.number().int().optional(),
-    // The sink's own keys (prefix, format, compression, converter, errors, layout, rotation): lib/connect-settings.ts
+    // The sink's own keys (prefix, format, compression, converter, errors, layout, rotation): lib/config/connect-settings.ts
     ...SINK_KEY_SCHEMAS,
     // Alarms
     'alarms.email': list.optional(),
@@ -433,7 +433,7 @@ function toProps(scope: Construct, config: ParsedConnector): MskS3SinkProps {
     bucketVersioned: config['s3.bucket.versioning'],
     deadLetterExpirationDays: config['s3.dead.letter.expiration.days'],
     noncurrentVersionExpirationDays: config['s3.noncurrent.version.expiration.days'],
-    // Kafka Connect's topics.dir has no trailing slash ("topics"); the sink's prefix has one (lib/connect-settings.ts).
+    // Kafka Connect's topics.dir has no trailing slash ("topics"); the sink's prefix has one (lib/config/connect-settings.ts).
     prefix: environment['SINK_PREFIX'],
     deadLetterPrefix: config['errors.deadletterqueue.s3.prefix'],
     compression: config['s3.compression.type'],

@@ -21,9 +21,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { loadConfig } from '../lib/config.ts';
-import { ledgerTableDefinition } from '../lib/ledger-table.ts';
-import { MANIFEST_NAME, MANIFEST_STATE_NAME } from '../lib/ops/manifest.ts';
+import { loadConfig } from '../lib/config/config.ts';
+import { ledgerTableDefinition } from '../lib/ledger/table.ts';
+import { MANIFEST_NAME, MANIFEST_STATE_NAME } from '../lib/manifest/manifest.ts';
 import type { KafkaSource, MskSource, SelfManagedKafkaSource } from './kafka-source.ts';
 import { SinkMonitoring, type SinkAlarmOptions } from './sink-monitoring.ts';
 

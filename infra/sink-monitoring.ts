@@ -1,7 +1,7 @@
 /**
  * What operators watch in the console: one CloudWatch dashboard and a few alarms with sensible
  * defaults, optionally notifying an SNS topic. Metric names and the namespace are the function's
- * (lib/sink.ts `SinkMetric`; Powertools namespace `MskS3Sink`, service `msk-s3-sink`).
+ * (lib/sink/sink.ts `SinkMetric`; Powertools namespace `MskS3Sink`, service `msk-s3-sink`).
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -13,7 +13,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, SERVICE_NAME as METRICS_SERVICE, SinkMetric } from '../lib/sink.ts';
+import { METRICS_NAMESPACE, SERVICE_NAME as METRICS_SERVICE, SinkMetric } from '../lib/sink/sink.ts';
 
 export interface SinkAlarmOptions {
   /**

@@ -2,10 +2,10 @@
  * msk-s3-sink: an effectively-once Kafka → S3 sink with a DynamoDB offset ledger.
  * The public surface of the library.
  */
-export { ledgerTableDefinition } from './ledger-table.ts';
-export { loadConfig, SINK_SETTINGS, type SinkConfig } from './config.ts';
-export { createSink, deliveryOptions, SinkMetric, type Sink, type SinkLogger, type SinkMetrics } from './sink.ts';
-export { parseKafkaEvent } from './event.ts';
+export { ledgerTableDefinition } from './ledger/table.ts';
+export { loadConfig, SINK_SETTINGS, type SinkConfig } from './config/config.ts';
+export { createSink, deliveryOptions, SinkMetric, type Sink, type SinkLogger, type SinkMetrics } from './sink/sink.ts';
+export { parseKafkaEvent } from './sink/event.ts';
 export {
   deliverBatch,
   batchResponse,
@@ -15,11 +15,11 @@ export {
 } from './delivery/deliver-batch.ts';
 export type { PartitionReport } from './delivery/partition-writer.ts';
 export { ErrorsTolerance, type DeliveryOptions, type DeliveryPorts } from './delivery/options.ts';
-export * from './errors.ts';
-export * from './model.ts';
-export * from './ports.ts';
-export { objectKey, parseObjectName, padOffset } from './naming.ts';
-export { fromMetadata, toMetadata, MetadataName, type ObjectDescriptor } from './object-metadata.ts';
+export * from './core/errors.ts';
+export * from './core/model.ts';
+export * from './core/ports.ts';
+export { objectKey, parseObjectName, padOffset } from './layout/naming.ts';
+export { fromMetadata, toMetadata, MetadataName, type ObjectDescriptor } from './layout/object-metadata.ts';
 export { DynamoDbOffsetLedger } from './aws/dynamodb-ledger.ts';
 export { S3ObjectStore } from './aws/s3-object-store.ts';
 export { createAwsClients } from './aws/clients.ts';

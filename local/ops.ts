@@ -8,7 +8,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { runCli } from '../lib/ops/cli.ts';
+import { runCli } from '../lib/cli.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './emulators/clients.ts';
 import { startDynamoDbLocal } from './emulators/dynamodb-local.ts';
 import { checkPrerequisites, PrerequisiteError } from './emulators/prerequisites.ts';

@@ -9,7 +9,7 @@
  */
 import { Admin, Producer, stringSerializers } from '@platformatic/kafka';
 import { parseArgs } from 'node:util';
-import { createKafkaAdmin } from '../lib/ops/kafka-admin.ts';
+import { createKafkaAdmin } from '../lib/kafka/kafka-admin.ts';
 import { recordId } from './stream.ts';
 
 const USAGE =

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `npm run build` (also npm's `prepare`, so `npm ci`, `npm install` and `npm pack` run it):
- * bundles the operations command line (lib/ops/cli.ts and everything it imports) with esbuild
+ * bundles the command line (lib/cli.ts, which dispatches to lib/ops/cli.ts and lib/standalone/cli.ts, and everything they import) with esbuild
  * into dist/msk-s3-sink.mjs, which bin/msk-s3-sink.mjs runs in the installed package (which
  * ships bin/ and dist/ and no source), e.g. one installed with `npm install --omit=dev`.
  *
@@ -28,7 +28,7 @@ export async function buildCli({ root = ROOT, quiet = false } = {}) {
   const external = Object.keys(pkg.dependencies ?? {}).flatMap((name) => [name, `${name}/*`]);
   await build({
     absWorkingDir: root,
-    entryPoints: ['lib/ops/cli.ts'],
+    entryPoints: ['lib/cli.ts'],
     outfile: OUTFILE,
     bundle: true,
     platform: 'node',
@@ -47,10 +47,10 @@ export async function buildCli({ root = ROOT, quiet = false } = {}) {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const quiet = process.argv.includes('--quiet');
   const built = existsSync(new URL(`../${OUTFILE}`, import.meta.url));
-  if (!existsSync(new URL('../lib/ops/cli.ts', import.meta.url))) {
+  if (!existsSync(new URL('../lib/cli.ts', import.meta.url))) {
     // The installed package (package.json "files": bin/, dist/, this script): no source to build
     // from, and the shipped build is the one to run.
-    if (!built) process.stderr.write(`build-cli: neither lib/ops/cli.ts nor ${OUTFILE} is here: nothing to build from\n`);
+    if (!built) process.stderr.write(`build-cli: neither lib/cli.ts nor ${OUTFILE} is here: nothing to build from\n`);
     process.exit(built ? 0 : 1);
   }
   let esbuildInstalled = true;

@@ -10,9 +10,9 @@
  * order; see `shuffle`) so that all see the same machine; the first `warmup` rounds are not
  * counted; medians are reported.
  */
-import { loadConfig } from '../../lib/config.ts';
+import { loadConfig } from '../../lib/config/config.ts';
 import { compressionFor } from '../../lib/format/compression.ts';
-import { createSink } from '../../lib/sink.ts';
+import { createSink } from '../../lib/sink/sink.ts';
 import { generateLog, rng, toKafkaEvent } from '../../test/support/kafka-sim.ts';
 import { ManualClock, MemoryLedger, MemoryObjectStore } from '../../test/support/memory-ports.ts';
 import { silentLogger, silentMetrics } from '../../test/support/recorders.ts';

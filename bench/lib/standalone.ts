@@ -19,10 +19,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.ts';
-import { systemClock } from '../../lib/ports.ts';
-import { deliveryOptions } from '../../lib/sink.ts';
-import { readStandaloneConfigFile } from '../../lib/standalone/config.ts';
-import { FileOffsetLedger } from '../../lib/standalone/file-ledger.ts';
+import { systemClock } from '../../lib/core/ports.ts';
+import { deliveryOptions } from '../../lib/sink/sink.ts';
+import { readStandaloneConfigFile } from '../../lib/config/worker-config.ts';
+import { FileOffsetLedger } from '../../lib/ledger/file-ledger.ts';
 import { createJsonLogger } from '../../lib/standalone/log.ts';
 import { StandaloneWorker } from '../../lib/standalone/worker.ts';
 import { localS3Client, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators/clients.ts';
@@ -66,7 +66,7 @@ export interface StandaloneBenchResult {
 
 const TOPIC = 'bench.standalone';
 const BUCKET = 'bench-standalone';
-/** The worker's defaults (lib/standalone/config.ts), which the floor uses too. */
+/** The worker's defaults (lib/config/worker-config.ts), which the floor uses too. */
 const MAX_PARTITION_FETCH_BYTES = 1_048_576;
 const FETCH_MAX_WAIT_MS = 500;
 

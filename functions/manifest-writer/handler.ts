@@ -2,7 +2,7 @@
  * The scheduled completeness-marker writer CDK deploys next to the sink when the time partitioner
  * is on: an EventBridge schedule invokes `handler(event, context)`, and for each topic of
  * `MANIFEST_TOPICS` it writes the `_manifest.json` objects that have become due — the same
- * manifests as `msk-s3-sink manifest`, but incrementally (lib/ops/manifest.ts, `advanceManifests`):
+ * manifests as `msk-s3-sink manifest`, but incrementally (lib/manifest/manifest.ts, `advanceManifests`):
  * a cursor per partition in `{prefix}{topic}/_manifest-state.json`, only the objects written
  * since the last run examined, at most `MANIFEST_MAX_OBJECTS_PER_RUN` per topic (the rest is the
  * backlog, for the next run). Idempotent: a manifest that is already there is left as it is, and
@@ -26,14 +26,14 @@ import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
 import { createAwsClients } from '../../lib/aws/clients.ts';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.ts';
-import { loadConfig } from '../../lib/config.ts';
-import { ConfigurationError } from '../../lib/errors.ts';
-import { createLayout, DEFAULT_LAYOUT } from '../../lib/layout.ts';
-import { LedgerAdmin } from '../../lib/ops/ledger-admin.ts';
-import { advanceManifests, loadManifestJobSettings, manifestLayoutProblem } from '../../lib/ops/manifest.ts';
-import { S3ManifestStateStore } from '../../lib/ops/manifest-state-s3.ts';
-import { S3Inventory } from '../../lib/ops/s3-inventory.ts';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lib/sink.ts';
+import { loadConfig } from '../../lib/config/config.ts';
+import { ConfigurationError } from '../../lib/core/errors.ts';
+import { createLayout, DEFAULT_LAYOUT } from '../../lib/layout/layout.ts';
+import { LedgerAdmin } from '../../lib/aws/dynamodb-ledger-admin.ts';
+import { advanceManifests, loadManifestJobSettings, manifestLayoutProblem } from '../../lib/manifest/manifest.ts';
+import { S3ManifestStateStore } from '../../lib/aws/manifest-state-s3.ts';
+import { S3Inventory } from '../../lib/aws/s3-inventory.ts';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lib/sink/sink.ts';
 
 /** Manifests created by one invocation (EMF, namespace `MskS3Sink`). */
 export const MANIFESTS_WRITTEN_METRIC = 'ManifestsWritten';

@@ -13,9 +13,9 @@ import type { MSKEvent, SelfManagedKafkaEvent } from 'aws-lambda';
 import { createAwsClients } from '../../lib/aws/clients.ts';
 import { DynamoDbOffsetLedger } from '../../lib/aws/dynamodb-ledger.ts';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.ts';
-import { loadConfig } from '../../lib/config.ts';
-import { systemClock } from '../../lib/ports.ts';
-import { createSink, METRICS_NAMESPACE, SERVICE_NAME } from '../../lib/sink.ts';
+import { loadConfig } from '../../lib/config/config.ts';
+import { systemClock } from '../../lib/core/ports.ts';
+import { createSink, METRICS_NAMESPACE, SERVICE_NAME } from '../../lib/sink/sink.ts';
 
 const config = loadConfig(process.env);
 const clients = createAwsClients(config.aws);

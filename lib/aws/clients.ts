@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import type { SinkConfig } from '../config.ts';
+import type { SinkConfig } from '../config/config.ts';
 
 /** How long one attempt of a request may take before the SDK abandons it and retries (ms). */
 export interface ClientTimeouts {

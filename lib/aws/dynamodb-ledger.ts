@@ -5,8 +5,8 @@ import {
   GetItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { LedgerConflictError } from '../errors.ts';
-import { type LedgerEntry, type LedgerPosition, type NamingDeclaration, type OffsetLedger, SkipKind, type SkippedRange } from '../ports.ts';
+import { LedgerConflictError } from '../core/errors.ts';
+import { type LedgerEntry, type LedgerPosition, type NamingDeclaration, type OffsetLedger, SkipKind, type SkippedRange } from '../core/ports.ts';
 
 /**
  * The offset ledger in DynamoDB (table from `ledgerTableDefinition`). This adapter only maps

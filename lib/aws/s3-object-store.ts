@@ -1,6 +1,6 @@
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ObjectExistsError } from '../errors.ts';
-import type { NewObject, ObjectStore, StoredObjectHead } from '../ports.ts';
+import { ObjectExistsError } from '../core/errors.ts';
+import type { NewObject, ObjectStore, StoredObjectHead } from '../core/ports.ts';
 
 /** Retries of S3's 409 ConditionalRequestConflict (another conditional write in flight on the key). */
 const CONFLICT_RETRIES = 6;

@@ -1,5 +1,5 @@
-import { SinkError } from '../errors.ts';
-import { type KafkaBatch, partitionId } from '../model.ts';
+import { SinkError } from '../core/errors.ts';
+import { type KafkaBatch, partitionId } from '../core/model.ts';
 import type { DeliveryOptions, DeliveryPorts } from './options.ts';
 import { PartitionWriter, type PartitionReport } from './partition-writer.ts';
 

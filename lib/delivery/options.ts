@@ -1,6 +1,6 @@
 import type { Compression, RecordFormat } from '../format/record-format.ts';
-import type { Layout, RotationSettings } from '../layout.ts';
-import type { Clock, ObjectStore, OffsetLedger } from '../ports.ts';
+import type { Layout, RotationSettings } from '../layout/layout.ts';
+import type { Clock, ObjectStore, OffsetLedger } from '../core/ports.ts';
 
 /** Kafka Connect's `errors.tolerance`: what a poison record does. */
 export const ErrorsTolerance = {

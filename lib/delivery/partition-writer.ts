@@ -1,9 +1,9 @@
-import { CorruptObjectError, LedgerConflictError, LedgerResetError, ObjectExistsError, PoisonRecordError, TopicRecreatedError } from '../errors.ts';
+import { CorruptObjectError, LedgerConflictError, LedgerResetError, ObjectExistsError, PoisonRecordError, TopicRecreatedError } from '../core/errors.ts';
 import { encodeDeadLetter } from '../format/dead-letter.ts';
-import { createLayout, DEFAULT_LAYOUT, type Layout, type LayoutSettings, pathRoom, UNPARTITIONED_PATH } from '../layout.ts';
-import type { KafkaRecord, PartitionBatch } from '../model.ts';
-import { type NamingSettings, namingFingerprint, objectKey, parseNamingFingerprint } from '../naming.ts';
-import { fromMetadata, type ObjectDescriptor, toMetadata } from '../object-metadata.ts';
+import { createLayout, DEFAULT_LAYOUT, type Layout, type LayoutSettings, pathRoom, UNPARTITIONED_PATH } from '../layout/layout.ts';
+import type { KafkaRecord, PartitionBatch } from '../core/model.ts';
+import { type NamingSettings, namingFingerprint, objectKey, parseNamingFingerprint } from '../layout/naming.ts';
+import { fromMetadata, type ObjectDescriptor, toMetadata } from '../layout/object-metadata.ts';
 import {
   type LedgerEntry,
   type LedgerPosition,
@@ -12,7 +12,7 @@ import {
   type SkippedRange,
   skippedCount,
   type StoredObjectHead,
-} from '../ports.ts';
+} from '../core/ports.ts';
 import { ErrorsTolerance, type DeliveryOptions, type DeliveryPorts } from './options.ts';
 
 /** What happened to one topic-partition of a batch. */
@@ -193,7 +193,7 @@ export class PartitionWriter {
     const poisonOf = (record: KafkaRecord, stage: string, thrown: unknown): PoisonRecordError =>
       thrown instanceof PoisonRecordError ? thrown : new PoisonRecordError(record, `${stage} failed (${thrown instanceof Error ? thrown.name : 'error'})`);
     // S3 takes keys up to 1,024 bytes: a record whose object key would be longer is poison, and
-    // its range goes under `_unpartitioned` (whose keys always fit: lib/config.ts checks prefixes).
+    // its range goes under `_unpartitioned` (whose keys always fit: lib/config/config.ts checks prefixes).
     const room = pathRoom({
       prefix: this.#options.prefix,
       topic: this.#batch.topic,

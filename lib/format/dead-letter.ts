@@ -5,7 +5,7 @@
  * give the same bytes.
  */
 import { Buffer } from 'node:buffer';
-import type { KafkaRecord } from '../model.ts';
+import type { KafkaRecord } from '../core/model.ts';
 
 function base64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');

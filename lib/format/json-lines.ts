@@ -15,8 +15,8 @@
  * that string encoder as the reference).
  */
 import { Buffer, isUtf8 } from 'node:buffer';
-import { PoisonRecordError } from '../errors.ts';
-import type { KafkaRecord } from '../model.ts';
+import { PoisonRecordError } from '../core/errors.ts';
+import type { KafkaRecord } from '../core/model.ts';
 import { compactJsonInto } from './json-bytes.ts';
 import { ValueConverter, type RecordFormat, type RecordWriter } from './record-format.ts';
 

@@ -22,8 +22,8 @@
 import { Buffer, isUtf8 } from 'node:buffer';
 import { constants, gzipSync, zstdCompressSync } from 'node:zlib';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { PoisonRecordError } from '../errors.ts';
-import type { KafkaRecord } from '../model.ts';
+import { PoisonRecordError } from '../core/errors.ts';
+import type { KafkaRecord } from '../core/model.ts';
 import type { RecordFormat, RecordWriter } from './record-format.ts';
 
 /** Parquet's own page codecs. */

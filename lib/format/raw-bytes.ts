@@ -10,8 +10,8 @@
  * - An empty value is an empty line (just the separator).
  */
 import { Buffer } from 'node:buffer';
-import { PoisonRecordError } from '../errors.ts';
-import type { KafkaRecord } from '../model.ts';
+import { PoisonRecordError } from '../core/errors.ts';
+import type { KafkaRecord } from '../core/model.ts';
 import type { RecordFormat, RecordWriter } from './record-format.ts';
 
 /** Reads a separator written with JSON string escapes (`\n`, `\r\n`, `\t`, `\u0000`, `|`). */

@@ -1,4 +1,4 @@
-import type { KafkaRecord } from '../model.ts';
+import type { KafkaRecord } from '../core/model.ts';
 
 /**
  * How records become the bytes of one object (before compression). Naming, format and

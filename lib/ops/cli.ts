@@ -11,29 +11,28 @@
  * Works against real AWS with the default credential chain, and against the local emulators
  * through the standard `AWS_ENDPOINT_URL*` variables.
  */
-import { DeleteObjectsCommand, S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { LambdaClient } from '@aws-sdk/client-lambda';
+import { createDynamoDbClient, createLambdaClient, createS3Client, type DynamoDBClient, type LambdaClient, type S3Client } from '../aws/operations-clients.ts';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { S3ObjectStore } from '../aws/s3-object-store.ts';
-import { loadConfig } from '../config.ts';
-import { SinkError } from '../errors.ts';
-import { closestName } from '../suggest.ts';
-import { createLayout, DEFAULT_LAYOUT, type Layout } from '../layout.ts';
-import { ledgerEntryFields } from '../ports.ts';
-import { readWorkerStorageFile, StandaloneConfigError, type WorkerStorage } from '../standalone/config.ts';
-import { LedgerLockedError } from '../standalone/file-ledger.ts';
-import { FileLedgerAdmin } from '../standalone/file-ledger-admin.ts';
-import { type AwsCallerLookup, defaultOperator, stsCallerLookup } from './caller.ts';
-import { catalog, type CatalogedObject, generationWindows } from './catalog.ts';
-import { createKafkaAdmin, type KafkaAdmin, type KafkaSecurity } from './kafka-admin.ts';
-import { LedgerAdmin, type LedgerAdminPort } from './ledger-admin.ts';
-import { LambdaMappings, MappingState } from './lambda-mappings.ts';
+import { loadConfig } from '../config/config.ts';
+import { OperationError, SinkError } from '../core/errors.ts';
+import { closestName } from '../config/suggest.ts';
+import { createLayout, DEFAULT_LAYOUT, type Layout } from '../layout/layout.ts';
+import { ledgerEntryFields } from '../core/ports.ts';
+import { readWorkerStorageFile, StandaloneConfigError, type WorkerStorage } from '../config/worker-config.ts';
+import { LedgerLockedError } from '../ledger/file-ledger.ts';
+import { FileLedgerAdmin } from '../ledger/file-ledger-admin.ts';
+import { type AwsCallerLookup, defaultOperator, stsCallerLookup } from '../aws/caller.ts';
+import { catalog, type CatalogedObject, generationWindows } from '../manifest/catalog.ts';
+import { createKafkaAdmin, type KafkaAdmin, type KafkaSecurity } from '../kafka/kafka-admin.ts';
+import { LedgerAdmin } from '../aws/dynamodb-ledger-admin.ts';
+import type { LedgerAdminPort } from '../ledger/admin.ts';
+import { LambdaMappings, MappingState } from '../aws/lambda-mappings.ts';
 import { locateOffset, locateTimestamp } from './locate.ts';
-import { manifestLayoutProblem, writeDueManifests } from './manifest.ts';
-import { IamRolePolicies } from './iam-policy.ts';
+import { manifestLayoutProblem, writeDueManifests } from '../manifest/manifest.ts';
+import { IamRolePolicies } from '../aws/iam-policy.ts';
 import {
   assertReadsTopic,
   invocationsDrained,
@@ -43,8 +42,8 @@ import {
   replayWithNewGroup,
   resolveTarget,
 } from './replay.ts';
-import { applyReset, OperationError, planReset, type ResetStep } from './reset.ts';
-import { S3Inventory } from './s3-inventory.ts';
+import { applyReset, planReset, type ResetStep } from './reset.ts';
+import { deleteObjectBatch, S3Inventory } from '../aws/s3-inventory.ts';
 import { reconcile } from './verify.ts';
 
 /** Where the command line writes, and what it knows of its terminal. */
@@ -162,7 +161,6 @@ type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositi
 
 /** Runs one command; resolves to the process exit code. */
 export async function runCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, io: CliIo): Promise<number> {
-  if (argv[0] === 'standalone') return (await import('../standalone/cli.ts')).runStandalone(argv.slice(1), env, io);
   let values: Values;
   let positionals: string[];
   try {
@@ -366,17 +364,17 @@ class Context {
   }
   get s3(): S3Client {
     const endpoint = this.#env['AWS_ENDPOINT_URL_S3'] ?? this.#env['AWS_ENDPOINT_URL'];
-    this.#s3 ??= new S3Client({ region: this.region, ...(endpoint ? { endpoint, forcePathStyle: true } : {}) });
+    this.#s3 ??= createS3Client({ region: this.region, endpoint });
     return this.#s3;
   }
   get dynamo(): DynamoDBClient {
     const endpoint = this.#env['AWS_ENDPOINT_URL_DYNAMODB'] ?? this.#env['AWS_ENDPOINT_URL'];
-    this.#dynamo ??= new DynamoDBClient({ region: this.region, ...(endpoint ? { endpoint } : {}) });
+    this.#dynamo ??= createDynamoDbClient({ region: this.region, endpoint });
     return this.#dynamo;
   }
   get lambda(): LambdaClient {
     const endpoint = this.#env['AWS_ENDPOINT_URL_LAMBDA'] ?? this.#env['AWS_ENDPOINT_URL'];
-    this.#lambda ??= new LambdaClient({ region: this.region, ...(endpoint ? { endpoint } : {}) });
+    this.#lambda ??= createLambdaClient({ region: this.region, endpoint });
     return this.#lambda;
   }
   /** The ledger the command works on, through the port both ledgers implement. */
@@ -442,7 +440,7 @@ class Context {
       reason: this.values.reason ?? 'delete objects superseded by a later generation',
     };
   }
-  /** Who runs the command: --by, else the AWS caller (STS), else user@host (see lib/ops/caller.ts). */
+  /** Who runs the command: --by, else the AWS caller (STS), else user@host (see lib/aws/caller.ts). */
   async operator(): Promise<string> {
     if (this.values.by !== undefined) return this.values.by;
     if (this.#operator === undefined) {
@@ -924,13 +922,11 @@ async function prune(context: Context): Promise<number> {
     const groupKeys = group.map((o) => o.key);
     for (let start = 0; start < groupKeys.length; start += 1000) {
       const batch = groupKeys.slice(start, start + 1000);
-      const result = await context.s3.send(
-        new DeleteObjectsCommand({ Bucket: context.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
-      );
-      if (result.Errors?.length) {
+      const failures = await deleteObjectBatch(context.s3, context.bucket, batch);
+      if (failures.length) {
         throw new OperationError(
-          `${topic}-${partition}: could not delete ${result.Errors.length} object(s) (prune ${audit!.id}; run prune again): ` +
-            `${result.Errors[0]!.Key}: ${result.Errors[0]!.Message}`,
+          `${topic}-${partition}: could not delete ${failures.length} object(s) (prune ${audit!.id}; run prune again): ` +
+            `${failures[0]!.key}: ${failures[0]!.message}`,
         );
       }
       deleted += batch.length;

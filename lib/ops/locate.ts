@@ -1,11 +1,11 @@
 import { gunzipSync, zstdDecompressSync } from 'node:zlib';
 import { parquetReadObjects } from 'hyparquet';
-import { parseObjectName, topicPrefix } from '../naming.ts';
-import { fromMetadata } from '../object-metadata.ts';
-import type { SkippedRange } from '../ports.ts';
-import { catalog, generationWindows } from './catalog.ts';
-import type { AuditedLedgerEntry } from './ledger-admin.ts';
-import type { Inventory } from './s3-inventory.ts';
+import { parseObjectName, topicPrefix } from '../layout/naming.ts';
+import { fromMetadata } from '../layout/object-metadata.ts';
+import type { SkippedRange } from '../core/ports.ts';
+import { catalog, generationWindows } from '../manifest/catalog.ts';
+import type { AuditedLedgerEntry } from '../ledger/admin.ts';
+import type { Inventory } from '../aws/s3-inventory.ts';
 
 /** Where a record is. */
 export interface Location {

@@ -1,8 +1,9 @@
-import type { KafkaAdmin } from './kafka-admin.ts';
-import type { LedgerAdminPort } from './ledger-admin.ts';
-import { checkReplayId, FENCE_TAG, type LambdaMappings, type MappingInfo, MappingState } from './lambda-mappings.ts';
-import { applyReset, OperationError, planReset, type ResetStep } from './reset.ts';
-import { checkNewGroupAccess, GROUP_ACTIONS, PolicyUnreadableError, type RolePolicySource, usesIamAuth } from './iam-policy.ts';
+import { OperationError } from '../core/errors.ts';
+import type { KafkaAdmin } from '../kafka/kafka-admin.ts';
+import type { LedgerAdminPort } from '../ledger/admin.ts';
+import { checkReplayId, FENCE_TAG, type LambdaMappings, type MappingInfo, MappingState } from '../aws/lambda-mappings.ts';
+import { applyReset, planReset, type ResetStep } from './reset.ts';
+import { checkNewGroupAccess, GROUP_ACTIONS, PolicyUnreadableError, type RolePolicySource, usesIamAuth } from '../aws/iam-policy.ts';
 
 /** Where a replay (or skip) makes delivery start again. */
 export type ResetTarget =

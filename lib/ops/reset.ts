@@ -1,13 +1,5 @@
-import { SinkError } from '../errors.ts';
-import type { AuditedLedgerEntry, LedgerAdminPort, LedgerReset } from './ledger-admin.ts';
-
-/** An operator's command is wrong or cannot be carried out as asked. */
-export class OperationError extends SinkError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'OperationError';
-  }
-}
+import { OperationError } from '../core/errors.ts';
+import type { AuditedLedgerEntry, LedgerAdminPort, LedgerReset } from '../ledger/admin.ts';
 
 /** One partition's planned reset. */
 export interface ResetStep {

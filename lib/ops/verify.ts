@@ -1,6 +1,6 @@
-import { type CatalogedObject, generationWindows } from './catalog.ts';
-import { skippedCount } from '../ports.ts';
-import type { AuditedLedgerEntry } from './ledger-admin.ts';
+import { type CatalogedObject, generationWindows } from '../manifest/catalog.ts';
+import { skippedCount } from '../core/ports.ts';
+import type { AuditedLedgerEntry } from '../ledger/admin.ts';
 
 /** How bad a finding is: an error breaks exactly-once; a warning is expected debris or a note. */
 export const Severity = { error: 'error', warning: 'warning' } as const;

@@ -11,12 +11,12 @@ import { parseArgs } from 'node:util';
 import { createAwsClients } from '../aws/clients.ts';
 import { DynamoDbOffsetLedger } from '../aws/dynamodb-ledger.ts';
 import { S3ObjectStore } from '../aws/s3-object-store.ts';
-import { ConfigurationError } from '../errors.ts';
-import type { OffsetLedger } from '../ports.ts';
-import { systemClock } from '../ports.ts';
-import { deliveryOptions } from '../sink.ts';
-import { readStandaloneConfigFile, type StandaloneConfig } from './config.ts';
-import { FileOffsetLedger } from './file-ledger.ts';
+import { ConfigurationError } from '../core/errors.ts';
+import type { OffsetLedger } from '../core/ports.ts';
+import { systemClock } from '../core/ports.ts';
+import { deliveryOptions } from '../sink/sink.ts';
+import { readStandaloneConfigFile, type StandaloneConfig } from '../config/worker-config.ts';
+import { FileOffsetLedger } from '../ledger/file-ledger.ts';
 import { createJsonLogger, errorFields, logLevelFrom, StatusLine, type TextSink } from './log.ts';
 import { StandaloneWorker, type WorkerStatus } from './worker.ts';
 

@@ -3,7 +3,7 @@
  * fields as the Lambda function's Powertools logs (`level`, `message`, `timestamp`, `service`),
  * and, on a terminal, a status line kept at the bottom (records/s, lag, partitions).
  */
-import { SERVICE_NAME, type SinkLogger } from '../sink.ts';
+import { SERVICE_NAME, type SinkLogger } from '../sink/sink.ts';
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 const ORDER: Record<LogLevel, number> = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40 };

@@ -31,7 +31,7 @@
  * both, like the Java consumer; it does not cut at the response's `lastStableOffset` field,
  * which the broker reads before the records and so may lie below records it legitimately returned.
  */
-import { SinkError } from '../errors.ts';
+import { SinkError } from '../core/errors.ts';
 
 /** Attribute bits of a record batch (Kafka's `DefaultRecordBatch`). */
 export const BatchAttributes = {

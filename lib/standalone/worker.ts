@@ -52,11 +52,11 @@ import { Admin, Consumer, cooperativeStickyAssigner, FetchIsolationLevels, type 
 type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>;
 import { deliverBatch, type BatchReport } from '../delivery/deliver-batch.ts';
 import type { DeliveryOptions } from '../delivery/options.ts';
-import { PoisonRecordError, SinkError, TopicRecreatedError } from '../errors.ts';
-import { EventSource, type KafkaHeader, type KafkaRecord, type PartitionBatch } from '../model.ts';
-import { kafkaClientOptions, type MskIamTokenSigner } from '../ops/kafka-admin.ts';
-import { type Clock, type ObjectStore, type OffsetLedger, SkipKind, skippedCount } from '../ports.ts';
-import { AssignmentStrategy, type StandaloneConfig } from './config.ts';
+import { PoisonRecordError, SinkError, TopicRecreatedError } from '../core/errors.ts';
+import { EventSource, type KafkaHeader, type KafkaRecord, type PartitionBatch } from '../core/model.ts';
+import { kafkaClientOptions, type MskIamTokenSigner } from '../kafka/kafka-admin.ts';
+import { type Clock, type ObjectStore, type OffsetLedger, SkipKind, skippedCount } from '../core/ports.ts';
+import { AssignmentStrategy, type StandaloneConfig } from '../config/worker-config.ts';
 import { errorFields, type WorkerLogger } from './log.ts';
 import { readCommitted } from './read-committed.ts';
 

@@ -4,7 +4,7 @@
  */
 import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { ledgerTableDefinition } from '../../lib/ledger-table.ts';
+import { ledgerTableDefinition } from '../../lib/ledger/table.ts';
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;

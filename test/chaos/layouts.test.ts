@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { catalog } from '../../lib/ops/catalog.ts';
-import { LedgerAdmin } from '../../lib/ops/ledger-admin.ts';
-import { S3Inventory } from '../../lib/ops/s3-inventory.ts';
+import { catalog } from '../../lib/manifest/catalog.ts';
+import { LedgerAdmin } from '../../lib/aws/dynamodb-ledger-admin.ts';
+import { S3Inventory } from '../../lib/aws/s3-inventory.ts';
 import { reconcile } from '../../lib/ops/verify.ts';
 import type { Scenario, ScenarioResult } from '../support/chaos.ts';
 import type { LogRecord } from '../support/kafka-sim.ts';

@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { ConnectorConfigError, resolveConnectorConfig } from '../../infra/connector-config.ts';
 import { MskS3Sink } from '../../infra/msk-s3-sink.ts';
-import { loadConfig, type SinkConfig } from '../../lib/config.ts';
-import { parseSinkKeys } from '../../lib/connect-settings.ts';
-import { resolveStandaloneConfig, StandaloneConfigError } from '../../lib/standalone/config.ts';
-import { parseProperties } from '../../lib/standalone/properties.ts';
+import { loadConfig, type SinkConfig } from '../../lib/config/config.ts';
+import { parseSinkKeys } from '../../lib/config/connect-settings.ts';
+import { resolveStandaloneConfig, StandaloneConfigError } from '../../lib/config/worker-config.ts';
+import { parseProperties } from '../../lib/config/properties.ts';
 import { CLUSTER_ARN, newStack } from './support.ts';
 
 /**
  * The sink's keys mean the same in the CDK app's configuration and in the standalone worker's
- * properties file (lib/connect-settings.ts): the same SINK_* settings, the same problems.
+ * properties file (lib/config/connect-settings.ts): the same SINK_* settings, the same problems.
  */
 const cdkMinimal = { topics: 'orders', 'msk.cluster.arn': CLUSTER_ARN } as const;
 const workerMinimal = {

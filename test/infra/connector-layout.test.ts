@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConnectorConfigError, resolveConnectorConfig } from '../../infra/connector-config.ts';
 import { MskS3Sink } from '../../infra/msk-s3-sink.ts';
-import { loadConfig } from '../../lib/config.ts';
+import { loadConfig } from '../../lib/config/config.ts';
 import { CLUSTER_ARN, newStack } from './support.ts';
 
 const minimal = { topics: 'orders', 'msk.cluster.arn': CLUSTER_ARN } as const;

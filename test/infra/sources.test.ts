@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ledgerTableDefinition } from '../../lib/ledger-table.ts';
+import { ledgerTableDefinition } from '../../lib/ledger/table.ts';
 import { CLUSTER_ARN, SECRET_ARN, actionsOf, hasStatements, policyStatements, secret, synthSink } from './support.ts';
 
 const bucketObjects = (prefix: string) => ({

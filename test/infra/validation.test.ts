@@ -51,7 +51,7 @@ describe('synth-time validation', () => {
     );
   });
 
-  it("runs the function's own configuration loader (lib/config.ts) over the environment it sets", () => {
+  it("runs the function's own configuration loader (lib/config/config.ts) over the environment it sets", () => {
     const stack = newStack();
     expect(() => new MskS3Sink(stack, 'Sink', { ...base, prefix: 'data/', deadLetterPrefix: 'data/dead/' })).toThrow(
       'SINK_DEAD_LETTER_PREFIX "data/dead/" must lie outside SINK_PREFIX "data/"',

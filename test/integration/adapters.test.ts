@@ -2,8 +2,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbOffsetLedger } from '../../lib/aws/dynamodb-ledger.ts';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.ts';
-import { LedgerConflictError, ObjectExistsError } from '../../lib/errors.ts';
-import type { LedgerEntry } from '../../lib/ports.ts';
+import { LedgerConflictError, ObjectExistsError } from '../../lib/core/errors.ts';
+import type { LedgerEntry } from '../../lib/core/ports.ts';
 import { createTestLedgerTable, type LedgerTableForTest, type S3ForTest, startS3ForTest } from '../support/emulators.ts';
 
 const entry = (committedOffset: number, generation = 0): LedgerEntry => ({

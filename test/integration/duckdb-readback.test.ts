@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSink } from '../../lib/sink.ts';
+import { createSink } from '../../lib/sink/sink.ts';
 import { testConfig } from '../support/config.ts';
 import { generateLog, rng, toKafkaEvent } from '../support/kafka-sim.ts';
 import { ManualClock, MemoryLedger, MemoryObjectStore } from '../support/memory-ports.ts';

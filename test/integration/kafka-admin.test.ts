@@ -17,8 +17,8 @@ import {
   KafkaUnknownTopicError,
   KafkaUnreachableError,
   type KafkaAdmin,
-} from '../../lib/ops/kafka-admin.ts';
-import { SinkError } from '../../lib/errors.ts';
+} from '../../lib/kafka/kafka-admin.ts';
+import { SinkError } from '../../lib/core/errors.ts';
 import { startKafkaBroker, type KafkaBroker } from '../../local/emulators/kafka-broker.ts';
 
 const P = 4;

@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafkaAdmin, type KafkaAdmin } from '../../lib/ops/kafka-admin.ts';
+import { createKafkaAdmin, type KafkaAdmin } from '../../lib/kafka/kafka-admin.ts';
 import { ensureKafkaJars, KAFKA_VERSION, startKafkaBroker, type KafkaBroker } from '../../local/emulators/kafka-broker.ts';
 import { PrerequisiteError } from '../../local/emulators/prerequisites.ts';
 import { ROOT, runScript } from '../support/child.ts';

@@ -16,9 +16,9 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../lib/ops/cli.ts';
-import { createKafkaAdmin, type KafkaAdmin } from '../../lib/ops/kafka-admin.ts';
-import { LedgerAdmin } from '../../lib/ops/ledger-admin.ts';
-import { LambdaMappings } from '../../lib/ops/lambda-mappings.ts';
+import { createKafkaAdmin, type KafkaAdmin } from '../../lib/kafka/kafka-admin.ts';
+import { LedgerAdmin } from '../../lib/aws/dynamodb-ledger-admin.ts';
+import { LambdaMappings } from '../../lib/aws/lambda-mappings.ts';
 import { replayInPlace } from '../../lib/ops/replay.ts';
 import { createTestLedgerTable, type LedgerTableForTest } from '../support/emulators.ts';
 import { startTestKafka, type TestKafka } from '../support/test-kafka.ts';

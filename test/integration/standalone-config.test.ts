@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../lib/ops/cli.ts';
-import { parseJaasConfig, readStandaloneConfigFile, resolveStandaloneConfig, StandaloneConfigError } from '../../lib/standalone/config.ts';
-import { parseProperties } from '../../lib/standalone/properties.ts';
+import { runCli } from '../../lib/cli.ts';
+import { parseJaasConfig, readStandaloneConfigFile, resolveStandaloneConfig, StandaloneConfigError } from '../../lib/config/worker-config.ts';
+import { parseProperties } from '../../lib/config/properties.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'standalone-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ledgerKey, readLedgerFile } from '../../lib/standalone/file-ledger.ts';
+import { ledgerKey, readLedgerFile } from '../../lib/ledger/file-ledger.ts';
 import { TOPIC_RECREATED_MESSAGE } from '../../lib/standalone/worker.ts';
 import { deliveredRecords, opsCli, produce, topicId, useBrokerWorld } from '../fixtures/standalone/broker-world.ts';
 import { emulatorEnv, startWorker, testWorkerProperties, type WorkerProcess, writeProperties } from '../fixtures/standalone/harness.ts';

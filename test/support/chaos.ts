@@ -9,11 +9,11 @@ import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDbOffsetLedger } from '../../lib/aws/dynamodb-ledger.ts';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.ts';
-import { loadConfig } from '../../lib/config.ts';
+import { loadConfig } from '../../lib/config/config.ts';
 import type { DeliveryPorts } from '../../lib/delivery/options.ts';
-import { ObjectExistsError } from '../../lib/errors.ts';
-import { systemClock } from '../../lib/ports.ts';
-import { createSink } from '../../lib/sink.ts';
+import { ObjectExistsError } from '../../lib/core/errors.ts';
+import { systemClock } from '../../lib/core/ports.ts';
+import { createSink } from '../../lib/sink/sink.ts';
 import {
   type BatchSlice,
   ConsumerGroupSim,

@@ -1,4 +1,4 @@
-import { runCli } from '../../lib/ops/cli.ts';
+import { runCli } from '../../lib/cli.ts';
 
 /** What one in-process run of the operations CLI printed, and its exit code. */
 export interface CliRun {

@@ -1,5 +1,5 @@
 /**
- * The configuration loader as it was with zod (lib/config.ts up to the change that parses the
+ * The configuration loader as it was with zod (lib/config/config.ts up to the change that parses the
  * environment without zod at run time, to lighten the functions' cold start), kept unchanged
  * as the oracle of test/unit/config-oracle.test.ts: the loader of today must accept, reject and
  * word every environment exactly as this one does.
@@ -13,7 +13,7 @@ import * as z from 'zod/mini';
 // the parse (see loadConfig). Imported alone, not as `z.locales.en`, which would bundle every locale.
 import { en } from 'zod/locales';
 import { ErrorsTolerance } from '../../lib/delivery/options.ts';
-import { ConfigurationError } from '../../lib/errors.ts';
+import { ConfigurationError } from '../../lib/core/errors.ts';
 import { parseParquetSchema, type ParquetColumnType } from '../../lib/format/parquet.ts';
 import { parseSeparator } from '../../lib/format/raw-bytes.ts';
 import { CompressionName, ValueConverter } from '../../lib/format/record-format.ts';
@@ -27,7 +27,7 @@ import {
   UNPARTITIONED_PATH,
   type LayoutSettings,
   type RotationSettings,
-} from '../../lib/layout.ts';
+} from '../../lib/layout/layout.ts';
 
 /** The sink's validated configuration. */
 export interface SinkConfig {
@@ -49,7 +49,7 @@ export interface SinkConfig {
   readonly valueConverter: ValueConverter;
   readonly reportBatchItemFailures: boolean;
   readonly maxConcurrency: number;
-  /** Partitioner and path template (lib/layout.ts); undefined: the default layout, `partition={p}`. */
+  /** Partitioner and path template (lib/layout/layout.ts); undefined: the default layout, `partition={p}`. */
   readonly layout?: LayoutSettings;
   /** Rotation limits; undefined: one object per partition per batch (unless the path changes). */
   readonly rotation?: RotationSettings;

@@ -1,4 +1,4 @@
-import { loadConfig, type SinkConfig } from '../../lib/config.ts';
+import { loadConfig, type SinkConfig } from '../../lib/config/config.ts';
 
 /** A valid configuration for tests, with overrides in environment-variable form. */
 export function testConfig(env: Record<string, string> = {}): SinkConfig {

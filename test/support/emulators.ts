@@ -10,9 +10,9 @@ import { createLedgerTable, localDynamoDbClient, localS3Client } from '../../loc
 import { startS3Emulator, type S3Emulator, type S3EmulatorOptions } from '../../local/emulators/s3-emulator.ts';
 import { DynamoDbOffsetLedger } from '../../lib/aws/dynamodb-ledger.ts';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.ts';
-import { loadConfig } from '../../lib/config.ts';
-import { systemClock } from '../../lib/ports.ts';
-import { createSink, type Sink } from '../../lib/sink.ts';
+import { loadConfig } from '../../lib/config/config.ts';
+import { systemClock } from '../../lib/core/ports.ts';
+import { createSink, type Sink } from '../../lib/sink/sink.ts';
 import { silentLogger, silentMetrics } from './recorders.ts';
 
 /** A name no other test in this run uses: `<prefix>-<random>` (valid for buckets and tables). */

@@ -1,5 +1,5 @@
 /**
- * The event parser as it was with zod (lib/event.ts up to the change that checks events without
+ * The event parser as it was with zod (lib/sink/event.ts up to the change that checks events without
  * zod at run time, to lighten the functions' cold start), kept unchanged as the oracle of
  * test/unit/event-fast-path.test.ts: the parser of today must accept, reject and word every
  * event exactly as this one's `parseWithSchemas` does.
@@ -15,11 +15,11 @@
  * ascending offsets) are checked by hand on the same pass over each partition's list.
  */
 // zod/mini, not classic zod: this module is in both Lambda bundles, and mini's functional API
-// tree-shakes (smaller bundle, faster cold start; see lib/config.ts). A namespace import:
+// tree-shakes (smaller bundle, faster cold start; see lib/config/config.ts). A namespace import:
 // `import { z }` defeats the tree-shaking. Every message below is our own, so unlike
-// lib/config.ts this module needs none of zod's English messages.
+// lib/config/config.ts this module needs none of zod's English messages.
 import * as z from 'zod/mini';
-import { MalformedEventError } from '../../lib/errors.ts';
+import { MalformedEventError } from '../../lib/core/errors.ts';
 import {
   EventSource,
   partitionId,
@@ -27,7 +27,7 @@ import {
   type KafkaHeader,
   type KafkaRecord,
   type PartitionBatch,
-} from '../../lib/model.ts';
+} from '../../lib/core/model.ts';
 
 /** Kafka's legal topic names. */
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;

@@ -5,8 +5,8 @@
  * Local, the standalone worker's file; `conformance.test.ts`: moto's DynamoDB).
  */
 import { expect, it } from 'vitest';
-import { LedgerConflictError } from '../../lib/errors.ts';
-import type { LedgerEntry, OffsetLedger, SkippedRange } from '../../lib/ports.ts';
+import { LedgerConflictError } from '../../lib/core/errors.ts';
+import type { LedgerEntry, OffsetLedger, SkippedRange } from '../../lib/core/ports.ts';
 
 export const AT = '2026-11-26T00:00:00.000Z';
 export const commit = (committedOffset: number, extra: Partial<LedgerEntry> = {}): LedgerEntry => ({

@@ -187,7 +187,7 @@ export function checkLayout(delivered: readonly DeliveredLine[], prefix: string,
   return problems;
 }
 
-/** Hive-style hourly path of a timestamp in a fixed UTC offset (independent of lib/layout.ts). */
+/** Hive-style hourly path of a timestamp in a fixed UTC offset (independent of lib/layout/layout.ts). */
 export function hourlyPath(offsetMinutes = 0): (timestamp: number) => string {
   return (timestamp) => {
     const d = new Date(timestamp + offsetMinutes * 60_000);

@@ -6,8 +6,8 @@
  * the default, must not build one just to check that "UTC" is a time zone.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { loadConfig } from '../../lib/config.ts';
-import { createLayout, DEFAULT_LAYOUT } from '../../lib/layout.ts';
+import { loadConfig } from '../../lib/config/config.ts';
+import { createLayout, DEFAULT_LAYOUT } from '../../lib/layout/layout.ts';
 
 const required = { SINK_BUCKET: 'my-sink-bucket', LEDGER_TABLE: 'sink-ledger' };
 

@@ -1,10 +1,10 @@
 /**
- * The exact wording of the problems lib/config.ts takes from zod's English messages. The module
+ * The exact wording of the problems lib/config/config.ts takes from zod's English messages. The module
  * uses zod/mini, which has no locale of its own: these pin that the messages stay the ones
  * classic zod gave (not mini's bare "Invalid input"), byte for byte.
  */
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../lib/config.ts';
+import { loadConfig } from '../../lib/config/config.ts';
 
 const required = { SINK_BUCKET: 'my-sink-bucket', LEDGER_TABLE: 'sink-ledger' };
 

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../lib/config.ts';
+import { loadConfig } from '../../lib/config/config.ts';
 import { loadConfig as loadConfigWithZod } from '../support/config-zod-oracle.ts';
 
 type Outcome = { config: unknown } | { error: string };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../lib/config.ts';
-import { ConfigurationError } from '../../lib/errors.ts';
+import { loadConfig } from '../../lib/config/config.ts';
+import { ConfigurationError } from '../../lib/core/errors.ts';
 
 const required = { SINK_BUCKET: 'my-sink-bucket', LEDGER_TABLE: 'sink-ledger' };
 

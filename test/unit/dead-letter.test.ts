@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PoisonRecordError } from '../../lib/errors.ts';
+import { PoisonRecordError } from '../../lib/core/errors.ts';
 import { encodeDeadLetter } from '../../lib/format/dead-letter.ts';
-import type { KafkaRecord } from '../../lib/model.ts';
+import type { KafkaRecord } from '../../lib/core/model.ts';
 
 /** Reads a dead letter back into a record and its error. */
 function decode(bytes: Uint8Array): { record: KafkaRecord; error: { name: string; message: string } } {

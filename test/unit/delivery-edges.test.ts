@@ -4,9 +4,9 @@
  */
 import { gunzipSync, zstdDecompressSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { CorruptObjectError } from '../../lib/errors.ts';
-import { type NewObject, MAX_SKIPPED_RANGES } from '../../lib/ports.ts';
-import { createSink, SinkMetric } from '../../lib/sink.ts';
+import { CorruptObjectError } from '../../lib/core/errors.ts';
+import { type NewObject, MAX_SKIPPED_RANGES } from '../../lib/core/ports.ts';
+import { createSink, SinkMetric } from '../../lib/sink/sink.ts';
 import { testConfig } from '../support/config.ts';
 import { generateLog, type LogRecord, rng, toKafkaEvent } from '../support/kafka-sim.ts';
 import { ManualClock, MemoryLedger, MemoryObjectStore } from '../support/memory-ports.ts';

@@ -6,9 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { deliverBatch } from '../../lib/delivery/deliver-batch.ts';
-import { TopicRecreatedError } from '../../lib/errors.ts';
-import type { KafkaRecord, PartitionBatch } from '../../lib/model.ts';
-import { deliveryOptions } from '../../lib/sink.ts';
+import { TopicRecreatedError } from '../../lib/core/errors.ts';
+import type { KafkaRecord, PartitionBatch } from '../../lib/core/model.ts';
+import { deliveryOptions } from '../../lib/sink/sink.ts';
 import { testConfig } from '../support/config.ts';
 import { ManualClock, MemoryLedger, MemoryObjectStore } from '../support/memory-ports.ts';
 

@@ -1,10 +1,10 @@
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { BatchDeliveryError } from '../../lib/delivery/deliver-batch.ts';
-import { MalformedEventError } from '../../lib/errors.ts';
-import { toMetadata } from '../../lib/object-metadata.ts';
-import type { NewObject } from '../../lib/ports.ts';
-import { createSink, SinkMetric } from '../../lib/sink.ts';
+import { MalformedEventError } from '../../lib/core/errors.ts';
+import { toMetadata } from '../../lib/layout/object-metadata.ts';
+import type { NewObject } from '../../lib/core/ports.ts';
+import { createSink, SinkMetric } from '../../lib/sink/sink.ts';
 import { testConfig } from '../support/config.ts';
 import { generateLog, type LogRecord, rng, toKafkaEvent } from '../support/kafka-sim.ts';
 import { ManualClock, MemoryLedger, MemoryObjectStore } from '../support/memory-ports.ts';

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MalformedEventError } from '../../lib/errors.ts';
-import { decodeBase64Strict, parseKafkaEvent } from '../../lib/event.ts';
+import { MalformedEventError } from '../../lib/core/errors.ts';
+import { decodeBase64Strict, parseKafkaEvent } from '../../lib/sink/event.ts';
 
 const fixture = (name: string): unknown =>
   JSON.parse(readFileSync(new URL(`../fixtures/events/${name}`, import.meta.url), 'utf8'));

@@ -9,7 +9,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileLedgerAdmin } from '../../lib/standalone/file-ledger-admin.ts';
+import { FileLedgerAdmin } from '../../lib/ledger/file-ledger-admin.ts';
 import {
   defaultLockEnvironment,
   FileOffsetLedger,
@@ -21,7 +21,7 @@ import {
   lockLedgerFile,
   type StaleLedgerLock,
   takeLedgerLock,
-} from '../../lib/standalone/file-ledger.ts';
+} from '../../lib/ledger/file-ledger.ts';
 
 const WRITER = fileURLToPath(new URL('../fixtures/standalone/ledger-writer.ts', import.meta.url));
 

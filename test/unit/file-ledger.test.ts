@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LedgerConflictError } from '../../lib/errors.ts';
-import type { LedgerEntry } from '../../lib/ports.ts';
-import { FileOffsetLedger, LedgerFileError, LedgerLockedError } from '../../lib/standalone/file-ledger.ts';
+import { LedgerConflictError } from '../../lib/core/errors.ts';
+import type { LedgerEntry } from '../../lib/core/ports.ts';
+import { FileOffsetLedger, LedgerFileError, LedgerLockedError } from '../../lib/ledger/file-ledger.ts';
 
 const WRITER = fileURLToPath(new URL('../fixtures/standalone/ledger-writer.ts', import.meta.url));
 

@@ -1,12 +1,12 @@
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../lib/config.ts';
-import { PoisonRecordError } from '../../lib/errors.ts';
+import { loadConfig } from '../../lib/config/config.ts';
+import { PoisonRecordError } from '../../lib/core/errors.ts';
 import { createParquetFormat, PARQUET_CREATED_BY, parseParquetSchema } from '../../lib/format/parquet.ts';
 import { createRawBytesFormat, parseSeparator } from '../../lib/format/raw-bytes.ts';
-import type { KafkaRecord } from '../../lib/model.ts';
-import { createSink } from '../../lib/sink.ts';
+import type { KafkaRecord } from '../../lib/core/model.ts';
+import { createSink } from '../../lib/sink/sink.ts';
 import { testConfig } from '../support/config.ts';
 import { generateLog, rng, toKafkaEvent } from '../support/kafka-sim.ts';
 import { ManualClock, MemoryLedger, MemoryObjectStore } from '../support/memory-ports.ts';

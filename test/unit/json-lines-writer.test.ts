@@ -6,10 +6,10 @@
 import { Buffer, isUtf8 } from 'node:buffer';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PoisonRecordError } from '../../lib/errors.ts';
+import { PoisonRecordError } from '../../lib/core/errors.ts';
 import { createJsonLinesFormat } from '../../lib/format/json-lines.ts';
 import { toCompactJson } from '../../lib/format/json-text.ts';
-import type { KafkaRecord } from '../../lib/model.ts';
+import type { KafkaRecord } from '../../lib/core/model.ts';
 
 // ---- The reference: the string-based encoder (lib/format/json-lines.ts before the writer) ----
 

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PoisonRecordError } from '../../lib/errors.ts';
-import { parseKafkaEvent } from '../../lib/event.ts';
+import { PoisonRecordError } from '../../lib/core/errors.ts';
+import { parseKafkaEvent } from '../../lib/sink/event.ts';
 import { createJsonLinesFormat, decodeUtf8 } from '../../lib/format/json-lines.ts';
-import type { KafkaRecord } from '../../lib/model.ts';
+import type { KafkaRecord } from '../../lib/core/model.ts';
 
 const auto = createJsonLinesFormat({ valueConverter: 'auto' });
 const strict = createJsonLinesFormat({ valueConverter: 'json' });

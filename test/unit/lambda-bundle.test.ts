@@ -1,5 +1,5 @@
 /**
- * What the Lambda bundles carry. Both functions load lib/config.ts at cold start and lib/event.ts
+ * What the Lambda bundles carry. Both functions load lib/config/config.ts at cold start and lib/sink/event.ts
  * parses every event; they check their input without zod, which cost 30 KB of each bundle and a
  * good part of module initialisation (README, Performance, "Cold start"). zod stays a dependency
  * of the CDK app, the Kafka Connect settings and the standalone worker: this keeps it out of

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createLayout, DEFAULT_LAYOUT, type LayoutSettings } from '../../lib/layout.ts';
-import { catalog } from '../../lib/ops/catalog.ts';
-import { advanceManifests, MANIFEST_STATE_NAME, type ManifestStateStore, planManifests } from '../../lib/ops/manifest.ts';
-import type { LedgerReset } from '../../lib/ops/ledger-admin.ts';
-import type { Inventory } from '../../lib/ops/s3-inventory.ts';
-import { createSink } from '../../lib/sink.ts';
+import { createLayout, DEFAULT_LAYOUT, type LayoutSettings } from '../../lib/layout/layout.ts';
+import { catalog } from '../../lib/manifest/catalog.ts';
+import type { ManifestStateStore } from '../../lib/core/ports.ts';
+import { advanceManifests, MANIFEST_STATE_NAME, planManifests } from '../../lib/manifest/manifest.ts';
+import type { LedgerReset } from '../../lib/ledger/admin.ts';
+import type { Inventory } from '../../lib/aws/s3-inventory.ts';
+import { createSink } from '../../lib/sink/sink.ts';
 import { testConfig } from '../support/config.ts';
 import { type LogRecord, toKafkaEvent } from '../support/kafka-sim.ts';
 import { ManualClock, MemoryLedger, MemoryObjectStore } from '../support/memory-ports.ts';

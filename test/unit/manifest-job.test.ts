@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createLayout, DEFAULT_LAYOUT } from '../../lib/layout.ts';
-import { loadManifestJobSettings, writeDueManifests } from '../../lib/ops/manifest.ts';
+import { createLayout, DEFAULT_LAYOUT } from '../../lib/layout/layout.ts';
+import { loadManifestJobSettings, writeDueManifests } from '../../lib/manifest/manifest.ts';
 
 describe('loadManifestJobSettings (the scheduled manifest writer)', () => {
   it('reads the topics, partition counts and grace', () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createLayout, DEFAULT_LAYOUT } from '../../lib/layout.ts';
-import { catalog } from '../../lib/ops/catalog.ts';
-import { planManifests, writeManifests } from '../../lib/ops/manifest.ts';
-import type { Inventory } from '../../lib/ops/s3-inventory.ts';
-import { createSink } from '../../lib/sink.ts';
+import { createLayout, DEFAULT_LAYOUT } from '../../lib/layout/layout.ts';
+import { catalog } from '../../lib/manifest/catalog.ts';
+import { planManifests, writeManifests } from '../../lib/manifest/manifest.ts';
+import type { Inventory } from '../../lib/aws/s3-inventory.ts';
+import { createSink } from '../../lib/sink/sink.ts';
 import { testConfig } from '../support/config.ts';
 import { type LogRecord, toKafkaEvent } from '../support/kafka-sim.ts';
 import { ManualClock, MemoryLedger, MemoryObjectStore } from '../support/memory-ports.ts';

@@ -1,6 +1,6 @@
 import { hostname, userInfo } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { defaultOperator, localUser, runsLocally } from '../../lib/ops/caller.ts';
+import { defaultOperator, localUser, runsLocally } from '../../lib/aws/caller.ts';
 
 /** `--by`'s default: the AWS caller on AWS, user@host locally (emulators, or a ledger file). */
 describe('defaultOperator', () => {

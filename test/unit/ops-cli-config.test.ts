@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { FileOffsetLedger } from '../../lib/standalone/file-ledger.ts';
+import { FileOffsetLedger } from '../../lib/ledger/file-ledger.ts';
 import { writeProperties } from '../fixtures/standalone/harness.ts';
 import { runCliCaptured } from '../support/cli.ts';
 

@@ -4,8 +4,8 @@ import { hostname, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileLedgerAdmin } from '../../lib/standalone/file-ledger-admin.ts';
-import { FileOffsetLedger } from '../../lib/standalone/file-ledger.ts';
+import { FileLedgerAdmin } from '../../lib/ledger/file-ledger-admin.ts';
+import { FileOffsetLedger } from '../../lib/ledger/file-ledger.ts';
 import { runCliCaptured } from '../support/cli.ts';
 
 /**

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileOffsetLedger } from '../../lib/standalone/file-ledger.ts';
-import { FileLedgerAdmin } from '../../lib/standalone/file-ledger-admin.ts';
+import { FileOffsetLedger } from '../../lib/ledger/file-ledger.ts';
+import { FileLedgerAdmin } from '../../lib/ledger/file-ledger-admin.ts';
 import { runCliCaptured } from '../support/cli.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkNewGroupAccess, evaluate, groupArn, type PolicyDocument, PolicyUnreadableError, usesIamAuth } from '../../lib/ops/iam-policy.ts';
+import { checkNewGroupAccess, evaluate, groupArn, type PolicyDocument, PolicyUnreadableError, usesIamAuth } from '../../lib/aws/iam-policy.ts';
 
 /**
  * Issue 15, item 5: `replay --new-group` on a cluster with IAM auth checks that the function's

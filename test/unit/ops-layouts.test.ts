@@ -1,10 +1,10 @@
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { catalog } from '../../lib/ops/catalog.ts';
+import { catalog } from '../../lib/manifest/catalog.ts';
 import { locateOffset, locateTimestamp } from '../../lib/ops/locate.ts';
-import type { Inventory } from '../../lib/ops/s3-inventory.ts';
+import type { Inventory } from '../../lib/aws/s3-inventory.ts';
 import { reconcile } from '../../lib/ops/verify.ts';
-import { createSink } from '../../lib/sink.ts';
+import { createSink } from '../../lib/sink/sink.ts';
 import { testConfig } from '../support/config.ts';
 import { generateLog, rng, toKafkaEvent } from '../support/kafka-sim.ts';
 import { ManualClock, MemoryLedger, MemoryObjectStore } from '../support/memory-ports.ts';

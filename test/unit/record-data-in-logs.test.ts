@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
-import { createLayout } from '../../lib/layout.ts';
-import { createSink } from '../../lib/sink.ts';
+import { createLayout } from '../../lib/layout/layout.ts';
+import { createSink } from '../../lib/sink/sink.ts';
 import { testConfig } from '../support/config.ts';
 import { ManualClock, MemoryLedger, MemoryObjectStore } from '../support/memory-ports.ts';
 import { RecordingLogger, RecordingMetrics } from '../support/recorders.ts';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { CatalogedObject } from '../../lib/ops/catalog.ts';
-import type { AuditedLedgerEntry, LedgerReset } from '../../lib/ops/ledger-admin.ts';
+import type { CatalogedObject } from '../../lib/manifest/catalog.ts';
+import type { AuditedLedgerEntry, LedgerReset } from '../../lib/ledger/admin.ts';
 import { reconcile } from '../../lib/ops/verify.ts';
-import { objectKey } from '../../lib/naming.ts';
-import type { SkippedRange } from '../../lib/ports.ts';
+import { objectKey } from '../../lib/layout/naming.ts';
+import type { SkippedRange } from '../../lib/core/ports.ts';
 
 /**
  * verify's reconciliation (`reconcile`) on hand-made catalogs: what it must see and how it must

@@ -1,4 +1,4 @@
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { gunzipSync, zstdDecompressSync } from 'node:zlib';
 
 /** An object as a listing shows it. */
@@ -55,4 +55,18 @@ export class S3Inventory implements Inventory {
     if (key.endsWith('.zst')) return zstdDecompressSync(raw);
     return raw;
   }
+}
+
+/** A key S3 did not delete, and S3's reason. */
+export interface DeleteFailure {
+  readonly key: string | undefined;
+  readonly message: string | undefined;
+}
+
+/** Deletes up to 1,000 keys in one `DeleteObjects` request (quiet); returns the keys S3 refused. */
+export async function deleteObjectBatch(client: S3Client, bucket: string, keys: readonly string[]): Promise<DeleteFailure[]> {
+  const result = await client.send(
+    new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }),
+  );
+  return (result.Errors ?? []).map((error) => ({ key: error.Key, message: error.Message }));
 }

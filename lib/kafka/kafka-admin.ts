@@ -15,44 +15,11 @@
  *   while the group has no active members (checked with DescribeGroups where the broker has it,
  *   and in any case enforced by the broker's answer to the commit).
  */
-import { Admin, type AdminOptions, type SASLOptions } from '@platformatic/kafka';
-import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import { SinkError } from '../errors.ts';
+import { Admin } from '@platformatic/kafka';
+import { DEFAULT_TIMEOUT_MS, KafkaAdminError, type KafkaAdminOptions, kafkaClientOptions, type MskIamTokenSigner } from './client.ts';
 
-/** How to connect: plaintext, TLS, SASL/SCRAM (over TLS unless `tls: false`), or MSK IAM (OAUTHBEARER over TLS). */
-export type KafkaSecurity =
-  | { readonly kind: 'none' }
-  | {
-      readonly kind: 'tls';
-      /** PEM CA bundle; the system's CAs when absent. */
-      readonly ca?: string;
-      /** PEM client certificate and key, for mutual TLS. */
-      readonly cert?: string;
-      readonly key?: string;
-    }
-  | {
-      readonly kind: 'sasl-scram';
-      readonly mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
-      readonly username: string;
-      readonly password: string;
-      /** SASL_SSL (the default; Amazon MSK's SCRAM listener needs it) or SASL_PLAINTEXT (`false`). */
-      readonly tls?: boolean;
-      readonly ca?: string;
-    }
-  | {
-      readonly kind: 'msk-iam';
-      /** The cluster's AWS region; tokens are signed with the default credential chain. */
-      readonly region: string;
-    };
-
-export interface KafkaAdminOptions {
-  /** `host:port` of one or more brokers. */
-  readonly bootstrapServers: readonly string[];
-  readonly security?: KafkaSecurity;
-  readonly clientId?: string;
-  /** Upper bound of each call, connection included (default 10 s). */
-  readonly timeoutMs?: number;
-}
+// The connection's options, security and errors live in ./client.ts (the worker needs them too).
+export { KafkaAdminError, type KafkaAdminOptions, kafkaClientOptions, type KafkaSecurity, type MskIamTokenSigner } from './client.ts';
 
 export interface PartitionOffsets {
   readonly partition: number;
@@ -75,14 +42,6 @@ export interface KafkaAdmin {
 
 // ---------------------------------------------------------------------------------------------
 // Errors
-
-/** A Kafka admin operation failed; subclasses name the usual causes. */
-export class KafkaAdminError extends SinkError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'KafkaAdminError';
-  }
-}
 
 /** No broker could be reached, or none answered within the timeout. */
 export class KafkaUnreachableError extends KafkaAdminError {
@@ -131,72 +90,6 @@ export class KafkaInvalidOffsetError extends KafkaAdminError {
     super(message, options);
     this.name = 'KafkaInvalidOffsetError';
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Client options
-
-/** Signs an MSK IAM token: `generateAuthToken` of `aws-msk-iam-sasl-signer-js` by default. */
-export type MskIamTokenSigner = (options: { region: string }) => Promise<{ token: string }>;
-
-const DEFAULT_TIMEOUT_MS = 10_000;
-
-async function defaultMskIamSigner(options: { region: string }): Promise<{ token: string }> {
-  const { generateAuthToken } = await import('aws-msk-iam-sasl-signer-js');
-  return generateAuthToken({ region: options.region });
-}
-
-/**
- * The `@platformatic/kafka` client options for these adapter options (exported for tests).
- * Nothing is called here: with MSK IAM, the signer runs when a connection authenticates.
- */
-export function kafkaClientOptions(options: KafkaAdminOptions, signer: MskIamTokenSigner = defaultMskIamSigner): AdminOptions {
-  if (options.bootstrapServers.length === 0) {
-    throw new KafkaAdminError('No Kafka bootstrap servers given');
-  }
-  for (const server of options.bootstrapServers) {
-    if (!/^[^\s:]+:\d+$/.test(server) && !/^\[[0-9a-fA-F:]+\]:\d+$/.test(server)) {
-      throw new KafkaAdminError(`Malformed Kafka bootstrap server "${server}": expected host:port`);
-    }
-  }
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const client: AdminOptions = {
-    clientId: options.clientId ?? 'msk-s3-sink-ops',
-    bootstrapBrokers: [...options.bootstrapServers],
-    connectTimeout: timeoutMs,
-    requestTimeout: timeoutMs,
-    timeout: timeoutMs,
-    retries: 2,
-    retryDelay: 250,
-    autocreateTopics: false,
-  };
-  const security = options.security ?? { kind: 'none' };
-  switch (security.kind) {
-    case 'none':
-      return client;
-    case 'tls':
-      return { ...client, tls: tlsOptions(security) };
-    case 'sasl-scram': {
-      const sasl: SASLOptions = { mechanism: security.mechanism, username: security.username, password: security.password };
-      return security.tls === false ? { ...client, sasl } : { ...client, sasl, tls: tlsOptions(security) };
-    }
-    case 'msk-iam': {
-      const region = security.region;
-      const sasl: SASLOptions = {
-        mechanism: 'OAUTHBEARER',
-        token: async () => (await signer({ region })).token,
-      };
-      return { ...client, sasl, tls: {} };
-    }
-  }
-}
-
-function tlsOptions(security: { readonly ca?: string; readonly cert?: string; readonly key?: string }): TlsConnectionOptions {
-  return {
-    ...(security.ca === undefined ? {} : { ca: security.ca }),
-    ...(security.cert === undefined ? {} : { cert: security.cert }),
-    ...(security.key === undefined ? {} : { key: security.key }),
-  };
 }
 
 // ---------------------------------------------------------------------------------------------

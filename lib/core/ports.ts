@@ -175,3 +175,13 @@ export interface Clock {
 
 /** The wall clock. */
 export const systemClock: Clock = { now: () => Date.now() };
+
+/**
+ * Where the manifest writer keeps its state (`lib/manifest/manifest.ts`). `save` is conditional: `If-Match: etag` when the state was loaded,
+ * `If-None-Match: *` when there was none; it returns false (writing nothing) when another run
+ * saved in between (S3's 412), so that overlapping runs never lose each other's progress.
+ */
+export interface ManifestStateStore {
+  load(key: string): Promise<{ readonly body: Uint8Array; readonly etag: string } | undefined>;
+  save(key: string, body: Uint8Array, etag: string | undefined): Promise<boolean>;
+}

@@ -13,7 +13,7 @@ import {
   UntagResourceCommand,
   UpdateEventSourceMappingCommand,
 } from '@aws-sdk/client-lambda';
-import { OperationError } from './reset.ts';
+import { OperationError } from '../core/errors.ts';
 
 /** What the operations tools need to know of an event source mapping. */
 export interface MappingInfo {

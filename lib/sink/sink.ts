@@ -1,16 +1,16 @@
-import type { SinkConfig } from './config.ts';
-import { batchResponse, deliverBatch, type BatchReport, type KafkaBatchItemFailures } from './delivery/deliver-batch.ts';
-import type { DeliveryOptions, DeliveryPorts } from './delivery/options.ts';
-import { CorruptObjectError, MalformedEventError } from './errors.ts';
+import type { SinkConfig } from '../config/config.ts';
+import { batchResponse, deliverBatch, type BatchReport, type KafkaBatchItemFailures } from '../delivery/deliver-batch.ts';
+import type { DeliveryOptions, DeliveryPorts } from '../delivery/options.ts';
+import { CorruptObjectError, MalformedEventError } from '../core/errors.ts';
 import { parseKafkaEvent } from './event.ts';
-import { compressionFor } from './format/compression.ts';
-import { createJsonLinesFormat } from './format/json-lines.ts';
-import { createParquetFormat } from './format/parquet.ts';
-import { createRawBytesFormat } from './format/raw-bytes.ts';
-import { CompressionName, type RecordFormat } from './format/record-format.ts';
-import { createLayout } from './layout.ts';
-import { partitionId } from './model.ts';
-import { SkipKind, skippedCount } from './ports.ts';
+import { compressionFor } from '../format/compression.ts';
+import { createJsonLinesFormat } from '../format/json-lines.ts';
+import { createParquetFormat } from '../format/parquet.ts';
+import { createRawBytesFormat } from '../format/raw-bytes.ts';
+import { CompressionName, type RecordFormat } from '../format/record-format.ts';
+import { createLayout } from '../layout/layout.ts';
+import { partitionId } from '../core/model.ts';
+import { SkipKind, skippedCount } from '../core/ports.ts';
 
 /** The subset of Powertools' Logger the sink uses; structured fields only, never record values. */
 export interface SinkLogger {

@@ -1,8 +1,8 @@
 /**
  * The sink's own Kafka Connect keys — those that become the function's `SINK_*` settings
- * (lib/config.ts): prefix, format, compression, converter, errors and dead letters, data layout
+ * (lib/config/config.ts): prefix, format, compression, converter, errors and dead letters, data layout
  * and rotation, Parquet and raw options. One mapping for the CDK app (infra/connector-config.ts)
- * and the standalone worker (lib/standalone/config.ts), so that both accept the same keys, map
+ * and the standalone worker (lib/config/worker-config.ts), so that both accept the same keys, map
  * them to the same settings and report the same problems. Pure: no CDK, no I/O.
  */
 import { z } from 'zod';
@@ -188,7 +188,7 @@ export function sinkKeyProblems(config: SinkKeys): string[] {
   return problems;
 }
 
-/** Which key each SINK_* setting comes from, to word lib/config.ts's problems in the configuration's terms. */
+/** Which key each SINK_* setting comes from, to word lib/config/config.ts's problems in the configuration's terms. */
 export const SETTING_KEYS: Readonly<Record<string, SinkKey>> = {
   SINK_PREFIX: 'topics.dir',
   SINK_DEAD_LETTER_PREFIX: 'errors.deadletterqueue.s3.prefix',

@@ -6,7 +6,7 @@
  *
  *   {prefix}{topic}/{path}/{topic}+{p}+{offset, 20 digits}{+g<generation> when > 0}{ext}
  *
- * `{path}` is `partition={p}` by default; a partitioner (lib/layout.ts) may give another, always a
+ * `{path}` is `partition={p}` by default; a partitioner (lib/layout/layout.ts) may give another, always a
  * function of the object's first record. Only those directories vary: every key starts with
  * `{prefix}{topic}/` and ends with the file name, which `parseObjectName` reads back.
  *
@@ -81,7 +81,7 @@ export interface NamingSettings {
   readonly formatVersion: string;
   /** Including compression, e.g. `.jsonl.gz`. */
   readonly extension: string;
-  /** The layout's settings (lib/layout.ts `LayoutSettings`), as plain JSON. */
+  /** The layout's settings (lib/layout/layout.ts `LayoutSettings`), as plain JSON. */
   readonly layout: Readonly<Record<string, unknown>>;
 }
 

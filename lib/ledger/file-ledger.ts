@@ -34,8 +34,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { closeSync, fstatSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, constants as fsConstants } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ConfigurationError, LedgerConflictError, SinkError } from '../errors.ts';
-import type { AuditedLedgerEntry, LedgerPrune, LedgerReset } from '../ops/ledger-admin.ts';
+import { ConfigurationError, LedgerConflictError, SinkError } from '../core/errors.ts';
+import type { AuditedLedgerEntry, LedgerPrune, LedgerReset } from './admin.ts';
 import {
   declaredEntry,
   ledgerEntryFields,
@@ -45,7 +45,7 @@ import {
   type OffsetLedger,
   SkipKind,
   type SkippedRange,
-} from '../ports.ts';
+} from '../core/ports.ts';
 
 /** The ledger file's `format` field. */
 export const FILE_LEDGER_FORMAT = 'msk-s3-sink-file-ledger';

@@ -9,7 +9,7 @@
  * test/support/event-zod-oracle.ts keeps that version, and test/unit/event-fast-path.test.ts
  * checks that this one words every problem the same).
  */
-import { MalformedEventError } from './errors.ts';
+import { MalformedEventError } from '../core/errors.ts';
 import {
   EventSource,
   partitionId,
@@ -17,7 +17,7 @@ import {
   type KafkaHeader,
   type KafkaRecord,
   type PartitionBatch,
-} from './model.ts';
+} from '../core/model.ts';
 
 /** Kafka's legal topic names. */
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;

@@ -3,7 +3,7 @@
  *
  * The worker's own keys (Kafka, offsets, flushing) are validated here with zod; the sink's keys
  * (prefix, format, compression, errors, data layout and rotation) are validated and mapped onto
- * the environment variables of `lib/config.ts` by lib/connect-settings.ts — the CDK app's mapping
+ * the environment variables of `lib/config/config.ts` by lib/config/connect-settings.ts — the CDK app's mapping
  * too — and then by `loadConfig`, so that the Lambda function and the worker share one set of
  * rules. Every problem is reported at once in one `StandaloneConfigError`.
  */
@@ -11,11 +11,11 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { extname, resolve } from 'node:path';
 import { z } from 'zod';
-import { loadConfig, type SinkConfig } from '../config.ts';
-import { SETTING_KEYS, SINK_KEY_SCHEMAS, SINK_KEYS, sinkKeyProblems, toSinkEnvironment } from '../connect-settings.ts';
-import { ConfigurationError } from '../errors.ts';
-import { closestName } from '../suggest.ts';
-import type { KafkaSecurity } from '../ops/kafka-admin.ts';
+import { loadConfig, type SinkConfig } from './config.ts';
+import { SETTING_KEYS, SINK_KEY_SCHEMAS, SINK_KEYS, sinkKeyProblems, toSinkEnvironment } from './connect-settings.ts';
+import { ConfigurationError } from '../core/errors.ts';
+import { closestName } from './suggest.ts';
+import type { KafkaSecurity } from '../kafka/kafka-admin.ts';
 import { parseProperties } from './properties.ts';
 
 /** The configuration is invalid; `problems` lists every one (`key: what is wrong`). */
@@ -123,7 +123,7 @@ export const STANDALONE_KEYS = [
   'ledger.table',
   's3.bucket.name',
   's3.region',
-  // The sink's keys, as the CDK app's configuration has them (lib/connect-settings.ts).
+  // The sink's keys, as the CDK app's configuration has them (lib/config/connect-settings.ts).
   ...SINK_KEYS,
 ] as const;
 
@@ -249,7 +249,7 @@ const WorkerSchema = z.object({
   ...STORAGE_KEY_SCHEMAS,
 });
 
-/** Which key each setting of lib/config.ts comes from (for its problems' wording). */
+/** Which key each setting of lib/config/config.ts comes from (for its problems' wording). */
 const SINK_KEYS_BY_SETTING: ReadonlyArray<readonly [env: string, key: string]> = (
   [['SINK_BUCKET', 's3.bucket.name'], ['AWS_REGION', 's3.region'], ['LEDGER_TABLE', 'ledger.table'], ...Object.entries(SETTING_KEYS)] as Array<[string, string]>
   // Longest first, so that no name is replaced inside a longer one.
@@ -433,7 +433,7 @@ function substituteEnv(
   return raw;
 }
 
-/** The ledger and the sink's configuration (validated by lib/config.ts); problems are added to `problems`. */
+/** The ledger and the sink's configuration (validated by lib/config/config.ts); problems are added to `problems`. */
 function resolveStorage(
   c: z.infer<typeof StorageSchema>,
   env: Readonly<Record<string, string | undefined>>,
@@ -453,7 +453,7 @@ function resolveStorage(
     problems.push('offset.storage.file.filename or ledger.table (or LEDGER_TABLE): where the offsets live is required');
   }
 
-  // The sink's settings, validated by lib/config.ts.
+  // The sink's settings, validated by lib/config/config.ts.
   const sinkEnv: Record<string, string | undefined> = {
     AWS_REGION: env['AWS_REGION'],
     AWS_ENDPOINT_URL: env['AWS_ENDPOINT_URL'],
@@ -482,7 +482,7 @@ function resolveStorage(
   return { ledger, sink };
 }
 
-/** lib/config.ts names settings by environment variable; name them by key here. */
+/** lib/config/config.ts names settings by environment variable; name them by key here. */
 function renameSinkSettings(problem: string): string {
   let text = problem;
   for (const [envName, key] of SINK_KEYS_BY_SETTING) text = text.replaceAll(envName, key);

@@ -1,4 +1,4 @@
-import { CorruptObjectError } from './errors.ts';
+import { CorruptObjectError } from '../core/errors.ts';
 
 /** What every sink object's user metadata says about it (S3 `x-amz-meta-*`). */
 export interface ObjectDescriptor {

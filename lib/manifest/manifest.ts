@@ -19,14 +19,14 @@
  * ledger: pass `partitions` (the topic's partition count) so that they hold completeness back.
  */
 import { Buffer } from 'node:buffer';
-import { ConfigurationError, ObjectExistsError } from '../errors.ts';
-import { defaultPathFormat, type Layout, parsePathFormat } from '../layout.ts';
-import { parseObjectName, topicPrefix } from '../naming.ts';
-import { fromMetadata } from '../object-metadata.ts';
-import type { ObjectStore } from '../ports.ts';
+import { ConfigurationError, ObjectExistsError } from '../core/errors.ts';
+import { defaultPathFormat, type Layout, parsePathFormat } from '../layout/layout.ts';
+import { parseObjectName, topicPrefix } from '../layout/naming.ts';
+import { fromMetadata } from '../layout/object-metadata.ts';
+import type { ManifestStateStore, ObjectStore } from '../core/ports.ts';
 import { catalog, type CatalogedObject, type Progress } from './catalog.ts';
-import type { AuditedLedgerEntry } from './ledger-admin.ts';
-import type { Inventory } from './s3-inventory.ts';
+import type { AuditedLedgerEntry } from '../ledger/admin.ts';
+import type { Inventory } from '../aws/s3-inventory.ts';
 
 export const MANIFEST_NAME = '_manifest.json';
 
@@ -322,16 +322,6 @@ export const MANIFEST_STATE_NAME = '_manifest-state.json';
 export const DEFAULT_MANIFEST_MAX_OBJECTS = 10_000;
 /** Default cap on the objects held in open (not yet complete) directories of the state. */
 export const DEFAULT_MANIFEST_MAX_OPEN_OBJECTS = 50_000;
-
-/**
- * Where the state lives. `save` is conditional: `If-Match: etag` when the state was loaded,
- * `If-None-Match: *` when there was none; it returns false (writing nothing) when another run
- * saved in between (S3's 412), so that overlapping runs never lose each other's progress.
- */
-export interface ManifestStateStore {
-  load(key: string): Promise<{ readonly body: Uint8Array; readonly etag: string } | undefined>;
-  save(key: string, body: Uint8Array, etag: string | undefined): Promise<boolean>;
-}
 
 type ManifestObject = ManifestDocument['partitions'][number]['objects'][number];
 

@@ -15,8 +15,8 @@
  * file names.
  */
 import { Buffer } from 'node:buffer';
-import { PoisonRecordError } from './errors.ts';
-import type { KafkaRecord } from './model.ts';
+import { PoisonRecordError } from '../core/errors.ts';
+import type { KafkaRecord } from '../core/model.ts';
 import { objectKey, type ObjectKeyParts, parseObjectName } from './naming.ts';
 
 /** `partitioner.class`. */
@@ -39,7 +39,7 @@ export const TimestampExtractor = {
 } as const;
 export type TimestampExtractor = (typeof TimestampExtractor)[keyof typeof TimestampExtractor];
 
-/** The layout settings (validated by lib/config.ts). */
+/** The layout settings (validated by lib/config/config.ts). */
 export interface LayoutSettings {
   readonly partitioner: PartitionerName;
   /** The path template; undefined: the partitioner's default. */

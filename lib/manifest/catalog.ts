@@ -1,7 +1,7 @@
-import { parseObjectName, topicPrefix } from '../naming.ts';
-import { fromMetadata, type ObjectDescriptor } from '../object-metadata.ts';
-import type { AuditedLedgerEntry } from './ledger-admin.ts';
-import type { Inventory } from './s3-inventory.ts';
+import { parseObjectName, topicPrefix } from '../layout/naming.ts';
+import { fromMetadata, type ObjectDescriptor } from '../layout/object-metadata.ts';
+import type { AuditedLedgerEntry } from '../ledger/admin.ts';
+import type { Inventory } from '../aws/s3-inventory.ts';
 
 /** A sink object found under the prefix, with what its metadata says (or why it cannot be read). */
 export interface CatalogedObject {
@@ -34,7 +34,7 @@ export async function catalog(
     readonly onProgress?: Progress;
   },
 ): Promise<CatalogedObject[]> {
-  // Every layout keeps a topic's objects under `{prefix}{topic}/` (lib/layout.ts); the
+  // Every layout keeps a topic's objects under `{prefix}{topic}/` (lib/layout/layout.ts); the
   // directories below depend on the partitioner, so the file name alone says what an object is.
   const listPrefix = options.topic === undefined ? options.prefix : topicPrefix(options.prefix, options.topic);
   const found: Array<{ key: string; size: number; name: NonNullable<ReturnType<typeof parseObjectName>> }> = [];

@@ -4,11 +4,11 @@
 // problem as the zod schema they replace did ("Too small: expected number to be >=1"), byte for
 // byte: test/unit/config-oracle.test.ts compares them with that schema (kept as
 // test/support/config-zod-oracle.ts) on random environments.
-import { ErrorsTolerance } from './delivery/options.ts';
-import { ConfigurationError } from './errors.ts';
-import { parseParquetSchema, type ParquetColumnType } from './format/parquet.ts';
-import { parseSeparator } from './format/raw-bytes.ts';
-import { CompressionName, ValueConverter } from './format/record-format.ts';
+import { ErrorsTolerance } from '../delivery/options.ts';
+import { ConfigurationError } from '../core/errors.ts';
+import { parseParquetSchema, type ParquetColumnType } from '../format/parquet.ts';
+import { parseSeparator } from '../format/raw-bytes.ts';
+import { CompressionName, ValueConverter } from '../format/record-format.ts';
 import {
   DEFAULT_LAYOUT,
   layoutProblems,
@@ -19,7 +19,7 @@ import {
   UNPARTITIONED_PATH,
   type LayoutSettings,
   type RotationSettings,
-} from './layout.ts';
+} from '../layout/layout.ts';
 
 /** The sink's validated configuration. */
 export interface SinkConfig {
@@ -41,7 +41,7 @@ export interface SinkConfig {
   readonly valueConverter: ValueConverter;
   readonly reportBatchItemFailures: boolean;
   readonly maxConcurrency: number;
-  /** Partitioner and path template (lib/layout.ts); undefined: the default layout, `partition={p}`. */
+  /** Partitioner and path template (lib/layout/layout.ts); undefined: the default layout, `partition={p}`. */
   readonly layout?: LayoutSettings;
   /** Rotation limits; undefined: one object per partition per batch (unless the path changes). */
   readonly rotation?: RotationSettings;

@@ -146,3 +146,11 @@ export class TopicRecreatedError extends SinkError {
     this.committedOffset = committedOffset;
   }
 }
+
+/** An operator's command is wrong or cannot be carried out as asked. */
+export class OperationError extends SinkError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'OperationError';
+  }
+}

@@ -13,15 +13,15 @@
  * assigned partition at the ledger's committed offset + 1 (lib/standalone/worker.ts).
  */
 import { resolve } from 'node:path';
-import { LedgerConflictError } from '../errors.ts';
+import { LedgerConflictError } from '../core/errors.ts';
 import {
   resetConflictError,
   type AuditedLedgerEntry,
   type LedgerAdminPort,
   type LedgerPrune,
   type LedgerReset,
-} from '../ops/ledger-admin.ts';
-import type { LedgerPosition } from '../ports.ts';
+} from './admin.ts';
+import type { LedgerPosition } from '../core/ports.ts';
 import {
   assertLedgerUnlocked,
   compareLedgerEntries,
