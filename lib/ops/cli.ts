@@ -27,10 +27,10 @@ import { readWorkerStorageFile, StandaloneConfigError, type WorkerStorage } from
 import { LedgerLockedError } from '../standalone/file-ledger.ts';
 import { FileLedgerAdmin } from '../standalone/file-ledger-admin.ts';
 import { type AwsCallerLookup, defaultOperator, stsCallerLookup } from './caller.ts';
-import { catalog, type CatalogedObject, generationWindows } from './catalog.ts';
+import { catalog, type CatalogedObject } from './catalog.ts';
 import { createKafkaAdmin, type KafkaAdmin, type KafkaSecurity } from './kafka-admin.ts';
 import { LedgerAdmin, type LedgerAdminPort } from './ledger-admin.ts';
-import { LambdaMappings, MappingState } from './lambda-mappings.ts';
+import { LambdaMappings } from './lambda-mappings.ts';
 import { locateOffset, locateTimestamp } from './locate.ts';
 import { manifestLayoutProblem, writeDueManifests } from './manifest.ts';
 import { IamRolePolicies } from './iam-policy.ts';

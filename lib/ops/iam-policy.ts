@@ -124,6 +124,7 @@ function matches(pattern: string, value: string, ignoreCase: boolean): boolean {
 
 /** The part of `@aws-sdk/client-iam` the adapter uses (loaded when first needed: see `IamRolePolicies`). */
 interface IamModule {
+  // biome-ignore lint/suspicious/noExplicitAny: the five commands' responses, read field by field below, would each need their own type.
   IAMClient: new (config: { region?: string; endpoint?: string }) => { send(command: unknown): Promise<any>; destroy(): void };
   ListRolePoliciesCommand: new (input: { RoleName: string; Marker?: string }) => unknown;
   GetRolePolicyCommand: new (input: { RoleName: string; PolicyName: string }) => unknown;

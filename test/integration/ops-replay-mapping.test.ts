@@ -108,7 +108,9 @@ describe('replay: disable the mapping, reset the group and the ledger, enable', 
     lambda.on(DeleteFunctionConcurrencyCommand).callsFake(() => void (reserved = undefined));
     lambda.on(ListTagsCommand).callsFake(() => ({ Tags: { ...tags } }));
     lambda.on(TagResourceCommand).callsFake((input: { Tags: Record<string, string> }) => void Object.assign(tags, input.Tags));
-    lambda.on(UntagResourceCommand).callsFake((input: { TagKeys: string[] }) => void input.TagKeys.forEach((key) => delete tags[key]));
+    lambda.on(UntagResourceCommand).callsFake((input: { TagKeys: string[] }) => {
+      for (const key of input.TagKeys) delete tags[key];
+    });
   });
 
   const log: string[] = [];

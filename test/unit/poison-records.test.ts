@@ -2,7 +2,7 @@ import { Buffer } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config.ts';
 import { BatchDeliveryError } from '../../lib/delivery/deliver-batch.ts';
-import { ConfigurationError, PoisonRecordError } from '../../lib/errors.ts';
+import { PoisonRecordError } from '../../lib/errors.ts';
 import { createSink, SinkMetric } from '../../lib/sink.ts';
 import { testConfig } from '../support/config.ts';
 import { ManualClock, MemoryLedger, MemoryObjectStore } from '../support/memory-ports.ts';
