@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { measureColdStart, type ColdStartResult } from './lib/cold-start.ts';
 import { costPerGb, DEFAULT_ASSUMPTIONS, ledgerUnits, mskConnectPerGb, PRICES, type Assumptions, type BatchShape, type CostBreakdown, type RequestsPerPartition } from './lib/cost-model.ts';
 import { runE2e, type E2eResult } from './lib/e2e.ts';
-import { measureFormats, measureHandler, measureHandlerThroughput, prepareEvent, type Compression, type HandlerResult } from './lib/handler.ts';
+import { measureFormats, measureHandler, measureHandlerThroughput, prepareEvent, type HandlerResult } from './lib/handler.ts';
 import { runStandaloneBench, type StandaloneBenchResult } from './lib/standalone.ts';
 import { round } from './lib/stats.ts';
 import { realisticEvent } from './realistic-data.ts';

@@ -24,7 +24,7 @@ import { Construct } from 'constructs';
 import { loadConfig } from '../lib/config/config.ts';
 import { ledgerTableDefinition } from '../lib/ledger/table.ts';
 import { MANIFEST_NAME, MANIFEST_STATE_NAME } from '../lib/manifest/manifest.ts';
-import type { KafkaSource, MskSource, SelfManagedKafkaSource } from './kafka-source.ts';
+import type { KafkaSource, SelfManagedKafkaSource } from './kafka-source.ts';
 import { SinkMonitoring, type SinkAlarmOptions } from './sink-monitoring.ts';
 
 export type { KafkaSource, MskSource, SelfManagedKafkaSource } from './kafka-source.ts';

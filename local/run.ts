@@ -848,7 +848,7 @@ async function verify(
       values.forEach((value, i) => {
         const offset = written[i];
         if (offset === undefined) unexpected++;
-        else records.push({ topic, partition, offset, matches: (want) => want !== null && want.equals(value) });
+        else records.push({ topic, partition, offset, matches: (want) => want?.equals(value) === true });
       });
       records.sort((a, b) => a.offset - b.offset);
     } else {

@@ -88,7 +88,7 @@ export class EventSourceMappingSim {
     this.#now = options.startTime;
     this.#startIndex = logs.map((log) => startIndex(log.records, options));
     this.#next = [...this.#startIndex];
-    logs.forEach((log, index) => this.#index.set(partitionId(log.topic, log.partition), index));
+    for (const [index, log] of logs.entries()) this.#index.set(partitionId(log.topic, log.partition), index);
   }
 
   /** The virtual clock (epoch ms). */

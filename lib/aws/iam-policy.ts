@@ -122,9 +122,16 @@ function matches(pattern: string, value: string, ignoreCase: boolean): boolean {
   return regex.test(value);
 }
 
+/** The methods of `@aws-sdk/client-iam`'s client the adapter calls. */
+interface IamClient {
+  // biome-ignore lint/suspicious/noExplicitAny: the five commands' responses, read field by field below, would each need their own type.
+  send(command: unknown): Promise<any>;
+  destroy(): void;
+}
+
 /** The part of `@aws-sdk/client-iam` the adapter uses (loaded when first needed: see `IamRolePolicies`). */
 interface IamModule {
-  IAMClient: new (config: { region?: string; endpoint?: string }) => { send(command: unknown): Promise<any>; destroy(): void };
+  IAMClient: new (config: { region?: string; endpoint?: string }) => IamClient;
   ListRolePoliciesCommand: new (input: { RoleName: string; Marker?: string }) => unknown;
   GetRolePolicyCommand: new (input: { RoleName: string; PolicyName: string }) => unknown;
   ListAttachedRolePoliciesCommand: new (input: { RoleName: string; Marker?: string }) => unknown;

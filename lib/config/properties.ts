@@ -36,7 +36,7 @@ export function parseProperties(text: string): Map<string, PropertiesEntry> {
     let rest = logical.slice(Math.min(at, logical.length));
     rest = rest.replace(/^[ \t\f]*/, '');
     if (rest.startsWith('=') || rest.startsWith(':')) rest = rest.slice(1).replace(/^[ \t\f]*/, '');
-    entries.set(unescape(rawKey), { value: unescape(rest), line: startLine });
+    entries.set(unescapeProperty(rawKey), { value: unescapeProperty(rest), line: startLine });
   }
   return entries;
 }
@@ -47,7 +47,7 @@ function endsWithContinuation(line: string): boolean {
   return count % 2 === 1;
 }
 
-function unescape(text: string): string {
+function unescapeProperty(text: string): string {
   return text.replace(/\\(u[0-9a-fA-F]{4}|.)/g, (_, escaped: string) => {
     if (escaped.length === 5) return String.fromCharCode(parseInt(escaped.slice(1), 16));
     switch (escaped) {

@@ -249,10 +249,12 @@ const WorkerSchema = z.object({
   ...STORAGE_KEY_SCHEMAS,
 });
 
-/** Which key each setting of lib/config/config.ts comes from (for its problems' wording). */
+/**
+ * Which key each setting of lib/config/config.ts comes from (for its problems' wording), longest name
+ * first, so that no name is replaced inside a longer one.
+ */
 const SINK_KEYS_BY_SETTING: ReadonlyArray<readonly [env: string, key: string]> = (
   [['SINK_BUCKET', 's3.bucket.name'], ['AWS_REGION', 's3.region'], ['LEDGER_TABLE', 'ledger.table'], ...Object.entries(SETTING_KEYS)] as Array<[string, string]>
-  // Longest first, so that no name is replaced inside a longer one.
 ).sort(([a], [b]) => b.length - a.length);
 
 /** A ledger table name `loadConfig` accepts, used when the ledger is a file (it is never contacted). */

@@ -10,7 +10,6 @@ import {
   MAX_SKIPPED_RANGES,
   SkipKind,
   type SkippedRange,
-  skippedCount,
   type StoredObjectHead,
 } from '../core/ports.ts';
 import { ErrorsTolerance, type DeliveryOptions, type DeliveryPorts } from './options.ts';

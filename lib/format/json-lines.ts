@@ -352,12 +352,12 @@ class JsonLinesWriter implements RecordWriter {
     for (let j = 0; j < i; j++) buf[pos++] = bytes[j]!;
     for (; i < length; i++) {
       const b = bytes[i]!;
-      const escape = ESCAPE[b]!;
-      if (escape === 0) {
+      const shortEscape = ESCAPE[b]!;
+      if (shortEscape === 0) {
         buf[pos++] = b;
-      } else if (escape !== 1) {
+      } else if (shortEscape !== 1) {
         buf[pos++] = BACKSLASH;
-        buf[pos++] = escape;
+        buf[pos++] = shortEscape;
       } else {
         buf[pos++] = BACKSLASH;
         buf[pos++] = 0x75; // u

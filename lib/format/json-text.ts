@@ -36,6 +36,7 @@ const IN_ARRAY = 0;
 const IN_OBJECT = 1;
 
 /** Plain string content (no quote, backslash or control character): skipped by the regex engine. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: U+0000-U+001F must be escaped in JSON strings: the run stops there.
 const PLAIN_RUN = /[^"\\\u0000-\u001f]*/y;
 
 /** Escape letters allowed after a backslash (besides `u`): `" \ / b f n r t`. */

@@ -25,11 +25,11 @@ import { readWorkerStorageFile, StandaloneConfigError, type WorkerStorage } from
 import { LedgerLockedError } from '../ledger/file-ledger.ts';
 import { FileLedgerAdmin } from '../ledger/file-ledger-admin.ts';
 import { type AwsCallerLookup, defaultOperator, stsCallerLookup } from '../aws/caller.ts';
-import { catalog, type CatalogedObject, generationWindows } from '../manifest/catalog.ts';
+import { catalog, type CatalogedObject } from '../manifest/catalog.ts';
 import { createKafkaAdmin, type KafkaAdmin, type KafkaSecurity } from '../kafka/kafka-admin.ts';
 import { LedgerAdmin } from '../aws/dynamodb-ledger-admin.ts';
 import type { LedgerAdminPort } from '../ledger/admin.ts';
-import { LambdaMappings, MappingState } from '../aws/lambda-mappings.ts';
+import { LambdaMappings } from '../aws/lambda-mappings.ts';
 import { locateOffset, locateTimestamp } from './locate.ts';
 import { manifestLayoutProblem, writeDueManifests } from '../manifest/manifest.ts';
 import { IamRolePolicies } from '../aws/iam-policy.ts';

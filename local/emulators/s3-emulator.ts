@@ -1069,6 +1069,7 @@ function xmlReply(status: number, body: string): Reply {
 }
 
 function xml(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters go out as character references (XML 1.0 cannot carry them literally).
   return s.replace(/[&<>"'\u0000-\u0008\u000b\u000c\u000e-\u001f\r]/g, (c) => {
     switch (c) {
       case '&':

@@ -40,7 +40,7 @@ describe('chaos: concurrent invocations and late writes', () => {
         records: 30,
         maxBatch: 10,
         concurrency: 2,
-        faultsFor: (invocation, random) => ({
+        faultsFor: (_invocation, random) => ({
           jitter: { random, maxMs: 3 },
           ...(random() < 0.25 ? { crashAt: Math.floor(random() * 7), landed: random() < 0.5 } : {}),
         }),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConnectorConfigError, resolveConnectorConfig } from '../../infra/connector-config.ts';
+import { type ConnectorConfigError, resolveConnectorConfig } from '../../infra/connector-config.ts';
 import { MskS3Sink } from '../../infra/msk-s3-sink.ts';
 import { loadConfig } from '../../lib/config/config.ts';
 import { CLUSTER_ARN, newStack } from './support.ts';

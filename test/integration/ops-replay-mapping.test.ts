@@ -104,11 +104,16 @@ describe('replay: disable the mapping, reset the group and the ledger, enable', 
       Configuration: { FunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`, Timeout: 30, Role: 'arn:aws:iam::123456789012:role/orders-sink' },
       ...(reserved === undefined ? {} : { Concurrency: { ReservedConcurrentExecutions: reserved } }),
     }));
-    lambda.on(PutFunctionConcurrencyCommand).callsFake((input: { ReservedConcurrentExecutions: number }) => ({ ReservedConcurrentExecutions: (reserved = input.ReservedConcurrentExecutions) }));
+    lambda.on(PutFunctionConcurrencyCommand).callsFake((input: { ReservedConcurrentExecutions: number }) => {
+      reserved = input.ReservedConcurrentExecutions;
+      return { ReservedConcurrentExecutions: reserved };
+    });
     lambda.on(DeleteFunctionConcurrencyCommand).callsFake(() => void (reserved = undefined));
     lambda.on(ListTagsCommand).callsFake(() => ({ Tags: { ...tags } }));
     lambda.on(TagResourceCommand).callsFake((input: { Tags: Record<string, string> }) => void Object.assign(tags, input.Tags));
-    lambda.on(UntagResourceCommand).callsFake((input: { TagKeys: string[] }) => void input.TagKeys.forEach((key) => delete tags[key]));
+    lambda.on(UntagResourceCommand).callsFake((input: { TagKeys: string[] }) => {
+      for (const key of input.TagKeys) delete tags[key];
+    });
   });
 
   const log: string[] = [];

@@ -1,13 +1,14 @@
 /**
  * What the tests, local mode and `npm run kafka` need from outside npm (local/emulators/
  * prerequisites.ts): with a PATH that lacks `java`, `mvn`, `python3` or pip, each fails in one
- * line that says what to install; and where the cache of Kafka's jars and moto lives.
+ * line that says what to install; where the cache of Kafka's jars and moto lives; and that the unit
+ * tests need none of it.
  *
  * A PATH "without X" is a temp directory of symlinks to every command on this PATH except X
  * (the first of each name, as a shell would find it), so everything else stays as it is.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -157,7 +158,7 @@ describe('the entry points fail in one line without their prerequisites', () => 
     const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       execFile(
         process.execPath,
-        [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', 'test/unit/kafka-cluster-id.test.ts'],
+        [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', 'test/integration/standalone-config.test.ts'],
         { cwd: ROOT, env: { ...env, PATH: pathWithout(['mvn']), MSK_S3_SINK_CACHE_DIR: cache }, timeout: 110_000 },
         (error, stdout, stderr) => resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr }),
       );
@@ -169,12 +170,39 @@ describe('the entry points fail in one line without their prerequisites', () => 
   }, 120_000);
 });
 
+describe('the unit tests', () => {
+  it('npm run test:unit (the unit project) needs none of them: no setup runs, no java is started', async () => {
+    const cache = join(scratch, 'empty-cache-unit');
+    const javaCalls = join(scratch, 'java-calls');
+    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('VITEST') && name !== 'NODE_OPTIONS'));
+    // `java` is a stub that notes each call and fails as a missing command would.
+    const path = pathWithout(['mvn', 'python3', 'pip', 'pip3'], { java: `echo "$@" >> '${javaCalls}'; exit 127` });
+    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--project', 'unit', 'test/unit/kafka-cluster-id.test.ts'],
+        { cwd: ROOT, env: { ...env, PATH: path, MSK_S3_SINK_CACHE_DIR: cache }, timeout: 110_000 },
+        (error, stdout, stderr) => resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr }),
+      );
+    });
+    expect(run.stderr).not.toContain('[test setup]');
+    expect(run.stderr).not.toContain('missing prerequisite');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/1 passed/);
+    expect(existsSync(javaCalls)).toBe(false);
+    expect(existsSync(cache)).toBe(false);
+  }, 120_000);
+});
+
 describe('the test setup with the cache filled', () => {
   it('needs neither mvn nor pip, and says what it found in one line per step', async () => {
     // The cache is complete: this run's own setup filled it (or found it filled).
     const lines: string[] = [];
     const stderr = process.stderr.write;
-    process.stderr.write = ((chunk: string | Uint8Array) => (lines.push(String(chunk)), true)) as typeof process.stderr.write;
+    process.stderr.write = ((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write;
     try {
       // No mvn, and a python3 without pip (as in the pip case above, answering for this Python).
       const version = checkPrerequisites({ python3: true }).python!.version;
@@ -222,7 +250,16 @@ describe('the cache directory', () => {
     expect(readdirSync(join(scratch, 'fill'))).toEqual(['thing-1']);
     expect(lines.at(-1)).toMatch(/^thing: cached 1 file \(2\.5 MB\) in \d+\.\d s$/);
     let called = false;
-    const again = await fillCacheOnce({ dir, label: 'thing', what: 'thing 1', log, fill: async () => ((called = true), '') });
+    const again = await fillCacheOnce({
+      dir,
+      label: 'thing',
+      what: 'thing 1',
+      log,
+      fill: async () => {
+        called = true;
+        return '';
+      },
+    });
     expect(again).toBe(false);
     expect(called).toBe(false);
   });

@@ -151,13 +151,18 @@ describe('standalone configuration', () => {
     expect(problems({ ...minimal, 'consumer.group.protocol': 'consumer' })).toEqual([expect.stringMatching(/^consumer\.group\.protocol: "consumer" \(KIP-848\) is not supported/)]);
   });
 
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: Kafka Connect's ${env:NAME} config provider syntax, not a template
   it('defaults group.id to connect-<name>, takes LEDGER_TABLE from the environment, substitutes ${env:...}', () => {
     const { 'group.id': _, 'offset.storage.file.filename': __, ...rest } = minimal;
-    const config = resolveStandaloneConfig({ ...rest, name: 'orders', 's3.bucket.name': '${env:BUCKET}' }, { LEDGER_TABLE: 'ledger-x', BUCKET: 'env-bucket' });
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Kafka Connect's ${env:NAME} config provider syntax, not a template
+    const input = { ...rest, name: 'orders', 's3.bucket.name': '${env:BUCKET}' };
+    const config = resolveStandaloneConfig(input, { LEDGER_TABLE: 'ledger-x', BUCKET: 'env-bucket' });
     expect(config.groupId).toBe('connect-orders');
     expect(config.ledger).toEqual({ kind: 'dynamodb', table: 'ledger-x' });
     expect(config.sink.bucket).toBe('env-bucket');
-    expect(problems({ ...minimal, 'sasl.password': '${env:NOPE}' })).toContain('sasl.password: ${env:NOPE} is not set in the environment');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Kafka Connect's ${env:NAME} config provider syntax, not a template
+    const unset = '${env:NOPE}';
+    expect(problems({ ...minimal, 'sasl.password': unset })).toContain(`sasl.password: ${unset} is not set in the environment`);
   });
 
   it('maps security settings: SCRAM from sasl.jaas.config or plain keys, TLS CA, MSK IAM', () => {

@@ -6,6 +6,7 @@ export interface CliRun {
   readonly stdout: string;
   readonly stderr: string;
   /** stdout parsed as JSON (for `--json`). */
+  // biome-ignore lint/suspicious/noExplicitAny: tests read the CLI's JSON output field by field, as a user's script would.
   json(): any;
 }
 

@@ -9,7 +9,8 @@
  *    every test file (in any worker) sees the same tables. Tests read its endpoint with
  *    `inject('dynamoEndpoint')` and create uniquely named tables, so files can run in parallel.
  *
- * One progress line per step, with its time (and sizes when something is fetched).
+ * One progress line per step, with its time (and sizes when something is fetched). The `integration`
+ * and `chaos` projects declare this setup (vitest.config.ts); when both run, they share one start.
  */
 import type { TestProject } from 'vitest/node';
 import { startDynamoDbLocal } from '../../local/emulators/dynamodb-local.ts';
@@ -58,7 +59,19 @@ export async function prepareTestMachine(log: (line: string) => void = say, env:
   );
 }
 
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+/** What one start of the test machine leaves running, shared by the projects that declare this setup. */
+interface SharedMachine {
+  users: number;
+  readonly dynamo: Promise<{ readonly endpoint: string; stop(): Promise<void> }>;
+}
+
+// Vitest runs this file once per project that declares it (integration and chaos), possibly each
+// in its own module runner: the one shared instance is therefore kept on globalThis, so a full run
+// checks and fetches once and starts one DynamoDB Local, stopped by the last project's teardown.
+const SHARED = Symbol.for('msk-s3-sink.test-machine');
+type WithShared = typeof globalThis & { [SHARED]?: SharedMachine };
+
+async function startMachine(): Promise<{ readonly endpoint: string; stop(): Promise<void> }> {
   try {
     await prepareTestMachine();
   } catch (err) {
@@ -70,12 +83,27 @@ export default async function setup(project: TestProject): Promise<() => Promise
     throw err;
   }
   // A loaded machine (parallel test runs, a busy CI) can take far longer than the usual 3 s.
-  const dynamo = await timed(
+  return timed(
     (d) => `DynamoDB Local: ${d.endpoint}`,
     () => startDynamoDbLocal({ startTimeoutMs: 180_000 }),
   );
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const global = globalThis as WithShared;
+  let shared = global[SHARED];
+  if (shared === undefined) {
+    shared = { users: 0, dynamo: startMachine() };
+    global[SHARED] = shared;
+  }
+  shared.users += 1;
+  const machine = shared;
+  const dynamo = await machine.dynamo;
   project.provide('dynamoEndpoint', dynamo.endpoint);
   return async () => {
+    machine.users -= 1;
+    if (machine.users > 0) return;
+    delete global[SHARED];
     await dynamo.stop();
   };
 }

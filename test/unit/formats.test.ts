@@ -34,7 +34,7 @@ describe('Parquet (hyparquet-writer), read back with hyparquet', () => {
   ];
   const write = (codec: 'snappy' | 'gzip' | 'zstd' | 'none', schema?: string) => {
     const writer = createParquetFormat({ codec, schema: schema === undefined ? undefined : parseParquetSchema(schema) }).createWriter();
-    values.forEach((value, index) => writer.write(record(100 + index, value, index === 1 ? null : `k${index}`)));
+    for (const [index, value] of values.entries()) writer.write(record(100 + index, value, index === 1 ? null : `k${index}`));
     return writer.finish();
   };
 

@@ -64,7 +64,7 @@ function agrees(src: Uint8Array): CompactJsonVerdict {
   // Plain comparisons first: expect() is slow, and this runs hundreds of thousands of times.
   const same = fast === undefined ? reference === undefined : reference !== undefined && fast.equals(reference);
   if (!same) expect(fast?.toString('latin1'), show(src)).toBe(reference?.toString('latin1'));
-  if (verdict === CompactJsonVerdict.VALID && !(reference !== undefined && reference.equals(src))) {
+  if (verdict === CompactJsonVerdict.VALID && !reference?.equals(src)) {
     expect.fail(`VALID but the JS minifier gives ${reference === undefined ? 'invalid' : 'a different text'}: ${show(src)}`);
   }
   if (verdict === CompactJsonVerdict.INVALID && reference !== undefined) expect.fail(`INVALID but valid: ${show(src)}`);
@@ -155,7 +155,7 @@ describe('WebAssembly validator', () => {
         fc.uint8Array({ maxLength: 4 }),
         fc.array(interesting, { maxLength: 3 }),
         (text, edits, cut, randomTail, grammarTail) => {
-          let src = [...bytes(text)];
+          const src = [...bytes(text)];
           for (const [at, byte, how] of edits) {
             const i = at % (src.length + 1);
             if (how === 'insert') src.splice(i, 0, byte);

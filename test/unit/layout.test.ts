@@ -164,7 +164,7 @@ describe('delivery with rotation and time partitions (in-memory ports, read back
     expect(objects.length).toBeGreaterThan(10);
     // The chain: each object continues after the one before; the ledger ends at the last offset.
     const sorted = [...objects].sort((a, b) => a.metadata.firstOffset - b.metadata.firstOffset);
-    sorted.forEach((o, i) => expect(o.metadata.afterOffset).toBe(i === 0 ? -1 : sorted[i - 1]!.metadata.lastOffset));
+    for (const [i, o] of sorted.entries()) expect(o.metadata.afterOffset).toBe(i === 0 ? -1 : sorted[i - 1]!.metadata.lastOffset);
     expect(ledger.entries.get('orders/0')!.committedOffset).toBe(log.at(-1)!.offset);
     for (const o of objects) {
       expect(o.key).toMatch(/^topics\/orders\/year=2026\/month=11\/day=2[67]\/hour=\d\d\/orders\+0\+\d{20}\.jsonl\.gz$/);

@@ -1,5 +1,5 @@
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -32,6 +32,7 @@ const workerKeys = {
   'security.protocol': 'SASL_SSL',
   'sasl.mechanism': 'SCRAM-SHA-512',
   'sasl.username': 'sink',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: Kafka Connect's ${env:NAME} config provider syntax, not a template
   'sasl.password': '${env:SINK_KAFKA_PASSWORD}',
   'ssl.ca.location': 'missing-ca.pem',
   's3.bucket.name': 'worker-bucket',

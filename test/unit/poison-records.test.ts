@@ -2,7 +2,7 @@ import { Buffer } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config/config.ts';
 import { BatchDeliveryError } from '../../lib/delivery/deliver-batch.ts';
-import { ConfigurationError, PoisonRecordError } from '../../lib/core/errors.ts';
+import { PoisonRecordError } from '../../lib/core/errors.ts';
 import { createSink, SinkMetric } from '../../lib/sink/sink.ts';
 import { testConfig } from '../support/config.ts';
 import { ManualClock, MemoryLedger, MemoryObjectStore } from '../support/memory-ports.ts';
