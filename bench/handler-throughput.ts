@@ -44,11 +44,13 @@ if (values.help) {
   process.exit(0);
 }
 if (values.data !== 'realistic' && values.data !== 'sim') usageError(`--data: expected realistic or sim, got ${values.data}`);
-if (!['gzip', 'zstd', 'none'].includes(values.compression)) usageError(`--compression: expected gzip, zstd or none, got ${values.compression}`);
+if (!['gzip', 'zstd', 'none'].includes(values.compression))
+  usageError(`--compression: expected gzip, zstd or none, got ${values.compression}`);
 const runs = Number(values.runs);
 if (!Number.isInteger(runs) || runs < 1 || runs > 1000) usageError(`--runs: expected a whole number from 1 to 1000, got ${values.runs}`);
 const batchMb = Number(values['batch-mb']);
-if (!Number.isFinite(batchMb) || batchMb < 0.01 || batchMb > 64) usageError(`--batch-mb: expected a number from 0.01 to 64, got ${values['batch-mb']}`);
+if (!Number.isFinite(batchMb) || batchMb < 0.01 || batchMb > 64)
+  usageError(`--batch-mb: expected a number from 0.01 to 64, got ${values['batch-mb']}`);
 
 const [result] = await measureHandlerThroughput({
   compressions: [values.compression as Compression],

@@ -27,15 +27,54 @@ function uuid(random: Random): string {
 const iso = (ms: number): string => new Date(ms).toISOString();
 const price = (random: Random, max: number): number => Math.round(random() * max * 100) / 100 + 0.99;
 
-const FIRST = ['Anna', 'Jürgen', 'Maria', 'José', 'Wei', 'Olga', 'Sam', 'Chloé', 'Ahmed', 'Priya', 'Lars', 'Zoë', 'Kenji', 'Fatima', 'Luca'];
+const FIRST = [
+  'Anna',
+  'Jürgen',
+  'Maria',
+  'José',
+  'Wei',
+  'Olga',
+  'Sam',
+  'Chloé',
+  'Ahmed',
+  'Priya',
+  'Lars',
+  'Zoë',
+  'Kenji',
+  'Fatima',
+  'Luca',
+];
 const LAST = ['Müller', 'Smith', 'García', 'Nowak', 'Rossi', 'Dubois', 'Tanaka', 'Kowalski', 'Johansson', 'Silva', 'Nguyen', 'Öztürk'];
 const CITIES = [
-  ['DE', 'Berlin'], ['DE', 'München'], ['FR', 'Paris'], ['FR', 'Lyon'], ['ES', 'Sevilla'], ['IT', 'Milano'], ['PL', 'Kraków'],
-  ['US', 'Seattle'], ['US', 'Austin'], ['GB', 'London'], ['SE', 'Göteborg'], ['JP', '東京'], ['BR', 'São Paulo'], ['NL', 'Utrecht'],
+  ['DE', 'Berlin'],
+  ['DE', 'München'],
+  ['FR', 'Paris'],
+  ['FR', 'Lyon'],
+  ['ES', 'Sevilla'],
+  ['IT', 'Milano'],
+  ['PL', 'Kraków'],
+  ['US', 'Seattle'],
+  ['US', 'Austin'],
+  ['GB', 'London'],
+  ['SE', 'Göteborg'],
+  ['JP', '東京'],
+  ['BR', 'São Paulo'],
+  ['NL', 'Utrecht'],
 ] as const;
 const STREETS = ['Hauptstraße', 'Rue de la Paix', 'Calle Mayor', 'Via Roma', 'Main St', 'Baker Street', 'Kungsgatan', 'Prinsengracht'];
 const ADJECTIVES = ['Organic', 'Wireless', 'Ergonomic', 'Vintage', 'Compact', 'Premium', 'Recycled', 'Smart', 'Handmade', 'Waterproof'];
-const NOUNS = ['Coffee Beans', 'Headphones', 'Desk Lamp', 'Backpack', 'T-Shirt', 'Water Bottle', 'Keyboard', 'Sneakers', 'Notebook', 'Tea Set'];
+const NOUNS = [
+  'Coffee Beans',
+  'Headphones',
+  'Desk Lamp',
+  'Backpack',
+  'T-Shirt',
+  'Water Bottle',
+  'Keyboard',
+  'Sneakers',
+  'Notebook',
+  'Tea Set',
+];
 const CATEGORIES = ['electronics', 'apparel', 'home', 'grocery', 'sports', 'books', 'beauty', 'toys'];
 const CURRENCIES = ['EUR', 'EUR', 'EUR', 'USD', 'USD', 'GBP', 'SEK', 'JPY', 'PLN'];
 const STATUSES = ['created', 'paid', 'packed', 'shipped', 'delivered', 'cancelled'];
@@ -45,7 +84,15 @@ const BROWSERS = ['Chrome', 'Safari', 'Firefox', 'Edge', 'Samsung Internet'];
 const OS = ['Android', 'iOS', 'Windows', 'macOS', 'Linux'];
 const PATHS = ['/', '/c/electronics', '/c/apparel/women', '/p/', '/search', '/cart', '/checkout/shipping', '/account/orders', '/deals'];
 const UTM = ['newsletter', 'google', 'facebook', 'instagram', 'affiliate', null, null, null];
-const QUERIES = ['wireless headphones', 'kaffee bohnen', 'chaussures running', 'desk lamp led', 'regalo cumpleaños', 'usb-c cable 2m', '"noise cancelling"'];
+const QUERIES = [
+  'wireless headphones',
+  'kaffee bohnen',
+  'chaussures running',
+  'desk lamp led',
+  'regalo cumpleaños',
+  'usb-c cable 2m',
+  '"noise cancelling"',
+];
 const LOG_LEVELS = ['INFO', 'INFO', 'INFO', 'WARN', 'ERROR', 'DEBUG'];
 const LOG_MESSAGES = [
   'payment authorised',
@@ -84,7 +131,9 @@ function order(random: Random, now: number) {
       qty,
       unitPrice,
       discount: random() < 0.3 ? Math.round(random() * 25) / 100 : 0,
-      ...(random() < 0.4 ? { tags: Array.from({ length: int(random, 1, 3) }, () => pick(random, ['new', 'sale', 'eco', 'bestseller', 'limited'])) } : {}),
+      ...(random() < 0.4
+        ? { tags: Array.from({ length: int(random, 1, 3) }, () => pick(random, ['new', 'sale', 'eco', 'bestseller', 'limited'])) }
+        : {}),
     };
   });
   const subtotal = Math.round(items.reduce((sum, item) => sum + item.qty * item.unitPrice * (1 - item.discount), 0) * 100) / 100;
@@ -97,9 +146,27 @@ function order(random: Random, now: number) {
     customer: customer(random),
     items,
     currency,
-    amounts: { subtotal, shipping: shippingCost, tax: Math.round(subtotal * 0.19 * 100) / 100, total: Math.round((subtotal + shippingCost) * 100) / 100 },
-    payment: { method: pick(random, PAYMENT), transactionId: `txn_${uuid(random).replace(/-/g, '').slice(0, 24)}`, captured: random() < 0.8 },
-    ...(random() < 0.15 ? { note: pick(random, ['Bitte beim Nachbarn abgeben', 'Leave at the door "please"', 'Cadeau — emballage svp', 'Call before delivery\n2nd floor']) } : {}),
+    amounts: {
+      subtotal,
+      shipping: shippingCost,
+      tax: Math.round(subtotal * 0.19 * 100) / 100,
+      total: Math.round((subtotal + shippingCost) * 100) / 100,
+    },
+    payment: {
+      method: pick(random, PAYMENT),
+      transactionId: `txn_${uuid(random).replace(/-/g, '').slice(0, 24)}`,
+      captured: random() < 0.8,
+    },
+    ...(random() < 0.15
+      ? {
+          note: pick(random, [
+            'Bitte beim Nachbarn abgeben',
+            'Leave at the door "please"',
+            'Cadeau — emballage svp',
+            'Call before delivery\n2nd floor',
+          ]),
+        }
+      : {}),
     schemaVersion: 3,
   };
 }
@@ -129,9 +196,14 @@ function click(random: Random, now: number) {
     },
     geo: { country, city, lat: Math.round((random() * 140 - 70) * 1e4) / 1e4, lon: Math.round((random() * 360 - 180) * 1e4) / 1e4 },
     ...(type === 'search' ? { query: pick(random, QUERIES), results: int(random, 0, 480) } : {}),
-    ...(type === 'add_to_cart' || type === 'product_view' ? { product: { sku: sku(random), price: price(random, 250), inStock: random() < 0.9 } } : {}),
+    ...(type === 'add_to_cart' || type === 'product_view'
+      ? { product: { sku: sku(random), price: price(random, 250), inStock: random() < 0.9 } }
+      : {}),
     ...(type === 'scroll' ? { depth: Math.round(random() * 100) / 100 } : {}),
-    experiments: Array.from({ length: int(random, 0, 3) }, () => ({ id: `exp-${int(random, 1, 60)}`, variant: pick(random, ['A', 'B', 'control']) })),
+    experiments: Array.from({ length: int(random, 0, 3) }, () => ({
+      id: `exp-${int(random, 1, 60)}`,
+      variant: pick(random, ['A', 'B', 'control']),
+    })),
   };
 }
 
@@ -144,7 +216,10 @@ function inventory(random: Random, now: number) {
     delta: int(random, -20, 50),
     reason: pick(random, ['sale', 'restock', 'return', 'correction', 'damaged']),
     updatedAt: iso(now),
-    bins: Array.from({ length: int(random, 1, 4) }, () => ({ bin: `${pick(random, ['A', 'B', 'C', 'D'])}-${int(random, 1, 40)}-${int(random, 1, 9)}`, qty: int(random, 0, 500) })),
+    bins: Array.from({ length: int(random, 1, 4) }, () => ({
+      bin: `${pick(random, ['A', 'B', 'C', 'D'])}-${int(random, 1, 40)}-${int(random, 1, 9)}`,
+      qty: int(random, 0, 500),
+    })),
   };
 }
 
@@ -204,7 +279,8 @@ export function realisticEvent(targetBytes: number, seed = 42) {
     const headers: Array<Record<string, number[]>> = [];
     if (random() < 0.4) {
       headers.push({ traceparent: utf8(`00-${uuid(random).replace(/-/g, '')}-${uuid(random).replace(/-/g, '').slice(0, 16)}-01`) });
-      if (random() < 0.5) headers.push({ 'content-type': utf8(value === null || roll < 0.035 ? 'application/octet-stream' : 'application/json') });
+      if (random() < 0.5)
+        headers.push({ 'content-type': utf8(value === null || roll < 0.035 ? 'application/octet-stream' : 'application/json') });
       if (random() < 0.3) headers.push({ source: utf8(pick(random, ['checkout-svc', 'web-tracker', 'wms-sync'])) });
     }
     const raw: Record<string, unknown> = {

@@ -19,7 +19,17 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { measureColdStart, type ColdStartResult } from './lib/cold-start.ts';
-import { costPerGb, DEFAULT_ASSUMPTIONS, ledgerUnits, mskConnectPerGb, PRICES, type Assumptions, type BatchShape, type CostBreakdown, type RequestsPerPartition } from './lib/cost-model.ts';
+import {
+  costPerGb,
+  DEFAULT_ASSUMPTIONS,
+  ledgerUnits,
+  mskConnectPerGb,
+  PRICES,
+  type Assumptions,
+  type BatchShape,
+  type CostBreakdown,
+  type RequestsPerPartition,
+} from './lib/cost-model.ts';
 import { runE2e, type E2eResult } from './lib/e2e.ts';
 import { measureFormats, measureHandler, measureHandlerThroughput, prepareEvent, type HandlerResult } from './lib/handler.ts';
 import { runStandaloneBench, type StandaloneBenchResult } from './lib/standalone.ts';
@@ -113,7 +123,8 @@ const out = (line = ''): void => {
 function table(headers: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number>>, align: 'left' | 'right' = 'right'): void {
   const cells = [headers, ...rows.map((row) => row.map(String))];
   const widths = headers.map((_, i) => Math.max(...cells.map((row) => (row[i] ?? '').length)));
-  const line = (row: readonly string[]) => row.map((cell, i) => (i === 0 || align === 'left' ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  const line = (row: readonly string[]) =>
+    row.map((cell, i) => (i === 0 || align === 'left' ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
   out(`  ${line(headers)}`);
   out(`  ${widths.map((w) => '-'.repeat(w)).join('  ')}`);
   for (const row of cells.slice(1)) out(`  ${line(row)}`);
@@ -137,7 +148,9 @@ const machine = {
   note: 'shared, noisy machine: quote medians and ratios, not single absolute times',
 };
 out(`msk-s3-sink benchmark (node ${machine.node}, ${machine.platform}, ${machine.cpus} cores ${machine.cpuModel}, ${machine.memoryGB} GB)`);
-out(`  handler runs ${runs} per compression (+3 warm-up), end to end ${e2eSeconds} s per batch size, cold start ${initRuns} processes per variant`);
+out(
+  `  handler runs ${runs} per compression (+3 warm-up), end to end ${e2eSeconds} s per batch size, cold start ${initRuns} processes per variant`,
+);
 
 const results: Record<string, unknown> = { machine, options: { runs, e2eSeconds, initRuns, only: [...only] }, assumptions };
 
@@ -147,12 +160,35 @@ const results: Record<string, unknown> = { machine, options: { runs, e2eSeconds,
 let handler: HandlerResult[] | undefined;
 if (only.has('handler')) {
   section('1. Handler throughput, in memory (parse, encode, compress; S3 and DynamoDB in memory), realistic 6 MB batch');
-  out('   floor = the same bytes through base64 decode and the same compressor alone; ratio = floor time / handler time (1 = as fast as the floor)');
-  handler = await measureHandlerThroughput({ compressions: ['gzip', 'zstd', 'none'], runs, warmup: 3, batchBytes: 6 * 1024 * 1024, data: 'realistic' });
+  out(
+    '   floor = the same bytes through base64 decode and the same compressor alone; ratio = floor time / handler time (1 = as fast as the floor)',
+  );
+  handler = await measureHandlerThroughput({
+    compressions: ['gzip', 'zstd', 'none'],
+    runs,
+    warmup: 3,
+    batchBytes: 6 * 1024 * 1024,
+    data: 'realistic',
+  });
   const first = handler[0]!;
-  out(`   batch: ${int(first.records)} records over ${first.partitions} partitions, ${mib(first.eventBytes)} of event JSON, ${mib(first.keyValueBytes)} of keys and values`);
+  out(
+    `   batch: ${int(first.records)} records over ${first.partitions} partitions, ${mib(first.eventBytes)} of event JSON, ${mib(first.keyValueBytes)} of keys and values`,
+  );
   table(
-    ['compression', 'handler ms', 'floor ms', 'ratio', 'CPU ratio', 'ceiling', 'own work ms', 'records/s', 'MB/s (event)', 'MB/s (payload)', 'bytes out/record', 'out/in'],
+    [
+      'compression',
+      'handler ms',
+      'floor ms',
+      'ratio',
+      'CPU ratio',
+      'ceiling',
+      'own work ms',
+      'records/s',
+      'MB/s (event)',
+      'MB/s (payload)',
+      'bytes out/record',
+      'out/in',
+    ],
     handler.map((r) => [
       r.compression,
       r.handlerMedianMs,
@@ -169,18 +205,53 @@ if (only.has('handler')) {
     ]),
   );
   out('   (medians of interleaved runs; the ratio is the median of per-pair ratios; aim: ratio >= 0.8)');
-  out('   ceiling = floor time / (the floor\'s decode + the same compressor on the handler\'s own bodies, uncompressed): the ratio a handler');
-  out('   writing this format with no other work would reach; own work = handler time - that ideal handler\'s (parse, validate, encode)');
+  out(
+    "   ceiling = floor time / (the floor's decode + the same compressor on the handler's own bodies, uncompressed): the ratio a handler",
+  );
+  out("   writing this format with no other work would reach; own work = handler time - that ideal handler's (parse, validate, encode)");
   results['handler'] = handler;
 
-  section('1b. Handler throughput per format, same batch (floor: base64 decode + the format\'s compressor; Parquet snappy: decode only)');
-  const formats = await measureFormats({ runs: Math.max(3, Math.round(runs / 2)), warmup: 2, batchBytes: 6 * 1024 * 1024, data: 'realistic' });
+  section("1b. Handler throughput per format, same batch (floor: base64 decode + the format's compressor; Parquet snappy: decode only)");
+  const formats = await measureFormats({
+    runs: Math.max(3, Math.round(runs / 2)),
+    warmup: 2,
+    batchBytes: 6 * 1024 * 1024,
+    data: 'realistic',
+  });
   table(
-    ['format', 'handler ms', 'floor ms', 'ratio', 'CPU ratio', 'records/s', 'MB/s (payload)', 'objects', 'records in objects', 'dead letters', 'bytes out/record'],
-    formats.map((r) => [r.format, r.handlerMedianMs, r.floorMedianMs, r.ratioToFloor.toFixed(2), r.cpuRatioToFloor.toFixed(2), int(r.handlerRecordsPerSecond), r.handlerPayloadMBPerSecond, r.objects, int(r.objectRecords), int(r.deadLetters), r.bytesOutPerRecord]),
+    [
+      'format',
+      'handler ms',
+      'floor ms',
+      'ratio',
+      'CPU ratio',
+      'records/s',
+      'MB/s (payload)',
+      'objects',
+      'records in objects',
+      'dead letters',
+      'bytes out/record',
+    ],
+    formats.map((r) => [
+      r.format,
+      r.handlerMedianMs,
+      r.floorMedianMs,
+      r.ratioToFloor.toFixed(2),
+      r.cpuRatioToFloor.toFixed(2),
+      int(r.handlerRecordsPerSecond),
+      r.handlerPayloadMBPerSecond,
+      r.objects,
+      int(r.objectRecords),
+      int(r.deadLetters),
+      r.bytesOutPerRecord,
+    ]),
   );
-  out('   (raw bytes: values holding the separator \\n (pretty-printed JSON) are poison; Parquet: values that are not JSON objects (text, binary) are poison;');
-  out('    both with errors.tolerance=all, so they go to the dead letters, which the handler time includes. bytes out/record: object bytes / records in objects)');
+  out(
+    '   (raw bytes: values holding the separator \\n (pretty-printed JSON) are poison; Parquet: values that are not JSON objects (text, binary) are poison;',
+  );
+  out(
+    '    both with errors.tolerance=all, so they go to the dead letters, which the handler time includes. bytes out/record: object bytes / records in objects)',
+  );
   results['formats'] = formats;
 }
 
@@ -189,25 +260,52 @@ if (only.has('handler')) {
 
 let e2e: E2eResult | undefined;
 if (only.has('e2e') || only.has('cost')) {
-  section('2. End to end through the emulators (real handler, S3 emulator, DynamoDB Local behind a counting proxy; gzip; one warm instance, invocations in sequence)');
-  e2e = await runE2e({ seconds: only.has('e2e') ? e2eSeconds : 1, batchRecords: only.has('e2e') ? [100, 1000, 'max'] : [], compression: 'gzip' }, out);
+  section(
+    '2. End to end through the emulators (real handler, S3 emulator, DynamoDB Local behind a counting proxy; gzip; one warm instance, invocations in sequence)',
+  );
+  e2e = await runE2e(
+    { seconds: only.has('e2e') ? e2eSeconds : 1, batchRecords: only.has('e2e') ? [100, 1000, 'max'] : [], compression: 'gzip' },
+    out,
+  );
   if (e2e.throughput.length > 0) {
     table(
       ['batch', 'MB/batch', 'invocations', 'records/s', 'MB/s (event)', 'MB/s (payload)', 'p50 ms', 'p95 ms', 'max ms'],
-      e2e.throughput.map((t) => [t.label, t.eventMBPerBatch, t.invocations, int(t.recordsPerSecond), t.eventMBPerSecond, t.payloadMBPerSecond, t.latencyP50Ms, t.latencyP95Ms, t.latencyMaxMs]),
+      e2e.throughput.map((t) => [
+        t.label,
+        t.eventMBPerBatch,
+        t.invocations,
+        int(t.recordsPerSecond),
+        t.eventMBPerSecond,
+        t.payloadMBPerSecond,
+        t.latencyP50Ms,
+        t.latencyP95Ms,
+        t.latencyMaxMs,
+      ]),
     );
-    out('   (for reference only: loopback emulators, not AWS latencies; the S3 emulator and DynamoDB Local share the 2 cores with the handler)');
+    out(
+      '   (for reference only: loopback emulators, not AWS latencies; the S3 emulator and DynamoDB Local share the 2 cores with the handler)',
+    );
   }
   section('3. Requests per topic-partition per batch, counted by the emulators (7 partitions per batch, 100 records each)');
   table(
     ['scenario', 'batches', 'GetItem', 'UpdateItem', 'PutObject', 'HeadObject', 'other'],
-    e2e.requests.map((r) => [r.scenario, r.batches, r.perPartition.ledgerReads, r.perPartition.ledgerWrites, r.perPartition.s3Puts, r.perPartition.s3Heads, r.perPartition.other]),
+    e2e.requests.map((r) => [
+      r.scenario,
+      r.batches,
+      r.perPartition.ledgerReads,
+      r.perPartition.ledgerWrites,
+      r.perPartition.s3Puts,
+      r.perPartition.s3Heads,
+      r.perPartition.other,
+    ]),
   );
   const happy = e2e.requests.find((r) => r.scenario.startsWith('steady'))!.perPartition;
   const redelivery = e2e.requests.find((r) => r.scenario.startsWith('redelivery'))!.perPartition;
   const aim = happy.s3Puts <= 1 && happy.ledgerReads + happy.ledgerWrites <= 2 && happy.s3Heads === 0 && happy.other === 0;
   out(`   aim (happy path): at most 1 S3 PUT and 2 ledger requests per partition per batch: ${aim ? 'met' : 'NOT met'}`);
-  out(`   redelivery: ${redelivery.ledgerReads} read, ${redelivery.ledgerWrites} writes, ${redelivery.s3Puts} PUTs per partition (expected 1, 0, 0): ${redelivery.ledgerReads === 1 && redelivery.ledgerWrites === 0 && redelivery.s3Puts === 0 && redelivery.s3Heads === 0 ? 'as expected' : 'DIFFERENT'}`);
+  out(
+    `   redelivery: ${redelivery.ledgerReads} read, ${redelivery.ledgerWrites} writes, ${redelivery.s3Puts} PUTs per partition (expected 1, 0, 0): ${redelivery.ledgerReads === 1 && redelivery.ledgerWrites === 0 && redelivery.s3Puts === 0 && redelivery.s3Heads === 0 ? 'as expected' : 'DIFFERENT'}`,
+  );
   out(`   ledger items: ${e2e.ledgerItems}, largest ${e2e.ledgerItemBytes} bytes (DynamoDB item-size rules, approximately)`);
   results['e2e'] = e2e;
 }
@@ -234,13 +332,42 @@ if (only.has('cost')) {
   for (const size of sizes) {
     const targetBytes = size.records === 'max' ? 6 * 1024 * 1024 - 64 * 1024 : Math.round(size.records * perRecordEventBytes);
     const prepared = prepareEvent(realisticEvent(targetBytes));
-    const measured = await measureHandler('gzip', prepared, { compressions: ['gzip'], runs: Math.max(5, Math.round(runs / 2)), warmup: 2, batchBytes: targetBytes, data: 'realistic' });
-    const batch: BatchShape = { label: size.label, records: prepared.recordCount, payloadBytes: measured.keyValueBytes, handlerCpuMs: measured.handlerCpuMedianMs };
-    const note = prepared.eventText.length > 6 * 1024 * 1024 ? `hypothetical: a ${mib(prepared.eventText.length)} event is over Lambda's 6 MB payload limit` : '';
+    const measured = await measureHandler('gzip', prepared, {
+      compressions: ['gzip'],
+      runs: Math.max(5, Math.round(runs / 2)),
+      warmup: 2,
+      batchBytes: targetBytes,
+      data: 'realistic',
+    });
+    const batch: BatchShape = {
+      label: size.label,
+      records: prepared.recordCount,
+      payloadBytes: measured.keyValueBytes,
+      handlerCpuMs: measured.handlerCpuMedianMs,
+    };
+    const note =
+      prepared.eventText.length > 6 * 1024 * 1024
+        ? `hypothetical: a ${mib(prepared.eventText.length)} event is over Lambda's 6 MB payload limit`
+        : '';
     rows.push({ ...costPerGb(batch, requests, costAssumptions), note, handlerCpuMs: measured.handlerCpuMedianMs });
   }
   table(
-    ['batch', 'records', 'KiB payload', 'handler CPU ms', 'billed ms', 'Lambda GB-s', 'Lambda req', 'DynamoDB', 'S3 PUT', 'total/GB', 'Firehose/GB', 'vs Firehose', 'MSK Connect/GB', 'vs MSK Connect'],
+    [
+      'batch',
+      'records',
+      'KiB payload',
+      'handler CPU ms',
+      'billed ms',
+      'Lambda GB-s',
+      'Lambda req',
+      'DynamoDB',
+      'S3 PUT',
+      'total/GB',
+      'Firehose/GB',
+      'vs Firehose',
+      'MSK Connect/GB',
+      'vs MSK Connect',
+    ],
     rows.map((r) => [
       r.label,
       int(r.records),
@@ -261,15 +388,32 @@ if (only.has('cost')) {
   for (const r of rows.filter((row) => row.note)) out(`   ${r.label}: ${r.note}`);
   const units = ledgerUnits(costAssumptions.ledgerItemBytes);
   out('   Assumptions:');
-  out(`   - records: the realistic generator's (${int(rows[1]!.payloadBytes / rows[1]!.records)} B of key+value, ${int(perRecordEventBytes)} B of event JSON per record on average), gzip output`);
-  out(`   - billed duration = handler CPU time measured here x ${round(Math.max(1, costAssumptions.fullVcpuMb / costAssumptions.memoryMb), 2)} (a ${costAssumptions.memoryMb} MB function gets ${costAssumptions.memoryMb}/${costAssumptions.fullVcpuMb} of a vCPU; an arm64 core taken as fast as this machine's)`);
-  out(`     + per partition in sequence (partitions in parallel): GetItem ${costAssumptions.ledgerReadMs} ms + PutObject ${costAssumptions.s3PutMs} ms + UpdateItem ${costAssumptions.ledgerWriteMs} ms, + ${costAssumptions.invocationOverheadMs} ms per invocation (stated, not measured)`);
-  out(`   - ${costAssumptions.partitionsPerBatch} topic-partitions per batch; requests per partition per batch as measured above (${requests.ledgerReads} GetItem, ${requests.ledgerWrites} UpdateItem, ${requests.s3Puts} PutObject, ${requests.s3Heads} HeadObject)`);
-  out(`   - ledger item ${costAssumptions.ledgerItemBytes} B: GetItem ConsistentRead = ${units.rruPerRead} RRU (1 per 4 KB; an eventually consistent read would be half), UpdateItem = ${units.wruPerWrite} WRU (1 per 1 KB)`);
-  out(`   - MSK Connect: 1 MCU sustains ${costAssumptions.mskConnectMBPerSecondPerMcu} MB/s at ${costAssumptions.mskConnectUtilisation * 100}% utilisation (ASSUMPTION), so ${usd(mskConnectPerGb(PRICES, costAssumptions))}/GB; its always-on minimum (1 worker x 1 MCU = ${usd(PRICES.mskConnectMcuHour.usd * 730)}/month) is not in the per-GB figure`);
-  out('   - excluded (the same for all three): S3 storage, data transfer, the Kafka cluster, CloudWatch; the event source mapping in on-demand mode has no charge of its own (provisioned mode bills event poller units)');
+  out(
+    `   - records: the realistic generator's (${int(rows[1]!.payloadBytes / rows[1]!.records)} B of key+value, ${int(perRecordEventBytes)} B of event JSON per record on average), gzip output`,
+  );
+  out(
+    `   - billed duration = handler CPU time measured here x ${round(Math.max(1, costAssumptions.fullVcpuMb / costAssumptions.memoryMb), 2)} (a ${costAssumptions.memoryMb} MB function gets ${costAssumptions.memoryMb}/${costAssumptions.fullVcpuMb} of a vCPU; an arm64 core taken as fast as this machine's)`,
+  );
+  out(
+    `     + per partition in sequence (partitions in parallel): GetItem ${costAssumptions.ledgerReadMs} ms + PutObject ${costAssumptions.s3PutMs} ms + UpdateItem ${costAssumptions.ledgerWriteMs} ms, + ${costAssumptions.invocationOverheadMs} ms per invocation (stated, not measured)`,
+  );
+  out(
+    `   - ${costAssumptions.partitionsPerBatch} topic-partitions per batch; requests per partition per batch as measured above (${requests.ledgerReads} GetItem, ${requests.ledgerWrites} UpdateItem, ${requests.s3Puts} PutObject, ${requests.s3Heads} HeadObject)`,
+  );
+  out(
+    `   - ledger item ${costAssumptions.ledgerItemBytes} B: GetItem ConsistentRead = ${units.rruPerRead} RRU (1 per 4 KB; an eventually consistent read would be half), UpdateItem = ${units.wruPerWrite} WRU (1 per 1 KB)`,
+  );
+  out(
+    `   - MSK Connect: 1 MCU sustains ${costAssumptions.mskConnectMBPerSecondPerMcu} MB/s at ${costAssumptions.mskConnectUtilisation * 100}% utilisation (ASSUMPTION), so ${usd(mskConnectPerGb(PRICES, costAssumptions))}/GB; its always-on minimum (1 worker x 1 MCU = ${usd(PRICES.mskConnectMcuHour.usd * 730)}/month) is not in the per-GB figure`,
+  );
+  out(
+    '   - excluded (the same for all three): S3 storage, data transfer, the Kafka cluster, CloudWatch; the event source mapping in on-demand mode has no charge of its own (provisioned mode bills event poller units)',
+  );
   out('   Prices (us-east-1):');
-  for (const [name, price] of Object.entries(PRICES)) out(`   - ${name}: $${price.usd < 0.001 ? price.usd.toPrecision(6) : price.usd} per ${price.unit}${price.verified ? '' : '  [ASSUMPTION]'}\n       source: ${price.source} (taken ${price.taken})`);
+  for (const [name, price] of Object.entries(PRICES))
+    out(
+      `   - ${name}: $${price.usd < 0.001 ? price.usd.toPrecision(6) : price.usd} per ${price.unit}${price.verified ? '' : '  [ASSUMPTION]'}\n       source: ${price.source} (taken ${price.taken})`,
+    );
   results['cost'] = { assumptions: costAssumptions, requestsPerPartition: requests, prices: PRICES, rows };
 }
 
@@ -278,7 +422,9 @@ if (only.has('cost')) {
 
 let cold: ColdStartResult | undefined;
 if (only.has('cold')) {
-  section('5. Cold start: each function as the CDK construct bundles it (esbuild through NodejsFunction), and its module initialisation in fresh Node processes against a baseline of the two SDK clients alone');
+  section(
+    '5. Cold start: each function as the CDK construct bundles it (esbuild through NodejsFunction), and its module initialisation in fresh Node processes against a baseline of the two SDK clients alone',
+  );
   cold = await measureColdStart({ runs: initRuns }, out);
   table(
     ['function', 'index.mjs', 'bytes', 'index.mjs.map', 'zip (index.mjs + map, as uploaded)', 'zip (index.mjs alone)'],
@@ -287,15 +433,25 @@ if (only.has('cold')) {
   out();
   table(
     ['variant', 'import median ms', 'min', 'max', 'import CPU ms', 'process start to ready ms', 'RSS MB'],
-    cold.init.map((t) => [t.variant, t.importMedianMs, t.importMinMs, t.importMaxMs, t.importCpuMedianMs, t.processToReadyMedianMs, t.rssMedianMB]),
+    cold.init.map((t) => [
+      t.variant,
+      t.importMedianMs,
+      t.importMinMs,
+      t.importMaxMs,
+      t.importCpuMedianMs,
+      t.processToReadyMedianMs,
+      t.rssMedianMB,
+    ]),
   );
-  out(`   (${initRuns} fresh processes per variant, interleaved, after one warm-up round; env points at unreachable loopback endpoints: initialisation does no I/O)`);
+  out(
+    `   (${initRuns} fresh processes per variant, interleaved, after one warm-up round; env points at unreachable loopback endpoints: initialisation does no I/O)`,
+  );
   out();
   table(
     ['function', 'init / baseline (wall)', 'init / baseline (CPU)'],
     cold.ratios.map((r) => [r.name, r.importRatio, r.importCpuRatio]),
   );
-  out('   (median over rounds of the function\'s import time over the baseline\'s in the same round; aim: at most 1.3)');
+  out("   (median over rounds of the function's import time over the baseline's in the same round; aim: at most 1.3)");
   results['coldStart'] = cold;
 }
 
@@ -303,18 +459,37 @@ if (only.has('cold')) {
 // 6. The standalone worker on a real broker
 
 if (only.has('standalone')) {
-  section('6. Standalone worker on a real Kafka broker (one node, loopback) vs the floor: the same client (@platformatic/kafka, same fetch sizes) consuming and discarding');
+  section(
+    '6. Standalone worker on a real Kafka broker (one node, loopback) vs the floor: the same client (@platformatic/kafka, same fetch sizes) consuming and discarding',
+  );
   const partitions = 6;
-  const standalone: StandaloneBenchResult = await runStandaloneBench({ records: standaloneRecords, partitions, runs: preset.standaloneRuns, flushSize: 10_000 }, out);
+  const standalone: StandaloneBenchResult = await runStandaloneBench(
+    { records: standaloneRecords, partitions, runs: preset.standaloneRuns, flushSize: 10_000 },
+    out,
+  );
   table(
     ['', 'median s', 'records/s', 'MiB/s (keys+values+headers)'],
     [
-      ['floor (consume and discard)', round(standalone.floorMedianMs / 1000, 2), int(standalone.floorRecordsPerSecond), standalone.floorMiBPerSecond],
-      ['worker (file ledger, S3 emulator)', round(standalone.workerMedianMs / 1000, 2), int(standalone.workerRecordsPerSecond), standalone.workerMiBPerSecond],
+      [
+        'floor (consume and discard)',
+        round(standalone.floorMedianMs / 1000, 2),
+        int(standalone.floorRecordsPerSecond),
+        standalone.floorMiBPerSecond,
+      ],
+      [
+        'worker (file ledger, S3 emulator)',
+        round(standalone.workerMedianMs / 1000, 2),
+        int(standalone.workerRecordsPerSecond),
+        standalone.workerMiBPerSecond,
+      ],
     ],
   );
-  out(`   ratio (floor time / worker time, median of ${standalone.runs.length} interleaved runs): ${standalone.ratio.toFixed(2)}  (aim: >= 0.7)`);
-  out(`   ${int(standalone.records)} realistic records over ${partitions} partitions; flush.size ${int(standalone.flushSize)}; both from a fresh group, join included; the worker writes`);
+  out(
+    `   ratio (floor time / worker time, median of ${standalone.runs.length} interleaved runs): ${standalone.ratio.toFixed(2)}  (aim: >= 0.7)`,
+  );
+  out(
+    `   ${int(standalone.records)} realistic records over ${partitions} partitions; flush.size ${int(standalone.flushSize)}; both from a fresh group, join included; the worker writes`,
+  );
   out('   gzip JSON Lines objects to the S3 emulator and commits a file ledger; broker, emulator, worker and floor share the 2 cores');
   results['standalone'] = standalone;
 }

@@ -14,7 +14,7 @@ const major = Number(process.versions.node.split('.')[0]);
 if (major < 24) {
   process.stderr.write(
     `msk-s3-sink needs Node.js 24 (this is ${process.version}); run it as \`npx msk-s3-sink\` or \`npm run ops --\`, ` +
-      'which use the project\'s own Node 24\n',
+      "which use the project's own Node 24\n",
   );
   process.exit(2);
 }
@@ -39,7 +39,9 @@ if (existsSync(source)) {
 } else if (existsSync(built)) {
   cli = await import(built.href);
 } else {
-  process.stderr.write('msk-s3-sink is not built: neither lib/cli.ts nor dist/msk-s3-sink.mjs is here; run `npm run build` where the source is\n');
+  process.stderr.write(
+    'msk-s3-sink is not built: neither lib/cli.ts nor dist/msk-s3-sink.mjs is here; run `npm run build` where the source is\n',
+  );
   process.exit(2);
 }
 process.exitCode = await cli.runCli(process.argv.slice(2), process.env, {

@@ -12,7 +12,13 @@ import { relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Annotations, App, type AppProps, CfnParameter, CfnRule, Fn, type Stack, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { ConnectorConfigError, findPlaceholders, type Placeholder, readConnectorConfigFile, resolveConnectorConfig } from './connector-config.ts';
+import {
+  ConnectorConfigError,
+  findPlaceholders,
+  type Placeholder,
+  readConnectorConfigFile,
+  resolveConnectorConfig,
+} from './connector-config.ts';
 import { MskS3SinkStack } from './stack.ts';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -66,7 +72,12 @@ function refuseDeployment(stack: Stack, placeholders: readonly Placeholder[], co
     description: 'Marks a template synthesized from placeholder values; the rule RefusePlaceholderConfiguration refuses to deploy it',
   });
   new CfnRule(stack, 'RefusePlaceholderConfiguration', {
-    assertions: [{ assert: Fn.conditionNot(Fn.conditionContains(['placeholders'], marker.valueAsString)), assertDescription: placeholderMessage(placeholders, configName) }],
+    assertions: [
+      {
+        assert: Fn.conditionNot(Fn.conditionContains(['placeholders'], marker.valueAsString)),
+        assertDescription: placeholderMessage(placeholders, configName),
+      },
+    ],
   });
   Annotations.of(stack).addWarningV2('msk-s3-sink:placeholders', placeholderMessage(placeholders, configName));
 }

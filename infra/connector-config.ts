@@ -74,10 +74,24 @@ const arn = (service: string) => z.string().regex(new RegExp(`^arn:aws[a-z-]*:${
 const ConnectorSchema = z
   .object({
     // Identity
-    name: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,100}$/, 'letters, digits and "-", starting with a letter').optional(),
+    name: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9-]{0,100}$/, 'letters, digits and "-", starting with a letter')
+      .optional(),
     'connector.class': text.optional(),
     // What to read
-    topics: list.pipe(z.array(z.string().regex(/^[a-zA-Z0-9_-][a-zA-Z0-9._-]{1,248}$/, 'not a topic name a Lambda mapping accepts (2-249 of [a-zA-Z0-9._-], not starting with ".")')).min(1, 'at least one topic')),
+    topics: list.pipe(
+      z
+        .array(
+          z
+            .string()
+            .regex(
+              /^[a-zA-Z0-9_-][a-zA-Z0-9._-]{1,248}$/,
+              'not a topic name a Lambda mapping accepts (2-249 of [a-zA-Z0-9._-], not starting with ".")',
+            ),
+        )
+        .min(1, 'at least one topic'),
+    ),
     'group.id': text.optional(),
     'consumer.group.id': text.optional(),
     'consumer.override.group.id': text.optional(),
@@ -96,10 +110,19 @@ const ConnectorSchema = z
     'kafka.auth.secret.arn': arn('secretsmanager').optional(),
     'kafka.root.ca.secret.arn': arn('secretsmanager').optional(),
     'kafka.vpc.subnet.ids': list.optional(),
-    'kafka.vpc.security.group.id': z.string().regex(/^sg-[0-9a-f]+$/, 'must be a security group id (sg-...)').optional(),
+    'kafka.vpc.security.group.id': z
+      .string()
+      .regex(/^sg-[0-9a-f]+$/, 'must be a security group id (sg-...)')
+      .optional(),
     // Where to
-    's3.bucket.name': z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name').optional(),
-    's3.region': z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region, e.g. eu-west-1').optional(),
+    's3.bucket.name': z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name')
+      .optional(),
+    's3.region': z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region, e.g. eu-west-1')
+      .optional(),
     's3.ssea.name': z.enum(['AES256', 'aws:kms']).optional(),
     's3.sse.kms.key.id': arn('kms').optional(),
     's3.bucket.versioning': boolean.optional(),
@@ -137,10 +160,11 @@ export const UNSUPPORTED_KEYS: Readonly<Record<string, string>> = {
   'key.converter': 'keys are written with the same rules as values (JSON, text or base64)',
   'value.converter.schemas.enable': 'the sink writes values as they are; there is no Connect schema envelope',
   'storage.class': 'the storage is always Amazon S3',
-  'rotate.schedule.interval.ms': 'it rotates on the wall clock, and object keys must be a function of the records; use rotate.interval.ms (record time)',
+  'rotate.schedule.interval.ms':
+    'it rotates on the wall clock, and object keys must be a function of the records; use rotate.interval.ms (record time)',
   's3.part.size': 'objects are written with one PutObject (a batch is at most 6 MB)',
   'errors.deadletterqueue.topic.name': 'poison records go to S3 under errors.deadletterqueue.s3.prefix, not to a Kafka topic',
-  'errors.retry.timeout': 'retries are the event source mapping\'s: lambda.retry.attempts and lambda.max.record.age.seconds',
+  'errors.retry.timeout': "retries are the event source mapping's: lambda.retry.attempts and lambda.max.record.age.seconds",
   'errors.log.enable': 'every failure is logged to CloudWatch Logs (structured, without record values)',
   'behavior.on.null.values': 'tombstones are always written, with "value": null',
 };
@@ -225,11 +249,17 @@ function mentionsAny(problem: string, keys: ReadonlySet<string>): boolean {
 }
 
 /** The same setting under several names (Kafka Connect has aliases): all given values must agree. */
-function oneOf<K extends keyof ParsedConnector>(config: Partial<ParsedConnector>, keys: readonly K[], problems: string[]): ParsedConnector[K] | undefined {
+function oneOf<K extends keyof ParsedConnector>(
+  config: Partial<ParsedConnector>,
+  keys: readonly K[],
+  problems: string[],
+): ParsedConnector[K] | undefined {
   const given = keys.filter((key) => config[key] !== undefined);
   const values = new Set(given.map((key) => JSON.stringify(config[key])));
   if (values.size > 1) {
-    problems.push(`${given.join(', ')}: conflicting values for the same setting (${given.map((key) => `${key}=${String(config[key])}`).join(', ')}); give one`);
+    problems.push(
+      `${given.join(', ')}: conflicting values for the same setting (${given.map((key) => `${key}=${String(config[key])}`).join(', ')}); give one`,
+    );
   }
   return given.length > 0 ? config[given[0]!] : undefined;
 }
@@ -263,25 +293,33 @@ function semanticProblems(config: Partial<ParsedConnector>): string[] {
   }
   const msk = config['msk.cluster.arn'] !== undefined;
   const selfManaged = config['bootstrap.servers'] !== undefined;
-  if (msk && selfManaged) problems.push('msk.cluster.arn, bootstrap.servers: conflicting sources; give an MSK cluster ARN or bootstrap servers, not both');
+  if (msk && selfManaged)
+    problems.push('msk.cluster.arn, bootstrap.servers: conflicting sources; give an MSK cluster ARN or bootstrap servers, not both');
   if (!msk && !selfManaged) problems.push('msk.cluster.arn or bootstrap.servers: one is required (the Kafka cluster to read from)');
   const mechanism = config['sasl.mechanism'];
   const protocol = config['security.protocol'];
   if (protocol === 'PLAINTEXT' || protocol === 'SASL_PLAINTEXT') {
     problems.push(`security.protocol: ${protocol} is not supported by Lambda event source mappings; use SASL_SSL or SSL`);
   }
-  if (protocol === 'SSL' && mechanism !== undefined) problems.push('sasl.mechanism: conflicts with security.protocol=SSL (mutual TLS); remove one');
+  if (protocol === 'SSL' && mechanism !== undefined)
+    problems.push('sasl.mechanism: conflicts with security.protocol=SSL (mutual TLS); remove one');
   if (msk) {
-    if (mechanism === 'SCRAM-SHA-256' || mechanism === 'PLAIN') problems.push(`sasl.mechanism: Amazon MSK supports AWS_MSK_IAM or SCRAM-SHA-512, not ${mechanism}`);
+    if (mechanism === 'SCRAM-SHA-256' || mechanism === 'PLAIN')
+      problems.push(`sasl.mechanism: Amazon MSK supports AWS_MSK_IAM or SCRAM-SHA-512, not ${mechanism}`);
     const iam = (mechanism ?? 'AWS_MSK_IAM') === 'AWS_MSK_IAM' && protocol !== 'SSL';
-    if (iam && config['kafka.auth.secret.arn']) problems.push('kafka.auth.secret.arn: not used with IAM authentication (sasl.mechanism=AWS_MSK_IAM); remove it or choose SCRAM-SHA-512 / SSL');
+    if (iam && config['kafka.auth.secret.arn'])
+      problems.push(
+        'kafka.auth.secret.arn: not used with IAM authentication (sasl.mechanism=AWS_MSK_IAM); remove it or choose SCRAM-SHA-512 / SSL',
+      );
     if (!iam && !config['kafka.auth.secret.arn']) problems.push('kafka.auth.secret.arn: required for SCRAM or mutual TLS authentication');
     for (const key of ['kafka.vpc.subnet.ids', 'kafka.vpc.security.group.id', 'kafka.root.ca.secret.arn'] as const) {
-      if (config[key] !== undefined) problems.push(`${key}: applies to self-managed Kafka only (an MSK mapping uses the cluster's own network and certificates)`);
+      if (config[key] !== undefined)
+        problems.push(`${key}: applies to self-managed Kafka only (an MSK mapping uses the cluster's own network and certificates)`);
     }
   } else if (selfManaged) {
     if (config['msk.serverless'] !== undefined) problems.push('msk.serverless: applies to Amazon MSK only');
-    if (config['msk.subnet.ids'] !== undefined) problems.push('msk.subnet.ids: applies to Amazon MSK only; self-managed Kafka uses kafka.vpc.subnet.ids');
+    if (config['msk.subnet.ids'] !== undefined)
+      problems.push('msk.subnet.ids: applies to Amazon MSK only; self-managed Kafka uses kafka.vpc.subnet.ids');
     if (mechanism === 'AWS_MSK_IAM') problems.push('sasl.mechanism: AWS_MSK_IAM works with Amazon MSK only');
     if (mechanism !== undefined && !config['kafka.auth.secret.arn']) problems.push('kafka.auth.secret.arn: required with sasl.mechanism');
     if (protocol === 'SSL' && !config['kafka.auth.secret.arn'] && config['kafka.vpc.subnet.ids'] === undefined) {
@@ -296,8 +334,14 @@ function semanticProblems(config: Partial<ParsedConnector>): string[] {
   }
   problems.push(...sinkKeyProblems(config));
   if (config['s3.bucket.name'] !== undefined) {
-    for (const key of ['s3.ssea.name', 's3.bucket.versioning', 's3.dead.letter.expiration.days', 's3.noncurrent.version.expiration.days'] as const) {
-      if (config[key] !== undefined) problems.push(`${key}: applies only to a bucket the app creates; conflicts with s3.bucket.name (an existing bucket)`);
+    for (const key of [
+      's3.ssea.name',
+      's3.bucket.versioning',
+      's3.dead.letter.expiration.days',
+      's3.noncurrent.version.expiration.days',
+    ] as const) {
+      if (config[key] !== undefined)
+        problems.push(`${key}: applies only to a bucket the app creates; conflicts with s3.bucket.name (an existing bucket)`);
     }
   } else if (config['s3.sse.kms.key.id'] !== undefined && config['s3.ssea.name'] === 'AES256') {
     problems.push('s3.sse.kms.key.id: conflicts with s3.ssea.name=AES256');
@@ -313,7 +357,12 @@ function semanticProblems(config: Partial<ParsedConnector>): string[] {
   const provisioned = ['lambda.provisioned.pollers.min', 'lambda.provisioned.pollers.max', 'lambda.provisioned.poller.group'].some(
     (key) => config[key as keyof ParsedConnector] !== undefined,
   );
-  for (const key of ['lambda.retry.attempts', 'lambda.bisect.batch.on.error', 'lambda.max.record.age.seconds', 'lambda.report.batch.item.failures'] as const) {
+  for (const key of [
+    'lambda.retry.attempts',
+    'lambda.bisect.batch.on.error',
+    'lambda.max.record.age.seconds',
+    'lambda.report.batch.item.failures',
+  ] as const) {
     const value = config[key];
     if (value !== undefined && value !== false && !provisioned) {
       problems.push(`${key}: Kafka event source mappings support it only in provisioned mode; set lambda.provisioned.pollers.min/max`);
@@ -321,11 +370,14 @@ function semanticProblems(config: Partial<ParsedConnector>): string[] {
   }
   const min = config['lambda.provisioned.pollers.min'];
   const max = config['lambda.provisioned.pollers.max'];
-  if (min !== undefined && max !== undefined && min > max) problems.push(`lambda.provisioned.pollers.min (${min}) exceeds lambda.provisioned.pollers.max (${max})`);
+  if (min !== undefined && max !== undefined && min > max)
+    problems.push(`lambda.provisioned.pollers.min (${min}) exceeds lambda.provisioned.pollers.max (${max})`);
   const discards = (config['lambda.retry.attempts'] ?? -1) !== -1 || config['lambda.max.record.age.seconds'] !== undefined;
   const destination = config['lambda.on.failure.destination'] ?? 'none';
   if (discards && destination === 'none') {
-    problems.push('lambda.on.failure.destination: lambda.retry.attempts / lambda.max.record.age.seconds discard records; choose s3 or sqs so that none is lost silently');
+    problems.push(
+      'lambda.on.failure.destination: lambda.retry.attempts / lambda.max.record.age.seconds discard records; choose s3 or sqs so that none is lost silently',
+    );
   }
   if (destination !== 'none' && (config['lambda.retry.attempts'] ?? -1) === -1) {
     problems.push(
@@ -336,12 +388,17 @@ function semanticProblems(config: Partial<ParsedConnector>): string[] {
     problems.push('s3.noncurrent.version.expiration.days: applies to a versioned bucket; conflicts with s3.bucket.versioning=false');
   }
   const group = oneOf(config, GROUP_KEYS, []);
-  if (group?.includes('*')) problems.push(`group.id: "${group}" must not contain "*": the group id is also the IAM resource the mapping may use, where "*" would grant every group`);
+  if (group?.includes('*'))
+    problems.push(
+      `group.id: "${group}" must not contain "*": the group id is also the IAM resource the mapping may use, where "*" would grant every group`,
+    );
   if (group !== undefined && (config.topics?.length ?? 0) > 1 && !group.includes('{topic}')) {
     problems.push('group.id: with several topics (one event source mapping each) the group id must contain "{topic}"');
   }
   if (config['alarms.email'] !== undefined && config['alarms.sns.topic.arn'] !== undefined) {
-    problems.push('alarms.email, alarms.sns.topic.arn: conflicting; subscribe the addresses to your topic yourself, or let the app create one');
+    problems.push(
+      'alarms.email, alarms.sns.topic.arn: conflicting; subscribe the addresses to your topic yourself, or let the app create one',
+    );
   }
   return problems;
 }
@@ -350,7 +407,8 @@ function semanticProblems(config: Partial<ParsedConnector>): string[] {
 export function startingPosition(value: string): StartingPosition | string {
   if (value === 'earliest') return { type: 'TRIM_HORIZON' };
   if (value === 'latest') return { type: 'LATEST' };
-  if (value === 'none') return 'none (fail when no offset is committed) has no event source mapping equivalent; use earliest, latest or a timestamp';
+  if (value === 'none')
+    return 'none (fail when no offset is committed) has no event source mapping equivalent; use earliest, latest or a timestamp';
   const millis = /^\d+$/.test(value) ? Number(value) : /^\d{4}-\d{2}-\d{2}T/.test(value) ? Date.parse(value) : Number.NaN;
   if (!Number.isFinite(millis) || millis <= 0) {
     return `expected earliest, latest, an ISO-8601 date-time (2024-05-01T00:00:00Z) or Unix milliseconds, got "${value}"`;
@@ -424,12 +482,19 @@ function toProps(scope: Construct, config: ParsedConnector): MskS3SinkProps {
     provisionedPollers: pollers,
     retryAttempts: config['lambda.retry.attempts'],
     bisectBatchOnError: config['lambda.bisect.batch.on.error'] || undefined,
-    maxRecordAge: config['lambda.max.record.age.seconds'] === undefined ? undefined : Duration.seconds(config['lambda.max.record.age.seconds']),
+    maxRecordAge:
+      config['lambda.max.record.age.seconds'] === undefined ? undefined : Duration.seconds(config['lambda.max.record.age.seconds']),
     reportBatchItemFailures: config['lambda.report.batch.item.failures'] || undefined,
     onFailure: onFailure === 's3' ? { type: 's3' } : onFailure === 'sqs' ? { type: 'sqs' } : undefined,
     bucket: bucketName ? s3.Bucket.fromBucketName(scope, 'ExistingBucket', bucketName) : undefined,
     bucketKey: keyArn ? kms.Key.fromKeyArn(scope, 'BucketKeyRef', keyArn) : undefined,
-    bucketEncryption: bucketName ? undefined : config['s3.ssea.name'] === 'aws:kms' || keyArn ? 'KMS' : config['s3.ssea.name'] ? 'S3_MANAGED' : undefined,
+    bucketEncryption: bucketName
+      ? undefined
+      : config['s3.ssea.name'] === 'aws:kms' || keyArn
+        ? 'KMS'
+        : config['s3.ssea.name']
+          ? 'S3_MANAGED'
+          : undefined,
     bucketVersioned: config['s3.bucket.versioning'],
     deadLetterExpirationDays: config['s3.dead.letter.expiration.days'],
     noncurrentVersionExpirationDays: config['s3.noncurrent.version.expiration.days'],

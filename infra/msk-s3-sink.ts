@@ -52,8 +52,8 @@ export interface ProvisionedPollers {
  * (topic, partition, offsets), the records stay in Kafka until its retention deletes them.
  */
 export type OnFailureDestination =
-  | { readonly type: 's3'; /** @default - a new encrypted bucket */ readonly bucket?: s3.IBucket }
-  | { readonly type: 'sqs'; /** @default - a new encrypted queue */ readonly queue?: sqs.IQueue };
+  | { readonly type: 's3' /** @default - a new encrypted bucket */; readonly bucket?: s3.IBucket }
+  | { readonly type: 'sqs' /** @default - a new encrypted queue */; readonly queue?: sqs.IQueue };
 
 /** Bucket encryption for a bucket the construct creates. */
 export type SinkBucketEncryption = 'S3_MANAGED' | 'KMS';
@@ -323,7 +323,11 @@ export class MskS3Sink extends Construct {
     this.environment = environment;
 
     // --- The function ----------------------------------------------------------------------
-    const sinkIdentity = this.functionIdentity(props, '', 'msk-s3-sink function: its log group, its bucket prefixes, its ledger, its Kafka source');
+    const sinkIdentity = this.functionIdentity(
+      props,
+      '',
+      'msk-s3-sink function: its log group, its bucket prefixes, its ledger, its Kafka source',
+    );
     this.logGroup = sinkIdentity.logGroup;
     const role = sinkIdentity.role;
     this.function = new nodejs.NodejsFunction(this, 'Function', {
@@ -343,7 +347,7 @@ export class MskS3Sink extends Construct {
     this.grantSinkAccess(role, config.prefix, config.deadLetterPrefix, bucketKey);
 
     // --- Completeness markers (time partitioner) --------------------------------------------
-    const manifests = manifestsEnabled(props, config) ? (props.manifests || {}) : undefined;
+    const manifests = manifestsEnabled(props, config) ? props.manifests || {} : undefined;
     const writer = manifests ? this.createManifestWriter(props, manifests, environment, config.prefix, bucketKey) : undefined;
     this.manifestWriter = writer?.function;
     this.manifestSchedule = writer?.rule;
@@ -421,7 +425,6 @@ export class MskS3Sink extends Construct {
     new CfnOutput(this, 'LedgerTableName', { value: this.ledgerTable.tableName, description: 'The offset ledger' });
     new CfnOutput(this, 'FunctionName', { value: this.function.functionName });
     new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboardName });
-
   }
 
   /**
@@ -465,7 +468,10 @@ export class MskS3Sink extends Construct {
       new iam.PolicyStatement({
         sid: 'ManifestWriteMarkers',
         actions: ['s3:PutObject'],
-        resources: [this.bucket.arnForObjects(`${prefix}*/${MANIFEST_NAME}`), this.bucket.arnForObjects(`${prefix}*/${MANIFEST_STATE_NAME}`)],
+        resources: [
+          this.bucket.arnForObjects(`${prefix}*/${MANIFEST_NAME}`),
+          this.bucket.arnForObjects(`${prefix}*/${MANIFEST_STATE_NAME}`),
+        ],
       }),
     );
     acknowledgeWildcard(
@@ -538,7 +544,11 @@ export class MskS3Sink extends Construct {
     });
     const role = new iam.Role(this, `${idPrefix}Role`, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description });
     role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ sid: 'WriteOwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+      new iam.PolicyStatement({
+        sid: 'WriteOwnLogs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
     );
     return { logGroup, role };
   }
@@ -563,9 +573,7 @@ export class MskS3Sink extends Construct {
   private createSinkBucket(props: MskS3SinkProps, encryption: SinkBucketEncryption, key: kms.IKey | undefined): s3.Bucket {
     const deadLetterPrefix = props.deadLetterPrefix ?? 'dead-letters/';
     const expiration = props.deadLetterExpirationDays ?? 365;
-    const lifecycleRules: s3.LifecycleRule[] = [
-      { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
-    ];
+    const lifecycleRules: s3.LifecycleRule[] = [{ id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) }];
     if (expiration > 0) {
       lifecycleRules.push({
         id: 'expire-dead-letters',
@@ -612,7 +620,11 @@ export class MskS3Sink extends Construct {
     // Dead letters are only ever created (If-None-Match; a 412 means the same record is already
     // there): nothing in the function reads them back, so no s3:GetObject.
     role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ sid: 'SinkDeadLetters', actions: ['s3:PutObject'], resources: [this.bucket.arnForObjects(`${deadLetterPrefix}*`)] }),
+      new iam.PolicyStatement({
+        sid: 'SinkDeadLetters',
+        actions: ['s3:PutObject'],
+        resources: [this.bucket.arnForObjects(`${deadLetterPrefix}*`)],
+      }),
     );
     acknowledgeWildcard(
       role,
@@ -642,9 +654,7 @@ export class MskS3Sink extends Construct {
     const access: lambda.SourceAccessConfiguration[] = [];
     const type = lambda.SourceAccessConfigurationType;
     const readSecret = (secretArn: string) =>
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretArn] }),
-      );
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretArn] }));
     const addNetworkInterfaces = (subnetIds: readonly string[] | undefined, securityGroupId: string | undefined) => {
       // The mapping's pollers reach the brokers through network interfaces in the cluster's
       // subnets, created and deleted with the function's execution role.
@@ -663,7 +673,11 @@ export class MskS3Sink extends Construct {
           resources: ['*'],
         }),
       );
-      acknowledgeWildcard(role, '*', 'EC2 Describe* actions have no resource-level permissions; the pollers describe the VPC, subnets and security groups of the source.');
+      acknowledgeWildcard(
+        role,
+        '*',
+        'EC2 Describe* actions have no resource-level permissions; the pollers describe the VPC, subnets and security groups of the source.',
+      );
       role.addToPrincipalPolicy(
         new iam.PolicyStatement({
           sid: 'EventPollerNetworkInterfaces',
@@ -683,10 +697,18 @@ export class MskS3Sink extends Construct {
         new iam.PolicyStatement({ sid: 'EventPollerSubnets', actions: ['ec2:CreateNetworkInterface'], resources: [...subnets, ...groups] }),
       );
       if (!subnetIds) {
-        acknowledgeWildcard(role, subnets[0]!, "The MSK cluster's subnets were not given (source.subnetIds); scoped to this account and region.");
+        acknowledgeWildcard(
+          role,
+          subnets[0]!,
+          "The MSK cluster's subnets were not given (source.subnetIds); scoped to this account and region.",
+        );
       }
       if (!securityGroupId) {
-        acknowledgeWildcard(role, groups[0]!, "An MSK cluster's security groups are not known at synth time; scoped to this account and region.");
+        acknowledgeWildcard(
+          role,
+          groups[0]!,
+          "An MSK cluster's security groups are not known at synth time; scoped to this account and region.",
+        );
       }
     };
 
@@ -725,7 +747,11 @@ export class MskS3Sink extends Construct {
         );
         const groups = this.groupsForPolicy().map((group) => resource('group', group));
         role.addToPrincipalPolicy(
-          new iam.PolicyStatement({ sid: 'MskIamGroups', actions: ['kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup'], resources: groups }),
+          new iam.PolicyStatement({
+            sid: 'MskIamGroups',
+            actions: ['kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup'],
+            resources: groups,
+          }),
         );
         if (this.props.consumerGroupId === undefined) {
           acknowledgeWildcard(
@@ -816,7 +842,11 @@ export class MskS3Sink extends Construct {
         reason: 'The sink writes to an existing bucket, so the construct has no access-log bucket to send these logs to.',
       });
     }
-    return { destination: new LeastPrivilegeS3OnFailure(bucket), bucket, bucketEvents: onFailure.bucket ? undefined : this.onFailureBucketEvents(bucket) };
+    return {
+      destination: new LeastPrivilegeS3OnFailure(bucket),
+      bucket,
+      bucketEvents: onFailure.bucket ? undefined : this.onFailureBucketEvents(bucket),
+    };
   }
 
   /**
@@ -847,7 +877,6 @@ export class MskS3Sink extends Construct {
     });
     return queue;
   }
-
 }
 
 /**
@@ -974,7 +1003,8 @@ export function bundlingOptions(props: MskS3SinkProps): Pick<nodejs.NodejsFuncti
       sourcesContent: false,
       mainFields: ['module', 'main'],
       // ESM output: some CommonJS dependencies call require() for Node built-ins.
-      banner: "import { createRequire as __msk_s3_sink_createRequire } from 'node:module';const require = __msk_s3_sink_createRequire(import.meta.url);",
+      banner:
+        "import { createRequire as __msk_s3_sink_createRequire } from 'node:module';const require = __msk_s3_sink_createRequire(import.meta.url);",
       bundleAwsSDK: props.bundleAwsSdk ?? true,
       forceDockerBundling: false,
       tsconfig: `${here}../tsconfig.json`,
@@ -1037,7 +1067,10 @@ function collectProblems(props: MskS3SinkProps): string[] {
   const topics = props.topics ?? [];
   check(topics.length > 0, 'topics: at least one topic is required');
   for (const topic of topics) {
-    check(TOPIC.test(topic), `topics: "${topic}" is not a topic name a Lambda mapping accepts (2-249 characters of [a-zA-Z0-9._-], not starting with ".")`);
+    check(
+      TOPIC.test(topic),
+      `topics: "${topic}" is not a topic name a Lambda mapping accepts (2-249 characters of [a-zA-Z0-9._-], not starting with ".")`,
+    );
   }
   check(new Set(topics).size === topics.length, 'topics: a topic is listed twice');
   if (props.consumerGroupId !== undefined) {
@@ -1048,14 +1081,20 @@ function collectProblems(props: MskS3SinkProps): string[] {
     );
   }
   if (props.batchSize !== undefined) {
-    check(Number.isInteger(props.batchSize) && props.batchSize >= 1 && props.batchSize <= 10_000, `batchSize: must be an integer from 1 to 10000, got ${props.batchSize}`);
+    check(
+      Number.isInteger(props.batchSize) && props.batchSize >= 1 && props.batchSize <= 10_000,
+      `batchSize: must be an integer from 1 to 10000, got ${props.batchSize}`,
+    );
   }
   if (props.maxBatchingWindow !== undefined) {
     check(props.maxBatchingWindow.toMilliseconds() <= 300_000, 'maxBatchingWindow: at most 5 minutes');
   }
   const start = props.startingPosition;
   if (start?.type === 'AT_TIMESTAMP') {
-    check(Number.isInteger(start.timestamp) && start.timestamp > 0, 'startingPosition: AT_TIMESTAMP needs a timestamp in whole Unix seconds');
+    check(
+      Number.isInteger(start.timestamp) && start.timestamp > 0,
+      'startingPosition: AT_TIMESTAMP needs a timestamp in whole Unix seconds',
+    );
   }
 
   const provisioned = props.provisionedPollers !== undefined;
@@ -1096,14 +1135,20 @@ function collectProblems(props: MskS3SinkProps): string[] {
     check(Number.isInteger(props.memorySize) && props.memorySize >= 128 && props.memorySize <= 10_240, 'memorySize: 128-10240 MB');
   }
   if (props.deadLetterExpirationDays !== undefined) {
-    check(Number.isInteger(props.deadLetterExpirationDays) && props.deadLetterExpirationDays >= 0, 'deadLetterExpirationDays: a whole number of days, 0 to keep dead letters forever');
+    check(
+      Number.isInteger(props.deadLetterExpirationDays) && props.deadLetterExpirationDays >= 0,
+      'deadLetterExpirationDays: a whole number of days, 0 to keep dead letters forever',
+    );
   }
   if (props.noncurrentVersionExpirationDays !== undefined) {
     check(
       Number.isInteger(props.noncurrentVersionExpirationDays) && props.noncurrentVersionExpirationDays >= 0,
       `noncurrentVersionExpirationDays: a whole number of days, 0 to keep noncurrent versions forever, got ${props.noncurrentVersionExpirationDays}`,
     );
-    check(props.bucketVersioned !== false, 'noncurrentVersionExpirationDays: applies to a versioned bucket; conflicts with bucketVersioned: false');
+    check(
+      props.bucketVersioned !== false,
+      'noncurrentVersionExpirationDays: applies to a versioned bucket; conflicts with bucketVersioned: false',
+    );
   }
   const alarms = props.alarms ?? {};
   if (alarms.skippedOffsetsThreshold !== undefined) {
@@ -1120,7 +1165,13 @@ function collectProblems(props: MskS3SinkProps): string[] {
   }
   problems.push(...manifestProblems(props));
   if (props.bucket) {
-    for (const name of ['bucketEncryption', 'bucketVersioned', 'noncurrentVersionExpirationDays', 'accessLogsBucket', 'deadLetterExpirationDays'] as const) {
+    for (const name of [
+      'bucketEncryption',
+      'bucketVersioned',
+      'noncurrentVersionExpirationDays',
+      'accessLogsBucket',
+      'deadLetterExpirationDays',
+    ] as const) {
       check(props[name] === undefined, `${name}: applies only to a bucket the construct creates, not to an existing bucket`);
     }
   }
@@ -1155,7 +1206,10 @@ function collectProblems(props: MskS3SinkProps): string[] {
         'source.vpc: required when vpcSubnets selects subnets by type or group rather than listing them',
       );
     } else {
-      check(source.authentication !== undefined, 'source.authentication: required when the brokers are reached over the internet (no vpcSubnets)');
+      check(
+        source.authentication !== undefined,
+        'source.authentication: required when the brokers are reached over the internet (no vpcSubnets)',
+      );
     }
   } else {
     problems.push(`source.kind: must be "msk" or "self-managed"`);
@@ -1173,18 +1227,25 @@ function manifestProblems(props: MskS3SinkProps): string[] {
       `manifests: completeness markers need the time partitioner (sinkSettings.SINK_PARTITIONER: 'time'), got ${settings.SINK_PARTITIONER === undefined ? 'the default partitioner' : `"${settings.SINK_PARTITIONER}"`}; remove manifests or set it to false`,
     );
   } else if ((settings.SINK_TIMESTAMP_EXTRACTOR ?? 'Record') !== 'Record') {
-    problems.push('manifests: completeness markers need Kafka record timestamps (SINK_TIMESTAMP_EXTRACTOR=Record), not a field of the value');
+    problems.push(
+      'manifests: completeness markers need Kafka record timestamps (SINK_TIMESTAMP_EXTRACTOR=Record), not a field of the value',
+    );
   }
   if (options.schedule !== undefined) {
     const seconds = options.schedule.toSeconds();
-    problems.push(...(seconds >= 60 && seconds <= 86_400 && seconds % 60 === 0 ? [] : [`manifests.schedule: whole minutes from 1 minute to 1 day, got ${seconds} seconds`]));
+    problems.push(
+      ...(seconds >= 60 && seconds <= 86_400 && seconds % 60 === 0
+        ? []
+        : [`manifests.schedule: whole minutes from 1 minute to 1 day, got ${seconds} seconds`]),
+    );
   }
   if (options.graceMs !== undefined && !(Number.isSafeInteger(options.graceMs) && options.graceMs >= 0)) {
     problems.push(`manifests.graceMs: a non-negative whole number of milliseconds, got ${options.graceMs}`);
   }
   for (const [topic, count] of Object.entries(options.partitionsPerTopic ?? {})) {
     if (!(props.topics ?? []).includes(topic)) problems.push(`manifests.partitionsPerTopic: "${topic}" is not one of topics`);
-    if (!(Number.isInteger(count) && count >= 1)) problems.push(`manifests.partitionsPerTopic: ${topic} must be a positive partition count, got ${count}`);
+    if (!(Number.isInteger(count) && count >= 1))
+      problems.push(`manifests.partitionsPerTopic: ${topic} must be a positive partition count, got ${count}`);
   }
   return problems;
 }

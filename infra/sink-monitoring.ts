@@ -266,7 +266,10 @@ export class SinkMonitoring extends Construct {
       );
       alarm(
         'ManifestWriterDeadLettersAlarm',
-        props.manifestWriter.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+        props.manifestWriter.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(5),
+          statistic: 'Maximum',
+        }),
         1,
         1,
         'A scheduled run of the manifest writer failed after its retries (or could not be invoked): see its logs, then delete the message to clear the alarm.',
@@ -339,9 +342,7 @@ export class SinkMonitoring extends Construct {
       }),
       new cloudwatch.GraphWidget({ title: 'Lag without invocations (1 = stalled)', left: [stalled], width: 8 }),
     );
-    this.dashboard.addWidgets(
-      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 3 }),
-    );
+    this.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 3 }));
   }
 
   private createTopic(options: SinkAlarmOptions): sns.ITopic | undefined {

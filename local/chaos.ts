@@ -76,7 +76,10 @@ export class Chaos {
     let fault: DynamoFault | undefined;
     let name = '';
     if (roll < r.dynamoThroughputExceeded)
-      [fault, name] = [{ kind: 'error', status: 400, code: 'ProvisionedThroughputExceededException' }, 'DynamoDB ProvisionedThroughputExceeded'];
+      [fault, name] = [
+        { kind: 'error', status: 400, code: 'ProvisionedThroughputExceededException' },
+        'DynamoDB ProvisionedThroughputExceeded',
+      ];
     else if (roll < r.dynamoThroughputExceeded + r.dynamoThrottling)
       [fault, name] = [{ kind: 'error', status: 400, code: 'ThrottlingException' }, 'DynamoDB ThrottlingException'];
     else if (roll < r.dynamoThroughputExceeded + r.dynamoThrottling + r.dynamoInternalError)

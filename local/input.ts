@@ -39,7 +39,18 @@ export interface InputOptions {
 }
 
 const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
-const FIELDS = new Set(['topic', 'partition', 'offset', 'timestamp', 'timestampType', 'key', 'keyBase64', 'value', 'valueBase64', 'headers']);
+const FIELDS = new Set([
+  'topic',
+  'partition',
+  'offset',
+  'timestamp',
+  'timestampType',
+  'key',
+  'keyBase64',
+  'value',
+  'valueBase64',
+  'headers',
+]);
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const MAX_PROBLEMS = 20;
 
@@ -80,9 +91,13 @@ export function parseInput(text: string, shownName: string, options: InputOption
     const r = line as Record<string, unknown>;
     const before = problems.length;
     const unknown = Object.keys(r).filter((k) => !FIELDS.has(k));
-    if (unknown.length > 0) problem(`unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')} (known: ${[...FIELDS].join(', ')})`);
+    if (unknown.length > 0)
+      problem(
+        `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')} (known: ${[...FIELDS].join(', ')})`,
+      );
     const topic = r['topic'];
-    if (typeof topic !== 'string' || !TOPIC.test(topic)) problem(`topic: expected a Kafka topic name ([a-zA-Z0-9._-], 1-249 characters), got ${JSON.stringify(topic)}`);
+    if (typeof topic !== 'string' || !TOPIC.test(topic))
+      problem(`topic: expected a Kafka topic name ([a-zA-Z0-9._-], 1-249 characters), got ${JSON.stringify(topic)}`);
     const key = bytesField(r, 'key', 'keyBase64', problem);
     const value = bytesField(r, 'value', 'valueBase64', problem);
     let partition = 0;
@@ -99,11 +114,13 @@ export function parseInput(text: string, shownName: string, options: InputOption
       else timestamp = ts;
     } else if (typeof ts === 'string') {
       timestamp = Date.parse(ts);
-      if (Number.isNaN(timestamp) || !/^\d{4}-\d\d-\d\d/.test(ts)) problem(`timestamp: expected epoch milliseconds or an ISO-8601 date-time, got ${JSON.stringify(ts)}`);
+      if (Number.isNaN(timestamp) || !/^\d{4}-\d\d-\d\d/.test(ts))
+        problem(`timestamp: expected epoch milliseconds or an ISO-8601 date-time, got ${JSON.stringify(ts)}`);
     } else if (ts !== undefined && ts !== null) {
       problem(`timestamp: expected epoch milliseconds or an ISO-8601 date-time, got ${JSON.stringify(ts)}`);
     }
-    if (r['timestampType'] !== undefined && r['timestampType'] !== 'CREATE_TIME') problem('timestampType: only CREATE_TIME is supported (or leave it out)');
+    if (r['timestampType'] !== undefined && r['timestampType'] !== 'CREATE_TIME')
+      problem('timestampType: only CREATE_TIME is supported (or leave it out)');
     const headers: Array<Record<string, number[]>> = [];
     const h = r['headers'];
     if (h !== undefined && h !== null) {
@@ -154,7 +171,12 @@ export function parseInput(text: string, shownName: string, options: InputOption
 const isIndex = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
 /** `field` (text or JSON) or `field`Base64 (bytes); undefined when absent. */
-function bytesField(r: Record<string, unknown>, field: string, base64Field: string, problem: (m: string) => void): Buffer | null | undefined {
+function bytesField(
+  r: Record<string, unknown>,
+  field: string,
+  base64Field: string,
+  problem: (m: string) => void,
+): Buffer | null | undefined {
   const plain = r[field];
   const b64 = r[base64Field];
   if (plain !== undefined && b64 !== undefined) {

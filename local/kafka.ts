@@ -19,7 +19,9 @@ try {
   }
   throw err;
 }
-process.stderr.write(`kafka: broker (pid ${broker.pid}, files in ${broker.dataDir}) started in ${Date.now() - started} ms; Ctrl-C stops it\n`);
+process.stderr.write(
+  `kafka: broker (pid ${broker.pid}, files in ${broker.dataDir}) started in ${Date.now() - started} ms; Ctrl-C stops it\n`,
+);
 process.stdout.write(`bootstrap.servers=${broker.bootstrap}\n`);
 
 let stopping = false;

@@ -21,7 +21,9 @@ const TABLE = 'msk-s3-sink-ledger';
 const [directory, ...command] = process.argv.slice(2);
 const userCwd = process.env['INIT_CWD'] ?? process.cwd();
 if (!directory || directory.startsWith('-') || command.length === 0) {
-  process.stderr.write('usage: npm run ops:local -- DIR <command> [options]   (DIR: kept by `npm start -- --keep DIR`; commands: msk-s3-sink --help)\n');
+  process.stderr.write(
+    'usage: npm run ops:local -- DIR <command> [options]   (DIR: kept by `npm start -- --keep DIR`; commands: msk-s3-sink --help)\n',
+  );
   process.exit(2);
 }
 const dir = resolve(userCwd, directory);
@@ -45,7 +47,10 @@ try {
   process.stderr.write(`${err.message}\n`);
   process.exit(1);
 }
-const [s3, dynamo] = await Promise.all([startS3Emulator({ dataDir: join(dir, 's3') }), startDynamoDbLocal({ dataDir: join(dir, 'dynamodb') })]);
+const [s3, dynamo] = await Promise.all([
+  startS3Emulator({ dataDir: join(dir, 's3') }),
+  startDynamoDbLocal({ dataDir: join(dir, 'dynamodb') }),
+]);
 let code = 1;
 try {
   code = await runCli(

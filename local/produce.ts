@@ -26,20 +26,30 @@ class UsageError extends Error {
 function positive(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
   const value = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1) throw new UsageError(`${name} must be a positive integer, not ${JSON.stringify(text)}`);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1)
+    throw new UsageError(`${name} must be a positive integer, not ${JSON.stringify(text)}`);
   return value;
 }
 
 async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
   const { values } = parseArgs({
     args: [...argv],
-    options: { topic: { type: 'string' }, partitions: { type: 'string' }, records: { type: 'string' }, 'bootstrap-servers': { type: 'string' } },
+    options: {
+      topic: { type: 'string' },
+      partitions: { type: 'string' },
+      records: { type: 'string' },
+      'bootstrap-servers': { type: 'string' },
+    },
     strict: true,
   });
   const topic = values.topic;
   if (!topic) throw new UsageError('--topic is required');
-  const servers = (values['bootstrap-servers'] ?? env['KAFKA_BOOTSTRAP_SERVERS'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  if (servers.length === 0) throw new UsageError('give --bootstrap-servers HOST:PORT or set KAFKA_BOOTSTRAP_SERVERS (the address `npm run kafka` printed)');
+  const servers = (values['bootstrap-servers'] ?? env['KAFKA_BOOTSTRAP_SERVERS'] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (servers.length === 0)
+    throw new UsageError('give --bootstrap-servers HOST:PORT or set KAFKA_BOOTSTRAP_SERVERS (the address `npm run kafka` printed)');
   const partitions = positive('--partitions', values.partitions, 4);
   const count = positive('--records', values.records, 1000);
 
@@ -65,7 +75,9 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<vo
     }
     const first = next.map((p) => p.highWatermark);
     const written = first.map(() => 0);
-    const byPartition: Array<Array<{ topic: string; partition: number; key: string; value: string; timestamp: bigint }>> = first.map(() => []);
+    const byPartition: Array<Array<{ topic: string; partition: number; key: string; value: string; timestamp: bigint }>> = first.map(
+      () => [],
+    );
     for (let n = 0; n < count; n++) {
       const partition = n % first.length;
       const offset = first[partition]! + written[partition]!++;

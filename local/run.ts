@@ -8,13 +8,7 @@
  * AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_DYNAMODB, with fake credentials.
  */
 import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  CreateBucketCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
 import { isUtf8 } from 'node:buffer';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
@@ -139,7 +133,18 @@ interface Options {
 const userCwd = process.env['INIT_CWD'] ?? process.cwd();
 
 const GENERATOR_OPTIONS = ['records', 'topics', 'record-bytes', 'key-skew', 'values', 'seed'] as const;
-const STREAM_OPTIONS = [...GENERATOR_OPTIONS, 'partitions', 'backlog', 'rate', 'flush.size', 'batch-size', 'offset.flush.interval.ms', 'consumer.auto.offset.reset', 'chaos', 'chaos-seed'] as const;
+const STREAM_OPTIONS = [
+  ...GENERATOR_OPTIONS,
+  'partitions',
+  'backlog',
+  'rate',
+  'flush.size',
+  'batch-size',
+  'offset.flush.interval.ms',
+  'consumer.auto.offset.reset',
+  'chaos',
+  'chaos-seed',
+] as const;
 
 async function parseOptions(argv: readonly string[]): Promise<Options | 'help'> {
   let parsed;
@@ -188,7 +193,8 @@ async function parseOptions(argv: readonly string[]): Promise<Options | 'help'> 
   };
   const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
     const raw = (values[name as keyof typeof values] as string | undefined) ?? fallback;
-    if (!(allowed as readonly string[]).includes(raw)) throw new UsageError(`--${name}: expected one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`);
+    if (!(allowed as readonly string[]).includes(raw))
+      throw new UsageError(`--${name}: expected one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`);
     return raw as T;
   };
 
@@ -196,14 +202,20 @@ async function parseOptions(argv: readonly string[]): Promise<Options | 'help'> 
   if (given('event')) {
     const conflicting = [...STREAM_OPTIONS, 'input'].filter(given);
     if (conflicting.length > 0) {
-      throw new UsageError(`--event: cannot be combined with ${conflicting.map((n) => `--${n}`).join(', ')} (they shape a stream; --event invokes the handler once)`);
+      throw new UsageError(
+        `--event: cannot be combined with ${conflicting.map((n) => `--${n}`).join(', ')} (they shape a stream; --event invokes the handler once)`,
+      );
     }
   }
   if (given('input')) {
     const conflicting = GENERATOR_OPTIONS.filter(given);
-    if (conflicting.length > 0) throw new UsageError(`--input: cannot be combined with ${conflicting.map((n) => `--${n}`).join(', ')} (they shape the generated stream)`);
+    if (conflicting.length > 0)
+      throw new UsageError(
+        `--input: cannot be combined with ${conflicting.map((n) => `--${n}`).join(', ')} (they shape the generated stream)`,
+      );
   }
-  if (given('flush.size') && given('batch-size')) throw new UsageError('--flush.size, --batch-size: the same setting (BatchSize); give one');
+  if (given('flush.size') && given('batch-size'))
+    throw new UsageError('--flush.size, --batch-size: the same setting (BatchSize); give one');
   if (given('chaos-seed') && !values.chaos) throw new UsageError('--chaos-seed: only with --chaos');
 
   let keySkew = 0;
@@ -222,7 +234,9 @@ async function parseOptions(argv: readonly string[]): Promise<Options | 'help'> 
   }
   const windowMs = integer('offset.flush.interval.ms', 500, 0, 300_000);
   if (given('offset.flush.interval.ms') && windowMs % 1000 !== 0) {
-    throw new UsageError(`--offset.flush.interval.ms: the batching window is set in whole seconds (as in the CDK configuration); use a multiple of 1000, got ${windowMs}`);
+    throw new UsageError(
+      `--offset.flush.interval.ms: the batching window is set in whole seconds (as in the CDK configuration); use a multiple of 1000, got ${windowMs}`,
+    );
   }
   const startText = values['consumer.auto.offset.reset'] ?? 'earliest';
   const start = startPosition(startText);
@@ -248,7 +262,8 @@ async function parseOptions(argv: readonly string[]): Promise<Options | 'help'> 
       const logs = await readInputFile(resolve(userCwd, values.input), values.input, { partitions: generator.partitions, backlog, rate });
       input = { name: values.input, logs };
     } catch (err) {
-      if (err instanceof InputFileError) throw new UsageError(`--input ${values.input}: bad input, nothing was started:\n  ${err.problems.join('\n  ')}`);
+      if (err instanceof InputFileError)
+        throw new UsageError(`--input ${values.input}: bad input, nothing was started:\n  ${err.problems.join('\n  ')}`);
       throw err;
     }
   }
@@ -263,7 +278,9 @@ function startPosition(text: string): StartPosition {
   if (/^\d{1,15}$/.test(text)) return { kind: 'timestamp', ms: Number(text) };
   const ms = /^\d{4}-\d\d-\d\d/.test(text) ? Date.parse(text) : Number.NaN;
   if (Number.isNaN(ms)) {
-    throw new UsageError(`--consumer.auto.offset.reset: expected earliest, latest, an ISO-8601 date-time or epoch milliseconds, got ${JSON.stringify(text)}`);
+    throw new UsageError(
+      `--consumer.auto.offset.reset: expected earliest, latest, an ISO-8601 date-time or epoch milliseconds, got ${JSON.stringify(text)}`,
+    );
   }
   return { kind: 'timestamp', ms };
 }
@@ -278,7 +295,9 @@ function describeParseError(err: unknown): string {
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
       return `unexpected argument ${JSON.stringify(quoted ?? message)} (options start with --)`;
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return quoted === undefined ? message : `${quoted.split(' ')[0]}: ${/argument missing/.test(message) ? 'a value is required' : message}`;
+      return quoted === undefined
+        ? message
+        : `${quoted.split(' ')[0]}: ${/argument missing/.test(message) ? 'a value is required' : message}`;
     default:
       return message;
   }
@@ -331,7 +350,8 @@ function size(bytes: number): string {
 function table(rows: readonly (readonly string[])[], indent = '  '): void {
   if (rows.length === 0) return;
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  for (const row of rows) out(indent + row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  '));
+  for (const row of rows)
+    out(indent + row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  '));
 }
 const errorText = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
 
@@ -398,7 +418,17 @@ interface Stats {
   readonly failures: Map<string, number>;
 }
 
-const newStats = (): Stats => ({ invocations: 0, ok: 0, errors: 0, crashes: 0, partial: 0, records: 0, failedRecords: 0, payloadBytes: 0, failures: new Map() });
+const newStats = (): Stats => ({
+  invocations: 0,
+  ok: 0,
+  errors: 0,
+  crashes: 0,
+  partial: 0,
+  records: 0,
+  failedRecords: 0,
+  payloadBytes: 0,
+  failures: new Map(),
+});
 
 function noteFailure(stats: Stats, text: string): void {
   stats.failures.set(text, (stats.failures.get(text) ?? 0) + 1);
@@ -431,7 +461,13 @@ class SimulatedCrash extends Error {
  * a few milliseconds (a crash): the mapping sees a failure, the handler goes on in the
  * background (kept in `zombies`, awaited before the read-back).
  */
-async function invokeBatch(handler: Handler, batch: SimBatch, stats: Stats, chaos: Chaos | undefined, zombies: Set<Promise<unknown>>): Promise<Outcome> {
+async function invokeBatch(
+  handler: Handler,
+  batch: SimBatch,
+  stats: Stats,
+  chaos: Chaos | undefined,
+  zombies: Set<Promise<unknown>>,
+): Promise<Outcome> {
   stats.invocations++;
   stats.payloadBytes += batch.payloadBytes;
   const crashAfter = chaos?.crashAfter();
@@ -619,7 +655,12 @@ async function parquetRecords(key: string, body: Buffer): Promise<ReadRecord[]> 
   const topic = /([^/]+)\+\d+\+\d{20}(?:\+g\d+)?\.parquet$/.exec(key)?.[1] ?? '?';
   return rows.map((row) => {
     const columns = Object.fromEntries(Object.entries(row).filter(([name]) => !name.startsWith('kafka_')));
-    return { topic, partition: Number(row['kafka_partition']), offset: Number(row['kafka_offset']), matches: (sent) => parquetValueMatches(sent, columns) };
+    return {
+      topic,
+      partition: Number(row['kafka_partition']),
+      offset: Number(row['kafka_offset']),
+      matches: (sent) => parquetValueMatches(sent, columns),
+    };
   });
 }
 
@@ -627,7 +668,8 @@ async function parquetRecords(key: string, body: Buffer): Promise<ReadRecord[]> 
 function plain(value: unknown): unknown {
   if (typeof value === 'bigint') return Number(value);
   if (Array.isArray(value)) return value.map(plain);
-  if (value !== null && typeof value === 'object' && !(value instanceof Date)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  if (value !== null && typeof value === 'object' && !(value instanceof Date))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
   return value ?? null;
 }
 
@@ -688,9 +730,15 @@ async function sampleLines(s3: S3Client, key: string): Promise<string[]> {
     return rows.map((row) => JSON.stringify(plain(row)));
   }
   if (formatOf(key) === 'raw') {
-    return (rawValues(body, rawSeparator()) ?? []).slice(0, 3).map((value) => (isUtf8(value) ? value.toString('utf8') : `(binary, base64) ${value.toString('base64')}`));
+    return (rawValues(body, rawSeparator()) ?? [])
+      .slice(0, 3)
+      .map((value) => (isUtf8(value) ? value.toString('utf8') : `(binary, base64) ${value.toString('base64')}`));
   }
-  return body.toString('utf8').split('\n').filter((line) => line !== '').slice(0, 3);
+  return body
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line !== '')
+    .slice(0, 3);
 }
 
 async function readBody(s3: S3Client, key: string): Promise<string> {
@@ -787,7 +835,13 @@ async function verify(
   /** Counts one record read back; false when it is not current (superseded by a replay). */
   const tally = (generation: number, record: ReadRecord): boolean => {
     const id = `${record.topic}-${record.partition}`;
-    if (!isCurrent(ledger.find((entry) => entry.id === id), generation, record.offset)) {
+    if (
+      !isCurrent(
+        ledger.find((entry) => entry.id === id),
+        generation,
+        record.offset,
+      )
+    ) {
       superseded++;
       return false;
     }
@@ -858,7 +912,12 @@ async function verify(
         .filter((raw) => raw !== '')
         .map((raw) => {
           const line = JSON.parse(raw) as { topic: string; partition: number; offset: number; value: unknown };
-          return { topic: line.topic, partition: line.partition, offset: line.offset, matches: (sent) => JSON.stringify(lineValue(sent)) === JSON.stringify(line.value) };
+          return {
+            topic: line.topic,
+            partition: line.partition,
+            offset: line.offset,
+            matches: (sent) => JSON.stringify(lineValue(sent)) === JSON.stringify(line.value),
+          };
         });
     }
     let previous = -1;
@@ -879,7 +938,8 @@ async function verify(
     perPartition.set(id, { expected: offsets.size, delivered: lines.get(id) ?? 0 });
     const last = Math.max(...offsets.keys());
     const entry = ledger.find((e) => e.id === id);
-    if (entry?.committedOffset !== String(last)) ledgerMismatches.push(`${id}: ledger at ${entry?.committedOffset ?? 'none'}, last offset ${last}`);
+    if (entry?.committedOffset !== String(last))
+      ledgerMismatches.push(`${id}: ledger at ${entry?.committedOffset ?? 'none'}, last offset ${last}`);
   }
   for (const [id, n] of lines) if (!perPartition.has(id)) perPartition.set(id, { expected: 0, delivered: n });
   return {
@@ -946,8 +1006,20 @@ interface StreamRun {
  * success, redeliver from the same position on failure. With it: some invocations are abandoned,
  * some batches get an overlapping twin invoked at the same time, redeliveries get other sizes.
  */
-async function runStream(handler: Handler, logs: readonly PartitionLog[], options: Options, stats: Stats, expected: Expected, chaos: Chaos | undefined): Promise<StreamRun> {
-  const mapping = new EventSourceMappingSim(logs, { batchSize: options.batchSize, windowMs: options.windowMs, start: options.start, startTime: STREAM_EPOCH });
+async function runStream(
+  handler: Handler,
+  logs: readonly PartitionLog[],
+  options: Options,
+  stats: Stats,
+  expected: Expected,
+  chaos: Chaos | undefined,
+): Promise<StreamRun> {
+  const mapping = new EventSourceMappingSim(logs, {
+    batchSize: options.batchSize,
+    windowMs: options.windowMs,
+    start: options.start,
+    startTime: STREAM_EPOCH,
+  });
   const records = mapping.expectedRecords();
   expectFromRecords(expected, records);
   const inLogs = logs.reduce((n, log) => n + log.records.length, 0);
@@ -974,7 +1046,9 @@ async function runStream(handler: Handler, logs: readonly PartitionLog[], option
       committed += completion.committed;
       if (chaos === undefined && (completion.failed || completion.failedPartitions.size > 0)) {
         clearLine();
-        const why = outcome.ok ? `partial batch response: ${[...completion.failedPartitions].map(([id, offset]) => `${id} from offset ${offset}`).join(', ')}` : errorText(outcome.error);
+        const why = outcome.ok
+          ? `partial batch response: ${[...completion.failedPartitions].map(([id, offset]) => `${id} from offset ${offset}`).join(', ')}`
+          : errorText(outcome.error);
         out(`  batch ${b.id} failed (attempt ${fruitless + 1} of ${MAX_ATTEMPTS}): ${why}`);
       }
     });
@@ -986,7 +1060,9 @@ async function runStream(handler: Handler, logs: readonly PartitionLog[], option
     if (fruitless >= MAX_ATTEMPTS) {
       progress.update(delivered, batches, true);
       await Promise.allSettled([...zombies]);
-      throw new Error(`no progress in ${MAX_ATTEMPTS} consecutive polls (positions: ${[...mapping.positions()].map(([id, o]) => `${id}@${o ?? 'end'}`).join(', ')})`);
+      throw new Error(
+        `no progress in ${MAX_ATTEMPTS} consecutive polls (positions: ${[...mapping.positions()].map(([id, o]) => `${id}@${o ?? 'end'}`).join(', ')})`,
+      );
     }
   }
   progress.update(delivered, batches, true);
@@ -1072,16 +1148,29 @@ async function run(options: Options, started: number): Promise<number> {
   });
 
   // A reused bucket holds earlier runs' objects: the summary reports what this run writes.
-  const keptBefore = reused ? new Set([...(await listObjects(s3, PREFIX)), ...(await listObjects(s3, DEAD_LETTER_PREFIX))].map((o) => o.key)) : new Set<string>();
-  const where = options.keep === undefined ? 'in memory' : `on disk, ${options.keep}${reused ? ', reused: a previous run\'s bucket and ledger' : ''}`;
+  const keptBefore = reused
+    ? new Set([...(await listObjects(s3, PREFIX)), ...(await listObjects(s3, DEAD_LETTER_PREFIX))].map((o) => o.key))
+    : new Set<string>();
+  const where =
+    options.keep === undefined ? 'in memory' : `on disk, ${options.keep}${reused ? ", reused: a previous run's bucket and ledger" : ''}`;
   table([
     ['S3 emulator', s3Emulator.endpoint, `bucket ${BUCKET}`, `(${where})`],
     ['DynamoDB Local', dynamo.endpoint, `table ${TABLE}`, `(${where}; started in ${seconds(dynamoMs)})`],
-    ...(proxy === undefined ? [] : [['fault proxy', proxy.endpoint, 'in front of DynamoDB Local', `(--chaos, seed ${options.chaos!.seed})`]]),
+    ...(proxy === undefined
+      ? []
+      : [['fault proxy', proxy.endpoint, 'in front of DynamoDB Local', `(--chaos, seed ${options.chaos!.seed})`]]),
   ]);
 
   // The environment the handler reads at cold start: set before it is imported.
-  for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_ENDPOINT_URL', 'AWS_DEFAULT_PROFILE', 'POWERTOOLS_METRICS_DISABLED', 'POWERTOOLS_DEV']) delete process.env[name];
+  for (const name of [
+    'AWS_PROFILE',
+    'AWS_SESSION_TOKEN',
+    'AWS_ENDPOINT_URL',
+    'AWS_DEFAULT_PROFILE',
+    'POWERTOOLS_METRICS_DISABLED',
+    'POWERTOOLS_DEV',
+  ])
+    delete process.env[name];
   Object.assign(process.env, {
     SINK_BUCKET: BUCKET,
     LEDGER_TABLE: TABLE,
@@ -1162,7 +1251,9 @@ async function run(options: Options, started: number): Promise<number> {
           table(rows);
           out(`  ${basename(file)}: ${errorText(err)}`);
           if (process.env['SINK_ERRORS_TOLERANCE'] !== 'all' && /cannot be written|PoisonRecord/.test(errorText(err))) {
-            out(`  (a record the sink cannot write stops its partition with SINK_ERRORS_TOLERANCE=none; SINK_ERRORS_TOLERANCE=all sends it to the dead letters)`);
+            out(
+              `  (a record the sink cannot write stops its partition with SINK_ERRORS_TOLERANCE=none; SINK_ERRORS_TOLERANCE=all sends it to the dead letters)`,
+            );
           }
           return 1;
         }
@@ -1190,7 +1281,9 @@ async function run(options: Options, started: number): Promise<number> {
       logs = options.input.logs;
       const total = logs.reduce((n, log) => n + log.records.length, 0);
       out();
-      out(`Input ${options.input.name}: ${plural(total, 'record')} in ${plural(logs.length, 'partition')}${options.backlog > 0 ? ` (the first ${count(options.backlog)} are a backlog)` : ''}`);
+      out(
+        `Input ${options.input.name}: ${plural(total, 'record')} in ${plural(logs.length, 'partition')}${options.backlog > 0 ? ` (the first ${count(options.backlog)} are a backlog)` : ''}`,
+      );
     }
     out(
       `Event source mapping: flush.size ${options.batchSize} (records per invocation), offset.flush.interval.ms ${options.windowMs}, ` +
@@ -1212,7 +1305,10 @@ async function run(options: Options, started: number): Promise<number> {
       proxy?.setFaults(undefined);
     }
     sourceOf(logs.flatMap((log) => log.records));
-    if (streamRun.skipped > 0) out(`  ${plural(streamRun.skipped, 'record')} before the start position (${options.startText}) not delivered, as a new consumer group would`);
+    if (streamRun.skipped > 0)
+      out(
+        `  ${plural(streamRun.skipped, 'record')} before the start position (${options.startText}) not delivered, as a new consumer group would`,
+      );
   }
 
   // Read everything back.
@@ -1239,22 +1335,44 @@ async function run(options: Options, started: number): Promise<number> {
     stats.partial > 0 ? `${count(stats.partial)} partial` : '',
   ].filter((x) => x !== '');
   table([
-    ['invocations', `${count(stats.invocations)} (${count(stats.ok - stats.partial)} ok, ${count(failedTotal)} failed and retried${failedDetail.length > 0 ? `: ${failedDetail.join(', ')}` : ''})`],
+    [
+      'invocations',
+      `${count(stats.invocations)} (${count(stats.ok - stats.partial)} ok, ${count(failedTotal)} failed and retried${failedDetail.length > 0 ? `: ${failedDetail.join(', ')}` : ''})`,
+    ],
     ...(streamRun === undefined
       ? []
-      : [['batches', `${count(streamRun.batches)} (closed: ${[...streamRun.closedBy].map(([why, n]) => `${count(n)} ${why}`).join(', ')}; ${seconds(streamRun.virtualMs)} of virtual time)`]]),
-    ['records in', `${count(sourceRecords)} from the source, ${count(result.expected)} to deliver; ${count(stats.records + stats.failedRecords)} handed to the handler (redeliveries included)`],
+      : [
+          [
+            'batches',
+            `${count(streamRun.batches)} (closed: ${[...streamRun.closedBy].map(([why, n]) => `${count(n)} ${why}`).join(', ')}; ${seconds(streamRun.virtualMs)} of virtual time)`,
+          ],
+        ]),
+    [
+      'records in',
+      `${count(sourceRecords)} from the source, ${count(result.expected)} to deliver; ${count(stats.records + stats.failedRecords)} handed to the handler (redeliveries included)`,
+    ],
     ['bytes in', `${size(sourceBytes)} of keys and values; ${size(stats.payloadBytes)} of event payloads (JSON)`],
     ['records out', `${count(result.delivered)} lines in S3`],
     ['bytes out', `${size(objectBytes)} in objects (${options.compression}), ${size(result.linesBytes)} decompressed`],
     ['objects written', `${count(newObjects.length)}, ${size(newObjectBytes)} (${options.compression})${keptNote}`],
-    ['duplicates skipped', `${metric('DuplicatesSkipped')} (records the handler received again and dropped, per its DuplicatesSkipped metric; ${metric('ObjectsAdopted')} objects adopted)`],
-    ['dead letters', `${count(newDeadLetters.length)}${deadLetters.length > 0 ? ` (s3://${BUCKET}/${DEAD_LETTER_PREFIX}${deadLetters.length > newDeadLetters.length ? `; ${count(deadLetters.length - newDeadLetters.length)} kept from earlier runs` : ''})` : ''}`],
+    [
+      'duplicates skipped',
+      `${metric('DuplicatesSkipped')} (records the handler received again and dropped, per its DuplicatesSkipped metric; ${metric('ObjectsAdopted')} objects adopted)`,
+    ],
+    [
+      'dead letters',
+      `${count(newDeadLetters.length)}${deadLetters.length > 0 ? ` (s3://${BUCKET}/${DEAD_LETTER_PREFIX}${deadLetters.length > newDeadLetters.length ? `; ${count(deadLetters.length - newDeadLetters.length)} kept from earlier runs` : ''})` : ''}`,
+    ],
   ]);
   if (stats.failures.size > 0) {
     out();
     out('Failed invocations, by cause');
-    table([...stats.failures].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([text, n]) => [String(n), text.length > 150 ? `${text.slice(0, 150)}…` : text]));
+    table(
+      [...stats.failures]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 8)
+        .map(([text, n]) => [String(n), text.length > 150 ? `${text.slice(0, 150)}…` : text]),
+    );
   }
   if (chaos !== undefined) {
     out();
@@ -1292,7 +1410,9 @@ async function run(options: Options, started: number): Promise<number> {
   const sample = objects.find((o) => o.key.includes('/sim.')) ?? objects[0];
   if (sample !== undefined) {
     out();
-    out(`Sample: first 3 ${formatOf(sample.key) === 'parquet' ? 'rows' : 'lines'} of ${sample.key}${options.compression === 'none' || formatOf(sample.key) === 'parquet' ? '' : ' (decompressed)'}`);
+    out(
+      `Sample: first 3 ${formatOf(sample.key) === 'parquet' ? 'rows' : 'lines'} of ${sample.key}${options.compression === 'none' || formatOf(sample.key) === 'parquet' ? '' : ' (decompressed)'}`,
+    );
     for (const line of await sampleLines(s3, sample.key)) out(`  ${line.length > 400 ? `${line.slice(0, 400)}…` : line}`);
   }
 

@@ -175,7 +175,10 @@ export function generateStream(options: StreamOptions): PartitionLog[] {
       : jsonValue(random, recordId(log.topic, log.partition, offset), customer, offset, options.recordBytes);
     log.records.push({ topic: log.topic, partition: log.partition, offset, timestamp: at, producedAt: at, key, value });
   }
-  return logs.flat().filter((log) => log.records.length > 0).map(({ topic, partition, records }) => ({ topic, partition, records }));
+  return logs
+    .flat()
+    .filter((log) => log.records.length > 0)
+    .map(({ topic, partition, records }) => ({ topic, partition, records }));
 }
 
 function jsonValue(random: () => number, id: string, customer: string, offset: number, size: number | undefined): Buffer {

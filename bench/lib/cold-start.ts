@@ -96,7 +96,8 @@ export async function buildBundles(outdir: string): Promise<{ bundles: BundleInf
     sinkSettings: { SINK_PARTITIONER: 'time' },
   } as const;
   const sink = new MskS3Sink(stack, 'Sink', props);
-  if (!sink.manifestWriter) throw new Error('the benchmark stack has no manifest writer: the construct no longer turns it on with the time partitioner');
+  if (!sink.manifestWriter)
+    throw new Error('the benchmark stack has no manifest writer: the construct no longer turns it on with the time partitioner');
   const baseline = new nodejs.NodejsFunction(stack, 'Baseline', {
     entry: join(ROOT, 'bench/lib/minimal-handler.ts'),
     handler: 'handler',
@@ -112,7 +113,8 @@ export async function buildBundles(outdir: string): Promise<{ bundles: BundleInf
     const logicalId = stack.getLogicalId(fn.node.defaultChild as InstanceType<typeof lambda.CfnFunction>);
     const key = template.Resources[logicalId]?.Properties?.Code?.S3Key;
     const dir = typeof key === 'string' ? join(outdir, `asset.${key.replace(/\.zip$/, '')}`) : '';
-    if (!existsSync(join(dir, 'index.mjs'))) throw new Error(`${fn.node.path}: no bundled index.mjs found in ${outdir} (S3Key ${String(key)})`);
+    if (!existsSync(join(dir, 'index.mjs')))
+      throw new Error(`${fn.node.path}: no bundled index.mjs found in ${outdir} (S3Key ${String(key)})`);
     return dir;
   };
   const info = (name: BundleName, dir: string): BundleInfo => {

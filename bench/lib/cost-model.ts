@@ -29,7 +29,8 @@ export const PRICES = {
   lambdaArmGbSecond: {
     usd: 0.0000133334,
     unit: 'GB-second (arm64, first 7.5 billion GB-s/month)',
-    source: 'https://cloudchipr.com/blog/aws-lambda-pricing (ARM tier 1 $0.0000133334/GB-s, US East N. Virginia); the same figure in a stored copy of a Lambda cost guide (git.mcrn.ar lambda_local_runner docs/lambdas-md/lambda-13-cost.md). Official page https://aws.amazon.com/lambda/pricing/ stored without its price table',
+    source:
+      'https://cloudchipr.com/blog/aws-lambda-pricing (ARM tier 1 $0.0000133334/GB-s, US East N. Virginia); the same figure in a stored copy of a Lambda cost guide (git.mcrn.ar lambda_local_runner docs/lambdas-md/lambda-13-cost.md). Official page https://aws.amazon.com/lambda/pricing/ stored without its price table',
     taken: TAKEN,
     verified: true,
   },
@@ -43,7 +44,8 @@ export const PRICES = {
   dynamoDbReadRequestUnit: {
     usd: 0.125 / 1_000_000,
     unit: 'read request unit, on demand ($0.125 per million; after the November 2024 cut of 50%)',
-    source: 'https://airbyte.com/data-engineering-resources/dynamodb-pricing ("after the 50% reduction implemented in late 2024 ... RRU $0.125 per million", US East); the cut: https://www.jusdb.com/blog/dynamodb-cost-optimization-a-comprehensive-guide-by-jusdb (effective 2024-11-01). Pre-cut figure $0.25 still on some pages (infratally.com). Official page not in the stored pages',
+    source:
+      'https://airbyte.com/data-engineering-resources/dynamodb-pricing ("after the 50% reduction implemented in late 2024 ... RRU $0.125 per million", US East); the cut: https://www.jusdb.com/blog/dynamodb-cost-optimization-a-comprehensive-guide-by-jusdb (effective 2024-11-01). Pre-cut figure $0.25 still on some pages (infratally.com). Official page not in the stored pages',
     taken: TAKEN,
     verified: true,
   },
@@ -57,28 +59,32 @@ export const PRICES = {
   s3Put: {
     usd: 0.005 / 1000,
     unit: 'PUT/COPY/POST/LIST request, S3 Standard ($0.005 per 1,000)',
-    source: 'https://www.cloudkaramchari.com/blog/understanding-per-1000-put-copy-post-or-list-requests-in-amazon-s3-pricing/ ($0.005 per 1,000 PUT requests); official https://aws.amazon.com/s3/pricing/ not in the stored pages',
+    source:
+      'https://www.cloudkaramchari.com/blog/understanding-per-1000-put-copy-post-or-list-requests-in-amazon-s3-pricing/ ($0.005 per 1,000 PUT requests); official https://aws.amazon.com/s3/pricing/ not in the stored pages',
     taken: TAKEN,
     verified: true,
   },
   s3Get: {
     usd: 0.0004 / 1000,
     unit: 'GET/HEAD request, S3 Standard ($0.0004 per 1,000)',
-    source: 'ASSUMPTION: the S3 Standard GET/SELECT price as commonly published; not found in the stored pages. HEADs occur only off the happy path',
+    source:
+      'ASSUMPTION: the S3 Standard GET/SELECT price as commonly published; not found in the stored pages. HEADs occur only off the happy path',
     taken: TAKEN,
     verified: false,
   },
   firehoseMskSourcePerGb: {
     usd: 0.055,
     unit: 'GB ingested, Amazon MSK as a source (first tier), billed on the higher of ingested and delivered bytes, no 5 KB rounding',
-    source: 'ASSUMPTION: the per-GB figure was NOT found in the stored pages. The billing rule (per GB, the higher of ingested and delivered bytes, no 5 KB increments) is from https://aws.amazon.com/jp/kinesis/data-firehose/pricing/ and https://aws.amazon.com/ru/kinesis/data-firehose/pricing/ (stored without the price table). Verify at https://aws.amazon.com/firehose/pricing/',
+    source:
+      'ASSUMPTION: the per-GB figure was NOT found in the stored pages. The billing rule (per GB, the higher of ingested and delivered bytes, no 5 KB increments) is from https://aws.amazon.com/jp/kinesis/data-firehose/pricing/ and https://aws.amazon.com/ru/kinesis/data-firehose/pricing/ (stored without the price table). Verify at https://aws.amazon.com/firehose/pricing/',
     taken: TAKEN,
     verified: false,
   },
   mskConnectMcuHour: {
     usd: 0.11,
     unit: 'MCU-hour (1 MCU = 1 vCPU + 4 GiB, per https://docs.aws.amazon.com/msk/latest/developerguide/msk-connect-capacity.html)',
-    source: 'secondary sources only: https://gist.github.com/EverettBerry/d24aa940ad43c313803248cea6366682 ("Connectors $0.11 per hour", a copy of the MSK pricing table, 2022) and third-party cost write-ups ($0.11 per MCU-hour, us-east-1); the official https://aws.amazon.com/msk/pricing/ was not in the stored pages',
+    source:
+      'secondary sources only: https://gist.github.com/EverettBerry/d24aa940ad43c313803248cea6366682 ("Connectors $0.11 per hour", a copy of the MSK pricing table, 2022) and third-party cost write-ups ($0.11 per MCU-hour, us-east-1); the official https://aws.amazon.com/msk/pricing/ was not in the stored pages',
     taken: TAKEN,
     verified: true,
   },
@@ -191,7 +197,10 @@ export function costPerGb(batch: BatchShape, requests: RequestsPerPartition, a: 
   const lambdaComputeUsd = batchesPerGb * gbSeconds * prices.lambdaArmGbSecond.usd;
   const lambdaRequestsUsd = batchesPerGb * prices.lambdaRequest.usd;
   const dynamoDbUsd =
-    batchesPerGb * p * (requests.ledgerReads * rruPerRead * prices.dynamoDbReadRequestUnit.usd + requests.ledgerWrites * wruPerWrite * prices.dynamoDbWriteRequestUnit.usd);
+    batchesPerGb *
+    p *
+    (requests.ledgerReads * rruPerRead * prices.dynamoDbReadRequestUnit.usd +
+      requests.ledgerWrites * wruPerWrite * prices.dynamoDbWriteRequestUnit.usd);
   const s3RequestsUsd = batchesPerGb * p * (requests.s3Puts * prices.s3Put.usd + requests.s3Heads * prices.s3Get.usd);
   const totalUsd = lambdaComputeUsd + lambdaRequestsUsd + dynamoDbUsd + s3RequestsUsd;
   // Firehose (MSK source) bills the higher of ingested and delivered bytes; it delivers the records

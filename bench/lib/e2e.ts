@@ -120,7 +120,8 @@ class Stream {
     this.#span = Math.max(...this.#lists.map(([, list]) => list.at(-1)!.offset - list[0]!.offset)) + 10;
     for (const [id] of this.#lists) this.#position.set(id, { index: 0, lap: 0 });
     const all = this.#lists.flatMap(([, list]) => list);
-    this.recordBytes = all.reduce((n, r) => n + Buffer.byteLength(r.key ?? '', 'base64') + Buffer.byteLength(r.value ?? '', 'base64'), 0) / all.length;
+    this.recordBytes =
+      all.reduce((n, r) => n + Buffer.byteLength(r.key ?? '', 'base64') + Buffer.byteLength(r.value ?? '', 'base64'), 0) / all.length;
     this.eventBytesPerRecord = JSON.stringify(base).length / all.length;
   }
 
@@ -189,10 +190,13 @@ export async function runE2e(options: E2eOptions, log: (line: string) => void): 
     });
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
     await createLedgerTable(dynamoDb, TABLE);
-    log(`  emulators up: S3 ${s3Emulator.endpoint}, DynamoDB Local ${dynamo.endpoint} (${round(dynamoDbLocalStartMs / 1000)} s), counting proxy ${proxy.endpoint}`);
+    log(
+      `  emulators up: S3 ${s3Emulator.endpoint}, DynamoDB Local ${dynamo.endpoint} (${round(dynamoDbLocalStartMs / 1000)} s), counting proxy ${proxy.endpoint}`,
+    );
 
     // The environment the handler reads at cold start: set before it is imported.
-    for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_ENDPOINT_URL', 'AWS_DEFAULT_PROFILE', 'POWERTOOLS_DEV']) delete process.env[name];
+    for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_ENDPOINT_URL', 'AWS_DEFAULT_PROFILE', 'POWERTOOLS_DEV'])
+      delete process.env[name];
     Object.assign(process.env, {
       SINK_BUCKET: BUCKET,
       LEDGER_TABLE: TABLE,
@@ -213,7 +217,9 @@ export async function runE2e(options: E2eOptions, log: (line: string) => void): 
       const after = snapshot();
       const d = (name: string) => (after[name] ?? 0) - (before[name] ?? 0);
       const known = ['GetItem', 'UpdateItem', 'PutObject', 'HeadObject'];
-      const other = Object.keys(after).filter((name) => !known.includes(name)).reduce((n, name) => n + d(name), 0);
+      const other = Object.keys(after)
+        .filter((name) => !known.includes(name))
+        .reduce((n, name) => n + d(name), 0);
       return { GetItem: d('GetItem'), UpdateItem: d('UpdateItem'), PutObject: d('PutObject'), HeadObject: d('HeadObject'), other };
     };
 
@@ -294,7 +300,13 @@ export async function runE2e(options: E2eOptions, log: (line: string) => void): 
     // The ledger items' size, for DynamoDB's request units.
     const scan = await dynamoDb.send(new ScanCommand({ TableName: TABLE }));
     const sizes = (scan.Items ?? []).map(dynamoItemBytes);
-    return { dynamoDbLocalStartMs: round(dynamoDbLocalStartMs), requests, throughput, ledgerItemBytes: Math.max(0, ...sizes), ledgerItems: sizes.length };
+    return {
+      dynamoDbLocalStartMs: round(dynamoDbLocalStartMs),
+      requests,
+      throughput,
+      ledgerItemBytes: Math.max(0, ...sizes),
+      ledgerItems: sizes.length,
+    };
   } finally {
     for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
   }

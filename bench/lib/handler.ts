@@ -311,7 +311,10 @@ function merge(list: readonly HandlerResult[], runs: number): HandlerResult {
 export { prepare as prepareEvent };
 
 /** Every format variant on the same batch, interleaved like the compressions. */
-export async function measureFormats(options: Omit<HandlerBenchOptions, 'compressions'>, variants: readonly FormatVariant[] = FORMAT_VARIANTS) {
+export async function measureFormats(
+  options: Omit<HandlerBenchOptions, 'compressions'>,
+  variants: readonly FormatVariant[] = FORMAT_VARIANTS,
+) {
   const prepared = prepare(benchEvent(options.data, options.batchBytes));
   const per = new Map<string, Array<Awaited<ReturnType<typeof measureHandler>>>>();
   for (let round = 0; round < options.runs + options.warmup; round++) {
@@ -322,6 +325,11 @@ export async function measureFormats(options: Omit<HandlerBenchOptions, 'compres
   }
   return variants.map((variant) => {
     const list = per.get(variant.label)!;
-    return { ...merge(list, options.runs), format: variant.label, deadLetters: list[0]!.deadLetters, objectRecords: list[0]!.objectRecords };
+    return {
+      ...merge(list, options.runs),
+      format: variant.label,
+      deadLetters: list[0]!.deadLetters,
+      objectRecords: list[0]!.objectRecords,
+    };
   });
 }

@@ -112,7 +112,10 @@ export async function runStandaloneBench(options: StandaloneBenchOptions, log: (
   stoppers.push(async () => rmSync(dir, { recursive: true, force: true }));
   try {
     const [broker, s3Emulator] = await Promise.all([startKafkaBroker({ log: (line) => log(`  ${line}`) }), startS3Emulator()]);
-    stoppers.push(() => broker.stop(), () => s3Emulator.stop());
+    stoppers.push(
+      () => broker.stop(),
+      () => s3Emulator.stop(),
+    );
     const s3 = localS3Client(s3Emulator.endpoint);
     stoppers.push(async () => s3.destroy());
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
@@ -125,7 +128,13 @@ export async function runStandaloneBench(options: StandaloneBenchOptions, log: (
 
     const messages = realisticMessages(options.records);
     const bytes = messages.reduce((sum, m) => sum + payloadBytes(m), 0);
-    const producer = new Producer({ clientId: 'bench-producer', bootstrapBrokers: [broker.bootstrap], autocreateTopics: false, retries: 3, retryDelay: 200 });
+    const producer = new Producer({
+      clientId: 'bench-producer',
+      bootstrapBrokers: [broker.bootstrap],
+      autocreateTopics: false,
+      retries: 3,
+      retryDelay: 200,
+    });
     const produceStarted = performance.now();
     try {
       const chunk = 2_000;
@@ -144,7 +153,9 @@ export async function runStandaloneBench(options: StandaloneBenchOptions, log: (
       await producer.close();
     }
     const produceMs = performance.now() - produceStarted;
-    log(`  produced ${messages.length.toLocaleString('en-US')} records (${(bytes / 1024 / 1024).toFixed(1)} MiB of keys, values and headers) to ${options.partitions} partitions in ${round(produceMs / 1000)} s`);
+    log(
+      `  produced ${messages.length.toLocaleString('en-US')} records (${(bytes / 1024 / 1024).toFixed(1)} MiB of keys, values and headers) to ${options.partitions} partitions in ${round(produceMs / 1000)} s`,
+    );
 
     // One uncounted floor run: the broker's JIT and page cache warm up on it, not on the first counted run.
     await floor(broker.bootstrap, options.records, 'warm-up');
@@ -230,15 +241,17 @@ async function worker(bootstrap: string, s3Endpoint: string, options: Standalone
       '',
     ].join('\n'),
   );
-  const env = { AWS_REGION: LOCAL_REGION, AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey };
+  const env = {
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+  };
   const config = readStandaloneConfigFile(propertiesPath, env);
   const ledger = FileOffsetLedger.open(join(dir, `${name}.offsets.json`));
   const s3 = localS3Client(s3Endpoint);
   // BENCH_STANDALONE_LOG=DIR keeps each worker's log lines there (to see its flushes); else they go nowhere.
   const logDir = process.env['BENCH_STANDALONE_LOG'];
-  const nowhere = logDir
-    ? createWriteStream(join(logDir, `${name}.log`))
-    : new Writable({ write: (_chunk, _encoding, done) => done() });
+  const nowhere = logDir ? createWriteStream(join(logDir, `${name}.log`)) : new Writable({ write: (_chunk, _encoding, done) => done() });
   const sink = new StandaloneWorker({
     config,
     delivery: deliveryOptions(config.sink),

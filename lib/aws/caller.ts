@@ -36,7 +36,10 @@ export async function defaultOperator(options: {
     return { by: await options.awsCaller() };
   } catch (error) {
     const by = local();
-    return { by, note: `could not read the AWS caller's identity (${(error as Error).name}: ${(error as Error).message}); recording --by ${by}` };
+    return {
+      by,
+      note: `could not read the AWS caller's identity (${(error as Error).name}: ${(error as Error).message}); recording --by ${by}`,
+    };
   }
 }
 

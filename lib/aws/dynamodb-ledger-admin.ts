@@ -26,9 +26,7 @@ export class LedgerAdmin implements LedgerAdminPort {
     const entries: AuditedLedgerEntry[] = [];
     let start: Record<string, AttributeValue> | undefined;
     do {
-      const page = await this.#client.send(
-        new ScanCommand({ TableName: this.#tableName, ConsistentRead: true, ExclusiveStartKey: start }),
-      );
+      const page = await this.#client.send(new ScanCommand({ TableName: this.#tableName, ConsistentRead: true, ExclusiveStartKey: start }));
       for (const item of page.Items ?? []) entries.push(toAuditedEntry(item));
       start = page.LastEvaluatedKey;
     } while (start);
@@ -61,9 +59,7 @@ export class LedgerAdmin implements LedgerAdminPort {
             '#updatedAt = :at, #resets = list_append(if_not_exists(#resets, :empty), :reset) ' +
             // The new generation belongs to whatever topic has the name now (see LedgerEntry.topicId).
             'REMOVE #topicId',
-          ConditionExpression: expected
-            ? '#generation = :fromGeneration AND #committed = :fromOffset'
-            : 'attribute_not_exists(#topic)',
+          ConditionExpression: expected ? '#generation = :fromGeneration AND #committed = :fromOffset' : 'attribute_not_exists(#topic)',
           ExpressionAttributeNames: {
             ...LEDGER_ATTRIBUTE_NAMES,
             '#resets': 'resets',

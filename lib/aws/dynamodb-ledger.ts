@@ -6,7 +6,14 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { LedgerConflictError } from '../core/errors.ts';
-import { type LedgerEntry, type LedgerPosition, type NamingDeclaration, type OffsetLedger, SkipKind, type SkippedRange } from '../core/ports.ts';
+import {
+  type LedgerEntry,
+  type LedgerPosition,
+  type NamingDeclaration,
+  type OffsetLedger,
+  SkipKind,
+  type SkippedRange,
+} from '../core/ports.ts';
 
 /**
  * The offset ledger in DynamoDB (table from `ledgerTableDefinition`). This adapter only maps
@@ -89,9 +96,7 @@ export class DynamoDbOffsetLedger implements OffsetLedger {
   async advance(expected: LedgerPosition | undefined, next: LedgerEntry): Promise<void> {
     // The condition is what the writer read: the same generation and a committed offset below
     // the new one, so concurrent writers resolve to the highest offset and never go back.
-    const condition = expected
-      ? '#generation = :generation AND #committed < :committed'
-      : 'attribute_not_exists(#topic)';
+    const condition = expected ? '#generation = :generation AND #committed < :committed' : 'attribute_not_exists(#topic)';
     // The skipped ranges, the naming settings and the topic id are written only when the writer passes them
     // (the whole bounded list it computed from what it read), so a plain commit leaves them be.
     const extraSets: string[] = [];

@@ -55,12 +55,14 @@ export function evaluate(
   const conditional: string[] = [];
   for (const { name, document } of documents) {
     for (const statement of list(document.Statement)) {
-      const actionMatches = statement.NotAction !== undefined
-        ? !list(statement.NotAction).some((p) => matches(p, action, true))
-        : list(statement.Action).some((p) => matches(p, action, true));
-      const resourceMatches = statement.NotResource !== undefined
-        ? !list(statement.NotResource).some((p) => matches(p, resource, false))
-        : list(statement.Resource).some((p) => matches(p, resource, false));
+      const actionMatches =
+        statement.NotAction !== undefined
+          ? !list(statement.NotAction).some((p) => matches(p, action, true))
+          : list(statement.Action).some((p) => matches(p, action, true));
+      const resourceMatches =
+        statement.NotResource !== undefined
+          ? !list(statement.NotResource).some((p) => matches(p, resource, false))
+          : list(statement.Resource).some((p) => matches(p, resource, false));
       if (!actionMatches || !resourceMatches) continue;
       if (statement.Effect === 'Deny') return { decision: 'denied', conditional };
       if (statement.Effect === 'Allow') {
@@ -91,7 +93,9 @@ export async function checkNewGroupAccess(input: {
   } catch (error) {
     throw new PolicyUnreadableError(`cannot read the policies of role ${input.roleArn}: ${(error as Error).message}`, { cause: error });
   }
-  const missing = GROUP_ACTIONS.map((action) => ({ action, ...evaluate(documents, action, resource) })).filter((r) => r.decision !== 'allowed');
+  const missing = GROUP_ACTIONS.map((action) => ({ action, ...evaluate(documents, action, resource) })).filter(
+    (r) => r.decision !== 'allowed',
+  );
   if (missing.length === 0) return;
   const conditional = [...new Set(missing.flatMap((m) => m.conditional))];
   throw new OperationError(
@@ -118,7 +122,13 @@ function list<T>(value: T | readonly T[] | undefined): readonly T[] {
 
 /** IAM's wildcard match: `*` any run of characters, `?` one; actions ignore case. */
 function matches(pattern: string, value: string, ignoreCase: boolean): boolean {
-  const regex = new RegExp(`^${pattern.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('')}$`, ignoreCase ? 'i' : '');
+  const regex = new RegExp(
+    `^${pattern
+      .split('')
+      .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+      .join('')}$`,
+    ignoreCase ? 'i' : '',
+  );
   return regex.test(value);
 }
 
@@ -176,10 +186,14 @@ export class IamRolePolicies implements RolePolicySource {
         marker = page.IsTruncated ? page.Marker : undefined;
       } while (marker);
       do {
-        const page = await client.send(new iam.ListAttachedRolePoliciesCommand({ RoleName: roleName, ...(marker ? { Marker: marker } : {}) }));
+        const page = await client.send(
+          new iam.ListAttachedRolePoliciesCommand({ RoleName: roleName, ...(marker ? { Marker: marker } : {}) }),
+        );
         for (const attached of (page.AttachedPolicies ?? []) as Array<{ PolicyName: string; PolicyArn: string }>) {
           const { Policy } = await client.send(new iam.GetPolicyCommand({ PolicyArn: attached.PolicyArn }));
-          const { PolicyVersion } = await client.send(new iam.GetPolicyVersionCommand({ PolicyArn: attached.PolicyArn, VersionId: Policy.DefaultVersionId }));
+          const { PolicyVersion } = await client.send(
+            new iam.GetPolicyVersionCommand({ PolicyArn: attached.PolicyArn, VersionId: Policy.DefaultVersionId }),
+          );
           found.push({ name: attached.PolicyName, document: decode(PolicyVersion.Document) });
         }
         marker = page.IsTruncated ? page.Marker : undefined;

@@ -83,12 +83,21 @@ function parseFence(value: string | undefined): FenceRecord | undefined {
   const id = fields.get('id');
   const reserved = fields.get('reserved');
   const fenced = fields.get('fenced');
-  if (!id || reserved === undefined || !(reserved === 'none' || /^\d+$/.test(reserved)) || (fenced !== undefined && !Number.isFinite(Date.parse(fenced)))) {
+  if (
+    !id ||
+    reserved === undefined ||
+    !(reserved === 'none' || /^\d+$/.test(reserved)) ||
+    (fenced !== undefined && !Number.isFinite(Date.parse(fenced)))
+  ) {
     throw new OperationError(
       `the function's ${FENCE_TAG} tag is not one this tool wrote (${JSON.stringify(value)}): restore the reserved concurrency by hand and remove the tag`,
     );
   }
-  return { id, reservedConcurrency: reserved === 'none' ? undefined : Number(reserved), ...(fenced === undefined ? {} : { fencedAt: Date.parse(fenced) }) };
+  return {
+    id,
+    reservedConcurrency: reserved === 'none' ? undefined : Number(reserved),
+    ...(fenced === undefined ? {} : { fencedAt: Date.parse(fenced) }),
+  };
 }
 
 /** Lambda's event source mappings, as the replay procedures drive them. */
@@ -219,7 +228,11 @@ export class LambdaMappings {
    * same id keeps its original value (and its time, when concurrency is still 0); a fence of
    * another replay is an error naming it. `now` gives the time the fence took effect.
    */
-  async fence(functionName: string, id: string, now: () => number): Promise<FenceRecord & { readonly fencedAt: number; readonly function: FunctionInfo }> {
+  async fence(
+    functionName: string,
+    id: string,
+    now: () => number,
+  ): Promise<FenceRecord & { readonly fencedAt: number; readonly function: FunctionInfo }> {
     const fn = await this.getFunction(functionName);
     const existing = await this.fenceRecord(fn.arn);
     if (existing && existing.id !== id) throw fencedByOther(functionName, existing);
@@ -253,7 +266,9 @@ export class LambdaMappings {
     if (existing.reservedConcurrency === undefined) {
       await this.#client.send(new DeleteFunctionConcurrencyCommand({ FunctionName: functionName }));
     } else {
-      await this.#client.send(new PutFunctionConcurrencyCommand({ FunctionName: functionName, ReservedConcurrentExecutions: existing.reservedConcurrency }));
+      await this.#client.send(
+        new PutFunctionConcurrencyCommand({ FunctionName: functionName, ReservedConcurrentExecutions: existing.reservedConcurrency }),
+      );
     }
     await this.#client.send(new UntagResourceCommand({ Resource: fn.arn, TagKeys: [FENCE_TAG] }));
     return { reservedConcurrency: existing.reservedConcurrency };

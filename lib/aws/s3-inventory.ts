@@ -31,7 +31,12 @@ export class S3Inventory implements Inventory {
     let token: string | undefined;
     do {
       const page = await this.#client.send(
-        new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: prefix, ContinuationToken: token, ...(startAfter === undefined ? {} : { StartAfter: startAfter }) }),
+        new ListObjectsV2Command({
+          Bucket: this.#bucket,
+          Prefix: prefix,
+          ContinuationToken: token,
+          ...(startAfter === undefined ? {} : { StartAfter: startAfter }),
+        }),
       );
       for (const item of page.Contents ?? []) yield { key: item.Key!, size: item.Size ?? 0 };
       token = page.IsTruncated ? page.NextContinuationToken : undefined;

@@ -158,8 +158,10 @@ class SettingsReader {
     const value = this.#env[name];
     if (value === undefined) return undefined;
     if (bounds.pattern && !bounds.pattern[0].test(value)) this.#problem(name, bounds.pattern[1]);
-    if (bounds.min !== undefined && value.length < bounds.min) this.#problem(name, `Too small: expected string to have >=${bounds.min} characters`);
-    if (bounds.max !== undefined && value.length > bounds.max) this.#problem(name, `Too big: expected string to have <=${bounds.max} characters`);
+    if (bounds.min !== undefined && value.length < bounds.min)
+      this.#problem(name, `Too small: expected string to have >=${bounds.min} characters`);
+    if (bounds.max !== undefined && value.length > bounds.max)
+      this.#problem(name, `Too big: expected string to have <=${bounds.max} characters`);
     return value;
   }
 
@@ -293,10 +295,14 @@ function crossCheck(env: Environment, read: SettingsReader): void {
     const over = longestFixedKeyBytes(value, path, extension) - S3_KEY_LIMIT_BYTES;
     if (over > 0) {
       const bytes = new TextEncoder().encode(value).length;
-      issue(name, `${bytes} bytes; at most ${bytes - over}, so that every key fits S3's 1,024 bytes with any topic name (up to 249 characters)`);
+      issue(
+        name,
+        `${bytes} bytes; at most ${bytes - over}, so that every key fits S3's 1,024 bytes with any topic name (up to 249 characters)`,
+      );
     }
   }
-  if (env.SINK_COMPRESSION === 'snappy' && env.SINK_FORMAT !== 'parquet') issue('SINK_COMPRESSION', 'snappy is a Parquet codec; use gzip, zstd or none');
+  if (env.SINK_COMPRESSION === 'snappy' && env.SINK_FORMAT !== 'parquet')
+    issue('SINK_COMPRESSION', 'snappy is a Parquet codec; use gzip, zstd or none');
   if (env.SINK_RAW_SEPARATOR !== undefined) {
     if (env.SINK_FORMAT !== 'raw') issue('SINK_RAW_SEPARATOR', 'only used with SINK_FORMAT=raw');
     try {
@@ -354,7 +360,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
   }
   const env2 = parsed;
   const layout = layoutOf(env2);
-  const isDefaultLayout = (Object.keys(DEFAULT_LAYOUT) as Array<keyof LayoutSettings>).every((name) => layout[name] === DEFAULT_LAYOUT[name]);
+  const isDefaultLayout = (Object.keys(DEFAULT_LAYOUT) as Array<keyof LayoutSettings>).every(
+    (name) => layout[name] === DEFAULT_LAYOUT[name],
+  );
   const rotation: RotationSettings = {
     maxRecords: env2.SINK_ROTATE_MAX_RECORDS,
     maxBytes: env2.SINK_ROTATE_MAX_BYTES,

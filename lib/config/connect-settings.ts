@@ -101,7 +101,11 @@ function partitionerOf(value: string | undefined): (typeof PARTITIONERS)[string]
   return PARTITIONERS[value.startsWith(PARTITIONER_PACKAGE) ? value.slice(PARTITIONER_PACKAGE.length) : value];
 }
 const TIMESTAMP_EXTRACTORS: Record<string, 'Record' | 'RecordField'> = { Record: 'Record', RecordField: 'RecordField' };
-const extractorName = (value: string) => value.split('.').at(-1)!.replace(/TimestampExtractor$/, '');
+const extractorName = (value: string) =>
+  value
+    .split('.')
+    .at(-1)!
+    .replace(/TimestampExtractor$/, '');
 
 /**
  * The function's SINK_* settings for the keys given (only those: the function's defaults apply
@@ -158,19 +162,29 @@ export function sinkKeyProblems(config: SinkKeys): string[] {
   }
   const formatName = formatOf(format) ?? 'jsonl';
   if (formatName !== 'parquet') {
-    for (const key of ['parquet.codec', 'sink.parquet.schema'] as const) if (config[key] !== undefined) problems.push(`${key}: only used with format.class ParquetFormat`);
+    for (const key of ['parquet.codec', 'sink.parquet.schema'] as const)
+      if (config[key] !== undefined) problems.push(`${key}: only used with format.class ParquetFormat`);
   } else if (config['parquet.codec'] !== undefined && config['s3.compression.type'] !== undefined) {
     problems.push('parquet.codec, s3.compression.type: give one (Parquet compresses its pages with parquet.codec)');
   }
-  if (formatName !== 'raw' && config['format.bytearray.separator'] !== undefined) problems.push('format.bytearray.separator: only used with format.class ByteArrayFormat');
+  if (formatName !== 'raw' && config['format.bytearray.separator'] !== undefined)
+    problems.push('format.bytearray.separator: only used with format.class ByteArrayFormat');
   const partitioner = config['partitioner.class'];
   if (partitioner !== undefined && !partitionerOf(partitioner)) {
-    problems.push(`partitioner.class: one of ${Object.keys(PARTITIONERS).slice(0, 5).map((name) => PARTITIONER_PACKAGE + name).join(', ')} (or default, time, field), got ${partitioner}`);
+    problems.push(
+      `partitioner.class: one of ${Object.keys(PARTITIONERS)
+        .slice(0, 5)
+        .map((name) => PARTITIONER_PACKAGE + name)
+        .join(', ')} (or default, time, field), got ${partitioner}`,
+    );
   }
   const extractor = config['timestamp.extractor'];
   if (extractor !== undefined) {
     const short = extractorName(extractor);
-    if (short === 'Wallclock') problems.push('timestamp.extractor: Wallclock is not supported: object keys must be a function of the records (use Record or RecordField)');
+    if (short === 'Wallclock')
+      problems.push(
+        'timestamp.extractor: Wallclock is not supported: object keys must be a function of the records (use Record or RecordField)',
+      );
     else if (!(short in TIMESTAMP_EXTRACTORS)) problems.push(`timestamp.extractor: Record or RecordField, got ${extractor}`);
   }
   const locale = config.locale;
@@ -215,7 +229,10 @@ export const SETTING_KEYS: Readonly<Record<string, SinkKey>> = {
  * Validates the sink's keys of a raw configuration (other keys are ignored) and maps them:
  * `problems` lists every bad value and conflict; `environment` holds the SINK_* settings.
  */
-export function parseSinkKeys(raw: Readonly<Record<string, unknown>>): { readonly environment: Record<string, string>; readonly problems: string[] } {
+export function parseSinkKeys(raw: Readonly<Record<string, unknown>>): {
+  readonly environment: Record<string, string>;
+  readonly problems: string[];
+} {
   const given = Object.fromEntries(Object.entries(raw).filter(([key]) => key in SINK_KEY_SCHEMAS));
   const parsed = SinkKeysSchema.safeParse(given);
   if (!parsed.success) {

@@ -132,12 +132,13 @@ export const UNSUPPORTED_KEYS: Readonly<Record<string, string>> = {
   'key.converter': 'keys are written with the same rules as values (JSON, text or base64)',
   'value.converter.schemas.enable': 'the sink writes values as they are; there is no Connect schema envelope',
   'storage.class': 'the storage is always Amazon S3',
-  'rotate.schedule.interval.ms': 'it rotates on the wall clock, and object keys must be a function of the records; use rotate.interval.ms (record time)',
+  'rotate.schedule.interval.ms':
+    'it rotates on the wall clock, and object keys must be a function of the records; use rotate.interval.ms (record time)',
   's3.part.size': 'objects are written with one PutObject each',
   'errors.deadletterqueue.topic.name': 'poison records go to S3 under errors.deadletterqueue.s3.prefix, not to a Kafka topic',
   'behavior.on.null.values': 'tombstones are always written, as "value": null',
-  'offset.storage.topic': 'the offsets live in the sink\'s ledger: offset.storage.file.filename or ledger.table',
-  'msk.cluster.arn': 'standalone mode connects to bootstrap.servers (the MSK cluster\'s bootstrap brokers)',
+  'offset.storage.topic': "the offsets live in the sink's ledger: offset.storage.file.filename or ledger.table",
+  'msk.cluster.arn': "standalone mode connects to bootstrap.servers (the MSK cluster's bootstrap brokers)",
 };
 
 /** Reads a `.properties` or `.json` file (by extension; JSON also when the text starts with `{`). */
@@ -209,9 +210,14 @@ const STORAGE_KEY_SCHEMAS = {
 const StorageSchema = z.object(STORAGE_KEY_SCHEMAS);
 
 const WorkerSchema = z.object({
-  name: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, ".", "_" and "-" only').optional(),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, ".", "_" and "-" only')
+    .optional(),
   'connector.class': z.string().optional(),
-  'tasks.max': z.literal('1', { error: 'must be 1: run several standalone workers with the same group.id to share the partitions' }).optional(),
+  'tasks.max': z
+    .literal('1', { error: 'must be 1: run several standalone workers with the same group.id to share the partitions' })
+    .optional(),
   'bootstrap.servers': z.string({ error: 'required' }).min(1, 'required'),
   topics: z.string().optional(),
   'topics.regex': z.string().optional(),
@@ -235,8 +241,12 @@ const WorkerSchema = z.object({
   // Kafka Connect's default (5 s). 0 abandons the Kafka side at once; the ceiling (10 minutes)
   // is well past any supervisor's stop timeout (systemd 90 s, Kubernetes 30 s by default).
   'task.shutdown.graceful.timeout.ms': positiveInt(0, 600_000).default(5_000),
-  'security.protocol': z.enum(['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'], { error: 'PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL' }).default('PLAINTEXT'),
-  'sasl.mechanism': z.enum(['SCRAM-SHA-256', 'SCRAM-SHA-512', 'AWS_MSK_IAM'], { error: 'SCRAM-SHA-256, SCRAM-SHA-512 or AWS_MSK_IAM' }).optional(),
+  'security.protocol': z
+    .enum(['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'], { error: 'PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL' })
+    .default('PLAINTEXT'),
+  'sasl.mechanism': z
+    .enum(['SCRAM-SHA-256', 'SCRAM-SHA-512', 'AWS_MSK_IAM'], { error: 'SCRAM-SHA-256, SCRAM-SHA-512 or AWS_MSK_IAM' })
+    .optional(),
   'sasl.jaas.config': z.string().optional(),
   'sasl.username': z.string().min(1).optional(),
   'sasl.password': z.string().min(1).optional(),
@@ -254,7 +264,12 @@ const WorkerSchema = z.object({
  * first, so that no name is replaced inside a longer one.
  */
 const SINK_KEYS_BY_SETTING: ReadonlyArray<readonly [env: string, key: string]> = (
-  [['SINK_BUCKET', 's3.bucket.name'], ['AWS_REGION', 's3.region'], ['LEDGER_TABLE', 'ledger.table'], ...Object.entries(SETTING_KEYS)] as Array<[string, string]>
+  [
+    ['SINK_BUCKET', 's3.bucket.name'],
+    ['AWS_REGION', 's3.region'],
+    ['LEDGER_TABLE', 'ledger.table'],
+    ...Object.entries(SETTING_KEYS),
+  ] as Array<[string, string]>
 ).sort(([a], [b]) => b.length - a.length);
 
 /** A ledger table name `loadConfig` accepts, used when the ledger is a file (it is never contacted). */
@@ -296,7 +311,10 @@ export function resolveStandaloneConfig(
   const c = parsed.data;
 
   // Kafka
-  const bootstrapServers = c['bootstrap.servers'].split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const bootstrapServers = c['bootstrap.servers']
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   for (const server of bootstrapServers) {
     if (!/^[^\s:]+:\d+$/.test(server) && !/^\[[0-9a-fA-F:]+\]:\d+$/.test(server)) {
       problems.push(`bootstrap.servers: "${server}" is not host:port`);
@@ -306,7 +324,10 @@ export function resolveStandaloneConfig(
   if ((c.topics === undefined) === (c['topics.regex'] === undefined)) {
     problems.push('topics, topics.regex: give exactly one of them');
   } else if (c.topics !== undefined) {
-    const names = c.topics.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const names = c.topics
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
     const bad = names.filter((n) => !/^[a-zA-Z0-9._-]{1,249}$/.test(n));
     if (names.length === 0) problems.push('topics: no topic given');
     for (const name of bad) problems.push(`topics: "${name}" is not a Kafka topic name`);
@@ -321,7 +342,8 @@ export function resolveStandaloneConfig(
   const name = c.name ?? 'msk-s3-sink';
   // Kafka Connect names a sink connector's consumer group connect-<name>.
   const groupId = c['group.id'] ?? (c.name ? `connect-${c.name}` : undefined);
-  if (groupId === undefined) problems.push('group.id: required (or give name: the group is then connect-<name>, as Kafka Connect names it)');
+  if (groupId === undefined)
+    problems.push('group.id: required (or give name: the group is then connect-<name>, as Kafka Connect names it)');
   if (c['consumer.auto.offset.reset'] && c['auto.offset.reset'] && c['consumer.auto.offset.reset'] !== c['auto.offset.reset']) {
     problems.push('consumer.auto.offset.reset, auto.offset.reset: aliases with different values');
   }
@@ -370,10 +392,15 @@ export function resolveStandaloneConfig(
 function resolveAssignmentStrategies(value: string, problems: string[]): AssignmentStrategy[] {
   const known = Object.values(AssignmentStrategy) as string[];
   const strategies: AssignmentStrategy[] = [];
-  for (const item of value.split(',').map((part) => part.trim()).filter((part) => part !== '')) {
+  for (const item of value
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')) {
     const strategy = known.includes(item) ? (item as AssignmentStrategy) : ASSIGNOR_CLASSES[item];
     if (strategy === undefined) {
-      problems.push(`consumer.partition.assignment.strategy: unknown assignor "${item}" (${known.join(', ')}, or Kafka's ${Object.keys(ASSIGNOR_CLASSES).join(', ')})`);
+      problems.push(
+        `consumer.partition.assignment.strategy: unknown assignor "${item}" (${known.join(', ')}, or Kafka's ${Object.keys(ASSIGNOR_CLASSES).join(', ')})`,
+      );
     } else if (!strategies.includes(strategy)) {
       strategies.push(strategy);
     }
@@ -511,7 +538,9 @@ function resolveSecurity(
 ): KafkaSecurity | undefined {
   const { problems } = context;
   const protocol = c['security.protocol'];
-  const pem = (key: 'ssl.ca.location' | 'ssl.truststore.location' | 'ssl.certificate.location' | 'ssl.key.location'): string | undefined => {
+  const pem = (
+    key: 'ssl.ca.location' | 'ssl.truststore.location' | 'ssl.certificate.location' | 'ssl.key.location',
+  ): string | undefined => {
     const path = c[key];
     if (path === undefined) return undefined;
     try {
@@ -526,7 +555,8 @@ function resolveSecurity(
   const usesTls = protocol === 'SSL' || protocol === 'SASL_SSL';
   const usesSasl = protocol === 'SASL_SSL' || protocol === 'SASL_PLAINTEXT';
   if (!usesTls) for (const key of sslKeys) if (c[key] !== undefined) problems.push(`${key}: needs security.protocol SSL or SASL_SSL`);
-  if (!usesSasl) for (const key of saslKeys) if (c[key] !== undefined) problems.push(`${key}: needs security.protocol SASL_SSL or SASL_PLAINTEXT`);
+  if (!usesSasl)
+    for (const key of saslKeys) if (c[key] !== undefined) problems.push(`${key}: needs security.protocol SASL_SSL or SASL_PLAINTEXT`);
   if (c['ssl.truststore.location'] !== undefined && c['ssl.truststore.type'] !== 'PEM') {
     problems.push('ssl.truststore.location: set ssl.truststore.type=PEM (only PEM trust stores are read), or use ssl.ca.location');
   }
@@ -540,11 +570,17 @@ function resolveSecurity(
     case 'SSL': {
       const cert = pem('ssl.certificate.location');
       const key = pem('ssl.key.location');
-      return { kind: 'tls', ...(ca === undefined ? {} : { ca }), ...(cert === undefined ? {} : { cert }), ...(key === undefined ? {} : { key }) };
+      return {
+        kind: 'tls',
+        ...(ca === undefined ? {} : { ca }),
+        ...(cert === undefined ? {} : { cert }),
+        ...(key === undefined ? {} : { key }),
+      };
     }
     case 'SASL_PLAINTEXT':
     case 'SASL_SSL': {
-      if (c['ssl.certificate.location'] !== undefined) problems.push('ssl.certificate.location: client certificates go with security.protocol=SSL');
+      if (c['ssl.certificate.location'] !== undefined)
+        problems.push('ssl.certificate.location: client certificates go with security.protocol=SSL');
       const mechanism = c['sasl.mechanism'];
       if (mechanism === undefined) {
         problems.push('sasl.mechanism: required with SASL (SCRAM-SHA-256, SCRAM-SHA-512 or AWS_MSK_IAM)');
@@ -556,18 +592,20 @@ function resolveSecurity(
       }
       if (mechanism === 'AWS_MSK_IAM') {
         if (protocol !== 'SASL_SSL') problems.push('sasl.mechanism: AWS_MSK_IAM needs security.protocol=SASL_SSL');
-        if (jaas && !jaas.module.endsWith('IAMLoginModule')) problems.push('sasl.jaas.config: AWS_MSK_IAM takes software.amazon.msk.auth.iam.IAMLoginModule');
+        if (jaas && !jaas.module.endsWith('IAMLoginModule'))
+          problems.push('sasl.jaas.config: AWS_MSK_IAM takes software.amazon.msk.auth.iam.IAMLoginModule');
         if (c['sasl.username'] !== undefined || c['sasl.password'] !== undefined) {
           problems.push('sasl.username, sasl.password: not used with AWS_MSK_IAM (credentials come from the AWS default chain)');
         }
         const region = c['sasl.aws.region'] ?? c['s3.region'] ?? env['AWS_REGION'];
         if (region === undefined) {
-          problems.push('sasl.aws.region: the MSK cluster\'s region is required with AWS_MSK_IAM (or s3.region, or AWS_REGION)');
+          problems.push("sasl.aws.region: the MSK cluster's region is required with AWS_MSK_IAM (or s3.region, or AWS_REGION)");
           return undefined;
         }
         return { kind: 'msk-iam', region };
       }
-      if (jaas && !jaas.module.endsWith('ScramLoginModule')) problems.push(`sasl.jaas.config: ${mechanism} takes org.apache.kafka.common.security.scram.ScramLoginModule`);
+      if (jaas && !jaas.module.endsWith('ScramLoginModule'))
+        problems.push(`sasl.jaas.config: ${mechanism} takes org.apache.kafka.common.security.scram.ScramLoginModule`);
       const username = c['sasl.username'] ?? jaas?.options['username'];
       const password = c['sasl.password'] ?? jaas?.options['password'];
       if (username === undefined || password === undefined) {

@@ -1,4 +1,11 @@
-import { CorruptObjectError, LedgerConflictError, LedgerResetError, ObjectExistsError, PoisonRecordError, TopicRecreatedError } from '../core/errors.ts';
+import {
+  CorruptObjectError,
+  LedgerConflictError,
+  LedgerResetError,
+  ObjectExistsError,
+  PoisonRecordError,
+  TopicRecreatedError,
+} from '../core/errors.ts';
 import { encodeDeadLetter } from '../format/dead-letter.ts';
 import { createLayout, DEFAULT_LAYOUT, type Layout, type LayoutSettings, pathRoom, UNPARTITIONED_PATH } from '../layout/layout.ts';
 import type { KafkaRecord, PartitionBatch } from '../core/model.ts';
@@ -190,7 +197,9 @@ export class PartitionWriter {
     // Every per-record failure is a poison record, whatever threw it: one record never fails
     // the chunk (issue 14). The reason names the error's class only: its message may quote data.
     const poisonOf = (record: KafkaRecord, stage: string, thrown: unknown): PoisonRecordError =>
-      thrown instanceof PoisonRecordError ? thrown : new PoisonRecordError(record, `${stage} failed (${thrown instanceof Error ? thrown.name : 'error'})`);
+      thrown instanceof PoisonRecordError
+        ? thrown
+        : new PoisonRecordError(record, `${stage} failed (${thrown instanceof Error ? thrown.name : 'error'})`);
     // S3 takes keys up to 1,024 bytes: a record whose object key would be longer is poison, and
     // its range goes under `_unpartitioned` (whose keys always fit: lib/config/config.ts checks prefixes).
     const room = pathRoom({
@@ -217,7 +226,11 @@ export class PartitionWriter {
       }
       if (recordPath !== undefined && recordPath.length > room) {
         const field = layout.settings.partitionField === undefined ? {} : { field: `value.${layout.settings.partitionField}` };
-        error = new PoisonRecordError(record, `its object key would be ${1024 - room + recordPath.length} bytes, past S3's limit of 1,024`, field);
+        error = new PoisonRecordError(
+          record,
+          `its object key would be ${1024 - room + recordPath.length} bytes, past S3's limit of 1,024`,
+          field,
+        );
         recordPath = undefined;
       }
       if (path === undefined) {

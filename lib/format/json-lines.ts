@@ -237,10 +237,7 @@ class JsonLinesWriter implements RecordWriter {
       this.#prefixPartition = partition;
     }
     if (timestampType !== this.#middleType) {
-      this.#middle = Buffer.from(
-        `,"timestampType":${timestampType === null ? 'null' : JSON.stringify(timestampType)},"key":`,
-        'utf8',
-      );
+      this.#middle = Buffer.from(`,"timestampType":${timestampType === null ? 'null' : JSON.stringify(timestampType)},"key":`, 'utf8');
       this.#middleType = timestampType;
     }
     this.#reserve(this.#prefix.length + TIMESTAMP.length + this.#middle.length + 2 * MAX_NUMBER_LENGTH);

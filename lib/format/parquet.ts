@@ -64,7 +64,8 @@ export function parseParquetSchema(text: string): Array<[string, ParquetColumnTy
   if (entries.length === 0) throw new TypeError('no field');
   return entries.map(([name, type]) => {
     if (METADATA_COLUMNS.has(name)) throw new TypeError(`field "${name}" clashes with the sink's own column`);
-    if (!ParquetColumnType.includes(type as ParquetColumnType)) throw new TypeError(`field "${name}": type must be one of ${ParquetColumnType.join(', ')}`);
+    if (!ParquetColumnType.includes(type as ParquetColumnType))
+      throw new TypeError(`field "${name}": type must be one of ${ParquetColumnType.join(', ')}`);
     return [name, type as ParquetColumnType];
   });
 }
@@ -97,9 +98,12 @@ class ParquetRecordWriter implements RecordWriter {
 
   write(record: KafkaRecord): void {
     if (this.#finished) throw new TypeError('Parquet writer already finished');
-    if (record.partition > 0x7fff_ffff) throw new PoisonRecordError(record, 'Parquet: the partition number does not fit kafka_partition (INT32)', { field: 'partition' });
+    if (record.partition > 0x7fff_ffff)
+      throw new PoisonRecordError(record, 'Parquet: the partition number does not fit kafka_partition (INT32)', { field: 'partition' });
     if (record.timestamp !== null && !Number.isSafeInteger(record.timestamp)) {
-      throw new PoisonRecordError(record, 'Parquet: the timestamp is not whole epoch milliseconds (an INT64 column)', { field: 'timestamp' });
+      throw new PoisonRecordError(record, 'Parquet: the timestamp is not whole epoch milliseconds (an INT64 column)', {
+        field: 'timestamp',
+      });
     }
     let value: Record<string, unknown> | null = null;
     if (record.value !== null) {
@@ -117,8 +121,10 @@ class ParquetRecordWriter implements RecordWriter {
       value = parsed as Record<string, unknown>;
       for (const [name, fieldValue] of Object.entries(value)) {
         // Names come from the record: quoted only when they are the sink's own (known) names.
-        if (METADATA_COLUMNS.has(name)) throw new PoisonRecordError(record, `Parquet: field "${name}" clashes with the sink's own column`, field);
-        if (!name.isWellFormed()) throw new PoisonRecordError(record, 'Parquet: a top-level field name is not valid Unicode (a lone surrogate)', field);
+        if (METADATA_COLUMNS.has(name))
+          throw new PoisonRecordError(record, `Parquet: field "${name}" clashes with the sink's own column`, field);
+        if (!name.isWellFormed())
+          throw new PoisonRecordError(record, 'Parquet: a top-level field name is not valid Unicode (a lone surrogate)', field);
         if (typeof fieldValue === 'string' && !fieldValue.isWellFormed()) {
           throw new PoisonRecordError(record, 'Parquet: a top-level string field is not valid Unicode (a lone surrogate)', field);
         }
@@ -140,7 +146,12 @@ class ParquetRecordWriter implements RecordWriter {
     const columnData = [
       { name: 'kafka_partition', type: 'INT32' as const, nullable: false, data: rows.map((r) => r.record.partition) },
       { name: 'kafka_offset', type: 'INT64' as const, nullable: false, data: rows.map((r) => BigInt(r.record.offset)) },
-      { name: 'kafka_timestamp', type: 'TIMESTAMP' as const, nullable: true, data: rows.map((r) => (r.record.timestamp === null ? null : BigInt(r.record.timestamp))) },
+      {
+        name: 'kafka_timestamp',
+        type: 'TIMESTAMP' as const,
+        nullable: true,
+        data: rows.map((r) => (r.record.timestamp === null ? null : BigInt(r.record.timestamp))),
+      },
       { name: 'kafka_key', type: 'BYTE_ARRAY' as const, nullable: true, data: rows.map((r) => r.record.key) },
       ...schema.map(([name, type]) => ({
         name,
@@ -201,7 +212,8 @@ function convert(record: KafkaRecord, name: string, type: ParquetColumnType, val
       return value;
     case 'TIMESTAMP':
       if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
-      if (typeof value === 'string' && ISO_8601.test(value) && Number.isFinite(Date.parse(value.replace(' ', 'T')))) return BigInt(Date.parse(value.replace(' ', 'T')));
+      if (typeof value === 'string' && ISO_8601.test(value) && Number.isFinite(Date.parse(value.replace(' ', 'T'))))
+        return BigInt(Date.parse(value.replace(' ', 'T')));
       throw wrong();
     case 'JSON':
       return value;

@@ -107,10 +107,7 @@ export function createKafkaAdmin(options: KafkaAdminOptions, signer?: MskIamToke
     if (closed) throw new KafkaAdminError(`Kafka admin is closed (${operation})`);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new KafkaUnreachableError(servers, `no answer within ${timeoutMs} ms (${operation})`)),
-        timeoutMs,
-      );
+      timer = setTimeout(() => reject(new KafkaUnreachableError(servers, `no answer within ${timeoutMs} ms (${operation})`)), timeoutMs);
     });
     try {
       return await Promise.race([body(), deadline]);
@@ -171,10 +168,7 @@ export function createKafkaAdmin(options: KafkaAdminOptions, signer?: MskIamToke
           throw new KafkaInvalidOffsetError(`Timestamp must be epoch milliseconds (a non-negative integer), got ${timestamp}`);
         }
         const count = await partitionCount(topic);
-        const [found, latest] = await Promise.all([
-          offsetsAt(topic, count, BigInt(timestamp)),
-          offsetsAt(topic, count, -1n),
-        ]);
+        const [found, latest] = await Promise.all([offsetsAt(topic, count, BigInt(timestamp)), offsetsAt(topic, count, -1n)]);
         return range(count).map((partition) => {
           const offset = found.get(partition)!;
           // -1: no record at or after the timestamp.
@@ -320,10 +314,9 @@ function leaves(error: unknown, outer: readonly string[] = [], depth = 0): Leaf[
   if (!(error instanceof Error) || depth > 8) return [];
   const record = error as Error & { errors?: unknown; code?: unknown; apiId?: unknown };
   const codes = typeof record.code === 'string' ? [...outer, record.code] : outer;
-  const nested = [
-    ...(Array.isArray(record.errors) ? record.errors : []),
-    ...(error.cause === undefined ? [] : [error.cause]),
-  ].flatMap((e) => leaves(e, codes, depth + 1));
+  const nested = [...(Array.isArray(record.errors) ? record.errors : []), ...(error.cause === undefined ? [] : [error.cause])].flatMap(
+    (e) => leaves(e, codes, depth + 1),
+  );
   if (nested.length > 0) return nested;
   return [{ error, codes, ...(typeof record.apiId === 'string' ? { apiId: record.apiId } : {}) }];
 }

@@ -225,7 +225,8 @@ function mergeLiterals(segments: Segment[]): Segment[] {
   const merged: Segment[] = [];
   for (const segment of segments) {
     const previous = merged.at(-1);
-    if (segment.kind === 'literal' && previous?.kind === 'literal') merged[merged.length - 1] = { kind: 'literal', text: previous.text + segment.text };
+    if (segment.kind === 'literal' && previous?.kind === 'literal')
+      merged[merged.length - 1] = { kind: 'literal', text: previous.text + segment.text };
     else merged.push(segment);
   }
   return merged;
@@ -273,12 +274,15 @@ export function layoutProblems(settings: LayoutSettings): string[] {
     if (settings.partitioner !== PartitionerName.time && has('time')) {
       problems.push('SINK_PATH_FORMAT: time fields need SINK_PARTITIONER=time');
     }
-    if (settings.partitioner === PartitionerName.field && !has('field')) problems.push('SINK_PATH_FORMAT: the field partitioner needs {{field}}');
-    if (settings.partitioner !== PartitionerName.field && has('field')) problems.push('SINK_PATH_FORMAT: {{field}} needs SINK_PARTITIONER=field');
+    if (settings.partitioner === PartitionerName.field && !has('field'))
+      problems.push('SINK_PATH_FORMAT: the field partitioner needs {{field}}');
+    if (settings.partitioner !== PartitionerName.field && has('field'))
+      problems.push('SINK_PATH_FORMAT: {{field}} needs SINK_PARTITIONER=field');
   }
   if (settings.partitioner === PartitionerName.field) {
     if (!settings.partitionField) problems.push('SINK_PARTITION_FIELD: required with SINK_PARTITIONER=field');
-    else if (!/^[A-Za-z0-9_$-]{1,128}$/.test(settings.partitionField)) problems.push('SINK_PARTITION_FIELD: a top-level field name (letters, digits, _ $ -)');
+    else if (!/^[A-Za-z0-9_$-]{1,128}$/.test(settings.partitionField))
+      problems.push('SINK_PARTITION_FIELD: a top-level field name (letters, digits, _ $ -)');
   } else if (settings.partitionField) {
     problems.push('SINK_PARTITION_FIELD: only used with SINK_PARTITIONER=field');
   }
@@ -367,7 +371,13 @@ function pathComponent(value: unknown): string | { problem: string } {
   if (typeof value === 'string') text = value;
   else if (typeof value === 'number' && Number.isFinite(value)) text = String(value);
   else if (typeof value === 'boolean') text = String(value);
-  else return { problem: value === undefined ? 'missing' : `a ${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value}, not a string, number or boolean` };
+  else
+    return {
+      problem:
+        value === undefined
+          ? 'missing'
+          : `a ${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value}, not a string, number or boolean`,
+    };
   if (text === '') return { problem: 'an empty string' };
   // A lone surrogate (a JSON text may escape one: "\ud800") has no UTF-8; encodeURIComponent would throw.
   if (!text.isWellFormed()) return { problem: 'a string that is not valid Unicode (a lone surrogate)' };
@@ -496,10 +506,17 @@ export function createLayout(settings: LayoutSettings): Layout {
   /** Record time and, when needed, the parsed value. */
   const extract = (record: KafkaRecord): { time: number | undefined; timeProblem?: string; value: unknown } => {
     const value = timeField || usesField ? parseValue(record) : NOT_JSON;
-    if (!timeField) return { time: record.timestamp ?? undefined, ...(record.timestamp === null ? { timeProblem: 'the record has no timestamp' } : {}), value };
+    if (!timeField)
+      return {
+        time: record.timestamp ?? undefined,
+        ...(record.timestamp === null ? { timeProblem: 'the record has no timestamp' } : {}),
+        value,
+      };
     if (value === NOT_JSON) return { time: undefined, timeProblem: 'the value is not JSON, so it has no timestamp field', value };
     const time = timeOfField(fieldOf(value, timeField));
-    return typeof time === 'number' ? { time, value } : { time: undefined, timeProblem: `timestamp field "${settings.timestampField}" is ${time}`, value };
+    return typeof time === 'number'
+      ? { time, value }
+      : { time: undefined, timeProblem: `timestamp field "${settings.timestampField}" is ${time}`, value };
   };
 
   return {
@@ -544,9 +561,11 @@ export function createLayout(settings: LayoutSettings): Layout {
       let field: string | undefined;
       if (usesField) {
         const where = { field: `value.${partitionField}` };
-        if (value === NOT_JSON) throw new PoisonRecordError(record, `field partitioner: the value is not JSON, so it has no field "${partitionField}"`, where);
+        if (value === NOT_JSON)
+          throw new PoisonRecordError(record, `field partitioner: the value is not JSON, so it has no field "${partitionField}"`, where);
         const component = pathComponent(fieldOf(value, [partitionField!]));
-        if (typeof component !== 'string') throw new PoisonRecordError(record, `field partitioner: field "${partitionField}" is ${component.problem}`, where);
+        if (typeof component !== 'string')
+          throw new PoisonRecordError(record, `field partitioner: field "${partitionField}" is ${component.problem}`, where);
         field = component;
       }
       return { path: render(record, local, field), time };
@@ -560,7 +579,8 @@ export function createLayout(settings: LayoutSettings): Layout {
       const path = key.slice(base.length, slash);
       if (path === UNPARTITIONED_PATH) return key;
       const parts = path.split('/');
-      const shown = parts.length === directories.length ? parts.map((part, i) => (directories[i]!.hasField ? directories[i]!.shape : part)) : ['*'];
+      const shown =
+        parts.length === directories.length ? parts.map((part, i) => (directories[i]!.hasField ? directories[i]!.shape : part)) : ['*'];
       return `${base}${shown.join('/')}${key.slice(slash)}`;
     },
   };

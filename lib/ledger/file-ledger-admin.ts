@@ -14,13 +14,7 @@
  */
 import { resolve } from 'node:path';
 import { LedgerConflictError } from '../core/errors.ts';
-import {
-  resetConflictError,
-  type AuditedLedgerEntry,
-  type LedgerAdminPort,
-  type LedgerPrune,
-  type LedgerReset,
-} from './admin.ts';
+import { resetConflictError, type AuditedLedgerEntry, type LedgerAdminPort, type LedgerPrune, type LedgerReset } from './admin.ts';
 import type { LedgerPosition } from '../core/ports.ts';
 import {
   assertLedgerUnlocked,
@@ -121,7 +115,8 @@ export class FileLedgerAdmin implements LedgerAdminPort {
       const entries = this.#read();
       const id = ledgerKey(topic, partition);
       const current = entries.get(id);
-      if (!current) throw new LedgerConflictError(`Ledger of ${topic}-${partition} has no entry in ${this.path}: there is nothing of it to prune`);
+      if (!current)
+        throw new LedgerConflictError(`Ledger of ${topic}-${partition} has no entry in ${this.path}: there is nothing of it to prune`);
       entries.set(id, { ...current, prunes: [...(current.prunes ?? []), prune] });
       writeLedgerFile(this.path, entries.values());
     } finally {
@@ -135,7 +130,7 @@ export class FileLedgerAdmin implements LedgerAdminPort {
     if (!entries) {
       throw new LedgerFileError(
         `There is no offset ledger file ${this.path}: give the worker's offset.storage.file.filename ` +
-          '(a relative path there is relative to the worker\'s properties file; here, to the current directory). ' +
+          "(a relative path there is relative to the worker's properties file; here, to the current directory). " +
           'A worker creates the file with its first commit',
       );
     }

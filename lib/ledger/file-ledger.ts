@@ -31,7 +31,18 @@
  * `prune` tell the generations apart by the reset history, and `history` shows both.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { closeSync, fstatSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, constants as fsConstants } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+  constants as fsConstants,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigurationError, LedgerConflictError, SinkError } from '../core/errors.ts';
@@ -90,10 +101,10 @@ export class LedgerLockedError extends SinkError {
         ? `${held}: a standalone worker runs on it and would drop the prune's audit record with its next commit. Stop the ` +
             'worker first (SIGTERM), run the prune again, then start the worker'
         : options.purpose === LedgerLockPurpose.reset
-        ? `${held}: a standalone worker runs on it, and a reset must not race its commits. Stop the worker first ` +
+          ? `${held}: a standalone worker runs on it, and a reset must not race its commits. Stop the worker first ` +
             '(SIGTERM: it delivers what it fetched, commits and exits), run the reset again, then start the worker: it resumes ' +
             "every partition at the ledger's committed offset + 1 (--force does not override this lock)"
-        : `${held}: only one standalone worker may use a ledger file; stop the other worker, ` +
+          : `${held}: only one standalone worker may use a ledger file; stop the other worker, ` +
             'or give this one its own offset.storage.file.filename (several workers sharing partitions need the DynamoDB ledger)',
     );
     this.name = 'LedgerLockedError';
@@ -240,9 +251,7 @@ export class FileOffsetLedger implements OffsetLedger {
         current.naming === declaration.previous
       : current === undefined;
     if (!ok) throw new LedgerConflictError(`Ledger of ${topic}-${partition} moved: cannot record its naming settings`);
-    const entry: AuditedLedgerEntry = current
-      ? { ...current, naming: declaration.naming }
-      : { ...declaredEntry(declaration), resets: [] };
+    const entry: AuditedLedgerEntry = current ? { ...current, naming: declaration.naming } : { ...declaredEntry(declaration), resets: [] };
     this.#store(id, entry);
   }
 
@@ -275,15 +284,13 @@ export class FileOffsetLedger implements OffsetLedger {
  * holds the content. The caller holds the file's lock.
  */
 export function writeLedgerFile(path: string, entries: Iterable<AuditedLedgerEntry>, faults: FileLedgerFaults = {}): void {
-  const stored = [...entries]
-    .sort(compareLedgerEntries)
-    .map(
-      (entry): StoredEntry => ({
-        ...ledgerEntryFields(entry),
-        ...(entry.resets.length > 0 ? { resets: entry.resets } : {}),
-        ...(entry.prunes?.length ? { prunes: entry.prunes } : {}),
-      }),
-    );
+  const stored = [...entries].sort(compareLedgerEntries).map(
+    (entry): StoredEntry => ({
+      ...ledgerEntryFields(entry),
+      ...(entry.resets.length > 0 ? { resets: entry.resets } : {}),
+      ...(entry.prunes?.length ? { prunes: entry.prunes } : {}),
+    }),
+  );
   const content: LedgerFile = {
     format: FILE_LEDGER_FORMAT,
     version: stored.some((entry) => entry.prunes)
@@ -395,7 +402,8 @@ function procStartTime(pid: number): string | undefined {
 }
 
 // Process-wide, so that two copies of this module in one process still know each other's locks.
-const heldTokens: Set<string> = ((globalThis as Record<symbol, unknown>)[Symbol.for('msk-s3-sink.ledger-locks')] ??= new Set<string>()) as Set<string>;
+const heldTokens: Set<string> = ((globalThis as Record<symbol, unknown>)[Symbol.for('msk-s3-sink.ledger-locks')] ??=
+  new Set<string>()) as Set<string>;
 
 /** This process, on this host: `/proc` on Linux; elsewhere no boot id or start time (pids only). */
 export function defaultLockEnvironment(): LedgerLockEnvironment {
@@ -487,10 +495,7 @@ function readLock(path: string): LockSnapshot | undefined {
   }
 }
 
-type Verdict =
-  | { readonly kind: 'live' | 'self' }
-  | { readonly kind: 'foreign' }
-  | { readonly kind: 'stale'; readonly reason: string };
+type Verdict = { readonly kind: 'live' | 'self' } | { readonly kind: 'foreign' } | { readonly kind: 'stale'; readonly reason: string };
 
 /**
  * Whether a lock's holder still runs. A holder on another host is never judged (its pid means
@@ -514,7 +519,9 @@ function judge(holder: LedgerLockHolder | undefined, env: LedgerLockEnvironment)
     return {
       kind: 'stale',
       reason: `it names this process's pid ${holder.pid}, but an earlier process's (${
-        holder.startTime === undefined ? 'this process does not hold it' : `started at tick ${holder.startTime}, this one at ${self.startTime ?? 'unknown'}`
+        holder.startTime === undefined
+          ? 'this process does not hold it'
+          : `started at tick ${holder.startTime}, this one at ${self.startTime ?? 'unknown'}`
       }): a restarted container's PID 1, or a recycled pid`,
     };
   }
@@ -522,13 +529,23 @@ function judge(holder: LedgerLockHolder | undefined, env: LedgerLockEnvironment)
   if (holder.startTime !== undefined) {
     const now = env.startTimeOf(holder.pid);
     if (now !== undefined && now !== holder.startTime) {
-      return { kind: 'stale', reason: `pid ${holder.pid} is now another process (started at tick ${now}, the holder at ${holder.startTime})` };
+      return {
+        kind: 'stale',
+        reason: `pid ${holder.pid} is now another process (started at tick ${now}, the holder at ${holder.startTime})`,
+      };
     }
   }
   return { kind: 'live' };
 }
 
-function lockedError(ledgerPath: string, lockPath: string, holder: LedgerLockHolder, verdict: Verdict, purpose: LedgerLockPurpose, taking = false): LedgerLockedError {
+function lockedError(
+  ledgerPath: string,
+  lockPath: string,
+  holder: LedgerLockHolder,
+  verdict: Verdict,
+  purpose: LedgerLockPurpose,
+  taking = false,
+): LedgerLockedError {
   const doing = taking ? 'it is taking over a stale lock' : undefined;
   if (verdict.kind === 'self') return new LedgerLockedError(ledgerPath, holder.pid, { detail: 'this process opened it already', purpose });
   if (verdict.kind === 'foreign') {
@@ -685,7 +702,11 @@ export function* takeLedgerLock(
 /**
  * Throws the `LedgerLockedError` that taking the lock for `purpose` would meet now (a snapshot).
  */
-export function assertLedgerUnlocked(path: string, purpose: LedgerLockPurpose, env: LedgerLockEnvironment = defaultLockEnvironment()): void {
+export function assertLedgerUnlocked(
+  path: string,
+  purpose: LedgerLockPurpose,
+  env: LedgerLockEnvironment = defaultLockEnvironment(),
+): void {
   const ledgerPath = resolve(path);
   const lockPath = lockPathOf(ledgerPath);
   const current = readLock(lockPath);

@@ -45,12 +45,22 @@ export interface ManifestDocument {
     readonly firstOffset: number | null;
     readonly lastOffset: number | null;
     readonly recordCount: number;
-    readonly objects: ReadonlyArray<{ readonly key: string; readonly firstOffset: number; readonly lastOffset: number; readonly recordCount: number }>;
+    readonly objects: ReadonlyArray<{
+      readonly key: string;
+      readonly firstOffset: number;
+      readonly lastOffset: number;
+      readonly recordCount: number;
+    }>;
   }>;
 }
 
 /** One partition's part of a manifest. */
-function manifestPartition(partition: number, generation: number, completeThrough: number, objects: readonly ManifestObject[]): ManifestDocument['partitions'][number] {
+function manifestPartition(
+  partition: number,
+  generation: number,
+  completeThrough: number,
+  objects: readonly ManifestObject[],
+): ManifestDocument['partitions'][number] {
   return {
     partition,
     generation,
@@ -82,7 +92,11 @@ function manifestOf(input: {
     graceMs: input.grace,
     partitions: input.partitions,
   };
-  return { key: `${input.base}${input.path}/${MANIFEST_NAME}`, body: Buffer.from(`${JSON.stringify(document, null, 2)}\n`, 'utf8'), document };
+  return {
+    key: `${input.base}${input.path}/${MANIFEST_NAME}`,
+    body: Buffer.from(`${JSON.stringify(document, null, 2)}\n`, 'utf8'),
+    document,
+  };
 }
 
 export interface ManifestPlan {
@@ -182,14 +196,21 @@ export function planManifests(input: {
       pending.push({ path, waitingFor: waitingFor.sort((a, b) => a - b) });
       continue;
     }
-    const partitions = [...chains.keys()].sort((a, b) => a - b).map((partition) => {
-      const cut = cuts.get(partition)!;
-      const objects = chains
-        .get(partition)!
-        .filter((o) => o.descriptor!.lastOffset <= cut && o.key.slice(base.length, o.key.lastIndexOf('/')) === path)
-        .map((o) => ({ key: o.key, firstOffset: o.descriptor!.firstOffset, lastOffset: o.descriptor!.lastOffset, recordCount: o.descriptor!.recordCount }));
-      return manifestPartition(partition, entries.find((e) => e.partition === partition)?.generation ?? 0, cut, objects);
-    });
+    const partitions = [...chains.keys()]
+      .sort((a, b) => a - b)
+      .map((partition) => {
+        const cut = cuts.get(partition)!;
+        const objects = chains
+          .get(partition)!
+          .filter((o) => o.descriptor!.lastOffset <= cut && o.key.slice(base.length, o.key.lastIndexOf('/')) === path)
+          .map((o) => ({
+            key: o.key,
+            firstOffset: o.descriptor!.firstOffset,
+            lastOffset: o.descriptor!.lastOffset,
+            recordCount: o.descriptor!.recordCount,
+          }));
+        return manifestPartition(partition, entries.find((e) => e.partition === partition)?.generation ?? 0, cut, objects);
+      });
     manifests.push(manifestOf({ base, topic, path, window, grace, partitions }));
   }
   return { manifests, pending };
@@ -275,7 +296,11 @@ export interface ManifestJobSettings {
  */
 export function loadManifestJobSettings(env: Readonly<Record<string, string | undefined>>): ManifestJobSettings {
   const problems: string[] = [];
-  const list = (value: string | undefined) => (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+  const list = (value: string | undefined) =>
+    (value ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
   const topics = list(env['MANIFEST_TOPICS']);
   if (topics.length === 0) problems.push('MANIFEST_TOPICS is required: the topics to write manifests for, comma-separated');
   const partitions = new Map<string, number>();
@@ -295,7 +320,8 @@ export function loadManifestJobSettings(env: Readonly<Record<string, string | un
   const grace = env['MANIFEST_GRACE_MS'];
   if (grace !== undefined && grace !== '') {
     graceMs = Number(grace);
-    if (!/^\d+$/.test(grace.trim()) || !Number.isSafeInteger(graceMs)) problems.push(`MANIFEST_GRACE_MS: must be a non-negative whole number of milliseconds, got "${grace}"`);
+    if (!/^\d+$/.test(grace.trim()) || !Number.isSafeInteger(graceMs))
+      problems.push(`MANIFEST_GRACE_MS: must be a non-negative whole number of milliseconds, got "${grace}"`);
   }
   let maxObjects: number | undefined;
   const max = env['MANIFEST_MAX_OBJECTS_PER_RUN'];
@@ -496,7 +522,13 @@ export async function advanceManifests(input: {
       cursors.set(partition, saved);
       continue;
     }
-    cursors.set(partition, { generation: entry.generation, resets: entry.resets.length, offset: entry.resets.at(-1)?.toOffset ?? -1, watermark: null, steps: [] });
+    cursors.set(partition, {
+      generation: entry.generation,
+      resets: entry.resets.length,
+      offset: entry.resets.at(-1)?.toOffset ?? -1,
+      watermark: null,
+      steps: [],
+    });
     for (const directory of Object.values(state.open)) {
       delete directory.cuts[partition];
       delete directory.objects[partition];
@@ -515,7 +547,16 @@ export async function advanceManifests(input: {
   let startAfter: string | undefined;
   if (pathsSortByTime(layout) && Number.isFinite(passedBefore)) {
     const [anyPartition] = [...cursors.keys()];
-    let low = layout.route({ topic, partition: anyPartition!, offset: 0, timestamp: passedBefore - grace, timestampType: null, key: null, value: null, headers: [] }).path;
+    let low = layout.route({
+      topic,
+      partition: anyPartition!,
+      offset: 0,
+      timestamp: passedBefore - grace,
+      timestampType: null,
+      key: null,
+      value: null,
+      headers: [],
+    }).path;
     for (const path of open.keys()) if (path < low) low = path;
     startAfter = `${base}${low}`;
   }
@@ -569,13 +610,18 @@ export async function advanceManifests(input: {
   /** Directories this run decided to leave alone (manifest already there, late, forgotten). */
   const closed = new Set<string>();
   let examined = 0;
-  const cutOf = (cursor: PartitionCursor | undefined, threshold: number) => cursor?.steps.find(([, watermark]) => watermark >= threshold)?.[0];
+  const cutOf = (cursor: PartitionCursor | undefined, threshold: number) =>
+    cursor?.steps.find(([, watermark]) => watermark >= threshold)?.[0];
   for (const partition of order) {
     const cursor = cursors.get(partition)!;
     const entry = entries.get(partition)!;
     for (const { key } of chosen.get(partition) ?? []) {
       const d = descriptors.get(key)!;
-      if (typeof d === 'string' || d.firstOffset !== parseObjectName(key.slice(key.lastIndexOf('/') + 1))!.firstOffset || d.generation !== cursor.generation) {
+      if (
+        typeof d === 'string' ||
+        d.firstOffset !== parseObjectName(key.slice(key.lastIndexOf('/') + 1))!.firstOffset ||
+        d.generation !== cursor.generation
+      ) {
         problems.push({ key, problem: typeof d === 'string' ? d : 'its metadata contradicts its key' });
         break;
       }
@@ -612,7 +658,12 @@ export async function advanceManifests(input: {
       }
       const directory = open.get(path);
       if (directory && directory.cuts[partition] === undefined) {
-        (directory.objects[partition] ??= []).push({ key, firstOffset: d.firstOffset, lastOffset: d.lastOffset, recordCount: d.recordCount });
+        (directory.objects[partition] ??= []).push({
+          key,
+          firstOffset: d.firstOffset,
+          lastOffset: d.lastOffset,
+          recordCount: d.recordCount,
+        });
       }
       cursor.offset = d.lastOffset;
       if (d.maxTimestamp !== undefined && (cursor.watermark === null || d.maxTimestamp > cursor.watermark)) {
@@ -635,10 +686,12 @@ export async function advanceManifests(input: {
       pending.push({ path, waitingFor });
       continue;
     }
-    const partitions = [...ids].sort((a, b) => a - b).map((partition) => {
-      const objects = (directory.objects[partition] ?? []).filter((o) => o.lastOffset <= directory.cuts[partition]!);
-      return manifestPartition(partition, entries.get(partition)?.generation ?? 0, directory.cuts[partition]!, objects);
-    });
+    const partitions = [...ids]
+      .sort((a, b) => a - b)
+      .map((partition) => {
+        const objects = (directory.objects[partition] ?? []).filter((o) => o.lastOffset <= directory.cuts[partition]!);
+        return manifestPartition(partition, entries.get(partition)?.generation ?? 0, directory.cuts[partition]!, objects);
+      });
     due.push(manifestOf({ base, topic, path, window: directory, grace, partitions }));
   }
   const { written, existing } = await writeManifests(input.store, { manifests: due, pending });

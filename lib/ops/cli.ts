@@ -11,7 +11,14 @@
  * Works against real AWS with the default credential chain, and against the local emulators
  * through the standard `AWS_ENDPOINT_URL*` variables.
  */
-import { createDynamoDbClient, createLambdaClient, createS3Client, type DynamoDBClient, type LambdaClient, type S3Client } from '../aws/operations-clients.ts';
+import {
+  createDynamoDbClient,
+  createLambdaClient,
+  createS3Client,
+  type DynamoDBClient,
+  type LambdaClient,
+  type S3Client,
+} from '../aws/operations-clients.ts';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -293,7 +300,9 @@ class Context {
     return withSlash(this.values.prefix ?? this.worker?.sink.prefix ?? this.#env['SINK_PREFIX'] ?? 'topics/');
   }
   get deadLetterPrefix(): string {
-    return withSlash(this.values['dead-letter-prefix'] ?? this.worker?.sink.deadLetterPrefix ?? this.#env['SINK_DEAD_LETTER_PREFIX'] ?? 'dead-letters/');
+    return withSlash(
+      this.values['dead-letter-prefix'] ?? this.worker?.sink.deadLetterPrefix ?? this.#env['SINK_DEAD_LETTER_PREFIX'] ?? 'dead-letters/',
+    );
   }
   /** The ledger the command works on; a usage error when none is given or the choice is ambiguous. */
   get ledgerLocation(): LedgerLocation {
@@ -323,7 +332,7 @@ class Context {
     const table = this.values.table || undefined;
     const file = this.values['ledger-file'] || undefined;
     if (table !== undefined && file !== undefined) {
-      throw new UsageError('give --table (the DynamoDB ledger) or --ledger-file (a standalone worker\'s ledger file), not both');
+      throw new UsageError("give --table (the DynamoDB ledger) or --ledger-file (a standalone worker's ledger file), not both");
     }
     if (file !== undefined) return { kind: 'file', path: resolve(file) };
     if (table !== undefined) return { kind: 'table', table };
@@ -380,7 +389,9 @@ class Context {
   /** The ledger the command works on, through the port both ledgers implement. */
   get ledger(): LedgerAdminPort {
     const location = this.ledgerLocation;
-    return location.kind === 'file' ? new FileLedgerAdmin(location.path) : new LedgerAdmin({ client: this.dynamo, tableName: location.table });
+    return location.kind === 'file'
+      ? new FileLedgerAdmin(location.path)
+      : new LedgerAdmin({ client: this.dynamo, tableName: location.table });
   }
   get inventory(): S3Inventory {
     return new S3Inventory({ client: this.s3, bucket: this.bucket });
@@ -397,7 +408,10 @@ class Context {
     const servers = this.values['bootstrap-servers'];
     if (!servers) return undefined;
     this.#kafka ??= createKafkaAdmin({
-      bootstrapServers: servers.split(',').map((s) => s.trim()).filter(Boolean),
+      bootstrapServers: servers
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
       security: this.#kafkaSecurity(),
       clientId: 'msk-s3-sink-ops',
     });
@@ -458,7 +472,8 @@ class Context {
   target(): ResetTarget {
     const given = [
       this.values['to-offset'] !== undefined && ({ kind: 'offset', offset: nonNegative('--to-offset', this.values['to-offset']) } as const),
-      this.values['to-timestamp'] !== undefined && ({ kind: 'timestamp', timestamp: timestamp('--to-timestamp', this.values['to-timestamp']) } as const),
+      this.values['to-timestamp'] !== undefined &&
+        ({ kind: 'timestamp', timestamp: timestamp('--to-timestamp', this.values['to-timestamp']) } as const),
       this.values['to-earliest'] && ({ kind: 'earliest' } as const),
       this.values['to-latest'] && ({ kind: 'latest' } as const),
     ].filter((t): t is ResetTarget => t !== false && t !== undefined);
@@ -507,7 +522,8 @@ function withSlash(prefix: string): string {
 
 function nonNegative(name: string, text: string): number {
   const value = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value)) throw new UsageError(`${name} must be a non-negative integer, not ${JSON.stringify(text)}`);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value))
+    throw new UsageError(`${name} must be a non-negative integer, not ${JSON.stringify(text)}`);
   return value;
 }
 
@@ -521,7 +537,14 @@ function timestamp(name: string, text: string): number {
 export function table(header: readonly string[], rows: ReadonlyArray<readonly unknown[]>): string {
   const cells = [header, ...rows.map((row) => row.map((cell) => (cell === undefined || cell === null ? '-' : String(cell))))];
   const widths = header.map((_, column) => Math.max(...cells.map((row) => (row[column] as string).length)));
-  return `${cells.map((row) => row.map((cell, column) => (cell as string).padEnd(widths[column]!)).join('  ').trimEnd()).join('\n')}\n`;
+  return `${cells
+    .map((row) =>
+      row
+        .map((cell, column) => (cell as string).padEnd(widths[column]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')}\n`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -529,7 +552,9 @@ export function table(header: readonly string[], rows: ReadonlyArray<readonly un
 
 async function status(context: Context): Promise<number> {
   const partitions = context.partitions;
-  const entries = (await context.ledger.list({ topic: context.topic })).filter((e) => partitions === undefined || partitions.includes(e.partition));
+  const entries = (await context.ledger.list({ topic: context.topic })).filter(
+    (e) => partitions === undefined || partitions.includes(e.partition),
+  );
   const kafka = context.kafka;
   const highWatermarks = new Map<string, number>();
   if (kafka) {
@@ -553,7 +578,16 @@ async function status(context: Context): Promise<number> {
       ? `The ledger ${context.ledgerName} has no entries${context.topic ? ` for topic ${context.topic}` : ''}` +
         `${partitions ? `${context.topic ? '' : ' for'} partition${partitions.length > 1 ? 's' : ''} ${partitions.join(', ')}` : ''}.\n`
       : table(
-          ['topic', 'partition', 'generation', 'committed', ...(kafka ? ['high-water', 'lag'] : []), 'records', 'since commit', 'last object'],
+          [
+            'topic',
+            'partition',
+            'generation',
+            'committed',
+            ...(kafka ? ['high-water', 'lag'] : []),
+            'records',
+            'since commit',
+            'last object',
+          ],
           rows.map((r) => [
             r.topic,
             r.partition,
@@ -588,7 +622,11 @@ async function verify(context: Context): Promise<number> {
   const unreadable = context.values.read ? await readBack(context, objects) : [];
   const report = reconcile({
     entries: entries.filter((e) => context.partitions === undefined || context.partitions.includes(e.partition)),
-    objects: objects.map((o) => (unreadable.some((u) => u.key === o.key) ? { ...o, descriptor: undefined, problem: unreadable.find((u) => u.key === o.key)!.problem } : o)),
+    objects: objects.map((o) =>
+      unreadable.some((u) => u.key === o.key)
+        ? { ...o, descriptor: undefined, problem: unreadable.find((u) => u.key === o.key)!.problem }
+        : o,
+    ),
     deadLetters,
   });
   const seconds = (context.io.now() - started) / 1000;
@@ -607,7 +645,10 @@ async function verify(context: Context): Promise<number> {
           p.skippedOffsets,
         ]),
       ),
-      ...report.findings.map((f) => `${f.severity.toUpperCase()} ${f.kind} ${f.topic}-${f.partition}${f.generation === undefined ? '' : ` (generation ${f.generation})`}: ${f.message}${f.keys ? `\n    ${f.keys.slice(0, 5).join('\n    ')}${f.keys.length > 5 ? `\n    … and ${f.keys.length - 5} more` : ''}` : ''}`),
+      ...report.findings.map(
+        (f) =>
+          `${f.severity.toUpperCase()} ${f.kind} ${f.topic}-${f.partition}${f.generation === undefined ? '' : ` (generation ${f.generation})`}: ${f.message}${f.keys ? `\n    ${f.keys.slice(0, 5).join('\n    ')}${f.keys.length > 5 ? `\n    … and ${f.keys.length - 5} more` : ''}` : ''}`,
+      ),
       `${objects.length} objects scanned in ${seconds.toFixed(1)} s (${(objects.length / Math.max(seconds, 0.001)).toFixed(0)} objects/s): ${report.errors} error(s), ${report.warnings} warning(s)${report.prunable.length ? `, ${report.prunable.length} prunable object(s) (msk-s3-sink prune)` : ''}`,
       verdict(report, Boolean(context.values.strict)),
     ];
@@ -651,7 +692,8 @@ async function readBack(context: Context, objects: readonly CatalogedObject[]): 
         let previous = d.afterOffset;
         for (const line of lines) {
           const offset = Number((JSON.parse(line) as { offset: unknown }).offset);
-          if (!(offset > previous && offset <= d.lastOffset)) throw new Error(`offset ${offset} out of order or outside ${d.firstOffset}-${d.lastOffset}`);
+          if (!(offset > previous && offset <= d.lastOffset))
+            throw new Error(`offset ${offset} out of order or outside ${d.firstOffset}-${d.lastOffset}`);
           previous = offset;
         }
       } catch (error) {
@@ -679,7 +721,8 @@ async function locate(context: Context): Promise<number> {
       ? await locateOffset(context.inventory, { prefix: context.prefix, entry, offset: nonNegative('--offset', offset) })
       : await locateTimestamp(context.inventory, { prefix: context.prefix, entry, timestamp: timestamp('--timestamp', at!) });
   context.print(found ?? null, () => {
-    if (!found) return `Not delivered: no current object of ${topic}-${partition} holds it (committed offset ${entry.committedOffset}, generation ${entry.generation}).\n`;
+    if (!found)
+      return `Not delivered: no current object of ${topic}-${partition} holds it (committed offset ${entry.committedOffset}, generation ${entry.generation}).\n`;
     const where =
       `${found.key}\n  generation ${found.generation}, offsets ${found.firstOffset}-${found.lastOffset}, ${found.recordCount} records` +
       `${found.offset === undefined ? '' : `; the record: offset ${found.offset}${found.timestamp === undefined ? '' : `, timestamp ${new Date(found.timestamp).toISOString()}`}`}\n`;
@@ -784,20 +827,22 @@ async function reset(context: Context): Promise<number> {
 }
 
 function printPlan(context: Context, steps: readonly ResetStep[], audit: { id: string; reason: string; by: string }): void {
-  context.print({ id: audit.id, dryRun: Boolean(context.values['dry-run']), steps }, () =>
-    `${context.values['dry-run'] ? 'Would reset' : 'Resetting'} (id ${audit.id}, by ${audit.by}: ${audit.reason}):\n` +
-    table(
-      ['topic', 'partition', 'generation', 'committed', '→ generation', 'next offset', 'direction'],
-      steps.map((s) => [
-        s.topic,
-        s.partition,
-        s.current?.generation ?? '-',
-        s.current?.committedOffset ?? '-',
-        s.toGeneration,
-        s.nextOffset,
-        s.alreadyApplied ? 'already applied' : s.direction,
-      ]),
-    ),
+  context.print(
+    { id: audit.id, dryRun: Boolean(context.values['dry-run']), steps },
+    () =>
+      `${context.values['dry-run'] ? 'Would reset' : 'Resetting'} (id ${audit.id}, by ${audit.by}: ${audit.reason}):\n` +
+      table(
+        ['topic', 'partition', 'generation', 'committed', '→ generation', 'next offset', 'direction'],
+        steps.map((s) => [
+          s.topic,
+          s.partition,
+          s.current?.generation ?? '-',
+          s.current?.committedOffset ?? '-',
+          s.toGeneration,
+          s.nextOffset,
+          s.alreadyApplied ? 'already applied' : s.direction,
+        ]),
+      ),
   );
 }
 
@@ -933,7 +978,9 @@ async function prune(context: Context): Promise<number> {
     }
   }
   if (!context.values.json) {
-    context.io.stdout.write(`Deleted ${deleted} superseded object(s) of ${planned.length} partition(s) (prune ${audit!.id}, by ${audit!.by}; see msk-s3-sink history)\n`);
+    context.io.stdout.write(
+      `Deleted ${deleted} superseded object(s) of ${planned.length} partition(s) (prune ${audit!.id}, by ${audit!.by}; see msk-s3-sink history)\n`,
+    );
   }
   return refused.length > 0 ? 1 : 0;
 }
@@ -952,7 +999,9 @@ async function history(context: Context): Promise<number> {
       ...entry.resets.map((reset) => ({ action: 'reset' as const, topic: entry.topic, partition: entry.partition, ...reset })),
       ...(entry.prunes ?? []).map((prune) => ({ action: 'prune' as const, topic: entry.topic, partition: entry.partition, ...prune })),
     ])
-    .sort((a, b) => (a.at !== b.at ? (a.at < b.at ? -1 : 1) : a.topic !== b.topic ? (a.topic < b.topic ? -1 : 1) : a.partition - b.partition));
+    .sort((a, b) =>
+      a.at !== b.at ? (a.at < b.at ? -1 : 1) : a.topic !== b.topic ? (a.topic < b.topic ? -1 : 1) : a.partition - b.partition,
+    );
   context.print(rows, () =>
     rows.length === 0
       ? `The ledger ${context.ledgerName} records no reset or prune${context.topic ? ` for topic ${context.topic}` : ''}.\n`

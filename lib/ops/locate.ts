@@ -50,14 +50,25 @@ export async function locateOffset(
   let following: { key: string; firstOffset: number } | undefined;
   for (const object of objects) {
     if (object.firstOffset <= offset && (!candidate || object.firstOffset > candidate.firstOffset)) candidate = object;
-    if (object.firstOffset > offset && object.firstOffset <= window.currentUpTo && (!following || object.firstOffset < following.firstOffset)) following = object;
+    if (
+      object.firstOffset > offset &&
+      object.firstOffset <= window.currentUpTo &&
+      (!following || object.firstOffset < following.firstOffset)
+    )
+      following = object;
   }
   const range = entry.skippedRanges?.find((r) => r.generation === window.generation && r.fromOffset <= offset && offset <= r.toOffset);
   const skipped = { offset, ...(range ? { range } : {}) };
   const candidateHead = candidate ? await inventory.head(candidate.key) : undefined;
   const d = candidate && candidateHead ? fromMetadata(candidate.key, candidateHead) : undefined;
   if (candidate && d && offset <= d.lastOffset) {
-    const summary = { key: candidate.key, generation: d.generation, firstOffset: d.firstOffset, lastOffset: d.lastOffset, recordCount: d.recordCount };
+    const summary = {
+      key: candidate.key,
+      generation: d.generation,
+      firstOffset: d.firstOffset,
+      lastOffset: d.lastOffset,
+      recordCount: d.recordCount,
+    };
     // Raw bytes carry no offsets: the object whose range covers the offset is the answer.
     if (isRawBytes(candidate.key)) return summary;
     const record = await findRecord(inventory, candidate.key, (line) => line.offset >= offset);
@@ -70,7 +81,13 @@ export async function locateOffset(
   if (!followingHead) return undefined;
   const next = fromMetadata(following.key, followingHead);
   if (!(next.afterOffset < offset)) return undefined;
-  const summary = { key: following.key, generation: next.generation, firstOffset: next.firstOffset, lastOffset: next.lastOffset, recordCount: next.recordCount };
+  const summary = {
+    key: following.key,
+    generation: next.generation,
+    firstOffset: next.firstOffset,
+    lastOffset: next.lastOffset,
+    recordCount: next.recordCount,
+  };
   if (isRawBytes(following.key)) return { ...summary, skipped };
   const record = await findRecord(inventory, following.key, () => true);
   return { ...summary, ...(record ?? {}), skipped };
@@ -98,17 +115,40 @@ export async function locateTimestamp(
     const d = object.descriptor!;
     if (d.maxTimestamp === undefined || d.maxTimestamp < options.timestamp) continue;
     const window = windows.find((w) => w.generation === object.generation)!;
-    if (isRawBytes(object.key)) return { key: object.key, generation: d.generation, firstOffset: d.firstOffset, lastOffset: d.lastOffset, recordCount: d.recordCount };
-    const record = await findRecord(inventory, object.key, (line) => line.timestamp !== null && line.timestamp >= options.timestamp && line.offset <= window.currentUpTo);
+    if (isRawBytes(object.key))
+      return {
+        key: object.key,
+        generation: d.generation,
+        firstOffset: d.firstOffset,
+        lastOffset: d.lastOffset,
+        recordCount: d.recordCount,
+      };
+    const record = await findRecord(
+      inventory,
+      object.key,
+      (line) => line.timestamp !== null && line.timestamp >= options.timestamp && line.offset <= window.currentUpTo,
+    );
     if (record) {
-      return { key: object.key, generation: d.generation, firstOffset: d.firstOffset, lastOffset: d.lastOffset, recordCount: d.recordCount, ...record };
+      return {
+        key: object.key,
+        generation: d.generation,
+        firstOffset: d.firstOffset,
+        lastOffset: d.lastOffset,
+        recordCount: d.recordCount,
+        ...record,
+      };
     }
   }
   return undefined;
 }
 
 /** A partition's objects of one generation, in any layout: the topic's prefix listed, file names parsed. */
-async function catalogKeys(inventory: Inventory, prefix: string, partition: number, generation: number): Promise<Array<{ key: string; firstOffset: number }>> {
+async function catalogKeys(
+  inventory: Inventory,
+  prefix: string,
+  partition: number,
+  generation: number,
+): Promise<Array<{ key: string; firstOffset: number }>> {
   const found: Array<{ key: string; firstOffset: number }> = [];
   for await (const object of inventory.list(prefix)) {
     const name = parseObjectName(object.key.slice(object.key.lastIndexOf('/') + 1));
@@ -124,7 +164,8 @@ async function findRecord(
 ): Promise<{ offset: number; timestamp?: number } | undefined> {
   const body = await inventory.read(key);
   if (key.endsWith('.parquet')) {
-    for (const line of await parquetOffsets(body)) if (match(line)) return { offset: line.offset, ...(line.timestamp === null ? {} : { timestamp: line.timestamp }) };
+    for (const line of await parquetOffsets(body))
+      if (match(line)) return { offset: line.offset, ...(line.timestamp === null ? {} : { timestamp: line.timestamp }) };
     return undefined;
   }
   const text = body.toString('utf8');
@@ -148,7 +189,10 @@ async function parquetOffsets(body: Buffer): Promise<Array<{ offset: number; tim
   const rows = await parquetReadObjects({
     file,
     columns: ['kafka_offset', 'kafka_timestamp'],
-    compressors: { GZIP: (input: Uint8Array) => new Uint8Array(gunzipSync(input)), ZSTD: (input: Uint8Array) => new Uint8Array(zstdDecompressSync(input)) },
+    compressors: {
+      GZIP: (input: Uint8Array) => new Uint8Array(gunzipSync(input)),
+      ZSTD: (input: Uint8Array) => new Uint8Array(zstdDecompressSync(input)),
+    },
   });
   return rows.map((row) => {
     const timestamp = row['kafka_timestamp'] as Date | null;

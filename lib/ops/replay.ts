@@ -66,7 +66,9 @@ async function fenceAndDrain(
 ): Promise<void> {
   log(`${step.fence} fence function ${functionName}: reserved concurrency 0, so that no invocation starts`);
   const fence = await mappings.fence(functionName, id, clock.now);
-  log(`    reserved concurrency before the replay: ${fence.reservedConcurrency ?? 'none'} (kept in the function's ${FENCE_TAG} tag until it is restored)`);
+  log(
+    `    reserved concurrency before the replay: ${fence.reservedConcurrency ?? 'none'} (kept in the function's ${FENCE_TAG} tag until it is restored)`,
+  );
   const until = fence.fencedAt + fence.function.timeoutSeconds * 1000 + DRAIN_MARGIN_MS;
   const left = until - clock.now();
   log(
@@ -129,7 +131,9 @@ export function newGroupAccessCheck(input: {
       await checkNewGroupAccess({ source: input.policies, roleArn: fn.role, clusterArn: raw.EventSourceArn!, group: input.newGroupId });
     } catch (error) {
       if (input.force) {
-        input.warn(`WARNING: --force: going on without knowing that the function may use group ${input.newGroupId}: ${(error as Error).message}`);
+        input.warn(
+          `WARNING: --force: going on without knowing that the function may use group ${input.newGroupId}: ${(error as Error).message}`,
+        );
         return;
       }
       if (error instanceof PolicyUnreadableError) {
@@ -230,7 +234,8 @@ export async function replayInPlace(
   assertReadsTopic(mapping, options.topic);
   const group = mapping.consumerGroupId!;
   const nextOffsets = await resolveTarget(options.target, options.topic, options.partitions, kafka);
-  const plan = async () => planReset({ id: options.audit.id, topic: options.topic, entries: await ledger.list({ topic: options.topic }), nextOffsets });
+  const plan = async () =>
+    planReset({ id: options.audit.id, topic: options.topic, entries: await ledger.list({ topic: options.topic }), nextOffsets });
   let steps = await plan();
   if (options.dryRun) return steps;
   await mappings.assertNotFencedByOther(options.functionName, options.audit.id);
@@ -250,12 +255,18 @@ export async function replayInPlace(
     await fenceAndDrain(mappings, options.functionName, options.audit.id, clock, log, { fence: '2/6', drain: '3/6' });
   }
   log(`4/6 set consumer group ${group} on ${options.topic}: ${[...nextOffsets].map(([p, o]) => `${p}→${o}`).join(', ')}`);
-  await kafka.setGroupOffsets(group, options.topic, [...nextOffsets].map(([partition, offset]) => ({ partition, offset })));
+  await kafka.setGroupOffsets(
+    group,
+    options.topic,
+    [...nextOffsets].map(([partition, offset]) => ({ partition, offset })),
+  );
   // Read again: an invocation that ended during the wait may have committed.
   steps = await plan();
   log(`5/6 reset the ledger (reset ${options.audit.id})`);
   await applyReset(ledger, steps, options.audit, (step) =>
-    log(`    ${step.topic}-${step.partition}: ${step.alreadyApplied ? 'already reset' : `generation ${step.toGeneration} from offset ${step.nextOffset}`}`),
+    log(
+      `    ${step.topic}-${step.partition}: ${step.alreadyApplied ? 'already reset' : `generation ${step.toGeneration} from offset ${step.nextOffset}`}`,
+    ),
   );
   log(`6/6 restore the reserved concurrency of ${options.functionName}, enable mapping ${mapping.uuid}`);
   await unfence(mappings, options.functionName, options.audit.id, log);
@@ -313,7 +324,8 @@ export async function replayWithNewGroup(
   if (old) assertReadsTopic(old, options.topic);
   await deps.preflight?.(old, created);
   const nextOffsets = await resolveTarget({ kind: 'timestamp', timestamp: options.timestamp }, options.topic, undefined, kafka);
-  const plan = async () => planReset({ id: options.audit.id, topic: options.topic, entries: await ledger.list({ topic: options.topic }), nextOffsets });
+  const plan = async () =>
+    planReset({ id: options.audit.id, topic: options.topic, entries: await ledger.list({ topic: options.topic }), nextOffsets });
   let steps = await plan();
   if (options.dryRun) return steps;
   await mappings.assertNotFencedByOther(options.functionName, options.audit.id);
@@ -341,14 +353,20 @@ export async function replayWithNewGroup(
   steps = await plan();
   log(`4/6 reset the ledger (reset ${options.audit.id})`);
   await applyReset(ledger, steps, options.audit, (step) =>
-    log(`    ${step.topic}-${step.partition}: ${step.alreadyApplied ? 'already reset' : `generation ${step.toGeneration} from offset ${step.nextOffset}`}`),
+    log(
+      `    ${step.topic}-${step.partition}: ${step.alreadyApplied ? 'already reset' : `generation ${step.toGeneration} from offset ${step.nextOffset}`}`,
+    ),
   );
   const source = created ?? old!;
   let fresh = created;
   if (!fresh) {
-    log(`5/6 restore the reserved concurrency of ${options.functionName}, create a mapping with group ${options.newGroupId} at ${new Date(options.timestamp).toISOString()}`);
+    log(
+      `5/6 restore the reserved concurrency of ${options.functionName}, create a mapping with group ${options.newGroupId} at ${new Date(options.timestamp).toISOString()}`,
+    );
   } else {
-    log(`5/6 restore the reserved concurrency of ${options.functionName}; mapping ${fresh.uuid} of group ${options.newGroupId} exists already`);
+    log(
+      `5/6 restore the reserved concurrency of ${options.functionName}; mapping ${fresh.uuid} of group ${options.newGroupId} exists already`,
+    );
   }
   await unfence(mappings, options.functionName, options.audit.id, log);
   fresh ??= await mappings.createCopy(source, { consumerGroupId: options.newGroupId, timestamp: options.timestamp });

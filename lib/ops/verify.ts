@@ -110,7 +110,14 @@ export function reconcile(input: {
       findings.push({ severity: 'warning', kind: 'dead-letters', ...at, message: `${deadLetters} record(s) in the dead-letter prefix` });
     }
     for (const object of objects.filter((o) => o.descriptor === undefined)) {
-      findings.push({ severity: 'error', kind: 'unreadable', ...at, generation: object.generation, keys: [object.key], message: object.problem ?? 'unreadable' });
+      findings.push({
+        severity: 'error',
+        kind: 'unreadable',
+        ...at,
+        generation: object.generation,
+        keys: [object.key],
+        message: object.problem ?? 'unreadable',
+      });
     }
     if (!entry) {
       if (objects.length > 0) {
@@ -187,7 +194,9 @@ export function reconcile(input: {
           (o) => o.descriptor !== undefined && o.generation < window.generation && holdsRecordIn(o, skip.from, skip.to),
         );
         if (proof.length === 0) continue;
-        const recorded = (entry.skippedRanges ?? []).some((r) => r.generation === window.generation && r.fromOffset <= skip.to && skip.from <= r.toOffset);
+        const recorded = (entry.skippedRanges ?? []).some(
+          (r) => r.generation === window.generation && r.fromOffset <= skip.to && skip.from <= r.toOffset,
+        );
         findings.push({
           severity: 'error',
           kind: 'not-current',
@@ -209,7 +218,9 @@ export function reconcile(input: {
           prunable.push(object.key);
         }
         if (chain.has(object) || reported.has(object)) continue;
-        const overlapping = walk.chain.filter((c) => c.descriptor!.firstOffset <= d.lastOffset && d.firstOffset <= c.descriptor!.lastOffset);
+        const overlapping = walk.chain.filter(
+          (c) => c.descriptor!.firstOffset <= d.lastOffset && d.firstOffset <= c.descriptor!.lastOffset,
+        );
         if (overlapping.length > 0) {
           findings.push({
             severity: 'error',

@@ -10,14 +10,7 @@
  * checks that this one words every problem the same).
  */
 import { MalformedEventError } from '../core/errors.ts';
-import {
-  EventSource,
-  partitionId,
-  type KafkaBatch,
-  type KafkaHeader,
-  type KafkaRecord,
-  type PartitionBatch,
-} from '../core/model.ts';
+import { EventSource, partitionId, type KafkaBatch, type KafkaHeader, type KafkaRecord, type PartitionBatch } from '../core/model.ts';
 
 /** Kafka's legal topic names. */
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
@@ -79,7 +72,8 @@ function strictBase64Size(s: string): number {
  */
 const writeBase64: (buffer: Buffer, s: string, offset: number, length: number) => number =
   typeof (Buffer.prototype as { base64Write?: unknown }).base64Write === 'function'
-    ? (buffer, s, offset, length) => (buffer as Buffer & { base64Write(s: string, offset: number, length: number): number }).base64Write(s, offset, length)
+    ? (buffer, s, offset, length) =>
+        (buffer as Buffer & { base64Write(s: string, offset: number, length: number): number }).base64Write(s, offset, length)
     : (buffer, s, offset, length) => buffer.write(s, offset, length, 'base64');
 
 /** The first chunk of a {@link ByteArena}; each next one doubles, up to the largest. */
@@ -201,7 +195,8 @@ function checkedRecord(raw: unknown, i: number, issues: Issue[]): KafkaRecord | 
   const before = issues.length;
   const { topic, partition, offset, timestamp, timestampType } = raw;
   if (typeof topic !== 'string') issues.push({ path: [i, 'topic'], message: 'expected a topic name' });
-  else if (!TOPIC_NAME.test(topic)) issues.push({ path: [i, 'topic'], message: 'expected a Kafka topic name ([a-zA-Z0-9._-], 1 to 249 characters)' });
+  else if (!TOPIC_NAME.test(topic))
+    issues.push({ path: [i, 'topic'], message: 'expected a Kafka topic name ([a-zA-Z0-9._-], 1 to 249 characters)' });
   checkNonNegativeInteger(partition, [i, 'partition'], issues);
   checkNonNegativeInteger(offset, [i, 'offset'], issues);
   if (timestamp !== undefined && timestamp !== null && (typeof timestamp !== 'number' || !Number.isFinite(timestamp))) {

@@ -170,14 +170,19 @@ function observe(
       const count = skippedCount(range);
       if (range.kind === SkipKind.gap) skippedRanges.push(count);
       const log = range.kind === SkipKind.gap ? logger.warn.bind(logger) : logger.info.bind(logger);
-      log(range.kind === SkipKind.gap ? 'Offsets skipped: the batch started above the committed offset + 1' : 'Partition started above offset 0', {
-        partition: fields.partition,
-        generation: range.generation,
-        kind: range.kind,
-        fromOffset: range.fromOffset,
-        toOffset: range.toOffset,
-        skippedOffsets: count,
-      });
+      log(
+        range.kind === SkipKind.gap
+          ? 'Offsets skipped: the batch started above the committed offset + 1'
+          : 'Partition started above offset 0',
+        {
+          partition: fields.partition,
+          generation: range.generation,
+          kind: range.kind,
+          fromOffset: range.fromOffset,
+          toOffset: range.toOffset,
+          skippedOffsets: count,
+        },
+      );
     }
     if (partition.error instanceof CorruptObjectError) invalidObjects += 1;
     if (partition.status === 'failed') {

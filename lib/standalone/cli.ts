@@ -36,7 +36,11 @@ export interface StandaloneIo {
 }
 
 /** Parses, starts and runs the worker; resolves to the exit code. */
-export async function runStandalone(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, io: StandaloneIo): Promise<number> {
+export async function runStandalone(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  io: StandaloneIo,
+): Promise<number> {
   let values: { check?: boolean; help?: boolean };
   let positionals: string[];
   try {
@@ -181,7 +185,14 @@ export function describeConfig(config: StandaloneConfig): Record<string, unknown
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     security:
       security.kind === 'sasl-scram'
-        ? { kind: security.kind, mechanism: security.mechanism, username: security.username, password: '********', tls: security.tls !== false, ca: security.ca ? 'PEM' : undefined }
+        ? {
+            kind: security.kind,
+            mechanism: security.mechanism,
+            username: security.username,
+            password: '********',
+            tls: security.tls !== false,
+            ca: security.ca ? 'PEM' : undefined,
+          }
         : security.kind === 'tls'
           ? { kind: security.kind, ca: security.ca ? 'PEM' : undefined, clientCertificate: security.cert !== undefined }
           : security,

@@ -113,7 +113,9 @@ export function readCommitted<B extends FetchedBatch>(
 ): ReadCommittedResult<B> {
   const batches = partition.records ?? [];
   // Ascending first offset: what the Java consumer's PriorityQueue yields.
-  const pending = [...(partition.abortedTransactions ?? [])].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0));
+  const pending = [...(partition.abortedTransactions ?? [])].sort((a, b) =>
+    a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0,
+  );
   let nextPending = 0;
   const abortedProducers = new Set<bigint>();
   const records: Array<CommittedRecord<B>> = [];

@@ -47,7 +47,15 @@
  * `task.shutdown.graceful.timeout.ms` between them, after which they are abandoned with a warning.
  * Against an unreachable cluster each of those requests would otherwise retry for many seconds.
  */
-import { Admin, Consumer, cooperativeStickyAssigner, FetchIsolationLevels, type ClusterMetadata, type ConsumerOptions, type GroupPartitionsAssigner } from '@platformatic/kafka';
+import {
+  Admin,
+  Consumer,
+  cooperativeStickyAssigner,
+  FetchIsolationLevels,
+  type ClusterMetadata,
+  type ConsumerOptions,
+  type GroupPartitionsAssigner,
+} from '@platformatic/kafka';
 
 type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>;
 import { deliverBatch, type BatchReport } from '../delivery/deliver-batch.ts';
@@ -312,7 +320,10 @@ export class StandaloneWorker {
         }
         if (this.#bufferedRecords() >= before) break;
       }
-      if (!ok) throw new WorkerFatalError('Some partitions could not be delivered at shutdown; they will be delivered again from the ledger on the next start');
+      if (!ok)
+        throw new WorkerFatalError(
+          'Some partitions could not be delivered at shutdown; they will be delivered again from the ledger on the next start',
+        );
       if (this.#fatal) throw this.#fatal;
     } finally {
       // After a fatal error a flush may still be in flight: the ledger must outlive it.
@@ -376,7 +387,10 @@ export class StandaloneWorker {
     try {
       const existing = await admin.listTopics({ includeInternals: false });
       const topics = this.#config.topics;
-      const names = topics.kind === 'regex' ? existing.filter((topic) => topics.pattern.test(topic)).sort() : topics.names.filter((topic) => existing.includes(topic));
+      const names =
+        topics.kind === 'regex'
+          ? existing.filter((topic) => topics.pattern.test(topic)).sort()
+          : topics.names.filter((topic) => existing.includes(topic));
       const missing = topics.kind === 'regex' ? [] : topics.names.filter((topic) => !existing.includes(topic));
       const partitions = new Map<string, number>();
       if (names.length > 0) {
@@ -550,11 +564,16 @@ export class StandaloneWorker {
     for (const state of revoked) this.#partitions.delete(partitionKey(state.topic, state.partition));
     if (revoked.length > 0) {
       this.#log.info('Partitions revoked: dropped what was fetched of them (their new owner resumes from the ledger)', {
-        partitions: revoked.map((s) => ({ partition: `${s.topic}-${s.partition}`, dropped: s.buffer.length - s.inFlight, inFlight: s.inFlight })),
+        partitions: revoked.map((s) => ({
+          partition: `${s.topic}-${s.partition}`,
+          dropped: s.buffer.length - s.inFlight,
+          inFlight: s.inFlight,
+        })),
       });
     }
     const positions = new Map<string, { position: number; source: PositionSource }>();
-    for (const state of this.#partitions.values()) positions.set(partitionKey(state.topic, state.partition), { position: state.position, source: 'kept' });
+    for (const state of this.#partitions.values())
+      positions.set(partitionKey(state.topic, state.partition), { position: state.position, source: 'kept' });
     // Partitions added while positioning ran are positioned at the next pass (the join sets the flag again).
     const generation = this.#assignmentGeneration;
     const topicIds = new Map<string, string>();
@@ -562,7 +581,9 @@ export class StandaloneWorker {
     try {
       const entries = await Promise.all(added.map(({ topic, partition }) => this.#deps.ledger.read(topic, partition)));
       if (added.length > 0) {
-        const metadata = await this.#untilStop(this.#consumer.metadata({ topics: [...new Set(added.map((tp) => tp.topic))], forceUpdate: true }));
+        const metadata = await this.#untilStop(
+          this.#consumer.metadata({ topics: [...new Set(added.map((tp) => tp.topic))], forceUpdate: true }),
+        );
         for (const [name, topic] of metadata.topics) topicIds.set(name, topic.id);
       }
       // An added partition whose ledger entry names another topic id: the topic was deleted and
@@ -597,7 +618,8 @@ export class StandaloneWorker {
         const unresolved: Array<{ topic: string; partition: number }> = [];
         for (const tp of missing) {
           const offset = committed.get(tp.topic)?.[tp.partition];
-          if (offset !== undefined && offset >= 0n) positions.set(partitionKey(tp.topic, tp.partition), { position: Number(offset), source: 'group' });
+          if (offset !== undefined && offset >= 0n)
+            positions.set(partitionKey(tp.topic, tp.partition), { position: Number(offset), source: 'group' });
           else unresolved.push(tp);
         }
         if (unresolved.length > 0) {
@@ -696,23 +718,25 @@ export class StandaloneWorker {
         for (const s of states) byTopic.set(s.topic, [...(byTopic.get(s.topic) ?? []), s]);
         let response: FetchResponse;
         try {
-          response = await this.#untilStop(this.#consumer.fetch({
-            node,
-            maxWaitTime,
-            minBytes: 1,
-            // Always: the broker then stops at the last stable offset and lists aborted transactions (#take).
-            isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-            topics: [...byTopic].map(([topic, list]) => ({
-              topicId: metadata.topics.get(topic)!.id,
-              partitions: list.map((s) => ({
-                partition: s.partition,
-                fetchOffset: BigInt(s.position),
-                currentLeaderEpoch: -1,
-                lastFetchedEpoch: -1,
-                partitionMaxBytes: this.#config.maxPartitionFetchBytes,
+          response = await this.#untilStop(
+            this.#consumer.fetch({
+              node,
+              maxWaitTime,
+              minBytes: 1,
+              // Always: the broker then stops at the last stable offset and lists aborted transactions (#take).
+              isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+              topics: [...byTopic].map(([topic, list]) => ({
+                topicId: metadata.topics.get(topic)!.id,
+                partitions: list.map((s) => ({
+                  partition: s.partition,
+                  fetchOffset: BigInt(s.position),
+                  currentLeaderEpoch: -1,
+                  lastFetchedEpoch: -1,
+                  partitionMaxBytes: this.#config.maxPartitionFetchBytes,
+                })),
               })),
-            })),
-          }));
+            }),
+          );
         } catch (error) {
           await this.#onFetchError(error, states, epoch);
           return;
@@ -924,7 +948,12 @@ export class StandaloneWorker {
         state.buffer = state.buffer.slice(sent);
         state.failures = 0;
         if (this.#partitions.get(partitionKey(state.topic, state.partition)) === state) {
-          commits.push({ topic: state.topic, partition: state.partition, offset: BigInt(partitionReport.committedOffset + 1), leaderEpoch: -1 });
+          commits.push({
+            topic: state.topic,
+            partition: state.partition,
+            offset: BigInt(partitionReport.committedOffset + 1),
+            leaderEpoch: -1,
+          });
         }
         this.#log.debug('Partition delivered', {
           partition: `${state.topic}-${state.partition}`,
@@ -1036,12 +1065,14 @@ export class StandaloneWorker {
     this.#closed = true;
     clearTimeout(this.#listingTimer);
     // A refused partition's position is the old topic's: lag tools must not take it for the new one's.
-    const commits = [...this.#partitions.values()].filter((s) => s.retryAt !== Number.POSITIVE_INFINITY).map((s) => ({
-      topic: s.topic,
-      partition: s.partition,
-      offset: BigInt(s.bufferStart),
-      leaderEpoch: -1,
-    }));
+    const commits = [...this.#partitions.values()]
+      .filter((s) => s.retryAt !== Number.POSITIVE_INFINITY)
+      .map((s) => ({
+        topic: s.topic,
+        partition: s.partition,
+        offset: BigInt(s.bufferStart),
+        leaderEpoch: -1,
+      }));
     const steps: KafkaStopStep[] = [
       { name: 'closing the topic listing', leaves: false },
       ...(this.#joined && commits.length > 0 && !this.#fatal ? [{ name: 'committing the consumer group offsets', leaves: false }] : []),
@@ -1082,7 +1113,11 @@ export class StandaloneWorker {
           (stillMember
             ? `the group coordinator will expire the membership after consumer.session.timeout.ms (${this.#config.sessionTimeoutMs} ms)`
             : 'the connections are dropped'),
-        { abandoned: left.map((step) => step.name), timeoutMs, ...(stillMember ? { sessionTimeoutMs: this.#config.sessionTimeoutMs } : {}) },
+        {
+          abandoned: left.map((step) => step.name),
+          timeoutMs,
+          ...(stillMember ? { sessionTimeoutMs: this.#config.sessionTimeoutMs } : {}),
+        },
       );
       // Closed, the clients stop retrying: their requests fail at once rather than keep the process alive.
       void this.#listingAdmin?.close().catch(() => undefined);
@@ -1148,7 +1183,13 @@ async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolea
     timer = setTimeout(() => resolve(false), ms);
   });
   try {
-    return await Promise.race([work.then(() => true, () => true), timedOut]);
+    return await Promise.race([
+      work.then(
+        () => true,
+        () => true,
+      ),
+      timedOut,
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -62,7 +62,14 @@ setInterval(() => {
 
 /** Starts the watchdog of a server process (see WATCHDOG); `removeDir` is deleted once it is orphaned. */
 export function startWatchdog(childPid: number, options: { readonly graceMs: number; readonly removeDir?: string }): void {
-  const args = ['-e', WATCHDOG, String(process.pid), String(childPid), String(options.graceMs), ...(options.removeDir ? [options.removeDir] : [])];
+  const args = [
+    '-e',
+    WATCHDOG,
+    String(process.pid),
+    String(childPid),
+    String(options.graceMs),
+    ...(options.removeDir ? [options.removeDir] : []),
+  ];
   const watchdog = spawn(process.execPath, args, { stdio: 'ignore', detached: true });
   watchdog.on('error', () => undefined);
   watchdog.unref();

@@ -111,11 +111,7 @@ function sendError(res: ServerResponse, status: number, code: string, message = 
   res.end(body);
 }
 
-function forward(
-  target: URL,
-  req: IncomingMessage,
-  body: Buffer,
-): Promise<{ status: number; headers: OutgoingHttpHeaders; body: Buffer }> {
+function forward(target: URL, req: IncomingMessage, body: Buffer): Promise<{ status: number; headers: OutgoingHttpHeaders; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const headers: OutgoingHttpHeaders = { ...req.headers, host: target.host, 'content-length': body.length };
     delete headers['transfer-encoding'];

@@ -111,7 +111,9 @@ async function fetchJars(version: string, dir: string): Promise<string> {
   mvn.stderr.on('data', keep);
   const [code] = (await once(mvn, 'close')) as [number | null];
   if (code !== 0) {
-    throw new KafkaBrokerStartError(`mvn could not fetch Kafka ${version} (exit code ${code}).\n--- output tail ---\n${output.slice(-2000)}`);
+    throw new KafkaBrokerStartError(
+      `mvn could not fetch Kafka ${version} (exit code ${code}).\n--- output tail ---\n${output.slice(-2000)}`,
+    );
   }
   await rm(join(dir, 'target'), { recursive: true, force: true });
   const jars = readdirSync(dir).filter((f) => f.endsWith('.jar'));
@@ -221,11 +223,9 @@ async function launch(
   const propsFile = join(dir, 'server.properties');
   await writeFile(propsFile, serverProperties(dir, port, controllerPort, extra));
 
-  const format = spawn(
-    'java',
-    [...javaArgs(jars, dir), 'kafka.tools.StorageTool', 'format', '-t', randomClusterId(), '-c', propsFile],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const format = spawn('java', [...javaArgs(jars, dir), 'kafka.tools.StorageTool', 'format', '-t', randomClusterId(), '-c', propsFile], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const formatOutput = tail(format);
   const [formatCode] = (await once(format, 'close')) as [number | null];
   if (formatCode !== 0) {

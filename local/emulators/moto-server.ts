@@ -139,7 +139,9 @@ async function run(command: string, args: string[]): Promise<void> {
   child.stderr.on('data', keep);
   const [code] = (await once(child, 'close')) as [number | null];
   if (code !== 0) {
-    throw new MotoServerError(`moto server: \`${command} ${args.join(' ')}\` failed (exit ${code}).\n--- output tail ---\n${output.slice(-2000)}`);
+    throw new MotoServerError(
+      `moto server: \`${command} ${args.join(' ')}\` failed (exit ${code}).\n--- output tail ---\n${output.slice(-2000)}`,
+    );
   }
 }
 
@@ -187,7 +189,10 @@ async function launch({ python, dir }: MotoInstall, port: number, timeoutMs: num
   for (;;) {
     if (exited !== undefined) {
       if (/Address already in use/i.test(output)) throw new PortTakenError(output);
-      const why = spawnError !== undefined ? `could not run ${python} (${spawnError.message})` : `the process exited (code ${exited.code}, signal ${exited.signal})`;
+      const why =
+        spawnError !== undefined
+          ? `could not run ${python} (${spawnError.message})`
+          : `the process exited (code ${exited.code}, signal ${exited.signal})`;
       throw new MotoServerError(`moto server did not start: ${why}.\n--- output tail ---\n${output.slice(-2000)}`, { cause: spawnError });
     }
     try {
@@ -198,9 +203,12 @@ async function launch({ python, dir }: MotoInstall, port: number, timeoutMs: num
     } catch (err) {
       if (Date.now() > deadline) {
         await stopChild(child, exit, 5_000);
-        throw new MotoServerError(`moto server did not answer on ${endpoint} within ${timeoutMs} ms.\n--- output tail ---\n${output.slice(-2000)}`, {
-          cause: err,
-        });
+        throw new MotoServerError(
+          `moto server did not answer on ${endpoint} within ${timeoutMs} ms.\n--- output tail ---\n${output.slice(-2000)}`,
+          {
+            cause: err,
+          },
+        );
       }
     }
     await new Promise((r) => setTimeout(r, 100));

@@ -49,7 +49,7 @@ const WHAT = {
     install: 'install Python 3 with pip, e.g. `apt-get install python3 python3-pip`',
   },
   pip: {
-    name: "pip for `python3` (`python3 -m pip` installs moto[server] from PyPI once)",
+    name: 'pip for `python3` (`python3 -m pip` installs moto[server] from PyPI once)',
     install: 'install pip, e.g. `apt-get install python3-pip`',
   },
 } as const satisfies Record<Tool, { name: string; install: string }>;

@@ -380,9 +380,14 @@ async function createBucket(store: Store, ctx: RequestContext): Promise<Reply> {
     throw new S3Error(400, 'InvalidBucketName', 'The specified bucket is not valid.', { BucketName: name });
   }
   if (store.buckets.has(name)) {
-    throw new S3Error(409, 'BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', {
-      BucketName: name,
-    });
+    throw new S3Error(
+      409,
+      'BucketAlreadyOwnedByYou',
+      'Your previous request to create the named bucket succeeded and you already own it.',
+      {
+        BucketName: name,
+      },
+    );
   }
   await store.createBucket(name);
   return { status: 200, headers: { location: `/${name}` } };
@@ -442,9 +447,14 @@ async function putObject(store: Store, ctx: RequestContext): Promise<Reply> {
 
     // The check and the create happen in one synchronous step: no other request can run between.
     if (mine.conflicted) {
-      throw new S3Error(409, 'ConditionalRequestConflict', 'A conflicting conditional operation is currently in progress against this resource. Please try again.', {
-        Key: key,
-      });
+      throw new S3Error(
+        409,
+        'ConditionalRequestConflict',
+        'A conflicting conditional operation is currently in progress against this resource. Please try again.',
+        {
+          Key: key,
+        },
+      );
     }
     const existing = bucket.objects.get(key);
     if (ifNoneMatch !== undefined && existing !== undefined) {
@@ -487,9 +497,7 @@ async function readPutBody(ctx: RequestContext): Promise<{ body: Buffer; trailer
   const contentSha = header(h['x-amz-content-sha256']) ?? '';
   const chunked =
     contentSha.startsWith('STREAMING-') ||
-    (header(h['content-encoding']) ?? '')
-      .split(',')
-      .some((s) => s.trim().toLowerCase() === 'aws-chunked');
+    (header(h['content-encoding']) ?? '').split(',').some((s) => s.trim().toLowerCase() === 'aws-chunked');
   const decodedLengthHeader = header(h['x-amz-decoded-content-length']);
   if (chunked ? decodedLengthHeader === undefined : h['content-length'] === undefined) {
     await readBody(ctx);
@@ -500,10 +508,15 @@ async function readPutBody(ctx: RequestContext): Promise<{ body: Buffer; trailer
     if (/^[0-9a-f]{64}$/i.test(contentSha)) {
       const actual = createHash('sha256').update(raw).digest('hex');
       if (actual !== contentSha.toLowerCase()) {
-        throw new S3Error(400, 'XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.", {
-          ClientComputedContentSHA256: contentSha,
-          S3ComputedContentSHA256: actual,
-        });
+        throw new S3Error(
+          400,
+          'XAmzContentSHA256Mismatch',
+          "The provided 'x-amz-content-sha256' header does not match what was computed.",
+          {
+            ClientComputedContentSHA256: contentSha,
+            S3ComputedContentSHA256: actual,
+          },
+        );
       }
     }
     return { body: raw, trailers: {} };
@@ -675,9 +688,15 @@ function getObject(store: Store, ctx: RequestContext, head: boolean): Reply {
   const size = object.body.length;
   const range = parseRange(header(h['range']), size);
   if (range === 'unsatisfiable') {
-    throw new S3Error(416, 'InvalidRange', 'The requested range is not satisfiable', { RangeRequested: header(h['range']) ?? '', ActualObjectSize: String(size) }, {
-      'content-range': `bytes */${size}`,
-    });
+    throw new S3Error(
+      416,
+      'InvalidRange',
+      'The requested range is not satisfiable',
+      { RangeRequested: header(h['range']) ?? '', ActualObjectSize: String(size) },
+      {
+        'content-range': `bytes */${size}`,
+      },
+    );
   }
   if (range === undefined && header(h['x-amz-checksum-mode'])?.toUpperCase() === 'ENABLED' && object.checksum !== undefined) {
     headers[`x-amz-checksum-${object.checksum.algorithm.toLowerCase()}`] = object.checksum.value;
@@ -794,11 +813,7 @@ function listObjectsV2(store: Store, ctx: RequestContext): Reply {
   }
 
   const enc = (s: string): string => xml(encodingType === 'url' ? urlEncodeKey(s) : s);
-  const parts: string[] = [
-    `<ListBucketResult xmlns="${XMLNS}">`,
-    `<Name>${xml(bucket.name)}</Name>`,
-    `<Prefix>${enc(prefix)}</Prefix>`,
-  ];
+  const parts: string[] = [`<ListBucketResult xmlns="${XMLNS}">`, `<Name>${xml(bucket.name)}</Name>`, `<Prefix>${enc(prefix)}</Prefix>`];
   if (delimiter !== '') parts.push(`<Delimiter>${enc(delimiter)}</Delimiter>`);
   parts.push(`<MaxKeys>${maxKeys}</MaxKeys>`);
   if (encodingType !== undefined) parts.push(`<EncodingType>${xml(encodingType)}</EncodingType>`);
@@ -809,7 +824,9 @@ function listObjectsV2(store: Store, ctx: RequestContext): Reply {
   for (const o of contents) {
     parts.push(
       `<Contents><Key>${enc(o.key)}</Key><LastModified>${iso(o.lastModified)}</LastModified><ETag>${xml(o.etag)}</ETag>` +
-        (o.checksum === undefined ? '' : `<ChecksumAlgorithm>${o.checksum.algorithm}</ChecksumAlgorithm><ChecksumType>FULL_OBJECT</ChecksumType>`) +
+        (o.checksum === undefined
+          ? ''
+          : `<ChecksumAlgorithm>${o.checksum.algorithm}</ChecksumAlgorithm><ChecksumType>FULL_OBJECT</ChecksumType>`) +
         `<Size>${o.body.length}</Size><StorageClass>STANDARD</StorageClass></Contents>`,
     );
   }
@@ -829,7 +846,10 @@ function decodeToken(token: string): string | undefined {
 
 /** S3's `encoding-type=url`: percent-encoding with `/` kept and spaces as `+`. */
 function urlEncodeKey(s: string): string {
-  return encodeURIComponent(s).replace(/%2F/g, '/').replace(/%20/g, '+').replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return encodeURIComponent(s)
+    .replace(/%2F/g, '/')
+    .replace(/%20/g, '+')
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -842,7 +862,8 @@ async function deleteObjects(store: Store, ctx: RequestContext): Promise<Reply> 
   const text = body.toString('utf8');
   const quiet = /<Quiet>\s*true\s*<\/Quiet>/i.test(text);
   const keys = [...text.matchAll(/<Object>[\s\S]*?<Key>([\s\S]*?)<\/Key>[\s\S]*?<\/Object>/g)].map((m) => unxml(m[1] ?? ''));
-  if (keys.length > 1000) throw new S3Error(400, 'MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
+  if (keys.length > 1000)
+    throw new S3Error(400, 'MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
   const deleted: string[] = [];
   for (const key of keys) {
     await store.delete(ctx.bucket, key);
@@ -923,7 +944,10 @@ class Store {
     const tracked = next.finally(() => {
       if (this.writes.get(id) === tracked) this.writes.delete(id);
     });
-    this.writes.set(id, tracked.catch(() => undefined));
+    this.writes.set(
+      id,
+      tracked.catch(() => undefined),
+    );
     return next;
   }
 
@@ -969,7 +993,9 @@ class Store {
         info = JSON.parse(await readFile(join(dir, 'bucket.json'), 'utf8')) as typeof info;
         if (typeof info?.name !== 'string') throw new Error('it names no bucket');
       } catch (err) {
-        problem(`cannot load bucket directory ${dir}: ${join(dir, 'bucket.json')}: ${describeLoadError(err)}; its files are kept, the bucket is not served`);
+        problem(
+          `cannot load bucket directory ${dir}: ${join(dir, 'bucket.json')}: ${describeLoadError(err)}; its files are kept, the bucket is not served`,
+        );
         continue;
       }
       const bucket: Bucket = { name: info.name, createdAt: info.createdAt, objects: new Map(), sortedKeys: undefined, inFlight: new Map() };
@@ -988,7 +1014,9 @@ class Store {
             throw new Error('it lacks key, bodyFile or size');
           }
         } catch (err) {
-          problem(`cannot load kept object ${path} in bucket ${bucket.name}: ${describeLoadError(err)}; its files are kept, the object is not served`);
+          problem(
+            `cannot load kept object ${path} in bucket ${bucket.name}: ${describeLoadError(err)}; its files are kept, the object is not served`,
+          );
           // Its body files (`<sha256(key)>.<random>.bin`) are kept with it.
           unloadable.add(file.slice(0, -'.json'.length));
           continue;
@@ -1003,8 +1031,13 @@ class Store {
           unreadable = describeLoadError(err);
         }
         if (body === undefined || body.length !== meta.size) {
-          const why = body === undefined ? `its body ${meta.bodyFile} cannot be read (${unreadable})` : `its body ${meta.bodyFile} has ${body.length} bytes, expected ${meta.size}`;
-          problem(`cannot load kept object ${meta.key} in bucket ${bucket.name}: ${why}; its files are kept (${path}), the object is not served`);
+          const why =
+            body === undefined
+              ? `its body ${meta.bodyFile} cannot be read (${unreadable})`
+              : `its body ${meta.bodyFile} has ${body.length} bytes, expected ${meta.size}`;
+          problem(
+            `cannot load kept object ${meta.key} in bucket ${bucket.name}: ${why}; its files are kept (${path}), the object is not served`,
+          );
           continue;
         }
         const { size: _size, bodyFile: _bodyFile, ...rest } = meta;
@@ -1050,11 +1083,19 @@ function errorReply(err: unknown, ctx: RequestContext | undefined, method: strin
   const e =
     err instanceof S3Error
       ? err
-      : new S3Error(500, 'InternalError', `We encountered an internal error. Please try again. (${err instanceof Error ? err.message : String(err)})`);
+      : new S3Error(
+          500,
+          'InternalError',
+          `We encountered an internal error. Please try again. (${err instanceof Error ? err.message : String(err)})`,
+        );
   const extra: Record<string, string> = { ...e.extra };
   if (ctx !== undefined) extra['Resource'] = ctx.resource;
   if (method === 'HEAD') return { status: e.status, headers: e.headers };
-  return { status: e.status, headers: { 'content-type': 'application/xml', ...e.headers }, body: XML_DECL + errorXml(e.code, e.message, extra, requestId) };
+  return {
+    status: e.status,
+    headers: { 'content-type': 'application/xml', ...e.headers },
+    body: XML_DECL + errorXml(e.code, e.message, extra, requestId),
+  };
 }
 
 function errorXml(code: string, message: string, extra: Readonly<Record<string, string>>, requestId: string): string {

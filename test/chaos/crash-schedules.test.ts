@@ -46,7 +46,9 @@ describe('chaos: a crash at every step of the protocol', () => {
     const unfired = results.filter(({ result }) => result.crashes === 0).map(({ scenario }) => scenario.name);
     expect(unfired).toEqual([]);
     expect(crashed).toBe(scenarios.length);
-    console.info(`crash schedules: ${scenarios.length} run, ${crashed} crashed, ${results.reduce((n, r) => n + r.result.invocations, 0)} invocations`);
+    console.info(
+      `crash schedules: ${scenarios.length} run, ${crashed} crashed, ${results.reduce((n, r) => n + r.result.invocations, 0)} invocations`,
+    );
   });
 
   it('loses and duplicates nothing over 88 crash schedules with poison records dead-lettered', async () => {
@@ -94,7 +96,9 @@ describe('chaos: a crash at every step of the protocol', () => {
     );
     const results = await runAll(world(), scenarios);
     expect(violations(results)).toEqual([]);
-    expect(results.flatMap(({ scenario, result }) => (result.skipped?.problems ?? []).map((problem) => `${scenario.name}: ${problem}`))).toEqual([]);
+    expect(
+      results.flatMap(({ scenario, result }) => (result.skipped?.problems ?? []).map((problem) => `${scenario.name}: ${problem}`)),
+    ).toEqual([]);
     const discarded = results.reduce((n, { result }) => n + (result.skipped?.records ?? 0), 0);
     expect(discarded).toBeGreaterThan(0);
     console.info(`source-skip crash schedules: ${scenarios.length} run, ${discarded} records discarded and accounted for`);

@@ -31,7 +31,9 @@ describe('chaos: time-based partitioning and rotation', () => {
   const expectation = { path: hourlyPath(5 * 60 + 30), maxRecords: 4, intervalMs: 20 * 60_000 };
 
   const layoutViolations = (results: ReadonlyArray<{ scenario: Scenario; result: ScenarioResult }>) =>
-    results.flatMap(({ scenario, result }) => checkLayout(result.delivered, result.prefix, expectation).map((p) => `${scenario.name}: ${p}`));
+    results.flatMap(({ scenario, result }) =>
+      checkLayout(result.delivered, result.prefix, expectation).map((p) => `${scenario.name}: ${p}`),
+    );
 
   /** `msk-s3-sink verify`'s reconciliation over each scenario's objects: no gap, no overlap. */
   const verifyErrors = async (results: ReadonlyArray<{ scenario: Scenario; result: ScenarioResult }>) => {
@@ -131,7 +133,11 @@ describe('chaos: time-based partitioning and rotation', () => {
 describe('chaos: field partitioning', () => {
   const world = useChaosWorld();
   const REGIONS = ['eu-west-1', 'us-east-1', 'ap south'] as const;
-  const DIRECTORIES: Record<string, string> = { 'eu-west-1': 'region=eu-west-1', 'us-east-1': 'region=us-east-1', 'ap south': 'region=ap%20south' };
+  const DIRECTORIES: Record<string, string> = {
+    'eu-west-1': 'region=eu-west-1',
+    'us-east-1': 'region=us-east-1',
+    'ap south': 'region=ap%20south',
+  };
   /** Regions in runs: the region changes at a record with probability 0.3 (per scenario: `values` is called in offset order). */
   const regions = () => {
     let current = 0;
@@ -155,7 +161,8 @@ describe('chaos: field partitioning', () => {
         const rest = key.slice(result.prefix.length);
         const directory = rest.slice(rest.indexOf('/') + 1, rest.lastIndexOf('/'));
         if (found.size !== 1) problems.push(`${scenario.name}: ${key} spans ${[...found].join(', ')}`);
-        for (const region of found) if (DIRECTORIES[region] !== directory) problems.push(`${scenario.name}: ${key} holds region ${region}, in ${directory}`);
+        for (const region of found)
+          if (DIRECTORIES[region] !== directory) problems.push(`${scenario.name}: ${key} holds region ${region}, in ${directory}`);
       }
       return problems;
     });

@@ -66,10 +66,18 @@ describe('chaos: a ledger reset during processing', () => {
       const lines0 = result.delivered.filter((line) => line.line['partition'] === 0);
       const lines1 = result.delivered.filter((line) => line.line['partition'] === 1);
       // The new generation holds the replayed range and everything after it, exactly once.
-      const replayed = check(partition0!.filter((record) => record.offset >= reset.replayFrom), lines0, { generation: 1 });
+      const replayed = check(
+        partition0!.filter((record) => record.offset >= reset.replayFrom),
+        lines0,
+        { generation: 1 },
+      );
       expect(exactlyOnce(replayed), `${scenario.name}: ${JSON.stringify(replayed)}`).toBe(true);
       // The old generation still holds what it had committed, without duplicates.
-      const old = check(partition0!.filter((record) => record.offset <= reset.committedBefore), lines0, { generation: 0 });
+      const old = check(
+        partition0!.filter((record) => record.offset <= reset.committedBefore),
+        lines0,
+        { generation: 0 },
+      );
       expect(old.lost, scenario.name).toEqual([]);
       expect(old.duplicated, scenario.name).toEqual([]);
       // The other partition is untouched by the reset.

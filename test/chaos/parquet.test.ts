@@ -35,10 +35,16 @@ describe('chaos: Parquet', () => {
     );
     const results = await runAll(world(), scenarios);
     expect(violations(results)).toEqual([]);
-    expect(results.flatMap(({ scenario, result }) => checkLayout(result.delivered, result.prefix, { path: hourlyPath(0), maxRecords: 5 }).map((p) => `${scenario.name}: ${p}`))).toEqual([]);
+    expect(
+      results.flatMap(({ scenario, result }) =>
+        checkLayout(result.delivered, result.prefix, { path: hourlyPath(0), maxRecords: 5 }).map((p) => `${scenario.name}: ${p}`),
+      ),
+    ).toEqual([]);
     expect(results.every(({ result }) => result.delivered.every((d) => d.key.endsWith('.parquet')))).toBe(true);
     expect(results.every(({ result }) => result.deadLetters !== undefined && result.deadLetters.expected > 0)).toBe(true);
     expect(results.filter(({ result }) => result.crashes === 0).map(({ scenario }) => scenario.name)).toEqual([]);
-    console.info(`parquet crash schedules: ${scenarios.length} run, ${results.reduce((n, r) => n + r.result.delivered.length, 0)} rows read back`);
+    console.info(
+      `parquet crash schedules: ${scenarios.length} run, ${results.reduce((n, r) => n + r.result.delivered.length, 0)} rows read back`,
+    );
   });
 });

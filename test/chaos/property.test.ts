@@ -23,10 +23,7 @@ describe('property: exactly once over random boundaries and redeliveries', () =>
           maxBatch: fc.integer({ min: 1, max: 15 }),
           concurrency: fc.integer({ min: 1, max: 2 }),
           rewindRate: fc.double({ min: 0, max: 0.5, noNaN: true }),
-          crash: fc.option(
-            fc.record({ invocation: fc.nat(4), at: fc.nat(8), landed: fc.boolean() }),
-            { nil: undefined },
-          ),
+          crash: fc.option(fc.record({ invocation: fc.nat(4), at: fc.nat(8), landed: fc.boolean() }), { nil: undefined }),
           reportBatchItemFailures: fc.boolean(),
         }),
         async (drawn) => {

@@ -33,7 +33,7 @@ describe('chaos: throttling and 5xx from S3 and DynamoDB', () => {
     world = { s3: sinkS3, bucket: s3.bucket, dynamoDb: sinkDynamo, table: ledger.tableName };
     // The read-back (List/Get) is left alone; every operation the sink uses may fail.
     let random = 0x9e3779b9;
-    const next = () => ((random = (Math.imul(random ^ (random >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32);
+    const next = () => (random = (Math.imul(random ^ (random >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32;
     s3.emulator.setFaults(({ operation }) => {
       if (operation !== 'PutObject' && operation !== 'HeadObject') return undefined;
       const roll = next();

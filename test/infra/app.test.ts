@@ -106,34 +106,45 @@ describe('the CDK app', () => {
   });
 
   it.each([
-    ['self-managed Kafka in a VPC, existing bucket with a KMS key', {
-      'msk.cluster.arn': undefined,
-      'bootstrap.servers': 'b-1.internal:9096',
-      'sasl.mechanism': 'SCRAM-SHA-512',
-      'kafka.auth.secret.arn': 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:kafka-AbCdEf',
-      'kafka.vpc.subnet.ids': 'subnet-0a,subnet-0b',
-      'kafka.vpc.security.group.id': 'sg-0123abcd',
-      's3.bucket.name': 'existing-sink-bucket',
-      's3.sse.kms.key.id': 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
-      'lambda.on.failure.destination': 'sqs',
-      'alarms.email': undefined,
-      'alarms.sns.topic.arn': 'arn:aws:sns:eu-west-1:123456789012:ops',
-    }],
-    ['MSK without a consumer group id, KMS bucket, on demand', {
-      'group.id': undefined,
-      topics: 'orders',
-      's3.ssea.name': 'aws:kms',
-      'lambda.provisioned.pollers.min': undefined,
-      'lambda.provisioned.pollers.max': undefined,
-      'lambda.report.batch.item.failures': undefined,
-      'lambda.bisect.batch.on.error': undefined,
-      'lambda.retry.attempts': undefined,
-      'lambda.on.failure.destination': undefined,
-    }],
+    [
+      'self-managed Kafka in a VPC, existing bucket with a KMS key',
+      {
+        'msk.cluster.arn': undefined,
+        'bootstrap.servers': 'b-1.internal:9096',
+        'sasl.mechanism': 'SCRAM-SHA-512',
+        'kafka.auth.secret.arn': 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:kafka-AbCdEf',
+        'kafka.vpc.subnet.ids': 'subnet-0a,subnet-0b',
+        'kafka.vpc.security.group.id': 'sg-0123abcd',
+        's3.bucket.name': 'existing-sink-bucket',
+        's3.sse.kms.key.id': 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+        'lambda.on.failure.destination': 'sqs',
+        'alarms.email': undefined,
+        'alarms.sns.topic.arn': 'arn:aws:sns:eu-west-1:123456789012:ops',
+      },
+    ],
+    [
+      'MSK without a consumer group id, KMS bucket, on demand',
+      {
+        'group.id': undefined,
+        topics: 'orders',
+        's3.ssea.name': 'aws:kms',
+        'lambda.provisioned.pollers.min': undefined,
+        'lambda.provisioned.pollers.max': undefined,
+        'lambda.report.batch.item.failures': undefined,
+        'lambda.bisect.batch.on.error': undefined,
+        'lambda.retry.attempts': undefined,
+        'lambda.on.failure.destination': undefined,
+      },
+    ],
   ])('passes cdk-nag AwsSolutions with no unacknowledged finding: %s', (_what, overrides) => {
     const connector = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
-    const removed = Object.entries(overrides).filter(([, value]) => value === undefined).map(([key]) => key);
-    const { app } = buildApp({ context: { ...testContext(), connector: { ...connector, ...Object.fromEntries(removed.map((key) => [key, null])) } }, outdir: outdir() });
+    const removed = Object.entries(overrides)
+      .filter(([, value]) => value === undefined)
+      .map(([key]) => key);
+    const { app } = buildApp({
+      context: { ...testContext(), connector: { ...connector, ...Object.fromEntries(removed.map((key) => [key, null])) } },
+      outdir: outdir(),
+    });
     expect(() => app.synth()).not.toThrow();
   });
 

@@ -167,7 +167,7 @@ describe('the sink keys: CDK configuration and standalone properties map alike',
     }
   });
 
-  it('the standalone worker no longer rejects the layout keys, and words the function loader\'s problems by key', () => {
+  it("the standalone worker no longer rejects the layout keys, and words the function loader's problems by key", () => {
     expect(problemsOf(() => resolveStandaloneConfig({ ...workerMinimal, 'path.format': 'YYYY' }, {}, { baseDir: '/tmp' }))).toEqual([
       'path.format: time fields need partitioner.class=time',
     ]);

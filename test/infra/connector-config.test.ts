@@ -23,10 +23,25 @@ const mapping: Array<[string, Record<string, unknown>, (props: MskS3SinkProps) =
   ['topics (YAML list)', { topics: ['a1', 'b2'] }, (p) => p.topics, ['a1', 'b2']],
   ['flush.size', { 'flush.size': '500' }, (p) => p.batchSize, 500],
   ['offset.flush.interval.ms', { 'offset.flush.interval.ms': 10_000 }, (p) => p.maxBatchingWindow?.toSeconds(), 10],
-  ['consumer.auto.offset.reset=earliest', { 'consumer.auto.offset.reset': 'earliest' }, (p) => p.startingPosition, { type: 'TRIM_HORIZON' }],
+  [
+    'consumer.auto.offset.reset=earliest',
+    { 'consumer.auto.offset.reset': 'earliest' },
+    (p) => p.startingPosition,
+    { type: 'TRIM_HORIZON' },
+  ],
   ['consumer.auto.offset.reset=latest', { 'consumer.auto.offset.reset': 'latest' }, (p) => p.startingPosition, { type: 'LATEST' }],
-  ['consumer.auto.offset.reset=ISO time', { 'consumer.auto.offset.reset': '2024-05-01T00:00:00Z' }, (p) => p.startingPosition, { type: 'AT_TIMESTAMP', timestamp: 1_714_521_600 }],
-  ['consumer.auto.offset.reset=epoch ms', { 'consumer.auto.offset.reset': '1714521600000' }, (p) => p.startingPosition, { type: 'AT_TIMESTAMP', timestamp: 1_714_521_600 }],
+  [
+    'consumer.auto.offset.reset=ISO time',
+    { 'consumer.auto.offset.reset': '2024-05-01T00:00:00Z' },
+    (p) => p.startingPosition,
+    { type: 'AT_TIMESTAMP', timestamp: 1_714_521_600 },
+  ],
+  [
+    'consumer.auto.offset.reset=epoch ms',
+    { 'consumer.auto.offset.reset': '1714521600000' },
+    (p) => p.startingPosition,
+    { type: 'AT_TIMESTAMP', timestamp: 1_714_521_600 },
+  ],
   ['group.id', { 'group.id': 'my-sink' }, (p) => p.consumerGroupId, 'my-sink'],
   ['consumer.group.id (alias)', { 'consumer.group.id': 'my-sink' }, (p) => p.consumerGroupId, 'my-sink'],
   ['errors.tolerance', { 'errors.tolerance': 'all' }, (p) => p.errorsTolerance, 'all'],
@@ -39,19 +54,74 @@ const mapping: Array<[string, Record<string, unknown>, (props: MskS3SinkProps) =
   ['s3.ssea.name=aws:kms', { 's3.ssea.name': 'aws:kms' }, (p) => p.bucketEncryption, 'KMS'],
   ['s3.bucket.versioning', { 's3.bucket.versioning': 'true' }, (p) => p.bucketVersioned, true],
   ['s3.dead.letter.expiration.days', { 's3.dead.letter.expiration.days': 30 }, (p) => p.deadLetterExpirationDays, 30],
-  ['sasl.mechanism=AWS_MSK_IAM', { 'security.protocol': 'SASL_SSL', 'sasl.mechanism': 'AWS_MSK_IAM' }, (p) => p.source.kind === 'msk' && p.source.authentication?.type, 'iam'],
-  ['sasl.mechanism=SCRAM-SHA-512', { 'sasl.mechanism': 'SCRAM-SHA-512', 'kafka.auth.secret.arn': SECRET_ARN }, (p) => p.source.kind === 'msk' && p.source.authentication?.type, 'sasl-scram'],
-  ['security.protocol=SSL (mTLS)', { 'security.protocol': 'SSL', 'kafka.auth.secret.arn': SECRET_ARN }, (p) => p.source.kind === 'msk' && p.source.authentication?.type, 'mtls'],
+  [
+    'sasl.mechanism=AWS_MSK_IAM',
+    { 'security.protocol': 'SASL_SSL', 'sasl.mechanism': 'AWS_MSK_IAM' },
+    (p) => p.source.kind === 'msk' && p.source.authentication?.type,
+    'iam',
+  ],
+  [
+    'sasl.mechanism=SCRAM-SHA-512',
+    { 'sasl.mechanism': 'SCRAM-SHA-512', 'kafka.auth.secret.arn': SECRET_ARN },
+    (p) => p.source.kind === 'msk' && p.source.authentication?.type,
+    'sasl-scram',
+  ],
+  [
+    'security.protocol=SSL (mTLS)',
+    { 'security.protocol': 'SSL', 'kafka.auth.secret.arn': SECRET_ARN },
+    (p) => p.source.kind === 'msk' && p.source.authentication?.type,
+    'mtls',
+  ],
   ['msk.serverless', { 'msk.serverless': true }, (p) => p.source.kind === 'msk' && p.source.serverless, true],
-  ['lambda.provisioned.pollers.*', { 'lambda.provisioned.pollers.min': 2, 'lambda.provisioned.pollers.max': '8', 'lambda.provisioned.poller.group': 'g1' }, (p) => p.provisionedPollers, { minimumPollers: 2, maximumPollers: 8, pollerGroupName: 'g1' }],
-  ['lambda.report.batch.item.failures', { 'lambda.provisioned.pollers.max': 2, 'lambda.report.batch.item.failures': 'true' }, (p) => p.reportBatchItemFailures, true],
-  ['lambda.retry.attempts + on failure', { 'lambda.provisioned.pollers.max': 2, 'lambda.retry.attempts': 3, 'lambda.on.failure.destination': 'sqs' }, (p) => [p.retryAttempts, p.onFailure], [3, { type: 'sqs' }]],
-  ['lambda.max.record.age.seconds', { 'lambda.provisioned.pollers.max': 2, 'lambda.max.record.age.seconds': 3600, 'lambda.retry.attempts': 5, 'lambda.on.failure.destination': 's3' }, (p) => p.maxRecordAge?.toSeconds(), 3600],
-  ['lambda.bisect.batch.on.error', { 'lambda.provisioned.pollers.max': 2, 'lambda.bisect.batch.on.error': true }, (p) => p.bisectBatchOnError, true],
-  ['lambda.memory.mb / timeout', { 'lambda.memory.mb': 2048, 'lambda.timeout.seconds': 120 }, (p) => [p.memorySize, p.timeout?.toSeconds()], [2048, 120]],
+  [
+    'lambda.provisioned.pollers.*',
+    { 'lambda.provisioned.pollers.min': 2, 'lambda.provisioned.pollers.max': '8', 'lambda.provisioned.poller.group': 'g1' },
+    (p) => p.provisionedPollers,
+    { minimumPollers: 2, maximumPollers: 8, pollerGroupName: 'g1' },
+  ],
+  [
+    'lambda.report.batch.item.failures',
+    { 'lambda.provisioned.pollers.max': 2, 'lambda.report.batch.item.failures': 'true' },
+    (p) => p.reportBatchItemFailures,
+    true,
+  ],
+  [
+    'lambda.retry.attempts + on failure',
+    { 'lambda.provisioned.pollers.max': 2, 'lambda.retry.attempts': 3, 'lambda.on.failure.destination': 'sqs' },
+    (p) => [p.retryAttempts, p.onFailure],
+    [3, { type: 'sqs' }],
+  ],
+  [
+    'lambda.max.record.age.seconds',
+    {
+      'lambda.provisioned.pollers.max': 2,
+      'lambda.max.record.age.seconds': 3600,
+      'lambda.retry.attempts': 5,
+      'lambda.on.failure.destination': 's3',
+    },
+    (p) => p.maxRecordAge?.toSeconds(),
+    3600,
+  ],
+  [
+    'lambda.bisect.batch.on.error',
+    { 'lambda.provisioned.pollers.max': 2, 'lambda.bisect.batch.on.error': true },
+    (p) => p.bisectBatchOnError,
+    true,
+  ],
+  [
+    'lambda.memory.mb / timeout',
+    { 'lambda.memory.mb': 2048, 'lambda.timeout.seconds': 120 },
+    (p) => [p.memorySize, p.timeout?.toSeconds()],
+    [2048, 120],
+  ],
   ['lambda.log.retention.days', { 'lambda.log.retention.days': 90 }, (p) => p.logRetention, 90],
   ['sink.max.concurrency', { 'sink.max.concurrency': 8 }, (p) => p.maxConcurrency, 8],
-  ['alarms.email', { 'alarms.email': 'a@example.com,b@example.com' }, (p) => [p.alarms?.topic, p.alarms?.emails], [true, ['a@example.com', 'b@example.com']]],
+  [
+    'alarms.email',
+    { 'alarms.email': 'a@example.com,b@example.com' },
+    (p) => [p.alarms?.topic, p.alarms?.emails],
+    [true, ['a@example.com', 'b@example.com']],
+  ],
   ['alarms.offset.lag.threshold', { 'alarms.offset.lag.threshold': 5000 }, (p) => p.alarms?.offsetLagThreshold, 5000],
 ];
 
@@ -131,26 +201,82 @@ describe('connector configuration errors', () => {
 
   /** [what, config, a problem the error must list] */
   const conflicts: Array<[string, Record<string, unknown>, string]> = [
-    ['two group ids', { ...minimal, 'group.id': 'a', 'consumer.group.id': 'b' }, 'group.id, consumer.group.id: conflicting values for the same setting'],
-    ['two resets', { ...minimal, 'consumer.auto.offset.reset': 'earliest', 'auto.offset.reset': 'latest' }, 'consumer.auto.offset.reset, auto.offset.reset: conflicting values'],
+    [
+      'two group ids',
+      { ...minimal, 'group.id': 'a', 'consumer.group.id': 'b' },
+      'group.id, consumer.group.id: conflicting values for the same setting',
+    ],
+    [
+      'two resets',
+      { ...minimal, 'consumer.auto.offset.reset': 'earliest', 'auto.offset.reset': 'latest' },
+      'consumer.auto.offset.reset, auto.offset.reset: conflicting values',
+    ],
     ['both sources', { ...minimal, 'bootstrap.servers': 'b:9092' }, 'msk.cluster.arn, bootstrap.servers: conflicting sources'],
     ['no source', { topics: 'orders' }, 'msk.cluster.arn or bootstrap.servers: one is required'],
     ['no topics', { 'msk.cluster.arn': CLUSTER_ARN }, 'topics:'],
-    ['bad reset', { ...minimal, 'consumer.auto.offset.reset': 'yesterday' }, 'consumer.auto.offset.reset: expected earliest, latest, an ISO-8601 date-time'],
-    ['reset none', { ...minimal, 'consumer.auto.offset.reset': 'none' }, 'consumer.auto.offset.reset: none (fail when no offset is committed) has no event source mapping equivalent'],
-    ['interval not in seconds', { ...minimal, 'offset.flush.interval.ms': 1500 }, 'offset.flush.interval.ms: the batching window is set in whole seconds'],
-    ['avro', { ...minimal, 'format.class': 'io.confluent.connect.s3.format.avro.AvroFormat' }, 'format.class: one of io.confluent.connect.s3.format.json.JsonFormat (JSON Lines), …parquet.ParquetFormat or …bytearray.ByteArrayFormat'],
+    [
+      'bad reset',
+      { ...minimal, 'consumer.auto.offset.reset': 'yesterday' },
+      'consumer.auto.offset.reset: expected earliest, latest, an ISO-8601 date-time',
+    ],
+    [
+      'reset none',
+      { ...minimal, 'consumer.auto.offset.reset': 'none' },
+      'consumer.auto.offset.reset: none (fail when no offset is committed) has no event source mapping equivalent',
+    ],
+    [
+      'interval not in seconds',
+      { ...minimal, 'offset.flush.interval.ms': 1500 },
+      'offset.flush.interval.ms: the batching window is set in whole seconds',
+    ],
+    [
+      'avro',
+      { ...minimal, 'format.class': 'io.confluent.connect.s3.format.avro.AvroFormat' },
+      'format.class: one of io.confluent.connect.s3.format.json.JsonFormat (JSON Lines), …parquet.ParquetFormat or …bytearray.ByteArrayFormat',
+    ],
     ['IAM with a secret', { ...minimal, 'kafka.auth.secret.arn': SECRET_ARN }, 'kafka.auth.secret.arn: not used with IAM authentication'],
-    ['SCRAM without a secret', { ...minimal, 'sasl.mechanism': 'SCRAM-SHA-512' }, 'kafka.auth.secret.arn: required for SCRAM or mutual TLS'],
-    ['MSK with SCRAM-SHA-256', { ...minimal, 'sasl.mechanism': 'SCRAM-SHA-256', 'kafka.auth.secret.arn': SECRET_ARN }, 'sasl.mechanism: Amazon MSK supports AWS_MSK_IAM or SCRAM-SHA-512'],
+    [
+      'SCRAM without a secret',
+      { ...minimal, 'sasl.mechanism': 'SCRAM-SHA-512' },
+      'kafka.auth.secret.arn: required for SCRAM or mutual TLS',
+    ],
+    [
+      'MSK with SCRAM-SHA-256',
+      { ...minimal, 'sasl.mechanism': 'SCRAM-SHA-256', 'kafka.auth.secret.arn': SECRET_ARN },
+      'sasl.mechanism: Amazon MSK supports AWS_MSK_IAM or SCRAM-SHA-512',
+    ],
     ['plaintext', { ...minimal, 'security.protocol': 'PLAINTEXT' }, 'security.protocol: PLAINTEXT is not supported'],
-    ['SSL and SASL', { ...minimal, 'security.protocol': 'SSL', 'sasl.mechanism': 'SCRAM-SHA-512', 'kafka.auth.secret.arn': SECRET_ARN }, 'sasl.mechanism: conflicts with security.protocol=SSL'],
-    ['subnets without a group', { topics: 'orders', 'bootstrap.servers': 'b:9092', 'kafka.vpc.subnet.ids': 'subnet-1' }, 'kafka.vpc.subnet.ids, kafka.vpc.security.group.id: give both, or neither'],
-    ['existing bucket and versioning', { ...minimal, 's3.bucket.name': 'my-bucket', 's3.bucket.versioning': true }, 's3.bucket.versioning: applies only to a bucket the app creates; conflicts with s3.bucket.name'],
-    ['partial responses on demand', { ...minimal, 'lambda.report.batch.item.failures': true }, 'lambda.report.batch.item.failures: Kafka event source mappings support it only in provisioned mode'],
-    ['retries that discard', { ...minimal, 'lambda.provisioned.pollers.max': 2, 'lambda.retry.attempts': 3 }, 'lambda.on.failure.destination: lambda.retry.attempts / lambda.max.record.age.seconds discard records'],
+    [
+      'SSL and SASL',
+      { ...minimal, 'security.protocol': 'SSL', 'sasl.mechanism': 'SCRAM-SHA-512', 'kafka.auth.secret.arn': SECRET_ARN },
+      'sasl.mechanism: conflicts with security.protocol=SSL',
+    ],
+    [
+      'subnets without a group',
+      { topics: 'orders', 'bootstrap.servers': 'b:9092', 'kafka.vpc.subnet.ids': 'subnet-1' },
+      'kafka.vpc.subnet.ids, kafka.vpc.security.group.id: give both, or neither',
+    ],
+    [
+      'existing bucket and versioning',
+      { ...minimal, 's3.bucket.name': 'my-bucket', 's3.bucket.versioning': true },
+      's3.bucket.versioning: applies only to a bucket the app creates; conflicts with s3.bucket.name',
+    ],
+    [
+      'partial responses on demand',
+      { ...minimal, 'lambda.report.batch.item.failures': true },
+      'lambda.report.batch.item.failures: Kafka event source mappings support it only in provisioned mode',
+    ],
+    [
+      'retries that discard',
+      { ...minimal, 'lambda.provisioned.pollers.max': 2, 'lambda.retry.attempts': 3 },
+      'lambda.on.failure.destination: lambda.retry.attempts / lambda.max.record.age.seconds discard records',
+    ],
     ['several topics, one group', { ...minimal, topics: 'a1,b2', 'group.id': 'sink' }, 'group.id: with several topics'],
-    ['emails and a topic', { ...minimal, 'alarms.email': 'a@example.com', 'alarms.sns.topic.arn': 'arn:aws:sns:eu-west-1:123456789012:ops' }, 'alarms.email, alarms.sns.topic.arn: conflicting'],
+    [
+      'emails and a topic',
+      { ...minimal, 'alarms.email': 'a@example.com', 'alarms.sns.topic.arn': 'arn:aws:sns:eu-west-1:123456789012:ops' },
+      'alarms.email, alarms.sns.topic.arn: conflicting',
+    ],
     ['log retention', { ...minimal, 'lambda.log.retention.days': 31 }, "lambda.log.retention.days: one of CloudWatch's retention periods"],
   ];
   it.each(conflicts)('%s', (_what, config, message) => {
@@ -158,7 +284,14 @@ describe('connector configuration errors', () => {
   });
 
   it('lists cross-key conflicts in the same pass as the per-key errors', () => {
-    const problems = problemsOf({ ...minimal, 'bootstrap.servers': 'b-1.internal:9096', 'flush.size': 0, 'lambda.memory.mb': 64, 'group.id': 'a', 'consumer.group.id': 'b' });
+    const problems = problemsOf({
+      ...minimal,
+      'bootstrap.servers': 'b-1.internal:9096',
+      'flush.size': 0,
+      'lambda.memory.mb': 64,
+      'group.id': 'a',
+      'consumer.group.id': 'b',
+    });
     expect(problems).toEqual(
       expect.arrayContaining([
         expect.stringContaining('flush.size:'),
@@ -172,7 +305,9 @@ describe('connector configuration errors', () => {
 
   it('leaves out a cross-key check that rests on a key whose own value is wrong (no made-up problem)', () => {
     // The ARN is given but malformed: "one is required" would be false; its own error is the one to fix.
-    expect(problemsOf({ topics: 'orders', 'msk.cluster.arn': 'arn:aws:kafka-cluster/x' })).toEqual(['msk.cluster.arn: must be an kafka ARN']);
+    expect(problemsOf({ topics: 'orders', 'msk.cluster.arn': 'arn:aws:kafka-cluster/x' })).toEqual([
+      'msk.cluster.arn: must be an kafka ARN',
+    ]);
     // The pollers are given but out of range: "only in provisioned mode" would send the reader the wrong way.
     expect(problemsOf({ ...minimal, 'lambda.provisioned.pollers.max': 0, 'lambda.report.batch.item.failures': true })).toEqual([
       expect.stringContaining('lambda.provisioned.pollers.max:'),
@@ -224,7 +359,13 @@ describe('placeholder values', () => {
       'bootstrap.servers': 'b-1.kafka.example.org:9096,b-2.internal:9096',
       's3.bucket.name': 'REPLACE_ME',
     });
-    expect(found.map((placeholder) => placeholder.key)).toEqual(['msk.cluster.arn', 'kafka.auth.secret.arn', 'alarms.email', 'bootstrap.servers', 's3.bucket.name']);
+    expect(found.map((placeholder) => placeholder.key)).toEqual([
+      'msk.cluster.arn',
+      'kafka.auth.secret.arn',
+      'alarms.email',
+      'bootstrap.servers',
+      's3.bucket.name',
+    ]);
     expect(found[0]).toMatchObject({ value: CLUSTER_ARN, reason: expect.stringContaining('123456789012') });
     expect(found[2]).toMatchObject({ value: 'oncall@example.com', reason: expect.stringContaining('example.com') });
   });

@@ -39,7 +39,9 @@ describe('connector configuration: data layout and rotation keys', () => {
       SINK_PARTITIONER: 'time',
       SINK_PATH_FORMAT: "'year'=YYYY/'month'=MM/'day'=dd",
     });
-    expect(settingsOf({ 'partitioner.class': 'io.confluent.connect.storage.partitioner.FieldPartitioner', 'partition.field.name': 'country' })).toEqual({
+    expect(
+      settingsOf({ 'partitioner.class': 'io.confluent.connect.storage.partitioner.FieldPartitioner', 'partition.field.name': 'country' }),
+    ).toEqual({
       SINK_PARTITIONER: 'field',
       SINK_PARTITION_FIELD: 'country',
     });
@@ -58,29 +60,49 @@ describe('connector configuration: data layout and rotation keys', () => {
     expect(problems({ 'rotate.schedule.interval.ms': 60_000 })[0]).toMatch(/wall clock/);
     expect(problems({ 'partitioner.class': 'com.example.Mine' })[0]).toMatch(/partitioner.class/);
     const sink = new MskS3Sink(newStack(), 'Sink', {
-      ...resolveConnectorConfig({ ...minimal, 'partitioner.class': 'HourlyPartitioner', timezone: 'Asia/Kolkata', 'rotate.interval.ms': 600_000 }).props(newStack()),
+      ...resolveConnectorConfig({
+        ...minimal,
+        'partitioner.class': 'HourlyPartitioner',
+        timezone: 'Asia/Kolkata',
+        'rotate.interval.ms': 600_000,
+      }).props(newStack()),
     });
     expect(loadConfig({ ...sink.environment, SINK_BUCKET: 'b-bucket', LEDGER_TABLE: 'ledger' }).layout?.timezone).toBe('Asia/Kolkata');
-    expect(() =>
-      new MskS3Sink(newStack(), 'Sink', resolveConnectorConfig({ ...minimal, 'partitioner.class': 'FieldPartitioner' }).props(newStack())),
+    expect(
+      () =>
+        new MskS3Sink(
+          newStack(),
+          'Sink',
+          resolveConnectorConfig({ ...minimal, 'partitioner.class': 'FieldPartitioner' }).props(newStack()),
+        ),
     ).toThrow('SINK_PARTITION_FIELD');
   });
 });
 
 describe('connector configuration: formats', () => {
   it('maps ParquetFormat (snappy by default, parquet.codec, a schema) and ByteArrayFormat (separator)', () => {
-    expect(settingsOf({ 'format.class': 'io.confluent.connect.s3.format.parquet.ParquetFormat' })).toEqual({ SINK_FORMAT: 'parquet', SINK_COMPRESSION: 'snappy' });
-    expect(settingsOf({ 'format.class': 'parquet', 'parquet.codec': 'zstd', 'sink.parquet.schema': { id: 'STRING', n: 'INT64' } })).toEqual({
+    expect(settingsOf({ 'format.class': 'io.confluent.connect.s3.format.parquet.ParquetFormat' })).toEqual({
       SINK_FORMAT: 'parquet',
-      SINK_COMPRESSION: 'zstd',
-      SINK_PARQUET_SCHEMA: '{"id":"STRING","n":"INT64"}',
+      SINK_COMPRESSION: 'snappy',
     });
-    expect(settingsOf({ 'format.class': 'io.confluent.connect.s3.format.bytearray.ByteArrayFormat', 'format.bytearray.separator': '\\r\\n' })).toEqual({
+    expect(settingsOf({ 'format.class': 'parquet', 'parquet.codec': 'zstd', 'sink.parquet.schema': { id: 'STRING', n: 'INT64' } })).toEqual(
+      {
+        SINK_FORMAT: 'parquet',
+        SINK_COMPRESSION: 'zstd',
+        SINK_PARQUET_SCHEMA: '{"id":"STRING","n":"INT64"}',
+      },
+    );
+    expect(
+      settingsOf({ 'format.class': 'io.confluent.connect.s3.format.bytearray.ByteArrayFormat', 'format.bytearray.separator': '\\r\\n' }),
+    ).toEqual({
       SINK_FORMAT: 'raw',
       SINK_RAW_SEPARATOR: '\\r\\n',
     });
     const sink = new MskS3Sink(newStack(), 'Sink', resolveConnectorConfig({ ...minimal, 'format.class': 'parquet' }).props(newStack()));
-    expect(loadConfig({ ...sink.environment, SINK_BUCKET: 'b-bucket', LEDGER_TABLE: 'ledger' })).toMatchObject({ format: 'parquet', compression: 'snappy' });
+    expect(loadConfig({ ...sink.environment, SINK_BUCKET: 'b-bucket', LEDGER_TABLE: 'ledger' })).toMatchObject({
+      format: 'parquet',
+      compression: 'snappy',
+    });
     expect(() => resolveConnectorConfig({ ...minimal, 'parquet.codec': 'zstd' })).toThrow('only used with format.class ParquetFormat');
     expect(() => resolveConnectorConfig({ ...minimal, 'format.class': 'avro' })).toThrow('format.class');
   });

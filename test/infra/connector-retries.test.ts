@@ -25,7 +25,11 @@ describe('lambda.retry.attempts with an on-failure destination', () => {
 
   it('passes an explicit number through to MaximumRetryAttempts', () => {
     const stack = newStack();
-    new MskS3Sink(stack, 'Sink', resolve({ ...provisioned, 'lambda.retry.attempts': '250', 'lambda.on.failure.destination': 'sqs' }).props(stack));
+    new MskS3Sink(
+      stack,
+      'Sink',
+      resolve({ ...provisioned, 'lambda.retry.attempts': '250', 'lambda.on.failure.destination': 'sqs' }).props(stack),
+    );
     Template.fromStack(stack).hasResourceProperties('AWS::Lambda::EventSourceMapping', { MaximumRetryAttempts: 250 });
   });
 
@@ -49,10 +53,30 @@ describe('group.id', () => {
 
 describe('new keys', () => {
   it.each([
-    ['s3.noncurrent.version.expiration.days', { 's3.noncurrent.version.expiration.days': '7' }, (p: ReturnType<typeof propsOf>) => p.noncurrentVersionExpirationDays, 7],
-    ['alarms.skipped.offsets.threshold', { 'alarms.skipped.offsets.threshold': 100 }, (p: ReturnType<typeof propsOf>) => p.alarms?.skippedOffsetsThreshold, 100],
-    ['alarms.silent.mapping.hours', { 'alarms.silent.mapping.hours': '0' }, (p: ReturnType<typeof propsOf>) => p.alarms?.silentMappingHours, 0],
-    ['msk.subnet.ids', { 'msk.subnet.ids': 'subnet-0a1, subnet-0b2' }, (p: ReturnType<typeof propsOf>) => p.source.kind === 'msk' && p.source.subnetIds, ['subnet-0a1', 'subnet-0b2']],
+    [
+      's3.noncurrent.version.expiration.days',
+      { 's3.noncurrent.version.expiration.days': '7' },
+      (p: ReturnType<typeof propsOf>) => p.noncurrentVersionExpirationDays,
+      7,
+    ],
+    [
+      'alarms.skipped.offsets.threshold',
+      { 'alarms.skipped.offsets.threshold': 100 },
+      (p: ReturnType<typeof propsOf>) => p.alarms?.skippedOffsetsThreshold,
+      100,
+    ],
+    [
+      'alarms.silent.mapping.hours',
+      { 'alarms.silent.mapping.hours': '0' },
+      (p: ReturnType<typeof propsOf>) => p.alarms?.silentMappingHours,
+      0,
+    ],
+    [
+      'msk.subnet.ids',
+      { 'msk.subnet.ids': 'subnet-0a1, subnet-0b2' },
+      (p: ReturnType<typeof propsOf>) => p.source.kind === 'msk' && p.source.subnetIds,
+      ['subnet-0a1', 'subnet-0b2'],
+    ],
   ])('%s', (_key, config, pick, expected) => {
     expect(pick(propsOf(config))).toEqual(expected);
   });

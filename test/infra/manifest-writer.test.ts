@@ -11,12 +11,18 @@ import { loadManifestJobSettings } from '../../lib/manifest/manifest.ts';
 import { MskS3Sink, type MskS3SinkProps } from '../../infra/msk-s3-sink.ts';
 import { CLUSTER_ARN, actionsOf, hasStatements, policyStatements, synthSink, testContext } from './support.ts';
 
-const base: MskS3SinkProps = { source: { kind: 'msk', clusterArn: CLUSTER_ARN }, topics: ['orders', 'clicks'], consumerGroupId: 'sink-{topic}' };
+const base: MskS3SinkProps = {
+  source: { kind: 'msk', clusterArn: CLUSTER_ARN },
+  topics: ['orders', 'clicks'],
+  consumerGroupId: 'sink-{topic}',
+};
 const hourly = { SINK_PARTITIONER: 'time' } as const;
 
 /** The Lambda functions of a template whose handler is the manifest writer (by its environment). */
 const writerFunctions = (template: Template) =>
-  Object.entries(template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { MANIFEST_TOPICS: Match.anyValue() } } } }));
+  Object.entries(
+    template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { MANIFEST_TOPICS: Match.anyValue() } } } }),
+  );
 
 describe('the manifest writer with the time partitioner', () => {
   let result: ReturnType<typeof synthSink>;
@@ -46,7 +52,8 @@ describe('the manifest writer with the time partitioner', () => {
     expect(result.sink.manifestWriter).toBeDefined();
     expect(result.sink.manifestSchedule).toBeDefined();
     // The writer's settings are what its own loader accepts.
-    const variables = (writerFunctions(result.template)[0]![1] as { Properties: { Environment: { Variables: Record<string, string> } } }).Properties.Environment.Variables;
+    const variables = (writerFunctions(result.template)[0]![1] as { Properties: { Environment: { Variables: Record<string, string> } } })
+      .Properties.Environment.Variables;
     const settings = loadManifestJobSettings(variables);
     expect(settings).toEqual({ topics: ['orders', 'clicks'], partitions: new Map([['orders', 6]]), graceMs: 60_000 });
   });
@@ -74,7 +81,11 @@ describe('the manifest writer with the time partitioner', () => {
         Resource: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] },
         Condition: { StringLike: { 's3:prefix': ['topics/*'] } },
       },
-      { Sid: 'ManifestReadObjects', Action: 's3:GetObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [Match.anyValue(), 'Arn'] }, '/topics/*']] } },
+      {
+        Sid: 'ManifestReadObjects',
+        Action: 's3:GetObject',
+        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [Match.anyValue(), 'Arn'] }, '/topics/*']] },
+      },
       {
         Sid: 'ManifestWriteMarkers',
         Action: 's3:PutObject',
@@ -118,7 +129,10 @@ describe('without the manifest writer', () => {
   it.each([
     ['the default partitioner', { ...base }],
     ['the field partitioner', { ...base, sinkSettings: { SINK_PARTITIONER: 'field', SINK_PARTITION_FIELD: 'country' } }],
-    ['the time partitioner on a field of the value', { ...base, sinkSettings: { ...hourly, SINK_TIMESTAMP_EXTRACTOR: 'RecordField', SINK_TIMESTAMP_FIELD: 'ts' } }],
+    [
+      'the time partitioner on a field of the value',
+      { ...base, sinkSettings: { ...hourly, SINK_TIMESTAMP_EXTRACTOR: 'RecordField', SINK_TIMESTAMP_FIELD: 'ts' } },
+    ],
     ['the time partitioner with manifests: false', { ...base, sinkSettings: hourly, manifests: false as const }],
   ])('%s: one function, no schedule, no manifest statements', (_what, props) => {
     const { template, sink } = synthSink(props);
@@ -140,7 +154,11 @@ describe('manifests validation at synth', () => {
       'manifests: completeness markers need the time partitioner',
     );
     expect(() =>
-      synthSink({ ...base, sinkSettings: { ...hourly, SINK_TIMESTAMP_EXTRACTOR: 'RecordField', SINK_TIMESTAMP_FIELD: 'ts' }, manifests: {} }),
+      synthSink({
+        ...base,
+        sinkSettings: { ...hourly, SINK_TIMESTAMP_EXTRACTOR: 'RecordField', SINK_TIMESTAMP_FIELD: 'ts' },
+        manifests: {},
+      }),
     ).toThrow('SINK_TIMESTAMP_EXTRACTOR=Record');
     // Off is always fine.
     expect(() => synthSink({ ...base, manifests: false })).not.toThrow();
@@ -148,7 +166,11 @@ describe('manifests validation at synth', () => {
 
   it('rejects a bad schedule, grace or partition count', () => {
     expect(() =>
-      synthSink({ ...base, sinkSettings: hourly, manifests: { schedule: Duration.seconds(30), graceMs: -1, partitionsPerTopic: { orders: 0, nope: 3 } } }),
+      synthSink({
+        ...base,
+        sinkSettings: hourly,
+        manifests: { schedule: Duration.seconds(30), graceMs: -1, partitionsPerTopic: { orders: 0, nope: 3 } },
+      }),
     ).toThrow(
       /manifests\.schedule: whole minutes[\s\S]*manifests\.graceMs[\s\S]*orders must be a positive partition count[\s\S]*"nope" is not one of topics/,
     );

@@ -66,7 +66,11 @@ describe('alarms for every way the sink can stop, skip or fail', () => {
     onFailure: { type: 's3' },
     sinkSettings: { SINK_PARTITIONER: 'time' },
   });
-  const sinkMetric = (name: string) => ({ Namespace: 'MskS3Sink', MetricName: name, Dimensions: [{ Name: 'service', Value: 'msk-s3-sink' }] });
+  const sinkMetric = (name: string) => ({
+    Namespace: 'MskS3Sink',
+    MetricName: name,
+    Dimensions: [{ Name: 'service', Value: 'msk-s3-sink' }],
+  });
 
   it('PartitionsFailed, MalformedEvents and InvalidObjects: one is enough', () => {
     for (const name of ['PartitionsFailed', 'MalformedEvents', 'InvalidObjects']) {
@@ -91,9 +95,12 @@ describe('alarms for every way the sink can stop, skip or fail', () => {
     custom.hasResourceProperties('AWS::CloudWatch::Alarm', { ...sinkMetric('SkippedOffsets'), Threshold: 50 });
   });
 
-  it('turns on each mapping\'s EventCount metrics and alarms on what it dropped or sent to the destination', () => {
+  it("turns on each mapping's EventCount metrics and alarms on what it dropped or sent to the destination", () => {
     const mappings = template.findResources('AWS::Lambda::EventSourceMapping');
-    expect(Object.values(mappings).map((m) => m.Properties.MetricsConfig)).toEqual([{ Metrics: ['EventCount'] }, { Metrics: ['EventCount'] }]);
+    expect(Object.values(mappings).map((m) => m.Properties.MetricsConfig)).toEqual([
+      { Metrics: ['EventCount'] },
+      { Metrics: ['EventCount'] },
+    ]);
     for (const mapping of sink.eventSourceMappings) {
       const dimensions = [{ Name: 'EventSourceMappingUUID', Value: stack.resolve(mapping.eventSourceMappingId) }];
       for (const metricName of ['DroppedEventCount', 'OnFailureDestinationDeliveredEventCount']) {
@@ -163,7 +170,11 @@ describe('alarms for every way the sink can stop, skip or fail', () => {
       Dimensions: [{ Name: 'FunctionName', Value: writer }],
       Threshold: 1,
     });
-    const writerResource = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { MANIFEST_TOPICS: Match.anyValue() } } } }))[0]!;
+    const writerResource = Object.values(
+      template.findResources('AWS::Lambda::Function', {
+        Properties: { Environment: { Variables: { MANIFEST_TOPICS: Match.anyValue() } } },
+      }),
+    )[0]!;
     const dlqArn = (writerResource.Properties.DeadLetterConfig as { TargetArn: { 'Fn::GetAtt': [string, string] } }).TargetArn;
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(5 minutes)',
@@ -182,7 +193,15 @@ describe('alarms for every way the sink can stop, skip or fail', () => {
     // 2 x (silent, dropped, on-failure), on-failure bucket, manifest writer errors and DLQ.
     expect(alarms(template)).toHaveLength(4 + 5 + 6 + 1 + 2);
     const body = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]);
-    for (const name of ['SkippedOffsets', 'InvalidObjects', 'MalformedEvents', 'InvokedEventCount', 'DroppedEventCount', 'OnFailureDestinationDeliveredEventCount', 'FILL(lag, 0)']) {
+    for (const name of [
+      'SkippedOffsets',
+      'InvalidObjects',
+      'MalformedEvents',
+      'InvokedEventCount',
+      'DroppedEventCount',
+      'OnFailureDestinationDeliveredEventCount',
+      'FILL(lag, 0)',
+    ]) {
       expect(body).toContain(name);
     }
   });
@@ -199,7 +218,9 @@ describe('the bucket trusts only the sink', () => {
     const { template } = synthSink(base);
     template.hasResourceProperties('AWS::S3::Bucket', {
       VersioningConfiguration: { Status: 'Enabled' },
-      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 30 }, Status: 'Enabled' })]) },
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 30 }, Status: 'Enabled' })]),
+      },
     });
     const kept = synthSink({ ...base, noncurrentVersionExpirationDays: 0 }).template;
     kept.hasResourceProperties('AWS::S3::Bucket', { VersioningConfiguration: { Status: 'Enabled' } });
@@ -210,9 +231,9 @@ describe('the bucket trusts only the sink', () => {
     expect(() => synthSink({ ...base, noncurrentVersionExpirationDays: -3 })).toThrow(
       'noncurrentVersionExpirationDays: a whole number of days, 0 to keep noncurrent versions forever, got -3',
     );
-    expect(() => synthSink((s) => ({ ...base, bucket: s3.Bucket.fromBucketName(s, 'E', 'existing-sink-bucket'), noncurrentVersionExpirationDays: 7 }))).toThrow(
-      'noncurrentVersionExpirationDays: applies only to a bucket the construct creates',
-    );
+    expect(() =>
+      synthSink((s) => ({ ...base, bucket: s3.Bucket.fromBucketName(s, 'E', 'existing-sink-bucket'), noncurrentVersionExpirationDays: 7 })),
+    ).toThrow('noncurrentVersionExpirationDays: applies only to a bucket the construct creates');
   });
 
   it('lets the user opt out of versioning', () => {
@@ -285,17 +306,25 @@ describe('the bucket trusts only the sink', () => {
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Sid: 'OnlyTheSinkWritesSinkObjects', Condition: { ArnNotEquals: { 'aws:PrincipalArn': [stack.resolve(sink.function.role!.roleArn)] } } }),
+          Match.objectLike({
+            Sid: 'OnlyTheSinkWritesSinkObjects',
+            Condition: { ArnNotEquals: { 'aws:PrincipalArn': [stack.resolve(sink.function.role!.roleArn)] } },
+          }),
         ]),
       },
     });
   });
 
   it('an existing bucket keeps its policy: a warning, and the statements to add exposed', () => {
-    const { template, sink, stack } = synthSink((s) => ({ ...base, bucket: s3.Bucket.fromBucketName(s, 'Existing', 'existing-sink-bucket') }));
+    const { template, sink, stack } = synthSink((s) => ({
+      ...base,
+      bucket: s3.Bucket.fromBucketName(s, 'Existing', 'existing-sink-bucket'),
+    }));
     template.resourceCountIs('AWS::S3::BucketPolicy', 0);
     Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('sink bucket is not defined in this app'));
-    const statements = sink.bucketPolicyStatements.map((statement) => stack.resolve(statement.toStatementJson()) as Record<string, unknown>);
+    const statements = sink.bucketPolicyStatements.map(
+      (statement) => stack.resolve(statement.toStatementJson()) as Record<string, unknown>,
+    );
     expect(statements.map((s) => [s.Sid, s.Effect, s.Action])).toEqual([
       ['OnlyTheSinkWritesSinkObjects', 'Deny', 's3:PutObject'],
       ['OnlyTheSinkWritesDeadLetters', 'Deny', 's3:PutObject'],
@@ -308,7 +337,12 @@ describe('the bucket trusts only the sink', () => {
   it('a bucket the user defines in the same app takes the statements', () => {
     const { template, stack } = synthSink((s) => ({ ...base, bucket: new s3.Bucket(s, 'Mine', { enforceSSL: true }) }));
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'OnlyTheSinkWritesSinkObjects' }), Match.objectLike({ Sid: 'SinkObjectsAreCreatedOnlyOnce' })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Sid: 'OnlyTheSinkWritesSinkObjects' }),
+          Match.objectLike({ Sid: 'SinkObjectsAreCreatedOnlyOnce' }),
+        ]),
+      },
     });
     expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('not defined in this app'))).toHaveLength(0);
   });
@@ -327,7 +361,12 @@ describe('IAM hardening', () => {
     const { template } = synthSink(base);
     const statements = policyStatements(template);
     const star = statements.filter((s) => s.Resource === '*');
-    expect(star.flatMap(actionsOf).sort()).toEqual(['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSecurityGroups', 'ec2:DescribeSubnets', 'ec2:DescribeVpcs']);
+    expect(star.flatMap(actionsOf).sort()).toEqual([
+      'ec2:DescribeNetworkInterfaces',
+      'ec2:DescribeSecurityGroups',
+      'ec2:DescribeSubnets',
+      'ec2:DescribeVpcs',
+    ]);
     const interfaces = statements.find((s) => s.Sid === 'EventPollerNetworkInterfaces')!;
     expect(actionsOf(interfaces)).toEqual(['ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface']);
     expect(JSON.stringify(interfaces.Resource)).toContain(':ec2:eu-west-1:123456789012:network-interface/*');
@@ -344,7 +383,9 @@ describe('IAM hardening', () => {
     expect(condition).toContain(':subnet/subnet-0b2');
     const resources = JSON.stringify(statements.find((s) => s.Sid === 'EventPollerSubnets')!.Resource);
     expect(resources).not.toContain(':subnet/*');
-    expect(() => synthSink({ ...base, source: { ...msk, subnetIds: ['sn-1'] } })).toThrow('source.subnetIds: "sn-1" is not a subnet id (subnet-...)');
+    expect(() => synthSink({ ...base, source: { ...msk, subnetIds: ['sn-1'] } })).toThrow(
+      'source.subnetIds: "sn-1" is not a subnet id (subnet-...)',
+    );
   });
 
   it('self-managed Kafka in a VPC: interfaces only in the listed subnets, with the listed security group', () => {
@@ -369,7 +410,8 @@ describe('IAM hardening', () => {
     expect(subnets).toContain(':security-group/sg-0123456789abcdef0');
     expect(subnets).not.toContain('/*');
     for (const statement of statements) {
-      if (actionsOf(statement).some((a) => a === 'ec2:CreateNetworkInterface' || a === 'ec2:DeleteNetworkInterface')) expect(statement.Resource).not.toBe('*');
+      if (actionsOf(statement).some((a) => a === 'ec2:CreateNetworkInterface' || a === 'ec2:DeleteNetworkInterface'))
+        expect(statement.Resource).not.toBe('*');
     }
   });
 
@@ -388,35 +430,45 @@ describe('IAM hardening', () => {
   });
 
   it('refuses a consumer group id with "*" (it would be a wildcard in the IAM grant)', () => {
-    expect(() => new MskS3Sink(newStack(), 'Sink', { ...base, consumerGroupId: '*' })).toThrow('consumerGroupId: "*" must be 1-200 characters of [a-zA-Z0-9-/:_+=.@]');
-    expect(() => new MskS3Sink(newStack(), 'Sink', { ...base, topics: ['a1', 'b2'], consumerGroupId: 'sink-*-{topic}' })).toThrow('consumerGroupId: "sink-*-{topic}"');
+    expect(() => new MskS3Sink(newStack(), 'Sink', { ...base, consumerGroupId: '*' })).toThrow(
+      'consumerGroupId: "*" must be 1-200 characters of [a-zA-Z0-9-/:_+=.@]',
+    );
+    expect(() => new MskS3Sink(newStack(), 'Sink', { ...base, topics: ['a1', 'b2'], consumerGroupId: 'sink-*-{topic}' })).toThrow(
+      'consumerGroupId: "sink-*-{topic}"',
+    );
   });
 
   it.each([
-    ['MSK, no group id, S3 on-failure, manifests, alarm topic', (stack: Stack): MskS3SinkProps => ({
-      source: msk,
-      topics: ['orders', 'payments'],
-      ...provisioned,
-      retryAttempts: 10,
-      onFailure: { type: 's3' },
-      sinkSettings: { SINK_PARTITIONER: 'time' },
-      alarms: { topic: true },
-      dashboardName: `${stack.stackName}-dash`,
-    })],
-    ['self-managed in a VPC, SQS on-failure', (stack: Stack): MskS3SinkProps => ({
-      source: {
-        kind: 'self-managed',
-        bootstrapServers: ['b-1.kafka.internal:9096'],
-        authentication: { type: 'sasl-scram-512', secret: secret(stack) },
-        vpcSubnets: { subnets: [ec2.Subnet.fromSubnetId(stack, 'S', 'subnet-0a')] },
-        securityGroup: ec2.SecurityGroup.fromSecurityGroupId(stack, 'Sg', 'sg-0123456789abcdef0'),
-      },
-      topics: ['events'],
-      ...provisioned,
-      maxRecordAge: Duration.hours(6),
-      retryAttempts: 50,
-      onFailure: { type: 'sqs' },
-    })],
+    [
+      'MSK, no group id, S3 on-failure, manifests, alarm topic',
+      (stack: Stack): MskS3SinkProps => ({
+        source: msk,
+        topics: ['orders', 'payments'],
+        ...provisioned,
+        retryAttempts: 10,
+        onFailure: { type: 's3' },
+        sinkSettings: { SINK_PARTITIONER: 'time' },
+        alarms: { topic: true },
+        dashboardName: `${stack.stackName}-dash`,
+      }),
+    ],
+    [
+      'self-managed in a VPC, SQS on-failure',
+      (stack: Stack): MskS3SinkProps => ({
+        source: {
+          kind: 'self-managed',
+          bootstrapServers: ['b-1.kafka.internal:9096'],
+          authentication: { type: 'sasl-scram-512', secret: secret(stack) },
+          vpcSubnets: { subnets: [ec2.Subnet.fromSubnetId(stack, 'S', 'subnet-0a')] },
+          securityGroup: ec2.SecurityGroup.fromSecurityGroupId(stack, 'Sg', 'sg-0123456789abcdef0'),
+        },
+        topics: ['events'],
+        ...provisioned,
+        maxRecordAge: Duration.hours(6),
+        retryAttempts: 50,
+        onFailure: { type: 'sqs' },
+      }),
+    ],
   ])('passes cdk-nag AwsSolutions with hand-written acknowledgements: %s', (_what, props) => {
     const app = new App({ context: testContext(), outdir: mkdtempSync(join(tmpdir(), 'msk-s3-sink-cdk-')) });
     const stack = new Stack(app, 'Nag', { env: { account: '123456789012', region: 'eu-west-1' } });

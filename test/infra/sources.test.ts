@@ -81,9 +81,7 @@ describe('MSK with IAM authentication (the defaults)', () => {
     });
     result.template.hasResourceProperties('AWS::S3::BucketPolicy', {
       PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-        ]),
+        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
       },
     });
   });
@@ -94,19 +92,20 @@ describe('MSK with IAM authentication (the defaults)', () => {
     expect([...new Set(all.filter((action) => action.startsWith('s3:')))].sort()).toEqual(['s3:GetObject', 's3:PutObject']);
     expect(all.filter((action) => action.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     expect(all.some((action) => action.endsWith(':*'))).toBe(false);
-    hasStatements(result.template,
-          { Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects('topics/') },
-          { Action: 's3:PutObject', Resource: bucketObjects('dead-letters/') },
-          { Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] } },
-          {
-            Action: ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'],
-            Resource: CLUSTER_ARN.replace(':cluster/', ':topic/') + '/orders',
-          },
-          {
-            Action: ['kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup'],
-            Resource: CLUSTER_ARN.replace(':cluster/', ':group/') + '/orders-sink',
-          },
-          { Action: Match.arrayWith(['kafka:DescribeClusterV2', 'kafka:GetBootstrapBrokers']), Resource: CLUSTER_ARN },
+    hasStatements(
+      result.template,
+      { Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects('topics/') },
+      { Action: 's3:PutObject', Resource: bucketObjects('dead-letters/') },
+      { Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] } },
+      {
+        Action: ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'],
+        Resource: CLUSTER_ARN.replace(':cluster/', ':topic/') + '/orders',
+      },
+      {
+        Action: ['kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup'],
+        Resource: CLUSTER_ARN.replace(':cluster/', ':group/') + '/orders-sink',
+      },
+      { Action: Match.arrayWith(['kafka:DescribeClusterV2', 'kafka:GetBootstrapBrokers']), Resource: CLUSTER_ARN },
     );
     // No AWS managed policies (AWSLambdaBasicExecutionRole, AWSLambdaMSKExecutionRole): inline, scoped statements only.
     result.template.hasResourceProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
@@ -125,7 +124,21 @@ describe('MSK with IAM authentication (the defaults)', () => {
   it('has a dashboard with OffsetLag and the EMF metrics in MskS3Sink / service=msk-s3-sink', () => {
     const dashboards = result.template.findResources('AWS::CloudWatch::Dashboard');
     const body = JSON.stringify(Object.values(dashboards)[0]);
-    for (const name of ['OffsetLag', 'RecordsDelivered', 'BytesDelivered', 'ObjectsWritten', 'DuplicatesSkipped', 'ObjectsAdopted', 'DeadLetters', 'PartitionsFailed', 'EndToEndLag', 'Throttles', 'Duration', 'Invocations', 'Errors']) {
+    for (const name of [
+      'OffsetLag',
+      'RecordsDelivered',
+      'BytesDelivered',
+      'ObjectsWritten',
+      'DuplicatesSkipped',
+      'ObjectsAdopted',
+      'DeadLetters',
+      'PartitionsFailed',
+      'EndToEndLag',
+      'Throttles',
+      'Duration',
+      'Invocations',
+      'Errors',
+    ]) {
       expect(body).toContain(name);
     }
     expect(body).toContain('MskS3Sink');
@@ -136,16 +149,30 @@ describe('MSK with IAM authentication (the defaults)', () => {
       Dimensions: [{ Name: 'service', Value: 'msk-s3-sink' }],
       Threshold: 1,
     });
-    result.template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/Lambda', MetricName: 'OffsetLag', Statistic: 'Maximum' });
+    result.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'OffsetLag',
+      Statistic: 'Maximum',
+    });
   });
 });
 
 describe('several topics', () => {
   it('creates one mapping per topic, each with its own consumer group', () => {
-    const { template } = synthSink({ source: { kind: 'msk', clusterArn: CLUSTER_ARN }, topics: ['orders', 'pay.ments'], consumerGroupId: 'sink-{topic}' });
+    const { template } = synthSink({
+      source: { kind: 'msk', clusterArn: CLUSTER_ARN },
+      topics: ['orders', 'pay.ments'],
+      consumerGroupId: 'sink-{topic}',
+    });
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
-    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { Topics: ['orders'], AmazonManagedKafkaEventSourceConfig: { ConsumerGroupId: 'sink-orders' } });
-    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { Topics: ['pay.ments'], AmazonManagedKafkaEventSourceConfig: { ConsumerGroupId: 'sink-pay.ments' } });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      Topics: ['orders'],
+      AmazonManagedKafkaEventSourceConfig: { ConsumerGroupId: 'sink-orders' },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      Topics: ['pay.ments'],
+      AmazonManagedKafkaEventSourceConfig: { ConsumerGroupId: 'sink-pay.ments' },
+    });
   });
 });
 
@@ -158,9 +185,10 @@ describe('MSK with SASL/SCRAM and mTLS', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       SourceAccessConfigurations: [{ Type: 'SASL_SCRAM_512_AUTH', URI: SECRET_ARN }],
     });
-    hasStatements(template,
-          { Action: 'secretsmanager:GetSecretValue', Resource: SECRET_ARN },
-          { Action: Match.arrayWith(['kafka:ListScramSecrets']), Resource: CLUSTER_ARN },
+    hasStatements(
+      template,
+      { Action: 'secretsmanager:GetSecretValue', Resource: SECRET_ARN },
+      { Action: Match.arrayWith(['kafka:ListScramSecrets']), Resource: CLUSTER_ARN },
     );
     const actions = policyStatements(template).flatMap(actionsOf);
     expect(actions.some((action) => action.startsWith('kafka-cluster:'))).toBe(false);
@@ -211,10 +239,14 @@ describe('self-managed Kafka in a VPC with a secret', () => {
       ]),
       EventSourceArn: Match.absent(),
     });
-    hasStatements(template,
-          { Action: Match.arrayWith(['ec2:DescribeNetworkInterfaces']), Resource: '*' },
-          { Action: ['ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface'], Condition: { ArnEquals: { 'ec2:Subnet': Match.anyValue() } } },
-          { Action: 'secretsmanager:GetSecretValue', Resource: Match.arrayWith([SECRET_ARN]) },
+    hasStatements(
+      template,
+      { Action: Match.arrayWith(['ec2:DescribeNetworkInterfaces']), Resource: '*' },
+      {
+        Action: ['ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface'],
+        Condition: { ArnEquals: { 'ec2:Subnet': Match.anyValue() } },
+      },
+      { Action: 'secretsmanager:GetSecretValue', Resource: Match.arrayWith([SECRET_ARN]) },
     );
     const actions = policyStatements(template).flatMap(actionsOf);
     expect(actions.some((action) => action.startsWith('kafka'))).toBe(false);
@@ -263,9 +295,13 @@ describe('on-failure destinations', () => {
       MaximumRetryAttempts: 5,
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('OnFailureBucket'), 'Arn'] } } },
     });
-    hasStatements(template,
-          { Action: 's3:PutObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [Match.stringLikeRegexp('OnFailureBucket'), 'Arn'] }, '/*']] } },
-          { Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('OnFailureBucket'), 'Arn'] } },
+    hasStatements(
+      template,
+      {
+        Action: 's3:PutObject',
+        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [Match.stringLikeRegexp('OnFailureBucket'), 'Arn'] }, '/*']] },
+      },
+      { Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('OnFailureBucket'), 'Arn'] } },
     );
   });
 
@@ -281,7 +317,11 @@ describe('on-failure destinations', () => {
     expect(sink.onFailureQueue).toBeDefined();
     template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { MaximumRecordAgeInSeconds: 21_600 });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Threshold: 1,
+    });
   });
 });
 

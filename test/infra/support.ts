@@ -44,7 +44,8 @@ export function synthSink(props: MskS3SinkProps | ((stack: Stack) => MskS3SinkPr
 /** Every statement of every IAM policy in the template. */
 export function policyStatements(template: Template): Array<Record<string, unknown>> {
   return Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
-    (policy) => (policy as { Properties: { PolicyDocument: { Statement: Array<Record<string, unknown>> } } }).Properties.PolicyDocument.Statement,
+    (policy) =>
+      (policy as { Properties: { PolicyDocument: { Statement: Array<Record<string, unknown>> } } }).Properties.PolicyDocument.Statement,
   );
 }
 

@@ -15,19 +15,67 @@ const cases: Array<[string, Partial<MskS3SinkProps>, string]> = [
   ['several topics, one group', { topics: ['orders', 'payments'], consumerGroupId: 'sink' }, 'the group id must contain "{topic}"'],
   ['batch size', { batchSize: 20_000 }, 'batchSize: must be an integer from 1 to 10000, got 20000'],
   ['batching window', { maxBatchingWindow: Duration.minutes(6) }, 'maxBatchingWindow: at most 5 minutes'],
-  ['retries without provisioned mode', { retryAttempts: 3 }, 'retryAttempts: Kafka event source mappings support it only in provisioned mode'],
-  ['bisect without provisioned mode', { bisectBatchOnError: true }, 'bisectBatchOnError: Kafka event source mappings support it only in provisioned mode'],
-  ['record age without provisioned mode', { maxRecordAge: Duration.hours(1), onFailure: { type: 's3' } }, 'maxRecordAge: Kafka event source mappings support it only in provisioned mode'],
-  ['partial batch responses without provisioned mode', { reportBatchItemFailures: true }, 'reportBatchItemFailures: Kafka event source mappings support it only in provisioned mode'],
-  ['pollers upside down', { provisionedPollers: { minimumPollers: 5, maximumPollers: 2 } }, 'provisionedPollers: minimumPollers (5) must not exceed maximumPollers (2)'],
-  ['discarding without a destination', { provisionedPollers: {}, retryAttempts: 2 }, 'onFailure: retryAttempts or maxRecordAge make the mapping discard records'],
-  ['record age out of range', { provisionedPollers: {}, maxRecordAge: Duration.seconds(30), onFailure: { type: 'sqs' } }, 'maxRecordAge: must be 60 seconds to 7 days'],
+  [
+    'retries without provisioned mode',
+    { retryAttempts: 3 },
+    'retryAttempts: Kafka event source mappings support it only in provisioned mode',
+  ],
+  [
+    'bisect without provisioned mode',
+    { bisectBatchOnError: true },
+    'bisectBatchOnError: Kafka event source mappings support it only in provisioned mode',
+  ],
+  [
+    'record age without provisioned mode',
+    { maxRecordAge: Duration.hours(1), onFailure: { type: 's3' } },
+    'maxRecordAge: Kafka event source mappings support it only in provisioned mode',
+  ],
+  [
+    'partial batch responses without provisioned mode',
+    { reportBatchItemFailures: true },
+    'reportBatchItemFailures: Kafka event source mappings support it only in provisioned mode',
+  ],
+  [
+    'pollers upside down',
+    { provisionedPollers: { minimumPollers: 5, maximumPollers: 2 } },
+    'provisionedPollers: minimumPollers (5) must not exceed maximumPollers (2)',
+  ],
+  [
+    'discarding without a destination',
+    { provisionedPollers: {}, retryAttempts: 2 },
+    'onFailure: retryAttempts or maxRecordAge make the mapping discard records',
+  ],
+  [
+    'record age out of range',
+    { provisionedPollers: {}, maxRecordAge: Duration.seconds(30), onFailure: { type: 'sqs' } },
+    'maxRecordAge: must be 60 seconds to 7 days',
+  ],
   ['timeout', { timeout: Duration.minutes(16) }, 'timeout: at most 15 minutes'],
-  ['cluster ARN', { source: { kind: 'msk', clusterArn: 'arn:aws:kafka:eu-west-1:123:cluster/x' } }, 'source.clusterArn: "arn:aws:kafka:eu-west-1:123:cluster/x" is not an MSK cluster ARN'],
-  ['serverless with SCRAM', { source: { ...msk, serverless: true, authentication: { type: 'sasl-scram', secret: undefined as never } } }, 'MSK Serverless supports IAM authentication only'],
-  ['internet brokers without auth', { source: { kind: 'self-managed', bootstrapServers: ['broker:9092'] } }, 'source.authentication: required when the brokers are reached over the internet'],
-  ['a bad broker', { source: { kind: 'self-managed', bootstrapServers: ['broker'], authentication: { type: 'basic', secret: undefined as never } } }, 'source.bootstrapServers: "broker" is not host:port'],
-  ['subnets without a security group', { source: { kind: 'self-managed', bootstrapServers: ['broker:9092'], vpcSubnets: { subnets: [] } } }, 'source.securityGroup: required with a VPC'],
+  [
+    'cluster ARN',
+    { source: { kind: 'msk', clusterArn: 'arn:aws:kafka:eu-west-1:123:cluster/x' } },
+    'source.clusterArn: "arn:aws:kafka:eu-west-1:123:cluster/x" is not an MSK cluster ARN',
+  ],
+  [
+    'serverless with SCRAM',
+    { source: { ...msk, serverless: true, authentication: { type: 'sasl-scram', secret: undefined as never } } },
+    'MSK Serverless supports IAM authentication only',
+  ],
+  [
+    'internet brokers without auth',
+    { source: { kind: 'self-managed', bootstrapServers: ['broker:9092'] } },
+    'source.authentication: required when the brokers are reached over the internet',
+  ],
+  [
+    'a bad broker',
+    { source: { kind: 'self-managed', bootstrapServers: ['broker'], authentication: { type: 'basic', secret: undefined as never } } },
+    'source.bootstrapServers: "broker" is not host:port',
+  ],
+  [
+    'subnets without a security group',
+    { source: { kind: 'self-managed', bootstrapServers: ['broker:9092'], vpcSubnets: { subnets: [] } } },
+    'source.securityGroup: required with a VPC',
+  ],
 ];
 
 describe('synth-time validation', () => {
@@ -58,7 +106,9 @@ describe('synth-time validation', () => {
     );
     expect(() => new MskS3Sink(newStack(), 'Sink', { ...base, maxConcurrency: 1000 })).toThrow('SINK_MAX_CONCURRENCY');
     // A prefix that could push a dead letter or an `_unpartitioned` object past S3's 1,024-byte keys.
-    expect(() => new MskS3Sink(newStack(), 'Sink', { ...base, prefix: `${'p'.repeat(499)}/` })).toThrow('SINK_PREFIX: 500 bytes; at most 444');
+    expect(() => new MskS3Sink(newStack(), 'Sink', { ...base, prefix: `${'p'.repeat(499)}/` })).toThrow(
+      'SINK_PREFIX: 500 bytes; at most 444',
+    );
   });
 
   it('asks for an SNS topic it creates when e-mail addresses are given', () => {
@@ -71,6 +121,8 @@ describe('synth-time validation', () => {
 
   it('accepts a valid SCRAM source', () => {
     const stack = newStack();
-    expect(() => new MskS3Sink(stack, 'Sink', { ...base, source: { ...msk, authentication: { type: 'sasl-scram', secret: secret(stack) } } })).not.toThrow();
+    expect(
+      () => new MskS3Sink(stack, 'Sink', { ...base, source: { ...msk, authentication: { type: 'sasl-scram', secret: secret(stack) } } }),
+    ).not.toThrow();
   });
 });

@@ -7,7 +7,15 @@
  * Where the two differ, the case pins each one's actual behaviour (`expected[target]`) and says
  * in a comment which matches S3's documented behaviour, naming the AWS S3 API reference page.
  */
-import { CreateBucketCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3ServiceException,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -108,16 +116,18 @@ function raw(
 ): Promise<{ status: number; body: string }> {
   const url = new URL(endpoint);
   return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, method, path, headers: { authorization: AUTHORIZATION, ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-    });
+    const req = request(
+      { host: url.hostname, port: url.port, method, path, headers: { authorization: AUTHORIZATION, ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
 }
-
 
 describe.each(['project', 'moto'] as const)('S3 and DynamoDB conformance: %s', (name) => {
   let t: Target;
@@ -244,7 +254,12 @@ describe.each(['project', 'moto'] as const)('S3 and DynamoDB conformance: %s', (
       it("accepts a stream body (aws-chunked with the SDK's CRC32 trailer) and stores it unframed", async () => {
         const data = 'streamed '.repeat(1000);
         await t.s3.send(
-          new PutObjectCommand({ Bucket: t.bucket, Key: 'sum/stream', Body: Readable.from([Buffer.from(data)]), ContentLength: data.length }),
+          new PutObjectCommand({
+            Bucket: t.bucket,
+            Key: 'sum/stream',
+            Body: Readable.from([Buffer.from(data)]),
+            ContentLength: data.length,
+          }),
         );
         expect(await bytesOf('sum/stream')).toBe(data);
       });
@@ -275,7 +290,13 @@ describe.each(['project', 'moto'] as const)('S3 and DynamoDB conformance: %s', (
       });
 
       it('a body whose x-amz-checksum-crc32 does not match: S3 refuses it with 400 BadDigest', async () => {
-        const res = await raw(t.s3Endpoint, 'PUT', `/${t.bucket}/sum/bad-crc`, { 'content-length': 3, 'x-amz-checksum-crc32': 'AAAAAA==' }, 'abc');
+        const res = await raw(
+          t.s3Endpoint,
+          'PUT',
+          `/${t.bucket}/sum/bad-crc`,
+          { 'content-length': 3, 'x-amz-checksum-crc32': 'AAAAAA==' },
+          'abc',
+        );
         const head = await new S3ObjectStore({ client: t.s3, bucket: t.bucket }).head('sum/bad-crc');
         // DISAGREEMENT. The project's emulator matches S3: PutObject (S3 API reference), header
         // x-amz-checksum-crc32 (the base64 CRC32 of the object), with Error responses, BadDigest
@@ -296,7 +317,10 @@ describe.each(['project', 'moto'] as const)('S3 and DynamoDB conformance: %s', (
     it('DeleteObjects (Quiet, as prune sends it) deletes the keys and reports no error for a missing one; S3 lists none as Deleted', async () => {
       for (const key of ['del/1', 'del/2']) await t.s3.send(new PutObjectCommand({ Bucket: t.bucket, Key: key, Body: key }));
       const out = await t.s3.send(
-        new DeleteObjectsCommand({ Bucket: t.bucket, Delete: { Objects: [{ Key: 'del/1' }, { Key: 'del/2' }, { Key: 'del/never' }], Quiet: true } }),
+        new DeleteObjectsCommand({
+          Bucket: t.bucket,
+          Delete: { Objects: [{ Key: 'del/1' }, { Key: 'del/2' }, { Key: 'del/never' }], Quiet: true },
+        }),
       );
       expect(out.Errors ?? []).toEqual([]);
       // DISAGREEMENT, harmless to prune (it reads only Errors). The project's emulator matches S3:
@@ -313,7 +337,13 @@ describe.each(['project', 'moto'] as const)('S3 and DynamoDB conformance: %s', (
       const url = new URL(t.s3Endpoint);
       const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
         const req = request(
-          { host: url.hostname, port: url.port, method: 'PUT', path: `/${t.bucket}/cond/overtaken`, headers: { authorization: AUTHORIZATION, 'content-length': 6, 'if-none-match': '*' } },
+          {
+            host: url.hostname,
+            port: url.port,
+            method: 'PUT',
+            path: `/${t.bucket}/cond/overtaken`,
+            headers: { authorization: AUTHORIZATION, 'content-length': 6, 'if-none-match': '*' },
+          },
           (r) => {
             const chunks: Buffer[] = [];
             r.on('data', (c: Buffer) => chunks.push(c));
@@ -405,8 +435,12 @@ describe.each(['project', 'moto'] as const)('S3 and DynamoDB conformance: %s', (
       await expect(ledger.advance(undefined, commit(11, { partition: 0 }))).rejects.toThrow(LedgerConflictError);
       await ledger.advance({ generation: 0, committedOffset: 10 }, commit(20, { partition: 0 }));
       // Never backwards, never to the same offset, never from another generation.
-      await expect(ledger.advance({ generation: 0, committedOffset: 10 }, commit(15, { partition: 0 }))).rejects.toThrow(LedgerConflictError);
-      await expect(ledger.advance({ generation: 0, committedOffset: 20 }, commit(20, { partition: 0 }))).rejects.toThrow(LedgerConflictError);
+      await expect(ledger.advance({ generation: 0, committedOffset: 10 }, commit(15, { partition: 0 }))).rejects.toThrow(
+        LedgerConflictError,
+      );
+      await expect(ledger.advance({ generation: 0, committedOffset: 20 }, commit(20, { partition: 0 }))).rejects.toThrow(
+        LedgerConflictError,
+      );
       await expect(ledger.advance({ generation: 1, committedOffset: 20 }, commit(30, { partition: 0, generation: 1 }))).rejects.toThrow(
         LedgerConflictError,
       );
@@ -427,7 +461,9 @@ describe.each(['project', 'moto'] as const)('S3 and DynamoDB conformance: %s', (
         toGeneration,
         toOffset: 99,
       });
-      await expect(admin.reset('orders.v1', 3, { generation: 0, committedOffset: 39 }, reset('stale', 39, 1))).rejects.toThrow(LedgerConflictError);
+      await expect(admin.reset('orders.v1', 3, { generation: 0, committedOffset: 39 }, reset('stale', 39, 1))).rejects.toThrow(
+        LedgerConflictError,
+      );
       await admin.reset('orders.v1', 3, { generation: 0, committedOffset: 40 }, reset('r1', 40, 1));
       await admin.reset('orders.v1', 3, { generation: 1, committedOffset: 99 }, reset('r2', 99, 2));
       const after = await admin.get('orders.v1', 3);
@@ -435,7 +471,9 @@ describe.each(['project', 'moto'] as const)('S3 and DynamoDB conformance: %s', (
       expect(after?.resets.map((r) => r.id)).toEqual(['r1', 'r2']);
       expect((await admin.list({ topic: 'orders.v1' })).map((e) => e.partition)).toContain(3);
       // The sink's writer of the old generation loses.
-      await expect(ledger.advance({ generation: 0, committedOffset: 40 }, commit(41, { partition: 3 }))).rejects.toThrow(LedgerConflictError);
+      await expect(ledger.advance({ generation: 0, committedOffset: 40 }, commit(41, { partition: 3 }))).rejects.toThrow(
+        LedgerConflictError,
+      );
     });
 
     // The ledger contract the delivery path's edges rely on (naming declarations, skipped ranges),

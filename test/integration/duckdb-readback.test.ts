@@ -83,7 +83,9 @@ describe('an independent reader (DuckDB) reads the objects', () => {
 
   it('raw bytes: one value per line', async () => {
     const { dir } = await deliver('raw', { SINK_FORMAT: 'raw', SINK_COMPRESSION: 'gzip' });
-    const [row] = await query(`select count(*) as n from read_csv('${dir}/topics/**/*.bin.gz', columns = {'line': 'VARCHAR'}, delim = '\\x01', quote = '', escape = '', header = false, compression = 'gzip')`);
+    const [row] = await query(
+      `select count(*) as n from read_csv('${dir}/topics/**/*.bin.gz', columns = {'line': 'VARCHAR'}, delim = '\\x01', quote = '', escape = '', header = false, compression = 'gzip')`,
+    );
     expect(row).toEqual({ n: String(expected) });
   });
 });

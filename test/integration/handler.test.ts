@@ -17,7 +17,7 @@ describe('handler (functions/msk-sink/handler.ts) on the emulators', () => {
   let s3: S3ForTest;
   let ledger: LedgerTableForTest;
   let handler: (event: unknown, context: Context) => Promise<unknown>;
-  type Handler = (typeof import('../../functions/msk-sink/handler.ts'))['handler'];
+  type Handler = typeof import('../../functions/msk-sink/handler.ts')['handler'];
   let output: string[] = [];
   const context = lambdaContext('msk-s3-sink');
   const event = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/events/${name}`, import.meta.url), 'utf8'));
@@ -56,7 +56,10 @@ describe('handler (functions/msk-sink/handler.ts) on the emulators', () => {
     const object = await s3.client.send(
       new GetObjectCommand({ Bucket: s3.bucket, Key: 'topics/clicks/partition=1/clicks+1+00000000000000001200.jsonl.gz' }),
     );
-    const lines = gunzipSync(await object.Body!.transformToByteArray()).toString('utf8').trimEnd().split('\n');
+    const lines = gunzipSync(await object.Body!.transformToByteArray())
+      .toString('utf8')
+      .trimEnd()
+      .split('\n');
     expect(lines).toEqual([
       '{"topic":"clicks","partition":1,"offset":1200,"timestamp":1764115202000,"timestampType":"CREATE_TIME","key":"session-9","value":{"page":"/checkout","ms":312},"headers":[]}',
       '{"topic":"clicks","partition":1,"offset":1201,"timestamp":1764115202500,"timestampType":"CREATE_TIME","key":"session-9","value":"not json: plain text value","headers":[]}',

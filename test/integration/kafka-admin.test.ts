@@ -173,9 +173,7 @@ describe('Kafka admin adapter against a real Kafka broker', () => {
     await expect(admin.setGroupOffsets(group, 'orders', [{ partition: 9, offset: 0 }])).rejects.toThrow(
       /Unknown Kafka topic "orders": it has 4 partitions, so no partition 9/,
     );
-    await expect(admin.setGroupOffsets(group, 'orders', [{ partition: 0, offset: -1 }])).rejects.toBeInstanceOf(
-      KafkaInvalidOffsetError,
-    );
+    await expect(admin.setGroupOffsets(group, 'orders', [{ partition: 0, offset: -1 }])).rejects.toBeInstanceOf(KafkaInvalidOffsetError);
     await expect(
       admin.setGroupOffsets(group, 'orders', [
         { partition: 0, offset: 1 },
@@ -368,9 +366,7 @@ describe('Kafka admin adapter: security options map to the client’s TLS and SA
     expect(await (token as () => Promise<string>)()).toBe('signed-for-eu-west-1');
     expect(calls).toEqual([{ region: 'eu-west-1' }]);
     // The default signer is the maintained AWS package, loaded lazily (not called here).
-    expect(typeof kafkaClientOptions({ ...base, security: { kind: 'msk-iam', region: 'eu-west-1' } }).sasl?.token).toBe(
-      'function',
-    );
+    expect(typeof kafkaClientOptions({ ...base, security: { kind: 'msk-iam', region: 'eu-west-1' } }).sasl?.token).toBe('function');
   });
 });
 

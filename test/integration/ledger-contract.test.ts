@@ -58,7 +58,12 @@ describe('FileOffsetLedger keeps naming, skipped ranges and the topic id across 
     await first.close();
     const second = FileOffsetLedger.open(path);
     files.push(second);
-    expect(await second.read('orders.v1', 2)).toMatchObject({ committedOffset: 9, naming: 'A', skippedRanges: [gap(0, 4)], topicId: 'id-A' });
+    expect(await second.read('orders.v1', 2)).toMatchObject({
+      committedOffset: 9,
+      naming: 'A',
+      skippedRanges: [gap(0, 4)],
+      topicId: 'id-A',
+    });
   });
 
   it('refuses a file whose topic id is not a non-empty string, saying where', () => {
@@ -105,7 +110,16 @@ describe.each(admins)('A reset clears the topic id: %s', (_name, open) => {
     const { ledger, admin, done } = await open();
     await ledger.advance(undefined, commit(9, { topicId: 'id-A' }));
     await done();
-    const reset: LedgerReset = { id: 'r1', at: AT, by: 'ops', reason: 'topic re-created', fromGeneration: 0, fromOffset: 9, toGeneration: 1, toOffset: -1 };
+    const reset: LedgerReset = {
+      id: 'r1',
+      at: AT,
+      by: 'ops',
+      reason: 'topic re-created',
+      fromGeneration: 0,
+      fromOffset: 9,
+      toGeneration: 1,
+      toOffset: -1,
+    };
     await admin.reset('orders.v1', 2, { generation: 0, committedOffset: 9 }, reset);
     const entry = await admin.get('orders.v1', 2);
     expect(entry).toMatchObject({ generation: 1, committedOffset: -1 });

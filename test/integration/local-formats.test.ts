@@ -20,7 +20,9 @@ function summary(stdout: string, label: string): number {
 }
 
 describe('local mode with every format and layout', () => {
-  it('Parquet with errors.tolerance=all: reads the Parquet objects and the dead letters back, every record exactly once', { timeout: 120_000 }, async () => {
+  it('Parquet with errors.tolerance=all: reads the Parquet objects and the dead letters back, every record exactly once', {
+    timeout: 120_000,
+  }, async () => {
     const run = await runLocal(['--records', '20'], { SINK_FORMAT: 'parquet', SINK_ERRORS_TOLERANCE: 'all' });
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
     expect(run.stdout).toMatch(/^lost: 0, duplicated: 0$/m);
@@ -32,7 +34,11 @@ describe('local mode with every format and layout', () => {
   });
 
   it('raw bytes with the time partitioner: reads the values back by offset range', { timeout: 120_000 }, async () => {
-    const run = await runLocal(['--records', '20', '--values', 'mixed'], { SINK_FORMAT: 'raw', SINK_ERRORS_TOLERANCE: 'all', SINK_PARTITIONER: 'time' });
+    const run = await runLocal(['--records', '20', '--values', 'mixed'], {
+      SINK_FORMAT: 'raw',
+      SINK_ERRORS_TOLERANCE: 'all',
+      SINK_PARTITIONER: 'time',
+    });
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
     expect(run.stdout).toMatch(/^lost: 0, duplicated: 0$/m);
     expect(run.stdout).toMatch(/values differing: 0/);
@@ -40,7 +46,9 @@ describe('local mode with every format and layout', () => {
     expect(run.stdout).toContain('OK: every record delivered exactly once');
   });
 
-  it('prints the error of a failing invocation (a sample event Parquet cannot hold, errors.tolerance=none)', { timeout: 120_000 }, async () => {
+  it('prints the error of a failing invocation (a sample event Parquet cannot hold, errors.tolerance=none)', {
+    timeout: 120_000,
+  }, async () => {
     const run = await runLocal(['--records', '10'], { SINK_FORMAT: 'parquet' });
     expect(run.code).toBe(1);
     expect(run.stderr).not.toContain('TypeError');

@@ -20,10 +20,14 @@ const line = (stdout: string, pattern: RegExp): RegExpExecArray => {
 describe('local mode: --input, --chaos and bad input', () => {
   it('delivers a JSON Lines file of records from a timestamp start position', { timeout: 120_000 }, async () => {
     const run = await runLocal([
-      '--input', 'test/fixtures/local/records.jsonl',
-      '--flush.size', '3',
-      '--consumer.auto.offset.reset', '2025-11-26T00:00:03Z',
-      '--compression', 'none',
+      '--input',
+      'test/fixtures/local/records.jsonl',
+      '--flush.size',
+      '3',
+      '--consumer.auto.offset.reset',
+      '2025-11-26T00:00:03Z',
+      '--compression',
+      'none',
     ]);
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
     expect(run.stdout).toContain('Input test/fixtures/local/records.jsonl: 10 records in 4 partitions');
@@ -38,7 +42,9 @@ describe('local mode: --input, --chaos and bad input', () => {
   });
 
   it('--chaos: faults are injected and the read-back shows nothing lost or duplicated', { timeout: 120_000 }, async () => {
-    const run = await runLocal(['--records', '400', '--flush.size', '25', '--chaos', '--chaos-seed', '7'], { SINK_REPORT_BATCH_ITEM_FAILURES: 'true' });
+    const run = await runLocal(['--records', '400', '--flush.size', '25', '--chaos', '--chaos-seed', '7'], {
+      SINK_REPORT_BATCH_ITEM_FAILURES: 'true',
+    });
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
     expect(run.stdout).toMatch(/^lost: 0, duplicated: 0$/m);
     expect(run.stdout).toMatch(/^records delivered: 407 \(expected 407\), duplicates: 0$/m);
@@ -65,7 +71,10 @@ describe('local mode: --input, --chaos and bad input', () => {
     const cases: Array<[string[], string]> = [
       [['--flush.size', '0'], '--flush.size: expected an integer from 1 to 10000, got "0"'],
       [['--offset.flush.interval.ms', '1500'], '--offset.flush.interval.ms: the batching window is set in whole seconds'],
-      [['--consumer.auto.offset.reset', 'yesterday'], '--consumer.auto.offset.reset: expected earliest, latest, an ISO-8601 date-time or epoch milliseconds'],
+      [
+        ['--consumer.auto.offset.reset', 'yesterday'],
+        '--consumer.auto.offset.reset: expected earliest, latest, an ISO-8601 date-time or epoch milliseconds',
+      ],
       [['--key-skew', '1.5'], '--key-skew: expected a number from 0 to 1'],
       [['--values', 'text'], '--values: expected one of json, binary, mixed'],
       [['--chaos-seed', '3'], '--chaos-seed: only with --chaos'],

@@ -21,7 +21,20 @@ describe('replay walk-through on kept local data', () => {
     const first = await run('local/run.ts', ['--keep', dir, '--records', '400']);
     expect(first.code, first.stdout + first.stderr).toBe(0);
 
-    const reset = await run('local/ops.ts', [dir, 'reset', '--topic', 'sim.orders', '--partition', '0', '--to-offset', '20', '--reason', 'walk-through', '--force', '--json']);
+    const reset = await run('local/ops.ts', [
+      dir,
+      'reset',
+      '--topic',
+      'sim.orders',
+      '--partition',
+      '0',
+      '--to-offset',
+      '20',
+      '--reason',
+      'walk-through',
+      '--force',
+      '--json',
+    ]);
     expect(reset.code, reset.stderr).toBe(0);
     expect(JSON.parse(reset.stdout).steps).toMatchObject([{ partition: 0, nextOffset: 20, toGeneration: 1, direction: 'replay' }]);
 
@@ -34,7 +47,9 @@ describe('replay walk-through on kept local data', () => {
     expect(verified.code, verified.stdout + verified.stderr).toBe(0);
     const report = JSON.parse(verified.stdout);
     expect(report.errors).toBe(0);
-    expect(report.partitions.find((p: { topic: string; partition: number }) => p.topic === 'sim.orders' && p.partition === 0)).toMatchObject({
+    expect(
+      report.partitions.find((p: { topic: string; partition: number }) => p.topic === 'sim.orders' && p.partition === 0),
+    ).toMatchObject({
       generation: 1,
     });
     expect(report.prunable.length).toBeGreaterThan(0);

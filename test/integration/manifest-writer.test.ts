@@ -3,7 +3,13 @@ import type { Context, ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { captureOutput } from '../support/capture-output.ts';
 import { lambdaContext } from '../support/lambda-context.ts';
-import { createEmulatorSink, createTestLedgerTable, type LedgerTableForTest, type S3ForTest, startS3ForTest } from '../support/emulators.ts';
+import {
+  createEmulatorSink,
+  createTestLedgerTable,
+  type LedgerTableForTest,
+  type S3ForTest,
+  startS3ForTest,
+} from '../support/emulators.ts';
 import { timedLog, toKafkaEvent } from '../support/kafka-sim.ts';
 
 /**
@@ -64,7 +70,7 @@ describe('manifest writer (functions/manifest-writer/handler.ts) on the emulator
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
     output = captureOutput();
-    type Handler = (typeof import('../../functions/manifest-writer/handler.ts'))['handler'];
+    type Handler = typeof import('../../functions/manifest-writer/handler.ts')['handler'];
     const deployed: Handler = (await import('../../functions/manifest-writer/handler.ts')).handler;
     handler = (event, lambdaContext) => deployed(event, lambdaContext);
   });
@@ -77,7 +83,13 @@ describe('manifest writer (functions/manifest-writer/handler.ts) on the emulator
 
   it('writes the manifest of every time partition all partitions have passed', async () => {
     // Every data object examined once.
-    await expect(handler(scheduled, context)).resolves.toMatchObject({ written: 4, existing: 0, failed: [], examined: (await dataKeys()).length, backlog: 0 });
+    await expect(handler(scheduled, context)).resolves.toMatchObject({
+      written: 4,
+      existing: 0,
+      failed: [],
+      examined: (await dataKeys()).length,
+      backlog: 0,
+    });
     expect(await manifestKeys()).toEqual([
       // daily: its one known partition passed 10:00-13:00 (13:00 waits for 14:00).
       'topics/daily/year=2026/month=11/day=26/hour=10/_manifest.json',
@@ -131,7 +143,8 @@ describe('manifest writer (functions/manifest-writer/handler.ts) on the emulator
   it('logs the counts and emits ManifestsWritten, ManifestBacklog and ManifestWriterFailures as EMF metrics', () => {
     const text = output.join('\n');
     expect(text).toContain('Manifests written');
-    for (const metric of ['ManifestsWritten', 'ManifestObjectsExamined', 'ManifestBacklog', 'ManifestWriterFailures']) expect(text).toContain(`"${metric}"`);
+    for (const metric of ['ManifestsWritten', 'ManifestObjectsExamined', 'ManifestBacklog', 'ManifestWriterFailures'])
+      expect(text).toContain(`"${metric}"`);
     expect(text).toContain('"MskS3Sink"');
   });
 });

@@ -1,7 +1,13 @@
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runCliCaptured } from '../support/cli.ts';
-import { createEmulatorSink, createTestLedgerTable, type LedgerTableForTest, type S3ForTest, startS3ForTest } from '../support/emulators.ts';
+import {
+  createEmulatorSink,
+  createTestLedgerTable,
+  type LedgerTableForTest,
+  type S3ForTest,
+  startS3ForTest,
+} from '../support/emulators.ts';
 import { type LogRecord, timedLog, toKafkaEvent } from '../support/kafka-sim.ts';
 
 /**
@@ -47,7 +53,17 @@ describe('locate on an offset the log skipped', () => {
         ExpressionAttributeValues: {
           ':ranges': {
             // (The adapter's compact form: kind, generation, from, to, epoch ms.)
-            L: [{ M: { k: { S: 'gap' }, g: { N: '0' }, f: { N: '25' }, t: { N: '29' }, at: { N: String(Date.parse('2026-12-02T10:00:00.000Z')) } } }],
+            L: [
+              {
+                M: {
+                  k: { S: 'gap' },
+                  g: { N: '0' },
+                  f: { N: '25' },
+                  t: { N: '29' },
+                  at: { N: String(Date.parse('2026-12-02T10:00:00.000Z')) },
+                },
+              },
+            ],
           },
         },
       }),
@@ -80,11 +96,18 @@ describe('locate on an offset the log skipped', () => {
         `The next record, offset 30, is in:\n${keyB}\n  generation 0, offsets 30-39, 10 records; the record: offset 30, timestamp ${new Date(all[30]!.timestamp).toISOString()}\n`,
     );
     const json = await cli('locate', '--topic', topic, '--partition', '0', '--offset', '27', '--json');
-    expect(json.json()).toMatchObject({ key: keyB, offset: 30, skipped: { offset: 27, range: { kind: 'gap', fromOffset: 25, toOffset: 29 } } });
+    expect(json.json()).toMatchObject({
+      key: keyB,
+      offset: 30,
+      skipped: { offset: 27, range: { kind: 'gap', fromOffset: 25, toOffset: 29 } },
+    });
   });
 
   it('a delivered offset is found as before; one past the committed offset is not delivered (exit 1)', async () => {
-    expect((await cli('locate', '--topic', topic, '--partition', '0', '--offset', '31', '--json')).json()).toMatchObject({ key: keyB, offset: 31 });
+    expect((await cli('locate', '--topic', topic, '--partition', '0', '--offset', '31', '--json')).json()).toMatchObject({
+      key: keyB,
+      offset: 31,
+    });
     const beyond = await cli('locate', '--topic', topic, '--partition', '0', '--offset', '40');
     expect(beyond.code).toBe(1);
     expect(beyond.stdout).toContain('Not delivered');

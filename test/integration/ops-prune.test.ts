@@ -2,7 +2,13 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { hostname, userInfo } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createEmulatorSink, createTestLedgerTable, type LedgerTableForTest, type S3ForTest, startS3ForTest } from '../support/emulators.ts';
+import {
+  createEmulatorSink,
+  createTestLedgerTable,
+  type LedgerTableForTest,
+  type S3ForTest,
+  startS3ForTest,
+} from '../support/emulators.ts';
 import { generateLog, type LogRecord, rng, toKafkaEvent } from '../support/kafka-sim.ts';
 import { runCliCaptured } from '../support/cli.ts';
 
@@ -29,7 +35,9 @@ describe('msk-s3-sink prune on the emulators', () => {
     const sink = createEmulatorSink(s3, ledger);
     const longest = Math.max(...slices.map((s) => s.records.length));
     for (let start = 0; start < longest; start += batch) {
-      await sink.handle(toKafkaEvent(slices.map((s) => ({ topic, partition: s.partition, records: s.records.slice(start, start + batch) }))));
+      await sink.handle(
+        toKafkaEvent(slices.map((s) => ({ topic, partition: s.partition, records: s.records.slice(start, start + batch) }))),
+      );
     }
   };
 
@@ -38,14 +46,19 @@ describe('msk-s3-sink prune on the emulators', () => {
     return (listed.Contents ?? []).map((c) => c.Key!).sort();
   };
   /** The generation-0 object of a partition that starts at `first`. */
-  const generation0 = (partition: number, first: number) => `topics/${topic}/partition=${partition}/${topic}+${partition}+${String(first).padStart(20, '0')}.jsonl.gz`;
+  const generation0 = (partition: number, first: number) =>
+    `topics/${topic}/partition=${partition}/${topic}+${partition}+${String(first).padStart(20, '0')}.jsonl.gz`;
   const exists = async (key: string) =>
     s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: key })).then(
       () => true,
       () => false,
     );
   const ledgerItem = async (partition: number) =>
-    (await ledger.client.send(new GetItemCommand({ TableName: ledger.tableName, Key: { topic: { S: topic }, partition: { N: String(partition) } } }))).Item!;
+    (
+      await ledger.client.send(
+        new GetItemCommand({ TableName: ledger.tableName, Key: { topic: { S: topic }, partition: { N: String(partition) } } }),
+      )
+    ).Item!;
 
   beforeAll(async () => {
     s3 = await startS3ForTest();
@@ -59,12 +72,35 @@ describe('msk-s3-sink prune on the emulators', () => {
     };
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
-    await deliver(logs.map((records, partition) => ({ partition, records })), 10);
+    await deliver(
+      logs.map((records, partition) => ({ partition, records })),
+      10,
+    );
     // Replay both partitions from offset 25: generation 0 stays current up to 24 (its object
     // 20-29 in part), generation 1 holds 25-59.
-    const reset = await cli('reset', '--topic', topic, '--to-offset', String(replayFrom), '--reason', 'backfill', '--by', 'alice', '--force', '--id', 'reset-1', '--partition', '0', '--partition', '1');
+    const reset = await cli(
+      'reset',
+      '--topic',
+      topic,
+      '--to-offset',
+      String(replayFrom),
+      '--reason',
+      'backfill',
+      '--by',
+      'alice',
+      '--force',
+      '--id',
+      'reset-1',
+      '--partition',
+      '0',
+      '--partition',
+      '1',
+    );
     expect(reset.code, reset.stderr).toBe(0);
-    await deliver(logs.map((records, partition) => ({ partition, records: records.filter((r) => r.offset >= replayFrom) })), 7);
+    await deliver(
+      logs.map((records, partition) => ({ partition, records: records.filter((r) => r.offset >= replayFrom) })),
+      7,
+    );
   });
 
   afterAll(async () => {
@@ -135,14 +171,45 @@ describe('msk-s3-sink prune on the emulators', () => {
     const rows = (await cli('history', '--topic', topic, '--json')).json();
     const at = '2026-12-03T09:00:00.000Z';
     expect(rows).toEqual([
-      expect.objectContaining({ at, action: 'reset', partition: 0, id: 'reset-1', by: 'alice', fromGeneration: 0, fromOffset: 59, toGeneration: 1, toOffset: 24, reason: 'backfill' }),
-      expect.objectContaining({ at, action: 'prune', partition: 0, id: 'prune-1', by: 'bob', generations: [0], fromOffset: 30, toOffset: 59, objects: 3, reason: 'reclaim space' }),
+      expect.objectContaining({
+        at,
+        action: 'reset',
+        partition: 0,
+        id: 'reset-1',
+        by: 'alice',
+        fromGeneration: 0,
+        fromOffset: 59,
+        toGeneration: 1,
+        toOffset: 24,
+        reason: 'backfill',
+      }),
+      expect.objectContaining({
+        at,
+        action: 'prune',
+        partition: 0,
+        id: 'prune-1',
+        by: 'bob',
+        generations: [0],
+        fromOffset: 30,
+        toOffset: 59,
+        objects: 3,
+        reason: 'reclaim space',
+      }),
       expect.objectContaining({ at, action: 'reset', partition: 1, id: 'reset-1', by: 'alice' }),
-      expect.objectContaining({ at, action: 'prune', partition: 1, by: `${userInfo().username}@${hostname()}`, objects: 3, reason: 'delete objects superseded by a later generation' }),
+      expect.objectContaining({
+        at,
+        action: 'prune',
+        partition: 1,
+        by: `${userInfo().username}@${hostname()}`,
+        objects: 3,
+        reason: 'delete objects superseded by a later generation',
+      }),
     ]);
     const human = await cli('history', '--topic', topic, '--partition', '0');
     expect(human.stdout).toMatch(/^at\s+topic\s+partition\s+action\s+id\s+by\s+from\s+to\s+reason\n/);
     expect(human.stdout).toMatch(/prune\.orders\s+0\s+reset \(replay\)\s+reset-1\s+alice\s+g0@59\s+g1@24\s+backfill\n/);
-    expect(human.stdout).toMatch(/prune\.orders\s+0\s+prune 3 objects of g0 \(\d+(\.\d)? (B|KiB)\)\s+prune-1\s+bob\s+30\s+59\s+reclaim space\n$/);
+    expect(human.stdout).toMatch(
+      /prune\.orders\s+0\s+prune 3 objects of g0 \(\d+(\.\d)? (B|KiB)\)\s+prune-1\s+bob\s+30\s+59\s+reclaim space\n$/,
+    );
   });
 });

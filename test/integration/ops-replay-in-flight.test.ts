@@ -24,7 +24,13 @@ import { newGroupAccessCheck, replayInPlace, replayWithNewGroup } from '../../li
 import { groupArn } from '../../lib/aws/iam-policy.ts';
 import { type OffsetLedger, systemClock } from '../../lib/core/ports.ts';
 import { createSink } from '../../lib/sink/sink.ts';
-import { createEmulatorSink, createTestLedgerTable, type LedgerTableForTest, type S3ForTest, startS3ForTest } from '../support/emulators.ts';
+import {
+  createEmulatorSink,
+  createTestLedgerTable,
+  type LedgerTableForTest,
+  type S3ForTest,
+  startS3ForTest,
+} from '../support/emulators.ts';
 import { timedLog, toKafkaEvent } from '../support/kafka-sim.ts';
 import { check, exactlyOnce, readDelivered } from '../support/read-back.ts';
 import { runCliCaptured } from '../support/cli.ts';
@@ -72,8 +78,17 @@ describe('replay with an invocation in flight', () => {
 
   beforeAll(async () => {
     [cluster, s3] = await Promise.all([startTestKafka({ topics: [{ name: topic, partitions: 4 }] }), startS3ForTest()]);
-    await cluster.produce(topic, 0, Array.from({ length: 200 }, (_, i) => ({ value: `v${i}` })));
-    for (const partition of [1, 2]) await cluster.produce(topic, partition, Array.from({ length: 20 }, (_, i) => ({ value: `v${i}` })));
+    await cluster.produce(
+      topic,
+      0,
+      Array.from({ length: 200 }, (_, i) => ({ value: `v${i}` })),
+    );
+    for (const partition of [1, 2])
+      await cluster.produce(
+        topic,
+        partition,
+        Array.from({ length: 20 }, (_, i) => ({ value: `v${i}` })),
+      );
     kafka = createKafkaAdmin({ bootstrapServers: [cluster.bootstrapServers], timeoutMs: 5_000 });
   }, 180_000);
 
@@ -103,7 +118,12 @@ describe('replay with an invocation in flight', () => {
       return mapping();
     });
     lambda.on(GetFunctionCommand).callsFake(() => ({
-      Configuration: { FunctionName: functionName, FunctionArn: functionArn, Timeout: TIMEOUT_SECONDS, Role: 'arn:aws:iam::123456789012:role/orders-sink' },
+      Configuration: {
+        FunctionName: functionName,
+        FunctionArn: functionArn,
+        Timeout: TIMEOUT_SECONDS,
+        Role: 'arn:aws:iam::123456789012:role/orders-sink',
+      },
       ...(reserved === undefined ? {} : { Concurrency: { ReservedConcurrentExecutions: reserved } }),
     }));
     lambda.on(PutFunctionConcurrencyCommand).callsFake((input: { ReservedConcurrentExecutions: number }) => {
@@ -148,14 +168,15 @@ describe('replay with an invocation in flight', () => {
 
   const mappings = () => new LambdaMappings({ client: new LambdaClient({ region: 'us-east-1' }), sleep: async () => undefined });
 
-  it('the issue\'s sequence: an invocation holding [150..199] reads the ledger late; records 50–149 are still delivered once', async () => {
+  it("the issue's sequence: an invocation holding [150..199] reads the ledger late; records 50–149 are still delivered once", async () => {
     const ledgerTable: LedgerTableForTest = await createTestLedgerTable('inflight');
     const ledger = new LedgerAdmin({ client: ledgerTable.client, tableName: ledgerTable.tableName });
     const log = timedLog(topic, 0, 200, Date.UTC(2026, 11, 1), 1000);
 
     // 1. generation 0 committed to 149.
     const sink = createEmulatorSink(s3, ledgerTable);
-    for (let start = 0; start < 150; start += 50) await sink.handle(toKafkaEvent([{ topic, partition: 0, records: log.slice(start, start + 50) }]));
+    for (let start = 0; start < 150; start += 50)
+      await sink.handle(toKafkaEvent([{ topic, partition: 0, records: log.slice(start, start + 50) }]));
     expect(await ledger.get(topic, 0)).toMatchObject({ generation: 0, committedOffset: 149 });
 
     // An invocation holding [150..199] is in flight; its partition reads the ledger only when
@@ -191,7 +212,13 @@ describe('replay with an invocation in flight', () => {
     const steps: string[] = [];
     await replayInPlace(
       { mappings: mappings(), kafka, ledger, log: (line) => void steps.push(line), clock },
-      { functionName, topic, partitions: [0], target: { kind: 'offset', offset: 50 }, audit: { id: 'replay-inflight', at: '2026-12-03T09:00:00.000Z', by: 'ops', reason: 'reprocess' } },
+      {
+        functionName,
+        topic,
+        partitions: [0],
+        target: { kind: 'offset', offset: 50 },
+        audit: { id: 'replay-inflight', at: '2026-12-03T09:00:00.000Z', by: 'ops', reason: 'reprocess' },
+      },
     );
     // 3. On the old procedure the invocation reads the ledger only now: generation 1 at 49.
     release();
@@ -245,7 +272,16 @@ describe('replay with an invocation in flight', () => {
   it('a resumed replay restores the reserved concurrency that was there before the first run', async () => {
     const ledgerTable = await createTestLedgerTable('inflight-resume');
     const ledger = new LedgerAdmin({ client: ledgerTable.client, tableName: ledgerTable.tableName });
-    await ledger.reset(topic, 1, undefined, { id: 'setup', at: 'x', by: 'test', reason: 'setup', fromGeneration: 0, fromOffset: -1, toGeneration: 0, toOffset: 99 });
+    await ledger.reset(topic, 1, undefined, {
+      id: 'setup',
+      at: 'x',
+      by: 'test',
+      reason: 'setup',
+      fromGeneration: 0,
+      fromOffset: -1,
+      toGeneration: 0,
+      toOffset: 99,
+    });
     reserved = 7;
     const audit = { id: 'replay-resume', at: '2026-12-03T09:00:00.000Z', by: 'ops', reason: 'reprocess' };
     const failing: KafkaAdmin = Object.assign(Object.create(kafka) as KafkaAdmin, {
@@ -255,7 +291,10 @@ describe('replay with an invocation in flight', () => {
     });
     const { clock } = virtualClock(async () => undefined);
     const run = (admin: KafkaAdmin) =>
-      replayInPlace({ mappings: mappings(), kafka: admin, ledger, log: () => undefined, clock }, { functionName, topic, partitions: [1], target: { kind: 'offset', offset: 10 }, audit });
+      replayInPlace(
+        { mappings: mappings(), kafka: admin, ledger, log: () => undefined, clock },
+        { functionName, topic, partitions: [1], target: { kind: 'offset', offset: 10 }, audit },
+      );
     await expect(run(failing)).rejects.toThrow('coordinator not available');
     // Stopped after the fence: concurrency 0, the original value on the function's tag.
     expect(reserved).toBe(0);
@@ -277,7 +316,13 @@ describe('replay with an invocation in flight', () => {
     await expect(
       replayInPlace(
         { mappings: mappings(), kafka, ledger, log: () => undefined, clock },
-        { functionName, topic, partitions: [2], target: { kind: 'offset', offset: 1 }, audit: { id: 'mine', at: 'x', by: 'ops', reason: 'r' } },
+        {
+          functionName,
+          topic,
+          partitions: [2],
+          target: { kind: 'offset', offset: 1 },
+          audit: { id: 'mine', at: 'x', by: 'ops', reason: 'r' },
+        },
       ),
     ).rejects.toThrow(/replay someone-else .*--id someone-else/);
     expect(calls).toEqual([]);
@@ -288,7 +333,16 @@ describe('replay with an invocation in flight', () => {
   it('a bare reset refuses until the function timeout has passed since the mapping was disabled; --force warns', async () => {
     const ledgerTable = await createTestLedgerTable('inflight-reset');
     const ledger = new LedgerAdmin({ client: ledgerTable.client, tableName: ledgerTable.tableName });
-    await ledger.reset(topic, 3, undefined, { id: 'setup', at: 'x', by: 'test', reason: 'setup', fromGeneration: 0, fromOffset: -1, toGeneration: 0, toOffset: 99 });
+    await ledger.reset(topic, 3, undefined, {
+      id: 'setup',
+      at: 'x',
+      by: 'test',
+      reason: 'setup',
+      fromGeneration: 0,
+      fromOffset: -1,
+      toGeneration: 0,
+      toOffset: 99,
+    });
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
     const env = { LEDGER_TABLE: ledgerTable.tableName, AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_DYNAMODB: ledgerTable.endpoint };
@@ -301,7 +355,9 @@ describe('replay with an invocation in flight', () => {
       // Disabled 30 s ago, function timeout 60 s: an invocation may still hold an old batch.
       const early = await reset(disabledAt + 30_000, '--function', functionName);
       expect(early.code).toBe(1);
-      expect(early.stderr).toContain(`mapping mapping-1 is Disabled since 2026-12-03T09:00:00.000Z, but an invocation that started before can run until`);
+      expect(early.stderr).toContain(
+        `mapping mapping-1 is Disabled since 2026-12-03T09:00:00.000Z, but an invocation that started before can run until`,
+      );
       expect(early.stderr).toContain('function timeout 60 s');
       expect(await ledger.get(topic, 3)).toMatchObject({ generation: 0, committedOffset: 99 });
 
@@ -351,12 +407,29 @@ describe('replay with an invocation in flight', () => {
   it('replay --new-group on an IAM cluster stops before changing anything when the role may not use the new group', async () => {
     const ledgerTable = await createTestLedgerTable('inflight-iam');
     const ledger = new LedgerAdmin({ client: ledgerTable.client, tableName: ledgerTable.tableName });
-    await ledger.reset(topic, 0, undefined, { id: 'setup', at: 'x', by: 'test', reason: 'setup', fromGeneration: 0, fromOffset: -1, toGeneration: 0, toOffset: 99 });
+    await ledger.reset(topic, 0, undefined, {
+      id: 'setup',
+      at: 'x',
+      by: 'test',
+      reason: 'setup',
+      fromGeneration: 0,
+      fromOffset: -1,
+      toGeneration: 0,
+      toOffset: 99,
+    });
     const oldGroupOnly = {
       policies: async () => [
         {
           name: 'orders-sink-kafka',
-          document: { Statement: [{ Effect: 'Allow', Action: 'kafka-cluster:*Group', Resource: groupArn('arn:aws:kafka:us-east-1:123456789012:cluster/c/abc-1', group) }] },
+          document: {
+            Statement: [
+              {
+                Effect: 'Allow',
+                Action: 'kafka-cluster:*Group',
+                Resource: groupArn('arn:aws:kafka:us-east-1:123456789012:cluster/c/abc-1', group),
+              },
+            ],
+          },
         },
       ],
     };
@@ -370,15 +443,31 @@ describe('replay with an invocation in flight', () => {
           ledger,
           log: () => undefined,
           clock,
-          preflight: newGroupAccessCheck({ mappings: mappings(), policies, functionName, newGroupId: 'orders-replay-2', force, warn: (line) => void warnings.push(line) }),
+          preflight: newGroupAccessCheck({
+            mappings: mappings(),
+            policies,
+            functionName,
+            newGroupId: 'orders-replay-2',
+            force,
+            warn: (line) => void warnings.push(line),
+          }),
         },
-        { functionName, topic, timestamp: Date.UTC(2026, 10, 1), newGroupId: 'orders-replay-2', deleteOld: false, audit: { id: 'iam-1', at: 'x', by: 'ops', reason: 'r' } },
+        {
+          functionName,
+          topic,
+          timestamp: Date.UTC(2026, 10, 1),
+          newGroupId: 'orders-replay-2',
+          deleteOld: false,
+          audit: { id: 'iam-1', at: 'x', by: 'ops', reason: 'r' },
+        },
       );
     await expect(run(oldGroupOnly, false)).rejects.toThrow(
       /may not use consumer group orders-replay-2 .*Add to the role's policy: .*group\/c\/abc-1\/orders-replay-2.*nothing was changed/,
     );
     const unreadable = { policies: async () => Promise.reject(new Error('AccessDenied: iam:ListRolePolicies')) };
-    await expect(run(unreadable, false)).rejects.toThrow(/cannot read the policies of role .*the CLI cannot check it: check it yourself, then run again with --force \(nothing was changed\)/);
+    await expect(run(unreadable, false)).rejects.toThrow(
+      /cannot read the policies of role .*the CLI cannot check it: check it yourself, then run again with --force \(nothing was changed\)/,
+    );
     expect(calls).toEqual([]);
     expect(lambda.commandCalls(CreateEventSourceMappingCommand)).toHaveLength(0);
     expect(await ledger.get(topic, 0)).toMatchObject({ generation: 0, committedOffset: 99 });
@@ -386,7 +475,9 @@ describe('replay with an invocation in flight', () => {
     lambda.on(CreateEventSourceMappingCommand).callsFake((input) => ({ ...input, UUID: 'mapping-2', State: 'Creating' }));
     lambda.on(GetEventSourceMappingCommand, { UUID: 'mapping-2' }).resolves({ UUID: 'mapping-2', State: 'Enabled', Topics: [topic] });
     await run(unreadable, true);
-    expect(warnings).toEqual([expect.stringMatching(/^WARNING: --force: going on without knowing that the function may use group orders-replay-2/)]);
+    expect(warnings).toEqual([
+      expect.stringMatching(/^WARNING: --force: going on without knowing that the function may use group orders-replay-2/),
+    ]);
     expect(calls[0]).toBe('disable');
   });
 });

@@ -61,7 +61,11 @@ describe('replay: disable the mapping, reset the group and the ledger, enable', 
   beforeAll(async () => {
     cluster = await startTestKafka({ topics: [{ name: topic, partitions: P }] });
     for (let partition = 0; partition < P; partition++) {
-      await cluster.produce(topic, partition, Array.from({ length: 20 }, (_, i) => ({ value: `v${i}`, timestamp: T0 + i * MINUTE })));
+      await cluster.produce(
+        topic,
+        partition,
+        Array.from({ length: 20 }, (_, i) => ({ value: `v${i}`, timestamp: T0 + i * MINUTE })),
+      );
     }
     kafka = createKafkaAdmin({ bootstrapServers: [cluster.bootstrapServers], timeoutMs: 5_000 });
     ledgerTable = await createTestLedgerTable('replay');
@@ -69,10 +73,21 @@ describe('replay: disable the mapping, reset the group and the ledger, enable', 
     // The sink has delivered up to offset 14 everywhere.
     for (let partition = 0; partition < P; partition++) {
       await ledger.reset(topic, partition, undefined, {
-        id: `setup-${partition}`, at: 'x', by: 'test', reason: 'setup', fromGeneration: 0, fromOffset: -1, toGeneration: 0, toOffset: 14,
+        id: `setup-${partition}`,
+        at: 'x',
+        by: 'test',
+        reason: 'setup',
+        fromGeneration: 0,
+        fromOffset: -1,
+        toGeneration: 0,
+        toOffset: 14,
       });
     }
-    await kafka.setGroupOffsets('orders-sink-group', topic, [0, 1, 2, 3].map((partition) => ({ partition, offset: 15 })));
+    await kafka.setGroupOffsets(
+      'orders-sink-group',
+      topic,
+      [0, 1, 2, 3].map((partition) => ({ partition, offset: 15 })),
+    );
   }, 180_000);
 
   afterAll(async () => {
@@ -101,7 +116,11 @@ describe('replay: disable the mapping, reset the group and the ledger, enable', 
     tags = {};
     reserved = undefined;
     lambda.on(GetFunctionCommand).callsFake(() => ({
-      Configuration: { FunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`, Timeout: 30, Role: 'arn:aws:iam::123456789012:role/orders-sink' },
+      Configuration: {
+        FunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
+        Timeout: 30,
+        Role: 'arn:aws:iam::123456789012:role/orders-sink',
+      },
       ...(reserved === undefined ? {} : { Concurrency: { ReservedConcurrentExecutions: reserved } }),
     }));
     lambda.on(PutFunctionConcurrencyCommand).callsFake((input: { ReservedConcurrentExecutions: number }) => {
@@ -117,7 +136,13 @@ describe('replay: disable the mapping, reset the group and the ledger, enable', 
   });
 
   const log: string[] = [];
-  const deps = () => ({ mappings: new LambdaMappings({ client: new LambdaClient({ region: 'us-east-1' }), sleep: async () => undefined }), kafka, ledger, log: (line: string) => void log.push(line), clock });
+  const deps = () => ({
+    mappings: new LambdaMappings({ client: new LambdaClient({ region: 'us-east-1' }), sleep: async () => undefined }),
+    kafka,
+    ledger,
+    log: (line: string) => void log.push(line),
+    clock,
+  });
   const audit = { id: 'replay-42', at: '2026-11-26T12:00:00.000Z', by: 'bob', reason: 'reprocess after a schema fix' };
 
   it('runs every step in order and leaves the mapping enabled', async () => {
@@ -135,7 +160,11 @@ describe('replay: disable the mapping, reset the group and the ledger, enable', 
       { partition: 2, offset: 5 },
       { partition: 3, offset: 15 },
     ]);
-    expect(await ledger.get(topic, 1)).toMatchObject({ generation: 1, committedOffset: 4, resets: [{}, { id: 'replay-42', by: 'bob', fromOffset: 14, toOffset: 4 }] });
+    expect(await ledger.get(topic, 1)).toMatchObject({
+      generation: 1,
+      committedOffset: 4,
+      resets: [{}, { id: 'replay-42', by: 'bob', fromOffset: 14, toOffset: 4 }],
+    });
     expect(await ledger.get(topic, 0)).toMatchObject({ generation: 0, committedOffset: 14 });
     expect(log.some((line) => line.startsWith('1/6 disable'))).toBe(true);
     expect(reserved).toBeUndefined();
@@ -151,7 +180,14 @@ describe('replay: disable the mapping, reset the group and the ledger, enable', 
   it('stops, leaving the ledger alone, when the mapping does not get disabled', async () => {
     lambda.on(GetEventSourceMappingCommand).callsFake(() => ({ ...mapping(), State: 'Disabling' }));
     await expect(
-      replayInPlace(deps(), { functionName, topic, partitions: [3], target: { kind: 'earliest' }, audit: { ...audit, id: 'stuck' }, waitTimeoutMs: 0 }),
+      replayInPlace(deps(), {
+        functionName,
+        topic,
+        partitions: [3],
+        target: { kind: 'earliest' },
+        audit: { ...audit, id: 'stuck' },
+        waitTimeoutMs: 0,
+      }),
     ).rejects.toThrow(/still Disabling .* run the command again to resume/);
     expect((await ledger.get(topic, 3))!.generation).toBe(0);
   });
@@ -159,14 +195,22 @@ describe('replay: disable the mapping, reset the group and the ledger, enable', 
   it('replays to a timestamp: the group and the ledger land on the first record at or after it', async () => {
     // Record i is at T0 + i minutes: 07:30 falls between offsets 7 and 8, so the replay starts at 8.
     const steps = await replayInPlace(deps(), {
-      functionName, topic, partitions: [3], target: { kind: 'timestamp', timestamp: T0 + 7.5 * MINUTE }, audit: { ...audit, id: 'replay-at-time' },
+      functionName,
+      topic,
+      partitions: [3],
+      target: { kind: 'timestamp', timestamp: T0 + 7.5 * MINUTE },
+      audit: { ...audit, id: 'replay-at-time' },
     });
     expect(steps.map((s) => [s.partition, s.nextOffset, s.toGeneration, s.direction])).toEqual([[3, 8, 1, 'replay']]);
     expect((await kafka.fetchGroupOffsets('orders-sink-group', topic)).find((p) => p.partition === 3)).toEqual({ partition: 3, offset: 8 });
     expect(await ledger.get(topic, 3)).toMatchObject({ generation: 1, committedOffset: 7 });
     // Exactly at a record's timestamp: that record.
     const [exact] = await replayInPlace(deps(), {
-      functionName, topic, partitions: [3], target: { kind: 'timestamp', timestamp: T0 + 3 * MINUTE }, audit: { ...audit, id: 'replay-at-record' },
+      functionName,
+      topic,
+      partitions: [3],
+      target: { kind: 'timestamp', timestamp: T0 + 3 * MINUTE },
+      audit: { ...audit, id: 'replay-at-record' },
     });
     expect(exact).toMatchObject({ partition: 3, nextOffset: 3, toGeneration: 2 });
     expect((await kafka.fetchGroupOffsets('orders-sink-group', topic)).find((p) => p.partition === 3)).toEqual({ partition: 3, offset: 3 });
@@ -184,7 +228,11 @@ describe('replay: disable the mapping, reset the group and the ledger, enable', 
     };
     let stderr = '';
     const io = { stdout: { write: () => true }, stderr: { write: (text: string) => (stderr += text) }, ...clock };
-    const refused = await runCli(['reset', '--topic', topic, '--partition', '0', '--to-offset', '3', '--reason', 'r', '--function', functionName], env, io);
+    const refused = await runCli(
+      ['reset', '--topic', topic, '--partition', '0', '--to-offset', '3', '--reason', 'r', '--function', functionName],
+      env,
+      io,
+    );
     expect(refused).toBe(1);
     expect(stderr).toContain('mapping mapping-1 is Enabled');
 
@@ -192,8 +240,26 @@ describe('replay: disable the mapping, reset the group and the ledger, enable', 
     lambda.on(CreateEventSourceMappingCommand).callsFake((input) => (copy = { ...input, UUID: 'mapping-2', State: 'Creating' }));
     lambda.on(GetEventSourceMappingCommand, { UUID: 'mapping-2' }).callsFake(() => ({ ...copy, State: 'Enabled' }));
     lambda.on(DeleteEventSourceMappingCommand).resolves({});
-    const argv = ['replay', '--topic', topic, '--function', functionName, '--bootstrap-servers', cluster.bootstrapServers, '--new-group', 'orders-sink-replay-1',
-      '--to-timestamp', '2026-11-01T00:10:00Z', '--reason', 'rebuild', '--delete-old', '--id', 'new-group-1', '--poll-seconds', '0'];
+    const argv = [
+      'replay',
+      '--topic',
+      topic,
+      '--function',
+      functionName,
+      '--bootstrap-servers',
+      cluster.bootstrapServers,
+      '--new-group',
+      'orders-sink-replay-1',
+      '--to-timestamp',
+      '2026-11-01T00:10:00Z',
+      '--reason',
+      'rebuild',
+      '--delete-old',
+      '--id',
+      'new-group-1',
+      '--poll-seconds',
+      '0',
+    ];
     // The mapping reads an MSK cluster with IAM auth: the CLI checks the function's role may use
     // the new group, and says so when it cannot read the role's policies (here: no IAM client).
     const unchecked = await runCli(argv, env, io);

@@ -1,7 +1,13 @@
 import { PutObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../lib/ops/cli.ts';
-import { createEmulatorSink, createTestLedgerTable, type LedgerTableForTest, type S3ForTest, startS3ForTest } from '../support/emulators.ts';
+import {
+  createEmulatorSink,
+  createTestLedgerTable,
+  type LedgerTableForTest,
+  type S3ForTest,
+  startS3ForTest,
+} from '../support/emulators.ts';
 import { generateLog, type LogRecord, rng, timedLog, toKafkaEvent } from '../support/kafka-sim.ts';
 import { check, exactlyOnce, readDelivered } from '../support/read-back.ts';
 import { runCliCaptured } from '../support/cli.ts';
@@ -24,7 +30,9 @@ describe('msk-s3-sink operations on the emulators', () => {
     const sink = createEmulatorSink(s3, ledger);
     const longest = Math.max(...slices.map((s) => s.records.length));
     for (let start = 0; start < longest; start += batch) {
-      await sink.handle(toKafkaEvent(slices.map((s) => ({ topic, partition: s.partition, records: s.records.slice(start, start + batch) }))));
+      await sink.handle(
+        toKafkaEvent(slices.map((s) => ({ topic, partition: s.partition, records: s.records.slice(start, start + batch) }))),
+      );
     }
   };
 
@@ -85,7 +93,10 @@ describe('msk-s3-sink operations on the emulators', () => {
       const status = (await cli('verify', '--json')).json();
       expect(status.errors).toBe(0);
       const listed = await s3.client.send(
-        new (await import('@aws-sdk/client-s3')).ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `topics/${topic}/partition=${partition}/` }),
+        new (await import('@aws-sdk/client-s3')).ListObjectsV2Command({
+          Bucket: s3.bucket,
+          Prefix: `topics/${topic}/partition=${partition}/`,
+        }),
       );
       return listed.Contents![index]!.Key!;
     };
@@ -120,7 +131,11 @@ describe('msk-s3-sink operations on the emulators', () => {
       // Overlap: an object starting inside a committed one.
       await plant(first + 1, { 'first-offset': String(first + 1), 'after-offset': String(first), 'last-offset': String(last + 3) });
       // Orphan: an object beyond the committed offset, as a dead invocation leaves.
-      await plant(committed + 5, { 'first-offset': String(committed + 5), 'after-offset': String(committed), 'last-offset': String(committed + 9) });
+      await plant(committed + 5, {
+        'first-offset': String(committed + 5),
+        'after-offset': String(committed),
+        'last-offset': String(committed + 9),
+      });
       // Unreadable: metadata that contradicts itself.
       await plant(committed + 50, { 'first-offset': String(committed + 50), 'after-offset': 'x', 'last-offset': String(committed + 51) });
       const result = await cli('verify', '--json');
@@ -129,7 +144,10 @@ describe('msk-s3-sink operations on the emulators', () => {
       expect(kinds).toEqual(expect.arrayContaining(['overlap', 'orphan', 'unreadable']));
       for (const offset of [first + 1, committed + 5, committed + 50]) {
         await s3.client.send(
-          new DeleteObjectCommand({ Bucket: s3.bucket, Key: `topics/${topic}/partition=1/${topic}+1+${String(offset).padStart(20, '0')}.jsonl` }),
+          new DeleteObjectCommand({
+            Bucket: s3.bucket,
+            Key: `topics/${topic}/partition=1/${topic}+1+${String(offset).padStart(20, '0')}.jsonl`,
+          }),
         );
       }
       expect((await cli('verify')).code).toBe(0);
@@ -140,7 +158,19 @@ describe('msk-s3-sink operations on the emulators', () => {
     const refused = await cli('reset', '--topic', topic, '--partition', '0', '--to-offset', '10', '--reason', 'test');
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('--function');
-    const dry = await cli('reset', '--topic', topic, '--partition', '0', '--to-offset', '10', '--reason', 'replay test', '--dry-run', '--json');
+    const dry = await cli(
+      'reset',
+      '--topic',
+      topic,
+      '--partition',
+      '0',
+      '--to-offset',
+      '10',
+      '--reason',
+      'replay test',
+      '--dry-run',
+      '--json',
+    );
     expect(dry.code).toBe(0);
     expect(dry.json().steps).toMatchObject([{ partition: 0, nextOffset: 10, toGeneration: 1, direction: 'replay' }]);
     expect((await cli('status', '--json')).json()[0].generation).toBe(0);
@@ -149,18 +179,56 @@ describe('msk-s3-sink operations on the emulators', () => {
   it('replays a range: reset, redeliver, verify — the range again, once, in the new generation', async () => {
     const from = logs[0]![25]!.offset;
     const reset = await cli(
-      'reset', '--topic', topic, '--partition', '0', '--to-offset', String(from), '--reason', 'backfill after a bug', '--by', 'alice', '--force', '--id', 'replay-1',
+      'reset',
+      '--topic',
+      topic,
+      '--partition',
+      '0',
+      '--to-offset',
+      String(from),
+      '--reason',
+      'backfill after a bug',
+      '--by',
+      'alice',
+      '--force',
+      '--id',
+      'replay-1',
     );
     expect(reset.code).toBe(0);
     // Running it again (resuming) changes nothing more.
-    expect((await cli('reset', '--topic', topic, '--partition', '0', '--to-offset', String(from), '--reason', 'again', '--force', '--id', 'replay-1')).code).toBe(0);
+    expect(
+      (
+        await cli(
+          'reset',
+          '--topic',
+          topic,
+          '--partition',
+          '0',
+          '--to-offset',
+          String(from),
+          '--reason',
+          'again',
+          '--force',
+          '--id',
+          'replay-1',
+        )
+      ).code,
+    ).toBe(0);
     const status = (await cli('status', '--json')).json();
     expect(status[0]).toMatchObject({ generation: 1, committedOffset: from - 1, resets: 1 });
     // The mapping redelivers from the reset point (its consumer group was reset too).
     await deliver([{ partition: 0, records: logs[0]!.filter((record) => record.offset >= from) }], 7);
     const delivered = await readDelivered(s3.client, s3.bucket, 'topics/');
     const partition0 = delivered.filter((line) => line.line['partition'] === 0);
-    expect(exactlyOnce(check(logs[0]!.filter((r) => r.offset >= from), partition0, { generation: 1 }))).toBe(true);
+    expect(
+      exactlyOnce(
+        check(
+          logs[0]!.filter((r) => r.offset >= from),
+          partition0,
+          { generation: 1 },
+        ),
+      ),
+    ).toBe(true);
     expect(exactlyOnce(check(logs[0]!, partition0, { generation: 0 }))).toBe(true);
     const verified = await cli('verify', '--read');
     expect(verified.stdout).toContain('OK: S3 and the ledger agree');
@@ -169,7 +237,9 @@ describe('msk-s3-sink operations on the emulators', () => {
     const listed = await s3.client.send(
       new (await import('@aws-sdk/client-s3')).ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `topics/${topic}/partition=0/` }),
     );
-    const firstOffsets = listed.Contents!.map((c) => /\+(\d{20})(\+g1)?\.jsonl/.exec(c.Key!)!).map((m) => ({ first: Number(m[1]), generation: m[2] ? 1 : 0 }));
+    const firstOffsets = listed
+      .Contents!.map((c) => /\+(\d{20})(\+g1)?\.jsonl/.exec(c.Key!)!)
+      .map((m) => ({ first: Number(m[1]), generation: m[2] ? 1 : 0 }));
     const current = firstOffsets.filter((o) => o.generation === 1 || o.first < from).length;
     expect(current).toBeGreaterThan(firstOffsets.filter((o) => o.generation === 1).length);
     const summary = (await cli('verify', '--json')).json().partitions[0];
@@ -182,7 +252,9 @@ describe('msk-s3-sink operations on the emulators', () => {
     expect(strict.stdout).not.toContain('OK: S3 and the ledger agree');
     expect(strict.stdout).toContain('NOT OK (--strict)');
     // The current object for a replayed offset is the new generation's.
-    expect((await cli('locate', '--topic', topic, '--partition', '0', '--offset', String(from), '--json')).json()).toMatchObject({ generation: 1 });
+    expect((await cli('locate', '--topic', topic, '--partition', '0', '--offset', String(from), '--json')).json()).toMatchObject({
+      generation: 1,
+    });
     // Objects of generation 0 wholly after the replay point are superseded: prune lists, then deletes them.
     const dry = (await cli('prune', '--dry-run', '--json')).json();
     expect(dry.keys.length).toBeGreaterThan(0);
@@ -192,18 +264,29 @@ describe('msk-s3-sink operations on the emulators', () => {
     expect((await cli('verify')).code).toBe(0);
     // The audit trail is in the ledger.
     const item = await ledger.client.send(
-      new (await import('@aws-sdk/client-dynamodb')).GetItemCommand({ TableName: ledger.tableName, Key: { topic: { S: topic }, partition: { N: '0' } } }),
+      new (await import('@aws-sdk/client-dynamodb')).GetItemCommand({
+        TableName: ledger.tableName,
+        Key: { topic: { S: topic }, partition: { N: '0' } },
+      }),
     );
-    expect(item.Item!['resets']!.L![0]!.M).toMatchObject({ id: { S: 'replay-1' }, by: { S: 'alice' }, reason: { S: 'backfill after a bug' } });
+    expect(item.Item!['resets']!.L![0]!.M).toMatchObject({
+      id: { S: 'replay-1' },
+      by: { S: 'alice' },
+      reason: { S: 'backfill after a bug' },
+    });
   });
 
   it('gives one clear error for bad arguments', async () => {
     expect((await cli('frobnicate')).stderr).toContain('unknown command "frobnicate"');
     expect((await cli('status', '--nope')).code).toBe(2);
-    expect((await cli('locate', '--topic', topic, '--partition', 'x', '--offset', '1')).stderr).toContain('--partition must be a non-negative integer');
+    expect((await cli('locate', '--topic', topic, '--partition', 'x', '--offset', '1')).stderr).toContain(
+      '--partition must be a non-negative integer',
+    );
     expect((await cli('reset', '--topic', topic, '--force', '--reason', 'r')).stderr).toContain('give exactly one of --to-offset');
     expect((await cli('reset', '--topic', topic, '--force', '--to-earliest')).stderr).toContain('--reason is required');
-    expect((await cli('replay', '--topic', topic, '--function', 'f', '--reason', 'r', '--to-earliest')).stderr).toContain('--bootstrap-servers');
+    expect((await cli('replay', '--topic', topic, '--function', 'f', '--reason', 'r', '--to-earliest')).stderr).toContain(
+      '--bootstrap-servers',
+    );
   });
 });
 
@@ -222,7 +305,12 @@ describe('msk-s3-sink manifest on the emulators (time partitioner)', () => {
     const sink = createEmulatorSink(s3, ledger, layoutEnv);
     // Two partitions, a record every 10 minutes from 10:00; partition 1 stops at 11:40.
     const records = (partition: number, count: number) => timedLog(topic, partition, count, T0, 10 * 60_000);
-    await sink.handle(toKafkaEvent([{ topic, partition: 0, records: records(0, 20) }, { topic, partition: 1, records: records(1, 11) }]));
+    await sink.handle(
+      toKafkaEvent([
+        { topic, partition: 0, records: records(0, 20) },
+        { topic, partition: 1, records: records(1, 11) },
+      ]),
+    );
   });
 
   afterAll(async () => {
@@ -241,7 +329,11 @@ describe('msk-s3-sink manifest on the emulators (time partitioner)', () => {
       AWS_ENDPOINT_URL_DYNAMODB: ledger.endpoint,
       ...layoutEnv,
     };
-    const code = await runCli(argv, env, { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) }, now: Date.now });
+    const code = await runCli(argv, env, {
+      stdout: { write: (t: string) => (stdout += t) },
+      stderr: { write: (t: string) => (stderr += t) },
+      now: Date.now,
+    });
     return { code, stdout, stderr, json: () => JSON.parse(stdout) };
   };
 
@@ -259,14 +351,27 @@ describe('msk-s3-sink manifest on the emulators (time partitioner)', () => {
       ).toString('utf8'),
     );
     expect(document).toMatchObject({ topic, start: '2026-11-26T10:00:00.000Z', end: '2026-11-26T11:00:00.000Z' });
-    expect((await cli('manifest', '--topic', topic, '--partitions', '2', '--json')).json()).toMatchObject({ written: [], existing: dry.json().due });
+    expect((await cli('manifest', '--topic', topic, '--partitions', '2', '--json')).json()).toMatchObject({
+      written: [],
+      existing: dry.json().due,
+    });
     // The default layout has no time partitions to mark: one clear error.
     let stderr = '';
-    const code = await runCli(['manifest', '--topic', topic], { SINK_BUCKET: s3.bucket, LEDGER_TABLE: ledger.tableName, AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: s3.endpoint, AWS_ENDPOINT_URL_DYNAMODB: ledger.endpoint }, {
-      stdout: { write: () => true },
-      stderr: { write: (t: string) => (stderr += t) },
-      now: Date.now,
-    });
+    const code = await runCli(
+      ['manifest', '--topic', topic],
+      {
+        SINK_BUCKET: s3.bucket,
+        LEDGER_TABLE: ledger.tableName,
+        AWS_REGION: 'us-east-1',
+        AWS_ENDPOINT_URL_S3: s3.endpoint,
+        AWS_ENDPOINT_URL_DYNAMODB: ledger.endpoint,
+      },
+      {
+        stdout: { write: () => true },
+        stderr: { write: (t: string) => (stderr += t) },
+        now: Date.now,
+      },
+    );
     expect(code).toBe(1);
     expect(stderr).toContain('completeness markers need the time partitioner');
   });

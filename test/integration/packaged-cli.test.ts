@@ -118,7 +118,12 @@ describe('the packaged command line, installed without devDependencies', () => {
     expect(help.stderr).toBe('');
     expect(help.stdout).toContain('Usage: msk-s3-sink standalone <worker.properties | worker.json>');
     await seedLedger();
-    const { code, stdout, stderr } = await run(NODE24, [join(checkout, 'bin', 'msk-s3-sink.mjs'), 'status', '--json'], checkout, statusEnv());
+    const { code, stdout, stderr } = await run(
+      NODE24,
+      [join(checkout, 'bin', 'msk-s3-sink.mjs'), 'status', '--json'],
+      checkout,
+      statusEnv(),
+    );
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toMatchObject([{ topic: 'orders', partition: 3, committedOffset: 41 }]);

@@ -12,13 +12,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, sta
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  cacheRoot,
-  checkPrerequisites,
-  fillCacheOnce,
-  javaMajor,
-  PrerequisiteError,
-} from '../../local/emulators/prerequisites.ts';
+import { cacheRoot, checkPrerequisites, fillCacheOnce, javaMajor, PrerequisiteError } from '../../local/emulators/prerequisites.ts';
 import { ROOT, runScript } from '../support/child.ts';
 import { prepareTestMachine } from '../support/global-setup.ts';
 
@@ -106,7 +100,9 @@ describe('checkPrerequisites', () => {
   it('several missing: still one line, naming each', () => {
     const message = failure(() => checkPrerequisites({ ...ALL, env: { PATH: pathWithout(['java', 'mvn']) } }));
     expect(message).toBe(
-      LINES.java.replace('missing prerequisite:', 'missing prerequisites:') + '; ' + LINES.mvn.replace('msk-s3-sink: missing prerequisite: ', ''),
+      LINES.java.replace('missing prerequisite:', 'missing prerequisites:') +
+        '; ' +
+        LINES.mvn.replace('msk-s3-sink: missing prerequisite: ', ''),
     );
   });
 
@@ -160,7 +156,8 @@ describe('the entry points fail in one line without their prerequisites', () => 
         process.execPath,
         [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', 'test/integration/standalone-config.test.ts'],
         { cwd: ROOT, env: { ...env, PATH: pathWithout(['mvn']), MSK_S3_SINK_CACHE_DIR: cache }, timeout: 110_000 },
-        (error, stdout, stderr) => resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr }),
+        (error, stdout, stderr) =>
+          resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr }),
       );
     });
     expect(run.code).toBe(1);
@@ -182,7 +179,8 @@ describe('the unit tests', () => {
         process.execPath,
         [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--project', 'unit', 'test/unit/kafka-cluster-id.test.ts'],
         { cwd: ROOT, env: { ...env, PATH: path, MSK_S3_SINK_CACHE_DIR: cache }, timeout: 110_000 },
-        (error, stdout, stderr) => resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr }),
+        (error, stdout, stderr) =>
+          resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr }),
       );
     });
     expect(run.stderr).not.toContain('[test setup]');

@@ -86,7 +86,16 @@ async function produceKnown(topic: string, partitions: readonly number[], count:
       const key = `key-${offset % 97}`;
       const value = JSON.stringify({ id: recordId(topic, partition, offset), n: offset, pad: 'x'.repeat(pad) });
       messages.push({ topic, partition, key, value, timestamp: BigInt(now + i) });
-      records.push({ topic, partition, offset, timestamp: now + i, key: Buffer.from(key), value: Buffer.from(value), kind: 'json', headers: [] });
+      records.push({
+        topic,
+        partition,
+        offset,
+        timestamp: now + i,
+        key: Buffer.from(key),
+        value: Buffer.from(value),
+        kind: 'json',
+        headers: [],
+      });
     }
     produced.set(`${topic}-${partition}`, from + count);
   }
@@ -122,7 +131,11 @@ describe('standalone workers in one group on a real broker', () => {
     const partitions = Array.from({ length: GROUP_PARTITIONS }, (_, p) => p);
     const committed = async (partition: number): Promise<number> => {
       const { Item } = await table.client.send(
-        new GetItemCommand({ TableName: table.tableName, Key: { topic: { S: GROUP_TOPIC }, partition: { N: String(partition) } }, ConsistentRead: true }),
+        new GetItemCommand({
+          TableName: table.tableName,
+          Key: { topic: { S: GROUP_TOPIC }, partition: { N: String(partition) } },
+          ConsistentRead: true,
+        }),
       );
       return Item ? Number(Item['committedOffset']?.N) : -1;
     };
@@ -162,9 +175,12 @@ describe('standalone workers in one group on a real broker', () => {
       const killedAt = Date.now();
       const survivorsOwn = [...before.get(a.name)!, ...before.get(b.name)!];
       const atKill = new Map(await Promise.all(survivorsOwn.map(async (p) => [p, await committed(p)] as const)));
-      await until('the survivors to take over every partition', () => new Set([...assignedTo(a), ...assignedTo(b)]).size === GROUP_PARTITIONS, 60_000);
+      await until(
+        'the survivors to take over every partition',
+        () => new Set([...assignedTo(a), ...assignedTo(b)]).size === GROUP_PARTITIONS,
+        60_000,
+      );
       const tookOverAfterMs = Date.now() - killedAt;
-      const logsAtTakeover = new Map([a, b].map((w) => [w.name, w.logs.length]));
       const atTakeover = new Map(await Promise.all(survivorsOwn.map(async (p) => [p, await committed(p)] as const)));
 
       producing = false;
@@ -193,9 +209,10 @@ describe('standalone workers in one group on a real broker', () => {
         for (const line of w.logs.slice(logsAtKill.get(w.name)).filter((l) => l['message'] === 'Partitions assigned and positioned')) {
           for (const q of line['partitions'] as Positioned) {
             const p = Number(q.partition.split('-').pop());
-            expect(q.from, `${w.name}: ${q.partition} (${previous.has(p) ? 'held before' : 'added'}) in ${JSON.stringify(line['partitions'])}`).toBe(
-              previous.has(p) ? 'kept' : 'ledger',
-            );
+            expect(
+              q.from,
+              `${w.name}: ${q.partition} (${previous.has(p) ? 'held before' : 'added'}) in ${JSON.stringify(line['partitions'])}`,
+            ).toBe(previous.has(p) ? 'kept' : 'ledger');
             if (previous.has(p)) transitions++;
           }
           previous = new Set((line['partitions'] as Positioned).map((q) => Number(q.partition.split('-').pop())));
@@ -204,7 +221,10 @@ describe('standalone workers in one group on a real broker', () => {
       expect(transitions, 'partitions kept through a rebalance').toBeGreaterThan(0);
       // Delivery went on between the kill and the takeover (the session timeout and the rebalance).
       const progress = survivorsOwn.map((p) => `${p}: ${atKill.get(p)} -> ${atTakeover.get(p)}`).join(', ');
-      expect(survivorsOwn.some((p) => atTakeover.get(p)! > atKill.get(p)!), `committed ${progress} in ${tookOverAfterMs} ms`).toBe(true);
+      expect(
+        survivorsOwn.some((p) => atTakeover.get(p)! > atKill.get(p)!),
+        `committed ${progress} in ${tookOverAfterMs} ms`,
+      ).toBe(true);
 
       const result = check(expected, await readDelivered(s3.client, s3.bucket, 'g-three/'));
       expect(result.lost).toEqual([]);

@@ -34,7 +34,12 @@ async function untilWith(worker: WorkerProcess, what: string, done: () => boolea
   try {
     await until(what, done, timeoutMs);
   } catch (error) {
-    throw new Error(`${(error as Error).message}; ${worker.name}'s last lines:\n${worker.logs.slice(-15).map((l) => JSON.stringify(l)).join('\n')}\n${worker.text().slice(-2000)}`);
+    throw new Error(
+      `${(error as Error).message}; ${worker.name}'s last lines:\n${worker.logs
+        .slice(-15)
+        .map((l) => JSON.stringify(l))
+        .join('\n')}\n${worker.text().slice(-2000)}`,
+    );
   }
 }
 
@@ -93,12 +98,22 @@ describe('standalone worker on the log edges: compaction, retention, offsets for
     expect(seen).toEqual(compacted);
     expect(compacted[0]).toBeGreaterThan(0); // a gap at the start of the log
     expect(compacted.some((offset, i) => i > 0 && offset - compacted[i - 1]! > 1)).toBe(true); // and inside it
-    await produce(world, RETAINED, 0, Array.from({ length: 30 }, (_, n) => ({ key: `r${n}`, n, timestamp: T0 + n * 1_000 })));
+    await produce(
+      world,
+      RETAINED,
+      0,
+      Array.from({ length: 30 }, (_, n) => ({ key: `r${n}`, n, timestamp: T0 + n * 1_000 })),
+    );
 
     // 2. The worker delivers the compacted log: every survivor once, no skipped range, no warning.
     const first = startWorker('log-edges-1', config, emulatorEnv(s3.endpoint));
     workers.push(first);
-    await untilWith(first, 'both topics to be delivered', () => entry(COMPACTED)?.committedOffset === 60 && entry(RETAINED)?.committedOffset === 29, 60_000);
+    await untilWith(
+      first,
+      'both topics to be delivered',
+      () => entry(COMPACTED)?.committedOffset === 60 && entry(RETAINED)?.committedOffset === 29,
+      60_000,
+    );
     first.child.kill('SIGTERM');
     expect((await first.exited).code, first.text()).toBe(0);
     expect(entry(COMPACTED)).toMatchObject({ generation: 0, committedOffset: 60 });
@@ -107,7 +122,12 @@ describe('standalone worker on the log edges: compaction, retention, offsets for
     expect((await deliveredRecords(world, `${PREFIX}${COMPACTED}/`)).map((r) => r.offset)).toEqual(compacted);
 
     // 3. Retention: with the worker stopped, 30 more records, then everything below 45 deleted.
-    await produce(world, RETAINED, 0, Array.from({ length: 30 }, (_, i) => ({ key: `r${30 + i}`, n: 30 + i, timestamp: T0 + (30 + i) * 1_000 })));
+    await produce(
+      world,
+      RETAINED,
+      0,
+      Array.from({ length: 30 }, (_, i) => ({ key: `r${30 + i}`, n: 30 + i, timestamp: T0 + (30 + i) * 1_000 })),
+    );
     const [deleted] = await admin.deleteRecords({ topics: [{ name: RETAINED, partitions: [{ partition: 0, offset: 45n }] }] });
     expect(deleted?.partitions[0]?.lowWatermark).toBe(45n);
     const second = startWorker('log-edges-2', config, emulatorEnv(s3.endpoint));
@@ -123,7 +143,14 @@ describe('standalone worker on the log edges: compaction, retention, offsets for
       logStart: 45,
     });
     expect(skipLines(second)).toEqual([
-      expect.objectContaining({ level: 'WARN', topic: RETAINED, partition: `${RETAINED}-0`, fromOffset: 30, toOffset: 44, skippedOffsets: 15 }),
+      expect.objectContaining({
+        level: 'WARN',
+        topic: RETAINED,
+        partition: `${RETAINED}-0`,
+        fromOffset: 30,
+        toOffset: 44,
+        skippedOffsets: 15,
+      }),
     ]);
     expect((await deliveredRecords(world, `${PREFIX}${RETAINED}/`)).map((r) => r.offset)).toEqual([
       ...Array.from({ length: 30 }, (_, i) => i),
@@ -137,7 +164,19 @@ describe('standalone worker on the log edges: compaction, retention, offsets for
     // 4. reset --to-timestamp lands on the first offset at or after the time, from the broker.
     const plan = async (topic: string, at: number): Promise<number> => {
       const result = await opsCli(world, ledgerPath, PREFIX, [
-        'reset', '--topic', topic, '--to-timestamp', String(at), '--bootstrap-servers', broker.bootstrap, '--reason', 'by time', '--by', 'ops', '--dry-run', '--json',
+        'reset',
+        '--topic',
+        topic,
+        '--to-timestamp',
+        String(at),
+        '--bootstrap-servers',
+        broker.bootstrap,
+        '--reason',
+        'by time',
+        '--by',
+        'ops',
+        '--dry-run',
+        '--json',
       ]);
       expect(result.code, result.stderr).toBe(0);
       const steps = result.json().steps as Array<{ partition: number; nextOffset: number }>;
@@ -153,7 +192,17 @@ describe('standalone worker on the log edges: compaction, retention, offsets for
     expect(await plan(RETAINED, T0 + 3_600_000)).toBe(60);
     // Applied, the ledger starts the new generation just before it.
     const applied = await opsCli(world, ledgerPath, PREFIX, [
-      'reset', '--topic', RETAINED, '--to-timestamp', new Date(T0 + 50_500).toISOString(), '--bootstrap-servers', broker.bootstrap, '--reason', 'by time', '--by', 'ops',
+      'reset',
+      '--topic',
+      RETAINED,
+      '--to-timestamp',
+      new Date(T0 + 50_500).toISOString(),
+      '--bootstrap-servers',
+      broker.bootstrap,
+      '--reason',
+      'by time',
+      '--by',
+      'ops',
     ]);
     expect(applied.code, applied.stderr).toBe(0);
     expect(entry(RETAINED)).toMatchObject({ generation: 1, committedOffset: 50 });

@@ -38,14 +38,19 @@ describe('manifest --config with a standalone worker (hourly partitioner, file l
       await cluster.produce(
         TOPIC,
         partition,
-        Array.from({ length: PER_PARTITION }, (_, i) => ({ key: `k${i}`, value: JSON.stringify({ n: i }), timestamp: T0 + i * 10 * 60_000 })),
+        Array.from({ length: PER_PARTITION }, (_, i) => ({
+          key: `k${i}`,
+          value: JSON.stringify({ n: i }),
+          timestamp: T0 + i * 10 * 60_000,
+        })),
       );
     }
     const worker = startWorker('manifest', config, emulatorEnv(s3.endpoint));
     workers.push(worker);
     const ends = (): boolean => {
       if (!existsSync(ledgerPath)) return false;
-      const entries = (JSON.parse(readFileSync(ledgerPath, 'utf8')) as { entries: Array<{ partition: number; committedOffset: number }> }).entries;
+      const entries = (JSON.parse(readFileSync(ledgerPath, 'utf8')) as { entries: Array<{ partition: number; committedOffset: number }> })
+        .entries;
       return PARTITIONS.every((p) => entries.some((e) => e.partition === p && e.committedOffset === PER_PARTITION - 1));
     };
     await until('the ledger to reach the end of every partition', ends, 40_000);
@@ -56,11 +61,15 @@ describe('manifest --config with a standalone worker (hourly partitioner, file l
     const cli = async (...argv: string[]) => {
       let stdout = '';
       let stderr = '';
-      const code = await runCli([...argv, '--config', config], { AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: s3.endpoint }, {
-        stdout: { write: (text: string) => (stdout += text) },
-        stderr: { write: (text: string) => (stderr += text), isTTY: false },
-        now: Date.now,
-      });
+      const code = await runCli(
+        [...argv, '--config', config],
+        { AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: s3.endpoint },
+        {
+          stdout: { write: (text: string) => (stdout += text) },
+          stderr: { write: (text: string) => (stderr += text), isTTY: false },
+          now: Date.now,
+        },
+      );
       return { code, stdout, stderr, json: () => JSON.parse(stdout) };
     };
     const hours = [10, 11, 12].map((hour) => `${GROUP}/${TOPIC}/year=2026/month=01/day=01/hour=${hour}/_manifest.json`);
@@ -69,7 +78,12 @@ describe('manifest --config with a standalone worker (hourly partitioner, file l
     expect(first.json()).toMatchObject({ dryRun: false, due: hours, written: hours, existing: [] });
     expect(first.json().pending.map((p: { path: string }) => p.path)).toEqual(['year=2026/month=01/day=01/hour=13']);
     const listed = await s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${GROUP}/` }));
-    expect((listed.Contents ?? []).map((o) => o.Key!).filter((key) => key.endsWith('/_manifest.json')).sort()).toEqual(hours);
+    expect(
+      (listed.Contents ?? [])
+        .map((o) => o.Key!)
+        .filter((key) => key.endsWith('/_manifest.json'))
+        .sort(),
+    ).toEqual(hours);
     // Idempotent: run again, they are already there.
     const again = await cli('manifest', '--topic', TOPIC, '--partitions', String(PARTITIONS.length), '--grace-ms', '0', '--json');
     expect(again.json()).toMatchObject({ due: hours, written: [], existing: hours });

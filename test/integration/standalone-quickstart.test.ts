@@ -140,7 +140,10 @@ describe('the README standalone quick start', () => {
     const worker = startWorker('quickstart-1', config, env);
     workers.push(worker);
     const joined = await worker.waitForLog((l) => l['message'] === 'Joined the consumer group', 60_000);
-    expect(worker.logs.find((l) => l['message'] === 'Joining the consumer group')).toMatchObject({ groupId: GROUP, sessionTimeoutMs: 10_000 });
+    expect(worker.logs.find((l) => l['message'] === 'Joining the consumer group')).toMatchObject({
+      groupId: GROUP,
+      sessionTimeoutMs: 10_000,
+    });
     expect(joined).toMatchObject({ groupId: GROUP, assignments: [{ topic: TOPIC, partitions: PARTITIONS }] });
     // A new group: nobody to wait for.
     expect(worker.logs.some((l) => String(l['message']).startsWith("Waiting for the consumer group's members"))).toBe(false);
@@ -173,7 +176,12 @@ describe('the README standalone quick start', () => {
       sessionTimeoutMs: 10_000,
       members: [expect.objectContaining({ memberId: joined['memberId'] })],
     });
-    const order = ['Took over a stale lock of the offset ledger file', 'Joining the consumer group', waiting!['message'], 'Joined the consumer group'];
+    const order = [
+      'Took over a stale lock of the offset ledger file',
+      'Joining the consumer group',
+      waiting!['message'],
+      'Joined the consumer group',
+    ];
     expect(order.map((m) => restarted.logs.findIndex((l) => l['message'] === m))).toEqual(
       [...order.map((m) => restarted.logs.findIndex((l) => l['message'] === m))].sort((a, b) => a - b),
     );
@@ -190,9 +198,14 @@ describe('the README standalone quick start', () => {
     // 6. status with the cluster: the broker's high-water marks, no lag.
     const status = await node([BIN, 'status', '--config', config, '--bootstrap-servers', bootstrap, '--json'], env);
     expect(status.code, status.stderr).toBe(0);
-    expect((JSON.parse(status.stdout) as Array<Record<string, unknown>>).map(({ partition, committedOffset, highWatermark, lag }) => ({ partition, committedOffset, highWatermark, lag }))).toEqual(
-      PARTITIONS.map((partition) => ({ partition, committedOffset: 499, highWatermark: 500, lag: 0 })),
-    );
+    expect(
+      (JSON.parse(status.stdout) as Array<Record<string, unknown>>).map(({ partition, committedOffset, highWatermark, lag }) => ({
+        partition,
+        committedOffset,
+        highWatermark,
+        lag,
+      })),
+    ).toEqual(PARTITIONS.map((partition) => ({ partition, committedOffset: 499, highWatermark: 500, lag: 0 })));
 
     // 7. kill -TERM: a clean stop.
     restarted.child.kill('SIGTERM');

@@ -12,7 +12,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../lib/ops/cli.ts';
-import { emulatorEnv, produceKnown, startWorker, testWorkerProperties, useStandaloneWorld, writeProperties } from '../fixtures/standalone/harness.ts';
+import {
+  emulatorEnv,
+  produceKnown,
+  startWorker,
+  testWorkerProperties,
+  useStandaloneWorld,
+  writeProperties,
+} from '../fixtures/standalone/harness.ts';
 import type { LogRecord } from '../support/kafka-sim.ts';
 import { check, exactlyOnce, readDelivered } from '../support/read-back.ts';
 import { until } from '../support/wait.ts';
@@ -64,11 +71,15 @@ describe('standalone replay with the file ledger: stop, reset, start', () => {
     const cliWithConfig = async (...argv: string[]) => {
       let stdout = '';
       let stderr = '';
-      const code = await runCli([...argv, '--config', config], { AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: s3.endpoint }, {
-        stdout: { write: (text: string) => (stdout += text) },
-        stderr: { write: (text: string) => (stderr += text), isTTY: false },
-        now: Date.now,
-      });
+      const code = await runCli(
+        [...argv, '--config', config],
+        { AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: s3.endpoint },
+        {
+          stdout: { write: (text: string) => (stdout += text) },
+          stderr: { write: (text: string) => (stderr += text), isTTY: false },
+          now: Date.now,
+        },
+      );
       return { code, stdout, stderr, json: () => JSON.parse(stdout) };
     };
     const committed = async (): Promise<Array<{ partition: number; generation: number; committedOffset: number; resets: number }>> => {
@@ -77,25 +88,31 @@ describe('standalone replay with the file ledger: stop, reset, start', () => {
     };
     const reachedEnd = async (generations: (partition: number) => number) => {
       const rows = await committed();
-      return PARTITIONS.every((p) => rows.some((r) => r.partition === p && r.committedOffset === PER_PARTITION - 1 && r.generation === generations(p)));
+      return PARTITIONS.every((p) =>
+        rows.some((r) => r.partition === p && r.committedOffset === PER_PARTITION - 1 && r.generation === generations(p)),
+      );
     };
 
     const expected: LogRecord[] = [];
     for (const p of PARTITIONS) expected.push(...(await produceKnown(cluster, TOPIC, p, 0, PER_PARTITION, (offset) => T0 + offset * 1000)));
     const kafka = ['--bootstrap-servers', cluster.bootstrapServers];
     const lag = async () =>
-      ((await cli('status', ...kafka, '--json')).json() as Array<{ partition: number; highWatermark: number; lag: number }>).map(({ partition, highWatermark, lag }) => ({
-        partition,
-        highWatermark,
-        lag,
-      }));
+      ((await cli('status', ...kafka, '--json')).json() as Array<{ partition: number; highWatermark: number; lag: number }>).map(
+        ({ partition, highWatermark, lag }) => ({
+          partition,
+          highWatermark,
+          lag,
+        }),
+      );
 
     // 1. The worker delivers everything; status and verify see it through the file.
     const first = startWorker('replay-1', config, workerEnv);
     workers.push(first);
     await first.waitForLog((l) => l['message'] === 'Partitions assigned and positioned');
     await until('the first delivery to reach the end of every partition', () => reachedEnd(() => 0), 40_000);
-    expect(await committed()).toMatchObject(PARTITIONS.map((partition) => ({ partition, generation: 0, committedOffset: PER_PARTITION - 1, resets: 0 })));
+    expect(await committed()).toMatchObject(
+      PARTITIONS.map((partition) => ({ partition, generation: 0, committedOffset: PER_PARTITION - 1, resets: 0 })),
+    );
     const table = await cli('status');
     expect(table.stdout).toMatch(new RegExp(`^${TOPIC}\\s+0\\s+0\\s+${PER_PARTITION - 1}\\s`, 'm'));
     // With the cluster: its high-water marks, and no lag.
@@ -115,7 +132,21 @@ describe('standalone replay with the file ledger: stop, reset, start', () => {
     expect(verifiedByConfig.json()).toMatchObject({ errors: 0, objectsScanned: (await cli('verify', '--json')).json().objectsScanned });
 
     // 2. reset is refused while the worker runs: it holds the file (--force does not lift that).
-    const reset = ['reset', '--topic', TOPIC, ...REPLAYED.flatMap((p) => ['--partition', String(p)]), '--to-timestamp', REPLAY_AT, ...kafka, '--reason', 'replay test', '--by', 'ops', '--id', 'replay-1'];
+    const reset = [
+      'reset',
+      '--topic',
+      TOPIC,
+      ...REPLAYED.flatMap((p) => ['--partition', String(p)]),
+      '--to-timestamp',
+      REPLAY_AT,
+      ...kafka,
+      '--reason',
+      'replay test',
+      '--by',
+      'ops',
+      '--id',
+      'replay-1',
+    ];
     const before = readFileSync(ledgerPath, 'utf8');
     for (const extra of [[], ['--force']]) {
       const refused = await cli(...reset, ...extra);
@@ -132,7 +163,13 @@ describe('standalone replay with the file ledger: stop, reset, start', () => {
     const dry = await cli(...reset, '--dry-run', '--json');
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.json().steps).toMatchObject(
-      REPLAYED.map((partition) => ({ partition, current: { generation: 0, committedOffset: PER_PARTITION - 1 }, nextOffset: FROM, toGeneration: 1, direction: 'replay' })),
+      REPLAYED.map((partition) => ({
+        partition,
+        current: { generation: 0, committedOffset: PER_PARTITION - 1 },
+        nextOffset: FROM,
+        toGeneration: 1,
+        direction: 'replay',
+      })),
     );
     expect(readFileSync(ledgerPath, 'utf8')).toBe(stopped);
     const applied = await cli(...reset);
@@ -146,7 +183,11 @@ describe('standalone replay with the file ledger: stop, reset, start', () => {
     ]);
     // The replayed partitions now lag by the range to deliver again.
     expect(await lag()).toEqual(
-      PARTITIONS.map((partition) => ({ partition, highWatermark: PER_PARTITION, lag: REPLAYED.includes(partition) ? PER_PARTITION - FROM : 0 })),
+      PARTITIONS.map((partition) => ({
+        partition,
+        highWatermark: PER_PARTITION,
+        lag: REPLAYED.includes(partition) ? PER_PARTITION - FROM : 0,
+      })),
     );
 
     // 4. Start the worker again: it resumes each partition at the ledger + 1, so the range is delivered again.
@@ -193,9 +234,18 @@ describe('standalone replay with the file ledger: stop, reset, start', () => {
     expect((await cli('prune', '--yes', '--by', 'ops')).code).toBe(0);
     expect((await cli('prune', '--dry-run', '--json')).json().keys).toEqual([]);
     // history shows the reset and the prune of each replayed partition, from the file.
-    const trail = (await cli('history', '--json')).json() as Array<{ action: string; partition: number; id: string; by: string; objects?: number }>;
+    const trail = (await cli('history', '--json')).json() as Array<{
+      action: string;
+      partition: number;
+      id: string;
+      by: string;
+      objects?: number;
+    }>;
     expect(trail.map((r) => [r.action, r.partition, r.by]).sort()).toEqual(
-      REPLAYED.flatMap((p) => [['prune', p, 'ops'], ['reset', p, 'ops']]).sort(),
+      REPLAYED.flatMap((p) => [
+        ['prune', p, 'ops'],
+        ['reset', p, 'ops'],
+      ]).sort(),
     );
     expect(trail.filter((r) => r.action === 'prune').reduce((n, r) => n + r.objects!, 0)).toBe(prunable.length);
     const pruned = await cli('verify', '--read');

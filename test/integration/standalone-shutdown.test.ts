@@ -11,7 +11,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emulatorEnv, produceKnown, startWorker, testWorkerProperties, writeProperties, type WorkerProcess } from '../fixtures/standalone/harness.ts';
+import {
+  emulatorEnv,
+  produceKnown,
+  startWorker,
+  testWorkerProperties,
+  writeProperties,
+  type WorkerProcess,
+} from '../fixtures/standalone/harness.ts';
 import { startS3ForTest, type S3ForTest } from '../support/emulators.ts';
 import type { LogRecord } from '../support/kafka-sim.ts';
 import { check, exactlyOnce, readDelivered } from '../support/read-back.ts';
@@ -81,8 +88,14 @@ describe('standalone worker stop with the cluster unreachable', () => {
       timeoutMs: BOUND_MS,
     });
     // The abandoned requests log nothing more, and nothing failed.
-    expect(worker.logs.some((l) => l['level'] === 'ERROR'), tail).toBe(false);
-    expect(worker.logs.some((l) => String(l['message']).startsWith('Leaving the consumer group failed')), tail).toBe(false);
+    expect(
+      worker.logs.some((l) => l['level'] === 'ERROR'),
+      tail,
+    ).toBe(false);
+    expect(
+      worker.logs.some((l) => String(l['message']).startsWith('Leaving the consumer group failed')),
+      tail,
+    ).toBe(false);
     expect(worker.logs.at(-1)).toMatchObject({ message: 'Standalone worker stopped', recordsDelivered: expected.length });
 
     // The buffer was delivered during the stop, all of it, to S3 and the ledger.

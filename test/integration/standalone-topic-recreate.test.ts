@@ -27,11 +27,17 @@ async function untilWith(worker: WorkerProcess, what: string, done: () => boolea
   try {
     await until(what, done, timeoutMs);
   } catch (error) {
-    throw new Error(`${(error as Error).message}; ${worker.name}'s last lines:\n${worker.logs.slice(-15).map((l) => JSON.stringify(l)).join('\n')}\n${worker.text().slice(-2000)}`);
+    throw new Error(
+      `${(error as Error).message}; ${worker.name}'s last lines:\n${worker.logs
+        .slice(-15)
+        .map((l) => JSON.stringify(l))
+        .join('\n')}\n${worker.text().slice(-2000)}`,
+    );
   }
 }
 
-const records = (from: number, count: number, life: number) => Array.from({ length: count }, (_, i) => ({ key: `k${from + i}`, n: from + i, life }));
+const records = (from: number, count: number, life: number) =>
+  Array.from({ length: count }, (_, i) => ({ key: `k${from + i}`, n: from + i, life }));
 
 describe('standalone worker: a topic deleted and created again', () => {
   it('refuses the partition (error line with a fixed message and code), goes on with others, and resumes from 0 after a reset', async () => {
@@ -53,7 +59,12 @@ describe('standalone worker: a topic deleted and created again', () => {
     // 1. The worker delivers the first topic's 20 records and records its id on the ledger.
     const first = startWorker('recreate-1', config, emulatorEnv(s3.endpoint));
     workers.push(first);
-    await untilWith(first, 'the first topic to be delivered', () => entry(TOPIC)?.committedOffset === 19 && entry(OTHER)?.committedOffset === 4, 60_000);
+    await untilWith(
+      first,
+      'the first topic to be delivered',
+      () => entry(TOPIC)?.committedOffset === 19 && entry(OTHER)?.committedOffset === 4,
+      60_000,
+    );
     expect(entry(TOPIC)).toMatchObject({ generation: 0, committedOffset: 19, topicId: oldId });
 
     // 2. The topic is deleted and created again, and gets 30 new records: offsets 0-29 again.
@@ -77,7 +88,9 @@ describe('standalone worker: a topic deleted and created again', () => {
       committedOffset: 19,
       error: { name: 'TopicRecreatedError', code: 'TOPIC_RECREATED' },
     });
-    expect((refusal['error'] as { message: string }).message).toContain(`msk-s3-sink reset --config <worker properties> --topic ${TOPIC} --partition 0 --to-offset 0`);
+    expect((refusal['error'] as { message: string }).message).toContain(
+      `msk-s3-sink reset --config <worker properties> --topic ${TOPIC} --partition 0 --to-offset 0`,
+    );
     // Other topics go on.
     await produce(world, OTHER, 0, records(5, 5, 1));
     await untilWith(first, 'the other topic to go on', () => entry(OTHER)?.committedOffset === 9, 30_000);
@@ -87,7 +100,19 @@ describe('standalone worker: a topic deleted and created again', () => {
     // 4. Stop, reset the partition to 0 (a new generation; the topic id cleared), start again.
     first.child.kill('SIGTERM');
     expect((await first.exited).code, first.text()).toBe(0);
-    const reset = await opsCli(world, ledgerPath, PREFIX, ['reset', '--topic', TOPIC, '--partition', '0', '--to-offset', '0', '--reason', 'topic re-created', '--by', 'ops']);
+    const reset = await opsCli(world, ledgerPath, PREFIX, [
+      'reset',
+      '--topic',
+      TOPIC,
+      '--partition',
+      '0',
+      '--to-offset',
+      '0',
+      '--reason',
+      'topic re-created',
+      '--by',
+      'ops',
+    ]);
     expect(reset.code, reset.stderr).toBe(0);
     expect(entry(TOPIC)).toMatchObject({ generation: 1, committedOffset: -1 });
     expect(entry(TOPIC)).not.toHaveProperty('topicId');
@@ -100,7 +125,12 @@ describe('standalone worker: a topic deleted and created again', () => {
     expect((await second.exited).code, second.text()).toBe(0);
 
     // 5. S3: the old topic's 20 records in generation 0, the new topic's 30 in generation 1, each once.
-    const delivered = (await deliveredRecords(world, `${PREFIX}${TOPIC}/`)).map(({ generation, offset, n, life }) => ({ generation, offset, n, life }));
+    const delivered = (await deliveredRecords(world, `${PREFIX}${TOPIC}/`)).map(({ generation, offset, n, life }) => ({
+      generation,
+      offset,
+      n,
+      life,
+    }));
     expect(delivered).toEqual([
       ...Array.from({ length: 20 }, (_, i) => ({ generation: 0, offset: i, n: i, life: 1 })),
       ...Array.from({ length: 30 }, (_, i) => ({ generation: 1, offset: i, n: i, life: 2 })),

@@ -9,7 +9,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emulatorEnv, produceKnown, startWorker, testWorkerProperties, writeProperties, type WorkerProcess } from '../fixtures/standalone/harness.ts';
+import {
+  emulatorEnv,
+  produceKnown,
+  startWorker,
+  testWorkerProperties,
+  writeProperties,
+  type WorkerProcess,
+} from '../fixtures/standalone/harness.ts';
 import { startS3ForTest, type S3ForTest } from '../support/emulators.ts';
 import type { LogRecord } from '../support/kafka-sim.ts';
 import { check, exactlyOnce, readDelivered } from '../support/read-back.ts';
@@ -29,7 +36,15 @@ let dir: string;
 const workers: WorkerProcess[] = [];
 
 beforeAll(async () => {
-  [cluster, s3] = await Promise.all([startTestKafka({ topics: [{ name: FIRST, partitions: 4 }, { name: 'rx-gone-a', partitions: 4 }] }), startS3ForTest()]);
+  [cluster, s3] = await Promise.all([
+    startTestKafka({
+      topics: [
+        { name: FIRST, partitions: 4 },
+        { name: 'rx-gone-a', partitions: 4 },
+      ],
+    }),
+    startS3ForTest(),
+  ]);
   dir = mkdtempSync(join(tmpdir(), 'standalone-regex-'));
 }, 180_000);
 
@@ -65,11 +80,15 @@ describe('standalone worker with topics.regex', () => {
     };
     const committed = (): Map<string, number> => {
       if (!existsSync(ledgerPath)) return new Map();
-      const file = JSON.parse(readFileSync(ledgerPath, 'utf8')) as { entries: Array<{ topic: string; partition: number; committedOffset: number }> };
+      const file = JSON.parse(readFileSync(ledgerPath, 'utf8')) as {
+        entries: Array<{ topic: string; partition: number; committedOffset: number }>;
+      };
       return new Map(file.entries.map((e) => [`${e.topic}-${e.partition}`, e.committedOffset]));
     };
     const positioned = (w: WorkerProcess): string[] =>
-      w.logs.filter((l) => l['message'] === 'Partitions assigned and positioned').flatMap((l) => (l['partitions'] as Positioned).map((p) => p.partition));
+      w.logs
+        .filter((l) => l['message'] === 'Partitions assigned and positioned')
+        .flatMap((l) => (l['partitions'] as Positioned).map((p) => p.partition));
 
     expected.push(...(await produce(FIRST, 50)));
     const worker = startWorker('regex', config, emulatorEnv(s3.endpoint));
@@ -79,21 +98,31 @@ describe('standalone worker with topics.regex', () => {
     await worker.waitForLog((l) => l['message'] === 'Partitions assigned and positioned');
 
     // Both topics come into being now, with records.
-    await cluster.createTopics([{ name: CREATED, partitions: 4 }, { name: UNMATCHED, partitions: 4 }]);
+    await cluster.createTopics([
+      { name: CREATED, partitions: 4 },
+      { name: UNMATCHED, partitions: 4 },
+    ]);
     expected.push(...(await produce(CREATED, 60)));
     await produce(UNMATCHED, 20);
-    const added = await worker.waitForLog((l) => l['message'] === 'New topics or partitions: joining the group again to have them assigned', 20_000);
+    const added = await worker.waitForLog(
+      (l) => l['message'] === 'New topics or partitions: joining the group again to have them assigned',
+      20_000,
+    );
     expect(added['topicsAdded']).toEqual([{ topic: CREATED, partitions: 4 }]);
     expect(added['partitionsAdded']).toEqual([]);
     const both = await worker.waitForLog(
-      (l) => l['message'] === 'Partitions assigned and positioned' && (l['partitions'] as Positioned).some((p) => p.partition.startsWith(CREATED)),
+      (l) =>
+        l['message'] === 'Partitions assigned and positioned' &&
+        (l['partitions'] as Positioned).some((p) => p.partition.startsWith(CREATED)),
       30_000,
     );
     expect((both['partitions'] as Positioned).map((p) => p.partition).sort()).toEqual(
       [...PARTITIONS.map((p) => `${FIRST}-${p}`), ...PARTITIONS.map((p) => `${CREATED}-${p}`)].sort(),
     );
     // The new topic's partitions had no ledger entry and no group offset: auto.offset.reset.
-    expect((both['partitions'] as Positioned).filter((p) => p.partition.startsWith(CREATED)).map((p) => p.from)).toEqual(PARTITIONS.map(() => 'earliest'));
+    expect((both['partitions'] as Positioned).filter((p) => p.partition.startsWith(CREATED)).map((p) => p.from)).toEqual(
+      PARTITIONS.map(() => 'earliest'),
+    );
 
     // More records to both, after the rebalance.
     expected.push(...(await produce(FIRST, 40)), ...(await produce(CREATED, 40)));
@@ -109,16 +138,28 @@ describe('standalone worker with topics.regex', () => {
       expected.push(...(await produceKnown(cluster, FIRST, p, 0, 30)));
       produced.set(`${FIRST}-${p}`, 30);
     }
-    const grown = await worker.waitForLog((l) => l['message'] === 'New topics or partitions: joining the group again to have them assigned' && (l['partitionsAdded'] as unknown[]).length > 0, 20_000);
+    const grown = await worker.waitForLog(
+      (l) =>
+        l['message'] === 'New topics or partitions: joining the group again to have them assigned' &&
+        (l['partitionsAdded'] as unknown[]).length > 0,
+      20_000,
+    );
     expect(grown).toMatchObject({ topicsAdded: [], partitionsAdded: [{ topic: FIRST, from: 4, to: 6 }] });
     const six = await worker.waitForLog(
-      (l) => l['message'] === 'Partitions assigned and positioned' && (l['partitions'] as Positioned).some((p) => p.partition === `${FIRST}-5`),
+      (l) =>
+        l['message'] === 'Partitions assigned and positioned' && (l['partitions'] as Positioned).some((p) => p.partition === `${FIRST}-5`),
       30_000,
     );
     // The new partitions start at auto.offset.reset; the others resume at the ledger.
-    expect((six['partitions'] as Positioned).filter((p) => p.partition === `${FIRST}-4` || p.partition === `${FIRST}-5`).map((p) => p.from)).toEqual(['earliest', 'earliest']);
+    expect(
+      (six['partitions'] as Positioned).filter((p) => p.partition === `${FIRST}-4` || p.partition === `${FIRST}-5`).map((p) => p.from),
+    ).toEqual(['earliest', 'earliest']);
     expect((six['partitions'] as Positioned).filter((p) => p.partition === `${FIRST}-0`).map((p) => p.from)).toEqual(['ledger']);
-    await until('the ledger to reach the end of the added partitions', () => [4, 5].every((p) => committed().get(`${FIRST}-${p}`) === 29), 40_000);
+    await until(
+      'the ledger to reach the end of the added partitions',
+      () => [4, 5].every((p) => committed().get(`${FIRST}-${p}`) === 29),
+      40_000,
+    );
     worker.child.kill('SIGTERM');
     expect((await worker.exited).code, worker.text() + JSON.stringify(worker.logs.slice(-5))).toBe(0);
 
@@ -160,13 +201,20 @@ describe('standalone worker with topics.regex', () => {
     expect(third! - first!).toBeLessThan(8_000);
     expect(failedListings()[0]).toMatchObject({ level: 'WARN', retryInMs: 1000 });
     expect(worker.child.exitCode).toBeNull();
-    expect(worker.logs.some((l) => l['level'] === 'ERROR'), JSON.stringify(worker.logs.slice(-5))).toBe(false);
+    expect(
+      worker.logs.some((l) => l['level'] === 'ERROR'),
+      JSON.stringify(worker.logs.slice(-5)),
+    ).toBe(false);
     // A stop now gives up the Kafka side after task.shutdown.graceful.timeout.ms (5 s by default)
     // rather than retry it for a minute; test/integration/standalone-shutdown.test.ts tests that.
     const signalled = Date.now();
     worker.child.kill('SIGTERM');
     expect((await worker.exited).code, JSON.stringify(worker.logs.slice(-5))).toBe(0);
     expect(Date.now() - signalled).toBeLessThan(10_000);
-    expect(worker.logs.some((l) => l['level'] === 'WARN' && String(l['message']).includes('timed out after 5000 ms (task.shutdown.graceful.timeout.ms)'))).toBe(true);
+    expect(
+      worker.logs.some(
+        (l) => l['level'] === 'WARN' && String(l['message']).includes('timed out after 5000 ms (task.shutdown.graceful.timeout.ms)'),
+      ),
+    ).toBe(true);
   }, 60_000);
 });

@@ -191,7 +191,11 @@ describe('standalone worker and transactions on a real Kafka broker', () => {
     const first = startWorker('transactions-1', config, env);
     workers.push(first);
     await first.waitForLog((l) => l['message'] === 'Partitions assigned and positioned');
-    await until('the ledger to reach the last record below the last stable offset', () => ledgerOffsets(ledgerPath).get(0) === belowLso.at(-1)!.offset, 40_000);
+    await until(
+      'the ledger to reach the last record below the last stable offset',
+      () => ledgerOffsets(ledgerPath).get(0) === belowLso.at(-1)!.offset,
+      40_000,
+    );
     // A few more fetch rounds (fetch.max.wait 500 ms, flush every 300 ms), had anything past the LSO been fetched.
     await sleep(1_500);
     expect(ledgerOffsets(ledgerPath).get(0)).toBe(belowLso.at(-1)!.offset);
@@ -206,10 +210,32 @@ describe('standalone worker and transactions on a real Kafka broker', () => {
     expect(lines(afterFirst, 0)).toEqual(expected);
 
     // 3. Reset to the start and run again, fetching 1 KiB at a time: the same records, as generation 1.
-    const shell = { SINK_BUCKET: s3.bucket, SINK_PREFIX: `${GROUP}/`, SINK_DEAD_LETTER_PREFIX: `dead-${GROUP}/`, AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: s3.endpoint };
+    const shell = {
+      SINK_BUCKET: s3.bucket,
+      SINK_PREFIX: `${GROUP}/`,
+      SINK_DEAD_LETTER_PREFIX: `dead-${GROUP}/`,
+      AWS_REGION: 'us-east-1',
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
+    };
     let stderr = '';
     const reset = await runCli(
-      ['reset', '--topic', TOPIC, '--partition', '0', '--to-offset', '0', '--reason', 'transactions test', '--by', 'ops', '--id', 'tx-1', '--ledger-file', ledgerPath],
+      [
+        'reset',
+        '--topic',
+        TOPIC,
+        '--partition',
+        '0',
+        '--to-offset',
+        '0',
+        '--reason',
+        'transactions test',
+        '--by',
+        'ops',
+        '--id',
+        'tx-1',
+        '--ledger-file',
+        ledgerPath,
+      ],
       shell,
       { stdout: { write: () => undefined }, stderr: { write: (text: string) => (stderr += text), isTTY: false }, now: Date.now },
     );

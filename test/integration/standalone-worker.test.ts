@@ -12,7 +12,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestLedgerTable, startS3ForTest, type S3ForTest } from '../support/emulators.ts';
 import type { LogRecord } from '../support/kafka-sim.ts';
 import { check, exactlyOnce, readDelivered } from '../support/read-back.ts';
-import { emulatorEnv, produceKnown, startWorker, testWorkerProperties, writeProperties, type WorkerProcess } from '../fixtures/standalone/harness.ts';
+import {
+  emulatorEnv,
+  produceKnown,
+  startWorker,
+  testWorkerProperties,
+  writeProperties,
+  type WorkerProcess,
+} from '../fixtures/standalone/harness.ts';
 import { startTestKafka, type TestKafka } from '../support/test-kafka.ts';
 import { sleep, until } from '../support/wait.ts';
 
@@ -24,7 +31,12 @@ const workers: WorkerProcess[] = [];
 
 beforeAll(async () => {
   [cluster, s3] = await Promise.all([
-    startTestKafka({ topics: [{ name: 'sa-orders', partitions: 4 }, { name: 'sa-shared', partitions: 4 }] }),
+    startTestKafka({
+      topics: [
+        { name: 'sa-orders', partitions: 4 },
+        { name: 'sa-shared', partitions: 4 },
+      ],
+    }),
     startS3ForTest(),
   ]);
   dir = mkdtempSync(join(tmpdir(), 'standalone-'));
@@ -77,7 +89,10 @@ describe('standalone worker', () => {
       workers.push(worker);
       const positioned = await worker.waitForLog((l) => l['message'] === 'Partitions assigned and positioned');
       // One worker in the group: it is assigned every partition.
-      expect(worker.logs.find((l) => l['message'] === 'Joined the consumer group')).toMatchObject({ groupId: 'g-orders', assignments: [{ topic, partitions: PARTITIONS }] });
+      expect(worker.logs.find((l) => l['message'] === 'Joined the consumer group')).toMatchObject({
+        groupId: 'g-orders',
+        assignments: [{ topic, partitions: PARTITIONS }],
+      });
       // After a restart every partition that has delivered anything resumes from the ledger.
       for (const p of positioned['partitions'] as Array<{ partition: string; from: string }>) {
         if (inLedger.has(Number(p.partition.split('-').pop()))) expect(p.from).toBe('ledger');
@@ -104,7 +119,11 @@ describe('standalone worker', () => {
     // killed rounds may already have delivered everything.
     await final.waitForLog((l) => l['message'] === 'Partitions assigned and positioned');
     const last = lastOffsets(expected);
-    await until('the ledger to reach the end of every partition', () => PARTITIONS.every((p) => committed().get(p) === last.get(p)), 40_000);
+    await until(
+      'the ledger to reach the end of every partition',
+      () => PARTITIONS.every((p) => committed().get(p) === last.get(p)),
+      40_000,
+    );
     final.child.kill('SIGTERM');
     expect((await final.exited).code, final.text() + JSON.stringify(final.logs.slice(-5))).toBe(0);
     expect(final.logs.some((l) => l['message'] === 'Standalone worker stopped')).toBe(true);
@@ -128,14 +147,20 @@ describe('standalone worker', () => {
     for (const p of PARTITIONS) expected.push(...(await produceKnown(cluster, topic, p, 0, 800)));
     const committed = async (partition: number): Promise<number | undefined> => {
       const { Item } = await table.client.send(
-        new GetItemCommand({ TableName: table.tableName, Key: { topic: { S: topic }, partition: { N: String(partition) } }, ConsistentRead: true }),
+        new GetItemCommand({
+          TableName: table.tableName,
+          Key: { topic: { S: topic }, partition: { N: String(partition) } },
+          ConsistentRead: true,
+        }),
       );
       return Item ? Number(Item['committedOffset']?.N) : undefined;
     };
     const assignedTo = (w: WorkerProcess): number[] => {
       const lines = w.logs.filter((l) => l['message'] === 'Partitions assigned and positioned');
       const lastLine = lines[lines.length - 1];
-      return ((lastLine?.['partitions'] as Array<{ partition: string }> | undefined) ?? []).map((p) => Number(p.partition.split('-').pop()));
+      return ((lastLine?.['partitions'] as Array<{ partition: string }> | undefined) ?? []).map((p) =>
+        Number(p.partition.split('-').pop()),
+      );
     };
 
     const split = (x: WorkerProcess, y: WorkerProcess): boolean => {
@@ -174,13 +199,24 @@ describe('standalone worker', () => {
     expect((await b.exited).code, JSON.stringify(b.logs.slice(-5))).toBe(0);
     // A real broker waits for every member's SyncGroup: no join fails and is retried (librdkafka's
     // mock answered a late follower's SyncGroup with INVALID_REQUEST, and the worker retried).
-    for (const w of [a, b, a2]) expect(w.logs.filter((l) => String(l['message']).startsWith('Joining the consumer group failed')), w.name).toEqual([]);
+    for (const w of [a, b, a2])
+      expect(
+        w.logs.filter((l) => String(l['message']).startsWith('Joining the consumer group failed')),
+        w.name,
+      ).toEqual([]);
     // Each newcomer found the other member in the group and said it waits for it to rejoin.
     for (const w of [b, a2]) {
-      expect(w.logs.find((l) => String(l['message']).startsWith("Waiting for the consumer group's members")), w.name).toMatchObject({ groupId: 'g-shared', sessionTimeoutMs: 3000 });
+      expect(
+        w.logs.find((l) => String(l['message']).startsWith("Waiting for the consumer group's members")),
+        w.name,
+      ).toMatchObject({ groupId: 'g-shared', sessionTimeoutMs: 3000 });
     }
     // Both delivered records while they shared the group.
-    for (const w of [a, b, a2]) expect(w.logs.some((l) => l['message'] === 'Flushed' && Number(l['records']) > 0), w.name).toBe(true);
+    for (const w of [a, b, a2])
+      expect(
+        w.logs.some((l) => l['message'] === 'Flushed' && Number(l['records']) > 0),
+        w.name,
+      ).toBe(true);
     const result = check(expected, await readDelivered(s3.client, s3.bucket, 'g-shared/'));
     expect(result.lost).toEqual([]);
     expect(result.duplicated).toEqual([]);

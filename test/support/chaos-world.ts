@@ -45,7 +45,9 @@ export function violations(results: ReadonlyArray<{ scenario: Scenario; result: 
       return (
         `${scenario.name} (seed ${scenario.seed}): lost ${lost.slice(0, 3)} (${lost.length}), duplicated ${duplicated.slice(0, 3)} ` +
         `(${duplicated.length}), unexpected ${unexpected.length}, out of order ${outOfOrder.length}, corrupted ${corrupted.length}` +
-        (result.deadLetters ? `; dead letters lost ${result.deadLetters.lost.length} duplicated ${result.deadLetters.duplicated.length}` : '')
+        (result.deadLetters
+          ? `; dead letters lost ${result.deadLetters.lost.length} duplicated ${result.deadLetters.duplicated.length}`
+          : '')
       );
     });
 }

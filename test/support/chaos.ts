@@ -14,15 +14,7 @@ import type { DeliveryPorts } from '../../lib/delivery/options.ts';
 import { ObjectExistsError } from '../../lib/core/errors.ts';
 import { systemClock } from '../../lib/core/ports.ts';
 import { createSink } from '../../lib/sink/sink.ts';
-import {
-  type BatchSlice,
-  ConsumerGroupSim,
-  generateLog,
-  type LogRecord,
-  randomInt,
-  rng,
-  toKafkaEvent,
-} from './kafka-sim.ts';
+import { type BatchSlice, ConsumerGroupSim, generateLog, type LogRecord, randomInt, rng, toKafkaEvent } from './kafka-sim.ts';
 import { check, type CheckResult, type DeliveredLine, readDelivered, readObjects } from './read-back.ts';
 import { silentLogger, silentMetrics } from './recorders.ts';
 
@@ -225,9 +217,9 @@ export async function runScenario(world: ChaosWorld, scenario: Scenario): Promis
   };
   const topic = `${scenario.name.replace(/[^a-zA-Z0-9._-]/g, '_')}.orders-v1`;
   const logs = Array.from({ length: scenario.partitions ?? 2 }, (_, partition) =>
-    generateLog({ topic, partition, count: scenario.records ?? 30, random, textRate: scenario.jsonOnly ? 0.1 : 0.05 }).map(
-      (record) => (scenario.timestamps ? { ...record, timestamp: scenario.timestamps(record.offset, random) } : record),
-    ).map((record) => (scenario.values ? { ...record, value: scenario.values(record, random) } : record)),
+    generateLog({ topic, partition, count: scenario.records ?? 30, random, textRate: scenario.jsonOnly ? 0.1 : 0.05 })
+      .map((record) => (scenario.timestamps ? { ...record, timestamp: scenario.timestamps(record.offset, random) } : record))
+      .map((record) => (scenario.values ? { ...record, value: scenario.values(record, random) } : record)),
   );
   const group = new ConsumerGroupSim(logs, random);
   const held: HeldWrite[] = [];
@@ -297,9 +289,7 @@ export async function runScenario(world: ChaosWorld, scenario: Scenario): Promis
   for (let round = 0; !group.drained; round++) {
     if (round > 2000) throw new Error(`scenario ${scenario.name} did not drain in 2000 rounds`);
     const batches = Array.from({ length: scenario.concurrency ?? 1 }, () => group.poll(scenario.maxBatch ?? 8));
-    const outcomes = await Promise.all(
-      batches.map((slices) => invokeOn(slices, faultsFor(invocations))),
-    );
+    const outcomes = await Promise.all(batches.map((slices) => invokeOn(slices, faultsFor(invocations))));
     // Commits of concurrent invocations arrive in any order, as around a rebalance.
     for (const [index, ok] of outcomes.entries()) if (ok) group.commit(batches[index]!);
     if (scenario.skipRate !== undefined && outcomes.every(Boolean) && held.length === 0 && random() < scenario.skipRate) {
@@ -314,7 +304,8 @@ export async function runScenario(world: ChaosWorld, scenario: Scenario): Promis
   for (const write of held) await write();
 
   const all = logs.flat();
-  const isPoison = scenario.poison ?? ((record: LogRecord) => scenario.jsonOnly === true && (record.kind === 'text' || record.kind === 'binary'));
+  const isPoison =
+    scenario.poison ?? ((record: LogRecord) => scenario.jsonOnly === true && (record.kind === 'text' || record.kind === 'binary'));
   const delivered = await readDelivered(world.s3, world.bucket, prefix);
   const deadLetters = scenario.jsonOnly || scenario.poison ? await readDeadLetters(world, deadLetterPrefix) : undefined;
   // A discarded record may still be in S3 (the group was behind the ledger when it skipped):
@@ -322,7 +313,8 @@ export async function runScenario(world: ChaosWorld, scenario: Scenario): Promis
   const inS3 = new Set(delivered.map(({ line }) => `${line.partition}/${line.offset}`));
   const missingSkipped = new Set([...sourceSkipped].filter((record) => !inS3.has(`${record.partition}/${record.offset}`)));
   const lastInS3 = new Map<number, number>();
-  for (const { line } of delivered) lastInS3.set(Number(line.partition), Math.max(lastInS3.get(Number(line.partition)) ?? -1, Number(line.offset)));
+  for (const { line } of delivered)
+    lastInS3.set(Number(line.partition), Math.max(lastInS3.get(Number(line.partition)) ?? -1, Number(line.offset)));
   const skipped = scenario.skipRate === undefined ? undefined : await accountForSkips(basePorts, logs, missingSkipped, lastInS3);
   return {
     topic,
@@ -361,7 +353,8 @@ async function accountForSkips(
       if (missing.has(record) && detectable && !inGap(record.offset)) {
         problems.push(`${record.partition}@${record.offset} discarded but in no recorded gap`);
       }
-      if (!missing.has(record) && inGap(record.offset)) problems.push(`${record.partition}@${record.offset} in a recorded gap but not discarded`);
+      if (!missing.has(record) && inGap(record.offset))
+        problems.push(`${record.partition}@${record.offset} in a recorded gap but not discarded`);
     }
   }
   return { records: missing.size, problems };
@@ -388,12 +381,7 @@ async function readDeadLetters(world: ChaosWorld, prefix: string) {
 }
 
 /** What an operator's replay does to the ledger: a new generation that starts after `committedOffset`. */
-export async function resetLedger(
-  world: ChaosWorld,
-  topic: string,
-  partition: number,
-  committedOffset: number,
-): Promise<void> {
+export async function resetLedger(world: ChaosWorld, topic: string, partition: number, committedOffset: number): Promise<void> {
   await world.dynamoDb.send(
     new UpdateItemCommand({
       TableName: world.table,

@@ -133,7 +133,9 @@ const EnvironmentSchema = z
       TimestampExtractor.record,
     ),
     SINK_TIMESTAMP_FIELD: z.optional(
-      z.string().check(z.regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, 'SINK_TIMESTAMP_FIELD must be a field name or a dotted path (a.b)')),
+      z
+        .string()
+        .check(z.regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, 'SINK_TIMESTAMP_FIELD must be a field name or a dotted path (a.b)')),
     ),
     SINK_TIMEZONE: z._default(z.string().check(z.minLength(1)), 'UTC'),
     SINK_PARTITION_FIELD: z.optional(z.string().check(z.minLength(1))),
@@ -145,52 +147,58 @@ const EnvironmentSchema = z
     AWS_ENDPOINT_URL_S3: optionalUrl,
     AWS_ENDPOINT_URL_DYNAMODB: optionalUrl,
   })
-  .check(z.superRefine((env, context) => {
-    const sink = env.SINK_PREFIX;
-    const dead = env.SINK_DEAD_LETTER_PREFIX;
-    if (dead.startsWith(sink) || sink.startsWith(dead)) {
-      context.addIssue({
-        code: 'custom',
-        path: ['SINK_DEAD_LETTER_PREFIX'],
-        message: `SINK_DEAD_LETTER_PREFIX "${dead}" must lie outside SINK_PREFIX "${sink}" (and not contain it)`,
-      });
-    }
-    const issue = (name: string, message: string) => context.addIssue({ code: 'custom', path: [name], message: `${name}: ${message}` });
-    // A dead letter, and the `_unpartitioned` object that covers a poison record's range, must
-    // fit S3's key limit whatever the topic, or one poison record could stall its partition.
-    const keyRoom: Array<[string, string, string | undefined, string]> = [
-      ['SINK_PREFIX', sink, UNPARTITIONED_PATH, LONGEST_EXTENSION],
-      ['SINK_DEAD_LETTER_PREFIX', dead, undefined, '.json'],
-    ];
-    for (const [name, value, path, extension] of keyRoom) {
-      const over = longestFixedKeyBytes(value, path, extension) - S3_KEY_LIMIT_BYTES;
-      if (over > 0) {
-        const bytes = new TextEncoder().encode(value).length;
-        issue(name, `${bytes} bytes; at most ${bytes - over}, so that every key fits S3's 1,024 bytes with any topic name (up to 249 characters)`);
+  .check(
+    z.superRefine((env, context) => {
+      const sink = env.SINK_PREFIX;
+      const dead = env.SINK_DEAD_LETTER_PREFIX;
+      if (dead.startsWith(sink) || sink.startsWith(dead)) {
+        context.addIssue({
+          code: 'custom',
+          path: ['SINK_DEAD_LETTER_PREFIX'],
+          message: `SINK_DEAD_LETTER_PREFIX "${dead}" must lie outside SINK_PREFIX "${sink}" (and not contain it)`,
+        });
       }
-    }
-    if (env.SINK_COMPRESSION === 'snappy' && env.SINK_FORMAT !== 'parquet') issue('SINK_COMPRESSION', 'snappy is a Parquet codec; use gzip, zstd or none');
-    if (env.SINK_RAW_SEPARATOR !== undefined) {
-      if (env.SINK_FORMAT !== 'raw') issue('SINK_RAW_SEPARATOR', 'only used with SINK_FORMAT=raw');
-      try {
-        parseSeparator(env.SINK_RAW_SEPARATOR);
-      } catch (error) {
-        issue('SINK_RAW_SEPARATOR', (error as Error).message);
+      const issue = (name: string, message: string) => context.addIssue({ code: 'custom', path: [name], message: `${name}: ${message}` });
+      // A dead letter, and the `_unpartitioned` object that covers a poison record's range, must
+      // fit S3's key limit whatever the topic, or one poison record could stall its partition.
+      const keyRoom: Array<[string, string, string | undefined, string]> = [
+        ['SINK_PREFIX', sink, UNPARTITIONED_PATH, LONGEST_EXTENSION],
+        ['SINK_DEAD_LETTER_PREFIX', dead, undefined, '.json'],
+      ];
+      for (const [name, value, path, extension] of keyRoom) {
+        const over = longestFixedKeyBytes(value, path, extension) - S3_KEY_LIMIT_BYTES;
+        if (over > 0) {
+          const bytes = new TextEncoder().encode(value).length;
+          issue(
+            name,
+            `${bytes} bytes; at most ${bytes - over}, so that every key fits S3's 1,024 bytes with any topic name (up to 249 characters)`,
+          );
+        }
       }
-    }
-    if (env.SINK_PARQUET_SCHEMA !== undefined) {
-      if (env.SINK_FORMAT !== 'parquet') issue('SINK_PARQUET_SCHEMA', 'only used with SINK_FORMAT=parquet');
-      try {
-        parseParquetSchema(env.SINK_PARQUET_SCHEMA);
-      } catch (error) {
-        issue('SINK_PARQUET_SCHEMA', (error as Error).message);
+      if (env.SINK_COMPRESSION === 'snappy' && env.SINK_FORMAT !== 'parquet')
+        issue('SINK_COMPRESSION', 'snappy is a Parquet codec; use gzip, zstd or none');
+      if (env.SINK_RAW_SEPARATOR !== undefined) {
+        if (env.SINK_FORMAT !== 'raw') issue('SINK_RAW_SEPARATOR', 'only used with SINK_FORMAT=raw');
+        try {
+          parseSeparator(env.SINK_RAW_SEPARATOR);
+        } catch (error) {
+          issue('SINK_RAW_SEPARATOR', (error as Error).message);
+        }
       }
-    }
-    for (const problem of layoutProblems(layoutOf(env))) {
-      const name = problem.slice(0, problem.indexOf(':'));
-      context.addIssue({ code: 'custom', path: [name], message: problem });
-    }
-  }));
+      if (env.SINK_PARQUET_SCHEMA !== undefined) {
+        if (env.SINK_FORMAT !== 'parquet') issue('SINK_PARQUET_SCHEMA', 'only used with SINK_FORMAT=parquet');
+        try {
+          parseParquetSchema(env.SINK_PARQUET_SCHEMA);
+        } catch (error) {
+          issue('SINK_PARQUET_SCHEMA', (error as Error).message);
+        }
+      }
+      for (const problem of layoutProblems(layoutOf(env))) {
+        const name = problem.slice(0, problem.indexOf(':'));
+        context.addIssue({ code: 'custom', path: [name], message: problem });
+      }
+    }),
+  );
 
 /**
  * zod's English messages, as classic zod words them. Passed to the parse rather than set with
@@ -226,10 +234,9 @@ function layoutOf(env: {
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): SinkConfig {
   const known = new Set<string>(SINK_SETTINGS);
   const unknown = Object.keys(env).filter((name) => name.startsWith('SINK_') && !known.has(name));
-  const parsed = EnvironmentSchema.safeParse(
-    Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined)),
-    { error: ENGLISH },
-  );
+  const parsed = EnvironmentSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined)), {
+    error: ENGLISH,
+  });
   const problems = [
     ...unknown.map((name) => `${name} is not a setting of this sink (known: ${SINK_SETTINGS.join(', ')})`),
     ...(parsed.success
@@ -244,7 +251,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
   }
   const env2 = parsed.data;
   const layout = layoutOf(env2);
-  const isDefaultLayout = (Object.keys(DEFAULT_LAYOUT) as Array<keyof LayoutSettings>).every((name) => layout[name] === DEFAULT_LAYOUT[name]);
+  const isDefaultLayout = (Object.keys(DEFAULT_LAYOUT) as Array<keyof LayoutSettings>).every(
+    (name) => layout[name] === DEFAULT_LAYOUT[name],
+  );
   const rotation: RotationSettings = {
     maxRecords: env2.SINK_ROTATE_MAX_RECORDS,
     maxBytes: env2.SINK_ROTATE_MAX_BYTES,

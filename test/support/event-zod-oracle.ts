@@ -89,7 +89,8 @@ function strictBase64Size(s: string): number {
  */
 const writeBase64: (buffer: Buffer, s: string, offset: number, length: number) => number =
   typeof (Buffer.prototype as { base64Write?: unknown }).base64Write === 'function'
-    ? (buffer, s, offset, length) => (buffer as Buffer & { base64Write(s: string, offset: number, length: number): number }).base64Write(s, offset, length)
+    ? (buffer, s, offset, length) =>
+        (buffer as Buffer & { base64Write(s: string, offset: number, length: number): number }).base64Write(s, offset, length)
     : (buffer, s, offset, length) => buffer.write(s, offset, length, 'base64');
 
 /** The first chunk of a {@link ByteArena}; each next one doubles, up to the largest. */
@@ -134,57 +135,67 @@ class ByteArena {
 }
 
 /** `key`/`value`: absent or null → null; otherwise strict base64, decoded. One zod step. */
-const bytesField = z.optional(z.pipe(z.unknown(), z.transform((s, ctx): Buffer | null => {
-  if (s === undefined || s === null) return null;
-  const bytes = typeof s === 'string' ? decodeBase64Strict(s) : undefined;
-  if (bytes === undefined) {
-    ctx.issues.push({ code: 'custom', message: BASE64, input: s });
-    return z.NEVER;
-  }
-  return bytes;
-}))); // optional: absent → undefined, read as null below
+const bytesField = z.optional(
+  z.pipe(
+    z.unknown(),
+    z.transform((s, ctx): Buffer | null => {
+      if (s === undefined || s === null) return null;
+      const bytes = typeof s === 'string' ? decodeBase64Strict(s) : undefined;
+      if (bytes === undefined) {
+        ctx.issues.push({ code: 'custom', message: BASE64, input: s });
+        return z.NEVER;
+      }
+      return bytes;
+    }),
+  ),
+); // optional: absent → undefined, read as null below
 
 /** `headers`: absent → []; each header `{name: [bytes 0–255]}`, exactly one entry. One zod step. */
-const headersField = z.optional(z.pipe(z.unknown(), z.transform((list, ctx): KafkaHeader[] => {
-  if (!Array.isArray(list)) {
-    ctx.issues.push({ code: 'custom', message: 'expected an array of headers', input: list });
-    return z.NEVER;
-  }
-  const headers: KafkaHeader[] = [];
-  for (let i = 0; i < list.length; i++) {
-    const header = list[i];
-    if (typeof header !== 'object' || header === null || Array.isArray(header)) {
-      ctx.issues.push({ code: 'custom', message: HEADER, input: header, path: [i] });
-      continue;
-    }
-    const names = Object.keys(header);
-    if (names.length !== 1) {
-      ctx.issues.push({ code: 'custom', message: HEADER, input: header, path: [i] });
-      continue;
-    }
-    const name = names[0]!;
-    const bytes: unknown = (header as Record<string, unknown>)[name];
-    if (!Array.isArray(bytes)) {
-      ctx.issues.push({ code: 'custom', message: 'expected an array of bytes', input: bytes, path: [i, name] });
-      continue;
-    }
-    // Validated and copied in one pass (Buffer.from(array) is several times slower). Every
-    // byte is written before the header is kept, so the unsafe (pooled) allocation is safe.
-    const value = Buffer.allocUnsafe(bytes.length);
-    let ok = true;
-    for (let j = 0; j < bytes.length; j++) {
-      const b: unknown = bytes[j];
-      if (typeof b === 'number' && b >= 0 && b <= 255 && Number.isInteger(b)) {
-        value[j] = b;
-      } else {
-        ctx.issues.push({ code: 'custom', message: BYTE, input: b, path: [i, name, j] });
-        ok = false;
+const headersField = z.optional(
+  z.pipe(
+    z.unknown(),
+    z.transform((list, ctx): KafkaHeader[] => {
+      if (!Array.isArray(list)) {
+        ctx.issues.push({ code: 'custom', message: 'expected an array of headers', input: list });
+        return z.NEVER;
       }
-    }
-    if (ok) headers.push({ key: name, value });
-  }
-  return headers;
-}))); // optional: absent → undefined, read as [] below
+      const headers: KafkaHeader[] = [];
+      for (let i = 0; i < list.length; i++) {
+        const header = list[i];
+        if (typeof header !== 'object' || header === null || Array.isArray(header)) {
+          ctx.issues.push({ code: 'custom', message: HEADER, input: header, path: [i] });
+          continue;
+        }
+        const names = Object.keys(header);
+        if (names.length !== 1) {
+          ctx.issues.push({ code: 'custom', message: HEADER, input: header, path: [i] });
+          continue;
+        }
+        const name = names[0]!;
+        const bytes: unknown = (header as Record<string, unknown>)[name];
+        if (!Array.isArray(bytes)) {
+          ctx.issues.push({ code: 'custom', message: 'expected an array of bytes', input: bytes, path: [i, name] });
+          continue;
+        }
+        // Validated and copied in one pass (Buffer.from(array) is several times slower). Every
+        // byte is written before the header is kept, so the unsafe (pooled) allocation is safe.
+        const value = Buffer.allocUnsafe(bytes.length);
+        let ok = true;
+        for (let j = 0; j < bytes.length; j++) {
+          const b: unknown = bytes[j];
+          if (typeof b === 'number' && b >= 0 && b <= 255 && Number.isInteger(b)) {
+            value[j] = b;
+          } else {
+            ctx.issues.push({ code: 'custom', message: BYTE, input: b, path: [i, name, j] });
+            ok = false;
+          }
+        }
+        if (ok) headers.push({ key: name, value });
+      }
+      return headers;
+    }),
+  ),
+); // optional: absent → undefined, read as [] below
 
 const nonNegativeInteger = z.int({ error: NON_NEGATIVE_INTEGER }).check(z.gte(0, { error: NON_NEGATIVE_INTEGER }));
 
@@ -228,10 +239,9 @@ const envelopeSchema = z.object(
     }),
     // Checked, not copied: the partitions are read from the event's own object, in its key
     // order (a copy could lose an own `__proto__` key, which must be reported, not dropped).
-    records: z.custom<Record<string, unknown>>(
-      (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
-      { error: 'expected an object mapping "<topic>-<partition>" to a list of records' },
-    ),
+    records: z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), {
+      error: 'expected an object mapping "<topic>-<partition>" to a list of records',
+    }),
   },
   { error: 'expected an object' },
 );
@@ -418,9 +428,7 @@ export function parseWellFormed(event: unknown): KafkaBatch | undefined {
 export function parseWithSchemas(event: unknown): KafkaBatch {
   const envelope = envelopeSchema.safeParse(event);
   if (!envelope.success) {
-    throw new MalformedEventError(
-      envelope.error.issues.map((issue) => `${formatPath(issue.path, new Set())}: ${issue.message}`),
-    );
+    throw new MalformedEventError(envelope.error.issues.map((issue) => `${formatPath(issue.path, new Set())}: ${issue.message}`));
   }
   const issues: string[] = [];
   const partitions: PartitionBatch[] = [];

@@ -64,7 +64,9 @@ export function generateLog(options: LogOptions): LogRecord[] {
       value = null;
     } else {
       kind = 'json';
-      value = Buffer.from(`{ "id": "${id}", "n": ${offset}, "big": 123456789012345678901234567890, "nested": {"a": [1, 2.50, {"b": null}]} }`);
+      value = Buffer.from(
+        `{ "id": "${id}", "n": ${offset}, "big": 123456789012345678901234567890, "nested": {"a": [1, 2.50, {"b": null}]} }`,
+      );
     }
     records.push({
       topic,

@@ -19,7 +19,13 @@ export const commit = (committedOffset: number, extra: Partial<LedgerEntry> = {}
   updatedAt: AT,
   ...extra,
 });
-export const gap = (fromOffset: number, toOffset: number): SkippedRange => ({ kind: 'gap', generation: 0, fromOffset, toOffset, detectedAt: AT });
+export const gap = (fromOffset: number, toOffset: number): SkippedRange => ({
+  kind: 'gap',
+  generation: 0,
+  fromOffset,
+  toOffset,
+  detectedAt: AT,
+});
 
 /** Registers the contract's cases; `open` gives a fresh ledger for each case. */
 export function ledgerContract(open: () => Promise<OffsetLedger>): void {
@@ -46,20 +52,29 @@ export function ledgerContract(open: () => Promise<OffsetLedger>): void {
       LedgerConflictError,
     );
     await expect(
-      ledger.declareNaming({ generation: 0, committedOffset: 5 }, { topic: 'orders.v1', partition: 2, naming: 'B', previous: 'A', updatedAt: AT }),
+      ledger.declareNaming(
+        { generation: 0, committedOffset: 5 },
+        { topic: 'orders.v1', partition: 2, naming: 'B', previous: 'A', updatedAt: AT },
+      ),
     ).rejects.toThrow(LedgerConflictError);
     await ledger.declareNaming(at, { topic: 'orders.v1', partition: 2, naming: 'B', previous: 'A', updatedAt: AT });
     // A commit keeps the naming; the next declaration is conditional on it.
     await ledger.advance(at, commit(9));
     expect(await ledger.read('orders.v1', 2)).toMatchObject({ committedOffset: 9, naming: 'B' });
-    await ledger.declareNaming({ generation: 0, committedOffset: 9 }, { topic: 'orders.v1', partition: 2, naming: 'C', previous: 'B', updatedAt: AT });
+    await ledger.declareNaming(
+      { generation: 0, committedOffset: 9 },
+      { topic: 'orders.v1', partition: 2, naming: 'C', previous: 'B', updatedAt: AT },
+    );
     expect(await ledger.read('orders.v1', 2)).toMatchObject({ committedOffset: 9, naming: 'C', lastObjectKey: 'k9' });
   });
 
   it('an entry recorded before naming existed is declared with no previous naming', async () => {
     const ledger = await open();
     await ledger.advance(undefined, commit(4, { partition: 3 }));
-    await ledger.declareNaming({ generation: 0, committedOffset: 4 }, { topic: 'orders.v1', partition: 3, naming: 'A', previous: undefined, updatedAt: AT });
+    await ledger.declareNaming(
+      { generation: 0, committedOffset: 4 },
+      { topic: 'orders.v1', partition: 3, naming: 'A', previous: undefined, updatedAt: AT },
+    );
     expect((await ledger.read('orders.v1', 3))?.naming).toBe('A');
   });
 
@@ -77,7 +92,10 @@ export function ledgerContract(open: () => Promise<OffsetLedger>): void {
     await ledger.advance(undefined, commit(9, { partition: 5, topicId: 'id-A' }));
     expect(await ledger.read('orders.v1', 5)).toMatchObject({ committedOffset: 9, topicId: 'id-A' });
     await ledger.advance({ generation: 0, committedOffset: 9 }, commit(19, { partition: 5 }));
-    await ledger.declareNaming({ generation: 0, committedOffset: 19 }, { topic: 'orders.v1', partition: 5, naming: 'A', previous: undefined, updatedAt: AT });
+    await ledger.declareNaming(
+      { generation: 0, committedOffset: 19 },
+      { topic: 'orders.v1', partition: 5, naming: 'A', previous: undefined, updatedAt: AT },
+    );
     expect(await ledger.read('orders.v1', 5)).toMatchObject({ committedOffset: 19, naming: 'A', topicId: 'id-A' });
     // The ledger does not judge the id (the writer does, before it writes): a commit carrying another replaces it.
     await ledger.advance({ generation: 0, committedOffset: 19 }, commit(29, { partition: 5, topicId: 'id-B' }));

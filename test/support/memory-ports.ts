@@ -27,9 +27,7 @@ export class MemoryLedger implements OffsetLedger {
     const key = `${next.topic}/${next.partition}`;
     const current = this.entries.get(key);
     const holds = expected
-      ? current !== undefined &&
-        current.generation === expected.generation &&
-        current.committedOffset < next.committedOffset
+      ? current !== undefined && current.generation === expected.generation && current.committedOffset < next.committedOffset
       : current === undefined;
     if (!holds) throw new LedgerConflictError(`condition failed for ${key}`);
     // As DynamoDB's UpdateItem: skipped ranges, naming and topic id not given are left as they are.

@@ -178,7 +178,8 @@ export function checkLayout(delivered: readonly DeliveredLine[], prefix: string,
     }
     for (const { line } of lines) {
       const timestamp = Number(line['timestamp']);
-      if (expectation.path(timestamp) !== directory) problems.push(`${key}: offset ${line['offset']} (${new Date(timestamp).toISOString()}) belongs in ${expectation.path(timestamp)}`);
+      if (expectation.path(timestamp) !== directory)
+        problems.push(`${key}: offset ${line['offset']} (${new Date(timestamp).toISOString()}) belongs in ${expectation.path(timestamp)}`);
       if (expectation.intervalMs !== undefined && timestamp >= first + expectation.intervalMs) {
         problems.push(`${key}: offset ${line['offset']} is ${timestamp - first} ms after the object's first record`);
       }

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { costPerGb, DEFAULT_ASSUMPTIONS, GB, invocationDurationMs, ledgerUnits, mskConnectPerGb, PRICES, type Prices } from '../../bench/lib/cost-model.ts';
+import {
+  costPerGb,
+  DEFAULT_ASSUMPTIONS,
+  GB,
+  invocationDurationMs,
+  ledgerUnits,
+  mskConnectPerGb,
+  PRICES,
+  type Prices,
+} from '../../bench/lib/cost-model.ts';
 import { median, percentile } from '../../bench/lib/stats.ts';
 
 const happy = { ledgerReads: 1, ledgerWrites: 1, s3Puts: 1, s3Heads: 0 };
@@ -8,7 +17,15 @@ const round = (n: number) => Number(n.toPrecision(10));
 describe('bench cost model', () => {
   it('bills the handler CPU time scaled to the memory, plus the requests in sequence, rounded up to 1 ms', () => {
     const batch = { label: 'x', records: 1000, payloadBytes: 1_000_000, handlerCpuMs: 10.2 };
-    const a = { ...DEFAULT_ASSUMPTIONS, memoryMb: 1024, fullVcpuMb: 2048, ledgerReadMs: 5, s3PutMs: 40, ledgerWriteMs: 8, invocationOverheadMs: 5 };
+    const a = {
+      ...DEFAULT_ASSUMPTIONS,
+      memoryMb: 1024,
+      fullVcpuMb: 2048,
+      ledgerReadMs: 5,
+      s3PutMs: 40,
+      ledgerWriteMs: 8,
+      invocationOverheadMs: 5,
+    };
     expect(invocationDurationMs(batch, happy, a)).toBe(Math.ceil(20.4 + 53 + 5));
     // At or above a full vCPU, no scaling.
     expect(invocationDurationMs(batch, happy, { ...a, memoryMb: 4096 })).toBe(Math.ceil(10.2 + 53 + 5));
@@ -30,7 +47,17 @@ describe('bench cost model', () => {
       s3Put: { ...PRICES.s3Put, usd: 5e-6 },
       firehoseMskSourcePerGb: { ...PRICES.firehoseMskSourcePerGb, usd: 0.05 },
     };
-    const a = { ...DEFAULT_ASSUMPTIONS, memoryMb: 2048, fullVcpuMb: 1024, ledgerReadMs: 0, s3PutMs: 0, ledgerWriteMs: 0, invocationOverheadMs: 0, partitionsPerBatch: 4, ledgerItemBytes: 300 };
+    const a = {
+      ...DEFAULT_ASSUMPTIONS,
+      memoryMb: 2048,
+      fullVcpuMb: 1024,
+      ledgerReadMs: 0,
+      s3PutMs: 0,
+      ledgerWriteMs: 0,
+      invocationOverheadMs: 0,
+      partitionsPerBatch: 4,
+      ledgerItemBytes: 300,
+    };
     const batch = { label: 'b', records: 1024, payloadBytes: GB / 1024, handlerCpuMs: 100 };
     const cost = costPerGb(batch, happy, a, prices);
     expect(cost.batchesPerGb).toBe(1024);

@@ -39,7 +39,9 @@ describe('configuration at cold start', () => {
   });
 
   it('still checks any other time zone with Intl, and words the problem as before', () => {
-    expect(dateTimeFormatsBuiltBy(() => loadConfig({ ...required, SINK_PARTITIONER: 'time', SINK_TIMEZONE: 'Europe/Paris' }))).toBeGreaterThan(0);
+    expect(
+      dateTimeFormatsBuiltBy(() => loadConfig({ ...required, SINK_PARTITIONER: 'time', SINK_TIMEZONE: 'Europe/Paris' })),
+    ).toBeGreaterThan(0);
     expect(() => loadConfig({ ...required, SINK_TIMEZONE: 'utc/Nowhere' })).toThrow(
       'Invalid sink configuration: SINK_TIMEZONE: "utc/Nowhere" is not an IANA time zone (e.g. UTC, Europe/Paris)',
     );

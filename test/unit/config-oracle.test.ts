@@ -25,14 +25,55 @@ const anyOf = (...values: ReadonlyArray<string | fc.Arbitrary<string>>): fc.Arbi
 
 /** Numbers as text: in and out of every bound, not whole, not numbers, and what `Number()` reads oddly. */
 const numberText = anyOf(
-  '0', '1', '4', '16', '256', '257', '-1', '-0', '1.5', '1e3', '0x10', ' 8 ', '', 'abc', 'Infinity', '-Infinity', '1e400',
-  '1023', '1024', '59999', '60000', '2678400000', '2678400001', '1000000', '1000001', '5368709120', '5368709121',
-  '9007199254740991', '9007199254740993', '-9007199254740993',
-  fc.integer().map(String), fc.double().map(String), text,
+  '0',
+  '1',
+  '4',
+  '16',
+  '256',
+  '257',
+  '-1',
+  '-0',
+  '1.5',
+  '1e3',
+  '0x10',
+  ' 8 ',
+  '',
+  'abc',
+  'Infinity',
+  '-Infinity',
+  '1e400',
+  '1023',
+  '1024',
+  '59999',
+  '60000',
+  '2678400000',
+  '2678400001',
+  '1000000',
+  '1000001',
+  '5368709120',
+  '5368709121',
+  '9007199254740991',
+  '9007199254740993',
+  '-9007199254740993',
+  fc.integer().map(String),
+  fc.double().map(String),
+  text,
 );
 const urlText = anyOf(
-  'http://127.0.0.1:4566', 'https://s3.example.com', ' http://localhost:1 ', 'http://a\tb:1', 'HTTP://LOCALHOST', 'localhost:4566',
-  'ftp://x', 'http:x', 'http://', 'https:/path', 'http://[::1]:9', '', fc.webUrl(), text,
+  'http://127.0.0.1:4566',
+  'https://s3.example.com',
+  ' http://localhost:1 ',
+  'http://a\tb:1',
+  'HTTP://LOCALHOST',
+  'localhost:4566',
+  'ftp://x',
+  'http:x',
+  'http://',
+  'https:/path',
+  'http://[::1]:9',
+  '',
+  fc.webUrl(),
+  text,
 );
 const prefixText = anyOf('topics/', 'raw/kafka', 'dead-letters', 'dlq/', 'topics/dl/', '', '/abs', 'x'.repeat(900), 'é'.repeat(400), text);
 
@@ -51,8 +92,16 @@ const settings: Record<string, fc.Arbitrary<string>> = {
   SINK_MAX_CONCURRENCY: numberText,
   SINK_PARTITIONER: anyOf('default', 'time', 'field', 'hourly', ''),
   SINK_PATH_FORMAT: anyOf(
-    'year={{timestamp:unit=yyyy}}/hour={{timestamp:unit=HH}}', 'hour={{timestamp:unit=HH}}', 'HH', 'region={{field}}', 'partition={p}', '',
-    'x'.repeat(512), 'x'.repeat(513), '{{bogus}}', text,
+    'year={{timestamp:unit=yyyy}}/hour={{timestamp:unit=HH}}',
+    'hour={{timestamp:unit=HH}}',
+    'HH',
+    'region={{field}}',
+    'partition={p}',
+    '',
+    'x'.repeat(512),
+    'x'.repeat(513),
+    '{{bogus}}',
+    text,
   ),
   SINK_PARTITION_DURATION_MS: numberText,
   SINK_TIMESTAMP_EXTRACTOR: anyOf('Record', 'RecordField', 'Wallclock', 'record', ''),
@@ -74,10 +123,17 @@ const settings: Record<string, fc.Arbitrary<string>> = {
 const environment = fc
   .tuple(
     fc.record(
-      { SINK_BUCKET: fc.oneof({ weight: 4, arbitrary: fc.constant('my-sink-bucket') }, settings['SINK_BUCKET']!), LEDGER_TABLE: fc.oneof({ weight: 4, arbitrary: fc.constant('sink-ledger') }, settings['LEDGER_TABLE']!) },
+      {
+        SINK_BUCKET: fc.oneof({ weight: 4, arbitrary: fc.constant('my-sink-bucket') }, settings['SINK_BUCKET']!),
+        LEDGER_TABLE: fc.oneof({ weight: 4, arbitrary: fc.constant('sink-ledger') }, settings['LEDGER_TABLE']!),
+      },
       { requiredKeys: [] },
     ),
-    fc.record(settings, { requiredKeys: [] }).chain((all) => fc.subarray(Object.keys(all), { maxLength: 6 }).map((keys) => Object.fromEntries(keys.map((key) => [key, all[key]!])))),
+    fc
+      .record(settings, { requiredKeys: [] })
+      .chain((all) =>
+        fc.subarray(Object.keys(all), { maxLength: 6 }).map((keys) => Object.fromEntries(keys.map((key) => [key, all[key]!]))),
+      ),
   )
   .map(([required, others]) => ({ ...required, ...others }) as Record<string, string>);
 

@@ -32,7 +32,13 @@ const recordArb: fc.Arbitrary<KafkaRecord> = fc.record({
   timestampType: fc.option(fc.constantFrom('CREATE_TIME', 'LOG_APPEND_TIME'), { nil: null }),
   key: bytesOrNull,
   value: bytesOrNull,
-  headers: fc.array(fc.record({ key: fc.oneof(fc.string({ unit: 'binary', maxLength: 10 }), fc.constant('lone \ud800 surrogate')), value: fc.uint8Array({ maxLength: 20 }) }), { maxLength: 4 }),
+  headers: fc.array(
+    fc.record({
+      key: fc.oneof(fc.string({ unit: 'binary', maxLength: 10 }), fc.constant('lone \ud800 surrogate')),
+      value: fc.uint8Array({ maxLength: 20 }),
+    }),
+    { maxLength: 4 },
+  ),
 });
 
 describe('encodeDeadLetter', () => {
@@ -60,7 +66,10 @@ describe('encodeDeadLetter', () => {
           key: null,
           value: '/wA=',
           headers: [{ key: 'h', value: 'AQID' }],
-          error: { name: 'PoisonRecordError', message: 'Record orders-2@7 cannot be written: value is not valid UTF-8 (value.converter json)' },
+          error: {
+            name: 'PoisonRecordError',
+            message: 'Record orders-2@7 cannot be written: value is not valid UTF-8 (value.converter json)',
+          },
         },
         null,
         2,
@@ -82,7 +91,11 @@ describe('encodeDeadLetter', () => {
         const bytes = encodeDeadLetter(record, error);
         expect(Buffer.from(encodeDeadLetter(record, error)).equals(Buffer.from(bytes))).toBe(true);
         const back = decode(bytes);
-        expect(back.record).toEqual({ ...record, key: record.key && new Uint8Array(record.key), value: record.value && new Uint8Array(record.value) });
+        expect(back.record).toEqual({
+          ...record,
+          key: record.key && new Uint8Array(record.key),
+          value: record.value && new Uint8Array(record.value),
+        });
         expect(back.error).toEqual({ name, message });
       }),
       { numRuns: 500 },

@@ -31,7 +31,11 @@ function offsetsIn(store: MemoryObjectStore, prefix = ''): number[] {
   return [...store.objects.values()]
     .filter((object) => !object.key.includes('dead-letters/') && object.key.startsWith(prefix))
     .flatMap((object: NewObject) => {
-      const bytes = object.key.endsWith('.gz') ? gunzipSync(object.body) : object.key.endsWith('.zst') ? zstdDecompressSync(object.body) : Buffer.from(object.body);
+      const bytes = object.key.endsWith('.gz')
+        ? gunzipSync(object.body)
+        : object.key.endsWith('.zst')
+          ? zstdDecompressSync(object.body)
+          : Buffer.from(object.body);
       const text = bytes.toString('utf8');
       return text
         .trimEnd()
@@ -73,9 +77,19 @@ describe('ranges the source skipped', () => {
       metrics: { addMetric: (name, _unit, value) => emitted.push([name, value]) },
     });
     const other = generateLog({ topic: 'clicks', partition: 1, count: 40, random: rng(2), textRate: 0, gapRate: 0 });
-    await sink.handle(toKafkaEvent([{ topic, partition: 0, records: log.slice(0, 5) }, { topic: 'clicks', partition: 1, records: other.slice(0, 5) }]));
+    await sink.handle(
+      toKafkaEvent([
+        { topic, partition: 0, records: log.slice(0, 5) },
+        { topic: 'clicks', partition: 1, records: other.slice(0, 5) },
+      ]),
+    );
     emitted.length = 0;
-    await sink.handle(toKafkaEvent([{ topic, partition: 0, records: log.slice(6, 10) }, { topic: 'clicks', partition: 1, records: other.slice(8, 12) }]));
+    await sink.handle(
+      toKafkaEvent([
+        { topic, partition: 0, records: log.slice(6, 10) },
+        { topic: 'clicks', partition: 1, records: other.slice(8, 12) },
+      ]),
+    );
     expect(emitted.filter(([name]) => name === SinkMetric.skippedOffsets).map(([, value]) => value)).toEqual([1, 3]);
   });
 
@@ -159,7 +173,11 @@ describe('an object under a chain key whose metadata is impossible is never adop
 
 describe('naming settings that change between a crash and its retry', () => {
   /** Runs a batch whose object lands but whose commit is lost (the process died in between). */
-  async function crashAfterWrite(env: Record<string, string>, shared: { ledger: MemoryLedger; store: MemoryObjectStore }, records: readonly LogRecord[]) {
+  async function crashAfterWrite(
+    env: Record<string, string>,
+    shared: { ledger: MemoryLedger; store: MemoryObjectStore },
+    records: readonly LogRecord[],
+  ) {
     const { ledger } = shared;
     const advance = ledger.advance.bind(ledger);
     let crashed = false;

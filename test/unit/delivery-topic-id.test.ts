@@ -33,14 +33,18 @@ function world() {
   const store = new MemoryObjectStore();
   const ports = { ledger, store, clock: new ManualClock() };
   const deliver = async (batch: Omit<PartitionBatch, 'topic' | 'partition'>) =>
-    (await deliverBatch({ eventSource: 'SelfManagedKafka', partitions: [{ topic, partition: 0, ...batch }] }, options, ports)).partitions[0]!;
+    (await deliverBatch({ eventSource: 'SelfManagedKafka', partitions: [{ topic, partition: 0, ...batch }] }, options, ports))
+      .partitions[0]!;
   return { ledger, store, deliver };
 }
 
 describe('the topic id a batch was read from', () => {
   it('is recorded with the commit, and a batch from another id is refused with nothing written', async () => {
     const { ledger, store, deliver } = world();
-    expect(await deliver({ records: records([0, 1, 2, 3, 4]), topicId: 'id-A' })).toMatchObject({ status: 'delivered', committedOffset: 4 });
+    expect(await deliver({ records: records([0, 1, 2, 3, 4]), topicId: 'id-A' })).toMatchObject({
+      status: 'delivered',
+      committedOffset: 4,
+    });
     expect(ledger.entries.get(`${topic}/0`)).toMatchObject({ committedOffset: 4, topicId: 'id-A' });
     const objects = store.objects.size;
 
@@ -61,7 +65,11 @@ describe('the topic id a batch was read from', () => {
 
     // After a reset (which clears the id) the new topic is delivered from 0, its id recorded.
     ledger.reset(topic, 0, -1);
-    expect(await deliver({ records: records([0, 1, 2]), topicId: 'id-B' })).toMatchObject({ status: 'delivered', committedOffset: 2, recordsWritten: 3 });
+    expect(await deliver({ records: records([0, 1, 2]), topicId: 'id-B' })).toMatchObject({
+      status: 'delivered',
+      committedOffset: 2,
+      recordsWritten: 3,
+    });
     expect(ledger.entries.get(`${topic}/0`)).toMatchObject({ generation: 1, committedOffset: 2, topicId: 'id-B' });
   });
 

@@ -25,7 +25,10 @@ const otherLog = generateLog({ topic: 'clicks', partition: 0, count: 10, random:
 
 function lines(object: NewObject): Array<Record<string, unknown>> {
   const text = gunzipSync(object.body).toString('utf8');
-  return text.trimEnd().split('\n').map((line) => JSON.parse(line));
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line));
 }
 
 function offsetsIn(store: MemoryObjectStore, prefix = 'topics/'): number[] {
@@ -72,7 +75,13 @@ describe('delivery protocol (in-memory ports)', () => {
       heads: 0,
     });
     expect(entry.naming).toBe(
-      JSON.stringify({ prefix: 'topics/', format: 'jsonl', formatVersion: '1', extension: '.jsonl.gz', layout: { partitioner: 'default', timestampExtractor: 'Record', timezone: 'UTC' } }),
+      JSON.stringify({
+        prefix: 'topics/',
+        format: 'jsonl',
+        formatVersion: '1',
+        extension: '.jsonl.gz',
+        layout: { partitioner: 'default', timestampExtractor: 'Record', timezone: 'UTC' },
+      }),
     );
     expect(metrics.get(SinkMetric.recordsDelivered)).toBe(10);
     expect(metrics.get(SinkMetric.objectsWritten)).toBe(1);

@@ -15,7 +15,9 @@ const bytesField = fc.oneof(fc.constant(undefined), fc.constant(null), fc.uint8A
 const header = fc.tuple(fc.string({ maxLength: 6 }), fc.uint8Array({ maxLength: 6 })).map(([name, bytes]) => ({ [name]: [...bytes] }));
 const recordSpec = fc.record({
   gap: fc.integer({ min: 1, max: 5 }),
-  timestamp: fc.option(fc.oneof(fc.integer({ min: 0, max: 2 ** 42 }), fc.double({ noNaN: true, noDefaultInfinity: true })), { nil: undefined }),
+  timestamp: fc.option(fc.oneof(fc.integer({ min: 0, max: 2 ** 42 }), fc.double({ noNaN: true, noDefaultInfinity: true })), {
+    nil: undefined,
+  }),
   timestampType: fc.option(fc.constantFrom('CREATE_TIME', 'LOG_APPEND_TIME', ''), { nil: undefined }),
   key: bytesField,
   value: bytesField,
@@ -40,7 +42,8 @@ function build(spec: typeof eventSpec extends fc.Arbitrary<infer T> ? T : never)
     records[`${p.topic}-${p.partition}`] = p.records.map((r) => {
       offset += r.gap;
       const raw: Record<string, unknown> = { topic: p.topic, partition: p.partition, offset };
-      for (const field of ['timestamp', 'timestampType', 'key', 'value', 'headers'] as const) if (r[field] !== undefined) raw[field] = r[field];
+      for (const field of ['timestamp', 'timestampType', 'key', 'value', 'headers'] as const)
+        if (r[field] !== undefined) raw[field] = r[field];
       if (r.key === undefined && r.extra) raw.key = undefined; // present but undefined
       if (r.extra) raw.leaderEpoch = 3;
       return raw;
@@ -51,10 +54,50 @@ function build(spec: typeof eventSpec extends fc.Arbitrary<infer T> ? T : never)
 
 /** Values that break one rule or another, or sit right at a boundary. */
 const odd = fc.constantFrom<unknown>(
-  undefined, null, -1, -0, 0, 1, 1.5, -1.5, 2 ** 53, 2 ** 53 - 1, -(2 ** 53) - 2, Number.NaN, Infinity, -Infinity, '1', '', 'QQ==', 'QQ', 'QQ=A', 'Q-_A', 'QUJD\nREVG', 'QŁJD',
-  true, {}, [], [1], [256], [-1], [1.5], ['1'], [{ a: [1] }], [{ a: [1], b: [2] }], [{ a: 'x' }], [{}], [null], [[1]], { a: [1] }, 'bad topic', 'x'.repeat(250),
-  [{ a: [256, -1, 0.5, '1'] }, 'x', { b: [255] }], new Date(0),
-  'orders', 't-0', 'CREATE_TIME',
+  undefined,
+  null,
+  -1,
+  -0,
+  0,
+  1,
+  1.5,
+  -1.5,
+  2 ** 53,
+  2 ** 53 - 1,
+  -(2 ** 53) - 2,
+  Number.NaN,
+  Infinity,
+  -Infinity,
+  '1',
+  '',
+  'QQ==',
+  'QQ',
+  'QQ=A',
+  'Q-_A',
+  'QUJD\nREVG',
+  'QŁJD',
+  true,
+  {},
+  [],
+  [1],
+  [256],
+  [-1],
+  [1.5],
+  ['1'],
+  [{ a: [1] }],
+  [{ a: [1], b: [2] }],
+  [{ a: 'x' }],
+  [{}],
+  [null],
+  [[1]],
+  { a: [1] },
+  'bad topic',
+  'x'.repeat(250),
+  [{ a: [256, -1, 0.5, '1'] }, 'x', { b: [255] }],
+  new Date(0),
+  'orders',
+  't-0',
+  'CREATE_TIME',
 );
 const field = fc.constantFrom('topic', 'partition', 'offset', 'timestamp', 'timestampType', 'key', 'value', 'headers');
 const mutation = fc.oneof(
@@ -82,7 +125,8 @@ function mutate(event: Record<string, unknown>, original: Mutation): unknown {
   if (m.kind === 'list') records[key] = m.value as unknown[];
   else if (m.kind === 'rename') {
     const renamed: Record<string, unknown[]> = {};
-    for (const k of keys) Object.defineProperty(renamed, k === key ? m.value : k, { value: records[k], enumerable: true, configurable: true, writable: true });
+    for (const k of keys)
+      Object.defineProperty(renamed, k === key ? m.value : k, { value: records[k], enumerable: true, configurable: true, writable: true });
     event.records = renamed;
   } else if (Array.isArray(list) && list.length > 0) {
     const i = m.r % list.length;
@@ -106,7 +150,7 @@ function outcome(parse: () => unknown): unknown {
 }
 
 describe('parseKafkaEvent: the fast pass agrees with the schemas', () => {
-  it('property: well-formed events take the fast pass and give the careful pass\' batch', () => {
+  it("property: well-formed events take the fast pass and give the careful pass' batch", () => {
     fc.assert(
       fc.property(eventSpec, (spec) => {
         const fast = parseWellFormed(build(spec));
@@ -162,7 +206,9 @@ describe('parseKafkaEvent: the fast pass agrees with the schemas', () => {
         const values = sizes.map((n, i) => pseudoRandom(n, seed + i));
         const event = {
           eventSource: 'aws:kafka',
-          records: { 't-0': values.map((v, i) => ({ topic: 't', partition: 0, offset: i, key: b64(v.subarray(0, 7)), value: b64(v), headers: [] })) },
+          records: {
+            't-0': values.map((v, i) => ({ topic: 't', partition: 0, offset: i, key: b64(v.subarray(0, 7)), value: b64(v), headers: [] })),
+          },
         };
         const fast = parseWellFormed(event)!.partitions[0]!.records;
         const slow = parseWithProblems(event).partitions[0]!.records;
@@ -177,7 +223,7 @@ describe('parseKafkaEvent: the fast pass agrees with the schemas', () => {
     );
   });
 
-  it('without Node\'s Buffer#base64Write, the fast pass decodes with the public Buffer#write, to the same batch', async () => {
+  it("without Node's Buffer#base64Write, the fast pass decodes with the public Buffer#write, to the same batch", async () => {
     const proto = Buffer.prototype as { base64Write?: unknown };
     const original = proto.base64Write;
     expect(typeof original).toBe('function'); // else this test would not test the fallback

@@ -4,8 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { MalformedEventError } from '../../lib/core/errors.ts';
 import { decodeBase64Strict, parseKafkaEvent } from '../../lib/sink/event.ts';
 
-const fixture = (name: string): unknown =>
-  JSON.parse(readFileSync(new URL(`../fixtures/events/${name}`, import.meta.url), 'utf8'));
+const fixture = (name: string): unknown => JSON.parse(readFileSync(new URL(`../fixtures/events/${name}`, import.meta.url), 'utf8'));
 
 const text = (bytes: Uint8Array | null): string | null => (bytes === null ? null : Buffer.from(bytes).toString('utf8'));
 
@@ -162,7 +161,12 @@ describe('parseKafkaEvent: malformed events', () => {
   });
 
   it('rejects a record that is not an object', () => {
-    rejects(event({ 't-0': [rec(), 'x', null, [1]] }), 'records["t-0"][1]: expected a record object', 'records["t-0"][2]: expected a record object', 'records["t-0"][3]: expected a record object');
+    rejects(
+      event({ 't-0': [rec(), 'x', null, [1]] }),
+      'records["t-0"][1]: expected a record object',
+      'records["t-0"][2]: expected a record object',
+      'records["t-0"][3]: expected a record object',
+    );
   });
 
   it('rejects an offset that is not a non-negative safe integer', () => {
@@ -179,7 +183,10 @@ describe('parseKafkaEvent: malformed events', () => {
 
   it('names the record by its index: records["orders-0"][3].offset', () => {
     const list = [0, 1, 2].map((offset) => rec({ topic: 'orders', offset }));
-    rejects(event({ 'orders-0': [...list, rec({ topic: 'orders', offset: -4 })] }), 'records["orders-0"][3].offset: expected a non-negative integer');
+    rejects(
+      event({ 'orders-0': [...list, rec({ topic: 'orders', offset: -4 })] }),
+      'records["orders-0"][3].offset: expected a non-negative integer',
+    );
   });
 
   it('rejects a timestamp that is not a number', () => {
@@ -192,9 +199,18 @@ describe('parseKafkaEvent: malformed events', () => {
   });
 
   it('rejects a record whose topic and partition do not match its map key (never splitting the key)', () => {
-    rejects(event({ 'a-1-2': [rec({ topic: 'a', partition: 12 })] }), 'records["a-1-2"][0]: topic "a" and partition 12 belong under "a-12", not "a-1-2"');
-    rejects(event({ 'orders-0': [rec({ topic: 'orders', partition: 1 })] }), 'records["orders-0"][0]: topic "orders" and partition 1 belong under "orders-1", not "orders-0"');
-    rejects(event({ 'orders-0': [rec({ topic: 'order', partition: 0 })] }), 'records["orders-0"][0]: topic "order" and partition 0 belong under "order-0", not "orders-0"');
+    rejects(
+      event({ 'a-1-2': [rec({ topic: 'a', partition: 12 })] }),
+      'records["a-1-2"][0]: topic "a" and partition 12 belong under "a-12", not "a-1-2"',
+    );
+    rejects(
+      event({ 'orders-0': [rec({ topic: 'orders', partition: 1 })] }),
+      'records["orders-0"][0]: topic "orders" and partition 1 belong under "orders-1", not "orders-0"',
+    );
+    rejects(
+      event({ 'orders-0': [rec({ topic: 'order', partition: 0 })] }),
+      'records["orders-0"][0]: topic "order" and partition 0 belong under "order-0", not "orders-0"',
+    );
   });
 
   it('rejects a map key that is not of the form <topic>-<partition>', () => {
@@ -228,16 +244,27 @@ describe('parseKafkaEvent: malformed events', () => {
     rejects(one({ headers: [{ a: null }] }), 'records["t-0"][0].headers[0]["a"]: expected an array of bytes');
     rejects(one({ headers: [{ a: [1], b: [2] }] }), `records["t-0"][0].headers[0]: ${shape}`);
     rejects(one({ headers: [{}] }), `records["t-0"][0].headers[0]: ${shape}`);
-    rejects(one({ headers: ['a', null, [[1]]] }), `records["t-0"][0].headers[0]: ${shape}`, `records["t-0"][0].headers[1]: ${shape}`, `records["t-0"][0].headers[2]: ${shape}`);
+    rejects(
+      one({ headers: ['a', null, [[1]]] }),
+      `records["t-0"][0].headers[0]: ${shape}`,
+      `records["t-0"][0].headers[1]: ${shape}`,
+      `records["t-0"][0].headers[2]: ${shape}`,
+    );
     rejects(one({ headers: { a: [1] } }), 'records["t-0"][0].headers: expected an array of headers');
   });
 
   it('rejects repeated offsets within a partition', () => {
-    rejects(event({ 't-0': [rec({ offset: 5 }), rec({ offset: 5 })] }), `records["t-0"][1].offset: expected an offset above the previous record's (5), got 5`);
+    rejects(
+      event({ 't-0': [rec({ offset: 5 }), rec({ offset: 5 })] }),
+      `records["t-0"][1].offset: expected an offset above the previous record's (5), got 5`,
+    );
   });
 
   it('rejects offsets out of ascending order within a partition', () => {
-    rejects(event({ 't-0': [rec({ offset: 5 }), rec({ offset: 9 }), rec({ offset: 7 })] }), `records["t-0"][2].offset: expected an offset above the previous record's (9), got 7`);
+    rejects(
+      event({ 't-0': [rec({ offset: 5 }), rec({ offset: 9 }), rec({ offset: 7 })] }),
+      `records["t-0"][2].offset: expected an offset above the previous record's (9), got 7`,
+    );
   });
 
   it('lists every problem, across partitions and records', () => {
@@ -280,9 +307,9 @@ describe('decodeBase64Strict', () => {
         const bad = long.slice(0, at) + ch + long.slice(at + 1);
         expect(bad.length).toBe(long.length);
         expect(decodeBase64Strict(bad)).toBeUndefined();
-        expect(() => parseKafkaEvent({ eventSource: 'aws:kafka', records: { 't-0': [{ topic: 't', partition: 0, offset: 0, value: bad }] } })).toThrow(
-          'records["t-0"][0].value: expected a base64 string',
-        );
+        expect(() =>
+          parseKafkaEvent({ eventSource: 'aws:kafka', records: { 't-0': [{ topic: 't', partition: 0, offset: 0, value: bad }] } }),
+        ).toThrow('records["t-0"][0].value: expected a base64 string');
       }
     }
   });
@@ -290,7 +317,10 @@ describe('decodeBase64Strict', () => {
   it('accepts exactly the strings a strict reference accepts (fuzzed mutations)', () => {
     const alphabet = fc.constantFrom(...'AQgw+/=-_ \n\t.%\u0000\u0141\u00e9\u4e00\ud83d'.split(''));
     const mutated = fc
-      .tuple(fc.uint8Array({ maxLength: 40 }), fc.array(fc.tuple(fc.nat(), alphabet, fc.constantFrom('insert', 'replace', 'delete')), { maxLength: 3 }))
+      .tuple(
+        fc.uint8Array({ maxLength: 40 }),
+        fc.array(fc.tuple(fc.nat(), alphabet, fc.constantFrom('insert', 'replace', 'delete')), { maxLength: 3 }),
+      )
       .map(([bytes, edits]) => {
         let s = Buffer.from(bytes).toString('base64');
         for (const [at, ch, how] of edits) {

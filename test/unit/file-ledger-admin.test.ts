@@ -217,7 +217,12 @@ describe('The reset history across the worker', () => {
     // The worker starts, resumes from the ledger, and commits in the new generation.
     const ledger = FileOffsetLedger.open(path);
     const resumed = await ledger.read('orders', 0);
-    expect(resumed).toEqual({ ...entry('orders', 0, 39, 1), lastObjectKey: null, lastRecordCount: 0, updatedAt: '2026-01-02T00:00:00.000Z' });
+    expect(resumed).toEqual({
+      ...entry('orders', 0, 39, 1),
+      lastObjectKey: null,
+      lastRecordCount: 0,
+      updatedAt: '2026-01-02T00:00:00.000Z',
+    });
     await ledger.advance({ generation: 1, committedOffset: 39 }, entry('orders', 0, 120, 1));
     await ledger.advance({ generation: 0, committedOffset: 50 }, entry('orders', 1, 60));
     await ledger.close();
@@ -238,10 +243,7 @@ describe('The reset history across the worker', () => {
   });
 
   it('loads a version-1 file (no histories) and keeps writing version 1 until a reset', async () => {
-    writeFileSync(
-      path,
-      JSON.stringify({ format: 'msk-s3-sink-file-ledger', version: 1, entries: [entry('orders', 0, 9)] }, null, 1),
-    );
+    writeFileSync(path, JSON.stringify({ format: 'msk-s3-sink-file-ledger', version: 1, entries: [entry('orders', 0, 9)] }, null, 1));
     expect(await new FileLedgerAdmin(path).list()).toEqual([{ ...entry('orders', 0, 9), resets: [] }]);
     const ledger = FileOffsetLedger.open(path);
     expect(await ledger.read('orders', 0)).toEqual(entry('orders', 0, 9));
@@ -277,7 +279,7 @@ describe('The prune history', () => {
     bytes: 1234,
   };
 
-  it('appends the record, makes the file version 3, and survives the worker\'s commits and the next reset', async () => {
+  it("appends the record, makes the file version 3, and survives the worker's commits and the next reset", async () => {
     await workerCommits(entry('orders', 0, 99), entry('orders', 1, 50));
     const admin = new FileLedgerAdmin(path);
     await admin.reset('orders', 0, { generation: 0, committedOffset: 99 }, resetOf(99, 39));
@@ -292,7 +294,12 @@ describe('The prune history', () => {
     expect(await admin.get('orders', 0)).toEqual({ ...entry('orders', 0, 120, 1), resets: [resetOf(99, 39)], prunes: [prune] });
     expect(file().entries[1]).not.toHaveProperty('prunes');
 
-    await admin.reset('orders', 0, { generation: 1, committedOffset: 120 }, resetOf(120, 9, { id: 'reset-2', fromGeneration: 1, toGeneration: 2 }));
+    await admin.reset(
+      'orders',
+      0,
+      { generation: 1, committedOffset: 120 },
+      resetOf(120, 9, { id: 'reset-2', fromGeneration: 1, toGeneration: 2 }),
+    );
     const second = { ...prune, id: 'prune-2', generations: [1] };
     await admin.recordPrune('orders', 0, second);
     expect((await admin.get('orders', 0))?.prunes).toEqual([prune, second]);
@@ -317,7 +324,11 @@ describe('The prune history', () => {
   it('refuses a malformed prune record, saying where', () => {
     writeFileSync(
       path,
-      JSON.stringify({ format: 'msk-s3-sink-file-ledger', version: 3, entries: [{ ...entry('orders', 0, 9), prunes: [{ ...prune, objects: 'six' }] }] }),
+      JSON.stringify({
+        format: 'msk-s3-sink-file-ledger',
+        version: 3,
+        entries: [{ ...entry('orders', 0, 9), prunes: [{ ...prune, objects: 'six' }] }],
+      }),
     );
     expect(() => FileOffsetLedger.open(path)).toThrow(/entries\[0\]\.prunes\[0\] is malformed/);
   });

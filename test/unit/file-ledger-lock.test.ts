@@ -37,7 +37,14 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A lock file in the current format, as a process with these fields would write it. */
 function writeLock(holder: { pid: number; host: string; bootId?: string; startTime?: string; token?: string }): void {
-  const full = { format: 'msk-s3-sink-ledger-lock', version: 1, purpose: 'worker', token: 'stale-token', at: '2026-01-01T00:00:00.000Z', ...holder };
+  const full = {
+    format: 'msk-s3-sink-ledger-lock',
+    version: 1,
+    purpose: 'worker',
+    token: 'stale-token',
+    at: '2026-01-01T00:00:00.000Z',
+    ...holder,
+  };
   writeFileSync(lockPath, `${holder.pid}\n${JSON.stringify(full)}\n`);
 }
 
@@ -66,7 +73,13 @@ describe('the lock names its holder: recycled pids and restarts', () => {
   it('writes the pid on its first line (older readers keep respecting it) and the holder in full on the second', async () => {
     const ledger = open();
     expect(readFileSync(lockPath, 'utf8').split('\n')[0]).toBe(String(process.pid));
-    expect(lockHolder()).toMatchObject({ pid: process.pid, host: hostname(), bootId: self.bootId, startTime: startTimeOf(process.pid), purpose: 'worker' });
+    expect(lockHolder()).toMatchObject({
+      pid: process.pid,
+      host: hostname(),
+      bootId: self.bootId,
+      startTime: startTimeOf(process.pid),
+      purpose: 'worker',
+    });
     await ledger.close();
   });
 
@@ -74,7 +87,9 @@ describe('the lock names its holder: recycled pids and restarts', () => {
     writeFileSync(lockPath, `${process.pid}\n`);
     const stale: StaleLedgerLock[] = [];
     const ledger = open(stale);
-    expect(stale).toEqual([expect.objectContaining({ holder: { pid: process.pid }, reason: expect.stringMatching(/this process's pid .* an earlier process/) })]);
+    expect(stale).toEqual([
+      expect.objectContaining({ holder: { pid: process.pid }, reason: expect.stringMatching(/this process's pid .* an earlier process/) }),
+    ]);
     expect(lockHolder()['pid']).toBe(process.pid);
     await ledger.close();
   });
@@ -132,9 +147,9 @@ describe('the lock names its holder: recycled pids and restarts', () => {
     expect(() => open()).toThrow(new RegExp(`in use by process ${holder}: only one standalone worker`));
     const admin = new FileLedgerAdmin(path);
     expect(() => admin.assertUnlocked()).toThrow(LedgerLockedError);
-    await expect(admin.reset('t', 0, undefined, { at: 'x', by: 'y', fromGeneration: 0, toGeneration: 1, toOffset: 0 } as never)).rejects.toThrow(
-      /Stop the worker first/,
-    );
+    await expect(
+      admin.reset('t', 0, undefined, { at: 'x', by: 'y', fromGeneration: 0, toGeneration: 1, toOffset: 0 } as never),
+    ).rejects.toThrow(/Stop the worker first/);
     expect(readFileSync(lockPath, 'utf8')).toBe(before);
   });
 
@@ -149,7 +164,9 @@ describe('the lock names its holder: recycled pids and restarts', () => {
     }
     expect(refused).toBeInstanceOf(LedgerLockedError);
     expect((refused as LedgerLockedError).host).toBe('other-host');
-    expect((refused as Error).message).toContain(`in use by process 2147483646 on host other-host (the lock ${lockPath} was taken on host other-host`);
+    expect((refused as Error).message).toContain(
+      `in use by process 2147483646 on host other-host (the lock ${lockPath} was taken on host other-host`,
+    );
     expect((refused as Error).message).toContain('remove the lock file by hand');
     expect(() => new FileLedgerAdmin(path).assertUnlocked()).toThrow(/on host other-host .*Stop the worker first/);
     expect(readFileSync(lockPath, 'utf8')).toBe(before);
@@ -274,7 +291,8 @@ describe('real processes racing for one stale lock', () => {
       const results = await Promise.all(children.map((c) => c.settled));
       const winners = results.filter((r) => r.locked);
       expect(winners).toHaveLength(1);
-      for (const loser of results.filter((r) => !r.locked)) expect(loser.err()).toMatch(/LedgerLockedError: The offset ledger file .* is in use by process \d+/);
+      for (const loser of results.filter((r) => !r.locked))
+        expect(loser.err()).toMatch(/LedgerLockedError: The offset ledger file .* is in use by process \d+/);
       expect(lockHolder()['pid']).toBe(winners[0]!.child.pid);
       expect(leftovers()).toEqual([]);
     } finally {

@@ -51,10 +51,14 @@ describe('FileOffsetLedger: the OffsetLedger contract', () => {
 
   it('persists across reopen, one entry per topic-partition', async () => {
     const ledger = FileOffsetLedger.open(path);
-    await Promise.all([ledger.advance(undefined, entry(5, 0, 0)), ledger.advance(undefined, entry(7, 0, 1)), ledger.advance(undefined, entry(1, 0, 2))]);
+    await Promise.all([
+      ledger.advance(undefined, entry(5, 0, 0)),
+      ledger.advance(undefined, entry(7, 0, 1)),
+      ledger.advance(undefined, entry(1, 0, 2)),
+    ]);
     await ledger.close();
     const again = FileOffsetLedger.open(path);
-    expect((await again.read('orders.v1', 1))).toEqual(entry(7, 0, 1));
+    expect(await again.read('orders.v1', 1)).toEqual(entry(7, 0, 1));
     expect(again.entries()).toHaveLength(3);
     await again.close();
     const file = JSON.parse(readFileSync(path, 'utf8'));

@@ -44,7 +44,9 @@ describe('Parquet (hyparquet-writer), read back with hyparquet', () => {
       const metadata = parquetMetadata(arrayBuffer(body));
       expect(metadata.created_by).toBe(PARQUET_CREATED_BY);
       expect(metadata.num_rows).toBe(4n);
-      const columns = Object.fromEntries(metadata.schema.slice(1).map((s) => [s.name, `${s.type}${s.converted_type ? `/${s.converted_type}` : ''}`]));
+      const columns = Object.fromEntries(
+        metadata.schema.slice(1).map((s) => [s.name, `${s.type}${s.converted_type ? `/${s.converted_type}` : ''}`]),
+      );
       expect(columns).toEqual({
         kafka_partition: 'INT32',
         kafka_offset: 'INT64',
@@ -79,7 +81,17 @@ describe('Parquet (hyparquet-writer), read back with hyparquet', () => {
   it('takes the schema from configuration; a value that does not fit, or is not a JSON object, is poison', async () => {
     const body = write('snappy', '{"id":"STRING","n":"INT64","amount":"DOUBLE","mixed":"STRING","tags":"JSON"}');
     const rows = await parquetReadObjects({ file: arrayBuffer(body), compressors });
-    expect(Object.keys(rows[0]!)).toEqual(['kafka_partition', 'kafka_offset', 'kafka_timestamp', 'kafka_key', 'id', 'n', 'amount', 'mixed', 'tags']);
+    expect(Object.keys(rows[0]!)).toEqual([
+      'kafka_partition',
+      'kafka_offset',
+      'kafka_timestamp',
+      'kafka_key',
+      'id',
+      'n',
+      'amount',
+      'mixed',
+      'tags',
+    ]);
     expect(rows.map((r) => r['n'])).toEqual([1n, 2n, null, 3n]);
     const strict = createParquetFormat({ codec: 'snappy', schema: parseParquetSchema('{"n":"INT64","at":"TIMESTAMP"}') }).createWriter();
     expect(() => strict.write(record(1, { n: 1.5 }))).toThrow(PoisonRecordError);
@@ -90,20 +102,31 @@ describe('Parquet (hyparquet-writer), read back with hyparquet', () => {
     }
     expect(strict.count).toBe(1);
     expect(() => parseParquetSchema('{"a":"CHAR"}')).toThrow('type must be one of');
-    expect(() => loadConfig({ SINK_BUCKET: 'bucket-a', LEDGER_TABLE: 'ledger', SINK_PARQUET_SCHEMA: '{"a":"STRING"}' })).toThrow('only used with SINK_FORMAT=parquet');
+    expect(() => loadConfig({ SINK_BUCKET: 'bucket-a', LEDGER_TABLE: 'ledger', SINK_PARQUET_SCHEMA: '{"a":"STRING"}' })).toThrow(
+      'only used with SINK_FORMAT=parquet',
+    );
     expect(loadConfig({ SINK_BUCKET: 'bucket-a', LEDGER_TABLE: 'ledger', SINK_FORMAT: 'parquet' }).compression).toBe('snappy');
   });
 
   it('through the sink: .parquet objects, never compressed again, every record once', async () => {
     const ports = { ledger: new MemoryLedger(), store: new MemoryObjectStore(), clock: new ManualClock() };
-    const sink = createSink({ config: testConfig({ SINK_FORMAT: 'parquet', SINK_COMPRESSION: 'zstd', SINK_ROTATE_MAX_RECORDS: '7' }), ports, logger: silentLogger, metrics: silentMetrics });
-    const log = generateLog({ topic: 'orders', partition: 0, count: 30, random: rng(3), textRate: 0 }).filter((r) => r.kind === 'json' || r.kind === 'tombstone');
+    const sink = createSink({
+      config: testConfig({ SINK_FORMAT: 'parquet', SINK_COMPRESSION: 'zstd', SINK_ROTATE_MAX_RECORDS: '7' }),
+      ports,
+      logger: silentLogger,
+      metrics: silentMetrics,
+    });
+    const log = generateLog({ topic: 'orders', partition: 0, count: 30, random: rng(3), textRate: 0 }).filter(
+      (r) => r.kind === 'json' || r.kind === 'tombstone',
+    );
     await sink.handle(toKafkaEvent([{ topic: 'orders', partition: 0, records: log }]));
     const objects = [...ports.store.objects.values()];
     expect(objects.every((o) => o.key.endsWith('.parquet') && o.contentType === 'application/vnd.apache.parquet')).toBe(true);
     const lines = (await Promise.all(objects.map((o) => parquetLines(Buffer.from(o.body))))).flat();
     expect(lines.map((l) => l['offset'])).toEqual(log.map((r) => r.offset));
-    expect(lines.map((l) => (l['value'] as { id?: string } | null)?.id ?? null)).toEqual(log.map((r) => (r.kind === 'json' ? `orders/0/${r.offset}` : null)));
+    expect(lines.map((l) => (l['value'] as { id?: string } | null)?.id ?? null)).toEqual(
+      log.map((r) => (r.kind === 'json' ? `orders/0/${r.offset}` : null)),
+    );
     expect(objects.every((o) => Number(o.metadata['record-count']) <= 7)).toBe(true);
   });
 });
@@ -117,7 +140,9 @@ describe('raw bytes', () => {
     writer.write(record(4, ''));
     expect(() => writer.write(record(5, 'two\nlines'))).toThrow(PoisonRecordError);
     expect(writer.count).toBe(3);
-    expect(Buffer.from(writer.finish())).toEqual(Buffer.concat([Buffer.from('first\n'), Buffer.from([0xff, 0x00, 0x01, 0x0a]), Buffer.from('\n')]));
+    expect(Buffer.from(writer.finish())).toEqual(
+      Buffer.concat([Buffer.from('first\n'), Buffer.from([0xff, 0x00, 0x01, 0x0a]), Buffer.from('\n')]),
+    );
     expect(Buffer.from(parseSeparator('\\r\\n'))).toEqual(Buffer.from('\r\n'));
     expect(Buffer.from(parseSeparator('|'))).toEqual(Buffer.from('|'));
     expect(() => parseSeparator('')).toThrow('1 to 16 bytes');
@@ -125,8 +150,30 @@ describe('raw bytes', () => {
 
   it('through the sink: .bin objects with the configured compression', async () => {
     const ports = { ledger: new MemoryLedger(), store: new MemoryObjectStore(), clock: new ManualClock() };
-    const sink = createSink({ config: testConfig({ SINK_FORMAT: 'raw', SINK_RAW_SEPARATOR: '\\u0000', SINK_COMPRESSION: 'none' }), ports, logger: silentLogger, metrics: silentMetrics });
-    await sink.handle(toKafkaEvent([{ topic: 'raw', partition: 0, records: [record(0, 'a'), record(1, 'b')].map((r) => ({ ...r, topic: 'raw', partition: 0, key: null, value: Buffer.from(r.value!), kind: 'text' as const, headers: [], timestamp: r.timestamp! })) }]));
+    const sink = createSink({
+      config: testConfig({ SINK_FORMAT: 'raw', SINK_RAW_SEPARATOR: '\\u0000', SINK_COMPRESSION: 'none' }),
+      ports,
+      logger: silentLogger,
+      metrics: silentMetrics,
+    });
+    await sink.handle(
+      toKafkaEvent([
+        {
+          topic: 'raw',
+          partition: 0,
+          records: [record(0, 'a'), record(1, 'b')].map((r) => ({
+            ...r,
+            topic: 'raw',
+            partition: 0,
+            key: null,
+            value: Buffer.from(r.value!),
+            kind: 'text' as const,
+            headers: [],
+            timestamp: r.timestamp!,
+          })),
+        },
+      ]),
+    );
     const [object] = [...ports.store.objects.values()];
     expect(object!.key).toBe('topics/raw/partition=0/raw+0+00000000000000000000.bin');
     expect(Buffer.from(object!.body).toString('latin1')).toBe('a\u0000b\u0000');

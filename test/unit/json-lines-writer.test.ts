@@ -72,18 +72,43 @@ const anyString = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 12 }),
   fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength: 8 }), // lone surrogates too
 );
-const tricky = [[0xef, 0xbb, 0xbf, 0x41], [0xed, 0xa0, 0x80], [0xc0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82], [0xf0, 0x9f, 0x98, 0x80], [0x80], [0xc3, 0xa9]];
+const tricky = [
+  [0xef, 0xbb, 0xbf, 0x41],
+  [0xed, 0xa0, 0x80],
+  [0xc0, 0x80],
+  [0xf4, 0x90, 0x80, 0x80],
+  [0xe2, 0x82],
+  [0xf0, 0x9f, 0x98, 0x80],
+  [0x80],
+  [0xc3, 0xa9],
+];
 /** Bytes of every kind, at an offset inside a larger buffer or not, Buffer or plain Uint8Array. */
 const bytes: fc.Arbitrary<Uint8Array> = fc
   .tuple(
     fc.oneof(
       fc.json().map(utf8),
-      fc.tuple(fc.json(), fc.constantFrom(1, 2, '\t', ' \r\n ')).map(([j, indent]) => utf8(` ${JSON.stringify(JSON.parse(j), null, indent)}\n`)),
+      fc
+        .tuple(fc.json(), fc.constantFrom(1, 2, '\t', ' \r\n '))
+        .map(([j, indent]) => utf8(` ${JSON.stringify(JSON.parse(j), null, indent)}\n`)),
       fc.string({ unit: 'binary', maxLength: 40 }).map(utf8),
-      fc.string({ unit: fc.constantFrom(...'{}[],:"\\ \n\t\r\b\f01-+.eEtrufalsn\u0000\u001f\u007fA\u00e9\u2028😀'.split('')), maxLength: 30 }).map(utf8),
+      fc
+        .string({
+          unit: fc.constantFrom(...'{}[],:"\\ \n\t\r\b\f01-+.eEtrufalsn\u0000\u001f\u007fA\u00e9\u2028😀'.split('')),
+          maxLength: 30,
+        })
+        .map(utf8),
       fc.uint8Array({ maxLength: 50 }),
       fc.array(fc.constantFrom(...tricky), { maxLength: 4 }).map((parts) => Uint8Array.from(parts.flat())),
-      fc.constantFrom(utf8(''), utf8(' '), utf8('"'), utf8('\\'), utf8('null'), utf8('{"a": 1} x'), utf8('12345678901234567890.000000001'), utf8('[1e400, -0]')),
+      fc.constantFrom(
+        utf8(''),
+        utf8(' '),
+        utf8('"'),
+        utf8('\\'),
+        utf8('null'),
+        utf8('{"a": 1} x'),
+        utf8('12345678901234567890.000000001'),
+        utf8('[1e400, -0]'),
+      ),
     ),
     fc.nat(5),
     fc.boolean(),
@@ -96,7 +121,24 @@ const bytes: fc.Arbitrary<Uint8Array> = fc
 const number = fc.oneof(
   fc.nat(),
   fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
-  fc.constantFrom(0, -0, 9, 10, 99, 100, 1764115200000, Number.MAX_SAFE_INTEGER, 2 ** 53, 1e21, -1, 1.5, 1e-7, Number.NaN, Infinity, -Infinity),
+  fc.constantFrom(
+    0,
+    -0,
+    9,
+    10,
+    99,
+    100,
+    1764115200000,
+    Number.MAX_SAFE_INTEGER,
+    2 ** 53,
+    1e21,
+    -1,
+    1.5,
+    1e-7,
+    Number.NaN,
+    Infinity,
+    -Infinity,
+  ),
   fc.double(),
 );
 const record: fc.Arbitrary<KafkaRecord> = fc.record({
@@ -107,7 +149,9 @@ const record: fc.Arbitrary<KafkaRecord> = fc.record({
   timestampType: fc.oneof(fc.constantFrom(null, 'CREATE_TIME', 'LOG_APPEND_TIME'), anyString),
   key: fc.option(bytes, { nil: null }),
   value: fc.option(bytes, { nil: null }),
-  headers: fc.array(fc.record({ key: fc.oneof(fc.constantFrom('traceparent', 'content-type'), anyString), value: bytes }), { maxLength: 3 }),
+  headers: fc.array(fc.record({ key: fc.oneof(fc.constantFrom('traceparent', 'content-type'), anyString), value: bytes }), {
+    maxLength: 3,
+  }),
 });
 
 /** Writes records with the writer and with the reference; both must agree on every byte and every poison record. */
@@ -175,9 +219,34 @@ describe('JSON Lines writer = the string encoder it replaced', () => {
   it('keys, values and header values that are JSON are embedded whatever byte they start with', () => {
     // One JSON text per byte a JSON text can start with (the writer looks at the first byte
     // before checking the rest), and texts that start like JSON but are not.
-    const texts = [' 1', '\t{}', '\n[]', '\r"a"', '{"a":1}', '[1]', '"s"', '-1', '0', '7.5', 'true', 'false', 'null', '-', 'nul', 'tru e', 'cus_1', 'SKU-1'];
+    const texts = [
+      ' 1',
+      '\t{}',
+      '\n[]',
+      '\r"a"',
+      '{"a":1}',
+      '[1]',
+      '"s"',
+      '-1',
+      '0',
+      '7.5',
+      'true',
+      'false',
+      'null',
+      '-',
+      'nul',
+      'tru e',
+      'cus_1',
+      'SKU-1',
+    ];
     const base = { topic: 'orders', partition: 0, timestamp: 1, timestampType: 'CREATE_TIME' };
-    const records: KafkaRecord[] = texts.map((text, offset) => ({ ...base, offset, key: utf8(text), value: utf8(text), headers: [{ key: 'h', value: utf8(text) }] }));
+    const records: KafkaRecord[] = texts.map((text, offset) => ({
+      ...base,
+      offset,
+      key: utf8(text),
+      value: utf8(text),
+      headers: [{ key: 'h', value: utf8(text) }],
+    }));
     compare(records, 'auto');
     const line = createJsonLinesFormat({ valueConverter: 'auto' }).encodeRecord(records[texts.indexOf('-1')]!);
     expect(JSON.parse(line)).toMatchObject({ key: -1, value: -1, headers: [{ key: 'h', value: -1 }] });
@@ -187,8 +256,8 @@ describe('JSON Lines writer = the string encoder it replaced', () => {
     const writer = createJsonLinesFormat({ valueConverter: 'auto' }).createWriter();
     expect(writer.count).toBe(0);
     expect(writer.finish().byteLength).toBe(0);
-    expect(() => writer.write({ topic: 't', partition: 0, offset: 0, timestamp: null, timestampType: null, key: null, value: null, headers: [] })).toThrow(
-      TypeError,
-    );
+    expect(() =>
+      writer.write({ topic: 't', partition: 0, offset: 0, timestamp: null, timestampType: null, key: null, value: null, headers: [] }),
+    ).toThrow(TypeError);
   });
 });

@@ -50,12 +50,21 @@ describe('decodeUtf8', () => {
 
   it('agrees with a fatal TextDecoder that keeps the BOM', () => {
     const tricky = [
-      [0xef, 0xbb, 0xbf, 0x41], [0xed, 0xa0, 0x80], [0xc0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82], [0xf0, 0x9f, 0x98, 0x80], [0x80], [0xc3, 0xa9],
+      [0xef, 0xbb, 0xbf, 0x41],
+      [0xed, 0xa0, 0x80],
+      [0xc0, 0x80],
+      [0xf4, 0x90, 0x80, 0x80],
+      [0xe2, 0x82],
+      [0xf0, 0x9f, 0x98, 0x80],
+      [0x80],
+      [0xc3, 0xa9],
     ].map((b) => Uint8Array.from(b));
     const bytes = fc.oneof(
       fc.uint8Array({ maxLength: 20 }),
       fc.string({ unit: 'binary', maxLength: 20 }).map(utf8),
-      fc.tuple(fc.array(fc.constantFrom(...tricky), { maxLength: 4 }), fc.string({ maxLength: 5 })).map(([parts, s]) => Buffer.concat([...parts, utf8(s)])),
+      fc
+        .tuple(fc.array(fc.constantFrom(...tricky), { maxLength: 4 }), fc.string({ maxLength: 5 }))
+        .map(([parts, s]) => Buffer.concat([...parts, utf8(s)])),
     );
     fc.assert(
       fc.property(bytes, fc.nat(8), (b, offset) => {
@@ -79,7 +88,11 @@ describe('JSON Lines format', () => {
 
   it('writes the fields in order, JSON values embedded compactly', () => {
     const line = auto.encodeRecord(
-      record({ key: utf8('customer-7'), value: utf8('{ "orderId": 1000,\n  "amount": 19.5 }'), headers: [{ key: 'traceparent', value: utf8('00-ab-01') }] }),
+      record({
+        key: utf8('customer-7'),
+        value: utf8('{ "orderId": 1000,\n  "amount": 19.5 }'),
+        headers: [{ key: 'traceparent', value: utf8('00-ab-01') }],
+      }),
     );
     expect(line).toBe(
       '{"topic":"orders","partition":3,"offset":17,"timestamp":1764115200000,"timestampType":"CREATE_TIME","key":"customer-7","value":{"orderId":1000,"amount":19.5},"headers":[{"key":"traceparent","value":"00-ab-01"}]}',
@@ -99,7 +112,12 @@ describe('JSON Lines format', () => {
   });
 
   it('null key and tombstone are null; an empty value is ""; null timestamp fields are null', () => {
-    expect(lineOf({ key: null, value: null, timestamp: null, timestampType: null })).toMatchObject({ key: null, value: null, timestamp: null, timestampType: null });
+    expect(lineOf({ key: null, value: null, timestamp: null, timestampType: null })).toMatchObject({
+      key: null,
+      value: null,
+      timestamp: null,
+      timestampType: null,
+    });
     expect(lineOf({ value: new Uint8Array(0) }).value).toBe('');
   });
 
@@ -112,7 +130,9 @@ describe('JSON Lines format', () => {
   it('bytes that are not UTF-8 become base64 with a marker right after the field', () => {
     const bin = Uint8Array.from([0xff, 0x00, 0xc3, 0x28]);
     const line = auto.encodeRecord(record({ key: bin, value: bin, headers: [{ key: 'h', value: bin }] }));
-    expect(line).toContain('"key":"/wDDKA==","keyEncoding":"base64","value":"/wDDKA==","valueEncoding":"base64","headers":[{"key":"h","value":"/wDDKA==","encoding":"base64"}]');
+    expect(line).toContain(
+      '"key":"/wDDKA==","keyEncoding":"base64","value":"/wDDKA==","valueEncoding":"base64","headers":[{"key":"h","value":"/wDDKA==","encoding":"base64"}]',
+    );
     expect(JSON.parse(line)).toMatchObject({ keyEncoding: 'base64', valueEncoding: 'base64' });
   });
 
@@ -122,7 +142,15 @@ describe('JSON Lines format', () => {
   });
 
   it('header values follow the same rules (JSON, text, empty)', () => {
-    const line = auto.encodeRecord(record({ headers: [{ key: 'j', value: utf8(' [1, 2] ') }, { key: 't', value: utf8('abc') }, { key: 'e', value: new Uint8Array(0) }] }));
+    const line = auto.encodeRecord(
+      record({
+        headers: [
+          { key: 'j', value: utf8(' [1, 2] ') },
+          { key: 't', value: utf8('abc') },
+          { key: 'e', value: new Uint8Array(0) },
+        ],
+      }),
+    );
     expect(line).toContain('"headers":[{"key":"j","value":[1,2]},{"key":"t","value":"abc"},{"key":"e","value":""}]');
   });
 
@@ -190,7 +218,12 @@ describe('JSON Lines format', () => {
 
 // ---- Round trip: random well-formed events → parse → encode → JSON.parse each line --------------
 
-type ValueSpec = { kind: 'absent' } | { kind: 'null' } | { kind: 'json'; text: string } | { kind: 'text'; text: string } | { kind: 'binary'; bytes: Uint8Array };
+type ValueSpec =
+  | { kind: 'absent' }
+  | { kind: 'null' }
+  | { kind: 'json'; text: string }
+  | { kind: 'text'; text: string }
+  | { kind: 'binary'; bytes: Uint8Array };
 
 const valueSpec: fc.Arbitrary<ValueSpec> = fc.oneof(
   fc.constant<ValueSpec>({ kind: 'absent' }),
@@ -249,7 +282,15 @@ function base64Field(spec: ValueSpec): string | null | undefined {
 /** The Lambda event for a spec, and the expected records (with their offsets). */
 function build(spec: EventSpec) {
   const records: Record<string, unknown[]> = {};
-  const expectations: { topic: string; partition: number; offset: number; key: ValueSpec; value: ValueSpec; timestamp: number | null; headers: [string, Uint8Array][] }[] = [];
+  const expectations: {
+    topic: string;
+    partition: number;
+    offset: number;
+    key: ValueSpec;
+    value: ValueSpec;
+    timestamp: number | null;
+    headers: [string, Uint8Array][];
+  }[] = [];
   for (const p of spec.partitions) {
     let offset = p.start;
     const list: unknown[] = [];
@@ -263,7 +304,15 @@ function build(spec: EventSpec) {
       if (value !== undefined) raw.value = value;
       if (r.headers !== undefined) raw.headers = r.headers.map(([name, bytes]) => ({ [name]: [...bytes] }));
       list.push(raw);
-      expectations.push({ topic: p.topic, partition: p.partition, offset, key: r.key, value: r.value, timestamp: r.timestamp ?? null, headers: r.headers ?? [] });
+      expectations.push({
+        topic: p.topic,
+        partition: p.partition,
+        offset,
+        key: r.key,
+        value: r.value,
+        timestamp: r.timestamp ?? null,
+        headers: r.headers ?? [],
+      });
     }
     records[`${p.topic}-${p.partition}`] = list;
   }
@@ -301,7 +350,16 @@ describe('round trip: event → records → JSON Lines', () => {
         lines.forEach((text, i) => {
           const want = expectations[i]!;
           const line = JSON.parse(text) as Record<string, unknown>;
-          expect(Object.keys(line).filter((k) => !k.endsWith('Encoding'))).toEqual(['topic', 'partition', 'offset', 'timestamp', 'timestampType', 'key', 'value', 'headers']);
+          expect(Object.keys(line).filter((k) => !k.endsWith('Encoding'))).toEqual([
+            'topic',
+            'partition',
+            'offset',
+            'timestamp',
+            'timestampType',
+            'key',
+            'value',
+            'headers',
+          ]);
           expect(line).toMatchObject({ topic: want.topic, partition: want.partition, offset: want.offset, timestamp: want.timestamp });
           checkField(line, 'key', 'keyEncoding', want.key);
           checkField(line, 'value', 'valueEncoding', want.value);

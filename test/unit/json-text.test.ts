@@ -13,7 +13,9 @@ const parses = (text: string): boolean => {
 
 describe('toCompactJson', () => {
   it('removes whitespace outside strings only', () => {
-    expect(toCompactJson(' {\n\t"a b" : [ 1 , "x  y\\n" , { } , [ ] , true , false , null ]\r\n} ')).toBe('{"a b":[1,"x  y\\n",{},[],true,false,null]}');
+    expect(toCompactJson(' {\n\t"a b" : [ 1 , "x  y\\n" , { } , [ ] , true , false , null ]\r\n} ')).toBe(
+      '{"a b":[1,"x  y\\n",{},[],true,false,null]}',
+    );
     expect(toCompactJson('  42  ')).toBe('42');
     expect(toCompactJson('[1 ,2]')).toBe('[1,2]');
   });
@@ -25,7 +27,16 @@ describe('toCompactJson', () => {
   });
 
   it('keeps numbers lexeme for lexeme', () => {
-    for (const n of ['12345678901234567890.000000001', '-0', '0.10', '1E+400', '1e-400', '-123456789012345678901234567890', '2.50e3', '0e0']) {
+    for (const n of [
+      '12345678901234567890.000000001',
+      '-0',
+      '0.10',
+      '1E+400',
+      '1e-400',
+      '-123456789012345678901234567890',
+      '2.50e3',
+      '0e0',
+    ]) {
       expect(toCompactJson(n)).toBe(n);
       expect(toCompactJson(`[ ${n} ]`)).toBe(`[${n}]`);
     }
@@ -47,10 +58,62 @@ describe('toCompactJson', () => {
 
   it('rejects text that is not exactly one JSON value', () => {
     const invalid = [
-      '', ' ', '1 2', '{} {}', '[1,]', '[,1]', '{"a":1,}', '{"a"}', '{"a" 1}', '{1:2}', "{'a':1}", '[1 2]', '{"a":1 "b":2}',
-      '01', '-', '+1', '1.', '.5', '1e', '1e+', '-01', '0x10', 'NaN', 'Infinity', '-Infinity', 'tru', 'nul', 'True', 'undefined',
-      '"abc', '"a\nb"', '"a\u0000b"', '"\\x41"', '"\\u12G4"', '"\\u123"', '"\\"', "'a'", '\ufeff{}', '\u00a0{}', '\f{}', '{}\u2028',
-      '[', ']', '{', '}', '[[]', '[]]', '{"a":}', '{:1}', '{"a":1}}', '"\\', '[1,2', 'nulll', 'truee', '1.0.0', '--1',
+      '',
+      ' ',
+      '1 2',
+      '{} {}',
+      '[1,]',
+      '[,1]',
+      '{"a":1,}',
+      '{"a"}',
+      '{"a" 1}',
+      '{1:2}',
+      "{'a':1}",
+      '[1 2]',
+      '{"a":1 "b":2}',
+      '01',
+      '-',
+      '+1',
+      '1.',
+      '.5',
+      '1e',
+      '1e+',
+      '-01',
+      '0x10',
+      'NaN',
+      'Infinity',
+      '-Infinity',
+      'tru',
+      'nul',
+      'True',
+      'undefined',
+      '"abc',
+      '"a\nb"',
+      '"a\u0000b"',
+      '"\\x41"',
+      '"\\u12G4"',
+      '"\\u123"',
+      '"\\"',
+      "'a'",
+      '\ufeff{}',
+      '\u00a0{}',
+      '\f{}',
+      '{}\u2028',
+      '[',
+      ']',
+      '{',
+      '}',
+      '[[]',
+      '[]]',
+      '{"a":}',
+      '{:1}',
+      '{"a":1}}',
+      '"\\',
+      '[1,2',
+      'nulll',
+      'truee',
+      '1.0.0',
+      '--1',
     ];
     for (const text of invalid) {
       expect(parses(text), JSON.stringify(text)).toBe(false);
@@ -87,11 +150,17 @@ describe('toCompactJson', () => {
   it('fuzz: undefined exactly when JSON.parse throws (random strings)', () => {
     const alphabet = fc.constantFrom(...'{}[],:"\\ \n\t01-+.eEtrufalsn9u\u0000\u001fA\u00e9\u2028'.split(''));
     fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 30 }), fc.array(alphabet, { maxLength: 30 }).map((a) => a.join(''))), (text) => {
-        const result = toCompactJson(text);
-        expect(result === undefined).toBe(!parses(text));
-        if (result !== undefined) expect(JSON.parse(result)).toEqual(JSON.parse(text));
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 30 }),
+          fc.array(alphabet, { maxLength: 30 }).map((a) => a.join('')),
+        ),
+        (text) => {
+          const result = toCompactJson(text);
+          expect(result === undefined).toBe(!parses(text));
+          if (result !== undefined) expect(JSON.parse(result)).toEqual(JSON.parse(text));
+        },
+      ),
       { numRuns: 20_000 },
     );
   });

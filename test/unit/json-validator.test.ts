@@ -68,7 +68,8 @@ function agrees(src: Uint8Array): CompactJsonVerdict {
     expect.fail(`VALID but the JS minifier gives ${reference === undefined ? 'invalid' : 'a different text'}: ${show(src)}`);
   }
   if (verdict === CompactJsonVerdict.INVALID && reference !== undefined) expect.fail(`INVALID but valid: ${show(src)}`);
-  if (length >= 0 && reference?.length !== length) expect.fail(`compact length ${length}, the JS minifier gives ${reference?.length ?? 'invalid'}: ${show(src)}`);
+  if (length >= 0 && reference?.length !== length)
+    expect.fail(`compact length ${length}, the JS minifier gives ${reference?.length ?? 'invalid'}: ${show(src)}`);
   if (length === CompactJsonVerdict.INVALID && reference !== undefined) expect.fail(`compacting: INVALID but valid: ${show(src)}`);
   if (verdict === CompactJsonVerdict.UNDECIDED || length === CompactJsonVerdict.UNDECIDED) {
     let openers = 0;
@@ -77,8 +78,10 @@ function agrees(src: Uint8Array): CompactJsonVerdict {
       if (b === OPEN_BRACKET || b === OPEN_BRACE) openers++;
       else if (WHITESPACE.has(b)) spaced = true;
     }
-    if (verdict === CompactJsonVerdict.UNDECIDED && !spaced && openers <= WASM_MAX_DEPTH) expect.fail(`UNDECIDED without whitespace or deep nesting: ${show(src)}`);
-    if (length === CompactJsonVerdict.UNDECIDED && openers <= WASM_MAX_DEPTH) expect.fail(`compacting: UNDECIDED without deep nesting: ${show(src)}`);
+    if (verdict === CompactJsonVerdict.UNDECIDED && !spaced && openers <= WASM_MAX_DEPTH)
+      expect.fail(`UNDECIDED without whitespace or deep nesting: ${show(src)}`);
+    if (length === CompactJsonVerdict.UNDECIDED && openers <= WASM_MAX_DEPTH)
+      expect.fail(`compacting: UNDECIDED without deep nesting: ${show(src)}`);
   }
   last.length = length;
   last.valid = reference !== undefined;
@@ -120,13 +123,106 @@ describe('WebAssembly validator', () => {
 
   it('examples: numbers, literals, empty containers, strings, trailing garbage', () => {
     const texts = [
-      '0', '-0', '1', '-1', '01', '-01', '00', '1.', '1.5', '.5', '1e', '1E+5', '1e-5', '1e+', '1e5.0', '-', '--1', '+1', '1.0e', '0.e1',
-      '12345678901234567890.000000001e-400', '[-]', '[1.]', '{"a":-}', '[01]', '[1e]', '[-0,0,-0.0e0]',
-      'true', 'false', 'null', 'tru', 'fals', 'nul', 'truee', 'nulll', 't', 'f', 'n', '[true,false,null]', '[tru]', '{"a":fals}', 'True',
-      '[]', '{}', '[[]]', '{"a":{}}', '[{},[]]', '[}', '{]', '[,]', '{,}', '[ ]', '{ }', '[', '{', ']', '}', '[[]', '[]]', '{"a"}', '{"a":}',
-      '{"a":1,}', '[1,]', '{1:2}', '{"a" :1}', '{"a": 1}', '{"a":1 }', '[1 ]', ' []', '[] ', '[]x', '1x', '"a"x', '"a""b"', '1 2', '{}{}',
-      '[1}', '{"a":1]', '[[1]}', '{"a":[1}}', '{"a"::1}', '{"a":1:2}', '{"a",1}', '[1:2]', '{"a":1,"b"}', '[1,,2]',
-      '""', '"', '"\\', '"\\"', '"\\u', '"\\u12', '"\\u12G4"', '"\\u00e9"', '"\\x"', '"a\u0001b"', '"a\tb"', '"é😀日"', '"\\ud800"', '',
+      '0',
+      '-0',
+      '1',
+      '-1',
+      '01',
+      '-01',
+      '00',
+      '1.',
+      '1.5',
+      '.5',
+      '1e',
+      '1E+5',
+      '1e-5',
+      '1e+',
+      '1e5.0',
+      '-',
+      '--1',
+      '+1',
+      '1.0e',
+      '0.e1',
+      '12345678901234567890.000000001e-400',
+      '[-]',
+      '[1.]',
+      '{"a":-}',
+      '[01]',
+      '[1e]',
+      '[-0,0,-0.0e0]',
+      'true',
+      'false',
+      'null',
+      'tru',
+      'fals',
+      'nul',
+      'truee',
+      'nulll',
+      't',
+      'f',
+      'n',
+      '[true,false,null]',
+      '[tru]',
+      '{"a":fals}',
+      'True',
+      '[]',
+      '{}',
+      '[[]]',
+      '{"a":{}}',
+      '[{},[]]',
+      '[}',
+      '{]',
+      '[,]',
+      '{,}',
+      '[ ]',
+      '{ }',
+      '[',
+      '{',
+      ']',
+      '}',
+      '[[]',
+      '[]]',
+      '{"a"}',
+      '{"a":}',
+      '{"a":1,}',
+      '[1,]',
+      '{1:2}',
+      '{"a" :1}',
+      '{"a": 1}',
+      '{"a":1 }',
+      '[1 ]',
+      ' []',
+      '[] ',
+      '[]x',
+      '1x',
+      '"a"x',
+      '"a""b"',
+      '1 2',
+      '{}{}',
+      '[1}',
+      '{"a":1]',
+      '[[1]}',
+      '{"a":[1}}',
+      '{"a"::1}',
+      '{"a":1:2}',
+      '{"a",1}',
+      '[1:2]',
+      '{"a":1,"b"}',
+      '[1,,2]',
+      '""',
+      '"',
+      '"\\',
+      '"\\"',
+      '"\\u',
+      '"\\u12',
+      '"\\u12G4"',
+      '"\\u00e9"',
+      '"\\x"',
+      '"a\u0001b"',
+      '"a\tb"',
+      '"é😀日"',
+      '"\\ud800"',
+      '',
     ];
     for (const text of texts) agrees(bytes(text));
     expect(agrees(bytes('{"a":[1,{"b":"c"}],"d":true}'))).toBe(CompactJsonVerdict.VALID);
@@ -160,7 +256,8 @@ describe('WebAssembly validator', () => {
             const i = at % (src.length + 1);
             if (how === 'insert') src.splice(i, 0, byte);
             else if (how === 'replace') src.splice(i, 1, byte);
-            else if (how === 'duplicate') src.splice(i, 0, src[i] ?? byte); // e.g. "::" or ",,"
+            else if (how === 'duplicate')
+              src.splice(i, 0, src[i] ?? byte); // e.g. "::" or ",,"
             else src.splice(i, 1);
           }
           const full = Uint8Array.from(src);
@@ -174,7 +271,12 @@ describe('WebAssembly validator', () => {
   });
 
   it('property: one closer, colon or comma swapped for its counterpart (] and }, : and ,)', () => {
-    const counterpart = new Map([[0x5d, 0x7d], [0x7d, 0x5d], [0x3a, 0x2c], [0x2c, 0x3a]]);
+    const counterpart = new Map([
+      [0x5d, 0x7d],
+      [0x7d, 0x5d],
+      [0x3a, 0x2c],
+      [0x2c, 0x3a],
+    ]);
     fc.assert(
       fc.property(jsonText, fc.nat(), (text, at) => {
         const src = bytes(text);
@@ -191,7 +293,28 @@ describe('WebAssembly validator', () => {
   });
 
   it('property: random sequences of JSON tokens (mismatched closers, doubled colons and commas, ...)', () => {
-    const token = fc.constantFrom('{', '}', '[', ']', ',', ':', '"a"', '"b\\"c"', '"', '1', '-', '0', '.', 'e', '2.5', 'true', 'nul', 'null', ' ', '\\');
+    const token = fc.constantFrom(
+      '{',
+      '}',
+      '[',
+      ']',
+      ',',
+      ':',
+      '"a"',
+      '"b\\"c"',
+      '"',
+      '1',
+      '-',
+      '0',
+      '.',
+      'e',
+      '2.5',
+      'true',
+      'nul',
+      'null',
+      ' ',
+      '\\',
+    );
     fc.assert(
       fc.property(fc.array(token, { maxLength: 24 }), (tokens) => {
         agrees(bytes(tokens.join('')));
@@ -261,7 +384,9 @@ describe('WebAssembly validator', () => {
       agrees(bytes('[ '.repeat(depth) + ' ]'.repeat(depth - 1)));
     }
     expect(compactJsonInWasm(bytes('[ '.repeat(WASM_MAX_DEPTH) + '1' + ']'.repeat(WASM_MAX_DEPTH)))).toBe(2 * WASM_MAX_DEPTH + 1);
-    expect(compactJsonInWasm(bytes('[ '.repeat(WASM_MAX_DEPTH + 1) + '1' + ']'.repeat(WASM_MAX_DEPTH + 1)))).toBe(CompactJsonVerdict.UNDECIDED);
+    expect(compactJsonInWasm(bytes('[ '.repeat(WASM_MAX_DEPTH + 1) + '1' + ']'.repeat(WASM_MAX_DEPTH + 1)))).toBe(
+      CompactJsonVerdict.UNDECIDED,
+    );
   });
 
   it('values larger than the wasm memory: it grows (20 MB), and later small values still work', () => {
@@ -308,37 +433,87 @@ function insertWhitespace(src: Uint8Array, runs: readonly (readonly [number, str
 describe('WebAssembly compaction (whitespace outside strings)', () => {
   it('examples: whitespace between tokens goes, whitespace in tokens is invalid, strings keep theirs', () => {
     const compacted: [string, string | undefined][] = [
-      [' 1', '1'], ['1 ', '1'], ['\t\n\r 1 \r\n\t', '1'], [' {} ', '{}'], ['[ ]', '[]'], ['{ }', '{}'], [' [ [ ] , { } ] ', '[[],{}]'],
+      [' 1', '1'],
+      ['1 ', '1'],
+      ['\t\n\r 1 \r\n\t', '1'],
+      [' {} ', '{}'],
+      ['[ ]', '[]'],
+      ['{ }', '{}'],
+      [' [ [ ] , { } ] ', '[[],{}]'],
       ['{ "a b" : [ 1 , "x  y\\n" , true , false , null , -1.5e+3 ] }', '{"a b":[1,"x  y\\n",true,false,null,-1.5e+3]}'],
-      ['{\n\t"a":\r\n1\n}', '{"a":1}'], ['"a b"', '"a b"'], [' " a\\" b " ', '" a\\" b "'], ['[ "\\\\" , "\\u0020 " ]', '["\\\\","\\u0020 "]'],
+      ['{\n\t"a":\r\n1\n}', '{"a":1}'],
+      ['"a b"', '"a b"'],
+      [' " a\\" b " ', '" a\\" b "'],
+      ['[ "\\\\" , "\\u0020 " ]', '["\\\\","\\u0020 "]'],
       // Whitespace inside a token, or between two values.
-      ['1 2', undefined], ['tr ue', undefined], ['fal se', undefined], ['nu ll', undefined], ['- 1', undefined], ['1 .5', undefined], ['1. 5', undefined],
-      ['1.5 e3', undefined], ['1e 3', undefined], ['1e+ 3', undefined], ['1 e3', undefined], ['-0 1', undefined], ['[1 2]', undefined], ['[ 1 2 ]', undefined],
-      ['{"a" "b"}', undefined], ['{"a":1 "b":2}', undefined], ['"a" "b"', undefined], ['{} {}', undefined], ['[ ] [ ]', undefined], ['[1 , ]', undefined],
-      ['{ "a" : }', undefined], ['{ , }', undefined], ['[ , 1]', undefined], ['{ "a" , 1 }', undefined], ['{ 1 : 2 }', undefined], ['{ "a" : 1 , }', undefined],
+      ['1 2', undefined],
+      ['tr ue', undefined],
+      ['fal se', undefined],
+      ['nu ll', undefined],
+      ['- 1', undefined],
+      ['1 .5', undefined],
+      ['1. 5', undefined],
+      ['1.5 e3', undefined],
+      ['1e 3', undefined],
+      ['1e+ 3', undefined],
+      ['1 e3', undefined],
+      ['-0 1', undefined],
+      ['[1 2]', undefined],
+      ['[ 1 2 ]', undefined],
+      ['{"a" "b"}', undefined],
+      ['{"a":1 "b":2}', undefined],
+      ['"a" "b"', undefined],
+      ['{} {}', undefined],
+      ['[ ] [ ]', undefined],
+      ['[1 , ]', undefined],
+      ['{ "a" : }', undefined],
+      ['{ , }', undefined],
+      ['[ , 1]', undefined],
+      ['{ "a" , 1 }', undefined],
+      ['{ 1 : 2 }', undefined],
+      ['{ "a" : 1 , }', undefined],
       // Whitespace only, empty, other bytes that are not JSON whitespace.
-      ['', undefined], [' ', undefined], ['\n\t\r ', undefined], [' '.repeat(100), undefined], ['\f1', undefined], ['1\u000b', undefined], ['[1,\u0001 2]', undefined],
-      ['[ 1\u0000]', undefined], ['{ "a":\u00a01}', undefined], [' "a\tb" ', undefined], [' "a\nb" ', undefined], ['[ "a', undefined], ['[ "a\\', undefined],
+      ['', undefined],
+      [' ', undefined],
+      ['\n\t\r ', undefined],
+      [' '.repeat(100), undefined],
+      ['\f1', undefined],
+      ['1\u000b', undefined],
+      ['[1,\u0001 2]', undefined],
+      ['[ 1\u0000]', undefined],
+      ['{ "a":\u00a01}', undefined],
+      [' "a\tb" ', undefined],
+      [' "a\nb" ', undefined],
+      ['[ "a', undefined],
+      ['[ "a\\', undefined],
     ];
     for (const [text, expected] of compacted) {
       const src = bytes(text);
       agrees(src);
       expect(run(src)?.toString('utf8'), JSON.stringify(text)).toBe(expected);
-      expect(compactJsonInWasm(src), JSON.stringify(text)).toBe(expected === undefined ? CompactJsonVerdict.INVALID : Buffer.byteLength(expected));
+      expect(compactJsonInWasm(src), JSON.stringify(text)).toBe(
+        expected === undefined ? CompactJsonVerdict.INVALID : Buffer.byteLength(expected),
+      );
     }
   });
 
   it('property: pretty-printed JSON (indent 1 to 4 spaces, tabs) is compacted by the wasm side to JSON.stringify', () => {
     const indent = fc.constantFrom<string | number>(1, 2, 3, 4, '\t', '\t\t', ' \r\n ');
     fc.assert(
-      fc.property(fc.oneof(fc.json(), fc.json({ stringUnit: 'grapheme' }), fc.json({ stringUnit: 'binary', depthSize: 'medium' })), indent, fc.boolean(), (json, ind, framed) => {
-        const value: unknown = JSON.parse(json);
-        const pretty = JSON.stringify(value, null, ind);
-        const src = bytes(framed ? `\n ${pretty} \r\n` : pretty);
-        agrees(src);
-        const compact = bytes(JSON.stringify(value));
-        if (last.length !== compact.length || !run(src)?.equals(compact)) expect(run(src)?.toString(), show(src)).toBe(compact.toString());
-      }),
+      fc.property(
+        fc.oneof(fc.json(), fc.json({ stringUnit: 'grapheme' }), fc.json({ stringUnit: 'binary', depthSize: 'medium' })),
+        indent,
+        fc.boolean(),
+        (json, ind, framed) => {
+          const value: unknown = JSON.parse(json);
+          const pretty = JSON.stringify(value, null, ind);
+          const src = bytes(framed ? `\n ${pretty} \r\n` : pretty);
+          agrees(src);
+          const compact = bytes(JSON.stringify(value));
+          if (last.length !== compact.length || !run(src)?.equals(compact))
+            expect(run(src)?.toString(), show(src)).toBe(compact.toString());
+        },
+      ),
       { numRuns: 5000 },
     );
   });
@@ -362,7 +537,13 @@ describe('WebAssembly compaction (whitespace outside strings)', () => {
   it('property: whitespace at every position inside number and literal tokens is invalid', () => {
     const token = fc.oneof(
       fc.constantFrom('true', 'false', 'null'),
-      fc.tuple(fc.boolean(), fc.stringMatching(/^(0|[1-9][0-9]{0,5})$/), fc.option(fc.stringMatching(/^[0-9]{1,4}$/)), fc.option(fc.tuple(fc.constantFrom('e', 'E'), fc.constantFrom('', '+', '-'), fc.stringMatching(/^[0-9]{1,3}$/))))
+      fc
+        .tuple(
+          fc.boolean(),
+          fc.stringMatching(/^(0|[1-9][0-9]{0,5})$/),
+          fc.option(fc.stringMatching(/^[0-9]{1,4}$/)),
+          fc.option(fc.tuple(fc.constantFrom('e', 'E'), fc.constantFrom('', '+', '-'), fc.stringMatching(/^[0-9]{1,3}$/))),
+        )
         .map(([minus, int, frac, exp]) => `${minus ? '-' : ''}${int}${frac === null ? '' : `.${frac}`}${exp === null ? '' : exp.join('')}`),
     );
     fc.assert(
@@ -380,12 +561,18 @@ describe('WebAssembly compaction (whitespace outside strings)', () => {
 
   it('property: strings with whitespace, escapes and multibyte characters, between whitespace, at any offset and after any leftovers', () => {
     fc.assert(
-      fc.property(fc.array(longString, { minLength: 1, maxLength: 4 }), fc.array(whitespaceRun(70), { minLength: 8, maxLength: 8 }), fc.nat(), longString, (strings, ws, cut, poison) => {
-        const text = bytes(`${ws[0]}{${ws[1]}"k"${ws[2]}:${ws[3]}[${ws[4]}${strings.join(`${ws[5]},${ws[6]}`)}${ws[7]}]}${ws[0]}`);
-        agreesAfter(bytes(poison.repeat(3)), text);
-        expect(last.length).toBeGreaterThanOrEqual(0);
-        agreesAfter(text, text.subarray(0, cut % (text.length + 1))); // the rest of `text` is left past the end
-      }),
+      fc.property(
+        fc.array(longString, { minLength: 1, maxLength: 4 }),
+        fc.array(whitespaceRun(70), { minLength: 8, maxLength: 8 }),
+        fc.nat(),
+        longString,
+        (strings, ws, cut, poison) => {
+          const text = bytes(`${ws[0]}{${ws[1]}"k"${ws[2]}:${ws[3]}[${ws[4]}${strings.join(`${ws[5]},${ws[6]}`)}${ws[7]}]}${ws[0]}`);
+          agreesAfter(bytes(poison.repeat(3)), text);
+          expect(last.length).toBeGreaterThanOrEqual(0);
+          agreesAfter(text, text.subarray(0, cut % (text.length + 1))); // the rest of `text` is left past the end
+        },
+      ),
       { numRuns: 3000 },
     );
   });

@@ -34,10 +34,13 @@ async function bundledPackages(entry: string): Promise<Set<string>> {
 }
 
 describe('the Lambda bundles', () => {
-  it.each([['functions/msk-sink/handler.ts'], ['functions/manifest-writer/handler.ts']])('%s: the SDK clients, and no zod', async (entry) => {
-    const packages = await bundledPackages(entry);
-    expect(packages).toContain('@aws-sdk/client-s3'); // the bundle was built and read
-    expect(packages).toContain('@aws-sdk/client-dynamodb');
-    expect([...packages].filter((name) => name === 'zod' || name.startsWith('@zod/'))).toEqual([]);
-  });
+  it.each([['functions/msk-sink/handler.ts'], ['functions/manifest-writer/handler.ts']])(
+    '%s: the SDK clients, and no zod',
+    async (entry) => {
+      const packages = await bundledPackages(entry);
+      expect(packages).toContain('@aws-sdk/client-s3'); // the bundle was built and read
+      expect(packages).toContain('@aws-sdk/client-dynamodb');
+      expect([...packages].filter((name) => name === 'zod' || name.startsWith('@zod/'))).toEqual([]);
+    },
+  );
 });

@@ -49,7 +49,10 @@ describe('path templates and partitioners', () => {
     const aiven = layout({ partitioner: 'time' });
     expect(joda.route(record(0, T, null)).path).toBe('year=2026/month=11/day=26/hour=23');
     expect(aiven.route(record(0, T, null)).path).toBe('year=2026/month=11/day=26/hour=23');
-    const both = layout({ partitioner: 'time', pathFormat: 'dt={{timestamp:unit=yyyy}}-{{timestamp:unit=MM}}-{{timestamp:unit=dd}}/p={{partition:padding=true}}' });
+    const both = layout({
+      partitioner: 'time',
+      pathFormat: 'dt={{timestamp:unit=yyyy}}-{{timestamp:unit=MM}}-{{timestamp:unit=dd}}/p={{partition:padding=true}}',
+    });
     expect(both.route(record(0, T, null, 7)).path).toBe('dt=2026-11-26/p=0000000007');
     expect(() => parsePathFormat("'year'=YYYY/ww")).toThrow('not supported');
     expect(() => parsePathFormat('{{nope}}')).toThrow('unknown variable');
@@ -107,14 +110,26 @@ describe('layout configuration', () => {
   it('maps the settings and leaves the default layout implicit', () => {
     expect(loadConfig(required).layout).toBeUndefined();
     expect(loadConfig(required).rotation).toBeUndefined();
-    const config = loadConfig({ ...required, SINK_PARTITIONER: 'time', SINK_TIMEZONE: 'Europe/Paris', SINK_ROTATE_MAX_RECORDS: '500', SINK_ROTATE_INTERVAL_MS: '600000' });
+    const config = loadConfig({
+      ...required,
+      SINK_PARTITIONER: 'time',
+      SINK_TIMEZONE: 'Europe/Paris',
+      SINK_ROTATE_MAX_RECORDS: '500',
+      SINK_ROTATE_INTERVAL_MS: '600000',
+    });
     expect(config.layout).toMatchObject({ partitioner: 'time', timezone: 'Europe/Paris' });
     expect(config.rotation).toEqual({ maxRecords: 500, maxBytes: undefined, intervalMs: 600_000 });
   });
 
   it('reports every layout problem at cold start', () => {
     const attempt = () =>
-      loadConfig({ ...required, SINK_PARTITIONER: 'field', SINK_TIMEZONE: 'Mars/Olympus', SINK_TIMESTAMP_EXTRACTOR: 'RecordField', SINK_PARTITION_DURATION_MS: '60000' });
+      loadConfig({
+        ...required,
+        SINK_PARTITIONER: 'field',
+        SINK_TIMEZONE: 'Mars/Olympus',
+        SINK_TIMESTAMP_EXTRACTOR: 'RecordField',
+        SINK_PARTITION_DURATION_MS: '60000',
+      });
     expect(attempt).toThrow(ConfigurationError);
     expect(attempt).toThrow(/SINK_TIMEZONE.*Mars\/Olympus/);
     expect(attempt).toThrow(/SINK_TIMESTAMP_FIELD: required/);
@@ -149,7 +164,12 @@ describe('delivery with rotation and time partitions (in-memory ports, read back
     const objects = [...ports.store.objects.values()].map((object) => ({
       key: object.key,
       metadata: fromMetadata(object.key, object.metadata),
-      lines: gunzipSync(object.body).toString('utf8').trimEnd().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>),
+      lines: gunzipSync(object.body)
+        .toString('utf8')
+        .trimEnd()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
     }));
     return { objects, ledger: ports.ledger };
   };
@@ -209,8 +229,15 @@ describe('delivery with rotation and time partitions (in-memory ports, read back
   it('a record the partitioner cannot place is poison: stops the partition (none) or is dead-lettered (all)', async () => {
     const bad = { ...log[0]!, offset: 99, value: Buffer.from('{"country":null}') };
     const ports = { ledger: new MemoryLedger(), store: new MemoryObjectStore(), clock: new ManualClock() };
-    const strict = createSink({ config: testConfig({ SINK_PARTITIONER: 'field', SINK_PARTITION_FIELD: 'country' }), ports, logger: silentLogger, metrics: silentMetrics });
-    await expect(strict.handle(toKafkaEvent([{ topic, partition: 0, records: [bad, ...log.slice(0, 3)] }]))).rejects.toThrow('field "country" is a null');
+    const strict = createSink({
+      config: testConfig({ SINK_PARTITIONER: 'field', SINK_PARTITION_FIELD: 'country' }),
+      ports,
+      logger: silentLogger,
+      metrics: silentMetrics,
+    });
+    await expect(strict.handle(toKafkaEvent([{ topic, partition: 0, records: [bad, ...log.slice(0, 3)] }]))).rejects.toThrow(
+      'field "country" is a null',
+    );
     const tolerant = createSink({
       config: testConfig({ SINK_PARTITIONER: 'field', SINK_PARTITION_FIELD: 'country', SINK_ERRORS_TOLERANCE: 'all' }),
       ports,

@@ -8,7 +8,12 @@ import { EventSourceMappingSim, type MappingOptions, type SimBatch } from '../..
 import { generateStream, murmur2, partitionForKey, STREAM_EPOCH, type PartitionLog, type StreamRecord } from '../../local/stream.ts';
 
 /** One partition's log: offsets as given, produced `intervalMs` apart from STREAM_EPOCH (or at the given times). */
-function log(topic: string, partition: number, offsets: readonly number[], producedAt: (i: number) => number = () => STREAM_EPOCH): PartitionLog {
+function log(
+  topic: string,
+  partition: number,
+  offsets: readonly number[],
+  producedAt: (i: number) => number = () => STREAM_EPOCH,
+): PartitionLog {
   const records: StreamRecord[] = offsets.map((offset, i) => ({
     topic,
     partition,
@@ -47,7 +52,11 @@ describe('EventSourceMappingSim', () => {
   it('commits only after the function succeeds: a failed batch comes again from the same position', () => {
     const sim = new EventSourceMappingSim([log('a', 0, range(0, 25))], options({ batchSize: 10 }));
     const first = sim.poll()!;
-    expect(sim.complete(first, { ok: false, error: new Error('boom') })).toEqual({ committed: 0, failedPartitions: new Map(), failed: true });
+    expect(sim.complete(first, { ok: false, error: new Error('boom') })).toEqual({
+      committed: 0,
+      failedPartitions: new Map(),
+      failed: true,
+    });
     expect(sim.positions().get('a-0')).toBe(0);
     const again = sim.poll()!;
     expect(offsetsOf(again)).toEqual(offsetsOf(first));
@@ -73,18 +82,24 @@ describe('EventSourceMappingSim', () => {
     // 5 records in the log before the mapping starts, 5 after.
     const at = (i: number): number => STREAM_EPOCH + (i - 5) * 1000;
     const logs = [log('a', 0, range(0, 10), at)];
-    const first = (start: MappingOptions['start']): number | undefined => new EventSourceMappingSim(logs, options({ start })).poll()?.slices[0]?.records[0]?.offset;
+    const first = (start: MappingOptions['start']): number | undefined =>
+      new EventSourceMappingSim(logs, options({ start })).poll()?.slices[0]?.records[0]?.offset;
     expect(first({ kind: 'earliest' })).toBe(0);
     expect(first({ kind: 'latest' })).toBe(5);
     expect(first({ kind: 'timestamp', ms: STREAM_EPOCH - 2500 })).toBe(3);
     expect(first({ kind: 'timestamp', ms: STREAM_EPOCH - 2000 })).toBe(3);
     expect(first({ kind: 'timestamp', ms: STREAM_EPOCH + 60_000 })).toBeUndefined();
-    expect(new EventSourceMappingSim(logs, options({ start: { kind: 'latest' } })).expectedRecords().map((r) => r.offset)).toEqual(range(5, 10));
+    expect(new EventSourceMappingSim(logs, options({ start: { kind: 'latest' } })).expectedRecords().map((r) => r.offset)).toEqual(
+      range(5, 10),
+    );
   });
 
   it('closes a batch when the batching window has elapsed, in virtual time', () => {
     // One record every 100 virtual ms; a 1 s window; BatchSize far above what a window holds.
-    const sim = new EventSourceMappingSim([log('a', 0, range(0, 25), (i) => STREAM_EPOCH + i * 100)], options({ batchSize: 100, windowMs: 1000 }));
+    const sim = new EventSourceMappingSim(
+      [log('a', 0, range(0, 25), (i) => STREAM_EPOCH + i * 100)],
+      options({ batchSize: 100, windowMs: 1000 }),
+    );
     const first = sim.poll()!;
     expect(first.reason).toBe('window');
     expect(first.openedAt).toBe(STREAM_EPOCH);
@@ -95,7 +110,10 @@ describe('EventSourceMappingSim', () => {
     expect(second.openedAt).toBe(STREAM_EPOCH + 1100); // the poller idles until the next record
     expect(offsetsOf(second)).toEqual({ 'a-0': range(11, 22) });
     // Full before the window elapses: closes at the arrival of the record that fills it.
-    const small = new EventSourceMappingSim([log('a', 0, range(0, 25), (i) => STREAM_EPOCH + i * 100)], options({ batchSize: 3, windowMs: 1000 }));
+    const small = new EventSourceMappingSim(
+      [log('a', 0, range(0, 25), (i) => STREAM_EPOCH + i * 100)],
+      options({ batchSize: 3, windowMs: 1000 }),
+    );
     const full = small.poll()!;
     expect(full.reason).toBe('full');
     expect(full.closedAt).toBe(STREAM_EPOCH + 200);
@@ -113,18 +131,29 @@ describe('EventSourceMappingSim', () => {
   it('with a partial batch response, resumes each failed partition at the reported offset and commits the others', () => {
     const sim = new EventSourceMappingSim([log('a', 0, [0, 1, 3, 4, 7]), log('b', 0, range(0, 5))], options({ batchSize: 10 }));
     const batch = sim.poll()!;
-    const completion = sim.complete(batch, { ok: true, response: { batchItemFailures: [{ itemIdentifier: { partition: 'a-0', offset: 3 } }] } });
+    const completion = sim.complete(batch, {
+      ok: true,
+      response: { batchItemFailures: [{ itemIdentifier: { partition: 'a-0', offset: 3 } }] },
+    });
     expect(completion.failed).toBe(false);
     expect(completion.failedPartitions).toEqual(new Map([['a-0', 3]]));
     expect(completion.committed).toBe(2 + 5);
-    expect(sim.positions()).toEqual(new Map([['a-0', 3], ['b-0', undefined]]));
+    expect(sim.positions()).toEqual(
+      new Map([
+        ['a-0', 3],
+        ['b-0', undefined],
+      ]),
+    );
     expect(offsetsOf(sim.poll()!)).toEqual({ 'a-0': [3, 4, 7] });
   });
 
   it('fails the whole batch when a partial batch response names no record of it', () => {
     const sim = new EventSourceMappingSim([log('a', 0, range(0, 5))], options());
     const batch = sim.poll()!;
-    const completion = sim.complete(batch, { ok: true, response: { batchItemFailures: [{ itemIdentifier: { partition: 'a-0', offset: 2.5 } }] } });
+    const completion = sim.complete(batch, {
+      ok: true,
+      response: { batchItemFailures: [{ itemIdentifier: { partition: 'a-0', offset: 2.5 } }] },
+    });
     expect(completion.failed).toBe(true);
     expect(sim.positions().get('a-0')).toBe(0);
   });
@@ -183,7 +212,10 @@ describe('local mode sources', () => {
       { partitions: 4 },
     );
     const byId = Object.fromEntries(logs.map((l) => [`${l.topic}-${l.partition}`, l.records]));
-    expect(byId['t-0']!.map((r) => [r.offset, r.value!.toString()])).toEqual([[5, '{"a":1}'], [6, 'text']]);
+    expect(byId['t-0']!.map((r) => [r.offset, r.value!.toString()])).toEqual([
+      [5, '{"a":1}'],
+      [6, 'text'],
+    ]);
     expect(byId['t-0']![0]!.headers).toEqual([{ h: [...Buffer.from('v')] }]);
     expect(byId['t-1']![0]!.value).toEqual(Buffer.from([0xff, 0x00]));
     const u = logs.find((l) => l.topic === 'u')!;
@@ -192,7 +224,13 @@ describe('local mode sources', () => {
   });
 
   it('rejects bad lines with the file and line of each problem', () => {
-    const bad = ['{"topic":"t","offset":3}', 'not json', '{"topic":"bad topic!"}', '{"topic":"t","offset":2}', '{"topic":"t","colour":"red"}'].join('\n');
+    const bad = [
+      '{"topic":"t","offset":3}',
+      'not json',
+      '{"topic":"bad topic!"}',
+      '{"topic":"t","offset":2}',
+      '{"topic":"t","colour":"red"}',
+    ].join('\n');
     let error: unknown;
     try {
       parseInput(bad, 'bad.jsonl');

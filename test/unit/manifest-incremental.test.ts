@@ -94,7 +94,12 @@ function world(env: Record<string, string>, settings: Partial<LayoutSettings>) {
       return planManifests({ prefix: 'topics/', topic: 'm', layout, objects, entries: entries(), ...(partitions ? { partitions } : {}) });
     },
     dataObjects: () => [...ports.store.objects.keys()].filter((key) => !key.endsWith('_manifest.json')).length,
-    manifests: () => new Map([...ports.store.objects].filter(([key]) => key.endsWith('_manifest.json')).map(([key, o]) => [key, Buffer.from(o.body).toString('utf8')])),
+    manifests: () =>
+      new Map(
+        [...ports.store.objects]
+          .filter(([key]) => key.endsWith('_manifest.json'))
+          .map(([key, o]) => [key, Buffer.from(o.body).toString('utf8')]),
+      ),
   };
 }
 
@@ -163,7 +168,12 @@ describe('advanceManifests (the scheduled writer, incremental)', () => {
   it('waits for both occurrences of a repeated local hour (Europe/Paris, autumn DST change)', async () => {
     const w = world({ ...env, SINK_TIMEZONE: 'Europe/Paris' }, { timezone: 'Europe/Paris' });
     // From 23:30 UTC on 24 October (01:30 local), a record every 10 minutes, no late record.
-    const paris = [0, 1].map((p) => log(p, 20, Date.UTC(2026, 9, 24, 23, 30) + p * 25 * 60_000).map((r, i) => ({ ...r, timestamp: Date.UTC(2026, 9, 24, 23, 30) + i * 10 * 60_000 })));
+    const paris = [0, 1].map((p) =>
+      log(p, 20, Date.UTC(2026, 9, 24, 23, 30) + p * 25 * 60_000).map((r, i) => ({
+        ...r,
+        timestamp: Date.UTC(2026, 9, 24, 23, 30) + i * 10 * 60_000,
+      })),
+    );
     const repeated = 'topics/m/year=2026/month=10/day=25/hour=02/_manifest.json';
     await w.deliver(paris, 0, 12); // up to 01:20 UTC: only the first 02:00 is over
     await w.advance();
@@ -185,9 +195,25 @@ describe('advanceManifests (the scheduled writer, incremental)', () => {
     // Replay partition 1 from offset 6: generation 1 starts at committed offset 5.
     const entry = w.ports.ledger.entries.get('m/1')!;
     w.ports.ledger.entries.set('m/1', { ...entry, generation: 1, committedOffset: 5 });
-    w.resets.set(1, [{ id: 'r1', at: '2026-11-26T13:00:00Z', by: 'test', reason: 'replay', fromGeneration: 0, fromOffset: entry.committedOffset, toGeneration: 1, toOffset: 5 }]);
+    w.resets.set(1, [
+      {
+        id: 'r1',
+        at: '2026-11-26T13:00:00Z',
+        by: 'test',
+        reason: 'replay',
+        fromGeneration: 0,
+        fromOffset: entry.committedOffset,
+        toGeneration: 1,
+        toOffset: 5,
+      },
+    ]);
     const sink = createSink({ config: testConfig(env), ports: w.ports, logger: silentLogger, metrics: silentMetrics });
-    await sink.handle(toKafkaEvent([{ topic: 'm', partition: 1, records: logs[1]!.slice(6) }, { topic: 'm', partition: 0, records: logs[0]!.slice(18) }]));
+    await sink.handle(
+      toKafkaEvent([
+        { topic: 'm', partition: 1, records: logs[1]!.slice(6) },
+        { topic: 'm', partition: 0, records: logs[0]!.slice(18) },
+      ]),
+    );
     const result = await w.advance();
     expect(result).toMatchObject({ backlog: 0, problems: [], skipped: [] });
     const after = w.manifests();

@@ -4,7 +4,9 @@ import { loadManifestJobSettings, writeDueManifests } from '../../lib/manifest/m
 
 describe('loadManifestJobSettings (the scheduled manifest writer)', () => {
   it('reads the topics, partition counts and grace', () => {
-    expect(loadManifestJobSettings({ MANIFEST_TOPICS: 'orders, clicks', MANIFEST_TOPIC_PARTITIONS: 'orders:6', MANIFEST_GRACE_MS: '60000' })).toEqual({
+    expect(
+      loadManifestJobSettings({ MANIFEST_TOPICS: 'orders, clicks', MANIFEST_TOPIC_PARTITIONS: 'orders:6', MANIFEST_GRACE_MS: '60000' }),
+    ).toEqual({
       topics: ['orders', 'clicks'],
       partitions: new Map([['orders', 6]]),
       graceMs: 60_000,
@@ -15,7 +17,14 @@ describe('loadManifestJobSettings (the scheduled manifest writer)', () => {
 
   it('reports every problem at once', () => {
     expect(() => loadManifestJobSettings({})).toThrow('MANIFEST_TOPICS is required');
-    expect(() => loadManifestJobSettings({ MANIFEST_TOPICS: 'orders', MANIFEST_TOPIC_PARTITIONS: 'orders:0,nope:3,bad', MANIFEST_GRACE_MS: '-5', MANIFEST_MAX_OBJECTS_PER_RUN: '0' })).toThrow(
+    expect(() =>
+      loadManifestJobSettings({
+        MANIFEST_TOPICS: 'orders',
+        MANIFEST_TOPIC_PARTITIONS: 'orders:0,nope:3,bad',
+        MANIFEST_GRACE_MS: '-5',
+        MANIFEST_MAX_OBJECTS_PER_RUN: '0',
+      }),
+    ).toThrow(
       /"orders:0" is not topic:count.*"nope" is not one of MANIFEST_TOPICS.*"bad" is not topic:count.*MANIFEST_GRACE_MS.*MANIFEST_MAX_OBJECTS_PER_RUN/,
     );
   });

@@ -29,7 +29,8 @@ function log(partition: number, count: number): LogRecord[] {
 function inventoryOf(store: MemoryObjectStore): Inventory {
   return {
     async *list(prefix) {
-      for (const key of [...store.objects.keys()].sort()) if (key.startsWith(prefix)) yield { key, size: store.objects.get(key)!.body.byteLength };
+      for (const key of [...store.objects.keys()].sort())
+        if (key.startsWith(prefix)) yield { key, size: store.objects.get(key)!.body.byteLength };
     },
     head: async (key) => store.objects.get(key)?.metadata,
     read: async (key) => Buffer.from(store.objects.get(key)!.body),
@@ -41,7 +42,11 @@ describe('completeness markers (_manifest.json)', () => {
   const layout = createLayout({ ...DEFAULT_LAYOUT, partitioner: 'time' });
   const logs = [log(0, 24), log(1, 24)];
 
-  async function deliverUpTo(ports: { ledger: MemoryLedger; store: MemoryObjectStore; clock: ManualClock }, counts: [number, number], from: [number, number] = [0, 0]) {
+  async function deliverUpTo(
+    ports: { ledger: MemoryLedger; store: MemoryObjectStore; clock: ManualClock },
+    counts: [number, number],
+    from: [number, number] = [0, 0],
+  ) {
     const sink = createSink({ config: testConfig(env), ports, logger: silentLogger, metrics: silentMetrics });
     await sink.handle(toKafkaEvent(logs.map((l, p) => ({ topic: 'm', partition: p, records: l.slice(from[p], counts[p]) }))));
   }
@@ -71,7 +76,9 @@ describe('completeness markers (_manifest.json)', () => {
     expect(ten.document).toMatchObject({ start: '2026-11-26T10:00:00.000Z', end: '2026-11-26T11:00:00.000Z' });
     // Every record of hour 10 up to each partition's cut is listed, and only those.
     for (const part of ten.document.partitions) {
-      const expected = logs[part.partition]!.filter((r) => r.offset <= part.completeThrough && r.timestamp >= T0 && r.timestamp < T0 + HOUR);
+      const expected = logs[part.partition]!.filter(
+        (r) => r.offset <= part.completeThrough && r.timestamp >= T0 && r.timestamp < T0 + HOUR,
+      );
       expect(part.recordCount).toBe(expected.length);
     }
     // Computed early or late, the hour-09 manifest is the same, byte for byte.
@@ -85,7 +92,9 @@ describe('completeness markers (_manifest.json)', () => {
     }
     expect((await writeManifests(ports.store, again)).written).toEqual([]);
     // The manifest is not taken for a data object by the operations tools.
-    expect((await catalog(inventoryOf(ports.store), { prefix: 'topics/', topic: 'm' })).some((o) => o.key.endsWith('_manifest.json'))).toBe(false);
+    expect((await catalog(inventoryOf(ports.store), { prefix: 'topics/', topic: 'm' })).some((o) => o.key.endsWith('_manifest.json'))).toBe(
+      false,
+    );
   });
 
   it('keeps both occurrences of a repeated local hour in one manifest (Europe/Paris, autumn DST change)', async () => {
@@ -131,6 +140,8 @@ describe('completeness markers (_manifest.json)', () => {
   });
 
   it('needs the time partitioner with Kafka record time', () => {
-    expect(() => planManifests({ prefix: 'topics/', topic: 'm', layout: createLayout(DEFAULT_LAYOUT), objects: [], entries: [] })).toThrow('time partitioner');
+    expect(() => planManifests({ prefix: 'topics/', topic: 'm', layout: createLayout(DEFAULT_LAYOUT), objects: [], entries: [] })).toThrow(
+      'time partitioner',
+    );
   });
 });

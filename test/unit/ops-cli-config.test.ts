@@ -49,7 +49,10 @@ beforeAll(async () => {
   ledgerPath = join(dir, 'worker', 'orders.offsets.json');
   otherLedgerPath = join(dir, 'other.offsets.json');
   writeProperties(workerFile, workerKeys);
-  for (const [path, committedOffset] of [[ledgerPath, 99], [otherLedgerPath, 7]] as const) {
+  for (const [path, committedOffset] of [
+    [ledgerPath, 99],
+    [otherLedgerPath, 7],
+  ] as const) {
     const ledger = FileOffsetLedger.open(path);
     await ledger.advance(undefined, {
       topic: 'orders',
@@ -78,7 +81,9 @@ const cli = (argv: string[], env: Record<string, string> = {}) => runCliCaptured
 const listed = async (argv: string[], env: Record<string, string> = {}) => {
   s3.on(ListObjectsV2Command).resolves({ Contents: [], IsTruncated: false });
   const result = await cli(['verify', '--json', ...argv], env);
-  const calls = s3.commandCalls(ListObjectsV2Command).map((call) => ({ bucket: call.args[0].input.Bucket, prefix: call.args[0].input.Prefix }));
+  const calls = s3
+    .commandCalls(ListObjectsV2Command)
+    .map((call) => ({ bucket: call.args[0].input.Bucket, prefix: call.args[0].input.Prefix }));
   s3.reset();
   return { ...result, calls };
 };
@@ -113,11 +118,28 @@ describe('msk-s3-sink --config: the context from a worker file', () => {
     // The file over the variables.
     expect((await cli(['status', '--config', workerFile, '--json'], shell)).json()).toMatchObject([{ committedOffset: 99 }]);
     const fromFile = await listed(['--config', workerFile], shell);
-    expect(fromFile.calls.map((c) => [c.bucket, c.prefix]).sort()).toEqual([['worker-bucket', 'parked/'], ['worker-bucket', 'raw/']]);
+    expect(fromFile.calls.map((c) => [c.bucket, c.prefix]).sort()).toEqual([
+      ['worker-bucket', 'parked/'],
+      ['worker-bucket', 'raw/'],
+    ]);
     // The flags over the file.
-    expect((await cli(['status', '--config', workerFile, '--ledger-file', otherLedgerPath, '--json'])).json()).toMatchObject([{ committedOffset: 7 }]);
-    const fromFlags = await listed(['--config', workerFile, '--bucket', 'flag-bucket', '--prefix', 'flag', '--dead-letter-prefix', 'flag-dead/']);
-    expect(fromFlags.calls.map((c) => [c.bucket, c.prefix]).sort()).toEqual([['flag-bucket', 'flag-dead/'], ['flag-bucket', 'flag/']]);
+    expect((await cli(['status', '--config', workerFile, '--ledger-file', otherLedgerPath, '--json'])).json()).toMatchObject([
+      { committedOffset: 7 },
+    ]);
+    const fromFlags = await listed([
+      '--config',
+      workerFile,
+      '--bucket',
+      'flag-bucket',
+      '--prefix',
+      'flag',
+      '--dead-letter-prefix',
+      'flag-dead/',
+    ]);
+    expect(fromFlags.calls.map((c) => [c.bucket, c.prefix]).sort()).toEqual([
+      ['flag-bucket', 'flag-dead/'],
+      ['flag-bucket', 'flag/'],
+    ]);
     // --table over the file's ledger file: replay then goes on to its own checks (it refuses ledger files).
     const replay = ['replay', '--config', workerFile, '--topic', 'orders', '--to-offset', '5', '--reason', 'r'];
     expect((await cli(replay)).stderr).toContain('a standalone worker with a ledger file replays in three steps');
@@ -141,7 +163,12 @@ describe('msk-s3-sink --config: the context from a worker file', () => {
 
   it('reports a bad file with every problem (exit 2), as the worker does', async () => {
     const bad = join(dir, 'bad.properties');
-    writeProperties(bad, { ...workerKeys, 'topics.dir': 'data', 'errors.deadletterqueue.s3.prefix': 'data/dead', 'partitioner.class': 'Weekly' });
+    writeProperties(bad, {
+      ...workerKeys,
+      'topics.dir': 'data',
+      'errors.deadletterqueue.s3.prefix': 'data/dead',
+      'partitioner.class': 'Weekly',
+    });
     const result = await cli(['status', '--config', bad]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`error: Invalid standalone configuration (${bad}):`);
@@ -154,6 +181,6 @@ describe('msk-s3-sink --config: the context from a worker file', () => {
   it('the usage text documents the option', async () => {
     const help = await cli(['--help']);
     expect(help.stdout).toContain("--config FILE               a standalone worker's .properties or JSON file");
-    expect(help.stdout).toContain('or from a worker\'s file with --config');
+    expect(help.stdout).toContain("or from a worker's file with --config");
   });
 });

@@ -35,7 +35,9 @@ describe('msk-s3-sink: missing permissions', () => {
   };
 
   it('status without dynamodb:Scan on the ledger', async () => {
-    dynamo.on(ScanCommand).rejects(denied('AccessDeniedException', 'User: arn:aws:iam::1:user/ops is not authorized to perform: dynamodb:Scan'));
+    dynamo
+      .on(ScanCommand)
+      .rejects(denied('AccessDeniedException', 'User: arn:aws:iam::1:user/ops is not authorized to perform: dynamodb:Scan'));
     const { code, stderr } = await cli('status');
     expect(code).toBe(1);
     expect(stderr.trim().split('\n')).toHaveLength(1);

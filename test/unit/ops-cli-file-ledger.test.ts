@@ -22,7 +22,10 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ops-cli-file-ledger-'));
   path = join(dir, 'orders.offsets.json');
   const ledger = FileOffsetLedger.open(path);
-  for (const [partition, committedOffset] of [[0, 99], [1, 49]] as const) {
+  for (const [partition, committedOffset] of [
+    [0, 99],
+    [1, 49],
+  ] as const) {
     await ledger.advance(undefined, {
       topic: 'orders',
       partition,
@@ -81,7 +84,21 @@ describe('msk-s3-sink --ledger-file: choosing the ledger', () => {
   });
 
   it('reset takes no --function or --mapping with a ledger file', async () => {
-    const { code, stderr } = await cli(['reset', '--ledger-file', path, '--topic', 'orders', '--partition', '0', '--to-offset', '5', '--reason', 'r', '--function', 'sink']);
+    const { code, stderr } = await cli([
+      'reset',
+      '--ledger-file',
+      path,
+      '--topic',
+      'orders',
+      '--partition',
+      '0',
+      '--to-offset',
+      '5',
+      '--reason',
+      'r',
+      '--function',
+      'sink',
+    ]);
     expect(code).toBe(2);
     expect(stderr).toContain("with --ledger-file the ledger file's lock is the guard");
   });
@@ -100,7 +117,23 @@ describe('msk-s3-sink --ledger-file: choosing the ledger', () => {
 });
 
 describe('msk-s3-sink reset --ledger-file', () => {
-  const args = () => ['reset', '--ledger-file', path, '--topic', 'orders', '--partition', '0', '--to-offset', '40', '--reason', 'reprocess', '--by', 'alice', '--id', 'r-1'];
+  const args = () => [
+    'reset',
+    '--ledger-file',
+    path,
+    '--topic',
+    'orders',
+    '--partition',
+    '0',
+    '--to-offset',
+    '40',
+    '--reason',
+    'reprocess',
+    '--by',
+    'alice',
+    '--id',
+    'r-1',
+  ];
 
   it('is refused while a worker holds the file, even with --force; a dry run shows the plan and notes it', async () => {
     const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', WRITER, path, 'hold'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -114,7 +147,9 @@ describe('msk-s3-sink reset --ledger-file', () => {
       const refused = await cli([...args(), '--force']);
       expect(refused.code).toBe(1);
       expect(refused.stdout).toBe('');
-      expect(refused.stderr).toMatch(new RegExp(`^error: LedgerLockedError: The offset ledger file .* is in use by process ${child.pid}: .*Stop the worker first`));
+      expect(refused.stderr).toMatch(
+        new RegExp(`^error: LedgerLockedError: The offset ledger file .* is in use by process ${child.pid}: .*Stop the worker first`),
+      );
       expect(refused.stderr).toContain('--force does not override this lock');
       const dry = await cli([...args(), '--dry-run']);
       expect(dry.code).toBe(0);
@@ -132,22 +167,45 @@ describe('msk-s3-sink reset --ledger-file', () => {
     const dry = await cli([...args(), '--dry-run', '--json']);
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stderr).toBe('');
-    expect(dry.json()).toMatchObject({ id: 'r-1', dryRun: true, steps: [{ partition: 0, current: { generation: 0, committedOffset: 99 }, nextOffset: 40, toGeneration: 1, direction: 'replay' }] });
+    expect(dry.json()).toMatchObject({
+      id: 'r-1',
+      dryRun: true,
+      steps: [{ partition: 0, current: { generation: 0, committedOffset: 99 }, nextOffset: 40, toGeneration: 1, direction: 'replay' }],
+    });
     expect(readFileSync(path, 'utf8')).toBe(before);
 
     const applied = await cli(args());
     expect(applied.code, applied.stderr).toBe(0);
-    expect(applied.stdout).toMatch(/^Resetting \(id r-1, by alice: reprocess\):\ntopic\s+partition\s+generation\s+committed\s+→ generation\s+next offset\s+direction\norders\s+0\s+0\s+99\s+1\s+40\s+replay\n$/);
+    expect(applied.stdout).toMatch(
+      /^Resetting \(id r-1, by alice: reprocess\):\ntopic\s+partition\s+generation\s+committed\s+→ generation\s+next offset\s+direction\norders\s+0\s+0\s+99\s+1\s+40\s+replay\n$/,
+    );
     expect(applied.stderr).toContain('Reset r-1 applied to 1 partition(s). Start the worker again');
     const status = (await cli(['status', '--ledger-file', path, '--json'])).json();
     expect(status).toMatchObject([
-      { partition: 0, generation: 1, committedOffset: 39, lastObjectKey: null, lastRecordCount: 0, updatedAt: new Date(NOW).toISOString(), resets: 1 },
+      {
+        partition: 0,
+        generation: 1,
+        committedOffset: 39,
+        lastObjectKey: null,
+        lastRecordCount: 0,
+        updatedAt: new Date(NOW).toISOString(),
+        resets: 1,
+      },
       { partition: 1, generation: 0, committedOffset: 49, resets: 0 },
     ]);
     const stored = JSON.parse(readFileSync(path, 'utf8'));
     expect(stored.version).toBe(2);
     expect(stored.entries[0].resets).toEqual([
-      { id: 'r-1', at: new Date(NOW).toISOString(), by: 'alice', reason: 'reprocess', fromGeneration: 0, fromOffset: 99, toGeneration: 1, toOffset: 39 },
+      {
+        id: 'r-1',
+        at: new Date(NOW).toISOString(),
+        by: 'alice',
+        reason: 'reprocess',
+        fromGeneration: 0,
+        fromOffset: 99,
+        toGeneration: 1,
+        toOffset: 39,
+      },
     ]);
 
     // Resuming with the same id changes nothing more.
@@ -162,7 +220,21 @@ describe('msk-s3-sink reset --ledger-file', () => {
 describe('msk-s3-sink history --ledger-file', () => {
   it('prints every reset and prune: when, who, what, from, to, reason; --by defaults to user@host', async () => {
     // A reset without --by: a ledger file is local, so the record names user@host.
-    const reset = await cli(['reset', '--ledger-file', path, '--topic', 'orders', '--partition', '1', '--to-offset', '10', '--reason', 'fix a bug', '--id', 'r-2']);
+    const reset = await cli([
+      'reset',
+      '--ledger-file',
+      path,
+      '--topic',
+      'orders',
+      '--partition',
+      '1',
+      '--to-offset',
+      '10',
+      '--reason',
+      'fix a bug',
+      '--id',
+      'r-2',
+    ]);
     expect(reset.code, reset.stderr).toBe(0);
     const me = `${userInfo().username}@${hostname()}`;
     expect(reset.stdout).toContain(`(id r-2, by ${me}: fix a bug)`);
@@ -181,19 +253,51 @@ describe('msk-s3-sink history --ledger-file', () => {
     const json = await cli(['history', '--ledger-file', path, '--json']);
     expect(json.code, json.stderr).toBe(0);
     expect(json.json()).toEqual([
-      expect.objectContaining({ action: 'reset', topic: 'orders', partition: 0, id: 'r-1', by: 'alice', fromGeneration: 0, fromOffset: 99, toGeneration: 1, toOffset: 39 }),
-      expect.objectContaining({ action: 'reset', topic: 'orders', partition: 1, id: 'r-2', by: me, fromOffset: 49, toOffset: 9, reason: 'fix a bug' }),
-      expect.objectContaining({ action: 'prune', topic: 'orders', partition: 0, id: 'p-1', by: 'carol', objects: 6, fromOffset: 40, toOffset: 99 }),
+      expect.objectContaining({
+        action: 'reset',
+        topic: 'orders',
+        partition: 0,
+        id: 'r-1',
+        by: 'alice',
+        fromGeneration: 0,
+        fromOffset: 99,
+        toGeneration: 1,
+        toOffset: 39,
+      }),
+      expect.objectContaining({
+        action: 'reset',
+        topic: 'orders',
+        partition: 1,
+        id: 'r-2',
+        by: me,
+        fromOffset: 49,
+        toOffset: 9,
+        reason: 'fix a bug',
+      }),
+      expect.objectContaining({
+        action: 'prune',
+        topic: 'orders',
+        partition: 0,
+        id: 'p-1',
+        by: 'carol',
+        objects: 6,
+        fromOffset: 40,
+        toOffset: 99,
+      }),
     ]);
 
     const human = await cli(['history', '--ledger-file', path]);
     const lines = human.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^at\s+topic\s+partition\s+action\s+id\s+by\s+from\s+to\s+reason$/);
     expect(lines[1]).toMatch(/^2026-01-01T00:01:00.000Z\s+orders\s+0\s+reset \(replay\)\s+r-1\s+alice\s+g0@99\s+g1@39\s+reprocess$/);
-    expect(lines[3]).toMatch(/^2026-01-01T00:02:00.000Z\s+orders\s+0\s+prune 6 objects of g0 \(2\.0 KiB\)\s+p-1\s+carol\s+40\s+99\s+reclaim space$/);
+    expect(lines[3]).toMatch(
+      /^2026-01-01T00:02:00.000Z\s+orders\s+0\s+prune 6 objects of g0 \(2\.0 KiB\)\s+p-1\s+carol\s+40\s+99\s+reclaim space$/,
+    );
     expect(lines).toHaveLength(4);
     // One partition, one topic.
-    expect((await cli(['history', '--ledger-file', path, '--partition', '1', '--json'])).json().map((r: { id: string }) => r.id)).toEqual(['r-2']);
+    expect((await cli(['history', '--ledger-file', path, '--partition', '1', '--json'])).json().map((r: { id: string }) => r.id)).toEqual([
+      'r-2',
+    ]);
     expect((await cli(['history', '--ledger-file', path, '--topic', 'payments'])).stdout).toBe(
       `The ledger file ${path} records no reset or prune for topic payments.\n`,
     );

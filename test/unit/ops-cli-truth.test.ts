@@ -19,7 +19,11 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ops-cli-truth-'));
   path = join(dir, 'orders.offsets.json');
   const ledger = FileOffsetLedger.open(path);
-  for (const [partition, committedOffset] of [[0, 99], [1, 49], [2, 9]] as const) {
+  for (const [partition, committedOffset] of [
+    [0, 99],
+    [1, 49],
+    [2, 9],
+  ] as const) {
     await ledger.advance(undefined, {
       topic: 'orders',
       partition,
@@ -48,10 +52,26 @@ describe('the command line tells the truth', () => {
   });
 
   it('reset warns about a partition in neither the ledger nor the cluster, and needs --force for it', async () => {
-    const args = ['reset', '--ledger-file', path, '--topic', 'orders', '--partition', '1', '--partition', '7', '--to-offset', '5', '--reason', 'r'];
+    const args = [
+      'reset',
+      '--ledger-file',
+      path,
+      '--topic',
+      'orders',
+      '--partition',
+      '1',
+      '--partition',
+      '7',
+      '--to-offset',
+      '5',
+      '--reason',
+      'r',
+    ];
     const refused = await cli(...args);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('warning: orders-7 has no ledger entry, and without --bootstrap-servers the cluster cannot confirm it exists');
+    expect(refused.stderr).toContain(
+      'warning: orders-7 has no ledger entry, and without --bootstrap-servers the cluster cannot confirm it exists',
+    );
     expect(refused.stderr).toContain('give --bootstrap-servers to check, or --force');
     expect(refused.stdout).toBe('');
     expect((await new FileLedgerAdmin(path).get('orders', 1))?.generation).toBe(0);

@@ -14,7 +14,8 @@ import { silentLogger, silentMetrics } from '../support/recorders.ts';
 function inventoryOf(store: MemoryObjectStore): Inventory {
   return {
     async *list(prefix) {
-      for (const key of [...store.objects.keys()].sort()) if (key.startsWith(prefix)) yield { key, size: store.objects.get(key)!.body.byteLength };
+      for (const key of [...store.objects.keys()].sort())
+        if (key.startsWith(prefix)) yield { key, size: store.objects.get(key)!.body.byteLength };
     },
     head: async (key) => store.objects.get(key)?.metadata,
     read: async (key) => {
@@ -28,7 +29,10 @@ describe('operations tools on time, field and Parquet layouts', () => {
   for (const [label, env] of [
     ['hourly JSON Lines', { SINK_PARTITIONER: 'time', SINK_ROTATE_MAX_RECORDS: '3' }],
     ['field Parquet', { SINK_PARTITIONER: 'field', SINK_PARTITION_FIELD: 'kind', SINK_FORMAT: 'parquet', SINK_COMPRESSION: 'zstd' }],
-    ['hourly raw bytes (Joda path.format)', { SINK_PARTITIONER: 'time', SINK_PATH_FORMAT: "'dt'=YYYY-MM-dd'T'HH", SINK_FORMAT: 'raw', SINK_ROTATE_INTERVAL_MS: '3600000' }],
+    [
+      'hourly raw bytes (Joda path.format)',
+      { SINK_PARTITIONER: 'time', SINK_PATH_FORMAT: "'dt'=YYYY-MM-dd'T'HH", SINK_FORMAT: 'raw', SINK_ROTATE_INTERVAL_MS: '3600000' },
+    ],
   ] as const) {
     it(`${label}: catalog finds every object, verify finds whole chains, locate finds records`, async () => {
       const ports = { ledger: new MemoryLedger(), store: new MemoryObjectStore(), clock: new ManualClock() };
@@ -36,10 +40,16 @@ describe('operations tools on time, field and Parquet layouts', () => {
       const logs = [0, 1].map((partition) =>
         generateLog({ topic: 'ops.t', partition, count: 40, random: rng(11 + partition), textRate: 0 })
           .filter((r) => r.kind === 'json')
-          .map((r) => ({ ...r, timestamp: Date.UTC(2026, 10, 26) + r.offset * 17 * 60_000, value: Buffer.from(JSON.stringify({ id: `ops.t/${partition}/${r.offset}`, kind: r.offset % 3 === 0 ? 'a' : 'b' })) })),
+          .map((r) => ({
+            ...r,
+            timestamp: Date.UTC(2026, 10, 26) + r.offset * 17 * 60_000,
+            value: Buffer.from(JSON.stringify({ id: `ops.t/${partition}/${r.offset}`, kind: r.offset % 3 === 0 ? 'a' : 'b' })),
+          })),
       );
       for (let start = 0; start < 40; start += 13) {
-        await sink.handle(toKafkaEvent(logs.map((log, partition) => ({ topic: 'ops.t', partition, records: log.slice(start, start + 13) }))));
+        await sink.handle(
+          toKafkaEvent(logs.map((log, partition) => ({ topic: 'ops.t', partition, records: log.slice(start, start + 13) }))),
+        );
       }
       const inventory = inventoryOf(ports.store);
       const objects = await catalog(inventory, { prefix: 'topics/', topic: 'ops.t' });

@@ -53,7 +53,20 @@ const timestamp: fc.Arbitrary<number | null> = fc.oneof(
   fc.constant(T),
   fc.integer({ min: -9e15, max: 9e15 }),
   fc.double({ noNaN: true, noDefaultInfinity: true }),
-  fc.constantFrom(null, -1, 0, T + 0.5, 8.64e15, -8.64e15, 9e15, 1e20, -62_167_219_200_001, -62_167_219_200_000, 253_402_300_799_999, 253_402_300_800_000),
+  fc.constantFrom(
+    null,
+    -1,
+    0,
+    T + 0.5,
+    8.64e15,
+    -8.64e15,
+    9e15,
+    1e20,
+    -62_167_219_200_001,
+    -62_167_219_200_000,
+    253_402_300_799_999,
+    253_402_300_800_000,
+  ),
 );
 const layoutEnv: fc.Arbitrary<Record<string, string>> = fc.oneof(
   fc.record({
@@ -61,14 +74,24 @@ const layoutEnv: fc.Arbitrary<Record<string, string>> = fc.oneof(
     SINK_PARTITION_FIELD: fc.constantFrom('f', 'constructor'),
     SINK_PATH_FORMAT: fc.constantFrom('f={{field}}', '{{field}}', 'x/{{topic}}-{{field}}/p={{partition}}'),
   }),
-  fc.record({
-    SINK_PARTITIONER: fc.constant('time'),
-    SINK_TIMEZONE: fc.constantFrom('UTC', 'Europe/Paris', 'Asia/Kolkata', 'America/St_Johns', 'Pacific/Chatham', 'Pacific/Kiritimati'),
-    SINK_PATH_FORMAT: fc.constantFrom("'year'=YYYY/'month'=MM/'day'=dd/'hour'=HH", 'dt={{timestamp:unit=yyyy}}-{{timestamp:unit=MM}}-{{timestamp:unit=dd}}/m={{timestamp:unit=mm}}'),
-    time: fc.constantFrom<Record<string, string>>({}, { SINK_TIMESTAMP_EXTRACTOR: 'RecordField', SINK_TIMESTAMP_FIELD: 'at' }),
-  }).map(({ time, ...env }) => ({ ...env, ...time })),
+  fc
+    .record({
+      SINK_PARTITIONER: fc.constant('time'),
+      SINK_TIMEZONE: fc.constantFrom('UTC', 'Europe/Paris', 'Asia/Kolkata', 'America/St_Johns', 'Pacific/Chatham', 'Pacific/Kiritimati'),
+      SINK_PATH_FORMAT: fc.constantFrom(
+        "'year'=YYYY/'month'=MM/'day'=dd/'hour'=HH",
+        'dt={{timestamp:unit=yyyy}}-{{timestamp:unit=MM}}-{{timestamp:unit=dd}}/m={{timestamp:unit=mm}}',
+      ),
+      time: fc.constantFrom<Record<string, string>>({}, { SINK_TIMESTAMP_EXTRACTOR: 'RecordField', SINK_TIMESTAMP_FIELD: 'at' }),
+    })
+    .map(({ time, ...env }) => ({ ...env, ...time })),
 );
-const formatEnv = fc.constantFrom<Record<string, string>>({}, { SINK_FORMAT: 'raw' }, { SINK_FORMAT: 'parquet' }, { SINK_VALUE_CONVERTER: 'json' });
+const formatEnv = fc.constantFrom<Record<string, string>>(
+  {},
+  { SINK_FORMAT: 'raw' },
+  { SINK_FORMAT: 'parquet' },
+  { SINK_VALUE_CONVERTER: 'json' },
+);
 
 interface Drawn {
   readonly layout: Record<string, string>;
@@ -93,9 +116,15 @@ const drawn: fc.Arbitrary<Drawn> = fc.record({
       value: valueBytes,
       key: valueBytes,
       // Header names are any string a JSON event can carry (lone surrogates too), values any bytes.
-      headers: fc.array(fc.dictionary(fc.string({ unit: 'binary', maxLength: 8 }), fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 8 }), { minKeys: 1, maxKeys: 1 }), {
-        maxLength: 2,
-      }),
+      headers: fc.array(
+        fc.dictionary(fc.string({ unit: 'binary', maxLength: 8 }), fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 8 }), {
+          minKeys: 1,
+          maxKeys: 1,
+        }),
+        {
+          maxLength: 2,
+        },
+      ),
     }),
     { minLength: 1, maxLength: 10 },
   ),

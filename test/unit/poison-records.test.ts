@@ -73,7 +73,9 @@ describe('a record value can never stall a partition (field partitioner)', () =>
 
   it('dead-letters a field that is a lone surrogate (errors.tolerance=all); the records around it are delivered', async () => {
     const w = world({ ...FIELD, ...ALL });
-    await expect(w.sink.handle(eventOf('orders', 0, [rec(1, '{"country":"FR"}'), rec(2, loneSurrogate), rec(3, '{"country":"DE"}')]))).resolves.toEqual({
+    await expect(
+      w.sink.handle(eventOf('orders', 0, [rec(1, '{"country":"FR"}'), rec(2, loneSurrogate), rec(3, '{"country":"DE"}')])),
+    ).resolves.toEqual({
       batchItemFailures: [],
     });
     const keys = [...w.store.objects.keys()].sort();
@@ -82,7 +84,9 @@ describe('a record value can never stall a partition (field partitioner)', () =>
     expect(keys).toContain('topics/orders/country=DE/orders+0+00000000000000000003.jsonl.gz');
     expect(w.ledger.entries.get('orders/0')!.committedOffset).toBe(3);
     expect(w.metrics.get(SinkMetric.deadLetters)).toBe(1);
-    const letter = JSON.parse(Buffer.from(w.store.objects.get('dead-letters/orders/partition=0/orders+0+00000000000000000002.json')!.body).toString('utf8'));
+    const letter = JSON.parse(
+      Buffer.from(w.store.objects.get('dead-letters/orders/partition=0/orders+0+00000000000000000002.json')!.body).toString('utf8'),
+    );
     expect(letter.error).toMatchObject({ name: 'PoisonRecordError' });
     expect(letter.error.message).toContain('not valid Unicode');
   });
@@ -101,13 +105,15 @@ describe('a record value can never stall a partition (field partitioner)', () =>
     expect(poison.message).toContain('field "constructor" is missing');
   });
 
-  it('a key past S3\'s 1,024 bytes is a poison record, never a failed PUT', async () => {
+  it("a key past S3's 1,024 bytes is a poison record, never a failed PUT", async () => {
     const topic = 't'.repeat(249);
     const prefix = 'p'.repeat(300);
     const env = { ...FIELD, ...ALL, SINK_PREFIX: prefix };
     const w = world(env);
     const long = 'x'.repeat(250); // under the 256-character field limit, but the key is ~1,100 bytes
-    await w.sink.handle(eventOf(topic, 0, [rec(1, '{"country":"FR"}'), rec(2, JSON.stringify({ country: long })), rec(3, '{"country":"FR"}')]));
+    await w.sink.handle(
+      eventOf(topic, 0, [rec(1, '{"country":"FR"}'), rec(2, JSON.stringify({ country: long })), rec(3, '{"country":"FR"}')]),
+    );
     const keys = [...w.store.objects.keys()];
     for (const key of keys) expect(Buffer.byteLength(key)).toBeLessThanOrEqual(1024);
     expect(keys.filter((k) => k.startsWith('dead-letters/'))).toHaveLength(1);
@@ -139,7 +145,9 @@ describe('a record timestamp can never stall a partition (time partitioner)', ()
 
   it('places negative, fractional and pre-1970 record times; a missing one is poison', async () => {
     const w = world({ SINK_PARTITIONER: 'time', SINK_TIMEZONE: 'Asia/Kolkata', ...ALL });
-    await w.sink.handle(eventOf('orders', 0, [rec(1, '{}', -1), rec(2, '{}', T + 0.5), rec(3, '{}', Date.UTC(1950, 0, 1)), rec(4, '{}', null)]));
+    await w.sink.handle(
+      eventOf('orders', 0, [rec(1, '{}', -1), rec(2, '{}', T + 0.5), rec(3, '{}', Date.UTC(1950, 0, 1)), rec(4, '{}', null)]),
+    );
     const keys = [...w.store.objects.keys()].sort();
     // The poison record closes the 1950 object's range (a record without a path never cuts one).
     expect(keys).toEqual([
@@ -151,8 +159,16 @@ describe('a record timestamp can never stall a partition (time partitioner)', ()
   });
 
   it('dead-letters a RecordField time outside the years 0000-9999 (ISO year 10000 is not ISO-8601 here; epoch ms)', async () => {
-    const w = world({ SINK_PARTITIONER: 'time', SINK_TIMESTAMP_EXTRACTOR: 'RecordField', SINK_TIMESTAMP_FIELD: 'at', SINK_TIMEZONE: 'Europe/Paris', ...ALL });
-    await w.sink.handle(eventOf('orders', 0, [rec(1, `{"at":${T}}`), rec(2, '{"at":8640000000000000}'), rec(3, '{"at":1.5}'), rec(4, `{"at":${T}}`)]));
+    const w = world({
+      SINK_PARTITIONER: 'time',
+      SINK_TIMESTAMP_EXTRACTOR: 'RecordField',
+      SINK_TIMESTAMP_FIELD: 'at',
+      SINK_TIMEZONE: 'Europe/Paris',
+      ...ALL,
+    });
+    await w.sink.handle(
+      eventOf('orders', 0, [rec(1, `{"at":${T}}`), rec(2, '{"at":8640000000000000}'), rec(3, '{"at":1.5}'), rec(4, `{"at":${T}}`)]),
+    );
     expect([...w.store.objects.keys()].filter((k) => k.startsWith('dead-letters/'))).toHaveLength(2);
     expect(w.ledger.entries.get('orders/0')!.committedOffset).toBe(4);
   });
@@ -168,7 +184,9 @@ describe('formats: a weird record is poison, never a failed chunk', () => {
       ),
     ).resolves.toEqual({ batchItemFailures: [] });
     const keys = [...w.store.objects.keys()];
-    expect(keys.filter((k) => k.startsWith('dead-letters/')).sort()).toEqual([2, 3, 4].map((o) => `dead-letters/orders/partition=0/orders+0+${String(o).padStart(20, '0')}.json`));
+    expect(keys.filter((k) => k.startsWith('dead-letters/')).sort()).toEqual(
+      [2, 3, 4].map((o) => `dead-letters/orders/partition=0/orders+0+${String(o).padStart(20, '0')}.json`),
+    );
     expect(w.ledger.entries.get('orders/0')!.committedOffset).toBe(5);
   });
 
@@ -200,7 +218,9 @@ describe('raw bytes: a batch of tombstones only', () => {
 describe('key length: prefixes that could make a dead letter or an _unpartitioned object unwritable are configuration errors', () => {
   const required = { SINK_BUCKET: 'my-sink-bucket', LEDGER_TABLE: 'sink-ledger' };
   it('rejects prefixes that would leave a dead letter or an _unpartitioned object unwritable for a long topic name', () => {
-    expect(() => loadConfig({ ...required, SINK_DEAD_LETTER_PREFIX: `${'d'.repeat(459)}/` })).toThrow(/SINK_DEAD_LETTER_PREFIX: 460 bytes; at most \d+,/);
+    expect(() => loadConfig({ ...required, SINK_DEAD_LETTER_PREFIX: `${'d'.repeat(459)}/` })).toThrow(
+      /SINK_DEAD_LETTER_PREFIX: 460 bytes; at most \d+,/,
+    );
     expect(() => loadConfig({ ...required, SINK_PREFIX: `${'p'.repeat(459)}/` })).toThrow(/SINK_PREFIX: 460 bytes; at most \d+,/);
     expect(() => loadConfig({ ...required, SINK_PREFIX: 'p'.repeat(300), SINK_DEAD_LETTER_PREFIX: 'd'.repeat(300) })).not.toThrow();
   });

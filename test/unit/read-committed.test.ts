@@ -96,7 +96,15 @@ describe('readCommitted', () => {
   it('takes the aborted transactions in first-offset order, whatever order the response lists them in', () => {
     const P = 7n;
     const Q = 8n;
-    const records = [data(0, 1, P), data(1, 1, Q), marker(2, P, false), data(3, 1, Q), marker(4, Q, false), data(5, 1, P), marker(6, P, true)];
+    const records = [
+      data(0, 1, P),
+      data(1, 1, Q),
+      marker(2, P, false),
+      data(3, 1, Q),
+      marker(4, Q, false),
+      data(5, 1, P),
+      marker(6, P, true),
+    ];
     expect(offsets({ records, abortedTransactions: [aborted(Q, 1), aborted(P, 0)] }, 0)).toEqual({ offsets: [5], nextOffset: 7 });
   });
 
@@ -121,7 +129,10 @@ describe('readCommitted', () => {
   });
 
   it('does not deliver again the records of a batch that began before the fetch offset', () => {
-    expect(offsets({ records: [data(10, 5), data(15, 1)], abortedTransactions: null }, 13)).toEqual({ offsets: [13, 14, 15], nextOffset: 16 });
+    expect(offsets({ records: [data(10, 5), data(15, 1)], abortedTransactions: null }, 13)).toEqual({
+      offsets: [13, 14, 15],
+      nextOffset: 16,
+    });
   });
 
   it('leaves the position alone on an empty response', () => {
@@ -155,8 +166,18 @@ type Action =
 const TRANSACTIONAL = [1n, 2n, 3n] as const;
 
 const action: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('data' as const), producer: fc.constantFrom(PLAIN, 50n, ...TRANSACTIONAL), count: fc.integer({ min: 1, max: 3 }) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('end' as const), producer: fc.constantFrom(...TRANSACTIONAL), commit: fc.boolean() }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('data' as const),
+      producer: fc.constantFrom(PLAIN, 50n, ...TRANSACTIONAL),
+      count: fc.integer({ min: 1, max: 3 }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('end' as const), producer: fc.constantFrom(...TRANSACTIONAL), commit: fc.boolean() }),
+  },
 );
 
 interface Log {

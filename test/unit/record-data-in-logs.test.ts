@@ -121,7 +121,9 @@ describe('record data never reaches logs or error messages', () => {
   }
 
   it('logs the keys of field-partitioned objects with the field value redacted', async () => {
-    const { logs, ports } = await deliver({ SINK_PARTITIONER: 'field', SINK_PARTITION_FIELD: 'country' }, [{ offset: 7, value: JSON.stringify({ country: token(9) }) }]);
+    const { logs, ports } = await deliver({ SINK_PARTITIONER: 'field', SINK_PARTITION_FIELD: 'country' }, [
+      { offset: 7, value: JSON.stringify({ country: token(9) }) },
+    ]);
     expect([...ports.store.objects.keys()]).toEqual([`topics/orders/country=${token(9)}/orders+0+00000000000000000007.jsonl.gz`]);
     expect(logs).toContain('topics/orders/country=*/orders+0+00000000000000000007.jsonl.gz');
     expect(logs).not.toContain(token(9));
@@ -135,8 +137,15 @@ describe('an error naming a field-partitioned key', () => {
     // An object already at the key, without the sink's metadata: the 412's adoption reads it and fails.
     ports.store.objects.set(key, { key, body: new Uint8Array(0), contentType: 'application/x-ndjson', metadata: {} });
     const logger = new RecordingLogger();
-    const sink = createSink({ config: testConfig({ SINK_PARTITIONER: 'field', SINK_PARTITION_FIELD: 'country' }), ports, logger, metrics: new RecordingMetrics() });
-    const error = await sink.handle(eventOf([{ offset: 1, value: JSON.stringify({ country: token(5) }) }])).catch((caught: unknown) => caught);
+    const sink = createSink({
+      config: testConfig({ SINK_PARTITIONER: 'field', SINK_PARTITION_FIELD: 'country' }),
+      ports,
+      logger,
+      metrics: new RecordingMetrics(),
+    });
+    const error = await sink
+      .handle(eventOf([{ offset: 1, value: JSON.stringify({ country: token(5) }) }]))
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(Error);
     // The error Lambda logs (BatchDeliveryError, with the partition's CorruptObjectError) names the key redacted too.
     expect(messagesOf(error)).toContain('topics/orders/country=*/orders+0+00000000000000000001.jsonl.gz');
@@ -148,16 +157,29 @@ describe('an error naming a field-partitioned key', () => {
 });
 
 describe('Layout.redactKey', () => {
-  const base = { pathFormat: undefined, partitionDurationMs: undefined, timestampExtractor: 'Record', timestampField: undefined, timezone: 'UTC' } as const;
+  const base = {
+    pathFormat: undefined,
+    partitionDurationMs: undefined,
+    timestampExtractor: 'Record',
+    timestampField: undefined,
+    timezone: 'UTC',
+  } as const;
   it('hides the directories a field value went into, and only those', () => {
-    const layout = createLayout({ ...base, partitioner: 'field', partitionField: 'c', pathFormat: 'x/{{topic}}-{{field}}/p={{partition}}' });
+    const layout = createLayout({
+      ...base,
+      partitioner: 'field',
+      partitionField: 'c',
+      pathFormat: 'x/{{topic}}-{{field}}/p={{partition}}',
+    });
     expect(layout.redactKey('pre/fix/orders/x/orders-SECRET/p=3/orders+3+00000000000000000001.jsonl', 'pre/fix/')).toBe(
       'pre/fix/orders/x/*-*/p=3/orders+3+00000000000000000001.jsonl',
     );
     expect(layout.redactKey('pre/fix/orders/_unpartitioned/orders+3+00000000000000000001.jsonl', 'pre/fix/')).toBe(
       'pre/fix/orders/_unpartitioned/orders+3+00000000000000000001.jsonl',
     );
-    expect(layout.redactKey('pre/fix/orders/a/b/c/d/orders+3+00000000000000000001.jsonl', 'pre/fix/')).toBe('pre/fix/orders/*/orders+3+00000000000000000001.jsonl');
+    expect(layout.redactKey('pre/fix/orders/a/b/c/d/orders+3+00000000000000000001.jsonl', 'pre/fix/')).toBe(
+      'pre/fix/orders/*/orders+3+00000000000000000001.jsonl',
+    );
     expect(layout.redactKey('elsewhere/SECRET', 'pre/fix/')).toBe('pre/fix/*');
   });
 

@@ -142,7 +142,7 @@ describe('reconcile: the chain walk', () => {
     expect(report.partitions[0]).toMatchObject({ objects: 3, records: 30 });
   });
 
-  it('counts every current object after a replay, not only the newest generation\'s', () => {
+  it("counts every current object after a replay, not only the newest generation's", () => {
     // Generation 0: 0-59 in six objects; the replay from 25 makes 0-24 (three objects, the third
     // in part) current in generation 0 and 25-59 in generation 1 (four objects).
     const objects = [...run(0, -1, 59), ...run(1, 24, 59)];

@@ -61,7 +61,11 @@ describe('DynamoDB Local', () => {
     const other = localDynamoDbClient(table.endpoint);
     try {
       const { DynamoDBClient: Client } = await import('@aws-sdk/client-dynamodb');
-      const elsewhere = new Client({ endpoint: table.endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+      const elsewhere = new Client({
+        endpoint: table.endpoint,
+        region: 'eu-west-1',
+        credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+      });
       const d = await elsewhere.send(new DescribeTableCommand({ TableName: table.tableName }));
       elsewhere.destroy();
       expect(d.Table?.TableName).toBe(table.tableName);
@@ -72,7 +76,9 @@ describe('DynamoDB Local', () => {
 
   it('answers a failed conditional PutItem with ConditionalCheckFailedException (and the old item on request)', async () => {
     const item = { ...key('orders.v1_x-y', 0), committedOffset: { N: '10' } };
-    await table.client.send(new PutItemCommand({ TableName: table.tableName, Item: item, ConditionExpression: 'attribute_not_exists(topic)' }));
+    await table.client.send(
+      new PutItemCommand({ TableName: table.tableName, Item: item, ConditionExpression: 'attribute_not_exists(topic)' }),
+    );
     const err = await caught(
       table.client.send(
         new PutItemCommand({
@@ -187,7 +193,9 @@ describe('fault proxy', () => {
 
   it('a lost reply to an unconditional write: it lands and the retry succeeds', async () => {
     proxy.setFaults(firstN('PutItem', 1, { kind: 'lost-reply' }));
-    const out = await client.send(new PutItemCommand({ TableName: table.tableName, Item: { ...key('proxy', 5), committedOffset: { N: '1' } } }));
+    const out = await client.send(
+      new PutItemCommand({ TableName: table.tableName, Item: { ...key('proxy', 5), committedOffset: { N: '1' } } }),
+    );
     proxy.setFaults(undefined);
     expect(out.$metadata.attempts).toBe(2);
     expect(await read(5)).toMatchObject({ committedOffset: { N: '1' } });

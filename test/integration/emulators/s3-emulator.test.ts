@@ -51,7 +51,12 @@ async function getBytes(key: string): Promise<{ bytes: Buffer; out: GetObjectCom
 }
 
 /** A raw HTTP request, for what the SDK would not send. */
-function raw(method: string, path: string, headers: Record<string, string | number>, body?: Buffer | string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function raw(
+  method: string,
+  path: string,
+  headers: Record<string, string | number>,
+  body?: Buffer | string,
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
     const url = new URL(s3.endpoint);
     const req = request({ host: url.hostname, port: url.port, method, path, headers }, (res) => {
@@ -120,7 +125,13 @@ describe('PutObject / GetObject / HeadObject', () => {
     const gz = gzipSync(Buffer.from('{"k":"v"}\n'.repeat(5000)));
     await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: 'bin/random.bin', Body: binary }));
     await s3.client.send(
-      new PutObjectCommand({ Bucket: s3.bucket, Key: 'bin/data.jsonl.gz', Body: gz, ContentType: 'application/x-ndjson', ContentEncoding: 'gzip' }),
+      new PutObjectCommand({
+        Bucket: s3.bucket,
+        Key: 'bin/data.jsonl.gz',
+        Body: gz,
+        ContentType: 'application/x-ndjson',
+        ContentEncoding: 'gzip',
+      }),
     );
     expect((await getBytes('bin/random.bin')).bytes.equals(binary)).toBe(true);
     const got = await getBytes('bin/data.jsonl.gz');
@@ -217,7 +228,9 @@ describe('PutObject / GetObject / HeadObject', () => {
 describe('conditional writes', () => {
   it('If-None-Match: * on an existing key answers 412 PreconditionFailed and keeps the first object', async () => {
     await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: 'cond/once', Body: 'first', IfNoneMatch: '*' }));
-    const err = await caught(s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: 'cond/once', Body: 'second', IfNoneMatch: '*' })));
+    const err = await caught(
+      s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: 'cond/once', Body: 'second', IfNoneMatch: '*' })),
+    );
     expect(err.name).toBe('PreconditionFailed');
     expect(err.$metadata.httpStatusCode).toBe(412);
     expect((await getBytes('cond/once')).bytes.toString()).toBe('first');
@@ -226,11 +239,15 @@ describe('conditional writes', () => {
   it('If-Match: a matching ETag overwrites, a stale one answers 412, a missing key 404', async () => {
     const first = await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: 'cond/match', Body: 'v1' }));
     const second = await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: 'cond/match', Body: 'v2', IfMatch: first.ETag }));
-    const stale = await caught(s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: 'cond/match', Body: 'v3', IfMatch: first.ETag })));
+    const stale = await caught(
+      s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: 'cond/match', Body: 'v3', IfMatch: first.ETag })),
+    );
     expect(stale.$metadata.httpStatusCode).toBe(412);
     expect(stale.name).toBe('PreconditionFailed');
     expect((await getBytes('cond/match')).out.ETag).toBe(second.ETag);
-    const missing = await caught(s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: 'cond/none', Body: 'v', IfMatch: first.ETag })));
+    const missing = await caught(
+      s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: 'cond/none', Body: 'v', IfMatch: first.ETag })),
+    );
     expect(missing.$metadata.httpStatusCode).toBe(404);
   });
 
@@ -255,7 +272,13 @@ describe('conditional writes', () => {
     const url = new URL(s3.endpoint);
     const slow = new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = request(
-        { host: url.hostname, port: url.port, method: 'PUT', path: `/${s3.bucket}/cond/slow`, headers: { 'content-length': 6, 'if-none-match': '*' } },
+        {
+          host: url.hostname,
+          port: url.port,
+          method: 'PUT',
+          path: `/${s3.bucket}/cond/slow`,
+          headers: { 'content-length': 6, 'if-none-match': '*' },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -329,7 +352,9 @@ describe('ListObjectsV2', () => {
   });
 
   it('honours max-keys and start-after', async () => {
-    const page = await l.client.send(new ListObjectsV2Command({ Bucket: l.bucket, Prefix: 't/p1/', MaxKeys: 3, StartAfter: 't/p1/obj-00001.jsonl' }));
+    const page = await l.client.send(
+      new ListObjectsV2Command({ Bucket: l.bucket, Prefix: 't/p1/', MaxKeys: 3, StartAfter: 't/p1/obj-00001.jsonl' }),
+    );
     expect(page.Contents?.map((c) => c.Key)).toEqual(['t/p1/obj-00004.jsonl', 't/p1/obj-00007.jsonl', 't/p1/obj-00010.jsonl']);
     expect(page.IsTruncated).toBe(true);
     expect(page.StartAfter).toBe('t/p1/obj-00001.jsonl');
@@ -367,7 +392,9 @@ describe('ListObjectsV2', () => {
 
 describe('aws-chunked decoding', () => {
   it('strips chunk framing, signatures and trailers', () => {
-    const body = Buffer.from('5;chunk-signature=abc\r\nhello\r\n6\r\n world\r\n0\r\nx-amz-checksum-crc32:AAAA\r\nx-amz-trailer-signature:zz\r\n\r\n');
+    const body = Buffer.from(
+      '5;chunk-signature=abc\r\nhello\r\n6\r\n world\r\n0\r\nx-amz-checksum-crc32:AAAA\r\nx-amz-trailer-signature:zz\r\n\r\n',
+    );
     expect(decodeAwsChunked(body)).toEqual({
       body: Buffer.from('hello world'),
       trailers: { 'x-amz-checksum-crc32': 'AAAA', 'x-amz-trailer-signature': 'zz' },

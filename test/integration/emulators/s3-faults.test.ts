@@ -100,7 +100,9 @@ describe('fault hook', () => {
     s3.emulator.resetCounters();
     s3.emulator.setFaults(firstN('PutObject', 1, { kind: 'lost-reply' }));
     const err = await caught(
-      s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: 'lost/a', Body: 'mine', IfNoneMatch: '*', Metadata: { 'last-offset': '9' } })),
+      s3.client.send(
+        new PutObjectCommand({ Bucket: s3.bucket, Key: 'lost/a', Body: 'mine', IfNoneMatch: '*', Metadata: { 'last-offset': '9' } }),
+      ),
     );
     s3.emulator.setFaults(undefined);
     expect(err.name).toBe('PreconditionFailed');
@@ -142,7 +144,13 @@ describe('persistence with dataDir', () => {
     const first = await startS3ForTest({ dataDir: dir, bucket: 'persisted' });
     const body = Buffer.from([0, 1, 2, 250, 251, 252, 13, 10]);
     await first.client.send(
-      new PutObjectCommand({ Bucket: 'persisted', Key: 'a/b c/ü.bin', Body: body, ContentType: 'application/x-test', Metadata: { 'last-offset': '7' } }),
+      new PutObjectCommand({
+        Bucket: 'persisted',
+        Key: 'a/b c/ü.bin',
+        Body: body,
+        ContentType: 'application/x-test',
+        Metadata: { 'last-offset': '7' },
+      }),
     );
     await first.client.send(new PutObjectCommand({ Bucket: 'persisted', Key: 'a/over', Body: 'v1' }));
     await first.client.send(new PutObjectCommand({ Bucket: 'persisted', Key: 'a/over', Body: 'v2' }));
