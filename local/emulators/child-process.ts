@@ -74,3 +74,46 @@ export function startWatchdog(childPid: number, options: { readonly graceMs: num
   watchdog.on('error', () => undefined);
   watchdog.unref();
 }
+
+/** How a process ended: its exit code and signal, and the error if it could not be run. */
+export interface ChildExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly spawnError?: Error;
+}
+
+/** A launched process as its launcher follows it: the tail of its output and how it ended. */
+export interface WatchedChild {
+  /** The last characters of its stdout and stderr together (for error messages). */
+  output(): string;
+  /** How it ended; undefined while it runs. */
+  ended(): ChildExit | undefined;
+  /** Resolves once it has exited or could not be run. */
+  readonly exit: Promise<void>;
+}
+
+/**
+ * Follows a launched process: keeps the last `keepChars` characters of its output, draining both
+ * pipes so that a full pipe never blocks it (servers log a line per request), and records how it
+ * ended.
+ */
+export function watchChild(child: ChildProcess, keepChars = 4000): WatchedChild {
+  let output = '';
+  const keep = (chunk: Buffer): void => {
+    output = (output + chunk.toString('utf8')).slice(-keepChars);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  let ended: ChildExit | undefined;
+  const exit = new Promise<void>((resolveExit) => {
+    child.once('exit', (code, signal) => {
+      ended = { code, signal };
+      resolveExit();
+    });
+    child.once('error', (spawnError) => {
+      ended = { code: ended?.code ?? null, signal: ended?.signal ?? null, spawnError };
+      resolveExit();
+    });
+  });
+  return { output: () => output, ended: () => ended, exit };
+}

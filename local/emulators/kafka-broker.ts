@@ -16,7 +16,7 @@ import { readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePorts, startWatchdog, stopChild } from './child-process.ts';
+import { freePorts, startWatchdog, stopChild, watchChild } from './child-process.ts';
 import { cacheComplete, cacheRoot, checkPrerequisites, fillCacheOnce } from './prerequisites.ts';
 
 /** The Kafka release the tests and local mode run (Maven Central `org.apache.kafka:kafka_2.13`). */
@@ -103,16 +103,11 @@ async function fetchJars(version: string, dir: string): Promise<string> {
     ['-B', '-q', '-f', pomFile, 'dependency:copy-dependencies', `-DoutputDirectory=${dir}`, '-DincludeScope=runtime'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  let output = '';
-  const keep = (chunk: Buffer): void => {
-    output = (output + chunk.toString('utf8')).slice(-4000);
-  };
-  mvn.stdout.on('data', keep);
-  mvn.stderr.on('data', keep);
+  const mvnOutput = watchChild(mvn).output;
   const [code] = (await once(mvn, 'close')) as [number | null];
   if (code !== 0) {
     throw new KafkaBrokerStartError(
-      `mvn could not fetch Kafka ${version} (exit code ${code}).\n--- output tail ---\n${output.slice(-2000)}`,
+      `mvn could not fetch Kafka ${version} (exit code ${code}).\n--- output tail ---\n${mvnOutput().slice(-2000)}`,
     );
   }
   await rm(join(dir, 'target'), { recursive: true, force: true });
@@ -188,17 +183,6 @@ function serverProperties(dir: string, port: number, controllerPort: number, ext
     .join('\n')}\n`;
 }
 
-/** Collects the last few KB of a process's output (for error messages). */
-function tail(child: ChildProcess): () => string {
-  let output = '';
-  const keep = (chunk: Buffer): void => {
-    output = (output + chunk.toString('utf8')).slice(-6000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  return () => output;
-}
-
 function javaArgs(jars: string, dir: string): string[] {
   return [
     '-Xmx512m',
@@ -226,7 +210,7 @@ async function launch(
   const format = spawn('java', [...javaArgs(jars, dir), 'kafka.tools.StorageTool', 'format', '-t', randomClusterId(), '-c', propsFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const formatOutput = tail(format);
+  const formatOutput = watchChild(format).output;
   const [formatCode] = (await once(format, 'close')) as [number | null];
   if (formatCode !== 0) {
     await rm(dir, { recursive: true, force: true });
@@ -237,37 +221,27 @@ async function launch(
 
   const child = spawn('java', [...javaArgs(jars, dir), 'kafka.Kafka', propsFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid !== undefined) startWatchdog(child.pid, { graceMs: 10_000, removeDir: dir });
-  const output = tail(child);
-  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  let spawnError: Error | undefined;
-  const exit = new Promise<void>((resolveExit) => {
-    child.once('exit', (code, signal) => {
-      exited = { code, signal };
-      resolveExit();
-    });
-    child.once('error', (err) => {
-      spawnError = err;
-      exited ??= { code: null, signal: null };
-      resolveExit();
-    });
-  });
+  // 6,000 characters: a BindException comes with a long Java stack trace.
+  const watched = watchChild(child, 6000);
   const cleanup = async (): Promise<void> => {
-    await stopChild(child, exit, 10_000);
+    await stopChild(child, watched.exit, 10_000);
     await rm(dir, { recursive: true, force: true });
   };
 
   const bootstrap = `127.0.0.1:${port}`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (exited !== undefined) {
+    const ended = watched.ended();
+    if (ended !== undefined) {
       await rm(dir, { recursive: true, force: true });
-      if (/Address already in use|BindException/i.test(output())) throw new PortTakenError(output());
+      const output = watched.output();
+      if (/Address already in use|BindException/i.test(output)) throw new PortTakenError(output);
       const why =
-        spawnError !== undefined
-          ? `could not run java (${spawnError.message}); Kafka 4 needs Java 17+ on the PATH`
-          : `the process exited (code ${exited.code}, signal ${exited.signal})`;
-      throw new KafkaBrokerStartError(`The Kafka broker did not start: ${why}.\n--- output tail ---\n${output().slice(-2000)}`, {
-        cause: spawnError,
+        ended.spawnError !== undefined
+          ? `could not run java (${ended.spawnError.message}); Kafka 4 needs Java 17+ on the PATH`
+          : `the process exited (code ${ended.code}, signal ${ended.signal})`;
+      throw new KafkaBrokerStartError(`The Kafka broker did not start: ${why}.\n--- output tail ---\n${output.slice(-2000)}`, {
+        cause: ended.spawnError,
       });
     }
     const err = await probe(bootstrap);
@@ -275,7 +249,7 @@ async function launch(
     if (Date.now() > deadline) {
       await cleanup();
       throw new KafkaBrokerStartError(
-        `The Kafka broker did not answer on ${bootstrap} within ${timeoutMs} ms.\n--- output tail ---\n${output().slice(-2000)}`,
+        `The Kafka broker did not answer on ${bootstrap} within ${timeoutMs} ms.\n--- output tail ---\n${watched.output().slice(-2000)}`,
         { cause: err },
       );
     }

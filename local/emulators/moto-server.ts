@@ -12,7 +12,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { freePort, startWatchdog, stopChild } from './child-process.ts';
+import { freePort, startWatchdog, stopChild, watchChild } from './child-process.ts';
 import { cacheComplete, cacheRoot, checkPrerequisites, fillCacheOnce, type PythonInfo } from './prerequisites.ts';
 
 /**
@@ -131,16 +131,11 @@ export async function ensureMoto(options: MotoInstallOptions = {}): Promise<Moto
 async function run(command: string, args: string[]): Promise<void> {
   // A machine-wide PIP_REQUIRE_VIRTUALENV would refuse this install, which needs no venv.
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PIP_REQUIRE_VIRTUALENV: '0' } });
-  let output = '';
-  const keep = (chunk: Buffer): void => {
-    output = (output + chunk.toString('utf8')).slice(-4000);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
+  const watched = watchChild(child);
   const [code] = (await once(child, 'close')) as [number | null];
   if (code !== 0) {
     throw new MotoServerError(
-      `moto server: \`${command} ${args.join(' ')}\` failed (exit ${code}).\n--- output tail ---\n${output.slice(-2000)}`,
+      `moto server: \`${command} ${args.join(' ')}\` failed (exit ${code}).\n--- output tail ---\n${watched.output().slice(-2000)}`,
     );
   }
 }
@@ -163,37 +158,22 @@ async function launch({ python, dir }: MotoInstall, port: number, timeoutMs: num
     },
   });
   if (child.pid !== undefined) startWatchdog(child.pid, { graceMs: 5_000 });
-  let output = '';
-  const keep = (chunk: Buffer): void => {
-    output = (output + chunk.toString('utf8')).slice(-4000);
-  };
-  // Keep draining its output (a request log per call) so that a full pipe never blocks it.
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  let spawnError: Error | undefined;
-  const exit = new Promise<void>((resolveExit) => {
-    child.once('exit', (code, signal) => {
-      exited = { code, signal };
-      resolveExit();
-    });
-    child.once('error', (err) => {
-      spawnError = err;
-      exited ??= { code: null, signal: null };
-      resolveExit();
-    });
-  });
+  const watched = watchChild(child);
 
   const endpoint = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (exited !== undefined) {
+    const ended = watched.ended();
+    if (ended !== undefined) {
+      const output = watched.output();
       if (/Address already in use/i.test(output)) throw new PortTakenError(output);
       const why =
-        spawnError !== undefined
-          ? `could not run ${python} (${spawnError.message})`
-          : `the process exited (code ${exited.code}, signal ${exited.signal})`;
-      throw new MotoServerError(`moto server did not start: ${why}.\n--- output tail ---\n${output.slice(-2000)}`, { cause: spawnError });
+        ended.spawnError !== undefined
+          ? `could not run ${python} (${ended.spawnError.message})`
+          : `the process exited (code ${ended.code}, signal ${ended.signal})`;
+      throw new MotoServerError(`moto server did not start: ${why}.\n--- output tail ---\n${output.slice(-2000)}`, {
+        cause: ended.spawnError,
+      });
     }
     try {
       // moto's own health endpoint (served by the dashboard blueprint) answers once Flask is up.
@@ -202,9 +182,9 @@ async function launch({ python, dir }: MotoInstall, port: number, timeoutMs: num
       if (response.ok) break;
     } catch (err) {
       if (Date.now() > deadline) {
-        await stopChild(child, exit, 5_000);
+        await stopChild(child, watched.exit, 5_000);
         throw new MotoServerError(
-          `moto server did not answer on ${endpoint} within ${timeoutMs} ms.\n--- output tail ---\n${output.slice(-2000)}`,
+          `moto server did not answer on ${endpoint} within ${timeoutMs} ms.\n--- output tail ---\n${watched.output().slice(-2000)}`,
           {
             cause: err,
           },
@@ -219,7 +199,7 @@ async function launch({ python, dir }: MotoInstall, port: number, timeoutMs: num
     port,
     pid: child.pid,
     stop() {
-      stopped ??= stopChild(child, exit, 5_000);
+      stopped ??= stopChild(child, watched.exit, 5_000);
       return stopped;
     },
   };
