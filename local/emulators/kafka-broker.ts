@@ -9,7 +9,7 @@
  * always and `mvn` only for that first fetch (a missing one is a `PrerequisiteError`).
  */
 import { Admin } from '@platformatic/kafka';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
