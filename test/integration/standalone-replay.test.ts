@@ -11,7 +11,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../lib/ops/cli.ts';
 import {
   emulatorEnv,
   produceKnown,
@@ -20,6 +19,7 @@ import {
   useStandaloneWorld,
   writeProperties,
 } from '../fixtures/standalone/harness.ts';
+import { runCliCaptured } from '../support/cli.ts';
 import type { LogRecord } from '../support/kafka-sim.ts';
 import { check, exactlyOnce, readDelivered } from '../support/read-back.ts';
 import { until } from '../support/wait.ts';
@@ -57,31 +57,10 @@ describe('standalone replay with the file ledger: stop, reset, start', () => {
       AWS_REGION: 'us-east-1',
       AWS_ENDPOINT_URL_S3: s3.endpoint,
     };
-    const cli = async (...argv: string[]) => {
-      let stdout = '';
-      let stderr = '';
-      const code = await runCli([...argv, '--ledger-file', ledgerPath], shell, {
-        stdout: { write: (text: string) => (stdout += text) },
-        stderr: { write: (text: string) => (stderr += text), isTTY: false },
-        now: Date.now,
-      });
-      return { code, stdout, stderr, json: () => JSON.parse(stdout) };
-    };
+    const cli = (...argv: string[]) => runCliCaptured([...argv, '--ledger-file', ledgerPath], shell, Date.now);
     // The short form: everything from the worker's own file, nothing from the shell but AWS's endpoint.
-    const cliWithConfig = async (...argv: string[]) => {
-      let stdout = '';
-      let stderr = '';
-      const code = await runCli(
-        [...argv, '--config', config],
-        { AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: s3.endpoint },
-        {
-          stdout: { write: (text: string) => (stdout += text) },
-          stderr: { write: (text: string) => (stderr += text), isTTY: false },
-          now: Date.now,
-        },
-      );
-      return { code, stdout, stderr, json: () => JSON.parse(stdout) };
-    };
+    const cliWithConfig = (...argv: string[]) =>
+      runCliCaptured([...argv, '--config', config], { AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: s3.endpoint }, Date.now);
     const committed = async (): Promise<Array<{ partition: number; generation: number; committedOffset: number; resets: number }>> => {
       const status = await cli('status', '--json');
       return status.code === 0 ? status.json() : [];

@@ -18,11 +18,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Admin, Consumer, FetchIsolationLevels, Producer, stringSerializers } from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { runCli } from '../../lib/ops/cli.ts';
 import { LOCAL_CREDENTIALS } from '../../local/emulators/clients.ts';
 import { startKafkaBroker, type KafkaBroker } from '../../local/emulators/kafka-broker.ts';
 import { emulatorEnv, startWorker, testWorkerProperties, writeProperties, type WorkerProcess } from '../fixtures/standalone/harness.ts';
 import { startS3ForTest, type S3ForTest } from '../support/emulators.ts';
+import { runCliCaptured } from '../support/cli.ts';
 import { readDelivered, type DeliveredLine } from '../support/read-back.ts';
 import { sleep, until } from '../support/wait.ts';
 
@@ -217,8 +217,7 @@ describe('standalone worker and transactions on a real Kafka broker', () => {
       AWS_REGION: 'us-east-1',
       AWS_ENDPOINT_URL_S3: s3.endpoint,
     };
-    let stderr = '';
-    const reset = await runCli(
+    const reset = await runCliCaptured(
       [
         'reset',
         '--topic',
@@ -237,9 +236,9 @@ describe('standalone worker and transactions on a real Kafka broker', () => {
         ledgerPath,
       ],
       shell,
-      { stdout: { write: () => undefined }, stderr: { write: (text: string) => (stderr += text), isTTY: false }, now: Date.now },
+      Date.now,
     );
-    expect(reset, stderr).toBe(0);
+    expect(reset.code, reset.stderr).toBe(0);
     writeProperties(config, { ...properties, 'consumer.max.partition.fetch.bytes': 1024 });
     const second = startWorker('transactions-2', config, env);
     workers.push(second);

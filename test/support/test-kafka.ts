@@ -27,6 +27,8 @@ export interface TestKafka {
   /** `127.0.0.1:PORT` of the broker's PLAINTEXT listener. */
   readonly bootstrapServers: string;
   readonly broker: KafkaBroker;
+  /** An admin client on the broker, for what a test does beyond the helpers (delete topics or records, topic configs). */
+  readonly admin: Admin;
   /** Creates topics (CreateTopics) and waits until their metadata shows every partition. */
   createTopics(topics: readonly TestTopic[]): Promise<void>;
   /** Adds partitions to a topic (CreatePartitions): `count` is the new total. */
@@ -37,9 +39,11 @@ export interface TestKafka {
   stop(): Promise<void>;
 }
 
-/** Starts a broker (see the module comment) and creates `topics` on it. */
-export async function startTestKafka(options: { readonly topics?: readonly TestTopic[] } = {}): Promise<TestKafka> {
-  const broker = await startKafkaBroker({ properties: { 'group.min.session.timeout.ms': '1000' } });
+/** Starts a broker (see the module comment; `brokerProperties` override its settings) and creates `topics` on it. */
+export async function startTestKafka(
+  options: { readonly topics?: readonly TestTopic[]; readonly brokerProperties?: Readonly<Record<string, string>> } = {},
+): Promise<TestKafka> {
+  const broker = await startKafkaBroker({ properties: { 'group.min.session.timeout.ms': '1000', ...options.brokerProperties } });
   const bootstrapServers = broker.bootstrap;
   const client = { clientId: 'test-kafka', bootstrapBrokers: [bootstrapServers], retries: 5, retryDelay: 200 };
   const admin = new Admin(client);
@@ -68,6 +72,7 @@ export async function startTestKafka(options: { readonly topics?: readonly TestT
   const kafka: TestKafka = {
     bootstrapServers,
     broker,
+    admin,
     async createTopics(topics) {
       if (topics.length === 0) return;
       for (const topic of topics) await admin.createTopics({ topics: [topic.name], partitions: topic.partitions, replicas: 1 });
