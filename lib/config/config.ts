@@ -322,15 +322,18 @@ function crossCheck(env: Environment, read: SettingsReader): void {
   for (const problem of layoutProblems(layoutOf(env))) read.add(problem.slice(0, problem.indexOf(':')), problem);
 }
 
-function layoutOf(env: {
-  SINK_PARTITIONER: PartitionerName;
-  SINK_PATH_FORMAT?: string | undefined;
-  SINK_PARTITION_DURATION_MS?: number | undefined;
-  SINK_TIMESTAMP_EXTRACTOR: TimestampExtractor;
-  SINK_TIMESTAMP_FIELD?: string | undefined;
-  SINK_TIMEZONE: string;
-  SINK_PARTITION_FIELD?: string | undefined;
-}): LayoutSettings {
+function layoutOf(
+  env: Pick<
+    Environment,
+    | 'SINK_PARTITIONER'
+    | 'SINK_PATH_FORMAT'
+    | 'SINK_PARTITION_DURATION_MS'
+    | 'SINK_TIMESTAMP_EXTRACTOR'
+    | 'SINK_TIMESTAMP_FIELD'
+    | 'SINK_TIMEZONE'
+    | 'SINK_PARTITION_FIELD'
+  >,
+): LayoutSettings {
   return {
     partitioner: env.SINK_PARTITIONER,
     pathFormat: env.SINK_PATH_FORMAT,
