@@ -1,10 +1,10 @@
 /**
- * The README's standalone quick start, step by step: `npm run kafka` (local/kafka.ts, a real
+ * The standalone quick start (docs/standalone.md), step by step: `npm run kafka` (local/kafka.ts, a real
  * broker), `npm run kafka:produce` (local/produce.ts), the worker through the real CLI
  * (`bin/msk-s3-sink.mjs standalone`) on a verbatim copy of examples/quickstart.properties, a
  * SIGKILL, more records, a restart, `status --bootstrap-servers`, SIGTERM, `verify --read`; then
  * S3 read back record by record. The one stand-in: the S3 emulator is started in-process (the
- * README starts the same emulator from an inline script that writes under the checkout).
+ * page starts the same emulator from an inline script that writes under the checkout).
  *
  * It also checks what the worker says while it joins the group: "Joining" and "Joined" with the
  * assignment, the stale lock it takes over, and the wait for the killed worker's member.
@@ -26,7 +26,7 @@ const TOPIC = 'orders';
 const GROUP = 'orders-s3-sink';
 const PARTITIONS = [0, 1, 2, 3];
 
-/** The quick start's commands, as the README has them (checked below against the README). */
+/** The quick start's commands, as docs/standalone.md has them (checked below against the page). */
 const COMMANDS = [
   'npm run kafka',
   'mkdir -p quickstart && cp examples/quickstart.properties quickstart/worker.properties',
@@ -86,7 +86,7 @@ afterAll(async () => {
   for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
   await Promise.all(workers.map((w) => w.exited));
   if (kafka && kafka.exitCode === null) {
-    // Ctrl-C, as the README says: the broker stops and its files go.
+    // Ctrl-C, as the quick start says: the broker stops and its files go.
     const exited = once(kafka, 'exit');
     kafka.kill('SIGINT');
     await exited;
@@ -95,9 +95,9 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
-describe('the README standalone quick start', () => {
+describe('the standalone quick start (docs/standalone.md)', () => {
   it('has the commands this test runs, in this order', () => {
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const readme = readFileSync(join(ROOT, 'docs', 'standalone.md'), 'utf8');
     const section = readme.slice(readme.indexOf('**Quick start**'), readme.indexOf('**Keys**'));
     const lines = [...section.matchAll(/```sh\n([\s\S]*?)```/g)]
       .flatMap((block) => block[1]!.split('\n'))
@@ -111,7 +111,7 @@ describe('the README standalone quick start', () => {
       from = at + 1;
       return false;
     });
-    expect(missing, `README quick start lines:\n${lines.join('\n')}`).toEqual([]);
+    expect(missing, `docs/standalone.md quick start lines:\n${lines.join('\n')}`).toEqual([]);
   });
 
   it('produce, run, SIGKILL, produce, restart, status, SIGTERM, verify: every record in S3 exactly once', async () => {
