@@ -1,7 +1,8 @@
 /**
  * The documentation names only what the repository has: every repository path that README.md and
  * docs/*.md put in backticks, in a fenced block or in a link exists (a glob must match at least one
- * file), and every `npm run X`, `npm start` and `npm test` they name is a script in package.json.
+ * file), every link to a heading (`page.md#heading`, `#heading`) finds it, and every `npm run X`,
+ * `npm start` and `npm test` they name is a script in package.json.
  * Files move while the code is reorganised; a failure names the page, the line and the missing
  * path, so whoever moved the file can fix the reference.
  */
@@ -72,8 +73,8 @@ function referencesOf(markdown: string): Reference[] {
       }
       for (const match of part.matchAll(/\]\(([^)\s]+)\)/g)) {
         const target = match[1]!;
-        if (/^[a-z][a-z0-9+.-]*:/i.test(target) || target.startsWith('#')) continue;
-        found.push({ line, kind: 'link', target: target.replace(/#.*$/, '') });
+        if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue;
+        found.push({ line, kind: 'link', target });
       }
     });
   });
@@ -86,6 +87,28 @@ function trimPath(path: string): string {
   return path.replace(/[.,:;+]+$/, '');
 }
 
+/**
+ * The anchors of a page's headings as GitHub makes them: lower case, punctuation dropped, each
+ * space a hyphen, `-1`, `-2`, … for repeats. Lines inside fenced blocks are not headings.
+ */
+function anchorsOf(markdown: string): Set<string> {
+  const anchors = new Set<string>();
+  let fenced = false;
+  for (const text of markdown.split('\n')) {
+    if (/^\s*(```|~~~)/.test(text)) fenced = !fenced;
+    const heading = fenced ? null : /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(text);
+    if (!heading) continue;
+    const slug = heading[1]!
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
+    let anchor = slug;
+    for (let n = 1; anchors.has(anchor); n++) anchor = `${slug}-${n}`;
+    anchors.add(anchor);
+  }
+  return anchors;
+}
+
 /** Whether a repository path (relative to the root, maybe a glob) names something that exists. */
 function existsInRepository(path: string): boolean {
   if (path.includes('*')) return globSync(path, { cwd: ROOT }).length > 0;
@@ -93,15 +116,25 @@ function existsInRepository(path: string): boolean {
 }
 
 /** The problems of one page: `page:line: what is missing`. */
-function problemsOf(page: string, markdown: string, scripts: Readonly<Record<string, string>>): string[] {
+function problemsOf(
+  page: string,
+  markdown: string,
+  scripts: Readonly<Record<string, string>>,
+  read: (path: string) => string = (path) => readFileSync(join(ROOT, path), 'utf8'),
+): string[] {
   const problems: string[] = [];
   for (const ref of referencesOf(markdown)) {
     const where = `${page}:${ref.line}`;
     if (ref.kind === 'script') {
       if (!(ref.target in scripts)) problems.push(`${where}: npm script "${ref.target}" is not in package.json scripts`);
     } else if (ref.kind === 'link') {
-      const path = normalize(relative(ROOT, join(ROOT, dirname(page), ref.target)));
-      if (path.startsWith('..') || !existsInRepository(path)) problems.push(`${where}: link target ${ref.target} (${path}) does not exist`);
+      const [file = '', anchor] = ref.target.split('#');
+      const path = file === '' ? page : normalize(relative(ROOT, join(ROOT, dirname(page), file)));
+      if (path.startsWith('..') || (path !== page && !existsInRepository(path))) {
+        problems.push(`${where}: link target ${ref.target} (${path}) does not exist`);
+      } else if (anchor !== undefined && path.endsWith('.md') && !anchorsOf(path === page ? markdown : read(path)).has(anchor)) {
+        problems.push(`${where}: link target ${ref.target}: ${path} has no heading with the anchor #${anchor}`);
+      }
     } else if (!existsInRepository(ref.target)) {
       problems.push(`${where}: ${ref.target} does not exist in the repository`);
     }
@@ -120,21 +153,30 @@ const PAGES = [
 describe('references in the documentation', () => {
   it('finds paths, links and scripts, and reports each missing one with its page and line', () => {
     const markdown = [
-      'The sink is in `lib/sink/` and its `lib/no-such-file.ts`; see [the protocol](protocol.md) and',
-      '[gone](missing.md#part), or [AWS](https://aws.amazon.com/) and [above](#top).',
+      '# Top',
+      'The sink is in `lib/sink/` and its `lib/no-such-file.ts`; see [the protocol](protocol.md#pieces) and',
+      '[gone](missing.md#part), or [AWS](https://aws.amazon.com/) and [above](#top), [below](#nowhere).',
       '```sh',
       'npm run no-such-script -- --help   # ./local/none.ts',
       'npm start',
       '```',
       'A span that wraps: `npm run',
-      'build` and `test/unit/*.test.ts`, `test/unit/*.nothing.ts`.',
+      'build` and `test/unit/*.test.ts`, `test/unit/*.nothing.ts`; [steps](protocol.md#no-such-step).',
+      '```sh',
+      '# not a heading',
+      '```',
+      '[not a heading](#not-a-heading)',
     ].join('\n');
-    expect(problemsOf('docs/example.md', markdown, { start: 'x', build: 'y' })).toEqual([
-      'docs/example.md:1: lib/no-such-file.ts does not exist in the repository',
-      'docs/example.md:2: link target missing.md (docs/missing.md) does not exist',
-      'docs/example.md:4: local/none.ts does not exist in the repository',
-      'docs/example.md:4: npm script "no-such-script" is not in package.json scripts',
-      'docs/example.md:8: test/unit/*.nothing.ts does not exist in the repository',
+    const read = (path: string) => (path === 'docs/protocol.md' ? '# The protocol\n\n## Pieces\n' : '');
+    expect(problemsOf('docs/example.md', markdown, { start: 'x', build: 'y' }, read)).toEqual([
+      'docs/example.md:2: lib/no-such-file.ts does not exist in the repository',
+      'docs/example.md:3: link target missing.md#part (docs/missing.md) does not exist',
+      'docs/example.md:3: link target #nowhere: docs/example.md has no heading with the anchor #nowhere',
+      'docs/example.md:5: local/none.ts does not exist in the repository',
+      'docs/example.md:5: npm script "no-such-script" is not in package.json scripts',
+      'docs/example.md:9: test/unit/*.nothing.ts does not exist in the repository',
+      'docs/example.md:9: link target protocol.md#no-such-step: docs/protocol.md has no heading with the anchor #no-such-step',
+      'docs/example.md:13: link target #not-a-heading: docs/example.md has no heading with the anchor #not-a-heading',
     ]);
   });
 
