@@ -1,7 +1,7 @@
 /**
  * Conformance: what the adapters rely on from S3 and DynamoDB, written once and run against the
  * project's S3 emulator with DynamoDB Local, and against moto's server (`moto[server]` from PyPI,
- * S3 and DynamoDB written by others; see local/emulators/moto-server.ts). The whole suite trusts
+ * S3 and DynamoDB written by others; see testkit/emulators/moto-server.ts). The whole suite trusts
  * the project's emulator; this checks it against code nobody here wrote.
  *
  * Where the two differ, the case pins each one's actual behaviour (`expected[target]`) and says
@@ -30,9 +30,9 @@ import { LedgerConflictError, ObjectExistsError } from '../../lib/core/errors.ts
 import { LedgerAdmin } from '../../lib/aws/dynamodb-ledger-admin.ts';
 import { S3ManifestStateStore } from '../../lib/aws/manifest-state-s3.ts';
 import { S3Inventory } from '../../lib/aws/s3-inventory.ts';
-import { createLedgerTable, localDynamoDbClient, localS3Client } from '../../local/emulators/clients.ts';
-import { startMotoServer } from '../../local/emulators/moto-server.ts';
-import { PrerequisiteError } from '../../local/emulators/prerequisites.ts';
+import { createLedgerTable, localDynamoDbClient, localS3Client } from '../../testkit/emulators/clients.ts';
+import { startMotoServer } from '../../testkit/emulators/moto-server.ts';
+import { PrerequisiteError } from '../../testkit/emulators/prerequisites.ts';
 import { createTestLedgerTable, startS3ForTest, uniqueName } from '../support/emulators.ts';
 import { AT, commit, ledgerContract } from '../support/ledger-contract.ts';
 
