@@ -12,6 +12,11 @@
  *
  * Not implemented (answered 501 NotImplemented): multipart uploads, CopyObject, versioning,
  * tagging, ACLs and policies, ListObjects (v1), presigned-URL expiry, SSE-C/KMS, object lock.
+ *
+ * This file holds the server, its counters and fault hook; the rest is in `./s3/`: `request.ts`
+ * (parsing, bodies, aws-chunked), `routing.ts` (operation and handler), `buckets.ts`,
+ * `objects.ts` (Put/Get/Head, conditional writes, DeleteObjects), `listing.ts` (ListObjectsV2),
+ * `checksums.ts`, `replies.ts` (XML replies and errors), `store.ts` (memory and disk), `model.ts`.
  */
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';

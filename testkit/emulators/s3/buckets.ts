@@ -3,6 +3,7 @@ import { iso, type Reply, S3Error, XMLNS, xml, xmlReply } from './replies.ts';
 import { type RequestContext, readBody } from './request.ts';
 import type { Store } from './store.ts';
 
+/** ListBuckets: every bucket, by name. */
 export function listBuckets(store: Store): Reply {
   const buckets = [...store.buckets.values()]
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
@@ -14,6 +15,7 @@ export function listBuckets(store: Store): Reply {
   );
 }
 
+/** CreateBucket: S3's naming rules; 409 BucketAlreadyOwnedByYou for a bucket that exists. */
 export async function createBucket(store: Store, ctx: RequestContext): Promise<Reply> {
   await readBody(ctx);
   const name = ctx.bucket;

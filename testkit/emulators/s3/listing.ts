@@ -4,6 +4,7 @@ import { iso, type Reply, S3Error, XMLNS, xml, xmlReply } from './replies.ts';
 import type { RequestContext } from './request.ts';
 import type { Store } from './store.ts';
 
+/** ListObjectsV2 in binary key order; the continuation token is the last entry returned (keys and common prefixes alike). */
 export function listObjectsV2(store: Store, ctx: RequestContext): Reply {
   const bucket = store.bucket(ctx.bucket);
   const q = ctx.query;

@@ -14,6 +14,7 @@ export type S3Operation =
   | 'DeleteObject'
   | 'Unsupported';
 
+/** An object as the emulator keeps it: the body and what S3 returns about it. */
 export interface StoredObject {
   readonly key: string;
   readonly body: Buffer;
@@ -33,6 +34,7 @@ export interface StoredObject {
   readonly checksum?: { readonly algorithm: ChecksumAlgorithm; readonly value: string };
 }
 
+/** A bucket: its objects and the conditional uploads in flight on its keys. */
 export interface Bucket {
   readonly name: string;
   readonly createdAt: number;
@@ -43,13 +45,18 @@ export interface Bucket {
   readonly inFlight: Map<string, Set<InFlightPut>>;
 }
 
+/** A conditional PutObject whose body is still arriving. */
 export interface InFlightPut {
   /** Another write committed on the key while this one was uploading. */
   conflicted: boolean;
 }
 
+/** The flexible checksums S3 accepts (`x-amz-checksum-<algorithm>`). */
 export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';
+/** Every `ChecksumAlgorithm`, in the order a request's headers are searched. */
 export const CHECKSUM_ALGORITHMS: readonly ChecksumAlgorithm[] = ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'];
 
+/** S3's longest key, in UTF-8 bytes (KeyTooLongError beyond). */
 export const MAX_KEY_BYTES = 1024;
+/** S3's limit on user metadata, names and values in UTF-8 bytes (MetadataTooLarge beyond). */
 export const MAX_METADATA_BYTES = 2048;

@@ -7,6 +7,7 @@ import { httpDate, type Reply, S3Error, unxml, XMLNS, xml, xmlReply } from './re
 import { header, type RequestContext, readPutBody } from './request.ts';
 import type { Store } from './store.ts';
 
+/** PutObject: verifies checksums, applies `If-None-Match: *` and `If-Match` atomically, and answers 409 to a conditional upload overtaken meanwhile. */
 export async function putObject(store: Store, ctx: RequestContext): Promise<Reply> {
   const { req, key: maybeKey } = ctx;
   const key = maybeKey ?? '';
@@ -121,6 +122,7 @@ function userMetadata(h: IncomingMessage['headers']): Record<string, string> {
   return metadata;
 }
 
+/** GetObject and HeadObject (`head`): conditions, single byte ranges, and the stored checksum with `x-amz-checksum-mode: ENABLED`. */
 export function getObject(store: Store, ctx: RequestContext, head: boolean): Reply {
   const bucket = store.bucket(ctx.bucket);
   const key = ctx.key ?? '';
@@ -201,6 +203,7 @@ function parseRange(value: string | undefined, size: number): [number, number] |
   return [start, end];
 }
 
+/** DeleteObjects: deletes each key (a missing one is not an error); Quiet lists none as Deleted. */
 export async function deleteObjects(store: Store, ctx: RequestContext): Promise<Reply> {
   store.bucket(ctx.bucket);
   const { body, trailers } = await readPutBody(ctx);
@@ -219,7 +222,7 @@ export async function deleteObjects(store: Store, ctx: RequestContext): Promise<
   return xmlReply(200, `<DeleteResult xmlns="${XMLNS}">${items}</DeleteResult>`);
 }
 
-export function etagMatches(condition: string, etag: string): boolean {
+function etagMatches(condition: string, etag: string): boolean {
   const norm = (s: string): string => s.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
   return condition.split(',').some((c) => c.trim() === '*' || norm(c) === norm(etag));
 }

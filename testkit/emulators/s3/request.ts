@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { S3Error } from './replies.ts';
 
+/** One request, parsed: method, bucket, key, query and whether its body has been read. */
 export interface RequestContext {
   readonly req: IncomingMessage;
   readonly method: string;
@@ -14,6 +15,7 @@ export interface RequestContext {
   bodyConsumed: boolean;
 }
 
+/** Parses a path-style request (`/bucket/key?query`); 400 InvalidURI when it cannot be decoded. */
 export function parseRequest(req: IncomingMessage, method: string): RequestContext {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
@@ -35,6 +37,7 @@ export function parseRequest(req: IncomingMessage, method: string): RequestConte
   return { req, method, bucket, key, query, resource, bodyConsumed: false };
 }
 
+/** Reads the whole request body and marks it consumed. */
 export async function readBody(ctx: RequestContext): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of ctx.req) chunks.push(chunk as Buffer);
@@ -42,6 +45,7 @@ export async function readBody(ctx: RequestContext): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** Reads and discards what is left of a request's body, so that the connection can be reused. */
 export async function drain(req: IncomingMessage): Promise<void> {
   if (req.readableEnded || req.destroyed) return;
   try {
@@ -53,6 +57,7 @@ export async function drain(req: IncomingMessage): Promise<void> {
   }
 }
 
+/** A header's value, repeated values joined by commas. */
 export function header(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(',') : value;
 }

@@ -7,6 +7,7 @@ import { type Reply, S3Error } from './replies.ts';
 import type { RequestContext } from './request.ts';
 import type { Store } from './store.ts';
 
+/** The S3 operation a request names; `Unsupported` for what the emulator does not implement. */
 export function operationOf(ctx: RequestContext): S3Operation {
   const { method, bucket, key, query } = ctx;
   const unsupported = ['uploads', 'uploadId', 'tagging', 'acl', 'policy', 'versioning', 'versions', 'lifecycle', 'cors'];
@@ -42,6 +43,7 @@ export function operationOf(ctx: RequestContext): S3Operation {
   }
 }
 
+/** Runs `operation`'s handler; `Unsupported` answers 501 NotImplemented (405 for a method S3 has no use for). */
 export async function dispatch(store: Store, ctx: RequestContext, operation: S3Operation): Promise<Reply> {
   switch (operation) {
     case 'ListBuckets':

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Bucket, StoredObject } from './model.ts';
 import { S3Error } from './replies.ts';
 
+/** Buckets and objects in memory, optionally mirrored on disk (`dataDir`) and reloaded on start. */
 export class Store {
   readonly buckets = new Map<string, Bucket>();
   /** Disk writes per bucket/key, chained so that they land in commit order. */
