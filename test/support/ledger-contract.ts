@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { LedgerConflictError } from '../../lib/core/errors.ts';
 import type { LedgerEntry, OffsetLedger, SkippedRange } from '../../lib/core/ports.ts';
-import type { LedgerAdminPort, LedgerReset } from '../../lib/ledger/admin.ts';
+import type { LedgerAdminPort, LedgerPrune, LedgerReset } from '../../lib/ledger/admin.ts';
 
 /** What an implementation offers beyond the port; the cases that need one run only where it is declared. */
 export const LedgerCapability = {
@@ -214,5 +214,42 @@ function adminCases(impl: LedgerImplementation): void {
     });
     expect(entry).toMatchObject({ generation: 1, committedOffset: -1 });
     expect(entry).not.toHaveProperty('topicId');
+  });
+
+  it('a reset expecting no entry creates one where there is none and loses where there is one; list sorts and filters', async () => {
+    const opened = await impl.open();
+    await opened.ledger.advance(undefined, commit(5, { partition: 1 }));
+    await opened.ledger.advance(undefined, commit(5, { topic: 'audit.v1', partition: 0 }));
+    await opened.withAdmin!(async (admin) => {
+      await expect(admin.reset('orders.v1', 1, undefined, resetOf('taken', -1, 1, 0))).rejects.toThrow(LedgerConflictError);
+      expect(await admin.get('orders.v1', 0)).toBeUndefined();
+      await admin.reset('orders.v1', 0, undefined, resetOf('new', -1, 1, 0));
+      expect(await admin.get('orders.v1', 0)).toMatchObject({ generation: 1, committedOffset: 0, resets: [{ id: 'new' }] });
+      expect((await admin.list()).map((e) => `${e.topic}-${e.partition}`)).toEqual(['audit.v1-0', 'orders.v1-0', 'orders.v1-1']);
+      expect((await admin.list({ topic: 'audit.v1' })).map((e) => e.partition)).toEqual([0]);
+    });
+  });
+
+  it('recordPrune appends to the prune history and leaves the rest; a partition with no entry has nothing to prune', async () => {
+    const opened = await impl.open();
+    await opened.ledger.advance(undefined, commit(9));
+    const prune = (id: string): LedgerPrune => ({
+      id,
+      at: AT,
+      by: 'test',
+      reason: 'contract',
+      generations: [0],
+      fromOffset: 0,
+      toOffset: 4,
+      objects: 2,
+      bytes: 100,
+    });
+    await opened.withAdmin!(async (admin) => {
+      await admin.recordPrune('orders.v1', 2, prune('p1'));
+      await admin.recordPrune('orders.v1', 2, prune('p2'));
+      expect(await admin.get('orders.v1', 2)).toMatchObject({ ...commit(9), prunes: [prune('p1'), prune('p2')] });
+      await expect(admin.recordPrune('orders.v1', 8, prune('p3'))).rejects.toThrow(LedgerConflictError);
+      expect(await admin.get('orders.v1', 8)).toBeUndefined();
+    });
   });
 }
