@@ -14,8 +14,8 @@
  *   boundaries, invoked at the same time (two pollers around a rebalance).
  * - Redelivery with other boundaries: a retried batch gets a random smaller size.
  */
-import type { DynamoFault, DynamoFaultHook } from './emulators/fault-proxy.ts';
-import type { S3Fault, S3FaultHook } from './emulators/s3-emulator.ts';
+import type { DynamoFault, DynamoFaultHook } from '../testkit/emulators/fault-proxy.ts';
+import type { S3Fault, S3FaultHook } from '../testkit/emulators/s3-emulator.ts';
 import { rng } from './stream.ts';
 
 /** Probabilities of each fault (per request for the services, per invocation for the rest). */

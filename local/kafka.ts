@@ -5,8 +5,8 @@
  * (`${XDG_CACHE_HOME:-~/.cache}/msk-s3-sink/`, or `$MSK_S3_SINK_CACHE_DIR`). A missing `java`
  * (or `mvn`, before that first fetch) fails in one line saying what to install.
  */
-import { KafkaBrokerStartError, startKafkaBroker } from './emulators/kafka-broker.ts';
-import { PrerequisiteError } from './emulators/prerequisites.ts';
+import { KafkaBrokerStartError, startKafkaBroker } from '../testkit/emulators/kafka-broker.ts';
+import { PrerequisiteError } from '../testkit/emulators/prerequisites.ts';
 
 const started = Date.now();
 let broker;

@@ -9,10 +9,10 @@
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { runCli } from '../lib/cli.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from './emulators/clients.ts';
-import { startDynamoDbLocal } from './emulators/dynamodb-local.ts';
-import { checkPrerequisites, PrerequisiteError } from './emulators/prerequisites.ts';
-import { startS3Emulator } from './emulators/s3-emulator.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../testkit/emulators/clients.ts';
+import { startDynamoDbLocal } from '../testkit/emulators/dynamodb-local.ts';
+import { checkPrerequisites, PrerequisiteError } from '../testkit/emulators/prerequisites.ts';
+import { startS3Emulator } from '../testkit/emulators/s3-emulator.ts';
 
 /** The names local mode uses (local/run.ts). */
 const BUCKET = 'msk-s3-sink-local';

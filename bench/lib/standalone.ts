@@ -1,5 +1,5 @@
 /**
- * The standalone worker's throughput on a real Kafka broker (local/emulators/kafka-broker.ts),
+ * The standalone worker's throughput on a real Kafka broker (testkit/emulators/kafka-broker.ts),
  * against a floor: the same client (`@platformatic/kafka`), with the worker's fetch sizes,
  * consuming the same topic and discarding what it reads.
  *
@@ -25,9 +25,9 @@ import { readStandaloneConfigFile } from '../../lib/config/worker-config.ts';
 import { FileOffsetLedger } from '../../lib/ledger/file-ledger.ts';
 import { createJsonLogger } from '../../lib/standalone/log.ts';
 import { StandaloneWorker } from '../../lib/standalone/worker.ts';
-import { localS3Client, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators/clients.ts';
-import { startKafkaBroker } from '../../local/emulators/kafka-broker.ts';
-import { startS3Emulator } from '../../local/emulators/s3-emulator.ts';
+import { localS3Client, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../testkit/emulators/clients.ts';
+import { startKafkaBroker } from '../../testkit/emulators/kafka-broker.ts';
+import { startS3Emulator } from '../../testkit/emulators/s3-emulator.ts';
 import { realisticEvent } from '../realistic-data.ts';
 import { median, round } from './stats.ts';
 

@@ -1,6 +1,6 @@
 /**
  * The Kafka admin adapter against a real Apache Kafka broker (KRaft, one node, started from
- * Maven Central's jars by local/emulators/kafka-broker.ts; fails — never skips — without java
+ * Maven Central's jars by testkit/emulators/kafka-broker.ts; fails — never skips — without java
  * or mvn). A broker without DescribeGroups, where only the commit's refusal protects a live
  * group, is the real broker with the client's list of its APIs stubbed (a real broker always
  * has DescribeGroups; this file needed librdkafka's mock cluster, and kcat, for it before).
@@ -19,7 +19,7 @@ import {
   type KafkaAdmin,
 } from '../../lib/kafka/kafka-admin.ts';
 import { SinkError } from '../../lib/core/errors.ts';
-import { startKafkaBroker, type KafkaBroker } from '../../local/emulators/kafka-broker.ts';
+import { startKafkaBroker, type KafkaBroker } from '../../testkit/emulators/kafka-broker.ts';
 
 const P = 4;
 

@@ -1,5 +1,5 @@
 /**
- * The real Apache Kafka broker the project starts (local/emulators/kafka-broker.ts): a KRaft
+ * The real Apache Kafka broker the project starts (testkit/emulators/kafka-broker.ts): a KRaft
  * single node from Maven Central's jars, run with Java 17+. The first run on a machine fetches
  * the jars (Maven) into the project's cache (~/.cache/msk-s3-sink/; the test setup does that up
  * front); it fails — never skips — without java or mvn.
@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaAdmin, type KafkaAdmin } from '../../lib/kafka/kafka-admin.ts';
-import { ensureKafkaJars, KAFKA_VERSION, startKafkaBroker, type KafkaBroker } from '../../local/emulators/kafka-broker.ts';
-import { PrerequisiteError } from '../../local/emulators/prerequisites.ts';
+import { ensureKafkaJars, KAFKA_VERSION, startKafkaBroker, type KafkaBroker } from '../../testkit/emulators/kafka-broker.ts';
+import { PrerequisiteError } from '../../testkit/emulators/prerequisites.ts';
 import { ROOT, runScript } from '../support/child.ts';
 
 const T0 = Date.UTC(2026, 0, 1);

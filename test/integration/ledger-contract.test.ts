@@ -1,51 +1,105 @@
 /**
- * The parts of the `OffsetLedger` contract the delivery path's edges rely on
- * (test/support/ledger-contract.ts), run against every implementation: in memory, DynamoDB Local,
- * and the standalone worker's file.
+ * The offset ledger contract (test/support/ledger-contract.ts) run against every implementation: in
+ * memory (what the unit tests use), DynamoDB Local (the run's, from the global setup), the
+ * standalone worker's file, and moto's DynamoDB (`moto[server]` from PyPI: a DynamoDB written by
+ * others, see testkit/emulators/moto-server.ts). Then what only the file ledger does.
  */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbOffsetLedger } from '../../lib/aws/dynamodb-ledger.ts';
 import { LedgerAdmin } from '../../lib/aws/dynamodb-ledger-admin.ts';
-import type { LedgerAdminPort, LedgerReset } from '../../lib/ledger/admin.ts';
 import { FileLedgerAdmin } from '../../lib/ledger/file-ledger-admin.ts';
-import type { OffsetLedger } from '../../lib/core/ports.ts';
 import { FileOffsetLedger } from '../../lib/ledger/file-ledger.ts';
-import { createTestLedgerTable } from '../support/emulators.ts';
-import { AT, commit, gap, ledgerContract } from '../support/ledger-contract.ts';
+import { createLedgerTable, localDynamoDbClient } from '../../testkit/emulators/clients.ts';
+import { type MotoServer, startMotoServer } from '../../testkit/emulators/moto-server.ts';
+import { createTestLedgerTable, uniqueName } from '../support/emulators.ts';
+import {
+  AT,
+  commit,
+  gap,
+  LedgerCapability,
+  type LedgerImplementation,
+  type LedgerUnderTest,
+  ledgerContract,
+} from '../support/ledger-contract.ts';
 import { MemoryLedger } from '../support/memory-ports.ts';
 
 const dirs: string[] = [];
 const files: FileOffsetLedger[] = [];
+const clients: DynamoDBClient[] = [];
+let moto: MotoServer | undefined;
+// One moto for the file; the global setup has installed it (a cold start on a loaded machine is slow).
+beforeAll(async () => {
+  moto = await startMotoServer();
+}, 300_000);
 afterAll(async () => {
   for (const file of files) await file.close();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  for (const client of clients) client.destroy();
+  await moto?.stop();
 });
 
-const implementations: Array<[string, () => Promise<OffsetLedger>]> = [
-  ['memory', async () => new MemoryLedger()],
-  [
-    'DynamoDB Local',
-    async () => {
+/** The DynamoDB ledger and its admin on a fresh table that `client` reaches. */
+function onTable(client: DynamoDBClient, tableName: string): LedgerUnderTest {
+  const admin = new LedgerAdmin({ client, tableName });
+  return { ledger: new DynamoDbOffsetLedger({ client, tableName }), withAdmin: (use) => use(admin) };
+}
+
+const implementations: readonly LedgerImplementation[] = [
+  // MemoryLedger's reset is a test helper, not the admin port.
+  { name: 'memory', capabilities: [], open: async () => ({ ledger: new MemoryLedger() }) },
+  {
+    name: 'DynamoDB Local',
+    capabilities: [LedgerCapability.admin],
+    async open() {
       const table = await createTestLedgerTable('contract');
-      return new DynamoDbOffsetLedger({ client: table.client, tableName: table.tableName });
+      clients.push(table.client);
+      return onTable(table.client, table.tableName);
     },
-  ],
-  [
-    'file',
-    async () => {
+  },
+  {
+    name: 'file',
+    capabilities: [LedgerCapability.admin],
+    async open() {
       const dir = mkdtempSync(join(tmpdir(), 'ledger-contract-'));
       dirs.push(dir);
-      const ledger = FileOffsetLedger.open(join(dir, 'offsets.json'));
+      const path = join(dir, 'offsets.json');
+      let ledger = FileOffsetLedger.open(path);
       files.push(ledger);
-      return ledger;
+      return {
+        get ledger() {
+          return ledger;
+        },
+        // The file's admin takes the lock the worker holds: the worker's ledger is closed first.
+        async withAdmin(use) {
+          await ledger.close();
+          try {
+            return await use(new FileLedgerAdmin(path));
+          } finally {
+            ledger = FileOffsetLedger.open(path);
+            files.push(ledger);
+          }
+        },
+      };
     },
-  ],
+  },
+  {
+    name: "moto's DynamoDB",
+    capabilities: [LedgerCapability.admin],
+    async open() {
+      const client = localDynamoDbClient(moto!.endpoint);
+      clients.push(client);
+      const tableName = uniqueName('contract');
+      await createLedgerTable(client, tableName);
+      return onTable(client, tableName);
+    },
+  },
 ];
 
-describe.each(implementations)('OffsetLedger contract: %s', (_name, open) => ledgerContract(open));
+for (const implementation of implementations) ledgerContract(implementation);
 
 describe('FileOffsetLedger keeps naming, skipped ranges and the topic id across a restart', () => {
   it('reads back what it wrote', async () => {
@@ -74,55 +128,5 @@ describe('FileOffsetLedger keeps naming, skipped ranges and the topic id across 
       writeFileSync(path, JSON.stringify({ format: 'msk-s3-sink-file-ledger', version: 1, entries: [{ ...commit(9), topicId }] }));
       expect(() => FileOffsetLedger.open(path)).toThrow(/offsets\.json: entries\[0\]\.topicId is malformed/);
     }
-  });
-});
-
-// A topic deleted and created again is refused by its id until an operator resets the partition:
-// the reset must clear the id, or the refusal could never be lifted.
-const admins: Array<[string, () => Promise<{ ledger: OffsetLedger; admin: LedgerAdminPort; done: () => Promise<void> }>]> = [
-  [
-    'DynamoDB Local',
-    async () => {
-      const table = await createTestLedgerTable('contract-reset');
-      return {
-        ledger: new DynamoDbOffsetLedger({ client: table.client, tableName: table.tableName }),
-        admin: new LedgerAdmin({ client: table.client, tableName: table.tableName }),
-        done: async () => undefined,
-      };
-    },
-  ],
-  [
-    'file',
-    async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'ledger-contract-'));
-      dirs.push(dir);
-      const path = join(dir, 'offsets.json');
-      const ledger = FileOffsetLedger.open(path);
-      files.push(ledger);
-      // The file's reset takes the lock the worker holds: the worker's ledger is closed first.
-      return { ledger, admin: new FileLedgerAdmin(path), done: () => ledger.close() };
-    },
-  ],
-];
-
-describe.each(admins)('A reset clears the topic id: %s', (_name, open) => {
-  it('starts the new generation with no topic id', async () => {
-    const { ledger, admin, done } = await open();
-    await ledger.advance(undefined, commit(9, { topicId: 'id-A' }));
-    await done();
-    const reset: LedgerReset = {
-      id: 'r1',
-      at: AT,
-      by: 'ops',
-      reason: 'topic re-created',
-      fromGeneration: 0,
-      fromOffset: 9,
-      toGeneration: 1,
-      toOffset: -1,
-    };
-    await admin.reset('orders.v1', 2, { generation: 0, committedOffset: 9 }, reset);
-    const entry = await admin.get('orders.v1', 2);
-    expect(entry).toMatchObject({ generation: 1, committedOffset: -1 });
-    expect(entry).not.toHaveProperty('topicId');
   });
 });

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbOffsetLedger } from '../../lib/aws/dynamodb-ledger.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators/clients.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../testkit/emulators/clients.ts';
 import { ROOT } from '../support/child.ts';
 import { createTestLedgerTable, type LedgerTableForTest } from '../support/emulators.ts';
 

@@ -1,5 +1,5 @@
 /**
- * What the tests, local mode and `npm run kafka` need from outside npm (local/emulators/
+ * What the tests, local mode and `npm run kafka` need from outside npm (testkit/emulators/
  * prerequisites.ts): with a PATH that lacks `java`, `mvn`, `python3` or pip, each fails in one
  * line that says what to install; where the cache of Kafka's jars and moto lives; and that the unit
  * tests need none of it.
@@ -12,7 +12,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, sta
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cacheRoot, checkPrerequisites, fillCacheOnce, javaMajor, PrerequisiteError } from '../../local/emulators/prerequisites.ts';
+import { cacheRoot, checkPrerequisites, fillCacheOnce, javaMajor, PrerequisiteError } from '../../testkit/emulators/prerequisites.ts';
 import { ROOT, runScript } from '../support/child.ts';
 import { prepareTestMachine } from '../support/global-setup.ts';
 

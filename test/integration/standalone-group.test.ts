@@ -1,5 +1,5 @@
 /**
- * Standalone workers on a real Apache Kafka broker (local/emulators/kafka-broker.ts), with the
+ * Standalone workers on a real Apache Kafka broker (testkit/emulators/kafka-broker.ts), with the
  * S3 emulator and DynamoDB Local:
  *  - three workers (real CLI processes) in one group, cooperative-sticky assignment; records
  *    produced while they run; one SIGKILLed mid-stream; the two others take its partitions once
@@ -22,8 +22,8 @@ import { readStandaloneConfigFile } from '../../lib/config/worker-config.ts';
 import { FileOffsetLedger } from '../../lib/ledger/file-ledger.ts';
 import { createJsonLogger } from '../../lib/standalone/log.ts';
 import { StandaloneWorker } from '../../lib/standalone/worker.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators/clients.ts';
-import { startKafkaBroker, type KafkaBroker } from '../../local/emulators/kafka-broker.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../testkit/emulators/clients.ts';
+import { startKafkaBroker, type KafkaBroker } from '../../testkit/emulators/kafka-broker.ts';
 import { emulatorEnv, startWorker, testWorkerProperties, writeProperties, type WorkerProcess } from '../fixtures/standalone/harness.ts';
 import { createTestLedgerTable, startS3ForTest, type S3ForTest } from '../support/emulators.ts';
 import { type LogRecord, recordId } from '../support/kafka-sim.ts';

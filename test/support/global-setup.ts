@@ -13,10 +13,10 @@
  * and `chaos` projects declare this setup (vitest.config.ts); when both run, they share one start.
  */
 import type { TestProject } from 'vitest/node';
-import { startDynamoDbLocal } from '../../local/emulators/dynamodb-local.ts';
-import { ensureKafkaJars, kafkaCacheDir, KAFKA_VERSION } from '../../local/emulators/kafka-broker.ts';
-import { ensureMoto, motoCacheDir } from '../../local/emulators/moto-server.ts';
-import { cacheComplete, cacheRoot, checkPrerequisites, PrerequisiteError } from '../../local/emulators/prerequisites.ts';
+import { startDynamoDbLocal } from '../../testkit/emulators/dynamodb-local.ts';
+import { ensureKafkaJars, kafkaCacheDir, KAFKA_VERSION } from '../../testkit/emulators/kafka-broker.ts';
+import { ensureMoto, motoCacheDir } from '../../testkit/emulators/moto-server.ts';
+import { cacheComplete, cacheRoot, checkPrerequisites, PrerequisiteError } from '../../testkit/emulators/prerequisites.ts';
 
 declare module 'vitest' {
   interface ProvidedContext {

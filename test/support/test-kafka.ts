@@ -8,7 +8,7 @@
  * workers' 3 s test sessions are accepted: a SIGKILLed member then leaves the group in 3 s, not 45.
  */
 import { Admin, Producer, stringSerializers } from '@platformatic/kafka';
-import { startKafkaBroker, type KafkaBroker } from '../../local/emulators/kafka-broker.ts';
+import { startKafkaBroker, type KafkaBroker } from '../../testkit/emulators/kafka-broker.ts';
 
 export interface TestTopic {
   readonly name: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { randomClusterId } from '../../local/emulators/kafka-broker.ts';
+import { randomClusterId } from '../../testkit/emulators/kafka-broker.ts';
 
 describe('randomClusterId', () => {
   it('never starts with "-", which the storage tool would read as an option', () => {

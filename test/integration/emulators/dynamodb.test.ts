@@ -12,8 +12,8 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { localDynamoDbClient } from '../../../local/emulators/clients.ts';
-import { startFaultProxy, type DynamoFault, type DynamoFaultHook, type FaultProxy } from '../../../local/emulators/fault-proxy.ts';
+import { localDynamoDbClient } from '../../../testkit/emulators/clients.ts';
+import { startFaultProxy, type DynamoFault, type DynamoFaultHook, type FaultProxy } from '../../../testkit/emulators/fault-proxy.ts';
 import { createTestLedgerTable, type LedgerTableForTest } from '../../support/emulators.ts';
 
 async function caught(p: Promise<unknown>): Promise<DynamoDBServiceException> {

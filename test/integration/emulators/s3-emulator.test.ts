@@ -22,8 +22,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { localS3Client } from '../../../local/emulators/clients.ts';
-import { decodeAwsChunked, startS3Emulator } from '../../../local/emulators/s3-emulator.ts';
+import { localS3Client } from '../../../testkit/emulators/clients.ts';
+import { decodeAwsChunked, startS3Emulator } from '../../../testkit/emulators/s3-emulator.ts';
 import { startS3ForTest, type S3ForTest } from '../../support/emulators.ts';
 
 let s3: S3ForTest;

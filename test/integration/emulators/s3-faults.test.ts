@@ -14,8 +14,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localS3Client } from '../../../local/emulators/clients.ts';
-import { startS3Emulator, type S3Fault, type S3FaultHook } from '../../../local/emulators/s3-emulator.ts';
+import { localS3Client } from '../../../testkit/emulators/clients.ts';
+import { startS3Emulator, type S3Fault, type S3FaultHook } from '../../../testkit/emulators/s3-emulator.ts';
 import { startS3ForTest, type S3ForTest } from '../../support/emulators.ts';
 
 async function caught(p: Promise<unknown>): Promise<S3ServiceException> {
