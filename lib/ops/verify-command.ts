@@ -2,8 +2,14 @@
 import { catalog, type CatalogedObject } from '../manifest/catalog.ts';
 import type { Context } from './cli-context.ts';
 import { table } from './cli-output.ts';
+import { clusterTopicIds } from './topic-ids.ts';
 import { reconcile } from './verify.ts';
 
+/**
+ * Reconciles S3 with the ledger (see `reconcile`) and prints the partitions, the findings and a
+ * verdict; exit 1 on any error (with --strict: any warning). With --bootstrap-servers it also
+ * reports partitions whose topic was deleted and created again.
+ */
 export async function verify(context: Context): Promise<number> {
   const started = context.io.now();
   const progress = context.progress('verify');
@@ -14,14 +20,18 @@ export async function verify(context: Context): Promise<number> {
   ]);
   progress.end();
   const unreadable = context.values.read ? await readBack(context, objects) : [];
+  const selected = entries.filter((e) => context.partitions === undefined || context.partitions.includes(e.partition));
+  // Only the cluster can tell a re-created topic: the ledger and S3 agree with each other.
+  const kafka = context.kafka;
   const report = reconcile({
-    entries: entries.filter((e) => context.partitions === undefined || context.partitions.includes(e.partition)),
+    entries: selected,
     objects: objects.map((o) =>
       unreadable.some((u) => u.key === o.key)
         ? { ...o, descriptor: undefined, problem: unreadable.find((u) => u.key === o.key)!.problem }
         : o,
     ),
     deadLetters,
+    ...(kafka ? { clusterTopicIds: await clusterTopicIds(kafka, selected) } : {}),
   });
   const seconds = (context.io.now() - started) / 1000;
   context.print({ ...report, objectsScanned: objects.length, seconds }, () => {
