@@ -14,6 +14,7 @@ export class UsageError extends SinkError {
   }
 }
 
+/** The text of `msk-s3-sink --help`. */
 export const USAGE = `Usage: msk-s3-sink <command> [options]
 
 Commands:
@@ -68,6 +69,7 @@ Safety:    --dry-run (show exactly what would change), --force (reset while invo
 Output:    --json (for scripts), --read (verify: read every object too), --strict
 `;
 
+/** Every flag the operations commands know, for `parseArgs` (strict: any other is a usage error). */
 export const OPTIONS = {
   config: { type: 'string' },
   bucket: { type: 'string' },
@@ -106,6 +108,7 @@ export const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/** The parsed flags. */
 export type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
 
 /**
@@ -128,10 +131,12 @@ export function parseErrorMessage(error: unknown): string {
   return e.message;
 }
 
+/** A key prefix as the layout needs it: empty, or ending in `/`. */
 export function withSlash(prefix: string): string {
   return prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
 }
 
+/** The value of option `name` as a non-negative safe integer; a usage error otherwise. */
 export function nonNegative(name: string, text: string): number {
   const value = Number(text);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(value))
@@ -139,6 +144,7 @@ export function nonNegative(name: string, text: string): number {
   return value;
 }
 
+/** The value of option `name` as epoch milliseconds, from an ISO-8601 time or epoch milliseconds; a usage error otherwise. */
 export function timestamp(name: string, text: string): number {
   const value = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
   if (!Number.isFinite(value)) throw new UsageError(`${name} must be an ISO-8601 time or epoch milliseconds, not ${JSON.stringify(text)}`);

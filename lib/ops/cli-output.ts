@@ -1,5 +1,6 @@
 /** The operations command line's text rendering: tables, ages, sizes, and errors in an operator's words. */
 
+/** An error as the operator reads it: permission, not-found and credential errors of the SDKs named for what they mean. */
 export function describe(error: unknown): string {
   const e = error as Error & { $metadata?: { httpStatusCode?: number }; Code?: string };
   if (e.name === 'AccessDeniedException' || e.name === 'AccessDenied' || e.$metadata?.httpStatusCode === 403) {
@@ -25,6 +26,7 @@ export function table(header: readonly string[], rows: ReadonlyArray<readonly un
     .join('\n')}\n`;
 }
 
+/** A duration in seconds, shortest first: `90s`, `45m`, `5h`, `3d`. */
 export function age(seconds: number): string {
   if (seconds < 120) return `${seconds}s`;
   if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
@@ -32,6 +34,7 @@ export function age(seconds: number): string {
   return `${Math.round(seconds / 86_400)}d`;
 }
 
+/** A size in bytes in binary units: `512 B`, `1.5 KiB`, … */
 export function bytes(count: number): string {
   if (count < 1024) return `${count} B`;
   if (count < 1024 ** 2) return `${(count / 1024).toFixed(1)} KiB`;

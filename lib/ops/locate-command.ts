@@ -4,6 +4,7 @@ import type { Context } from './cli-context.ts';
 import { nonNegative, timestamp, UsageError } from './cli-options.ts';
 import { locateOffset, locateTimestamp } from './locate.ts';
 
+/** Prints the object that holds --offset (or the first record at or after --timestamp) of one partition; exit 1 when none does. */
 export async function locate(context: Context): Promise<number> {
   const topic = context.requireTopic();
   const partition = context.partitions?.[0];

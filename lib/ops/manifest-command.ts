@@ -5,6 +5,7 @@ import { manifestLayoutProblem, writeDueManifests } from '../manifest/manifest.t
 import type { Context } from './cli-context.ts';
 import { nonNegative } from './cli-options.ts';
 
+/** Writes the due `_manifest.json` of --topic (see `writeDueManifests`) and prints what was written and what still waits. */
 export async function manifest(context: Context): Promise<number> {
   const topic = context.requireTopic();
   const layout = context.layout;

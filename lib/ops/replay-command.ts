@@ -5,6 +5,7 @@ import { nonNegative, UsageError } from './cli-options.ts';
 import { newGroupAccessCheck, replayInPlace, replayWithNewGroup } from './replay.ts';
 import { printPlan } from './reset-command.ts';
 
+/** Runs a whole replay of a Lambda event source mapping (see replay.ts) and prints its plan. */
 export async function replay(context: Context): Promise<number> {
   if (context.usesLedgerFile) {
     throw new UsageError(

@@ -8,6 +8,10 @@ import { table } from './cli-output.ts';
 import { assertReadsTopic, invocationsDrained, resolveTarget } from './replay.ts';
 import { applyReset, planReset, type ResetStep } from './reset.ts';
 
+/**
+ * Resets partitions of --topic as a new ledger generation, after the guard of its ledger: the
+ * file's lock, or the mapping disabled for longer than the function timeout (or --force).
+ */
 export async function reset(context: Context): Promise<number> {
   const topic = context.requireTopic();
   const target = context.target();
@@ -91,6 +95,7 @@ export async function reset(context: Context): Promise<number> {
   return 0;
 }
 
+/** Prints a reset's steps (also a replay's): what each partition goes from and to, or `--json`. */
 export function printPlan(context: Context, steps: readonly ResetStep[], audit: { id: string; reason: string; by: string }): void {
   context.print(
     { id: audit.id, dryRun: Boolean(context.values['dry-run']), steps },
