@@ -19,10 +19,12 @@ export const USAGE = `Usage: msk-s3-sink <command> [options]
 
 Commands:
   status    where every topic-partition stands: committed offset, generation, last object, age;
-            with --bootstrap-servers also the high-water mark and the lag
+            with --bootstrap-servers also the high-water mark and the lag, and marks a partition whose
+            topic was deleted and created again
   verify    read S3 back and reconcile it with the ledger: gaps, overlaps, records current nowhere,
-            unreadable objects (errors); ranges the source skipped, orphans, dead letters, superseded
-            objects (warnings). Exit 1 on any error; --strict: on warnings too
+            unreadable objects, with --bootstrap-servers partitions whose topic was deleted and created
+            again (errors); ranges the source skipped, orphans, dead letters, superseded objects
+            (warnings). Exit 1 on any error; --strict: on warnings too
   locate    which object holds --offset N (or the first record at or after --timestamp T); for an
             offset the log skipped, the next record's object
   reset     move partitions of --topic back (replay) or forward (skip) as a new ledger generation
