@@ -30,6 +30,8 @@ export interface PartitionOffsets {
 export interface KafkaAdmin {
   /** Partitions of a topic with their earliest and high-water offsets. */
   listOffsets(topic: string): Promise<PartitionOffsets[]>;
+  /** The topic's id (Kafka's UUID), which changes when the topic is deleted and created again. */
+  topicId(topic: string): Promise<string>;
   /** Per partition, the offset of the first record whose timestamp is at or after `timestamp` (epoch ms), or the high-water mark when there is none. */
   offsetsForTimestamp(topic: string, timestamp: number): Promise<Array<{ partition: number; offset: number }>>;
   /** The consumer group's committed offsets (next offset to consume) for the topic; undefined where none is committed. */
@@ -118,13 +120,20 @@ export function createKafkaAdmin(options: KafkaAdminOptions, signer?: MskIamToke
     }
   }
 
-  /** The topic's partition count, refusing topics not in the cluster's list (never auto-creates). */
-  async function partitionCount(topic: string): Promise<number> {
+  /** The topic's metadata, refusing topics not in the cluster's list (never auto-creates). */
+  async function topicMetadata(topic: string): Promise<{ readonly id: string; readonly partitionsCount: number }> {
     if (topic.length === 0) throw new KafkaUnknownTopicError(topic, 'empty topic name');
     const topics = await admin.listTopics({ includeInternals: true });
     if (!topics.includes(topic)) throw new KafkaUnknownTopicError(topic);
     const metadata = await admin.metadata({ topics: [topic], autocreateTopics: false, forceUpdate: true });
-    const count = metadata.topics.get(topic)?.partitionsCount;
+    const found = metadata.topics.get(topic);
+    if (found === undefined) throw new KafkaUnknownTopicError(topic, 'no partitions in its metadata');
+    return found;
+  }
+
+  /** The topic's partition count (see `topicMetadata`). */
+  async function partitionCount(topic: string): Promise<number> {
+    const count = (await topicMetadata(topic)).partitionsCount;
     if (count === undefined || count === 0) throw new KafkaUnknownTopicError(topic, 'no partitions in its metadata');
     return count;
   }
@@ -160,6 +169,10 @@ export function createKafkaAdmin(options: KafkaAdminOptions, signer?: MskIamToke
   return {
     listOffsets(topic) {
       return run('list offsets', { topic }, () => listOffsetsOf(topic));
+    },
+
+    topicId(topic) {
+      return run('topic id', { topic }, async () => (await topicMetadata(topic)).id);
     },
 
     offsetsForTimestamp(topic, timestamp) {

@@ -1,6 +1,7 @@
 import { type CatalogedObject, generationWindows } from '../manifest/catalog.ts';
 import { skippedCount } from '../core/ports.ts';
 import type { AuditedLedgerEntry } from '../ledger/admin.ts';
+import { recreatedTopicId, topicRecreatedMessage } from './topic-ids.ts';
 
 /** How bad a finding is: an error breaks exactly-once; a warning is expected debris or a note. */
 export const Severity = { error: 'error', warning: 'warning' } as const;
@@ -29,6 +30,11 @@ export const FindingKind = {
   notCurrent: 'not-current',
   /** Offsets the source skipped, as the delivery path recorded them on the ledger item. */
   skipped: 'skipped',
+  /**
+   * The entry's topic was deleted and created again: the cluster's topic has another id than the
+   * ledger's, so the new topic's records are not delivered (see topic-ids.ts).
+   */
+  topicRecreated: 'topic-recreated',
 } as const;
 export type FindingKind = (typeof FindingKind)[keyof typeof FindingKind];
 
@@ -87,6 +93,8 @@ export function reconcile(input: {
   readonly objects: readonly CatalogedObject[];
   /** Dead letters per `topic/partition`. */
   readonly deadLetters?: ReadonlyMap<string, number>;
+  /** The cluster's current topic ids (`clusterTopicIds`), when the cluster was given. */
+  readonly clusterTopicIds?: ReadonlyMap<string, string>;
 }): VerifyReport {
   const findings: Finding[] = [];
   const prunable: string[] = [];
@@ -130,6 +138,16 @@ export function reconcile(input: {
         });
       }
       continue;
+    }
+    const recreated = recreatedTopicId(entry, input.clusterTopicIds);
+    if (recreated !== undefined) {
+      findings.push({
+        severity: 'error',
+        kind: 'topic-recreated',
+        ...at,
+        generation: entry.generation,
+        message: topicRecreatedMessage(entry, recreated),
+      });
     }
     for (const range of entry.skippedRanges ?? []) {
       findings.push({

@@ -1,14 +1,8 @@
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { runCliCaptured } from '../support/cli.ts';
-import {
-  createEmulatorSink,
-  createTestLedgerTable,
-  type LedgerTableForTest,
-  type S3ForTest,
-  startS3ForTest,
-} from '../support/emulators.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createEmulatorSink } from '../support/emulators.ts';
 import { type LogRecord, timedLog, toKafkaEvent } from '../support/kafka-sim.ts';
+import { useOpsWorld } from '../support/ops-world.ts';
 
 /**
  * Issue 15, item 5: `locate` on an offset the log skipped says so, points to the next record's
@@ -16,9 +10,8 @@ import { type LogRecord, timedLog, toKafkaEvent } from '../support/kafka-sim.ts'
  * sink and the CLI run against the emulators.
  */
 describe('locate on an offset the log skipped', () => {
-  let s3: S3ForTest;
-  let ledger: LedgerTableForTest;
-  let env: Record<string, string>;
+  const world = useOpsWorld('locate', { now: Date.UTC(2026, 11, 3, 9) });
+  const { cli } = world;
   const topic = 'locate.gaps';
   const all = timedLog(topic, 0, 40, Date.UTC(2026, 11, 1), 1000);
   // Batch A: 0..9 and 15..24 (compaction removed 10..14 inside it); batch B: 30..39, above the
@@ -27,27 +20,15 @@ describe('locate on an offset the log skipped', () => {
   const batchB: LogRecord[] = all.filter((r) => r.offset >= 30);
   const keyA = `topics/${topic}/partition=0/${topic}+0+${'0'.padStart(20, '0')}.jsonl.gz`;
   const keyB = `topics/${topic}/partition=0/${topic}+0+${'30'.padStart(20, '0')}.jsonl.gz`;
-  const cli = (...argv: string[]) => runCliCaptured(argv, env, () => Date.UTC(2026, 11, 3, 9));
 
   beforeAll(async () => {
-    s3 = await startS3ForTest();
-    ledger = await createTestLedgerTable('locate');
-    env = {
-      SINK_BUCKET: s3.bucket,
-      LEDGER_TABLE: ledger.tableName,
-      AWS_REGION: 'us-east-1',
-      AWS_ENDPOINT_URL_S3: s3.endpoint,
-      AWS_ENDPOINT_URL_DYNAMODB: ledger.endpoint,
-    };
-    vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
-    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
-    const sink = createEmulatorSink(s3, ledger);
+    const sink = createEmulatorSink(world.s3, world.ledger);
     await sink.handle(toKafkaEvent([{ topic, partition: 0, records: batchA }]));
     await sink.handle(toKafkaEvent([{ topic, partition: 0, records: batchB }]));
     // The range the delivery path records for batch B (the shared model's `skippedRanges`).
-    await ledger.client.send(
+    await world.ledger.client.send(
       new UpdateItemCommand({
-        TableName: ledger.tableName,
+        TableName: world.ledger.tableName,
         Key: { topic: { S: topic }, partition: { N: '0' } },
         UpdateExpression: 'SET skippedRanges = :ranges',
         ExpressionAttributeValues: {
@@ -68,11 +49,6 @@ describe('locate on an offset the log skipped', () => {
         },
       }),
     );
-  });
-
-  afterAll(async () => {
-    vi.unstubAllEnvs();
-    await s3?.stop();
   });
 
   it('an offset missing inside an object: skipped, the next record is in the same object', async () => {

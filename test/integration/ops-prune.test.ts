@@ -1,16 +1,9 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { hostname, userInfo } from 'node:os';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import {
-  createEmulatorSink,
-  createTestLedgerTable,
-  type LedgerTableForTest,
-  type S3ForTest,
-  startS3ForTest,
-} from '../support/emulators.ts';
-import { generateLog, type LogRecord, rng, toKafkaEvent } from '../support/kafka-sim.ts';
-import { runCliCaptured } from '../support/cli.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateLog, type LogRecord, rng } from '../support/kafka-sim.ts';
+import { useOpsWorld } from '../support/ops-world.ts';
 
 /**
  * `prune` against the emulators: it must never delete a current object. A HEAD that fails (a
@@ -21,57 +14,38 @@ import { runCliCaptured } from '../support/cli.ts';
  * leaves an audit record on the ledger item (shown by `history`).
  */
 describe('msk-s3-sink prune on the emulators', () => {
-  let s3: S3ForTest;
-  let ledger: LedgerTableForTest;
-  let env: Record<string, string>;
+  const world = useOpsWorld('prune', { now: Date.UTC(2026, 11, 3, 9) });
+  const { cli } = world;
   const topic = 'prune.orders';
   // Dense offsets: each batch of ten records is one object of ten offsets.
   const logs = [0, 1].map((partition) => generateLog({ topic, partition, count: 60, random: rng(7 + partition), gapRate: 0 }));
   const replayFrom = 25;
 
-  const cli = (...argv: string[]) => runCliCaptured(argv, env, () => Date.UTC(2026, 11, 3, 9));
-
-  const deliver = async (slices: Array<{ partition: number; records: readonly LogRecord[] }>, batch: number) => {
-    const sink = createEmulatorSink(s3, ledger);
-    const longest = Math.max(...slices.map((s) => s.records.length));
-    for (let start = 0; start < longest; start += batch) {
-      await sink.handle(
-        toKafkaEvent(slices.map((s) => ({ topic, partition: s.partition, records: s.records.slice(start, start + batch) }))),
-      );
-    }
-  };
+  const deliver = (slices: Array<{ partition: number; records: readonly LogRecord[] }>, batch: number) =>
+    world.deliver(topic, slices, batch);
 
   const keys = async (partition: number): Promise<string[]> => {
-    const listed = await s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `topics/${topic}/partition=${partition}/` }));
+    const listed = await world.s3.client.send(
+      new ListObjectsV2Command({ Bucket: world.s3.bucket, Prefix: `topics/${topic}/partition=${partition}/` }),
+    );
     return (listed.Contents ?? []).map((c) => c.Key!).sort();
   };
   /** The generation-0 object of a partition that starts at `first`. */
   const generation0 = (partition: number, first: number) =>
     `topics/${topic}/partition=${partition}/${topic}+${partition}+${String(first).padStart(20, '0')}.jsonl.gz`;
   const exists = async (key: string) =>
-    s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: key })).then(
+    world.s3.client.send(new HeadObjectCommand({ Bucket: world.s3.bucket, Key: key })).then(
       () => true,
       () => false,
     );
   const ledgerItem = async (partition: number) =>
     (
-      await ledger.client.send(
-        new GetItemCommand({ TableName: ledger.tableName, Key: { topic: { S: topic }, partition: { N: String(partition) } } }),
+      await world.ledger.client.send(
+        new GetItemCommand({ TableName: world.ledger.tableName, Key: { topic: { S: topic }, partition: { N: String(partition) } } }),
       )
     ).Item!;
 
   beforeAll(async () => {
-    s3 = await startS3ForTest();
-    ledger = await createTestLedgerTable('prune');
-    env = {
-      SINK_BUCKET: s3.bucket,
-      LEDGER_TABLE: ledger.tableName,
-      AWS_REGION: 'us-east-1',
-      AWS_ENDPOINT_URL_S3: s3.endpoint,
-      AWS_ENDPOINT_URL_DYNAMODB: ledger.endpoint,
-    };
-    vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
-    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
     await deliver(
       logs.map((records, partition) => ({ partition, records })),
       10,
@@ -103,17 +77,13 @@ describe('msk-s3-sink prune on the emulators', () => {
     );
   });
 
-  afterAll(async () => {
-    vi.unstubAllEnvs();
-    s3?.emulator.setFaults(undefined);
-    await s3?.stop();
-  });
+  afterAll(() => world.s3?.emulator.setFaults(undefined));
 
   it('refuses a partition whose HEAD fails (503), deletes nothing of it, and prunes only the others', async () => {
     const before = await keys(0);
     // Generation 0's object 10-19 of partition 0 cannot be read: every HEAD of it gets 503.
     const failing = generation0(0, 10);
-    s3.emulator.setFaults((request) =>
+    world.s3.emulator.setFaults((request) =>
       request.operation === 'HeadObject' && request.key === failing ? { kind: 'error', status: 503, code: 'SlowDown' } : undefined,
     );
     try {
@@ -130,7 +100,7 @@ describe('msk-s3-sink prune on the emulators', () => {
       expect(await exists(generation0(1, 20))).toBe(true);
       for (const first of [30, 40, 50]) expect(await exists(generation0(1, first))).toBe(false);
     } finally {
-      s3.emulator.setFaults(undefined);
+      world.s3.emulator.setFaults(undefined);
     }
   });
 

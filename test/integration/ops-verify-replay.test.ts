@@ -9,51 +9,25 @@ import {
   startS3ForTest,
 } from '../support/emulators.ts';
 import { generateLog, type LogRecord, rng, timedLog, toKafkaEvent } from '../support/kafka-sim.ts';
+import { useOpsWorld } from '../support/ops-world.ts';
 import { check, exactlyOnce, readDelivered } from '../support/read-back.ts';
-import { runCliCaptured } from '../support/cli.ts';
 
 /**
  * The operations command line against the emulators: status, verify (and the inconsistencies it
  * must catch), locate, reset then redeliver, prune — as an operator would run them.
  */
 describe('msk-s3-sink operations on the emulators', () => {
-  let s3: S3ForTest;
-  let ledger: LedgerTableForTest;
-  let env: Record<string, string>;
+  const world = useOpsWorld('ops', { now: Date.UTC(2026, 10, 26, 12) });
+  const { cli } = world;
   const topic = 'ops.orders-v1';
   const logs = [0, 1].map((partition) => generateLog({ topic, partition, count: 60, random: rng(100 + partition), gapRate: 0.1 }));
 
-  const cli = (...argv: string[]) => runCliCaptured(argv, env, () => Date.UTC(2026, 10, 26, 12));
-
   /** Delivers records as the mapping would: in batches, through the real sink. */
-  const deliver = async (slices: Array<{ partition: number; records: readonly LogRecord[] }>, batch = 10) => {
-    const sink = createEmulatorSink(s3, ledger);
-    const longest = Math.max(...slices.map((s) => s.records.length));
-    for (let start = 0; start < longest; start += batch) {
-      await sink.handle(
-        toKafkaEvent(slices.map((s) => ({ topic, partition: s.partition, records: s.records.slice(start, start + batch) }))),
-      );
-    }
-  };
+  const deliver = (slices: Array<{ partition: number; records: readonly LogRecord[] }>, batch?: number) =>
+    world.deliver(topic, slices, batch);
 
   beforeAll(async () => {
-    s3 = await startS3ForTest();
-    ledger = await createTestLedgerTable('ops');
-    env = {
-      SINK_BUCKET: s3.bucket,
-      LEDGER_TABLE: ledger.tableName,
-      AWS_REGION: 'us-east-1',
-      AWS_ENDPOINT_URL_S3: s3.endpoint,
-      AWS_ENDPOINT_URL_DYNAMODB: ledger.endpoint,
-    };
-    vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
-    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
     await deliver(logs.map((records, partition) => ({ partition, records })));
-  });
-
-  afterAll(async () => {
-    vi.unstubAllEnvs();
-    await s3?.stop();
   });
 
   it('status shows every partition: committed offset, generation, last object', async () => {
@@ -79,7 +53,7 @@ describe('msk-s3-sink operations on the emulators', () => {
     const found = await cli('locate', '--topic', topic, '--partition', '1', '--offset', String(offset), '--json');
     expect(found.code).toBe(0);
     expect(found.json()).toMatchObject({ offset, generation: 0 });
-    const body = (await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: found.json().key }))).Body!;
+    const body = (await world.s3.client.send(new GetObjectCommand({ Bucket: world.s3.bucket, Key: found.json().key }))).Body!;
     expect((await body.transformToByteArray()).length).toBeGreaterThan(0);
     const missing = await cli('locate', '--topic', topic, '--partition', '1', '--offset', String(logs[1]!.at(-1)!.offset + 100));
     expect(missing.code).toBe(1);
@@ -92,9 +66,9 @@ describe('msk-s3-sink operations on the emulators', () => {
     const chainKey = async (partition: number, index: number) => {
       const status = (await cli('verify', '--json')).json();
       expect(status.errors).toBe(0);
-      const listed = await s3.client.send(
+      const listed = await world.s3.client.send(
         new (await import('@aws-sdk/client-s3')).ListObjectsV2Command({
-          Bucket: s3.bucket,
+          Bucket: world.s3.bucket,
           Prefix: `topics/${topic}/partition=${partition}/`,
         }),
       );
@@ -103,26 +77,26 @@ describe('msk-s3-sink operations on the emulators', () => {
 
     it('a gap: an object of the chain is missing', async () => {
       const key = await chainKey(0, 2);
-      const saved = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));
+      const saved = await world.s3.client.send(new GetObjectCommand({ Bucket: world.s3.bucket, Key: key }));
       const body = await saved.Body!.transformToByteArray();
-      await s3.client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: key }));
+      await world.s3.client.send(new DeleteObjectCommand({ Bucket: world.s3.bucket, Key: key }));
       const { code, stdout } = await cli('verify');
       expect(code).toBe(1);
       expect(stdout).toMatch(/ERROR gap ops\.orders-v1-0 .*records lost/);
-      await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: body, Metadata: saved.Metadata }));
+      await world.s3.client.send(new PutObjectCommand({ Bucket: world.s3.bucket, Key: key, Body: body, Metadata: saved.Metadata }));
       expect((await cli('verify')).code).toBe(0);
     });
 
     it('an overlap, an orphan and an unreadable object', async () => {
       const key = await chainKey(1, 1);
-      const head = await s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: key }));
+      const head = await world.s3.client.send(new HeadObjectCommand({ Bucket: world.s3.bucket, Key: key }));
       const first = Number(head.Metadata!['first-offset']);
       const last = Number(head.Metadata!['last-offset']);
       const committed = logs[1]!.at(-1)!.offset;
       const plant = (offset: number, metadata: Record<string, string>) =>
-        s3.client.send(
+        world.s3.client.send(
           new PutObjectCommand({
-            Bucket: s3.bucket,
+            Bucket: world.s3.bucket,
             Key: `topics/${topic}/partition=1/${topic}+1+${String(offset).padStart(20, '0')}.jsonl`,
             Body: '',
             Metadata: { ...head.Metadata, ...metadata },
@@ -143,9 +117,9 @@ describe('msk-s3-sink operations on the emulators', () => {
       const kinds = result.json().findings.map((f: { kind: string }) => f.kind);
       expect(kinds).toEqual(expect.arrayContaining(['overlap', 'orphan', 'unreadable']));
       for (const offset of [first + 1, committed + 5, committed + 50]) {
-        await s3.client.send(
+        await world.s3.client.send(
           new DeleteObjectCommand({
-            Bucket: s3.bucket,
+            Bucket: world.s3.bucket,
             Key: `topics/${topic}/partition=1/${topic}+1+${String(offset).padStart(20, '0')}.jsonl`,
           }),
         );
@@ -218,7 +192,7 @@ describe('msk-s3-sink operations on the emulators', () => {
     expect(status[0]).toMatchObject({ generation: 1, committedOffset: from - 1, resets: 1 });
     // The mapping redelivers from the reset point (its consumer group was reset too).
     await deliver([{ partition: 0, records: logs[0]!.filter((record) => record.offset >= from) }], 7);
-    const delivered = await readDelivered(s3.client, s3.bucket, 'topics/');
+    const delivered = await readDelivered(world.s3.client, world.s3.bucket, 'topics/');
     const partition0 = delivered.filter((line) => line.line['partition'] === 0);
     expect(
       exactlyOnce(
@@ -234,8 +208,8 @@ describe('msk-s3-sink operations on the emulators', () => {
     expect(verified.stdout).toContain('OK: S3 and the ledger agree');
     expect(verified.code).toBe(0);
     // The table counts every current object: generation 0's up to the reset point and generation 1's.
-    const listed = await s3.client.send(
-      new (await import('@aws-sdk/client-s3')).ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `topics/${topic}/partition=0/` }),
+    const listed = await world.s3.client.send(
+      new (await import('@aws-sdk/client-s3')).ListObjectsV2Command({ Bucket: world.s3.bucket, Prefix: `topics/${topic}/partition=0/` }),
     );
     const firstOffsets = listed
       .Contents!.map((c) => /\+(\d{20})(\+g1)?\.jsonl/.exec(c.Key!)!)
@@ -263,9 +237,9 @@ describe('msk-s3-sink operations on the emulators', () => {
     expect((await cli('prune', '--dry-run', '--json')).json().keys).toEqual([]);
     expect((await cli('verify')).code).toBe(0);
     // The audit trail is in the ledger.
-    const item = await ledger.client.send(
+    const item = await world.ledger.client.send(
       new (await import('@aws-sdk/client-dynamodb')).GetItemCommand({
-        TableName: ledger.tableName,
+        TableName: world.ledger.tableName,
         Key: { topic: { S: topic }, partition: { N: '0' } },
       }),
     );

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileLedgerAdmin } from '../../lib/ledger/file-ledger-admin.ts';
-import { FileOffsetLedger } from '../../lib/ledger/file-ledger.ts';
 import { runCliCaptured } from '../support/cli.ts';
+import { seedLedgerFile } from '../support/ops-world.ts';
 
 /**
  * `msk-s3-sink` on a standalone worker's ledger file: the option, its usage errors, status and
@@ -21,22 +21,10 @@ let path: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ops-cli-file-ledger-'));
   path = join(dir, 'orders.offsets.json');
-  const ledger = FileOffsetLedger.open(path);
-  for (const [partition, committedOffset] of [
+  await seedLedgerFile(path, 'orders', [
     [0, 99],
     [1, 49],
-  ] as const) {
-    await ledger.advance(undefined, {
-      topic: 'orders',
-      partition,
-      generation: 0,
-      committedOffset,
-      lastObjectKey: `topics/orders/partition=${partition}/orders+${partition}+00000000000000000000.jsonl.gz`,
-      lastRecordCount: committedOffset + 1,
-      updatedAt: '2026-01-01T00:00:00.000Z',
-    });
-  }
-  await ledger.close();
+  ]);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileOffsetLedger } from '../../lib/ledger/file-ledger.ts';
 import { FileLedgerAdmin } from '../../lib/ledger/file-ledger-admin.ts';
 import { runCliCaptured } from '../support/cli.ts';
+import { seedLedgerFile } from '../support/ops-world.ts';
 
 /**
  * Issue 15, item 5: the command line tells the truth. Options honoured, mistakes named, and a
@@ -18,23 +18,11 @@ let path: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ops-cli-truth-'));
   path = join(dir, 'orders.offsets.json');
-  const ledger = FileOffsetLedger.open(path);
-  for (const [partition, committedOffset] of [
+  await seedLedgerFile(path, 'orders', [
     [0, 99],
     [1, 49],
     [2, 9],
-  ] as const) {
-    await ledger.advance(undefined, {
-      topic: 'orders',
-      partition,
-      generation: 0,
-      committedOffset,
-      lastObjectKey: `topics/orders/partition=${partition}/orders+${partition}+00000000000000000000.jsonl.gz`,
-      lastRecordCount: committedOffset + 1,
-      updatedAt: '2026-01-01T00:00:00.000Z',
-    });
-  }
-  await ledger.close();
+  ]);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
