@@ -40,14 +40,17 @@ export function chainFrom(
 /**
  * Staged objects the cursor has passed: every object of an older generation (the cursor moves
  * to a generation only once the one before is compacted as far as it is current), and every
- * object of the cursor's generation ending at or below it. Their records are in the sink prefix,
- * or superseded by a replay; a late write of a dead handler may re-create one after its deletion.
+ * object of the cursor's generation that starts at or below it. The chain above the cursor starts
+ * above it (its first object continues from the cursor), so none of these is on it: their records
+ * are in the sink prefix or superseded by a replay. Besides what a crash left before D, this is
+ * what a dead handler's late write, or a stale handler (one that read the ledger before the
+ * compactor deleted the key it aims at), creates after the deletion, whatever its range.
  */
 export function garbageOf(objects: readonly StagedObject[], cursor: CompactionCursor): StagedObject[] {
   return objects.filter(
     (o) =>
       o.descriptor.generation < cursor.generation ||
-      (o.descriptor.generation === cursor.generation && o.descriptor.lastOffset <= cursor.offset),
+      (o.descriptor.generation === cursor.generation && o.descriptor.firstOffset <= cursor.offset),
   );
 }
 

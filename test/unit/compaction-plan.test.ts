@@ -68,6 +68,9 @@ describe('chainFrom: the staged chain from the cursor to the committed offset', 
     const garbage = garbageOf([a!, b!, c!, old, current], { generation: 1, offset: 1 });
     expect(garbage).toEqual([a, b, c, old]);
     expect(garbageOf([a!, b!, c!], { generation: 0, offset: 3 })).toEqual([a, b]);
+    // A stale handler re-created the deleted key 2 with a longer range: it starts below the cursor, off the chain.
+    const recreated = staged({ afterOffset: 1, offsets: [2, 3, 4, 5, 6] });
+    expect(garbageOf([recreated, c!], { generation: 0, offset: 3 })).toEqual([recreated]);
   });
 });
 
