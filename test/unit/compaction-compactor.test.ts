@@ -110,6 +110,14 @@ describe('compactPartition: one run', () => {
     expect(full.stagedKeys()).toEqual(['staging/orders/partition=3/orders+3+00000000000000000012.jsonl.gz']);
   });
 
+  it('stops after maxRuns runs, the rest left for the next call', async () => {
+    const w = world(1); // every staged object is a full run by itself
+    for (let i = 0; i < 3; i++) w.deliver(range(i * 3, i * 3 + 2));
+    expect((await w.compact(2)).written).toHaveLength(2);
+    expect(w.cursor()).toEqual({ generation: 0, offset: 5 });
+    expect((await w.compact()).written).toEqual(['topics/orders/partition=3/orders+3+00000000000000000006.jsonl.gz']);
+  });
+
   it('leaves staged objects past the committed offset alone: the handler may still adopt them', async () => {
     const w = world();
     w.deliver(range(0, 2));

@@ -179,6 +179,28 @@ describe('merging by concatenation', () => {
     expect(() => checkRun({ ...run, objects: parquet }, { generation: 0, offset: 1 })).toThrow(/format "parquet", which cannot be merged/);
   });
 
+  it('streams: a staged object is opened only once the writer has taken the bytes before it', async () => {
+    const bucket = new MemoryBucket(() => 0);
+    const objects = [0, 1, 2].map((i) => {
+      const object = stagedObjectFor(STAGING, { ...base, afterOffset: i - 1, offsets: [i] });
+      bucket.putIfAbsent(object.key, object);
+      return stagedObjectOf(STAGING, { ...object, size: object.body.byteLength, stagedAt: 0 })!;
+    });
+    const store = memoryStagingStore(bucket, STAGING);
+    const opened: string[] = [];
+    const counting = {
+      ...store,
+      open: (key: string) => {
+        opened.push(key);
+        return store.open(key);
+      },
+    };
+    const run: PlannedRun = { objects, bytes: objects.reduce((sum, o) => sum + o.size, 0), reason: RunReason.due };
+    const seen: number[] = [];
+    for await (const _chunk of concatenate(counting, run)) seen.push(opened.length);
+    expect(seen).toEqual([1, 2, 3]);
+  });
+
   it('fails the write when a staged object holds other bytes than listed', async () => {
     const bucket = new MemoryBucket(() => 0);
     const object = stagedObjectFor(STAGING, { ...base, afterOffset: -1, offsets: [0] });
