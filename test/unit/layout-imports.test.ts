@@ -28,6 +28,8 @@ const ALLOWED = {
   ledger: ['core'],
   aws: ['core', 'config', 'ledger'],
   manifest: ['core', 'layout', 'ledger', 'aws'],
+  // The compactor's pure core (docs/compaction.md): adapters and front ends will import it, never the reverse.
+  compaction: ['core', 'layout'],
   // The two front ends rest on everything below them and never on each other.
   ops: ['core', 'layout', 'format', 'delivery', 'kafka', 'config', 'sink', 'ledger', 'aws', 'manifest'],
   standalone: ['core', 'layout', 'format', 'delivery', 'kafka', 'config', 'sink', 'ledger', 'aws', 'manifest'],
