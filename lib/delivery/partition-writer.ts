@@ -19,62 +19,10 @@ import {
   type SkippedRange,
   type StoredObjectHead,
 } from '../core/ports.ts';
+import { namingOf } from './adoption.ts';
+import { type Chunk, defaultLayout, pathOf } from './encode-chunk.ts';
 import { ErrorsTolerance, type DeliveryOptions, type DeliveryPorts } from './options.ts';
-
-/** What happened to one topic-partition of a batch. */
-export interface PartitionReport {
-  readonly topic: string;
-  readonly partition: number;
-  readonly status: 'delivered' | 'failed';
-  /** Records of this partition in the batch. */
-  readonly received: number;
-  /** Records at or below the committed offset: delivered before, dropped. */
-  readonly skippedDuplicates: number;
-  /** Records in objects this invocation created. */
-  readonly recordsWritten: number;
-  /** Stored (compressed) bytes of the objects this invocation created. */
-  readonly bytesWritten: number;
-  /** Keys of the objects this invocation created, in offset order. */
-  readonly objectsWritten: readonly string[];
-  /** Keys found already created (412) and adopted: left by a retry, a dead or a concurrent writer. */
-  readonly objectsAdopted: readonly string[];
-  /** Records this invocation sent to the dead-letter prefix. */
-  readonly deadLetters: number;
-  /**
-   * The range of offsets between the committed offset + 1 and this batch's first record, when the
-   * batch started above it and this invocation recorded it on the ledger.
-   */
-  readonly skippedRange?: SkippedRange;
-  /** Ledger generation the partition was delivered in. */
-  readonly generation: number;
-  /** Committed offset after this invocation (-1: none yet). */
-  readonly committedOffset: number;
-  /** Timestamp of the oldest record this invocation wrote, for end-to-end lag. */
-  readonly oldestTimestamp: number | undefined;
-  /** When failed: the first offset of the batch that is not delivered. */
-  readonly firstUndeliveredOffset?: number;
-  readonly error?: Error;
-}
-
-/** The layout when the options give none: `partition={p}`, as before layouts existed. */
-const defaultLayout: Layout = createLayout(DEFAULT_LAYOUT);
-
-interface Chunk {
-  /** Records of the range, in order: those in `body` and those in `deadLetters`. */
-  readonly firstOffset: number;
-  /** The object's directory: the layout's path of its first record. */
-  readonly path: string;
-  readonly lastOffset: number;
-  /** The object's body (uncompressed) and how many records it holds. */
-  readonly body: Uint8Array;
-  readonly recordCount: number;
-  /** The oldest and newest timestamps of the records in `body` (undefined: none has one). */
-  readonly minTimestamp: number | undefined;
-  readonly maxTimestamp: number | undefined;
-  readonly deadLetters: Array<{ record: KafkaRecord; error: PoisonRecordError }>;
-  /** Set when errors.tolerance=none stopped the chunk before a poison record. */
-  readonly poison: PoisonRecordError | undefined;
-}
+import type { PartitionReport } from './partition-report.ts';
 
 /**
  * Delivers one topic-partition of a batch by the ledger protocol (docs/protocol.md):
@@ -597,27 +545,5 @@ export class PartitionWriter {
       oldestTimestamp: this.#oldestTimestamp,
       ...(status === 'failed' ? { firstUndeliveredOffset: firstUndelivered, error } : {}),
     };
-  }
-}
-
-/** The settings this writer's keys depend on besides the records. */
-function namingOf(options: DeliveryOptions): NamingSettings {
-  return {
-    prefix: options.prefix,
-    format: options.format.name,
-    formatVersion: options.format.version,
-    extension: `${options.format.extension}${options.compression.extension}`,
-    layout: { ...(options.layout ?? defaultLayout).settings },
-  };
-}
-
-/** The directory of an object whose first record is `record`, as `#encode` names it. */
-function pathOf(layout: Layout, record: KafkaRecord): string {
-  const fixed = layout.fixedPath(record);
-  if (fixed !== undefined) return fixed;
-  try {
-    return layout.route(record).path;
-  } catch {
-    return UNPARTITIONED_PATH;
   }
 }
