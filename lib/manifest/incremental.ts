@@ -1,3 +1,8 @@
+/**
+ * The scheduled manifest writer's run for one topic (functions/manifest-writer): incremental and
+ * bounded per run, writing the same manifests, byte for byte, as `writeDueManifests` in
+ * manifest.ts. Its state between runs is state.ts.
+ */
 import { Buffer } from 'node:buffer';
 import { defaultPathFormat, type Layout, parsePathFormat } from '../layout/layout.ts';
 import { parseObjectName, topicPrefix } from '../layout/naming.ts';
@@ -16,8 +21,6 @@ import {
   writeManifests,
 } from './manifest.ts';
 import { type ManifestState, type PartitionCursor, parseState } from './state.ts';
-
-// --- The scheduled writer: incremental, bounded per run ----------------------------------------
 
 /** Default cap on the objects the scheduled writer examines (HEADs) per topic and run. */
 export const DEFAULT_MANIFEST_MAX_OBJECTS = 10_000;

@@ -1,3 +1,4 @@
+/** The scheduled manifest writer's settings, read from its function's environment. */
 import { ConfigurationError } from '../core/errors.ts';
 
 /** The scheduled manifest writer's own settings (the layout comes from the `SINK_*` settings). */

@@ -1,3 +1,8 @@
+/**
+ * The scheduled manifest writer's state between runs, one object per topic
+ * (`MANIFEST_STATE_NAME`): each partition's cursor on its chain and the directories seen but not
+ * complete yet. Read back by `parseState`, which refuses a state of another topic or settings.
+ */
 import { Buffer } from 'node:buffer';
 import type { ManifestObject } from './manifest.ts';
 
@@ -39,6 +44,7 @@ export interface ManifestState {
   readonly open: Record<string, OpenDirectory>;
 }
 
+/** The state in `body`, or why it cannot be used (then the writer starts over). */
 export function parseState(body: Uint8Array, topic: string, settings: string): ManifestState | string {
   let state: ManifestState;
   try {
