@@ -4,7 +4,8 @@
  * manifest.ts. Its state between runs is state.ts.
  */
 import { Buffer } from 'node:buffer';
-import { defaultPathFormat, type Layout, parsePathFormat } from '../layout/layout.ts';
+import { defaultPathFormat, type Layout } from '../layout/layout.ts';
+import { parsePathFormat } from '../layout/path-format.ts';
 import { parseObjectName, topicPrefix } from '../layout/naming.ts';
 import { fromMetadata } from '../layout/object-metadata.ts';
 import type { ManifestStateStore, ObjectStore } from '../core/ports.ts';
