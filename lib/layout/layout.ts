@@ -13,14 +13,18 @@
  * record. Only the directories between `{prefix}{topic}/` and the file name vary with the
  * layout, so the operations tools find every object by listing the topic's prefix and parsing
  * file names.
+ *
+ * Here: the settings, the room a key leaves for a path, their validation, and `createLayout`. Beside
+ * it: path-format.ts (templates), time-zone.ts (zones and time partitions), record-values.ts
+ * (reading the JSON value).
  */
 import { Buffer } from 'node:buffer';
 import { PoisonRecordError } from '../core/errors.ts';
 import type { KafkaRecord } from '../core/model.ts';
 import { objectKey, type ObjectKeyParts, parseObjectName } from './naming.ts';
-import { parsePathFormat, type Segment, UNIT_MS } from './path-format.ts';
+import { parsePathFormat, renderPath, type Segment, templateDirectories, UNIT_MS } from './path-format.ts';
 import { fieldOf, NOT_JSON, parseValue, pathComponent, timeOfField } from './record-values.ts';
-import { DAY_MS, FIRST_TIME, isUtc, LAST_TIME, zoneOffsets } from './time-zone.ts';
+import { isUtc, timePartitions } from './time-zone.ts';
 
 /** `partitioner.class`. */
 export const PartitionerName = {
@@ -211,8 +215,6 @@ export interface Layout {
   redactKey(key: string, prefix: string): string;
 }
 
-const pad = (n: number, width: number) => String(n).padStart(width, '0');
-
 /** Builds the layout of a configuration (settings already validated). */
 export function createLayout(settings: LayoutSettings): Layout {
   const segments = parsePathFormat(settings.pathFormat ?? defaultPathFormat(settings));
@@ -220,7 +222,7 @@ export function createLayout(settings: LayoutSettings): Layout {
   const usesField = segments.some((s) => s.kind === 'field');
   const finest = segments.reduce<number>((min, s) => (s.kind === 'time' ? Math.min(min, UNIT_MS[s.unit]) : min), UNIT_MS.dd);
   const duration = settings.partitionDurationMs ?? finest;
-  const offsetAt = zoneOffsets(settings.timezone);
+  const partitions = timePartitions(settings.timezone, duration);
   const timeField = settings.timestampExtractor === TimestampExtractor.recordField ? settings.timestampField!.split('.') : undefined;
   const partitionField = settings.partitionField;
   /** Rendered paths of record-independent templates, per topic-partition. */
@@ -230,60 +232,7 @@ export function createLayout(settings: LayoutSettings): Layout {
   let lastPath = '';
 
   const timeFieldName = timeField ? `value.${settings.timestampField}` : 'timestamp';
-  /** Each directory of the template: its shape with variables as `*`, and whether a record value goes into it. */
-  const directories: Array<{ shape: string; hasField: boolean }> = [{ shape: '', hasField: false }];
-  for (const segment of segments) {
-    if (segment.kind === 'literal') {
-      const [first, ...rest] = segment.text.split('/');
-      directories.at(-1)!.shape += first!;
-      for (const text of rest) directories.push({ shape: text, hasField: false });
-    } else {
-      directories.at(-1)!.shape += '*';
-      if (segment.kind === 'field') directories.at(-1)!.hasField = true;
-    }
-  }
-
-  /**
-   * The start of the record time's partition: the time floored to partition.duration.ms in the
-   * zone's local time, as a UTC date whose fields are the local ones; undefined outside the years
-   * 0000-9999, which a four-digit year cannot write (past JavaScript's Date range Intl throws, and
-   * an invalid Date would write `year=0NaN`).
-   */
-  const localStart = (time: number): Date | undefined => {
-    if (!(time >= FIRST_TIME - DAY_MS && time <= LAST_TIME + DAY_MS)) return undefined; // also NaN
-    const start = Math.floor((time + offsetAt(time)) / duration) * duration;
-    return start >= FIRST_TIME && start <= LAST_TIME ? new Date(start) : undefined;
-  };
-
-  const render = (record: KafkaRecord, local: Date | undefined, field: string | undefined): string => {
-    let path = '';
-    for (const segment of segments) {
-      switch (segment.kind) {
-        case 'literal':
-          path += segment.text;
-          break;
-        case 'topic':
-          path += record.topic;
-          break;
-        case 'partition':
-          path += segment.padding ? pad(record.partition, 10) : String(record.partition);
-          break;
-        case 'field':
-          path += field!;
-          break;
-        case 'time': {
-          const d = local!;
-          if (segment.unit === 'yyyy') path += pad(d.getUTCFullYear(), 4);
-          else if (segment.unit === 'MM') path += pad(d.getUTCMonth() + 1, 2);
-          else if (segment.unit === 'dd') path += pad(d.getUTCDate(), 2);
-          else if (segment.unit === 'HH') path += pad(d.getUTCHours(), 2);
-          else path += pad(d.getUTCMinutes(), 2);
-          break;
-        }
-      }
-    }
-    return path;
-  };
+  const directories = templateDirectories(segments);
 
   /** Record time and, when needed, the parsed value. */
   const extract = (record: KafkaRecord): { time: number | undefined; timeProblem?: string; value: unknown } => {
@@ -304,10 +253,7 @@ export function createLayout(settings: LayoutSettings): Layout {
   return {
     settings,
     window(time) {
-      if (!usesTime) return undefined;
-      const offset = offsetAt(time);
-      const start = Math.floor((time + offset) / duration) * duration - offset;
-      return { start, end: start + duration };
+      return usesTime ? partitions.window(time) : undefined;
     },
     time(record) {
       if (!timeField) return record.timestamp ?? undefined;
@@ -320,7 +266,7 @@ export function createLayout(settings: LayoutSettings): Layout {
         let path = constant.get(id);
         if (path === undefined) {
           if (constant.size > 10_000) constant.clear();
-          constant.set(id, (path = render(record, undefined, undefined)));
+          constant.set(id, (path = renderPath(segments, record, undefined, undefined)));
         }
         [lastTopic, lastPartition, lastPath] = [record.topic, record.partition, path];
       }
@@ -333,7 +279,7 @@ export function createLayout(settings: LayoutSettings): Layout {
       let local: Date | undefined;
       if (usesTime) {
         if (time === undefined) throw new PoisonRecordError(record, `time partitioner: ${timeProblem}`, { field: timeFieldName });
-        local = localStart(time);
+        local = partitions.localStart(time);
         if (local === undefined) {
           throw new PoisonRecordError(record, `time partitioner: the record time is outside the years 0000-9999 (${settings.timezone})`, {
             field: timeFieldName,
@@ -350,7 +296,7 @@ export function createLayout(settings: LayoutSettings): Layout {
           throw new PoisonRecordError(record, `field partitioner: field "${partitionField}" is ${component.problem}`, where);
         field = component;
       }
-      return { path: render(record, local, field), time };
+      return { path: renderPath(segments, record, local, field), time };
     },
     redactKey(key, prefix) {
       if (!usesField) return key;

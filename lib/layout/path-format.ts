@@ -1,4 +1,12 @@
+/**
+ * Path templates (lib/layout/layout.ts): parsing the two syntaxes into segments, and rendering a
+ * record's directory path from them.
+ */
+import type { KafkaRecord } from '../core/model.ts';
+
+/** A time field of a template, from the year down to the minute. */
 export type TimeUnit = 'yyyy' | 'MM' | 'dd' | 'HH' | 'mm';
+/** One piece of a parsed template: literal text or a variable. */
 export type Segment =
   | { readonly kind: 'literal'; readonly text: string }
   | { readonly kind: 'time'; readonly unit: TimeUnit }
@@ -6,6 +14,7 @@ export type Segment =
   | { readonly kind: 'partition'; readonly padding: boolean }
   | { readonly kind: 'field' };
 
+/** Each time field's span, to find a template's finest one (the default partition duration). */
 export const UNIT_MS: Readonly<Record<TimeUnit, number>> = {
   yyyy: 366 * 86_400_000, // only for ordering; a year is never a duration default
   MM: 31 * 86_400_000,
@@ -107,4 +116,64 @@ function mergeLiterals(segments: Segment[]): Segment[] {
     else merged.push(segment);
   }
   return merged;
+}
+
+const pad = (n: number, width: number) => String(n).padStart(width, '0');
+
+/**
+ * A record's directory path: `segments` with the record's topic and partition, the field
+ * partitioner's path component `field`, and the time fields of `local` (the start of the record's
+ * time partition, as a UTC date whose fields are the local ones). `field` and `local` are given
+ * whenever the template has a field or a time variable.
+ */
+export function renderPath(segments: readonly Segment[], record: KafkaRecord, local: Date | undefined, field: string | undefined): string {
+  let path = '';
+  for (const segment of segments) {
+    switch (segment.kind) {
+      case 'literal':
+        path += segment.text;
+        break;
+      case 'topic':
+        path += record.topic;
+        break;
+      case 'partition':
+        path += segment.padding ? pad(record.partition, 10) : String(record.partition);
+        break;
+      case 'field':
+        path += field!;
+        break;
+      case 'time': {
+        const d = local!;
+        if (segment.unit === 'yyyy') path += pad(d.getUTCFullYear(), 4);
+        else if (segment.unit === 'MM') path += pad(d.getUTCMonth() + 1, 2);
+        else if (segment.unit === 'dd') path += pad(d.getUTCDate(), 2);
+        else if (segment.unit === 'HH') path += pad(d.getUTCHours(), 2);
+        else path += pad(d.getUTCMinutes(), 2);
+        break;
+      }
+    }
+  }
+  return path;
+}
+
+/** One directory of a template: its shape with variables as `*`, and whether a record value goes into it. */
+export interface TemplateDirectory {
+  readonly shape: string;
+  readonly hasField: boolean;
+}
+
+/** The directories of a template, in order: `year={{timestamp:unit=yyyy}}/x` gives `year=*` and `x`. */
+export function templateDirectories(segments: readonly Segment[]): TemplateDirectory[] {
+  const directories: Array<{ shape: string; hasField: boolean }> = [{ shape: '', hasField: false }];
+  for (const segment of segments) {
+    if (segment.kind === 'literal') {
+      const [first, ...rest] = segment.text.split('/');
+      directories.at(-1)!.shape += first!;
+      for (const text of rest) directories.push({ shape: text, hasField: false });
+    } else {
+      directories.at(-1)!.shape += '*';
+      if (segment.kind === 'field') directories.at(-1)!.hasField = true;
+    }
+  }
+  return directories;
 }

@@ -1,3 +1,7 @@
+/**
+ * Reading the JSON value of a record for the time and field partitioners (lib/layout/layout.ts).
+ * Problems are described, never quoted: record data stays out of logs and error messages.
+ */
 import { Buffer } from 'node:buffer';
 import type { KafkaRecord } from '../core/model.ts';
 
@@ -14,8 +18,10 @@ export function fieldOf(value: unknown, path: readonly string[]): unknown {
   return current;
 }
 
+/** What `parseValue` gives for a null value or one that is not JSON. */
 export const NOT_JSON = Symbol('not JSON');
 
+/** The record's value parsed as JSON (UTF-8), or `NOT_JSON`. */
 export function parseValue(record: KafkaRecord): unknown {
   if (record.value === null) return NOT_JSON;
   try {
