@@ -4,8 +4,7 @@
  * manifest.ts. Its state between runs is state.ts.
  */
 import { Buffer } from 'node:buffer';
-import { defaultPathFormat, type Layout } from '../layout/layout.ts';
-import { parsePathFormat } from '../layout/path-format.ts';
+import type { Layout } from '../layout/layout.ts';
 import { parseObjectName, topicPrefix } from '../layout/naming.ts';
 import { fromMetadata } from '../layout/object-metadata.ts';
 import type { ManifestStateStore, ObjectStore } from '../core/ports.ts';
@@ -21,6 +20,7 @@ import {
   type ManifestPlan,
   writeManifests,
 } from './manifest.ts';
+import { listingStart, listNewObjects, pathsSortByTime, pickRoundRobin } from './new-objects.ts';
 import { type ManifestState, type PartitionCursor, parseState } from './state.ts';
 
 /** Default cap on the objects the scheduled writer examines (HEADs) per topic and run. */
@@ -46,25 +46,6 @@ export interface ManifestRunResult {
   readonly stateSaved: boolean;
   /** Why the state was started over (none, unreadable, other settings), or undefined. */
   readonly restarted: string | undefined;
-}
-
-/**
- * Whether directory paths sort in time order (so a listing can start after the oldest
- * directory still needed): only time fields and literal text, the fields from the year down
- * without a gap, and minutes only in UTC (local minutes repeat at a DST change; local hours only
- * repeat inside one directory).
- */
-function pathsSortByTime(layout: Layout): boolean {
-  const segments = parsePathFormat(layout.settings.pathFormat ?? defaultPathFormat(layout.settings));
-  const order = ['yyyy', 'MM', 'dd', 'HH', 'mm'];
-  let next = 0;
-  for (const segment of segments) {
-    if (segment.kind === 'literal') continue;
-    if (segment.kind !== 'time' || segment.unit !== order[next]) return false;
-    next += 1;
-  }
-  const utc = layout.settings.timezone === 'UTC' || layout.settings.timezone === 'Etc/UTC';
-  return next > 0 && (next < 5 || utc);
 }
 
 /** Runs `work` over `items`, `concurrency` at a time, results in order. */
@@ -169,56 +150,16 @@ export async function advanceManifests(input: {
 
   // List from the oldest directory still needed: an open one, or the one holding the time every
   // partition has passed (minus grace); older directories can only receive late data.
-  let startAfter: string | undefined;
-  if (pathsSortByTime(layout) && Number.isFinite(passedBefore)) {
-    const [anyPartition] = [...cursors.keys()];
-    let low = layout.route({
-      topic,
-      partition: anyPartition!,
-      offset: 0,
-      timestamp: passedBefore - grace,
-      timestampType: null,
-      key: null,
-      value: null,
-      headers: [],
-    }).path;
-    for (const path of open.keys()) if (path < low) low = path;
-    startAfter = `${base}${low}`;
-  }
-  const candidates = new Map<number, Array<{ key: string; firstOffset: number }>>();
-  for await (const object of inventory.list(base, startAfter)) {
-    if (startAfter !== undefined && object.key <= startAfter) continue;
-    const name = parseObjectName(object.key.slice(object.key.lastIndexOf('/') + 1));
-    if (!name || name.topic !== topic) continue;
-    const cursor = cursors.get(name.partition);
-    const entry = entries.get(name.partition);
-    if (!cursor || !entry || name.generation !== cursor.generation) continue;
-    if (name.firstOffset <= cursor.offset || name.firstOffset > entry.committedOffset) continue;
-    let list = candidates.get(name.partition);
-    if (!list) candidates.set(name.partition, (list = []));
-    list.push({ key: object.key, firstOffset: name.firstOffset });
-  }
-  for (const list of candidates.values()) list.sort((a, b) => a.firstOffset - b.firstOffset);
+  const startAfter = pathsSortByTime(layout)
+    ? listingStart({ layout, base, topic, cursors, open, passed: passedBefore - grace })
+    : undefined;
+  const candidates = await listNewObjects({ inventory, base, startAfter, topic, cursors, entries });
 
   // Round robin over partitions up to the cap, so that a partition far behind still advances.
   let openObjects = 0;
   for (const directory of open.values()) for (const list of Object.values(directory.objects)) openObjects += list.length;
   const budget = Math.max(0, Math.min(maxObjects, maxOpen - openObjects));
-  const chosen = new Map<number, Array<{ key: string; firstOffset: number }>>();
-  const order = [...candidates.keys()].sort((a, b) => a - b);
-  let total = 0;
-  for (const list of candidates.values()) total += list.length;
-  let picked = 0;
-  for (let round = 0; picked < budget && picked < total; round++) {
-    for (const partition of order) {
-      const item = candidates.get(partition)![round];
-      if (!item || picked >= budget) continue;
-      let list = chosen.get(partition);
-      if (!list) chosen.set(partition, (list = []));
-      list.push(item);
-      picked += 1;
-    }
-  }
+  const { chosen, order, total } = pickRoundRobin(candidates, budget);
   const flat = [...chosen.values()].flat();
   const heads = await pool(flat, input.concurrency ?? 32, async ({ key }) => {
     try {

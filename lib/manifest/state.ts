@@ -25,7 +25,7 @@ export interface PartitionCursor {
 }
 
 /** A time directory seen but whose manifest is not written yet. */
-interface OpenDirectory {
+export interface OpenDirectory {
   readonly start: number;
   readonly end: number;
   /** Per partition: the cut (`completeThrough`) once its watermark reached end + grace. */
