@@ -101,6 +101,10 @@ export class PartitionWriter {
     return start === 0 ? this.#batch.records : this.#batch.records.slice(start);
   }
 
+  /**
+   * Steps L, P, P′ and C for one chunk: its dead letters, its object (or the one already under its
+   * key, checked and adopted), then the commit of what that object covers.
+   */
   async #writeChunk(chunk: Chunk): Promise<void> {
     const { topic, partition } = this.#batch;
     const { format, compression, prefix } = this.#options;
@@ -170,6 +174,7 @@ export class PartitionWriter {
     await this.#ledger.commit(coveredUpTo, key, recordCount);
   }
 
+  /** Step L for one poison record: its dead letter, under a key of its offset; already there (412) is done. */
   async #writeDeadLetter(record: KafkaRecord, error: PoisonRecordError): Promise<void> {
     const { topic, partition } = this.#batch;
     const key = objectKey({
