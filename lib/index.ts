@@ -13,7 +13,7 @@ export {
   type BatchReport,
   type KafkaBatchItemFailures,
 } from './delivery/deliver-batch.ts';
-export type { PartitionReport } from './delivery/partition-writer.ts';
+export type { PartitionReport } from './delivery/partition-report.ts';
 export { ErrorsTolerance, type DeliveryOptions, type DeliveryPorts } from './delivery/options.ts';
 export * from './core/errors.ts';
 export * from './core/model.ts';

@@ -2,7 +2,7 @@
  * The scheduled completeness-marker writer CDK deploys next to the sink when the time partitioner
  * is on: an EventBridge schedule invokes `handler(event, context)`, and for each topic of
  * `MANIFEST_TOPICS` it writes the `_manifest.json` objects that have become due — the same
- * manifests as `msk-s3-sink manifest`, but incrementally (lib/manifest/manifest.ts, `advanceManifests`):
+ * manifests as `msk-s3-sink manifest`, but incrementally (lib/manifest/incremental.ts, `advanceManifests`):
  * a cursor per partition in `{prefix}{topic}/_manifest-state.json`, only the objects written
  * since the last run examined, at most `MANIFEST_MAX_OBJECTS_PER_RUN` per topic (the rest is the
  * backlog, for the next run). Idempotent: a manifest that is already there is left as it is, and
@@ -30,7 +30,9 @@ import { loadConfig } from '../../lib/config/config.ts';
 import { ConfigurationError } from '../../lib/core/errors.ts';
 import { createLayout, DEFAULT_LAYOUT } from '../../lib/layout/layout.ts';
 import { LedgerAdmin } from '../../lib/aws/dynamodb-ledger-admin.ts';
-import { advanceManifests, loadManifestJobSettings, manifestLayoutProblem } from '../../lib/manifest/manifest.ts';
+import { advanceManifests } from '../../lib/manifest/incremental.ts';
+import { loadManifestJobSettings } from '../../lib/manifest/job-settings.ts';
+import { manifestLayoutProblem } from '../../lib/manifest/manifest.ts';
 import { S3ManifestStateStore } from '../../lib/aws/manifest-state-s3.ts';
 import { S3Inventory } from '../../lib/aws/s3-inventory.ts';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lib/sink/sink.ts';

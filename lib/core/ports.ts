@@ -177,7 +177,7 @@ export interface Clock {
 export const systemClock: Clock = { now: () => Date.now() };
 
 /**
- * Where the manifest writer keeps its state (`lib/manifest/manifest.ts`). `save` is conditional: `If-Match: etag` when the state was loaded,
+ * Where the manifest writer keeps its state (`lib/manifest/incremental.ts`). `save` is conditional: `If-Match: etag` when the state was loaded,
  * `If-None-Match: *` when there was none; it returns false (writing nothing) when another run
  * saved in between (S3's 412), so that overlapping runs never lose each other's progress.
  */

@@ -1,7 +1,8 @@
 import { SinkError } from '../core/errors.ts';
 import { type KafkaBatch, partitionId } from '../core/model.ts';
 import type { DeliveryOptions, DeliveryPorts } from './options.ts';
-import { PartitionWriter, type PartitionReport } from './partition-writer.ts';
+import type { PartitionReport } from './partition-report.ts';
+import { PartitionWriter } from './partition-writer.ts';
 
 /** What happened to a whole batch: one report per topic-partition, in the event's order. */
 export interface BatchReport {

@@ -1,80 +1,13 @@
-import {
-  CorruptObjectError,
-  LedgerConflictError,
-  LedgerResetError,
-  ObjectExistsError,
-  PoisonRecordError,
-  TopicRecreatedError,
-} from '../core/errors.ts';
-import { encodeDeadLetter } from '../format/dead-letter.ts';
-import { createLayout, DEFAULT_LAYOUT, type Layout, type LayoutSettings, pathRoom, UNPARTITIONED_PATH } from '../layout/layout.ts';
+import { ObjectExistsError, type PoisonRecordError } from '../core/errors.ts';
 import type { KafkaRecord, PartitionBatch } from '../core/model.ts';
-import { type NamingSettings, namingFingerprint, objectKey, parseNamingFingerprint } from '../layout/naming.ts';
-import { fromMetadata, type ObjectDescriptor, toMetadata } from '../layout/object-metadata.ts';
-import {
-  type LedgerEntry,
-  type LedgerPosition,
-  MAX_SKIPPED_RANGES,
-  SkipKind,
-  type SkippedRange,
-  type StoredObjectHead,
-} from '../core/ports.ts';
-import { ErrorsTolerance, type DeliveryOptions, type DeliveryPorts } from './options.ts';
-
-/** What happened to one topic-partition of a batch. */
-export interface PartitionReport {
-  readonly topic: string;
-  readonly partition: number;
-  readonly status: 'delivered' | 'failed';
-  /** Records of this partition in the batch. */
-  readonly received: number;
-  /** Records at or below the committed offset: delivered before, dropped. */
-  readonly skippedDuplicates: number;
-  /** Records in objects this invocation created. */
-  readonly recordsWritten: number;
-  /** Stored (compressed) bytes of the objects this invocation created. */
-  readonly bytesWritten: number;
-  /** Keys of the objects this invocation created, in offset order. */
-  readonly objectsWritten: readonly string[];
-  /** Keys found already created (412) and adopted: left by a retry, a dead or a concurrent writer. */
-  readonly objectsAdopted: readonly string[];
-  /** Records this invocation sent to the dead-letter prefix. */
-  readonly deadLetters: number;
-  /**
-   * The range of offsets between the committed offset + 1 and this batch's first record, when the
-   * batch started above it and this invocation recorded it on the ledger.
-   */
-  readonly skippedRange?: SkippedRange;
-  /** Ledger generation the partition was delivered in. */
-  readonly generation: number;
-  /** Committed offset after this invocation (-1: none yet). */
-  readonly committedOffset: number;
-  /** Timestamp of the oldest record this invocation wrote, for end-to-end lag. */
-  readonly oldestTimestamp: number | undefined;
-  /** When failed: the first offset of the batch that is not delivered. */
-  readonly firstUndeliveredOffset?: number;
-  readonly error?: Error;
-}
-
-/** The layout when the options give none: `partition={p}`, as before layouts existed. */
-const defaultLayout: Layout = createLayout(DEFAULT_LAYOUT);
-
-interface Chunk {
-  /** Records of the range, in order: those in `body` and those in `deadLetters`. */
-  readonly firstOffset: number;
-  /** The object's directory: the layout's path of its first record. */
-  readonly path: string;
-  readonly lastOffset: number;
-  /** The object's body (uncompressed) and how many records it holds. */
-  readonly body: Uint8Array;
-  readonly recordCount: number;
-  /** The oldest and newest timestamps of the records in `body` (undefined: none has one). */
-  readonly minTimestamp: number | undefined;
-  readonly maxTimestamp: number | undefined;
-  readonly deadLetters: Array<{ record: KafkaRecord; error: PoisonRecordError }>;
-  /** Set when errors.tolerance=none stopped the chunk before a poison record. */
-  readonly poison: PoisonRecordError | undefined;
-}
+import { encodeDeadLetter } from '../format/dead-letter.ts';
+import { type NamingSettings, namingFingerprint, objectKey } from '../layout/naming.ts';
+import { toMetadata } from '../layout/object-metadata.ts';
+import { type ChainPlace, checkAdoptable, namingOf, recordedChainKey } from './adoption.ts';
+import { type Chunk, defaultLayout, encodeChunk } from './encode-chunk.ts';
+import { LedgerCursor } from './ledger-cursor.ts';
+import type { DeliveryOptions, DeliveryPorts } from './options.ts';
+import type { PartitionReport } from './partition-report.ts';
 
 /**
  * Delivers one topic-partition of a batch by the ledger protocol (docs/protocol.md):
@@ -90,6 +23,10 @@ interface Chunk {
  *
  * Objects of one partition are written strictly in order; the ledger never moves past an object
  * that is not durable, and never backwards.
+ *
+ * This class runs the loop and writes objects (steps L and P); the other steps live beside it:
+ * encode-chunk.ts (E), adoption.ts (the checks of P′ and N), ledger-cursor.ts (R, D, N's
+ * declaration, C and C′).
  */
 export class PartitionWriter {
   readonly #options: DeliveryOptions;
@@ -101,15 +38,8 @@ export class PartitionWriter {
   #bytesWritten = 0;
   #deadLetters = 0;
   #oldestTimestamp: number | undefined;
-  #generation = 0;
-  #committed = -1;
-  #position: LedgerPosition | undefined;
-  /** The skipped ranges and the naming settings on the entry as last read. */
-  #skippedRanges: readonly SkippedRange[] = [];
-  #recordedNaming: string | undefined;
-  /** Found at the ledger read, recorded with the first commit from that position. */
-  #skip: SkippedRange | undefined;
-  #skipRecorded: SkippedRange | undefined;
+  /** The ledger entry as this writer last read or wrote it (steps R, D, N, C). */
+  readonly #ledger: LedgerCursor;
   readonly #naming: NamingSettings;
   readonly #fingerprint: string;
 
@@ -117,19 +47,17 @@ export class PartitionWriter {
     this.#batch = batch;
     this.#options = options;
     this.#ports = ports;
+    this.#ledger = new LedgerCursor(batch, ports.ledger, ports.clock);
     this.#naming = namingOf(options);
     this.#fingerprint = namingFingerprint(this.#naming);
   }
 
   /** Runs the protocol; never throws: a failure is reported with the first undelivered offset. */
   async deliver(): Promise<PartitionReport> {
-    const { topic, partition, records } = this.#batch;
     let skippedDuplicates = 0;
     try {
-      const entry = await this.#ports.ledger.read(topic, partition);
-      this.#take(entry);
+      await this.#ledger.read();
       skippedDuplicates = this.#firstPending(); // offsets ascend: the records before it are all duplicates
-      this.#skip = this.#skippedBefore(records[0]);
 
       for (;;) {
         const pending = this.#pending();
@@ -137,11 +65,16 @@ export class PartitionWriter {
         // Settings that name objects changed since the ledger recorded them (or none are recorded):
         // a crashed writer may have left the next chain object under the recorded ones. Adopt it
         // if so; otherwise record ours before creating anything under them. Once per change.
-        if (this.#recordedNaming !== this.#fingerprint) {
-          if (!(await this.#adoptUnderRecordedNaming(pending[0]!))) await this.#declareNaming();
+        if (this.#ledger.recordedNaming !== this.#fingerprint) {
+          if (!(await this.#adoptUnderRecordedNaming(pending[0]!))) await this.#ledger.declareNaming(this.#fingerprint);
           continue;
         }
-        const chunk = this.#encode(pending);
+        const chunk = encodeChunk(pending, {
+          options: this.#options,
+          topic: this.#batch.topic,
+          partition: this.#batch.partition,
+          generation: this.#ledger.generation,
+        });
         // errors.tolerance=none: the partition stops just before the poison record. What came
         // before it is written and committed first; the next turn finds the poison record first.
         // (Nothing covered, not nothing counted: raw bytes count no tombstone.)
@@ -156,7 +89,7 @@ export class PartitionWriter {
   /** Index of the batch's first record above the committed offset (the batch's length if none). */
   #firstPending(): number {
     const records = this.#batch.records;
-    const committed = this.#committed;
+    const committed = this.#ledger.committed;
     let i = 0;
     while (i < records.length && records[i]!.offset <= committed) i++;
     return i;
@@ -169,120 +102,9 @@ export class PartitionWriter {
   }
 
   /**
-   * Encodes records into one chunk, from the first pending record. The chunk is cut before a
-   * record (the next turn starts an object with it) when the record's path differs from the
-   * chunk's, or a rotation limit is reached: max records, max bytes, or record time at or past
-   * the chunk's first record time + rotate interval. Every cut depends only on the records from
-   * the chunk's first one on, so writers that start at the same offset cut at the same place (or
-   * at the end of their batch, which a 412 and adoption reconcile). A poison record stops the
-   * chunk just before it when errors.tolerance=none, or goes to the dead letters (`all`).
+   * Steps L, P, P′ and C for one chunk: its dead letters, its object (or the one already under its
+   * key, checked and adopted), then the commit of what that object covers.
    */
-  #encode(records: readonly KafkaRecord[]): Chunk {
-    const { format, errorsTolerance, rotation } = this.#options;
-    const layout = this.#options.layout ?? defaultLayout;
-    const maxRecords = rotation?.maxRecords;
-    const maxBytes = rotation?.maxBytes;
-    const intervalMs = rotation?.intervalMs;
-    const writer = format.createWriter(maxRecords !== undefined && maxRecords < records.length ? records.slice(0, maxRecords) : records);
-    const deadLetters: Chunk['deadLetters'] = [];
-    let poison: PoisonRecordError | undefined;
-    let minTimestamp: number | undefined;
-    let maxTimestamp: number | undefined;
-    let path: string | undefined;
-    let firstTime: number | undefined;
-    let last = -1;
-    // The default layout puts the whole partition in one directory: no route per record, and
-    // record times only when a rotation interval needs them.
-    const fixedPath = records.length > 0 ? layout.fixedPath(records[0]!) : undefined;
-    // Every per-record failure is a poison record, whatever threw it: one record never fails
-    // the chunk (issue 14). The reason names the error's class only: its message may quote data.
-    const poisonOf = (record: KafkaRecord, stage: string, thrown: unknown): PoisonRecordError =>
-      thrown instanceof PoisonRecordError
-        ? thrown
-        : new PoisonRecordError(record, `${stage} failed (${thrown instanceof Error ? thrown.name : 'error'})`);
-    // S3 takes keys up to 1,024 bytes: a record whose object key would be longer is poison, and
-    // its range goes under `_unpartitioned` (whose keys always fit: lib/config/config.ts checks prefixes).
-    const room = pathRoom({
-      prefix: this.#options.prefix,
-      topic: this.#batch.topic,
-      partition: this.#batch.partition,
-      generation: this.#generation,
-      firstOffset: 0,
-      extension: `${format.extension}${this.#options.compression.extension}`,
-    });
-    for (const record of records) {
-      let recordPath: string | undefined;
-      let recordTime: number | undefined;
-      let error: PoisonRecordError | undefined;
-      if (fixedPath !== undefined) {
-        recordPath = fixedPath;
-        if (intervalMs !== undefined) recordTime = layout.time(record);
-      } else {
-        try {
-          ({ path: recordPath, time: recordTime } = layout.route(record));
-        } catch (routeError) {
-          error = poisonOf(record, 'the layout', routeError);
-        }
-      }
-      if (recordPath !== undefined && recordPath.length > room) {
-        const field = layout.settings.partitionField === undefined ? {} : { field: `value.${layout.settings.partitionField}` };
-        error = new PoisonRecordError(
-          record,
-          `its object key would be ${1024 - room + recordPath.length} bytes, past S3's limit of 1,024`,
-          field,
-        );
-        recordPath = undefined;
-      }
-      if (path === undefined) {
-        // The first record names the object's directory; one the partitioner cannot place
-        // (dead-lettered below) puts the object under `_unpartitioned`.
-        path = recordPath ?? UNPARTITIONED_PATH;
-      } else if (
-        (recordPath !== undefined && recordPath !== path) ||
-        (maxRecords !== undefined && writer.count >= maxRecords) ||
-        (maxBytes !== undefined && writer.size >= maxBytes) ||
-        (intervalMs !== undefined && firstTime !== undefined && recordTime !== undefined && recordTime >= firstTime + intervalMs)
-      ) {
-        break;
-      }
-      if (error === undefined) {
-        try {
-          writer.write(record);
-        } catch (writeError) {
-          error = poisonOf(record, `the ${format.name} format`, writeError);
-        }
-      }
-      if (error !== undefined) {
-        if (errorsTolerance === ErrorsTolerance.none) {
-          poison = error;
-          break;
-        }
-        deadLetters.push({ record, error });
-      } else {
-        if (firstTime === undefined && recordTime !== undefined) firstTime = recordTime;
-        // Only whole epoch ms go to the metadata, which readers (and a 412's adoption) take as
-        // integers: a fractional or huge producer timestamp would make the object unreadable.
-        if (record.timestamp !== null && Number.isSafeInteger(record.timestamp)) {
-          if (minTimestamp === undefined || record.timestamp < minTimestamp) minTimestamp = record.timestamp;
-          if (maxTimestamp === undefined || record.timestamp > maxTimestamp) maxTimestamp = record.timestamp;
-        }
-      }
-      last = record.offset;
-    }
-    const recordCount = writer.count;
-    return {
-      firstOffset: records[0]!.offset,
-      path: path!,
-      lastOffset: last,
-      body: writer.finish(),
-      recordCount,
-      minTimestamp,
-      maxTimestamp,
-      deadLetters,
-      poison,
-    };
-  }
-
   async #writeChunk(chunk: Chunk): Promise<void> {
     const { topic, partition } = this.#batch;
     const { format, compression, prefix } = this.#options;
@@ -296,7 +118,7 @@ export class PartitionWriter {
       prefix,
       topic,
       partition,
-      generation: this.#generation,
+      generation: this.#ledger.generation,
       firstOffset: chunk.firstOffset,
       extension: `${format.extension}${compression.extension}`,
       path: chunk.path,
@@ -306,10 +128,10 @@ export class PartitionWriter {
     const metadata = toMetadata({
       topic,
       partition,
-      generation: this.#generation,
+      generation: this.#ledger.generation,
       // The link to the object before: every writer that aims at this key read this same
       // committed offset (docs/protocol.md), so the metadata stays a function of the key.
-      afterOffset: this.#committed,
+      afterOffset: this.#ledger.committed,
       firstOffset: chunk.firstOffset,
       lastOffset: chunk.lastOffset,
       recordCount: chunk.recordCount,
@@ -343,21 +165,23 @@ export class PartitionWriter {
       // range may end before or after ours: read it, never assume.
       const head = await this.#ports.store.head(key);
       if (!head) return; // deleted in between (a prune): the caller's loop writes it again
-      const existing = this.#adoptable(key, head, chunk.firstOffset, this.#naming, this.#options.layout ?? defaultLayout);
+      const existing = checkAdoptable(key, head, this.#chainPlace(chunk.firstOffset), this.#naming, this.#options.layout ?? defaultLayout);
       coveredUpTo = existing.lastOffset;
       recordCount = existing.recordCount;
       this.#objectsAdopted.push(key);
     }
-    await this.#commit(coveredUpTo, key, recordCount);
+    // Step C, once the object (and its dead letters) are durable.
+    await this.#ledger.commit(coveredUpTo, key, recordCount);
   }
 
+  /** Step L for one poison record: its dead letter, under a key of its offset; already there (412) is done. */
   async #writeDeadLetter(record: KafkaRecord, error: PoisonRecordError): Promise<void> {
     const { topic, partition } = this.#batch;
     const key = objectKey({
       prefix: this.#options.deadLetterPrefix,
       topic,
       partition,
-      generation: this.#generation,
+      generation: this.#ledger.generation,
       firstOffset: record.offset,
       extension: '.json',
     });
@@ -374,148 +198,10 @@ export class PartitionWriter {
     }
   }
 
-  /**
-   * Advances the ledger to `offset`, conditional on the position this writer last saw. Invariant:
-   * called only once every offset up to `offset` is durable in S3 (or the dead-letter prefix).
-   * If another writer got there first, its position stands when it is at or beyond ours
-   * (the ledger never moves back); a new generation (a reset) stops this writer.
-   */
-  async #commit(offset: number, key: string, recordCount: number): Promise<void> {
+  /** Where a chain object starting at `firstOffset` must sit to be adopted. */
+  #chainPlace(firstOffset: number): ChainPlace {
     const { topic, partition } = this.#batch;
-    for (;;) {
-      // The skipped range goes with the first commit from the position it was measured at; a
-      // writer that finds the ledger moved on leaves it to whoever moved it.
-      const skip = this.#skip !== undefined && this.#skip.fromOffset === this.#committed + 1 ? this.#skip : undefined;
-      const skippedRanges = skip ? [...this.#skippedRanges.slice(-(MAX_SKIPPED_RANGES - 1)), skip] : undefined;
-      try {
-        await this.#ports.ledger.advance(this.#position, {
-          topic,
-          partition,
-          generation: this.#generation,
-          committedOffset: offset,
-          lastObjectKey: key,
-          lastRecordCount: recordCount,
-          updatedAt: new Date(this.#ports.clock.now()).toISOString(),
-          ...(skippedRanges ? { skippedRanges } : {}),
-          ...(this.#batch.topicId !== undefined ? { topicId: this.#batch.topicId } : {}),
-        });
-        this.#committed = offset;
-        this.#position = { generation: this.#generation, committedOffset: offset };
-        if (skippedRanges) {
-          this.#skippedRanges = skippedRanges;
-          this.#skipRecorded = skip;
-        }
-        this.#skip = undefined;
-        return;
-      } catch (error) {
-        if (!(error instanceof LedgerConflictError)) throw error;
-        const current = await this.#ports.ledger.read(topic, partition);
-        this.#checkGeneration(current, error);
-        this.#position = { generation: current!.generation, committedOffset: current!.committedOffset };
-        this.#skippedRanges = current!.skippedRanges ?? [];
-        this.#skip = undefined;
-        if (current!.committedOffset >= offset) {
-          this.#committed = current!.committedOffset;
-          return;
-        }
-      }
-    }
-  }
-
-  /** Stops this writer when the entry is gone or in another generation than the one it writes. */
-  #checkGeneration(current: LedgerEntry | undefined, cause: Error): void {
-    const { topic, partition } = this.#batch;
-    if (!current || current.generation !== this.#generation) {
-      throw new LedgerResetError(
-        `Ledger of ${topic}-${partition} was reset during delivery: generation ${this.#generation} → ` +
-          `${current ? current.generation : 'deleted'}`,
-        { cause },
-      );
-    }
-  }
-
-  /**
-   * Takes what the ledger read says: position, skipped ranges, recorded naming. Refuses an entry
-   * committed for another topic id than the batch's (the topic was deleted and created again):
-   * its offsets are not this topic's.
-   */
-  #take(entry: LedgerEntry | undefined): void {
-    if (!entry) return;
-    const { topic, partition, topicId } = this.#batch;
-    if (topicId !== undefined && entry.topicId !== undefined && entry.topicId !== topicId) {
-      throw new TopicRecreatedError({
-        topic,
-        partition,
-        ledgerTopicId: entry.topicId,
-        topicId,
-        generation: entry.generation,
-        committedOffset: entry.committedOffset,
-      });
-    }
-    this.#generation = entry.generation;
-    this.#committed = entry.committedOffset;
-    this.#position = { generation: entry.generation, committedOffset: entry.committedOffset };
-    this.#skippedRanges = entry.skippedRanges ?? [];
-    this.#recordedNaming = entry.naming;
-  }
-
-  /**
-   * The offsets between the committed offset + 1 and the batch's first record, when the batch
-   * starts above it. The event source mapping only starts a batch there when it gave up on the
-   * records before it (retries, record age) or retention deleted them; transaction markers make
-   * gaps of one or two. Gaps between records inside a batch are the log's own (compaction,
-   * markers): the mapping read them in one go, so they are not skips. Nor is a gap between
-   * `coversFrom` (where a source that says so began reading) and the first record.
-   */
-  #skippedBefore(first: KafkaRecord | undefined): SkippedRange | undefined {
-    if (first === undefined) return undefined;
-    const readFrom = Math.min(first.offset, this.#batch.coversFrom ?? first.offset);
-    if (readFrom <= this.#committed + 1) return undefined;
-    return {
-      kind: this.#committed === -1 ? SkipKind.start : SkipKind.gap,
-      generation: this.#generation,
-      fromOffset: this.#committed + 1,
-      toOffset: readFrom - 1,
-      detectedAt: new Date(this.#ports.clock.now()).toISOString(),
-    };
-  }
-
-  /**
-   * Checks an object found under a chain key (412) before adopting it. Invariant: a chain object
-   * starts at its key's offset, continues from the committed offset this writer read (every writer
-   * aiming at the key read the same one), holds no more records than its offsets can, and is in a
-   * format and version this sink writes. Anything else was not written by the protocol (a planted
-   * or damaged object): adopting it could commit offsets nobody delivered, so the partition stops.
-   */
-  #adoptable(key: string, head: StoredObjectHead, firstOffset: number, naming: NamingSettings, layout: Layout): ObjectDescriptor {
-    const { topic, partition } = this.#batch;
-    // The error travels to logs and to Lambda: its key shows field-partitioned directories as `*`.
-    const corrupt = (reason: string, cause?: unknown) =>
-      new CorruptObjectError(layout.redactKey(key, naming.prefix), reason, cause === undefined ? undefined : { cause });
-    let existing: ObjectDescriptor;
-    try {
-      existing = fromMetadata(key, head.metadata);
-    } catch (error) {
-      if (error instanceof CorruptObjectError) throw corrupt(error.reason);
-      throw error;
-    }
-    const problem =
-      existing.topic !== topic || existing.partition !== partition
-        ? `its metadata names ${existing.topic}-${existing.partition}`
-        : existing.generation !== this.#generation || existing.firstOffset !== firstOffset
-          ? `its metadata says generation ${existing.generation} from offset ${existing.firstOffset}, its key says ` +
-            `generation ${this.#generation} from offset ${firstOffset}`
-          : existing.afterOffset !== this.#committed
-            ? `it continues from offset ${existing.afterOffset}, but the ledger is at ${this.#committed}`
-            : existing.recordCount > existing.lastOffset - existing.firstOffset + 1
-              ? `${existing.recordCount} records cannot fit in offsets ${existing.firstOffset}..${existing.lastOffset}`
-              : existing.format !== naming.format
-                ? `its format is ${JSON.stringify(existing.format)}, not ${naming.format}`
-                : existing.formatVersion !== naming.formatVersion
-                  ? `its format version ${JSON.stringify(existing.formatVersion)} is unknown (this sink writes ${naming.formatVersion})`
-                  : undefined;
-    if (problem !== undefined) throw corrupt(problem);
-    return existing;
+    return { topic, partition, generation: this.#ledger.generation, firstOffset, afterOffset: this.#ledger.committed };
   }
 
   /**
@@ -524,62 +210,22 @@ export class PartitionWriter {
    * under the recorded naming. False when there is none, or the recorded settings are unknown.
    */
   async #adoptUnderRecordedNaming(first: KafkaRecord): Promise<boolean> {
-    if (this.#recordedNaming === undefined) return false;
-    const recorded = parseNamingFingerprint(this.#recordedNaming);
-    if (recorded === undefined) return false;
-    let layout: Layout;
-    try {
-      layout = createLayout({ ...DEFAULT_LAYOUT, ...(recorded.layout as Partial<LayoutSettings>) });
-    } catch {
-      return false;
-    }
-    const parts = {
-      prefix: recorded.prefix,
-      topic: this.#batch.topic,
-      partition: this.#batch.partition,
-      generation: this.#generation,
-      firstOffset: first.offset,
-      extension: recorded.extension,
-    };
-    // As #encode names it: a path that would make the key too long for S3 goes under _unpartitioned.
-    let path = pathOf(layout, first);
-    if (Buffer.byteLength(path) > pathRoom(parts)) path = UNPARTITIONED_PATH;
-    const key = objectKey({ ...parts, path });
-    const head = await this.#ports.store.head(key);
-    if (!head) return false;
-    const existing = this.#adoptable(key, head, first.offset, recorded, layout);
-    this.#objectsAdopted.push(key);
-    await this.#commit(existing.lastOffset, key, existing.recordCount);
-    return true;
-  }
-
-  /** Records this writer's naming settings on the ledger before it creates objects under them. */
-  async #declareNaming(): Promise<void> {
+    const fingerprint = this.#ledger.recordedNaming;
+    if (fingerprint === undefined) return false;
     const { topic, partition } = this.#batch;
-    try {
-      await this.#ports.ledger.declareNaming(this.#position, {
-        topic,
-        partition,
-        naming: this.#fingerprint,
-        previous: this.#recordedNaming,
-        updatedAt: new Date(this.#ports.clock.now()).toISOString(),
-      });
-      if (this.#position === undefined) this.#position = { generation: 0, committedOffset: -1 };
-      this.#recordedNaming = this.#fingerprint;
-    } catch (error) {
-      if (!(error instanceof LedgerConflictError)) throw error;
-      // Someone else moved the entry (a commit, another declaration, a reset): read it again and
-      // let the caller's loop decide from there.
-      const current = await this.#ports.ledger.read(topic, partition);
-      this.#checkGeneration(current, error);
-      this.#take(current);
-      if (this.#skip && this.#skip.fromOffset !== this.#committed + 1) this.#skip = undefined;
-    }
+    const recorded = recordedChainKey(fingerprint, { topic, partition, generation: this.#ledger.generation }, first);
+    if (recorded === undefined) return false;
+    const head = await this.#ports.store.head(recorded.key);
+    if (!head) return false;
+    const existing = checkAdoptable(recorded.key, head, this.#chainPlace(first.offset), recorded.naming, recorded.layout);
+    this.#objectsAdopted.push(recorded.key);
+    await this.#ledger.commit(existing.lastOffset, recorded.key, existing.recordCount);
+    return true;
   }
 
   #report(status: PartitionReport['status'], skippedDuplicates: number, error?: Error): PartitionReport {
     const { topic, partition, records } = this.#batch;
-    const firstUndelivered = records.find((record) => record.offset > this.#committed)?.offset;
+    const firstUndelivered = records.find((record) => record.offset > this.#ledger.committed)?.offset;
     return {
       topic,
       partition,
@@ -591,33 +237,11 @@ export class PartitionWriter {
       objectsWritten: this.#objectsWritten,
       objectsAdopted: this.#objectsAdopted,
       deadLetters: this.#deadLetters,
-      ...(this.#skipRecorded ? { skippedRange: this.#skipRecorded } : {}),
-      generation: this.#generation,
-      committedOffset: this.#committed,
+      ...(this.#ledger.skipRecorded ? { skippedRange: this.#ledger.skipRecorded } : {}),
+      generation: this.#ledger.generation,
+      committedOffset: this.#ledger.committed,
       oldestTimestamp: this.#oldestTimestamp,
       ...(status === 'failed' ? { firstUndeliveredOffset: firstUndelivered, error } : {}),
     };
-  }
-}
-
-/** The settings this writer's keys depend on besides the records. */
-function namingOf(options: DeliveryOptions): NamingSettings {
-  return {
-    prefix: options.prefix,
-    format: options.format.name,
-    formatVersion: options.format.version,
-    extension: `${options.format.extension}${options.compression.extension}`,
-    layout: { ...(options.layout ?? defaultLayout).settings },
-  };
-}
-
-/** The directory of an object whose first record is `record`, as `#encode` names it. */
-function pathOf(layout: Layout, record: KafkaRecord): string {
-  const fixed = layout.fixedPath(record);
-  if (fixed !== undefined) return fixed;
-  try {
-    return layout.route(record).path;
-  } catch {
-    return UNPARTITIONED_PATH;
   }
 }

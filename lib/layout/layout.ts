@@ -13,11 +13,18 @@
  * record. Only the directories between `{prefix}{topic}/` and the file name vary with the
  * layout, so the operations tools find every object by listing the topic's prefix and parsing
  * file names.
+ *
+ * Here: the settings, the room a key leaves for a path, their validation, and `createLayout`. Beside
+ * it: path-format.ts (templates), time-zone.ts (zones and time partitions), record-values.ts
+ * (reading the JSON value).
  */
 import { Buffer } from 'node:buffer';
 import { PoisonRecordError } from '../core/errors.ts';
 import type { KafkaRecord } from '../core/model.ts';
 import { objectKey, type ObjectKeyParts, parseObjectName } from './naming.ts';
+import { parsePathFormat, renderPath, type Segment, templateDirectories, UNIT_MS } from './path-format.ts';
+import { fieldOf, NOT_JSON, parseValue, pathComponent, timeOfField } from './record-values.ts';
+import { isUtc, timePartitions } from './time-zone.ts';
 
 /** `partitioner.class`. */
 export const PartitionerName = {
@@ -111,125 +118,6 @@ export function longestFixedKeyBytes(prefix: string, path: string | undefined, e
  */
 export function pathRoom(parts: Omit<ObjectKeyParts, 'path'>): number {
   return S3_KEY_LIMIT_BYTES - Buffer.byteLength(objectKey({ ...parts, path: '' }));
-}
-
-/** The first and last instants of the years 0000-9999 (a time path has four-digit years). */
-const FIRST_TIME = -62_167_219_200_000; // 0000-01-01T00:00:00.000Z
-const LAST_TIME = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
-/** A day, the margin beyond those years within which a zone's offset is looked up at all. */
-const DAY_MS = 86_400_000;
-
-// --- Path templates ---------------------------------------------------------------------------
-
-type TimeUnit = 'yyyy' | 'MM' | 'dd' | 'HH' | 'mm';
-type Segment =
-  | { readonly kind: 'literal'; readonly text: string }
-  | { readonly kind: 'time'; readonly unit: TimeUnit }
-  | { readonly kind: 'topic' }
-  | { readonly kind: 'partition'; readonly padding: boolean }
-  | { readonly kind: 'field' };
-
-const UNIT_MS: Readonly<Record<TimeUnit, number>> = {
-  yyyy: 366 * 86_400_000, // only for ordering; a year is never a duration default
-  MM: 31 * 86_400_000,
-  dd: 86_400_000,
-  HH: 3_600_000,
-  mm: 60_000,
-};
-
-/** Characters a template may hold outside its variables (safe in S3 keys and Hive paths). */
-const LITERAL = /^[A-Za-z0-9=._\-/]*$/;
-
-/**
- * Parses a path template. Two syntaxes:
- *
- * - Aiven's `file.name.template` variables: `{{topic}}`, `{{partition}}`,
- *   `{{partition:padding=true}}` (10 digits), `{{timestamp:unit=yyyy|MM|dd|HH|mm}}`, `{{field}}`;
- *   other text is literal.
- * - Confluent's `path.format` (Joda-Time): `'year'=YYYY/'month'=MM/'day'=dd/'hour'=HH`: quoted
- *   text is literal, `YYYY`/`yyyy` `MM` `dd` `HH` `mm` are time fields, `/ = - _ .` literal.
- *
- * Throws a `TypeError` with the problem.
- */
-export function parsePathFormat(template: string): Segment[] {
-  if (template.trim() === '') throw new TypeError('path format is empty');
-  if (template.startsWith('/') || template.endsWith('/')) throw new TypeError('path format must not start or end with "/"');
-  const segments = template.includes('{{') ? parseAiven(template) : parseJoda(template);
-  const text = segments.map((s) => (s.kind === 'literal' ? s.text : 'x')).join('');
-  if (text.split('/').some((part) => part === '' || part === '.' || part === '..')) {
-    throw new TypeError('path format has an empty, "." or ".." directory');
-  }
-  return mergeLiterals(segments);
-}
-
-function parseAiven(template: string): Segment[] {
-  const segments: Segment[] = [];
-  const pattern = /\{\{\s*([^}]*?)\s*\}\}/g;
-  let last = 0;
-  for (let match = pattern.exec(template); match; match = pattern.exec(template)) {
-    literal(segments, template.slice(last, match.index));
-    last = match.index + match[0].length;
-    const variable = match[1]!;
-    if (variable === 'topic') segments.push({ kind: 'topic' });
-    else if (variable === 'partition' || variable === 'partition:padding=false') segments.push({ kind: 'partition', padding: false });
-    else if (variable === 'partition:padding=true') segments.push({ kind: 'partition', padding: true });
-    else if (variable === 'field') segments.push({ kind: 'field' });
-    else {
-      const unit = /^timestamp:unit=(yyyy|MM|dd|HH|mm)$/.exec(variable)?.[1] as TimeUnit | undefined;
-      if (!unit) {
-        throw new TypeError(
-          `unknown variable {{${variable}}} (known: {{topic}}, {{partition}}, {{partition:padding=true}}, ` +
-            '{{timestamp:unit=yyyy|MM|dd|HH|mm}}, {{field}})',
-        );
-      }
-      segments.push({ kind: 'time', unit });
-    }
-  }
-  literal(segments, template.slice(last));
-  return segments;
-}
-
-function parseJoda(template: string): Segment[] {
-  const segments: Segment[] = [];
-  let i = 0;
-  while (i < template.length) {
-    const c = template[i]!;
-    if (c === "'") {
-      const end = template.indexOf("'", i + 1);
-      if (end < 0) throw new TypeError(`unterminated quote in path format at ${i}`);
-      literal(segments, end === i + 1 ? "'" : template.slice(i + 1, end));
-      i = end + 1;
-    } else if (/[A-Za-z]/.test(c)) {
-      let j = i;
-      while (j < template.length && template[j] === c) j++;
-      const run = template.slice(i, j);
-      const unit = ({ YYYY: 'yyyy', yyyy: 'yyyy', MM: 'MM', dd: 'dd', HH: 'HH', mm: 'mm' } as Record<string, TimeUnit>)[run];
-      if (!unit) throw new TypeError(`path format field "${run}" is not supported (YYYY, MM, dd, HH, mm; quote literal text: 'year'=YYYY)`);
-      segments.push({ kind: 'time', unit });
-      i = j;
-    } else {
-      literal(segments, c);
-      i += 1;
-    }
-  }
-  return segments;
-}
-
-function literal(segments: Segment[], text: string): void {
-  if (text === '') return;
-  if (!LITERAL.test(text)) throw new TypeError(`path format text "${text}" may hold only letters, digits and = . _ - /`);
-  segments.push({ kind: 'literal', text });
-}
-
-function mergeLiterals(segments: Segment[]): Segment[] {
-  const merged: Segment[] = [];
-  for (const segment of segments) {
-    const previous = merged.at(-1);
-    if (segment.kind === 'literal' && previous?.kind === 'literal')
-      merged[merged.length - 1] = { kind: 'literal', text: previous.text + segment.text };
-    else merged.push(segment);
-  }
-  return merged;
 }
 
 /** The partitioner's default template. */
@@ -327,110 +215,6 @@ export interface Layout {
   redactKey(key: string, prefix: string): string;
 }
 
-/** An ISO-8601 date or date-time with an explicit zone (a zone-less time would depend on the machine's). */
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2}))?$/;
-
-/** Reads a dotted path from a parsed JSON value (own fields only: `constructor` is not a field of `{}`). */
-function fieldOf(value: unknown, path: readonly string[]): unknown {
-  let current = value;
-  for (const name of path) {
-    if (typeof current !== 'object' || current === null || Array.isArray(current) || !Object.hasOwn(current, name)) return undefined;
-    current = (current as Record<string, unknown>)[name];
-  }
-  return current;
-}
-
-const NOT_JSON = Symbol('not JSON');
-
-function parseValue(record: KafkaRecord): unknown {
-  if (record.value === null) return NOT_JSON;
-  try {
-    return JSON.parse(Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength).toString('utf8'));
-  } catch {
-    return NOT_JSON;
-  }
-}
-
-/**
- * A time-field value as epoch ms, or a reason it is not one. Reasons describe the value, never
- * quote it: record data stays out of logs and error messages.
- */
-function timeOfField(value: unknown): number | string {
-  if (typeof value === 'number') return Number.isSafeInteger(value) ? value : 'a number that is not whole epoch milliseconds';
-  if (typeof value === 'string') {
-    if (!ISO_8601.test(value)) return 'a string that is not epoch milliseconds or an ISO-8601 date-time with a zone';
-    const ms = Date.parse(value.replace(' ', 'T'));
-    return Number.isFinite(ms) ? ms : 'a string that is not a valid date-time';
-  }
-  return value === undefined ? 'missing' : `a ${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value}, not a time`;
-}
-
-/** A field value as one path component (percent-encoded), or a reason it cannot be one. */
-function pathComponent(value: unknown): string | { problem: string } {
-  let text: string;
-  if (typeof value === 'string') text = value;
-  else if (typeof value === 'number' && Number.isFinite(value)) text = String(value);
-  else if (typeof value === 'boolean') text = String(value);
-  else
-    return {
-      problem:
-        value === undefined
-          ? 'missing'
-          : `a ${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value}, not a string, number or boolean`,
-    };
-  if (text === '') return { problem: 'an empty string' };
-  // A lone surrogate (a JSON text may escape one: "\ud800") has no UTF-8; encodeURIComponent would throw.
-  if (!text.isWellFormed()) return { problem: 'a string that is not valid Unicode (a lone surrogate)' };
-  // encodeURIComponent leaves A-Z a-z 0-9 - _ . ! ~ * ' ( ); keep only the first four unescaped.
-  const encoded = encodeURIComponent(text).replace(/[!~*'()]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-  if (encoded === '.' || encoded === '..') return { problem: 'a "." or "..", which cannot be a directory name' };
-  if (encoded.length > 256) return { problem: 'longer than 256 characters once encoded' };
-  return encoded;
-}
-
-/** The names of UTC that need no Intl (its offset is always 0). */
-function isUtc(timezone: string): boolean {
-  return timezone === 'UTC' || timezone === 'Etc/UTC';
-}
-
-/** The time zone's offset from UTC (ms) at an instant; cached per UTC minute (zones shift on whole minutes). */
-function zoneOffsets(timezone: string): (ms: number) => number {
-  if (isUtc(timezone)) return () => 0;
-  const format = new Intl.DateTimeFormat('en-US', {
-    timeZone: timezone,
-    hourCycle: 'h23',
-    era: 'short',
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-  });
-  const cache = new Map<number, number>();
-  return (ms) => {
-    const minute = Math.floor(ms / 60_000);
-    let offset = cache.get(minute);
-    if (offset === undefined) {
-      const parts: Record<string, number> = {};
-      let bc = false;
-      for (const part of format.formatToParts(minute * 60_000)) {
-        if (part.type === 'era') bc = part.value === 'BC';
-        else if (part.type !== 'literal') parts[part.type] = Number(part.value);
-      }
-      // setUTCFullYear, not Date.UTC, which reads years 0-99 as 1900-1999; 1 BC is year 0.
-      const local = new Date(0);
-      local.setUTCFullYear(bc ? 1 - parts['year']! : parts['year']!, parts['month']! - 1, parts['day']);
-      local.setUTCHours(parts['hour']!, parts['minute']);
-      offset = local.getTime() - minute * 60_000;
-      if (cache.size > 100_000) cache.clear();
-      cache.set(minute, offset);
-    }
-    return offset;
-  };
-}
-
-const pad = (n: number, width: number) => String(n).padStart(width, '0');
-
 /** Builds the layout of a configuration (settings already validated). */
 export function createLayout(settings: LayoutSettings): Layout {
   const segments = parsePathFormat(settings.pathFormat ?? defaultPathFormat(settings));
@@ -438,7 +222,7 @@ export function createLayout(settings: LayoutSettings): Layout {
   const usesField = segments.some((s) => s.kind === 'field');
   const finest = segments.reduce<number>((min, s) => (s.kind === 'time' ? Math.min(min, UNIT_MS[s.unit]) : min), UNIT_MS.dd);
   const duration = settings.partitionDurationMs ?? finest;
-  const offsetAt = zoneOffsets(settings.timezone);
+  const partitions = timePartitions(settings.timezone, duration);
   const timeField = settings.timestampExtractor === TimestampExtractor.recordField ? settings.timestampField!.split('.') : undefined;
   const partitionField = settings.partitionField;
   /** Rendered paths of record-independent templates, per topic-partition. */
@@ -448,60 +232,7 @@ export function createLayout(settings: LayoutSettings): Layout {
   let lastPath = '';
 
   const timeFieldName = timeField ? `value.${settings.timestampField}` : 'timestamp';
-  /** Each directory of the template: its shape with variables as `*`, and whether a record value goes into it. */
-  const directories: Array<{ shape: string; hasField: boolean }> = [{ shape: '', hasField: false }];
-  for (const segment of segments) {
-    if (segment.kind === 'literal') {
-      const [first, ...rest] = segment.text.split('/');
-      directories.at(-1)!.shape += first!;
-      for (const text of rest) directories.push({ shape: text, hasField: false });
-    } else {
-      directories.at(-1)!.shape += '*';
-      if (segment.kind === 'field') directories.at(-1)!.hasField = true;
-    }
-  }
-
-  /**
-   * The start of the record time's partition: the time floored to partition.duration.ms in the
-   * zone's local time, as a UTC date whose fields are the local ones; undefined outside the years
-   * 0000-9999, which a four-digit year cannot write (past JavaScript's Date range Intl throws, and
-   * an invalid Date would write `year=0NaN`).
-   */
-  const localStart = (time: number): Date | undefined => {
-    if (!(time >= FIRST_TIME - DAY_MS && time <= LAST_TIME + DAY_MS)) return undefined; // also NaN
-    const start = Math.floor((time + offsetAt(time)) / duration) * duration;
-    return start >= FIRST_TIME && start <= LAST_TIME ? new Date(start) : undefined;
-  };
-
-  const render = (record: KafkaRecord, local: Date | undefined, field: string | undefined): string => {
-    let path = '';
-    for (const segment of segments) {
-      switch (segment.kind) {
-        case 'literal':
-          path += segment.text;
-          break;
-        case 'topic':
-          path += record.topic;
-          break;
-        case 'partition':
-          path += segment.padding ? pad(record.partition, 10) : String(record.partition);
-          break;
-        case 'field':
-          path += field!;
-          break;
-        case 'time': {
-          const d = local!;
-          if (segment.unit === 'yyyy') path += pad(d.getUTCFullYear(), 4);
-          else if (segment.unit === 'MM') path += pad(d.getUTCMonth() + 1, 2);
-          else if (segment.unit === 'dd') path += pad(d.getUTCDate(), 2);
-          else if (segment.unit === 'HH') path += pad(d.getUTCHours(), 2);
-          else path += pad(d.getUTCMinutes(), 2);
-          break;
-        }
-      }
-    }
-    return path;
-  };
+  const directories = templateDirectories(segments);
 
   /** Record time and, when needed, the parsed value. */
   const extract = (record: KafkaRecord): { time: number | undefined; timeProblem?: string; value: unknown } => {
@@ -522,10 +253,7 @@ export function createLayout(settings: LayoutSettings): Layout {
   return {
     settings,
     window(time) {
-      if (!usesTime) return undefined;
-      const offset = offsetAt(time);
-      const start = Math.floor((time + offset) / duration) * duration - offset;
-      return { start, end: start + duration };
+      return usesTime ? partitions.window(time) : undefined;
     },
     time(record) {
       if (!timeField) return record.timestamp ?? undefined;
@@ -538,7 +266,7 @@ export function createLayout(settings: LayoutSettings): Layout {
         let path = constant.get(id);
         if (path === undefined) {
           if (constant.size > 10_000) constant.clear();
-          constant.set(id, (path = render(record, undefined, undefined)));
+          constant.set(id, (path = renderPath(segments, record, undefined, undefined)));
         }
         [lastTopic, lastPartition, lastPath] = [record.topic, record.partition, path];
       }
@@ -551,7 +279,7 @@ export function createLayout(settings: LayoutSettings): Layout {
       let local: Date | undefined;
       if (usesTime) {
         if (time === undefined) throw new PoisonRecordError(record, `time partitioner: ${timeProblem}`, { field: timeFieldName });
-        local = localStart(time);
+        local = partitions.localStart(time);
         if (local === undefined) {
           throw new PoisonRecordError(record, `time partitioner: the record time is outside the years 0000-9999 (${settings.timezone})`, {
             field: timeFieldName,
@@ -568,7 +296,7 @@ export function createLayout(settings: LayoutSettings): Layout {
           throw new PoisonRecordError(record, `field partitioner: field "${partitionField}" is ${component.problem}`, where);
         field = component;
       }
-      return { path: render(record, local, field), time };
+      return { path: renderPath(segments, record, local, field), time };
     },
     redactKey(key, prefix) {
       if (!usesField) return key;

@@ -7,7 +7,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadManifestJobSettings } from '../../lib/manifest/manifest.ts';
+import { loadManifestJobSettings } from '../../lib/manifest/job-settings.ts';
 import { MskS3Sink, type MskS3SinkProps } from '../../infra/msk-s3-sink.ts';
 import { CLUSTER_ARN, actionsOf, hasStatements, policyStatements, synthSink, testContext } from './support.ts';
 

@@ -7,7 +7,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import { parseKafkaEvent, parseWellFormed, parseWithProblems } from '../../lib/sink/event.ts';
+import { parseKafkaEvent } from '../../lib/sink/event.ts';
+import { parseWithProblems } from '../../lib/sink/event-careful-pass.ts';
+import { parseWellFormed } from '../../lib/sink/event-fast-pass.ts';
 import { parseWithSchemas as parseWithZod } from '../support/event-zod-oracle.ts';
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
@@ -228,10 +230,10 @@ describe('parseKafkaEvent: the fast pass agrees with the schemas', () => {
     const original = proto.base64Write;
     expect(typeof original).toBe('function'); // else this test would not test the fallback
     delete proto.base64Write;
-    let fallback: typeof import('../../lib/sink/event.ts');
+    let fallback: typeof import('../../lib/sink/event-fast-pass.ts');
     try {
       vi.resetModules();
-      fallback = await import('../../lib/sink/event.ts'); // a fresh copy, which sees no base64Write
+      fallback = await import('../../lib/sink/event-fast-pass.ts'); // a fresh copy, which sees no base64Write
     } finally {
       proto.base64Write = original;
     }

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MalformedEventError } from '../../lib/core/errors.ts';
-import { decodeBase64Strict, parseKafkaEvent } from '../../lib/sink/event.ts';
+import { parseKafkaEvent } from '../../lib/sink/event.ts';
+import { decodeBase64Strict } from '../../lib/sink/strict-base64.ts';
 
 const fixture = (name: string): unknown => JSON.parse(readFileSync(new URL(`../fixtures/events/${name}`, import.meta.url), 'utf8'));
 

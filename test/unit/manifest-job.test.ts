@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLayout, DEFAULT_LAYOUT } from '../../lib/layout/layout.ts';
-import { loadManifestJobSettings, writeDueManifests } from '../../lib/manifest/manifest.ts';
+import { loadManifestJobSettings } from '../../lib/manifest/job-settings.ts';
+import { writeDueManifests } from '../../lib/manifest/manifest.ts';
 
 describe('loadManifestJobSettings (the scheduled manifest writer)', () => {
   it('reads the topics, partition counts and grace', () => {
