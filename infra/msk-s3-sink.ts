@@ -11,7 +11,7 @@
  * created in this construct's own scope, with the ids it always had, so that the logical IDs of
  * deployed stacks do not change.
  */
-import { Annotations, CfnOutput, Duration, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack, Token } from 'aws-cdk-lib';
 import type { IAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -216,11 +216,6 @@ export class MskS3Sink extends Construct {
     this.dashboard = monitoring.dashboard;
     this.alarms = monitoring.alarms;
     this.alarmTopic = monitoring.alarmTopic;
-
-    new CfnOutput(this, 'BucketName', { value: this.bucket.bucketName, description: 'Where the sink writes' });
-    new CfnOutput(this, 'LedgerTableName', { value: this.ledgerTable.tableName, description: 'The offset ledger' });
-    new CfnOutput(this, 'FunctionName', { value: this.function.functionName });
-    new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboardName });
   }
 }
 
