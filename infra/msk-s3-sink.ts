@@ -24,7 +24,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { loadConfig } from '../lib/config/config.ts';
+import { loadSettings, loadStorageConfig, type SinkSettings } from '../lib/config/config.ts';
 import { bundlingOptions, HANDLER_ENTRY } from './bundling.ts';
 import { createManifestWriter, manifestsEnabled } from './manifest-writer.ts';
 import { bindMskSource } from './msk-source.ts';
@@ -219,14 +219,14 @@ export class MskS3Sink extends Construct {
   }
 }
 
-/** Runs the function's own configuration loader over the environment the construct sets. */
-function checkedSinkConfig(environment: Record<string, string>) {
-  const placeholders = {
-    SINK_BUCKET: Token.isUnresolved(environment.SINK_BUCKET) ? 'placeholder-bucket' : environment.SINK_BUCKET,
-    LEDGER_TABLE: Token.isUnresolved(environment.LEDGER_TABLE) ? 'placeholder-table' : environment.LEDGER_TABLE,
-  };
+/**
+ * Runs the function's own loader over the settings the construct sets (format, layout, rotation,
+ * prefixes, error handling). The bindings are the construct's own bucket and table, unresolved
+ * at synth, and are left out; an existing bucket whose name is known is checked with them.
+ */
+function checkedSinkConfig(environment: Record<string, string>): SinkSettings {
   try {
-    return loadConfig({ ...environment, ...placeholders });
+    return Token.isUnresolved(environment.SINK_BUCKET) ? loadSettings(environment) : loadStorageConfig(environment);
   } catch (error) {
     throw new Error(`MskS3Sink: ${(error as Error).message}`);
   }

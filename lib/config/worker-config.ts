@@ -4,14 +4,14 @@
  * The worker's own keys (Kafka, offsets, flushing) are validated here with zod; the sink's keys
  * (prefix, format, compression, errors, data layout and rotation) are validated and mapped onto
  * the environment variables of `lib/config/config.ts` by lib/config/connect-settings.ts — the CDK app's mapping
- * too — and then by `loadConfig`, so that the Lambda function and the worker share one set of
+ * too — and then by `loadStorageConfig`, so that the Lambda function and the worker share one set of
  * rules. Every problem is reported at once in one `StandaloneConfigError`.
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { extname, resolve } from 'node:path';
 import { z } from 'zod';
-import { loadConfig, type SinkConfig } from './config.ts';
+import { loadSettings, loadStorageConfig, type SinkSettings, type StorageBindings } from './config.ts';
 import { SETTING_KEYS, SINK_KEY_SCHEMAS, SINK_KEYS, sinkKeyProblems, toSinkEnvironment } from './connect-settings.ts';
 import { ConfigurationError } from '../core/errors.ts';
 import { closestName } from './suggest.ts';
@@ -27,6 +27,9 @@ export class StandaloneConfigError extends ConfigurationError {
     this.problems = problems;
   }
 }
+
+/** The sink's settings and where it writes; the ledger is chosen apart (`LedgerChoice`). */
+export type WorkerSinkConfig = SinkSettings & StorageBindings;
 
 export type LedgerChoice = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'dynamodb'; readonly table: string };
 
@@ -64,8 +67,8 @@ export interface StandaloneConfig {
   readonly shutdownTimeoutMs: number;
   readonly security: KafkaSecurity;
   readonly ledger: LedgerChoice;
-  /** The sink's configuration, as `loadConfig` validated it (the ledger table is a placeholder with a file ledger). */
-  readonly sink: SinkConfig;
+  /** The sink's settings and storage bindings, as `loadStorageConfig` validated them (the ledger is `ledger`). */
+  readonly sink: WorkerSinkConfig;
 }
 
 /**
@@ -272,9 +275,6 @@ const SINK_KEYS_BY_SETTING: ReadonlyArray<readonly [env: string, key: string]> =
   ] as Array<[string, string]>
 ).sort(([a], [b]) => b.length - a.length);
 
-/** A ledger table name `loadConfig` accepts, used when the ledger is a file (it is never contacted). */
-const FILE_LEDGER_PLACEHOLDER_TABLE = 'standalone-file-ledger';
-
 /**
  * Validates raw key/values. `${env:NAME}` in a value is replaced by that environment variable
  * (Kafka Connect's EnvVarConfigProvider syntax), so secrets need not be in the file.
@@ -414,8 +414,8 @@ function resolveAssignmentStrategies(value: string, problems: string[]): Assignm
 /** What the operations commands take from a worker file (`readWorkerStorageFile`). */
 export interface WorkerStorage {
   readonly ledger: LedgerChoice;
-  /** The sink's configuration (bucket, prefixes, layout, region), as `loadConfig` validated it. */
-  readonly sink: SinkConfig;
+  /** The sink's configuration (bucket, prefixes, layout, region), as `loadStorageConfig` validated it. */
+  readonly sink: WorkerSinkConfig;
 }
 
 /**
@@ -468,7 +468,7 @@ function resolveStorage(
   env: Readonly<Record<string, string | undefined>>,
   baseDir: string,
   problems: string[],
-): { ledger: LedgerChoice | undefined; sink: SinkConfig | undefined } {
+): { ledger: LedgerChoice | undefined; sink: WorkerSinkConfig | undefined } {
   let ledger: LedgerChoice | undefined;
   const file = c['offset.storage.file.filename'];
   const table = c['ledger.table'] ?? env['LEDGER_TABLE'];
@@ -493,16 +493,13 @@ function resolveStorage(
   if (c['s3.region'] !== undefined) sinkEnv['AWS_REGION'] = c['s3.region'];
   problems.push(...sinkKeyProblems(c));
   Object.assign(sinkEnv, toSinkEnvironment(c));
-  if (ledger?.kind === 'file') sinkEnv['LEDGER_TABLE'] = FILE_LEDGER_PLACEHOLDER_TABLE;
-  else if (ledger?.kind === 'dynamodb') sinkEnv['LEDGER_TABLE'] = ledger.table;
-  else sinkEnv['LEDGER_TABLE'] = FILE_LEDGER_PLACEHOLDER_TABLE; // reported above
-  if (c['s3.bucket.name'] === undefined) {
-    problems.push('s3.bucket.name: required');
-    sinkEnv['SINK_BUCKET'] = 'placeholder-bucket';
-  }
-  let sink: SinkConfig | undefined;
+  // The ledger is validated above; the sink's own loader checks the settings, and the bucket when there is one.
+  const bucketGiven = c['s3.bucket.name'] !== undefined;
+  if (!bucketGiven) problems.push('s3.bucket.name: required');
+  let sink: WorkerSinkConfig | undefined;
   try {
-    sink = loadConfig(sinkEnv);
+    if (bucketGiven) sink = loadStorageConfig(sinkEnv);
+    else loadSettings(sinkEnv); // the settings' problems are reported beside the missing bucket
   } catch (error) {
     if (!(error instanceof ConfigurationError)) throw error;
     const text = error.message.replace(/^Invalid sink configuration: /, '');
