@@ -1,49 +1,50 @@
+/**
+ * The manifest writer's run over its topics (lib/manifest/manifest-job.ts, what
+ * functions/manifest-writer calls): a topic whose run fails is logged and counted, and the
+ * other topics still run.
+ */
 import { describe, expect, it } from 'vitest';
+import type { ManifestStateStore } from '../../lib/core/ports.ts';
 import { createLayout, DEFAULT_LAYOUT } from '../../lib/layout/layout.ts';
-import { loadManifestJobSettings, writeDueManifests } from '../../lib/manifest/manifest.ts';
+import { runManifestJob } from '../../lib/manifest/manifest-job.ts';
+import { MemoryObjectStore } from '../support/memory-ports.ts';
 
-describe('loadManifestJobSettings (the scheduled manifest writer)', () => {
-  it('reads the topics, partition counts and grace', () => {
-    expect(
-      loadManifestJobSettings({ MANIFEST_TOPICS: 'orders, clicks', MANIFEST_TOPIC_PARTITIONS: 'orders:6', MANIFEST_GRACE_MS: '60000' }),
-    ).toEqual({
-      topics: ['orders', 'clicks'],
-      partitions: new Map([['orders', 6]]),
-      graceMs: 60_000,
-    });
-    expect(loadManifestJobSettings({ MANIFEST_TOPICS: 'a.b:c' })).toEqual({ topics: ['a.b:c'], partitions: new Map(), graceMs: undefined });
-    expect(loadManifestJobSettings({ MANIFEST_TOPICS: 'a', MANIFEST_MAX_OBJECTS_PER_RUN: '500' }).maxObjects).toBe(500);
-  });
-
-  it('reports every problem at once', () => {
-    expect(() => loadManifestJobSettings({})).toThrow('MANIFEST_TOPICS is required');
-    expect(() =>
-      loadManifestJobSettings({
-        MANIFEST_TOPICS: 'orders',
-        MANIFEST_TOPIC_PARTITIONS: 'orders:0,nope:3,bad',
-        MANIFEST_GRACE_MS: '-5',
-        MANIFEST_MAX_OBJECTS_PER_RUN: '0',
-      }),
-    ).toThrow(
-      /"orders:0" is not topic:count.*"nope" is not one of MANIFEST_TOPICS.*"bad" is not topic:count.*MANIFEST_GRACE_MS.*MANIFEST_MAX_OBJECTS_PER_RUN/,
-    );
-  });
+const layout = createLayout({
+  ...DEFAULT_LAYOUT,
+  partitioner: 'time',
+  pathFormat: "'dt'=YYYY-MM-dd",
+  partitionDurationMs: 86_400_000,
+  timestampExtractor: 'Record',
 });
 
-describe('writeDueManifests', () => {
-  it('refuses a layout without time partitions before reading anything', async () => {
-    const fail = () => {
-      throw new Error('must not be called');
-    };
-    await expect(
-      writeDueManifests({
-        inventory: { list: fail, head: fail, read: fail },
-        ledger: { list: fail },
-        store: { putIfAbsent: fail } as never,
-        prefix: 'topics/',
-        topic: 'orders',
-        layout: createLayout(DEFAULT_LAYOUT),
-      }),
-    ).rejects.toThrow('completeness markers need the time partitioner');
+describe('the manifest job', () => {
+  it('logs a failing topic, counts it, and still runs the others', async () => {
+    const logged: Array<[string, Record<string, unknown>]> = [];
+    const log = (message: string, ...extra: Array<Record<string, unknown>>) => logged.push([message, Object.assign({}, ...extra)]);
+    const result = await runManifestJob({
+      inventory: {
+        async *list() {},
+        head: async () => undefined,
+        read: async () => Buffer.alloc(0),
+      },
+      ledger: {
+        list: async ({ topic }) => {
+          if (topic === 'broken') throw new Error('ledger unreachable');
+          return [];
+        },
+      },
+      store: new MemoryObjectStore(),
+      stateStore: { load: async () => undefined, save: async () => true } satisfies ManifestStateStore,
+      prefix: 'topics/',
+      layout,
+      settings: { topics: ['broken', 'fine'], partitions: new Map(), graceMs: undefined, maxObjects: undefined },
+      logger: { info: log, error: log },
+    });
+    expect(result).toMatchObject({ written: 0, examined: 0, backlog: 0, failed: ['broken'], stuck: [] });
+    expect(logged.map(([message, fields]) => [message, fields.topic])).toEqual([
+      ['Manifest run failed', 'broken'],
+      ['Manifests written', 'fine'],
+    ]);
+    expect(String(logged[0]![1].error)).toBe('Error: ledger unreachable');
   });
 });
