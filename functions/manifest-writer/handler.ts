@@ -30,9 +30,9 @@ import { loadConfig } from '../../lib/config/config.ts';
 import { ConfigurationError } from '../../lib/core/errors.ts';
 import { createLayout, DEFAULT_LAYOUT } from '../../lib/layout/layout.ts';
 import { LedgerAdmin } from '../../lib/aws/dynamodb-ledger-admin.ts';
-import { advanceManifests } from '../../lib/manifest/incremental.ts';
 import { loadManifestJobSettings } from '../../lib/manifest/job-settings.ts';
 import { manifestLayoutProblem } from '../../lib/manifest/manifest.ts';
+import { type ManifestJobResult, runManifestJob } from '../../lib/manifest/manifest-job.ts';
 import { S3ManifestStateStore } from '../../lib/aws/manifest-state-s3.ts';
 import { S3Inventory } from '../../lib/aws/s3-inventory.ts';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lib/sink/sink.ts';
@@ -59,73 +59,17 @@ const stateStore = new S3ManifestStateStore({ client: clients.s3, bucket: config
 const logger = new Logger({ serviceName: SERVICE_NAME });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME, logger });
 
-export interface ManifestWriterResult {
-  readonly written: number;
-  readonly existing: number;
-  readonly pending: number;
-  readonly examined: number;
-  readonly backlog: number;
-  /** Topics whose run failed (logged); the invocation then fails after the other topics ran. */
-  readonly failed: readonly string[];
-  /** Topics stuck on an object whose metadata cannot be read (logged; the invocation succeeds). */
-  readonly stuck: readonly string[];
-}
+/** What one invocation did (lib/manifest/manifest-job.ts). */
+export type ManifestWriterResult = ManifestJobResult;
 
 async function writeAll(_event: ScheduledEvent): Promise<ManifestWriterResult> {
-  let written = 0;
-  let existing = 0;
-  let pending = 0;
-  let examined = 0;
-  let backlog = 0;
-  const failed: string[] = [];
-  const stuck: string[] = [];
-  for (const topic of settings.topics) {
-    try {
-      const result = await advanceManifests({
-        inventory,
-        ledger,
-        store,
-        stateStore,
-        prefix: config.prefix,
-        topic,
-        layout,
-        partitions: settings.partitions.get(topic),
-        graceMs: settings.graceMs,
-        maxObjects: settings.maxObjects,
-      });
-      written += result.written.length;
-      existing += result.existing.length;
-      pending += result.pending.length;
-      examined += result.examined;
-      backlog += result.backlog;
-      logger.info('Manifests written', {
-        topic,
-        written: result.written.length,
-        existing: result.existing.length,
-        pending: result.pending.length,
-        examined: result.examined,
-        backlog: result.backlog,
-        stateSaved: result.stateSaved,
-        ...(result.restarted ? { restarted: result.restarted } : {}),
-        writtenKeys: result.written,
-        waiting: result.pending.slice(0, 10),
-        ...(result.skipped.length > 0 ? { skipped: result.skipped.slice(0, 10) } : {}),
-      });
-      if (result.problems.length > 0) {
-        stuck.push(topic);
-        logger.error('Manifest writer stuck on unreadable objects', { topic, problems: result.problems.slice(0, 10) });
-      }
-    } catch (error) {
-      failed.push(topic);
-      logger.error('Manifest run failed', { topic, error: error as Error });
-    }
-  }
-  metrics.addMetric(MANIFESTS_WRITTEN_METRIC, MetricUnit.Count, written);
-  metrics.addMetric(MANIFEST_OBJECTS_EXAMINED_METRIC, MetricUnit.Count, examined);
-  metrics.addMetric(MANIFEST_BACKLOG_METRIC, MetricUnit.Count, backlog);
-  metrics.addMetric(MANIFEST_FAILURES_METRIC, MetricUnit.Count, failed.length + stuck.length);
-  if (failed.length > 0) throw new Error(`manifest writer: failed for topic(s) ${failed.join(', ')} (see the log)`);
-  return { written, existing, pending, examined, backlog, failed, stuck };
+  const result = await runManifestJob({ inventory, ledger, store, stateStore, prefix: config.prefix, layout, settings, logger });
+  metrics.addMetric(MANIFESTS_WRITTEN_METRIC, MetricUnit.Count, result.written);
+  metrics.addMetric(MANIFEST_OBJECTS_EXAMINED_METRIC, MetricUnit.Count, result.examined);
+  metrics.addMetric(MANIFEST_BACKLOG_METRIC, MetricUnit.Count, result.backlog);
+  metrics.addMetric(MANIFEST_FAILURES_METRIC, MetricUnit.Count, result.failed.length + result.stuck.length);
+  if (result.failed.length > 0) throw new Error(`manifest writer: failed for topic(s) ${result.failed.join(', ')} (see the log)`);
+  return result;
 }
 
 export const handler = middy(writeAll)

@@ -20,13 +20,16 @@ import {
   type LayoutSettings,
   type RotationSettings,
 } from '../layout/layout.ts';
+import { type Problem, SettingsReader } from './settings-reader.ts';
 
-/** The sink's validated configuration. */
-export interface SinkConfig {
-  readonly bucket: string;
+/**
+ * The sink's settings: what it writes and how (format, layout, rotation, prefixes, error
+ * handling), validated on their own, with no bucket or table: the CDK construct checks them at
+ * synth, before the bucket and the table have names.
+ */
+export interface SinkSettings {
   /** Ends in `/`. */
   readonly prefix: string;
-  readonly ledgerTable: string;
   /** `jsonl`, `raw` (values and a separator) or `parquet`. */
   readonly format: 'jsonl' | 'raw' | 'parquet';
   /** For Parquet, its page codec (also `snappy`, its default); otherwise the object's compression. */
@@ -45,12 +48,25 @@ export interface SinkConfig {
   readonly layout?: LayoutSettings;
   /** Rotation limits; undefined: one object per partition per batch (unless the path changes). */
   readonly rotation?: RotationSettings;
+}
+
+/** Where the storage is: the bucket, and the region and endpoints of the AWS clients. */
+export interface StorageBindings {
+  readonly bucket: string;
   readonly aws: {
     readonly region: string | undefined;
     readonly s3Endpoint: string | undefined;
     readonly dynamoDbEndpoint: string | undefined;
   };
 }
+
+/** The sink's bindings: the storage and the ledger table. */
+export interface SinkBindings extends StorageBindings {
+  readonly ledgerTable: string;
+}
+
+/** The sink's validated configuration: its settings and its bindings. */
+export interface SinkConfig extends SinkSettings, SinkBindings {}
 
 /**
  * The environment variables the function reads, with their defaults. The names in the first
@@ -84,11 +100,9 @@ export const SINK_SETTINGS = [
 /** The longest object extension a format and compression give (`.jsonl.zst`). */
 const LONGEST_EXTENSION = '.jsonl.zst';
 
-/** The environment once every setting is read: defaults applied, numbers parsed, prefixes ending in `/`. */
-interface Environment {
-  SINK_BUCKET: string;
+/** The settings once read: defaults applied, numbers parsed, prefixes ending in `/`. */
+interface SettingsEnvironment {
   SINK_PREFIX: string;
-  LEDGER_TABLE: string;
   SINK_FORMAT: 'jsonl' | 'raw' | 'parquet';
   SINK_COMPRESSION?: CompressionName | 'snappy' | undefined;
   SINK_RAW_SEPARATOR?: string | undefined;
@@ -108,139 +122,22 @@ interface Environment {
   SINK_ROTATE_MAX_RECORDS?: number | undefined;
   SINK_ROTATE_MAX_BYTES?: number | undefined;
   SINK_ROTATE_INTERVAL_MS?: number | undefined;
+}
+
+/** The bindings once read. */
+interface BindingsEnvironment {
+  SINK_BUCKET: string;
+  LEDGER_TABLE: string;
   AWS_REGION?: string | undefined;
   AWS_ENDPOINT_URL?: string | undefined;
   AWS_ENDPOINT_URL_S3?: string | undefined;
   AWS_ENDPOINT_URL_DYNAMODB?: string | undefined;
 }
 
-/**
- * One problem with a setting. `fatal` problems (a missing or unparseable value) leave the
- * setting without a usable value, so the checks across settings do not run; the others (a
- * value out of range, a bad pattern) do not stop them, as with the zod schema before.
- */
-interface Problem {
-  readonly name: string;
-  readonly message: string;
-  readonly fatal: boolean;
-}
-
-/** Reads the settings one by one, in a fixed order, collecting every problem. */
-class SettingsReader {
-  readonly problems: Problem[] = [];
-  readonly #env: Readonly<Record<string, string | undefined>>;
-
-  constructor(env: Readonly<Record<string, string | undefined>>) {
-    this.#env = env;
-  }
-
-  get fatal(): boolean {
-    return this.problems.some((problem) => problem.fatal);
-  }
-
-  #problem(name: string, message: string, fatal = false): void {
-    this.problems.push({ name, message, fatal });
-  }
-
-  /** A required string matching `pattern`. */
-  required(name: string, pattern: RegExp, mismatch: string): string {
-    const value = this.#env[name];
-    if (value === undefined) {
-      this.#problem(name, `${name} is required`, true);
-      return '';
-    }
-    if (!pattern.test(value)) this.#problem(name, mismatch);
-    return value;
-  }
-
-  /** An optional string, with zod's length bounds. */
-  string(name: string, bounds: { min?: number; max?: number; pattern?: readonly [RegExp, string] } = {}): string | undefined {
-    const value = this.#env[name];
-    if (value === undefined) return undefined;
-    if (bounds.pattern && !bounds.pattern[0].test(value)) this.#problem(name, bounds.pattern[1]);
-    if (bounds.min !== undefined && value.length < bounds.min)
-      this.#problem(name, `Too small: expected string to have >=${bounds.min} characters`);
-    if (bounds.max !== undefined && value.length > bounds.max)
-      this.#problem(name, `Too big: expected string to have <=${bounds.max} characters`);
-    return value;
-  }
-
-  /** One of `values`; undefined when absent. */
-  option<T extends string>(name: string, values: readonly T[], message?: string): T | undefined {
-    const value = this.#env[name];
-    if (value === undefined) return undefined;
-    if ((values as readonly string[]).includes(value)) return value as T;
-    this.#problem(name, message ?? `Invalid option: expected one of ${values.map((v) => `"${v}"`).join('|')}`, true);
-    return undefined;
-  }
-
-  /** A whole number in [min, max] (`Number()` of the text, as zod's coercion); undefined when absent. */
-  integer(name: string, min: number, max?: number): number | undefined {
-    const text = this.#env[name];
-    if (text === undefined) return undefined;
-    const value = Number(text);
-    if (!Number.isFinite(value)) {
-      this.#problem(name, `Invalid input: expected number, received ${Number.isNaN(value) ? 'NaN' : String(value)}`, true);
-      return undefined;
-    }
-    if (!Number.isInteger(value)) {
-      this.#problem(name, 'Invalid input: expected int, received number', true);
-      return undefined;
-    }
-    if (value > Number.MAX_SAFE_INTEGER) this.#problem(name, `Too big: expected int to be <=${Number.MAX_SAFE_INTEGER}`);
-    if (value < Number.MIN_SAFE_INTEGER) this.#problem(name, `Too small: expected int to be >=${Number.MIN_SAFE_INTEGER}`);
-    if (value < min) this.#problem(name, `Too small: expected number to be >=${min}`);
-    if (max !== undefined && value > max) this.#problem(name, `Too big: expected number to be <=${max}`);
-    return value;
-  }
-
-  /** A prefix: `/` appended unless empty or already there; never starting with `/`, never empty. */
-  prefix(name: string, fallback: string): string {
-    const text = this.#env[name] ?? fallback;
-    const value = text === '' || text.endsWith('/') ? text : `${text}/`;
-    if (value.startsWith('/')) this.#problem(name, `${name} must not start with "/"`);
-    if (value === '') this.#problem(name, `${name} must not be empty (dead letters need a prefix outside the sink's)`);
-    return value;
-  }
-
-  /**
-   * An http(s) URL, as zod's `z.url({ protocol: /^https?$/ })` took it: the text trimmed, with
-   * `://` after the scheme, parseable by WHATWG's URL, and its tabs and line breaks removed.
-   */
-  url(name: string): string | undefined {
-    const text = this.#env[name];
-    if (text === undefined) return undefined;
-    const trimmed = text.trim();
-    const url = /^https?:\/\//i.test(trimmed) ? parseUrl(trimmed) : null;
-    if (url === null || !/^https?$/.test(url.protocol.slice(0, -1))) {
-      this.#problem(name, 'Invalid URL');
-      return text;
-    }
-    return trimmed.replace(/[\t\n\r]/g, '');
-  }
-
-  /** A problem found across settings (never stops anything: these are the last checks). */
-  add(name: string, message: string): void {
-    this.#problem(name, message);
-  }
-}
-
-/** WHATWG's URL of a text, or null (`URL.parse`, which Node 20 lacks). */
-function parseUrl(text: string): URL | null {
-  try {
-    return new URL(text);
-  } catch {
-    return null;
-  }
-}
-
-/** Reads every setting; the problems, and the values when none of them is fatal. */
-function readEnvironment(input: Readonly<Record<string, string | undefined>>): { env: Environment | undefined; problems: Problem[] } {
-  const read = new SettingsReader(input);
-  const env: Environment = {
-    SINK_BUCKET: read.required('SINK_BUCKET', /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'SINK_BUCKET must be an S3 bucket name'),
+/** Reads every setting (no binding) into `read`. */
+function readSettings(read: SettingsReader): SettingsEnvironment {
+  return {
     SINK_PREFIX: read.prefix('SINK_PREFIX', 'topics/'),
-    LEDGER_TABLE: read.required('LEDGER_TABLE', /^[a-zA-Z0-9_.-]{3,255}$/, 'LEDGER_TABLE must be a DynamoDB table name'),
     SINK_FORMAT: read.option('SINK_FORMAT', ['jsonl', 'raw', 'parquet'] as const) ?? 'jsonl',
     SINK_COMPRESSION: read.option('SINK_COMPRESSION', [...Object.values(CompressionName), 'snappy'] as const),
     SINK_RAW_SEPARATOR: read.string('SINK_RAW_SEPARATOR'),
@@ -267,18 +164,79 @@ function readEnvironment(input: Readonly<Record<string, string | undefined>>): {
     SINK_ROTATE_MAX_RECORDS: read.integer('SINK_ROTATE_MAX_RECORDS', 1, 1_000_000),
     SINK_ROTATE_MAX_BYTES: read.integer('SINK_ROTATE_MAX_BYTES', 1024, 5 * 1024 ** 3),
     SINK_ROTATE_INTERVAL_MS: read.integer('SINK_ROTATE_INTERVAL_MS', 1),
+  };
+}
+
+/** Reads the bindings into `read`; `ledgerTable: false` leaves the table out (a worker with a file ledger has none). */
+function readBindings(read: SettingsReader, options: { readonly ledgerTable: boolean }): BindingsEnvironment {
+  return {
+    SINK_BUCKET: read.required('SINK_BUCKET', /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'SINK_BUCKET must be an S3 bucket name'),
+    LEDGER_TABLE: options.ledgerTable
+      ? read.required('LEDGER_TABLE', /^[a-zA-Z0-9_.-]{3,255}$/, 'LEDGER_TABLE must be a DynamoDB table name')
+      : '',
     AWS_REGION: read.string('AWS_REGION', { min: 1 }),
     AWS_ENDPOINT_URL: read.url('AWS_ENDPOINT_URL'),
     AWS_ENDPOINT_URL_S3: read.url('AWS_ENDPOINT_URL_S3'),
     AWS_ENDPOINT_URL_DYNAMODB: read.url('AWS_ENDPOINT_URL_DYNAMODB'),
   };
-  if (read.fatal) return { env: undefined, problems: read.problems };
-  crossCheck(env, read);
-  return { env: read.problems.length === 0 ? env : undefined, problems: read.problems };
+}
+
+/**
+ * The order in which problems are reported: the environment's (bucket, prefix, table, then the
+ * other settings, then the AWS variables), whichever reader found them, so that a message reads
+ * the same whether settings and bindings are checked together or not.
+ */
+const REPORT_ORDER: readonly string[] = [
+  'SINK_BUCKET',
+  'SINK_PREFIX',
+  'LEDGER_TABLE',
+  'SINK_FORMAT',
+  'SINK_COMPRESSION',
+  'SINK_RAW_SEPARATOR',
+  'SINK_PARQUET_SCHEMA',
+  'SINK_ERRORS_TOLERANCE',
+  'SINK_DEAD_LETTER_PREFIX',
+  'SINK_VALUE_CONVERTER',
+  'SINK_REPORT_BATCH_ITEM_FAILURES',
+  'SINK_MAX_CONCURRENCY',
+  'SINK_PARTITIONER',
+  'SINK_PATH_FORMAT',
+  'SINK_PARTITION_DURATION_MS',
+  'SINK_TIMESTAMP_EXTRACTOR',
+  'SINK_TIMESTAMP_FIELD',
+  'SINK_TIMEZONE',
+  'SINK_PARTITION_FIELD',
+  'SINK_ROTATE_MAX_RECORDS',
+  'SINK_ROTATE_MAX_BYTES',
+  'SINK_ROTATE_INTERVAL_MS',
+  'AWS_REGION',
+  'AWS_ENDPOINT_URL',
+  'AWS_ENDPOINT_URL_S3',
+  'AWS_ENDPOINT_URL_DYNAMODB',
+];
+
+/**
+ * Reads what `parts` asks for; the problems, and the values when there are none. The problems of
+ * single variables come first, in `REPORT_ORDER` (a stable sort keeps each variable's own order);
+ * the checks across settings run only when no problem is fatal, and come last.
+ */
+function readEnvironment(
+  input: Readonly<Record<string, string | undefined>>,
+  parts: { readonly bindings: false | { readonly ledgerTable: boolean } },
+): { settings: SettingsEnvironment | undefined; bindings: BindingsEnvironment | undefined; problems: Problem[] } {
+  const read = new SettingsReader(input);
+  const bindings = parts.bindings ? readBindings(read, parts.bindings) : undefined;
+  const settings = readSettings(read);
+  const rank = (problem: Problem) => REPORT_ORDER.indexOf(problem.name);
+  const problems = read.problems.splice(0).sort((a, b) => rank(a) - rank(b));
+  if (problems.some((problem) => problem.fatal)) return { settings: undefined, bindings: undefined, problems };
+  crossCheck(settings, read);
+  problems.push(...read.problems);
+  return problems.length === 0 ? { settings, bindings, problems } : { settings: undefined, bindings: undefined, problems };
 }
 
 /** The checks across settings, once each setting has a value. */
-function crossCheck(env: Environment, read: SettingsReader): void {
+function crossCheck(env: SettingsEnvironment, read: SettingsReader): void {
   const sink = env.SINK_PREFIX;
   const dead = env.SINK_DEAD_LETTER_PREFIX;
   if (dead.startsWith(sink) || sink.startsWith(dead)) {
@@ -324,7 +282,7 @@ function crossCheck(env: Environment, read: SettingsReader): void {
 
 function layoutOf(
   env: Pick<
-    Environment,
+    SettingsEnvironment,
     | 'SINK_PARTITIONER'
     | 'SINK_PATH_FORMAT'
     | 'SINK_PARTITION_DURATION_MS'
@@ -345,52 +303,88 @@ function layoutOf(
   };
 }
 
-/**
- * Reads and validates the configuration from an environment (the function passes
- * `process.env` once, at cold start). Every problem is reported in one `ConfigurationError`;
- * an unknown `SINK_*` variable is an error too, so that a misspelt setting is not silently ignored.
- */
-export function loadConfig(env: Readonly<Record<string, string | undefined>>): SinkConfig {
-  const known = new Set<string>(SINK_SETTINGS);
-  const unknown = Object.keys(env).filter((name) => name.startsWith('SINK_') && !known.has(name));
-  const { env: parsed, problems: found } = readEnvironment(env);
+/** Throws every problem in one `ConfigurationError`, unknown `SINK_*` variables first. */
+function check(unknown: readonly string[], found: readonly Problem[]): void {
   const problems = [
     ...unknown.map((name) => `${name} is not a setting of this sink (known: ${SINK_SETTINGS.join(', ')})`),
     ...found.map(({ name, message }) => (message.includes(name) ? message : `${name}: ${message}`)),
   ];
-  if (problems.length > 0 || parsed === undefined) {
-    throw new ConfigurationError(`Invalid sink configuration: ${problems.join('; ')}`);
-  }
-  const env2 = parsed;
-  const layout = layoutOf(env2);
+  if (problems.length > 0) throw new ConfigurationError(`Invalid sink configuration: ${problems.join('; ')}`);
+}
+
+/** The `SINK_*` variables of `env` that are no setting of this sink: a misspelt setting is an error, not ignored. */
+function unknownSettings(env: Readonly<Record<string, string | undefined>>): string[] {
+  const known = new Set<string>(SINK_SETTINGS);
+  return Object.keys(env).filter((name) => name.startsWith('SINK_') && !known.has(name));
+}
+
+/**
+ * Reads and validates the sink's settings alone; the bindings' variables (`SINK_BUCKET`,
+ * `LEDGER_TABLE`, `AWS_*`) are not looked at. Every problem is reported in one
+ * `ConfigurationError`, worded as `loadConfig` words it.
+ */
+export function loadSettings(env: Readonly<Record<string, string | undefined>>): SinkSettings {
+  const { settings, problems } = readEnvironment(env, { bindings: false });
+  check(unknownSettings(env), problems);
+  return toSettings(settings!);
+}
+
+/**
+ * Reads and validates the settings and the storage bindings (the bucket, the region and the
+ * endpoints), without a ledger table: the standalone worker with a file ledger has none.
+ */
+export function loadStorageConfig(env: Readonly<Record<string, string | undefined>>): SinkSettings & StorageBindings {
+  const { settings, bindings, problems } = readEnvironment(env, { bindings: { ledgerTable: false } });
+  check(unknownSettings(env), problems);
+  return { ...toSettings(settings!), ...toStorageBindings(bindings!) };
+}
+
+/**
+ * Reads and validates the configuration from an environment (the function passes
+ * `process.env` once, at cold start): the settings and every binding. Every problem is reported
+ * in one `ConfigurationError`; an unknown `SINK_*` variable is an error too, so that a misspelt
+ * setting is not silently ignored.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): SinkConfig {
+  const { settings, bindings, problems } = readEnvironment(env, { bindings: { ledgerTable: true } });
+  check(unknownSettings(env), problems);
+  return { ...toSettings(settings!), ...toStorageBindings(bindings!), ledgerTable: bindings!.LEDGER_TABLE };
+}
+
+function toStorageBindings(env: BindingsEnvironment): StorageBindings {
+  return {
+    bucket: env.SINK_BUCKET,
+    aws: {
+      region: env.AWS_REGION,
+      s3Endpoint: env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL,
+      dynamoDbEndpoint: env.AWS_ENDPOINT_URL_DYNAMODB ?? env.AWS_ENDPOINT_URL,
+    },
+  };
+}
+
+function toSettings(env: SettingsEnvironment): SinkSettings {
+  const layout = layoutOf(env);
   const isDefaultLayout = (Object.keys(DEFAULT_LAYOUT) as Array<keyof LayoutSettings>).every(
     (name) => layout[name] === DEFAULT_LAYOUT[name],
   );
   const rotation: RotationSettings = {
-    maxRecords: env2.SINK_ROTATE_MAX_RECORDS,
-    maxBytes: env2.SINK_ROTATE_MAX_BYTES,
-    intervalMs: env2.SINK_ROTATE_INTERVAL_MS,
+    maxRecords: env.SINK_ROTATE_MAX_RECORDS,
+    maxBytes: env.SINK_ROTATE_MAX_BYTES,
+    intervalMs: env.SINK_ROTATE_INTERVAL_MS,
   };
   const rotates = Object.values(rotation).some((value) => value !== undefined);
   return {
-    bucket: env2.SINK_BUCKET,
-    prefix: env2.SINK_PREFIX,
-    ledgerTable: env2.LEDGER_TABLE,
-    format: env2.SINK_FORMAT,
-    compression: env2.SINK_COMPRESSION ?? (env2.SINK_FORMAT === 'parquet' ? 'snappy' : CompressionName.gzip),
-    ...(env2.SINK_RAW_SEPARATOR === undefined ? {} : { rawSeparator: parseSeparator(env2.SINK_RAW_SEPARATOR) }),
-    ...(env2.SINK_PARQUET_SCHEMA === undefined ? {} : { parquetSchema: parseParquetSchema(env2.SINK_PARQUET_SCHEMA) }),
-    errorsTolerance: env2.SINK_ERRORS_TOLERANCE,
-    deadLetterPrefix: env2.SINK_DEAD_LETTER_PREFIX,
-    valueConverter: env2.SINK_VALUE_CONVERTER,
-    reportBatchItemFailures: env2.SINK_REPORT_BATCH_ITEM_FAILURES === 'true',
-    maxConcurrency: env2.SINK_MAX_CONCURRENCY,
+    prefix: env.SINK_PREFIX,
+    format: env.SINK_FORMAT,
+    compression: env.SINK_COMPRESSION ?? (env.SINK_FORMAT === 'parquet' ? 'snappy' : CompressionName.gzip),
+    ...(env.SINK_RAW_SEPARATOR === undefined ? {} : { rawSeparator: parseSeparator(env.SINK_RAW_SEPARATOR) }),
+    ...(env.SINK_PARQUET_SCHEMA === undefined ? {} : { parquetSchema: parseParquetSchema(env.SINK_PARQUET_SCHEMA) }),
+    errorsTolerance: env.SINK_ERRORS_TOLERANCE,
+    deadLetterPrefix: env.SINK_DEAD_LETTER_PREFIX,
+    valueConverter: env.SINK_VALUE_CONVERTER,
+    reportBatchItemFailures: env.SINK_REPORT_BATCH_ITEM_FAILURES === 'true',
+    maxConcurrency: env.SINK_MAX_CONCURRENCY,
     ...(isDefaultLayout ? {} : { layout }),
     ...(rotates ? { rotation } : {}),
-    aws: {
-      region: env2.AWS_REGION,
-      s3Endpoint: env2.AWS_ENDPOINT_URL_S3 ?? env2.AWS_ENDPOINT_URL,
-      dynamoDbEndpoint: env2.AWS_ENDPOINT_URL_DYNAMODB ?? env2.AWS_ENDPOINT_URL,
-    },
   };
 }

@@ -1,4 +1,4 @@
-import type { SinkConfig } from '../config/config.ts';
+import type { SinkConfig, SinkSettings } from '../config/config.ts';
 import { batchResponse, deliverBatch, type BatchReport, type KafkaBatchItemFailures } from '../delivery/deliver-batch.ts';
 import type { DeliveryOptions, DeliveryPorts } from '../delivery/options.ts';
 import { CorruptObjectError, MalformedEventError } from '../core/errors.ts';
@@ -47,7 +47,7 @@ export const SinkMetric = {
   endToEndLag: 'EndToEndLag',
 } as const;
 
-function formatOf(config: SinkConfig): RecordFormat {
+function formatOf(config: SinkSettings): RecordFormat {
   switch (config.format) {
     case 'raw':
       return createRawBytesFormat({ separator: config.rawSeparator ?? new Uint8Array([0x0a]) });
@@ -59,7 +59,7 @@ function formatOf(config: SinkConfig): RecordFormat {
 }
 
 /** The delivery options a configuration stands for. */
-export function deliveryOptions(config: SinkConfig): DeliveryOptions {
+export function deliveryOptions(config: SinkSettings): DeliveryOptions {
   return {
     prefix: config.prefix,
     deadLetterPrefix: config.deadLetterPrefix,

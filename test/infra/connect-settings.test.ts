@@ -3,7 +3,7 @@ import { ConnectorConfigError, resolveConnectorConfig } from '../../infra/connec
 import { MskS3Sink } from '../../infra/msk-s3-sink.ts';
 import { loadConfig, type SinkConfig } from '../../lib/config/config.ts';
 import { parseSinkKeys } from '../../lib/config/connect-settings.ts';
-import { resolveStandaloneConfig, StandaloneConfigError } from '../../lib/config/worker-config.ts';
+import { resolveStandaloneConfig, StandaloneConfigError, type WorkerSinkConfig } from '../../lib/config/worker-config.ts';
 import { parseProperties } from '../../lib/config/properties.ts';
 import { CLUSTER_ARN, newStack } from './support.ts';
 
@@ -28,7 +28,7 @@ function viaCdk(keys: Record<string, string>): { environment: Record<string, str
 }
 
 /** The standalone path: a .properties file's text → the worker's sink configuration. */
-function viaProperties(keys: Record<string, string>): SinkConfig {
+function viaProperties(keys: Record<string, string>): WorkerSinkConfig {
   const text = Object.entries({ ...workerMinimal, ...keys })
     .map(([key, value]) => `${key}=${value.replaceAll('\\', '\\\\')}`)
     .join('\n');
@@ -37,7 +37,13 @@ function viaProperties(keys: Record<string, string>): SinkConfig {
 }
 
 /** What the sink does with its settings (not where its ledger or bucket is). */
-const behaviour = ({ bucket: _b, ledgerTable: _l, aws: _a, reportBatchItemFailures: _r, ...rest }: SinkConfig) => rest;
+const behaviour = ({
+  bucket: _b,
+  ledgerTable: _l,
+  aws: _a,
+  reportBatchItemFailures: _r,
+  ...rest
+}: WorkerSinkConfig & { ledgerTable?: string }) => rest;
 
 const problemsOf = (run: () => unknown): string[] => {
   try {

@@ -111,6 +111,17 @@ describe('synth-time validation', () => {
     );
   });
 
+  it('checks the layout on its own (no placeholder bucket or table), and the name of an existing bucket when it is known', () => {
+    expect(() => new MskS3Sink(newStack(), 'Sink', { ...base, sinkSettings: { SINK_PARTITIONER: 'field' } })).toThrow(
+      /^MskS3Sink: Invalid sink configuration: SINK_PARTITION_FIELD: required with SINK_PARTITIONER=field$/,
+    );
+    const stack = newStack();
+    const bucket = s3.Bucket.fromBucketName(stack, 'Existing', 'My_Bucket');
+    expect(() => new MskS3Sink(stack, 'Sink', { ...base, bucket })).toThrow(
+      /^MskS3Sink: Invalid sink configuration: SINK_BUCKET must be an S3 bucket name$/,
+    );
+  });
+
   it('asks for an SNS topic it creates when e-mail addresses are given', () => {
     const stack = newStack();
     expect(() => new MskS3Sink(stack, 'Sink', { ...base, alarms: { emails: ['ops@example.com'] } })).toThrow(
