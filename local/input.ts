@@ -20,7 +20,7 @@
  * Blank lines are skipped. Every problem is reported as `FILE:LINE: ...`.
  */
 import { readFile } from 'node:fs/promises';
-import { partitionForKey, producedAt, type PartitionLog, type StreamRecord } from './stream.ts';
+import { partitionForKey, producedAt, type PartitionLog, type StreamRecord } from '../testkit/kafka/stream.ts';
 
 export class InputFileError extends Error {
   constructor(readonly problems: readonly string[]) {

@@ -24,8 +24,15 @@ import { startS3Emulator } from './emulators/s3-emulator.ts';
 import { Chaos } from './chaos.ts';
 import { startFaultProxy } from './emulators/fault-proxy.ts';
 import { InputFileError, readInputFile } from './input.ts';
-import { batchItemFailures, EventSourceMappingSim, type Outcome, type SimBatch, type StartPosition } from './simulator.ts';
-import { generateStream, STREAM_EPOCH, VALUE_KINDS, type PartitionLog, type StreamRecord, type ValueKind } from './stream.ts';
+import { batchItemFailures, EventSourceMappingSim, type Outcome, type SimBatch, type StartPosition } from '../testkit/kafka/mapping.ts';
+import {
+  generateStream,
+  STREAM_EPOCH,
+  VALUE_KINDS,
+  type PartitionLog,
+  type StreamRecord,
+  type ValueKind,
+} from '../testkit/kafka/stream.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SAMPLE_EVENTS = ['msk.json', 'self-managed.json'].map((name) => join(ROOT, 'test', 'fixtures', 'events', name));

@@ -15,7 +15,7 @@ import type { OffsetLedger } from '../../lib/core/ports.ts';
 import { FileOffsetLedger } from '../../lib/ledger/file-ledger.ts';
 import { createTestLedgerTable } from '../support/emulators.ts';
 import { AT, commit, gap, ledgerContract } from '../support/ledger-contract.ts';
-import { MemoryLedger } from '../support/memory-ports.ts';
+import { MemoryLedger } from '../../testkit/memory-ports.ts';
 
 const dirs: string[] = [];
 const files: FileOffsetLedger[] = [];

@@ -8,7 +8,7 @@ import {
   type S3ForTest,
   startS3ForTest,
 } from '../support/emulators.ts';
-import { type LogRecord, timedLog, toKafkaEvent } from '../support/kafka-sim.ts';
+import { type LogRecord, timedLog, toKafkaEvent } from '../../testkit/kafka/log-sim.ts';
 
 /**
  * Issue 15, item 5: `locate` on an offset the log skipped says so, points to the next record's

@@ -9,7 +9,7 @@ import {
   type S3ForTest,
   startS3ForTest,
 } from '../support/emulators.ts';
-import { generateLog, type LogRecord, rng, toKafkaEvent } from '../support/kafka-sim.ts';
+import { generateLog, type LogRecord, rng, toKafkaEvent } from '../../testkit/kafka/log-sim.ts';
 import { runCliCaptured } from '../support/cli.ts';
 
 /**

@@ -8,8 +8,8 @@ import {
   type S3ForTest,
   startS3ForTest,
 } from '../support/emulators.ts';
-import { generateLog, type LogRecord, rng, timedLog, toKafkaEvent } from '../support/kafka-sim.ts';
-import { check, exactlyOnce, readDelivered } from '../support/read-back.ts';
+import { generateLog, type LogRecord, rng, timedLog, toKafkaEvent } from '../../testkit/kafka/log-sim.ts';
+import { check, exactlyOnce, readDelivered } from '../../testkit/read-back.ts';
 import { runCliCaptured } from '../support/cli.ts';
 
 /**

@@ -14,9 +14,17 @@ import type { DeliveryPorts } from '../../lib/delivery/options.ts';
 import { ObjectExistsError } from '../../lib/core/errors.ts';
 import { systemClock } from '../../lib/core/ports.ts';
 import { createSink } from '../../lib/sink/sink.ts';
-import { type BatchSlice, ConsumerGroupSim, generateLog, type LogRecord, randomInt, rng, toKafkaEvent } from './kafka-sim.ts';
-import { check, type CheckResult, type DeliveredLine, readDelivered, readObjects } from './read-back.ts';
-import { silentLogger, silentMetrics } from './recorders.ts';
+import {
+  type BatchSlice,
+  ConsumerGroupSim,
+  generateLog,
+  type LogRecord,
+  randomInt,
+  rng,
+  toKafkaEvent,
+} from '../../testkit/kafka/log-sim.ts';
+import { check, type CheckResult, type DeliveredLine, readDelivered, readObjects } from '../../testkit/read-back.ts';
+import { silentLogger, silentMetrics } from '../../testkit/recorders.ts';
 
 /** The process running an invocation died. */
 export class ProcessCrash extends Error {

@@ -8,7 +8,7 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import { parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { gunzipSync, zstdDecompressSync } from 'node:zlib';
-import { type LogRecord, recordId } from './kafka-sim.ts';
+import { type LogRecord, recordId } from './kafka/log-sim.ts';
 
 export interface DeliveredLine {
   readonly key: string;

@@ -2,7 +2,7 @@
  * The Kafka side of local mode (`npm start`): records as the broker holds them, a generated
  * stream (topics, partitions, record count and size, key skew, JSON or binary values, produced
  * at a rate in virtual time), Kafka's default partitioner (murmur2 of the key), and Lambda Kafka
- * events in AWS's shape. The event source mapping itself is local/simulator.ts.
+ * events in AWS's shape. The event source mapping itself is testkit/kafka/mapping.ts.
  */
 
 /** A deterministic PRNG (mulberry32), so that a run can be repeated exactly. */

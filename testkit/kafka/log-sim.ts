@@ -4,7 +4,7 @@
  * commits only after the function succeeds and redelivers failed batches with other boundaries.
  */
 
-import { recordId, rng } from '../../local/stream.ts';
+import { recordId, rng } from './stream.ts';
 
 /** The seeded PRNG and record identity are local mode's, so that both draw the same streams. */
 export { recordId, rng };
