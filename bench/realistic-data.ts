@@ -8,7 +8,7 @@
  * Mix of values: ~91.5% compact JSON, ~5% pretty-printed JSON, ~2% UTF-8 text (log lines),
  * ~1% binary (not UTF-8), ~0.5% tombstones. Keys on ~85% of records, headers on ~40%.
  */
-import { rng } from '../testkit/kafka/log-sim.ts';
+import { rng } from '../testkit/kafka/records.ts';
 
 type Random = () => number;
 

@@ -25,14 +25,8 @@ import { Chaos } from './chaos.ts';
 import { startFaultProxy } from './emulators/fault-proxy.ts';
 import { InputFileError, readInputFile } from './input.ts';
 import { batchItemFailures, EventSourceMappingSim, type Outcome, type SimBatch, type StartPosition } from '../testkit/kafka/mapping.ts';
-import {
-  generateStream,
-  STREAM_EPOCH,
-  VALUE_KINDS,
-  type PartitionLog,
-  type StreamRecord,
-  type ValueKind,
-} from '../testkit/kafka/stream.ts';
+import { generateStream, VALUE_KINDS, type ValueKind } from '../testkit/kafka/generate.ts';
+import { STREAM_EPOCH, type PartitionLog, type LogRecord } from '../testkit/kafka/records.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SAMPLE_EVENTS = ['msk.json', 'self-managed.json'].map((name) => join(ROOT, 'test', 'fixtures', 'events', name));
@@ -585,7 +579,7 @@ function expectFromEvent(expected: Expected, event: unknown): void {
   }
 }
 
-function expectFromRecords(expected: Expected, records: readonly StreamRecord[]): void {
+function expectFromRecords(expected: Expected, records: readonly LogRecord[]): void {
   for (const record of records) expectRecord(expected, record.topic, record.partition, record.offset, record.value);
 }
 

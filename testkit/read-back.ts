@@ -8,7 +8,7 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import { parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { gunzipSync, zstdDecompressSync } from 'node:zlib';
-import { type LogRecord, recordId } from './kafka/log-sim.ts';
+import { type LogRecord, recordId, valueKindOf } from './kafka/records.ts';
 
 export interface DeliveredLine {
   readonly key: string;
@@ -138,7 +138,7 @@ export function check(
 
 function valueMatches(record: LogRecord, line: Record<string, unknown>): boolean {
   const value = line['value'];
-  switch (record.kind) {
+  switch (valueKindOf(record)) {
     case 'json':
       return (value as { id?: unknown } | null)?.id === recordId(record.topic, record.partition, record.offset);
     case 'text':

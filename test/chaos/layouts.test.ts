@@ -4,7 +4,7 @@ import { LedgerAdmin } from '../../lib/aws/dynamodb-ledger-admin.ts';
 import { S3Inventory } from '../../lib/aws/s3-inventory.ts';
 import { reconcile } from '../../lib/ops/verify.ts';
 import type { Scenario, ScenarioResult } from '../support/chaos.ts';
-import type { LogRecord } from '../../testkit/kafka/log-sim.ts';
+import type { LogRecord } from '../../testkit/kafka/records.ts';
 import { runAll, useChaosWorld, violations } from '../support/chaos-world.ts';
 import { checkLayout, hourlyPath } from '../../testkit/read-back.ts';
 

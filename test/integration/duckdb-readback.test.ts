@@ -5,7 +5,9 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSink } from '../../lib/sink/sink.ts';
 import { testConfig } from '../support/config.ts';
-import { generateLog, rng, toKafkaEvent } from '../../testkit/kafka/log-sim.ts';
+import { generateLog } from '../../testkit/kafka/generate.ts';
+import { rng } from '../../testkit/kafka/records.ts';
+import { toKafkaEvent } from '../../testkit/kafka/events.ts';
 import { ManualClock, MemoryLedger, MemoryObjectStore } from '../../testkit/memory-ports.ts';
 import { silentLogger, silentMetrics } from '../../testkit/recorders.ts';
 

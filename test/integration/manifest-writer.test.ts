@@ -10,7 +10,8 @@ import {
   type S3ForTest,
   startS3ForTest,
 } from '../support/emulators.ts';
-import { timedLog, toKafkaEvent } from '../../testkit/kafka/log-sim.ts';
+import { timedLog } from '../../testkit/kafka/generate.ts';
+import { toKafkaEvent } from '../../testkit/kafka/events.ts';
 
 /**
  * The scheduled manifest writer, `functions/manifest-writer/handler.ts`, as Lambda runs it:

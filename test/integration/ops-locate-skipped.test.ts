@@ -8,7 +8,9 @@ import {
   type S3ForTest,
   startS3ForTest,
 } from '../support/emulators.ts';
-import { type LogRecord, timedLog, toKafkaEvent } from '../../testkit/kafka/log-sim.ts';
+import type { LogRecord } from '../../testkit/kafka/records.ts';
+import { timedLog } from '../../testkit/kafka/generate.ts';
+import { toKafkaEvent } from '../../testkit/kafka/events.ts';
 
 /**
  * Issue 15, item 5: `locate` on an offset the log skipped says so, points to the next record's

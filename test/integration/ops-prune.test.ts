@@ -9,7 +9,9 @@ import {
   type S3ForTest,
   startS3ForTest,
 } from '../support/emulators.ts';
-import { generateLog, type LogRecord, rng, toKafkaEvent } from '../../testkit/kafka/log-sim.ts';
+import { generateLog } from '../../testkit/kafka/generate.ts';
+import { type LogRecord, rng } from '../../testkit/kafka/records.ts';
+import { toKafkaEvent } from '../../testkit/kafka/events.ts';
 import { runCliCaptured } from '../support/cli.ts';
 
 /**

@@ -31,7 +31,8 @@ import {
   type S3ForTest,
   startS3ForTest,
 } from '../support/emulators.ts';
-import { timedLog, toKafkaEvent } from '../../testkit/kafka/log-sim.ts';
+import { timedLog } from '../../testkit/kafka/generate.ts';
+import { toKafkaEvent } from '../../testkit/kafka/events.ts';
 import { check, exactlyOnce, readDelivered } from '../../testkit/read-back.ts';
 import { runCliCaptured } from '../support/cli.ts';
 import { silentLogger, silentMetrics } from '../../testkit/recorders.ts';

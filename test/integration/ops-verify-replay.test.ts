@@ -8,7 +8,9 @@ import {
   type S3ForTest,
   startS3ForTest,
 } from '../support/emulators.ts';
-import { generateLog, type LogRecord, rng, timedLog, toKafkaEvent } from '../../testkit/kafka/log-sim.ts';
+import { generateLog, timedLog } from '../../testkit/kafka/generate.ts';
+import { type LogRecord, rng } from '../../testkit/kafka/records.ts';
+import { toKafkaEvent } from '../../testkit/kafka/events.ts';
 import { check, exactlyOnce, readDelivered } from '../../testkit/read-back.ts';
 import { runCliCaptured } from '../support/cli.ts';
 

@@ -26,7 +26,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators/clients.t
 import { startKafkaBroker, type KafkaBroker } from '../../local/emulators/kafka-broker.ts';
 import { emulatorEnv, startWorker, testWorkerProperties, writeProperties, type WorkerProcess } from '../fixtures/standalone/harness.ts';
 import { createTestLedgerTable, startS3ForTest, type S3ForTest } from '../support/emulators.ts';
-import { type LogRecord, recordId } from '../../testkit/kafka/log-sim.ts';
+import { type LogRecord, recordId } from '../../testkit/kafka/records.ts';
 import { check, readDelivered } from '../../testkit/read-back.ts';
 import { sleep, until } from '../../testkit/wait.ts';
 

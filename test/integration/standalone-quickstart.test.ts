@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, emulatorEnv, startWorker, type WorkerProcess } from '../fixtures/standalone/harness.ts';
 import { ROOT } from '../support/child.ts';
 import { startS3ForTest, type S3ForTest } from '../support/emulators.ts';
-import type { LogRecord } from '../../testkit/kafka/log-sim.ts';
+import type { LogRecord } from '../../testkit/kafka/records.ts';
 import { check, exactlyOnce, readDelivered } from '../../testkit/read-back.ts';
 import { until } from '../../testkit/wait.ts';
 

@@ -20,7 +20,7 @@ import {
   writeProperties,
 } from '../fixtures/standalone/harness.ts';
 import { runCliCaptured } from '../support/cli.ts';
-import type { LogRecord } from '../../testkit/kafka/log-sim.ts';
+import type { LogRecord } from '../../testkit/kafka/records.ts';
 import { check, exactlyOnce, readDelivered } from '../../testkit/read-back.ts';
 import { until } from '../../testkit/wait.ts';
 

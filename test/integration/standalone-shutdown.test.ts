@@ -20,7 +20,7 @@ import {
   type WorkerProcess,
 } from '../fixtures/standalone/harness.ts';
 import { startS3ForTest, type S3ForTest } from '../support/emulators.ts';
-import type { LogRecord } from '../../testkit/kafka/log-sim.ts';
+import type { LogRecord } from '../../testkit/kafka/records.ts';
 import { check, exactlyOnce, readDelivered } from '../../testkit/read-back.ts';
 import { startTestKafka, type TestKafka } from '../support/test-kafka.ts';
 import { sleep } from '../../testkit/wait.ts';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestLedgerTable, startS3ForTest, type S3ForTest } from '../support/emulators.ts';
-import type { LogRecord } from '../../testkit/kafka/log-sim.ts';
+import type { LogRecord } from '../../testkit/kafka/records.ts';
 import { check, exactlyOnce, readDelivered } from '../../testkit/read-back.ts';
 import {
   emulatorEnv,

@@ -14,15 +14,10 @@ import type { DeliveryPorts } from '../../lib/delivery/options.ts';
 import { ObjectExistsError } from '../../lib/core/errors.ts';
 import { systemClock } from '../../lib/core/ports.ts';
 import { createSink } from '../../lib/sink/sink.ts';
-import {
-  type BatchSlice,
-  ConsumerGroupSim,
-  generateLog,
-  type LogRecord,
-  randomInt,
-  rng,
-  toKafkaEvent,
-} from '../../testkit/kafka/log-sim.ts';
+import { type BatchSlice, type LogRecord, randomInt, rng } from '../../testkit/kafka/records.ts';
+import { ConsumerGroupSim } from '../../testkit/kafka/mapping.ts';
+import { generateLog } from '../../testkit/kafka/generate.ts';
+import { toKafkaEvent } from '../../testkit/kafka/events.ts';
 import { check, type CheckResult, type DeliveredLine, readDelivered, readObjects } from '../../testkit/read-back.ts';
 import { silentLogger, silentMetrics } from '../../testkit/recorders.ts';
 

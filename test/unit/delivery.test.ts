@@ -6,7 +6,9 @@ import { toMetadata } from '../../lib/layout/object-metadata.ts';
 import type { NewObject } from '../../lib/core/ports.ts';
 import { createSink, SinkMetric } from '../../lib/sink/sink.ts';
 import { testConfig } from '../support/config.ts';
-import { generateLog, type LogRecord, rng, toKafkaEvent } from '../../testkit/kafka/log-sim.ts';
+import { generateLog } from '../../testkit/kafka/generate.ts';
+import { type LogRecord, rng } from '../../testkit/kafka/records.ts';
+import { toKafkaEvent } from '../../testkit/kafka/events.ts';
 import { ManualClock, MemoryLedger, MemoryObjectStore } from '../../testkit/memory-ports.ts';
 import { RecordingLogger, RecordingMetrics } from '../../testkit/recorders.ts';
 

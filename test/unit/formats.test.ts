@@ -8,7 +8,9 @@ import { createRawBytesFormat, parseSeparator } from '../../lib/format/raw-bytes
 import type { KafkaRecord } from '../../lib/core/model.ts';
 import { createSink } from '../../lib/sink/sink.ts';
 import { testConfig } from '../support/config.ts';
-import { generateLog, rng, toKafkaEvent } from '../../testkit/kafka/log-sim.ts';
+import { generateLog } from '../../testkit/kafka/generate.ts';
+import { rng } from '../../testkit/kafka/records.ts';
+import { toKafkaEvent } from '../../testkit/kafka/events.ts';
 import { ManualClock, MemoryLedger, MemoryObjectStore } from '../../testkit/memory-ports.ts';
 import { parquetLines } from '../../testkit/read-back.ts';
 import { silentLogger, silentMetrics } from '../../testkit/recorders.ts';

@@ -5,14 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { InputFileError, parseInput } from '../../local/input.ts';
 import { EventSourceMappingSim, type MappingOptions, type SimBatch } from '../../testkit/kafka/mapping.ts';
-import {
-  generateStream,
-  murmur2,
-  partitionForKey,
-  STREAM_EPOCH,
-  type PartitionLog,
-  type StreamRecord,
-} from '../../testkit/kafka/stream.ts';
+import { generateStream } from '../../testkit/kafka/generate.ts';
+import { murmur2, partitionForKey, STREAM_EPOCH, type PartitionLog, type LogRecord } from '../../testkit/kafka/records.ts';
 
 /** One partition's log: offsets as given, produced `intervalMs` apart from STREAM_EPOCH (or at the given times). */
 function log(
@@ -21,7 +15,7 @@ function log(
   offsets: readonly number[],
   producedAt: (i: number) => number = () => STREAM_EPOCH,
 ): PartitionLog {
-  const records: StreamRecord[] = offsets.map((offset, i) => ({
+  const records: LogRecord[] = offsets.map((offset, i) => ({
     topic,
     partition,
     offset,

@@ -5,7 +5,8 @@ import { planManifests, writeManifests } from '../../lib/manifest/manifest.ts';
 import type { Inventory } from '../../lib/aws/s3-inventory.ts';
 import { createSink } from '../../lib/sink/sink.ts';
 import { testConfig } from '../support/config.ts';
-import { type LogRecord, toKafkaEvent } from '../../testkit/kafka/log-sim.ts';
+import type { LogRecord } from '../../testkit/kafka/records.ts';
+import { toKafkaEvent } from '../../testkit/kafka/events.ts';
 import { ManualClock, MemoryLedger, MemoryObjectStore } from '../../testkit/memory-ports.ts';
 import { silentLogger, silentMetrics } from '../../testkit/recorders.ts';
 

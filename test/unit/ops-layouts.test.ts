@@ -6,7 +6,9 @@ import type { Inventory } from '../../lib/aws/s3-inventory.ts';
 import { reconcile } from '../../lib/ops/verify.ts';
 import { createSink } from '../../lib/sink/sink.ts';
 import { testConfig } from '../support/config.ts';
-import { generateLog, rng, toKafkaEvent } from '../../testkit/kafka/log-sim.ts';
+import { generateLog } from '../../testkit/kafka/generate.ts';
+import { rng } from '../../testkit/kafka/records.ts';
+import { toKafkaEvent } from '../../testkit/kafka/events.ts';
 import { ManualClock, MemoryLedger, MemoryObjectStore } from '../../testkit/memory-ports.ts';
 import { silentLogger, silentMetrics } from '../../testkit/recorders.ts';
 

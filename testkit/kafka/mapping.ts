@@ -21,7 +21,8 @@
  * backwards. `poll` never changes positions, so two polls before a `complete` are two
  * overlapping batches of the same partitions (two pollers around a rebalance).
  */
-import { MAX_PAYLOAD_BYTES, toEventRecord, toMskEvent, type BatchSlice, type PartitionLog, type StreamRecord } from './stream.ts';
+import { MAX_PAYLOAD_BYTES, toEventRecord, toKafkaEvent } from './events.ts';
+import { type BatchSlice, type LogRecord, type PartitionLog, randomInt } from './records.ts';
 
 export type StartPosition =
   | { readonly kind: 'earliest' }
@@ -97,7 +98,7 @@ export class EventSourceMappingSim {
   }
 
   /** The records the mapping will deliver: each partition's log from its start position. */
-  expectedRecords(): StreamRecord[] {
+  expectedRecords(): LogRecord[] {
     return this.#logs.flatMap((log, index) => log.records.slice(this.#startIndex[index]));
   }
 
@@ -170,7 +171,7 @@ export class EventSourceMappingSim {
         slices.push({ topic: log.topic, partition: log.partition, records: log.records.slice(from, from + taken[index]!) });
       }
     });
-    const event = toMskEvent(slices);
+    const event = toKafkaEvent(slices);
     return {
       id: ++this.#polls,
       slices,
@@ -217,7 +218,7 @@ export class EventSourceMappingSim {
   }
 }
 
-function startIndex(records: readonly StreamRecord[], options: MappingOptions): number {
+function startIndex(records: readonly LogRecord[], options: MappingOptions): number {
   const start = options.start;
   let index: number;
   switch (start.kind) {
@@ -241,4 +242,73 @@ export function batchItemFailures(response: unknown): Array<{ partition: string;
     const id = (item as { itemIdentifier?: { partition?: unknown; offset?: unknown } } | null)?.itemIdentifier;
     return { partition: String(id?.partition), offset: Number(id?.offset) };
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The chaos harness's consumer group: random batch boundaries, rewinds and skips
+
+/**
+ * The event source mapping's consumer group: per partition the next offset to fetch. It
+ * commits only after the function succeeds; a failed batch comes again from the same position,
+ * with boundaries drawn anew.
+ */
+export class ConsumerGroupSim {
+  readonly #logs: ReadonlyArray<readonly LogRecord[]>;
+  readonly #positions: number[];
+  readonly #random: () => number;
+
+  constructor(logs: ReadonlyArray<readonly LogRecord[]>, random: () => number) {
+    this.#logs = logs;
+    this.#random = random;
+    this.#positions = logs.map((log) => log[0]?.offset ?? 0);
+  }
+
+  /** A batch of up to `maxPerPartition` records from each partition that has some left. */
+  poll(maxPerPartition: number): BatchSlice[] {
+    return this.#logs
+      .map((log, index) => {
+        const from = log.findIndex((record) => record.offset >= this.#positions[index]!);
+        const records = from < 0 ? [] : log.slice(from, from + randomInt(this.#random, 1, maxPerPartition));
+        return { topic: log[0]!.topic, partition: log[0]!.partition, records };
+      })
+      .filter((slice) => slice.records.length > 0);
+  }
+
+  /** The function succeeded: commit each slice's end. */
+  commit(slices: readonly BatchSlice[]): void {
+    for (const slice of slices) this.commitAt(slice.topic, slice.partition, slice.records.at(-1)!.offset + 1);
+  }
+
+  /** Sets a partition's next offset (a commit, a partial batch response or a rewind). */
+  commitAt(topic: string, partition: number, next: number): void {
+    const index = this.#logs.findIndex((log) => log[0]!.topic === topic && log[0]!.partition === partition);
+    this.#positions[index] = next;
+  }
+
+  /** Moves a partition back by up to `records` records, as when a consumer's commit was lost. */
+  rewind(records: number): void {
+    const index = randomInt(this.#random, 0, this.#logs.length - 1);
+    const log = this.#logs[index]!;
+    const at = log.findIndex((record) => record.offset >= this.#positions[index]!);
+    const current = at < 0 ? log.length : at;
+    this.#positions[index] = log[Math.max(0, current - randomInt(this.#random, 1, records))]!.offset;
+  }
+
+  /**
+   * The mapping gives up on the next `records` records of a partition (retries or record age ran
+   * out) and moves on past them: they never reach the function. Returns them.
+   */
+  skip(partitionIndex: number, records: number): LogRecord[] {
+    const log = this.#logs[partitionIndex]!;
+    const at = log.findIndex((record) => record.offset >= this.#positions[partitionIndex]!);
+    if (at < 0) return [];
+    const skipped = log.slice(at, at + records);
+    this.#positions[partitionIndex] = skipped.at(-1)!.offset + 1;
+    return skipped;
+  }
+
+  /** Every partition consumed to its end. */
+  get drained(): boolean {
+    return this.#logs.every((log, index) => this.#positions[index]! > log.at(-1)!.offset);
+  }
 }
