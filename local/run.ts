@@ -11,7 +11,7 @@ import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
 import { isUtf8 } from 'node:buffer';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,7 @@ import { InputFileError, readInputFile } from './input.ts';
 import { batchItemFailures, EventSourceMappingSim, type Outcome, type SimBatch, type StartPosition } from '../testkit/kafka/mapping.ts';
 import { generateStream, VALUE_KINDS, type ValueKind } from '../testkit/kafka/generate.ts';
 import { STREAM_EPOCH, type PartitionLog, type LogRecord } from '../testkit/kafka/records.ts';
+import { lambdaContext } from '../testkit/lambda-context.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SAMPLE_EVENTS = ['msk.json', 'self-managed.json'].map((name) => join(ROOT, 'test', 'fixtures', 'events', name));
@@ -380,25 +381,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
-function lambdaContext(): Context {
-  const deadline = Date.now() + 300_000;
-  const requestId = randomUUID();
-  const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: 'msk-s3-sink-local',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:msk-s3-sink-local',
-    memoryLimitInMB: '1024',
-    awsRequestId: requestId,
-    logGroupName: '/aws/lambda/msk-s3-sink-local',
-    logStreamName: `${day}/[$LATEST]${randomBytes(16).toString('hex')}`,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
+/** The function local mode's invocations name (a 5-minute timeout, as the construct's default). */
+const FUNCTION_NAME = 'msk-s3-sink-local';
 
 interface Stats {
   invocations: number;
@@ -441,7 +425,7 @@ async function invoke(handler: Handler, event: unknown, stats: Stats): Promise<u
   stats.invocations++;
   stats.payloadBytes += Buffer.byteLength(JSON.stringify(event));
   try {
-    const response = await handler(event, lambdaContext());
+    const response = await handler(event, lambdaContext(FUNCTION_NAME, { timeoutMs: 300_000 }));
     stats.ok++;
     stats.records += records;
     return response;
@@ -472,7 +456,7 @@ async function invokeBatch(
   stats.invocations++;
   stats.payloadBytes += batch.payloadBytes;
   const crashAfter = chaos?.crashAfter();
-  const running = handler(batch.event, lambdaContext()).then(
+  const running = handler(batch.event, lambdaContext(FUNCTION_NAME, { timeoutMs: 300_000 })).then(
     (response): Outcome => ({ ok: true, response }),
     (error: unknown): Outcome => ({ ok: false, error }),
   );

@@ -1,0 +1,61 @@
+/** The test kit's shared pieces that local mode, the benchmark and the tests all lean on. */
+import { describe, expect, it } from 'vitest';
+import { toKafkaEvent } from '../../testkit/kafka/events.ts';
+import { generateLog, generateStream } from '../../testkit/kafka/generate.ts';
+import { type LogRecord, rng, valueKindOf } from '../../testkit/kafka/records.ts';
+import { lambdaContext } from '../../testkit/lambda-context.ts';
+
+const record = (value: Buffer | null, kind?: LogRecord['kind']): LogRecord => ({
+  topic: 't',
+  partition: 0,
+  offset: 0,
+  timestamp: 0,
+  key: null,
+  value,
+  ...(kind === undefined ? {} : { kind }),
+});
+
+describe('valueKindOf', () => {
+  it('takes the kind a record states, and judges the value of a record that states none', () => {
+    expect(valueKindOf(record(Buffer.from('not json'), 'poison'))).toBe('poison');
+    expect(valueKindOf(record(null))).toBe('tombstone');
+    expect(valueKindOf(record(Buffer.from('{"id":"t/0/0"}')))).toBe('json');
+    expect(valueKindOf(record(Buffer.from('plain text')))).toBe('text');
+    expect(valueKindOf(record(Buffer.from([0xff, 0xfe, 0x00])))).toBe('binary');
+  });
+
+  it('agrees with the kind the protocol generator states for every record it makes', () => {
+    const log = generateLog({ topic: 't', partition: 0, count: 500, random: rng(7), textRate: 0.1 });
+    expect(new Set(log.map((r) => r.kind))).toEqual(new Set(['json', 'text', 'binary', 'tombstone']));
+    for (const r of log) expect(valueKindOf({ ...r, kind: undefined })).toBe(r.kind);
+  });
+});
+
+describe('toKafkaEvent', () => {
+  it('builds the MSK event of local mode and the self-managed event of the tests from one log model', () => {
+    const [log] = generateStream({ records: 3, topics: 1, partitions: 1, values: 'binary' });
+    const msk = toKafkaEvent([log!]);
+    expect(msk['eventSource']).toBe('aws:kafka');
+    expect(msk['eventSourceArn']).toMatch(/^arn:aws:kafka:/);
+    const [first] = msk.records['sim.orders-0'] as Array<Record<string, unknown>>;
+    expect(first).toMatchObject({ topic: 'sim.orders', partition: 0, offset: 0, timestampType: 'CREATE_TIME', headers: [] });
+    expect(Buffer.from(String(first!['value']), 'base64').equals(log!.records[0]!.value!)).toBe(true);
+    const selfManaged = toKafkaEvent([log!], 'SelfManagedKafka');
+    expect(selfManaged['eventSourceArn']).toBeUndefined();
+    expect(toKafkaEvent([{ topic: 'x', partition: 1, records: [] }]).records).toEqual({});
+  });
+});
+
+describe('lambdaContext', () => {
+  it('names the function throughout and counts the remaining time down from the timeout', () => {
+    const context = lambdaContext('msk-s3-sink-local', { timeoutMs: 300_000 });
+    expect(context.invokedFunctionArn).toBe('arn:aws:lambda:us-east-1:123456789012:function:msk-s3-sink-local');
+    expect(context.logGroupName).toBe('/aws/lambda/msk-s3-sink-local');
+    expect(context.logStreamName).toMatch(/^\d{4}\/\d\d\/\d\d\/\[\$LATEST\][0-9a-f]{32}$/);
+    const remaining = context.getRemainingTimeInMillis();
+    expect(remaining).toBeGreaterThan(0);
+    expect(remaining).toBeLessThanOrEqual(300_000);
+    expect(lambdaContext('f').awsRequestId).not.toBe(lambdaContext('f').awsRequestId);
+    expect(lambdaContext('f', { requestId: 'r', logStreamName: 's' })).toMatchObject({ awsRequestId: 'r', logStreamName: 's' });
+  });
+});
