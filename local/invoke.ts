@@ -6,12 +6,12 @@
  */
 import type { Context } from 'aws-lambda';
 import type { Chaos } from './chaos.ts';
-import { countRecords, type Expected, expectFromRecords } from './check.ts';
 import { MAX_ATTEMPTS, type Options } from './options.ts';
 import { clearLine, errorText, out, plural, progressReporter } from './output.ts';
 import { batchItemFailures, EventSourceMappingSim, type Outcome, type SimBatch } from '../testkit/kafka/mapping.ts';
 import { STREAM_EPOCH, type PartitionLog } from '../testkit/kafka/records.ts';
 import { lambdaContext } from '../testkit/lambda-context.ts';
+import { countRecords, type Expected, expectFromRecords } from '../testkit/verify-delivery.ts';
 
 // ---------------------------------------------------------------------------------------------
 // The handler, invoked as Lambda would

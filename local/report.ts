@@ -5,15 +5,17 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Chaos } from './chaos.ts';
-import { type Expected, formatOf, listObjects, readLedger, sampleLines, verify } from './check.ts';
 import type { HandlerOutput, Stats, StreamRun } from './invoke.ts';
 import { BUCKET, type Compression, DEAD_LETTER_PREFIX, type Options, PREFIX, TABLE } from './options.ts';
 import { count, out, plural, seconds, size, table } from './output.ts';
 import { stopAll } from './resources.ts';
+import { formatOf, listObjects, parquetRows, plain, rawSeparator, rawValues, readBytes } from '../testkit/read-objects.ts';
+import { type Expected, readLedger, verifyDelivery } from '../testkit/verify-delivery.ts';
 
 /** What a run has done by the time everything is read back. */
 export interface RunFacts {
@@ -42,10 +44,11 @@ export async function report(facts: RunFacts): Promise<number> {
 
   // Read everything back.
   const invoked = performance.now();
-  const objects = await listObjects(s3, PREFIX);
-  const deadLetters = await listObjects(s3, DEAD_LETTER_PREFIX);
-  const ledger = await readLedger(dynamoDb);
-  const result = await verify(s3, objects, deadLetters, expected, ledger);
+  const objects = await listObjects(s3, BUCKET, PREFIX);
+  const deadLetters = await listObjects(s3, BUCKET, DEAD_LETTER_PREFIX);
+  const ledger = await readLedger(dynamoDb, TABLE);
+  const separator = rawSeparator(process.env['SINK_RAW_SEPARATOR']);
+  const result = await verifyDelivery(s3, { bucket: BUCKET, objects, deadLetters, expected, ledger, separator });
   const objectBytes = objects.reduce((n, o) => n + o.size, 0);
   const newObjects = objects.filter((o) => !keptBefore.has(o.key));
   const newObjectBytes = newObjects.reduce((n, o) => n + o.size, 0);
@@ -142,7 +145,7 @@ export async function report(facts: RunFacts): Promise<number> {
     out(
       `Sample: first 3 ${formatOf(sample.key) === 'parquet' ? 'rows' : 'lines'} of ${sample.key}${options.compression === 'none' || formatOf(sample.key) === 'parquet' ? '' : ' (decompressed)'}`,
     );
-    for (const line of await sampleLines(s3, sample.key)) out(`  ${line.length > 400 ? `${line.slice(0, 400)}…` : line}`);
+    for (const line of await sampleLines(s3, sample.key, separator)) out(`  ${line.length > 400 ? `${line.slice(0, 400)}…` : line}`);
   }
 
   out();
@@ -194,4 +197,20 @@ export async function printKept(dir: string, sampleKey: string | undefined, comp
   out(`  grep -l '"key":"${sampleKey}"' ${objectsDir}/*.json   # an object's sidecar`);
   out(`  ${cat} ${body} | head -3`);
   out(`  sqlite3 ${join(dir, 'dynamodb', 'shared-local-instance.db')} 'select cast(ObjectJSON as text) from "${TABLE}"'   # the ledger`);
+}
+
+/** The first 3 records of an object as text: JSON Lines lines, Parquet rows as JSON, raw values. */
+async function sampleLines(s3: S3Client, key: string, separator: Buffer): Promise<string[]> {
+  const body = await readBytes(s3, BUCKET, key);
+  if (formatOf(key) === 'parquet') return (await parquetRows(body, 3)).map((row) => JSON.stringify(plain(row)));
+  if (formatOf(key) === 'raw') {
+    return (rawValues(body, separator) ?? [])
+      .slice(0, 3)
+      .map((value) => (isUtf8(value) ? value.toString('utf8') : `(binary, base64) ${value.toString('base64')}`));
+  }
+  return body
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line !== '')
+    .slice(0, 3);
 }

@@ -16,7 +16,6 @@ import { checkPrerequisites, PrerequisiteError } from './emulators/prerequisites
 import { startS3Emulator } from './emulators/s3-emulator.ts';
 import { Chaos } from './chaos.ts';
 import { startFaultProxy } from './emulators/fault-proxy.ts';
-import { countRecords, type Expected, expectFromEvent, listObjects } from './check.ts';
 import { captureHandlerOutput, type Handler, invoke, newStats, runStream, type StreamRun } from './invoke.ts';
 import { BUCKET, DEAD_LETTER_PREFIX, type Options, parseOptions, PREFIX, SAMPLE_EVENTS, TABLE, UsageError, USAGE } from './options.ts';
 import { count, errorText, out, plural, seconds, size, table } from './output.ts';
@@ -24,6 +23,8 @@ import { report } from './report.ts';
 import { stopAll, stoppers } from './resources.ts';
 import { generateStream } from '../testkit/kafka/generate.ts';
 import type { PartitionLog } from '../testkit/kafka/records.ts';
+import { listObjects } from '../testkit/read-objects.ts';
+import { countRecords, type Expected, expectFromEvent } from '../testkit/verify-delivery.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Main
@@ -100,7 +101,7 @@ async function run(options: Options, started: number): Promise<number> {
 
   // A reused bucket holds earlier runs' objects: the summary reports what this run writes.
   const keptBefore = reused
-    ? new Set([...(await listObjects(s3, PREFIX)), ...(await listObjects(s3, DEAD_LETTER_PREFIX))].map((o) => o.key))
+    ? new Set([...(await listObjects(s3, BUCKET, PREFIX)), ...(await listObjects(s3, BUCKET, DEAD_LETTER_PREFIX))].map((o) => o.key))
     : new Set<string>();
   const where =
     options.keep === undefined ? 'in memory' : `on disk, ${options.keep}${reused ? ", reused: a previous run's bucket and ledger" : ''}`;

@@ -4,6 +4,7 @@ import { toKafkaEvent } from '../../testkit/kafka/events.ts';
 import { generateLog, generateStream } from '../../testkit/kafka/generate.ts';
 import { type LogRecord, rng, valueKindOf } from '../../testkit/kafka/records.ts';
 import { lambdaContext } from '../../testkit/lambda-context.ts';
+import { formatOf, generationOf, parquetTopicOf, rawSeparator, rawValues } from '../../testkit/read-objects.ts';
 
 const record = (value: Buffer | null, kind?: LogRecord['kind']): LogRecord => ({
   topic: 't',
@@ -57,5 +58,26 @@ describe('lambdaContext', () => {
     expect(remaining).toBeLessThanOrEqual(300_000);
     expect(lambdaContext('f').awsRequestId).not.toBe(lambdaContext('f').awsRequestId);
     expect(lambdaContext('f', { requestId: 'r', logStreamName: 's' })).toMatchObject({ awsRequestId: 'r', logStreamName: 's' });
+  });
+});
+
+describe("read-objects (the read-back checkers' shared reading)", () => {
+  it("tells an object's format, generation and Parquet topic from its key", () => {
+    expect(formatOf('topics/t/partition=0/t+0+00000000000000000007.jsonl.gz')).toBe('jsonl');
+    expect(formatOf('topics/t/partition=0/t+0+00000000000000000007.bin.zst')).toBe('raw');
+    expect(formatOf('topics/t.v2/partition=0/t.v2+0+00000000000000000007+g2.parquet')).toBe('parquet');
+    expect(generationOf('topics/t/partition=0/t+0+00000000000000000007+g3.jsonl.gz')).toBe(3);
+    expect(generationOf('topics/t/partition=0/t+0+00000000000000000007.jsonl')).toBe(0);
+    expect(parquetTopicOf('topics/t.v2/partition=0/t.v2+0+00000000000000000007+g2.parquet')).toBe('t.v2');
+  });
+
+  it('splits raw bytes on the separator the sink was given, and refuses a body that does not end with it', () => {
+    expect(rawSeparator(undefined).toString()).toBe('\n');
+    const separator = rawSeparator('\\u0000|');
+    expect([...separator]).toEqual([0, 0x7c]);
+    const body = Buffer.concat([Buffer.from('a'), separator, Buffer.from([0xff]), separator]);
+    expect(rawValues(body, separator)?.map((v) => v.toString('hex'))).toEqual(['61', 'ff']);
+    expect(rawValues(Buffer.from('a'), separator)).toBeUndefined();
+    expect(rawValues(Buffer.alloc(0), separator)).toEqual([]);
   });
 });

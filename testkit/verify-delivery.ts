@@ -1,15 +1,15 @@
 /**
- * Local mode's read-back check: what went in (records by topic-partition), and S3 and the ledger
- * read back with the raw SDK (none of the sink's code), every object in its format and every
- * dead letter, compared with it: each record exactly once, in the data or the dead letters.
+ * The test kit's full delivery check, as local mode runs it: what went in (records by
+ * topic-partition, from events or logs), and S3 and the ledger read back with the raw SDK (none
+ * of the sink's code), every object in its format (JSON Lines, Parquet, raw bytes) and every dead
+ * letter, compared with it: each record exactly once, in the data or the dead letters, counting
+ * only the generation a replay left current, and each partition's ledger at its last offset.
  */
 import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { isUtf8 } from 'node:buffer';
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isDeepStrictEqual } from 'node:util';
-import { gunzipSync, zstdDecompressSync } from 'node:zlib';
-import { BUCKET, TABLE } from './options.ts';
-import type { LogRecord } from '../testkit/kafka/records.ts';
+import type { LogRecord } from './kafka/records.ts';
+import { formatOf, generationOf, parquetRows, parquetTopicOf, plain, rawValues, readBytes, type StoredObject } from './read-objects.ts';
 
 // ---------------------------------------------------------------------------------------------
 // What went in: records by topic-partition, read loosely from events (the handler validates).
@@ -65,35 +65,6 @@ export function lineValue(value: Buffer | null): unknown {
 // ---------------------------------------------------------------------------------------------
 // Reading back: S3 and the ledger, with the raw SDK (none of the sink's code)
 
-export interface StoredObject {
-  readonly key: string;
-  readonly size: number;
-}
-
-export async function listObjects(s3: S3Client, prefix: string): Promise<StoredObject[]> {
-  const objects: StoredObject[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix, ContinuationToken: token }));
-    for (const item of page.Contents ?? []) objects.push({ key: item.Key!, size: item.Size ?? 0 });
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token !== undefined);
-  return objects;
-}
-
-export async function readBytes(s3: S3Client, key: string): Promise<Buffer> {
-  const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-  const raw = Buffer.from(await got.Body!.transformToByteArray());
-  return key.endsWith('.gz') ? gunzipSync(raw) : key.endsWith('.zst') ? zstdDecompressSync(raw) : raw;
-}
-
-/** The object's format, by its key's extension (before compression). */
-export function formatOf(key: string): 'jsonl' | 'parquet' | 'raw' {
-  if (/\.parquet$/.test(key)) return 'parquet';
-  if (/\.bin(?:\.gz|\.zst)?$/.test(key)) return 'raw';
-  return 'jsonl';
-}
-
 /** A record read back from an object or a dead letter. */
 export interface ReadRecord {
   readonly topic: string;
@@ -105,11 +76,8 @@ export interface ReadRecord {
 
 /** A Parquet object's rows, read with hyparquet (not the writer's code), as read records. */
 export async function parquetRecords(key: string, body: Buffer): Promise<ReadRecord[]> {
-  if (body.byteLength === 0) return [];
-  const [{ parquetReadObjects }, { compressors }] = await Promise.all([import('hyparquet'), import('hyparquet-compressors')]);
-  const file = body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer;
-  const rows = (await parquetReadObjects({ file, compressors })) as Array<Record<string, unknown>>;
-  const topic = /([^/]+)\+\d+\+\d{20}(?:\+g\d+)?\.parquet$/.exec(key)?.[1] ?? '?';
+  const rows = await parquetRows(body);
+  const topic = parquetTopicOf(key) ?? '?';
   return rows.map((row) => {
     const columns = Object.fromEntries(Object.entries(row).filter(([name]) => !name.startsWith('kafka_')));
     return {
@@ -119,15 +87,6 @@ export async function parquetRecords(key: string, body: Buffer): Promise<ReadRec
       matches: (sent) => parquetValueMatches(sent, columns),
     };
   });
-}
-
-/** Bigints (INT64) as numbers, all the way down. */
-export function plain(value: unknown): unknown {
-  if (typeof value === 'bigint') return Number(value);
-  if (Array.isArray(value)) return value.map(plain);
-  if (value !== null && typeof value === 'object' && !(value instanceof Date))
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
-  return value ?? null;
 }
 
 /**
@@ -156,52 +115,6 @@ export function parquetValueMatches(sent: Buffer | null, columns: Record<string,
   return true;
 }
 
-/** `SINK_RAW_SEPARATOR` as bytes (JSON string escapes), default a newline. */
-export function rawSeparator(): Buffer {
-  const text = process.env['SINK_RAW_SEPARATOR'];
-  return Buffer.from(text === undefined ? '\n' : (JSON.parse(`"${text.replace(/"/g, '\\"')}"`) as string), 'utf8');
-}
-
-/** Splits a raw-bytes body into its values (each followed by the separator). */
-export function rawValues(body: Buffer, separator: Buffer): Buffer[] | undefined {
-  if (body.byteLength === 0) return [];
-  if (!body.subarray(body.byteLength - separator.byteLength).equals(separator)) return undefined;
-  const values: Buffer[] = [];
-  let start = 0;
-  while (start < body.byteLength) {
-    const end = body.indexOf(separator, start);
-    values.push(body.subarray(start, end));
-    start = end + separator.byteLength;
-  }
-  return values;
-}
-
-/** The first 3 records of an object as text: JSON Lines lines, Parquet rows as JSON, raw values. */
-export async function sampleLines(s3: S3Client, key: string): Promise<string[]> {
-  const body = await readBytes(s3, key);
-  if (formatOf(key) === 'parquet') {
-    if (body.byteLength === 0) return [];
-    const [{ parquetReadObjects }, { compressors }] = await Promise.all([import('hyparquet'), import('hyparquet-compressors')]);
-    const file = body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer;
-    const rows = (await parquetReadObjects({ file, compressors, rowEnd: 3 })) as Array<Record<string, unknown>>;
-    return rows.map((row) => JSON.stringify(plain(row)));
-  }
-  if (formatOf(key) === 'raw') {
-    return (rawValues(body, rawSeparator()) ?? [])
-      .slice(0, 3)
-      .map((value) => (isUtf8(value) ? value.toString('utf8') : `(binary, base64) ${value.toString('base64')}`));
-  }
-  return body
-    .toString('utf8')
-    .split('\n')
-    .filter((line) => line !== '')
-    .slice(0, 3);
-}
-
-export async function readBody(s3: S3Client, key: string): Promise<string> {
-  return (await readBytes(s3, key)).toString('utf8');
-}
-
 export interface LedgerEntry {
   readonly id: string;
   readonly generation: string;
@@ -211,12 +124,12 @@ export interface LedgerEntry {
   readonly resets: ReadonlyArray<{ fromGeneration: number; fromOffset: number; toGeneration: number; toOffset: number }>;
 }
 
-export async function readLedger(dynamoDb: DynamoDBClient): Promise<LedgerEntry[]> {
+export async function readLedger(dynamoDb: DynamoDBClient, table: string): Promise<LedgerEntry[]> {
   const entries: LedgerEntry[] = [];
   let start: Record<string, AttributeValue> | undefined;
   const text = (value: AttributeValue | undefined): string => value?.N ?? value?.S ?? (value?.NULL ? '-' : '?');
   do {
-    const page = await dynamoDb.send(new ScanCommand({ TableName: TABLE, ConsistentRead: true, ExclusiveStartKey: start }));
+    const page = await dynamoDb.send(new ScanCommand({ TableName: table, ConsistentRead: true, ExclusiveStartKey: start }));
     for (const item of page.Items ?? []) {
       entries.push({
         id: `${text(item['topic'])}-${text(item['partition'])}`,
@@ -268,17 +181,26 @@ export function isCurrent(entry: LedgerEntry | undefined, generation: number, of
   return generation === Number(entry.generation) && offset > start;
 }
 
+/** What `verifyDelivery` reads and compares. */
+export interface DeliveryToVerify {
+  readonly bucket: string;
+  /** The data objects and the dead letters, as listed. */
+  readonly objects: readonly StoredObject[];
+  readonly deadLetters: readonly StoredObject[];
+  /** What went in. */
+  readonly expected: Expected;
+  /** The ledger as read back (`readLedger`). */
+  readonly ledger: readonly LedgerEntry[];
+  /** Raw-bytes objects' separator (`rawSeparator`). */
+  readonly separator: Buffer;
+}
+
 /**
  * Reads every object back in its format (JSON Lines, Parquet, raw bytes) and every dead letter,
  * and compares with what went in: each record exactly once, in the data or the dead letters.
  */
-export async function verify(
-  s3: S3Client,
-  objects: readonly StoredObject[],
-  deadLetters: readonly StoredObject[],
-  expected: Expected,
-  ledger: readonly LedgerEntry[],
-): Promise<Verification> {
+export async function verifyDelivery(s3: S3Client, input: DeliveryToVerify): Promise<Verification> {
+  const { bucket, objects, deadLetters, expected, ledger, separator } = input;
   const seen = new Map<string, Set<number>>();
   const lines = new Map<string, number>();
   let delivered = 0;
@@ -288,7 +210,6 @@ export async function verify(
   let valueMismatches = 0;
   let superseded = 0;
   let linesBytes = 0;
-  const generationOf = (key: string) => Number(/\+g(\d+)\.[^/]*$/.exec(key)?.[1] ?? 0);
   /** Counts one record read back; false when it is not current (superseded by a replay). */
   const tally = (generation: number, record: ReadRecord): boolean => {
     const id = `${record.topic}-${record.partition}`;
@@ -317,7 +238,12 @@ export async function verify(
   // Dead letters first: a raw-bytes object's range leaves out the offsets that went there.
   const deadLettered = new Set<string>();
   for (const object of deadLetters) {
-    const doc = JSON.parse(await readBody(s3, object.key)) as { topic: string; partition: number; offset: number; value: string | null };
+    const doc = JSON.parse((await readBytes(s3, bucket, object.key)).toString('utf8')) as {
+      topic: string;
+      partition: number;
+      offset: number;
+      value: string | null;
+    };
     const record: ReadRecord = {
       topic: doc.topic,
       partition: doc.partition,
@@ -327,10 +253,9 @@ export async function verify(
     if (tally(generationOf(object.key), record)) deadLettered.add(`${doc.topic}-${doc.partition}@${doc.offset}`);
   }
 
-  const separator = rawSeparator();
   for (const object of objects) {
     const generation = generationOf(object.key);
-    const body = await readBytes(s3, object.key);
+    const body = await readBytes(s3, bucket, object.key);
     linesBytes += body.byteLength;
     const format = formatOf(object.key);
     let records: ReadRecord[];
@@ -339,7 +264,7 @@ export async function verify(
     } else if (format === 'raw') {
       // Raw bytes hold values only: the object's metadata names its range; tombstones and dead
       // letters are not in it, so the values are the range's other offsets, in order.
-      const meta = (await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: object.key }))).Metadata ?? {};
+      const meta = (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: object.key }))).Metadata ?? {};
       const topic = meta['topic'] ?? '?';
       const partition = Number(meta['partition']);
       const id = `${topic}-${partition}`;
