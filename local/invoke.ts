@@ -16,11 +16,13 @@ import { countRecords, type Expected, expectFromRecords } from '../testkit/verif
 // ---------------------------------------------------------------------------------------------
 // The handler, invoked as Lambda would
 
+/** The handler's shape, as local mode calls it. */
 export type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
 /** The function local mode's invocations name (a 5-minute timeout, as the construct's default). */
-export const FUNCTION_NAME = 'msk-s3-sink-local';
+const FUNCTION_NAME = 'msk-s3-sink-local';
 
+/** What the invocations did, for the summary. */
 export interface Stats {
   invocations: number;
   ok: number;
@@ -40,6 +42,7 @@ export interface Stats {
   readonly failures: Map<string, number>;
 }
 
+/** Counts at zero. */
 export const newStats = (): Stats => ({
   invocations: 0,
   ok: 0,
@@ -52,7 +55,7 @@ export const newStats = (): Stats => ({
   failures: new Map(),
 });
 
-export function noteFailure(stats: Stats, text: string): void {
+function noteFailure(stats: Stats, text: string): void {
   stats.failures.set(text, (stats.failures.get(text) ?? 0) + 1);
 }
 
@@ -74,7 +77,7 @@ export async function invoke(handler: Handler, event: unknown, stats: Stats): Pr
   }
 }
 
-export class SimulatedCrash extends Error {
+class SimulatedCrash extends Error {
   override name = 'SimulatedCrash';
 }
 
@@ -83,7 +86,7 @@ export class SimulatedCrash extends Error {
  * a few milliseconds (a crash): the mapping sees a failure, the handler goes on in the
  * background (kept in `zombies`, awaited before the read-back).
  */
-export async function invokeBatch(
+async function invokeBatch(
   handler: Handler,
   batch: SimBatch,
   stats: Stats,
@@ -133,6 +136,7 @@ export async function invokeBatch(
 // ---------------------------------------------------------------------------------------------
 // The handler's own output: Powertools EMF metrics (summed, for DuplicatesSkipped & co.) and logs
 
+/** What the handler printed, captured: EMF metrics summed by name, log lines hidden (counted by level). */
 export interface HandlerOutput {
   /** Metric name → sum over every EMF document the handler printed. */
   readonly metrics: Map<string, number>;
@@ -176,6 +180,7 @@ export function captureHandlerOutput(hideLogs: boolean): HandlerOutput {
   return output;
 }
 
+/** How a stream's delivery went: batches, why they closed, virtual time taken, records before the start position. */
 export interface StreamRun {
   readonly batches: number;
   readonly closedBy: Map<string, number>;

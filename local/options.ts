@@ -12,17 +12,21 @@ import type { StartPosition } from '../testkit/kafka/mapping.ts';
 import { VALUE_KINDS, type ValueKind } from '../testkit/kafka/generate.ts';
 import type { PartitionLog } from '../testkit/kafka/records.ts';
 
+/** The repository root. */
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** The sample events invoked first by default, as AWS documents them. */
 export const SAMPLE_EVENTS = ['msk.json', 'self-managed.json'].map((name) => join(ROOT, 'test', 'fixtures', 'events', name));
+/** The bucket, ledger table and prefixes of every local run (`npm run ops:local` reads the same). */
 export const BUCKET = 'msk-s3-sink-local';
 export const TABLE = 'msk-s3-sink-ledger';
 export const PREFIX = 'topics/';
 export const DEAD_LETTER_PREFIX = 'dead-letters/';
 /** Consecutive polls that commit nothing before the run gives up (the real mapping retries until the records expire). */
 export const MAX_ATTEMPTS = 10;
-export const COMPRESSIONS = ['gzip', 'zstd', 'none'] as const;
+const COMPRESSIONS = ['gzip', 'zstd', 'none'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
 
+/** `npm start -- --help`. */
 export const USAGE = `Usage: npm start -- [options]
 
 Runs the real Lambda handler (functions/msk-sink/handler.ts) locally on the project's S3
@@ -87,9 +91,10 @@ duplicated), 2 bad usage or a bad input file (nothing is started).`;
 // ---------------------------------------------------------------------------------------------
 // Options
 
+/** A bad option or input file: printed with a pointer to --help, exit code 2, nothing started. */
 export class UsageError extends Error {}
 
-export interface GeneratorOptions {
+interface GeneratorOptions {
   readonly records: number;
   readonly topics: number;
   readonly partitions: number;
@@ -99,6 +104,7 @@ export interface GeneratorOptions {
   readonly seed: number;
 }
 
+/** Every option of a run, checked. */
 export interface Options {
   readonly generator: GeneratorOptions;
   readonly input: { readonly name: string; readonly logs: PartitionLog[] } | undefined;
@@ -117,8 +123,8 @@ export interface Options {
 /** Where the user ran `npm start` from (npm runs scripts in the package root). */
 export const userCwd = process.env['INIT_CWD'] ?? process.cwd();
 
-export const GENERATOR_OPTIONS = ['records', 'topics', 'record-bytes', 'key-skew', 'values', 'seed'] as const;
-export const STREAM_OPTIONS = [
+const GENERATOR_OPTIONS = ['records', 'topics', 'record-bytes', 'key-skew', 'values', 'seed'] as const;
+const STREAM_OPTIONS = [
   ...GENERATOR_OPTIONS,
   'partitions',
   'backlog',
@@ -131,6 +137,7 @@ export const STREAM_OPTIONS = [
   'chaos-seed',
 ] as const;
 
+/** Parses and checks the command line (reading --input and --event files); 'help' for -h/--help. Throws UsageError. */
 export async function parseOptions(argv: readonly string[]): Promise<Options | 'help'> {
   let parsed;
   try {
@@ -257,7 +264,7 @@ export async function parseOptions(argv: readonly string[]): Promise<Options | '
 }
 
 /** `consumer.auto.offset.reset`: earliest | latest | an ISO-8601 date-time | epoch milliseconds. */
-export function startPosition(text: string): StartPosition {
+function startPosition(text: string): StartPosition {
   if (text === 'earliest') return { kind: 'earliest' };
   if (text === 'latest') return { kind: 'latest' };
   if (/^\d{1,15}$/.test(text)) return { kind: 'timestamp', ms: Number(text) };
@@ -270,7 +277,7 @@ export function startPosition(text: string): StartPosition {
   return { kind: 'timestamp', ms };
 }
 
-export function describeParseError(err: unknown): string {
+function describeParseError(err: unknown): string {
   const code = (err as { code?: string }).code;
   const message = err instanceof Error ? err.message : String(err);
   const quoted = /'([^']+)'/.exec(message)?.[1];
@@ -288,7 +295,7 @@ export function describeParseError(err: unknown): string {
   }
 }
 
-export async function keepDirectory(raw: string): Promise<string> {
+async function keepDirectory(raw: string): Promise<string> {
   if (raw === '') throw new UsageError('--keep: expected a directory');
   const dir = resolve(userCwd, raw);
   const entries = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
@@ -304,7 +311,7 @@ export async function keepDirectory(raw: string): Promise<string> {
   return dir;
 }
 
-export async function readEventFile(raw: string): Promise<{ file: string; name: string; body: unknown }> {
+async function readEventFile(raw: string): Promise<{ file: string; name: string; body: unknown }> {
   const file = resolve(userCwd, raw);
   let text: string;
   try {

@@ -3,21 +3,28 @@
 // ---------------------------------------------------------------------------------------------
 // Output helpers
 
+/** Prints a line to stdout. */
 export const out = (line = ''): void => void process.stdout.write(`${line}\n`);
+/** 12,345. */
 export const count = (n: number): string => n.toLocaleString('en-US');
+/** `1 record`, `2 records`. */
 export const plural = (n: number, word: string): string => `${count(n)} ${word}${n === 1 ? '' : 's'}`;
+/** Milliseconds as `1.2 s`. */
 export const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+/** Bytes as B, KiB or MiB. */
 export function size(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
+/** Rows as aligned columns (the last column is not padded). */
 export function table(rows: readonly (readonly string[])[], indent = '  '): void {
   if (rows.length === 0) return;
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   for (const row of rows)
     out(indent + row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  '));
 }
+/** `Name: message` of an error, for one line of output. */
 export const errorText = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
 
 // ---------------------------------------------------------------------------------------------

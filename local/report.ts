@@ -179,7 +179,7 @@ export async function report(facts: RunFacts): Promise<number> {
   return ok ? 0 : 1;
 }
 
-export async function printKept(dir: string, sampleKey: string | undefined, compression: Compression): Promise<void> {
+async function printKept(dir: string, sampleKey: string | undefined, compression: Compression): Promise<void> {
   const objectsDir = join(dir, 's3', 'buckets', BUCKET, 'objects');
   const dynamoFiles = await readdir(join(dir, 'dynamodb')).catch(() => [] as string[]);
   out();

@@ -7,8 +7,10 @@
 // ---------------------------------------------------------------------------------------------
 // Resources: everything started is stopped, on success, on error and on SIGINT/SIGTERM.
 
+/** How to stop each thing started, in start order. */
 export const stoppers: Array<() => Promise<unknown>> = [];
 let stopping: Promise<void> | undefined;
+/** Stops everything once, newest first; later calls get the same promise. */
 export function stopAll(): Promise<void> {
   stopping ??= (async () => {
     for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
