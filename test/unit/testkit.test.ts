@@ -1,7 +1,8 @@
 /** The test kit's shared pieces that local mode, the benchmark and the tests all lean on. */
 import { describe, expect, it } from 'vitest';
 import { toKafkaEvent } from '../../testkit/kafka/events.ts';
-import { generateLog, generateStream } from '../../testkit/kafka/generate.ts';
+import { generateLog, generateStream, timedLog } from '../../testkit/kafka/generate.ts';
+import { EventSourceMappingSim } from '../../testkit/kafka/mapping.ts';
 import { type LogRecord, rng, valueKindOf } from '../../testkit/kafka/records.ts';
 import { lambdaContext } from '../../testkit/lambda-context.ts';
 import { formatOf, generationOf, parquetTopicOf, rawSeparator, rawValues } from '../../testkit/read-objects.ts';
@@ -79,5 +80,47 @@ describe("read-objects (the read-back checkers' shared reading)", () => {
     expect(rawValues(body, separator)?.map((v) => v.toString('hex'))).toEqual(['61', 'ff']);
     expect(rawValues(Buffer.from('a'), separator)).toBeUndefined();
     expect(rawValues(Buffer.alloc(0), separator)).toEqual([]);
+  });
+});
+
+describe("EventSourceMappingSim.consumerGroup (the chaos suite's adversarial driving)", () => {
+  const logs = () => [timedLog('a', 0, 10, 0, 1), timedLog('a', 1, 4, 0, 1)];
+  const offsets = (slices: ReturnType<EventSourceMappingSim['pollSlices']>) =>
+    Object.fromEntries(slices.map((s) => [`${s.topic}-${s.partition}`, s.records.map((r) => r.offset)]));
+
+  it('polls 1 to max records per partition from the positions, moving nothing until a commit', () => {
+    const group = EventSourceMappingSim.consumerGroup(logs(), rng(3));
+    const first = group.pollSlices(3);
+    expect(first.map((s) => s.records[0]!.offset)).toEqual([0, 0]);
+    for (const slice of first) expect(slice.records.length).toBeGreaterThanOrEqual(1);
+    for (const slice of first) expect(slice.records.length).toBeLessThanOrEqual(3);
+    expect(group.pollSlices(3).map((s) => s.records[0]!.offset)).toEqual([0, 0]);
+    group.commitSlices(first);
+    expect(group.pollSlices(1).map((s) => s.records[0]!.offset)).toEqual(first.map((s) => s.records.length));
+  });
+
+  it('commits backwards as a late commit does, skips records, and drains when every partition is past its end', () => {
+    const group = EventSourceMappingSim.consumerGroup(logs(), rng(3));
+    group.commitAt('a', 0, 8);
+    group.commitAt('a', 0, 5);
+    expect(group.skip(1, 3).map((r) => r.offset)).toEqual([0, 1, 2]);
+    expect(offsets(group.pollSlices(1))).toEqual({ 'a-0': [5], 'a-1': [3] });
+    group.commitAt('a', 1, 99);
+    expect(group.drained).toBe(false);
+    group.commitAt('a', 0, 10);
+    expect(group.drained).toBe(true);
+    expect(group.skip(0, 2)).toEqual([]);
+    group.rewind(2);
+    expect(group.drained).toBe(false);
+  });
+
+  it('needs its random draws for random boundaries', () => {
+    const plain = new EventSourceMappingSim([{ topic: 'a', partition: 0, records: timedLog('a', 0, 3, 0, 1) }], {
+      batchSize: 10,
+      windowMs: 0,
+      start: { kind: 'earliest' },
+      startTime: 0,
+    });
+    expect(() => plain.pollSlices(2)).toThrow(/random/);
   });
 });

@@ -17,9 +17,14 @@
  * at the same offsets, with boundaries drawn anew (more records may have arrived meanwhile, or
  * the caller asks for fewer). With a partial batch response (`batchItemFailures`), each failed
  * partition resumes at the offset reported and the others commit; an identifier that names no
- * record of the batch fails the whole batch, as Lambda does. Commits never move a position
+ * record of the batch fails the whole batch, as Lambda does. `complete` never moves a position
  * backwards. `poll` never changes positions, so two polls before a `complete` are two
  * overlapping batches of the same partitions (two pollers around a rebalance).
+ *
+ * The chaos suite drives the same consumer group adversarially (`consumerGroup`, no virtual
+ * time): batches with random boundaries per partition (`pollSlices`), commits that arrive in any
+ * order and so may move a position backwards (`commitAt`), rewinds as when a commit was lost,
+ * and skips as when the mapping gives up on records.
  */
 import { MAX_PAYLOAD_BYTES, toEventRecord, toKafkaEvent } from './events.ts';
 import { type BatchSlice, type LogRecord, type PartitionLog, randomInt } from './records.ts';
@@ -40,6 +45,8 @@ export interface MappingOptions {
   readonly startTime: number;
   /** Default: Lambda's 6 MB. */
   readonly maxPayloadBytes?: number;
+  /** The draws of `pollSlices` and `rewind` (required by them only). */
+  readonly random?: () => number;
 }
 
 /** Why a batch closed. */
@@ -90,6 +97,15 @@ export class EventSourceMappingSim {
     this.#startIndex = logs.map((log) => startIndex(log.records, options));
     this.#next = [...this.#startIndex];
     for (const [index, log] of logs.entries()) this.#index.set(partitionId(log.topic, log.partition), index);
+  }
+
+  /**
+   * The chaos suite's consumer group over `logs` (each one partition's records, from its first),
+   * drawing batch boundaries and rewinds from `random`.
+   */
+  static consumerGroup(logs: ReadonlyArray<readonly LogRecord[]>, random: () => number): EventSourceMappingSim {
+    const partitions = logs.map((records) => ({ topic: records[0]!.topic, partition: records[0]!.partition, records }));
+    return new EventSourceMappingSim(partitions, { batchSize: 10_000, windowMs: 0, start: { kind: 'earliest' }, startTime: 0, random });
   }
 
   /** The virtual clock (epoch ms). */
@@ -216,6 +232,65 @@ export class EventSourceMappingSim {
     }
     return { committed, failedPartitions: resumeAt, failed: false };
   }
+
+  // -------------------------------------------------------------------------------------------
+  // The chaos suite's adversarial driving (see the module's comment)
+
+  #random(): () => number {
+    if (this.#options.random === undefined) throw new Error('EventSourceMappingSim: pollSlices and rewind need the random option');
+    return this.#options.random;
+  }
+
+  /** 1 to `maxPerPartition` records (drawn per partition) from each partition with records left, from its position. Moves nothing. */
+  pollSlices(maxPerPartition: number): BatchSlice[] {
+    const random = this.#random();
+    const slices: BatchSlice[] = [];
+    this.#logs.forEach((log, index) => {
+      const from = this.#next[index]!;
+      if (from >= log.records.length) return;
+      slices.push({
+        topic: log.topic,
+        partition: log.partition,
+        records: log.records.slice(from, from + randomInt(random, 1, maxPerPartition)),
+      });
+    });
+    return slices;
+  }
+
+  /** The function succeeded: commit each slice's end. */
+  commitSlices(slices: readonly BatchSlice[]): void {
+    for (const slice of slices) this.commitAt(slice.topic, slice.partition, slice.records.at(-1)!.offset + 1);
+  }
+
+  /**
+   * Sets a partition's position to the first record at or after offset `next` (a commit, a partial
+   * batch response or a rewind), backwards too. A partition the mapping does not read is ignored.
+   */
+  commitAt(topic: string, partition: number, next: number): void {
+    const index = this.#index.get(partitionId(topic, partition));
+    if (index === undefined) return;
+    const at = this.#logs[index]!.records.findIndex((record) => record.offset >= next);
+    this.#next[index] = at < 0 ? this.#logs[index]!.records.length : at;
+  }
+
+  /** Moves a partition (drawn) back by 1 to `records` records (drawn), as when a consumer's commit was lost. */
+  rewind(records: number): void {
+    const random = this.#random();
+    const index = randomInt(random, 0, this.#logs.length - 1);
+    this.#next[index] = Math.max(0, this.#next[index]! - randomInt(random, 1, records));
+  }
+
+  /**
+   * The mapping gives up on the next `records` records of a partition (retries or record age ran
+   * out) and moves on past them: they never reach the function. Returns them.
+   */
+  skip(partitionIndex: number, records: number): LogRecord[] {
+    const log = this.#logs[partitionIndex]!;
+    const at = this.#next[partitionIndex]!;
+    const skipped = log.records.slice(at, at + records);
+    this.#next[partitionIndex] = at + skipped.length;
+    return skipped;
+  }
 }
 
 function startIndex(records: readonly LogRecord[], options: MappingOptions): number {
@@ -242,73 +317,4 @@ export function batchItemFailures(response: unknown): Array<{ partition: string;
     const id = (item as { itemIdentifier?: { partition?: unknown; offset?: unknown } } | null)?.itemIdentifier;
     return { partition: String(id?.partition), offset: Number(id?.offset) };
   });
-}
-
-// ---------------------------------------------------------------------------------------------
-// The chaos harness's consumer group: random batch boundaries, rewinds and skips
-
-/**
- * The event source mapping's consumer group: per partition the next offset to fetch. It
- * commits only after the function succeeds; a failed batch comes again from the same position,
- * with boundaries drawn anew.
- */
-export class ConsumerGroupSim {
-  readonly #logs: ReadonlyArray<readonly LogRecord[]>;
-  readonly #positions: number[];
-  readonly #random: () => number;
-
-  constructor(logs: ReadonlyArray<readonly LogRecord[]>, random: () => number) {
-    this.#logs = logs;
-    this.#random = random;
-    this.#positions = logs.map((log) => log[0]?.offset ?? 0);
-  }
-
-  /** A batch of up to `maxPerPartition` records from each partition that has some left. */
-  poll(maxPerPartition: number): BatchSlice[] {
-    return this.#logs
-      .map((log, index) => {
-        const from = log.findIndex((record) => record.offset >= this.#positions[index]!);
-        const records = from < 0 ? [] : log.slice(from, from + randomInt(this.#random, 1, maxPerPartition));
-        return { topic: log[0]!.topic, partition: log[0]!.partition, records };
-      })
-      .filter((slice) => slice.records.length > 0);
-  }
-
-  /** The function succeeded: commit each slice's end. */
-  commit(slices: readonly BatchSlice[]): void {
-    for (const slice of slices) this.commitAt(slice.topic, slice.partition, slice.records.at(-1)!.offset + 1);
-  }
-
-  /** Sets a partition's next offset (a commit, a partial batch response or a rewind). */
-  commitAt(topic: string, partition: number, next: number): void {
-    const index = this.#logs.findIndex((log) => log[0]!.topic === topic && log[0]!.partition === partition);
-    this.#positions[index] = next;
-  }
-
-  /** Moves a partition back by up to `records` records, as when a consumer's commit was lost. */
-  rewind(records: number): void {
-    const index = randomInt(this.#random, 0, this.#logs.length - 1);
-    const log = this.#logs[index]!;
-    const at = log.findIndex((record) => record.offset >= this.#positions[index]!);
-    const current = at < 0 ? log.length : at;
-    this.#positions[index] = log[Math.max(0, current - randomInt(this.#random, 1, records))]!.offset;
-  }
-
-  /**
-   * The mapping gives up on the next `records` records of a partition (retries or record age ran
-   * out) and moves on past them: they never reach the function. Returns them.
-   */
-  skip(partitionIndex: number, records: number): LogRecord[] {
-    const log = this.#logs[partitionIndex]!;
-    const at = log.findIndex((record) => record.offset >= this.#positions[partitionIndex]!);
-    if (at < 0) return [];
-    const skipped = log.slice(at, at + records);
-    this.#positions[partitionIndex] = skipped.at(-1)!.offset + 1;
-    return skipped;
-  }
-
-  /** Every partition consumed to its end. */
-  get drained(): boolean {
-    return this.#logs.every((log, index) => this.#positions[index]! > log.at(-1)!.offset);
-  }
 }
