@@ -2,13 +2,13 @@
  * Realistic Kafka records for the benchmark: e-commerce orders, clickstream events and inventory
  * updates as producers send them. Values vary the way real ones do (UUIDs, ISO timestamps,
  * prices, free text with some non-ASCII, nested arrays of line items), so a compressor sees
- * realistic entropy; the protocol tests' generator (test/support/kafka-sim.ts) repeats one
+ * realistic entropy; the protocol tests' generator (testkit/kafka/generate.ts) repeats one
  * template and makes gzip unrealistically fast.
  *
  * Mix of values: ~91.5% compact JSON, ~5% pretty-printed JSON, ~2% UTF-8 text (log lines),
  * ~1% binary (not UTF-8), ~0.5% tombstones. Keys on ~85% of records, headers on ~40%.
  */
-import { rng } from '../test/support/kafka-sim.ts';
+import { rng } from '../testkit/kafka/records.ts';
 
 type Random = () => number;
 

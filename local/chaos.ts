@@ -16,7 +16,7 @@
  */
 import type { DynamoFault, DynamoFaultHook } from '../testkit/emulators/fault-proxy.ts';
 import type { S3Fault, S3FaultHook } from '../testkit/emulators/s3-emulator.ts';
-import { rng } from './stream.ts';
+import { rng } from '../testkit/kafka/records.ts';
 
 /** Probabilities of each fault (per request for the services, per invocation for the rest). */
 export const CHAOS_RATES = {

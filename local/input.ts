@@ -20,7 +20,8 @@
  * Blank lines are skipped. Every problem is reported as `FILE:LINE: ...`.
  */
 import { readFile } from 'node:fs/promises';
-import { partitionForKey, producedAt, type PartitionLog, type StreamRecord } from './stream.ts';
+import { partitionForKey, type PartitionLog, type LogRecord } from '../testkit/kafka/records.ts';
+import { producedAt } from '../testkit/kafka/generate.ts';
 
 export class InputFileError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -69,7 +70,7 @@ export async function readInputFile(file: string, shownName: string, options: In
 export function parseInput(text: string, shownName: string, options: InputOptions = {}): PartitionLog[] {
   const partitions = options.partitions ?? 3;
   const problems: string[] = [];
-  const logs = new Map<string, { topic: string; partition: number; records: StreamRecord[]; last: number }>();
+  const logs = new Map<string, { topic: string; partition: number; records: LogRecord[]; last: number }>();
   const lines = text.split('\n');
   let index = 0;
   for (let n = 0; n < lines.length && problems.length < MAX_PROBLEMS; n++) {

@@ -13,10 +13,8 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../testkit/emulators/clients.ts
 import { startDynamoDbLocal } from '../testkit/emulators/dynamodb-local.ts';
 import { checkPrerequisites, PrerequisiteError } from '../testkit/emulators/prerequisites.ts';
 import { startS3Emulator } from '../testkit/emulators/s3-emulator.ts';
-
-/** The names local mode uses (local/run.ts). */
-const BUCKET = 'msk-s3-sink-local';
-const TABLE = 'msk-s3-sink-ledger';
+// The names local mode uses.
+import { BUCKET, TABLE } from './options.ts';
 
 const [directory, ...command] = process.argv.slice(2);
 const userCwd = process.env['INIT_CWD'] ?? process.cwd();

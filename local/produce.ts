@@ -10,7 +10,7 @@
 import { Admin, Producer, stringSerializers } from '@platformatic/kafka';
 import { parseArgs } from 'node:util';
 import { createKafkaAdmin } from '../lib/kafka/kafka-admin.ts';
-import { recordId } from './stream.ts';
+import { recordId } from '../testkit/kafka/records.ts';
 
 const USAGE =
   'Usage: npm run kafka:produce -- --topic NAME [--partitions N (4; for a new topic)] [--records N (1000)] [--bootstrap-servers HOST:PORT (KAFKA_BOOTSTRAP_SERVERS)]';

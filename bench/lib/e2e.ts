@@ -12,11 +12,11 @@
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
-import { randomUUID } from 'node:crypto';
 import { createLedgerTable, localDynamoDbClient, localS3Client, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../testkit/emulators/clients.ts';
 import { startDynamoDbLocal } from '../../testkit/emulators/dynamodb-local.ts';
 import { startFaultProxy } from '../../testkit/emulators/fault-proxy.ts';
 import { startS3Emulator } from '../../testkit/emulators/s3-emulator.ts';
+import { lambdaContext } from '../../testkit/lambda-context.ts';
 import { realisticEvent } from '../realistic-data.ts';
 import { median, percentile, round } from './stats.ts';
 import type { RequestsPerPartition } from './cost-model.ts';
@@ -84,24 +84,6 @@ export interface E2eOptions {
   /** Records per batch for the throughput runs ("max" = a 6 MB event). */
   readonly batchRecords: ReadonlyArray<number | 'max'>;
   readonly compression: 'gzip' | 'zstd' | 'none';
-}
-
-function lambdaContext(): Context {
-  const deadline = Date.now() + 300_000;
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: 'msk-s3-sink-bench',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:msk-s3-sink-bench',
-    memoryLimitInMB: '1024',
-    awsRequestId: randomUUID(),
-    logGroupName: '/aws/lambda/msk-s3-sink-bench',
-    logStreamName: 'bench',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
 }
 
 /** A stream source: the realistic 6 MB batch, repeated with offsets shifted forward each lap. */
@@ -225,7 +207,7 @@ export async function runE2e(options: E2eOptions, log: (line: string) => void): 
 
     const stream = new Stream(realisticEvent(MAX_EVENT_BYTES - 64 * 1024) as unknown as KafkaEvent);
     const invoke = async (event: KafkaEvent): Promise<void> => {
-      await handler(JSON.parse(JSON.stringify(event)), lambdaContext());
+      await handler(JSON.parse(JSON.stringify(event)), lambdaContext('msk-s3-sink-bench', { timeoutMs: 300_000, logStreamName: 'bench' }));
     };
 
     // --- Requests per topic-partition per batch ----------------------------------------------
@@ -272,7 +254,7 @@ export async function runE2e(options: E2eOptions, log: (line: string) => void): 
         const next = stream.next(count);
         const text = JSON.stringify(next.event);
         const t0 = performance.now();
-        await handler(JSON.parse(text), lambdaContext());
+        await handler(JSON.parse(text), lambdaContext('msk-s3-sink-bench', { timeoutMs: 300_000, logStreamName: 'bench' }));
         const ms = performance.now() - t0;
         elapsed += ms;
         latencies.push(ms);

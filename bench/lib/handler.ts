@@ -13,9 +13,11 @@
 import { loadConfig } from '../../lib/config/config.ts';
 import { compressionFor } from '../../lib/format/compression.ts';
 import { createSink } from '../../lib/sink/sink.ts';
-import { generateLog, rng, toKafkaEvent } from '../../test/support/kafka-sim.ts';
-import { ManualClock, MemoryLedger, MemoryObjectStore } from '../../test/support/memory-ports.ts';
-import { silentLogger, silentMetrics } from '../../test/support/recorders.ts';
+import { generateLog } from '../../testkit/kafka/generate.ts';
+import { rng } from '../../testkit/kafka/records.ts';
+import { toKafkaEvent } from '../../testkit/kafka/events.ts';
+import { ManualClock, MemoryLedger, MemoryObjectStore } from '../../testkit/memory-ports.ts';
+import { silentLogger, silentMetrics } from '../../testkit/recorders.ts';
 import { realisticEvent } from '../realistic-data.ts';
 import { median, round, startTimer, type Timing } from './stats.ts';
 

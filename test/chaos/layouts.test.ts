@@ -4,9 +4,9 @@ import { LedgerAdmin } from '../../lib/aws/dynamodb-ledger-admin.ts';
 import { S3Inventory } from '../../lib/aws/s3-inventory.ts';
 import { reconcile } from '../../lib/ops/verify.ts';
 import type { Scenario, ScenarioResult } from '../support/chaos.ts';
-import type { LogRecord } from '../support/kafka-sim.ts';
+import type { LogRecord } from '../../testkit/kafka/records.ts';
 import { runAll, useChaosWorld, violations } from '../support/chaos-world.ts';
-import { checkLayout, hourlyPath } from '../support/read-back.ts';
+import { checkLayout, hourlyPath } from '../../testkit/read-back.ts';
 
 /**
  * The chaos suite on a time-based layout with rotation: Hive-style hourly directories in a

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { check, exactlyOnce } from '../support/read-back.ts';
+import { check, exactlyOnce } from '../../testkit/read-back.ts';
 import { resetLedger, type Scenario } from '../support/chaos.ts';
 import { runAll, useChaosWorld } from '../support/chaos-world.ts';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Scenario } from '../support/chaos.ts';
 import { runAll, useChaosWorld, violations } from '../support/chaos-world.ts';
-import { checkLayout, hourlyPath } from '../support/read-back.ts';
+import { checkLayout, hourlyPath } from '../../testkit/read-back.ts';
 
 /**
  * The crash-schedule suite with Parquet objects (hyparquet-writer), read back with hyparquet,

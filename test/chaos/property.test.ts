@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { runScenario } from '../support/chaos.ts';
 import { useChaosWorld } from '../support/chaos-world.ts';
-import { exactlyOnce } from '../support/read-back.ts';
+import { exactlyOnce } from '../../testkit/read-back.ts';
 
 /**
  * Property: whatever the batch boundaries, redeliveries (rewinds of the consumer group),

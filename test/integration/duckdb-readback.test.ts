@@ -5,9 +5,11 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSink } from '../../lib/sink/sink.ts';
 import { testConfig } from '../support/config.ts';
-import { generateLog, rng, toKafkaEvent } from '../support/kafka-sim.ts';
-import { ManualClock, MemoryLedger, MemoryObjectStore } from '../support/memory-ports.ts';
-import { silentLogger, silentMetrics } from '../support/recorders.ts';
+import { generateLog } from '../../testkit/kafka/generate.ts';
+import { rng } from '../../testkit/kafka/records.ts';
+import { toKafkaEvent } from '../../testkit/kafka/events.ts';
+import { ManualClock, MemoryLedger, MemoryObjectStore } from '../../testkit/memory-ports.ts';
+import { silentLogger, silentMetrics } from '../../testkit/recorders.ts';
 
 /**
  * The objects as a downstream reader sees them: DuckDB (an independent engine, from the npm

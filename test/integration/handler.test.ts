@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { captureOutput } from '../support/capture-output.ts';
-import { lambdaContext } from '../support/lambda-context.ts';
+import { lambdaContext } from '../../testkit/lambda-context.ts';
 import { createTestLedgerTable, type LedgerTableForTest, type S3ForTest, startS3ForTest } from '../support/emulators.ts';
 
 /**

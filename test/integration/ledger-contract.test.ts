@@ -25,7 +25,7 @@ import {
   type LedgerUnderTest,
   ledgerContract,
 } from '../support/ledger-contract.ts';
-import { MemoryLedger } from '../support/memory-ports.ts';
+import { MemoryLedger } from '../../testkit/memory-ports.ts';
 
 const dirs: string[] = [];
 const files: FileOffsetLedger[] = [];

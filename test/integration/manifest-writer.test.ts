@@ -2,7 +2,7 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { captureOutput } from '../support/capture-output.ts';
-import { lambdaContext } from '../support/lambda-context.ts';
+import { lambdaContext } from '../../testkit/lambda-context.ts';
 import {
   createEmulatorSink,
   createTestLedgerTable,
@@ -10,7 +10,8 @@ import {
   type S3ForTest,
   startS3ForTest,
 } from '../support/emulators.ts';
-import { timedLog, toKafkaEvent } from '../support/kafka-sim.ts';
+import { timedLog } from '../../testkit/kafka/generate.ts';
+import { toKafkaEvent } from '../../testkit/kafka/events.ts';
 
 /**
  * The scheduled manifest writer, `functions/manifest-writer/handler.ts`, as Lambda runs it:

@@ -10,7 +10,7 @@ import { S3ObjectStore } from '../../lib/aws/s3-object-store.ts';
 import { localS3Client } from '../../testkit/emulators/clients.ts';
 import { startMotoServer } from '../../testkit/emulators/moto-server.ts';
 import { startS3ForTest, uniqueName } from '../support/emulators.ts';
-import { MemoryObjectStore } from '../support/memory-ports.ts';
+import { MemoryObjectStore } from '../../testkit/memory-ports.ts';
 import { type ObjectStoreImplementation, objectStoreContract, StoreCapability, StoreDeviation } from '../support/object-store-contract.ts';
 
 /** The object's body as text, or undefined when S3 has no object under the key. */

@@ -1,7 +1,9 @@
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createEmulatorSink } from '../support/emulators.ts';
-import { type LogRecord, timedLog, toKafkaEvent } from '../support/kafka-sim.ts';
+import type { LogRecord } from '../../testkit/kafka/records.ts';
+import { timedLog } from '../../testkit/kafka/generate.ts';
+import { toKafkaEvent } from '../../testkit/kafka/events.ts';
 import { useOpsWorld } from '../support/ops-world.ts';
 
 /**

@@ -2,7 +2,8 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { hostname, userInfo } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateLog, type LogRecord, rng } from '../support/kafka-sim.ts';
+import { generateLog } from '../../testkit/kafka/generate.ts';
+import { type LogRecord, rng } from '../../testkit/kafka/records.ts';
 import { useOpsWorld } from '../support/ops-world.ts';
 
 /**

@@ -31,10 +31,11 @@ import {
   type S3ForTest,
   startS3ForTest,
 } from '../support/emulators.ts';
-import { timedLog, toKafkaEvent } from '../support/kafka-sim.ts';
-import { check, exactlyOnce, readDelivered } from '../support/read-back.ts';
+import { timedLog } from '../../testkit/kafka/generate.ts';
+import { toKafkaEvent } from '../../testkit/kafka/events.ts';
+import { check, exactlyOnce, readDelivered } from '../../testkit/read-back.ts';
 import { runCliCaptured } from '../support/cli.ts';
-import { silentLogger, silentMetrics } from '../support/recorders.ts';
+import { silentLogger, silentMetrics } from '../../testkit/recorders.ts';
 import { startTestKafka, type TestKafka } from '../support/test-kafka.ts';
 
 /**

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { ledgerKey, readLedgerFile } from '../../lib/ledger/file-ledger.ts';
 import { opsCli, produce, topicId, useBrokerWorld } from '../fixtures/standalone/broker-world.ts';
 import { emulatorEnv, startWorker, testWorkerProperties, writeProperties } from '../fixtures/standalone/harness.ts';
-import { sleep, until } from '../support/wait.ts';
+import { sleep, until } from '../../testkit/wait.ts';
 
 const TOPIC = 'ops-recreate';
 const OTHER = 'ops-recreate-other';

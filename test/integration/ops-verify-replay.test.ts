@@ -8,9 +8,11 @@ import {
   type S3ForTest,
   startS3ForTest,
 } from '../support/emulators.ts';
-import { generateLog, type LogRecord, rng, timedLog, toKafkaEvent } from '../support/kafka-sim.ts';
+import { generateLog, timedLog } from '../../testkit/kafka/generate.ts';
+import { type LogRecord, rng } from '../../testkit/kafka/records.ts';
+import { toKafkaEvent } from '../../testkit/kafka/events.ts';
+import { check, exactlyOnce, readDelivered } from '../../testkit/read-back.ts';
 import { useOpsWorld } from '../support/ops-world.ts';
-import { check, exactlyOnce, readDelivered } from '../support/read-back.ts';
 
 /**
  * The operations command line against the emulators: status, verify (and the inconsistencies it

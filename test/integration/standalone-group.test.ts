@@ -26,9 +26,9 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../testkit/emulators/clients
 import { startKafkaBroker, type KafkaBroker } from '../../testkit/emulators/kafka-broker.ts';
 import { emulatorEnv, startWorker, testWorkerProperties, writeProperties, type WorkerProcess } from '../fixtures/standalone/harness.ts';
 import { createTestLedgerTable, startS3ForTest, type S3ForTest } from '../support/emulators.ts';
-import { type LogRecord, recordId } from '../support/kafka-sim.ts';
-import { check, readDelivered } from '../support/read-back.ts';
-import { sleep, until } from '../support/wait.ts';
+import { type LogRecord, recordId } from '../../testkit/kafka/records.ts';
+import { check, readDelivered } from '../../testkit/read-back.ts';
+import { sleep, until } from '../../testkit/wait.ts';
 
 const GROUP_TOPIC = 'grp-orders';
 const GROUP_PARTITIONS = 6;

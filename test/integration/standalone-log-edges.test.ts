@@ -18,7 +18,7 @@ import { describe, expect, it } from 'vitest';
 import { ledgerKey, readLedgerFile } from '../../lib/ledger/file-ledger.ts';
 import { deliveredRecords, logOffsets, opsCli, produce, type TestRecord, useBrokerWorld } from '../fixtures/standalone/broker-world.ts';
 import { emulatorEnv, startWorker, testWorkerProperties, type WorkerProcess, writeProperties } from '../fixtures/standalone/harness.ts';
-import { sleep, until } from '../support/wait.ts';
+import { sleep, until } from '../../testkit/wait.ts';
 
 const COMPACTED = 'sa-compacted';
 const RETAINED = 'sa-retained';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../lib/ops/cli.ts';
 import { emulatorEnv, startWorker, testWorkerProperties, useStandaloneWorld, writeProperties } from '../fixtures/standalone/harness.ts';
-import { until } from '../support/wait.ts';
+import { until } from '../../testkit/wait.ts';
 
 const TOPIC = 'sa-hourly';
 const GROUP = 'g-manifest';

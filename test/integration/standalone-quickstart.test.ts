@@ -18,9 +18,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, emulatorEnv, startWorker, type WorkerProcess } from '../fixtures/standalone/harness.ts';
 import { ROOT } from '../support/child.ts';
 import { startS3ForTest, type S3ForTest } from '../support/emulators.ts';
-import type { LogRecord } from '../support/kafka-sim.ts';
-import { check, exactlyOnce, readDelivered } from '../support/read-back.ts';
-import { until } from '../support/wait.ts';
+import type { LogRecord } from '../../testkit/kafka/records.ts';
+import { check, exactlyOnce, readDelivered } from '../../testkit/read-back.ts';
+import { until } from '../../testkit/wait.ts';
 
 const TOPIC = 'orders';
 const GROUP = 'orders-s3-sink';

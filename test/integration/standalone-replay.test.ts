@@ -20,9 +20,9 @@ import {
   writeProperties,
 } from '../fixtures/standalone/harness.ts';
 import { runCliCaptured } from '../support/cli.ts';
-import type { LogRecord } from '../support/kafka-sim.ts';
-import { check, exactlyOnce, readDelivered } from '../support/read-back.ts';
-import { until } from '../support/wait.ts';
+import type { LogRecord } from '../../testkit/kafka/records.ts';
+import { check, exactlyOnce, readDelivered } from '../../testkit/read-back.ts';
+import { until } from '../../testkit/wait.ts';
 
 const TOPIC = 'sa-replay';
 const GROUP = 'g-replay';

@@ -20,10 +20,10 @@ import {
   type WorkerProcess,
 } from '../fixtures/standalone/harness.ts';
 import { startS3ForTest, type S3ForTest } from '../support/emulators.ts';
-import type { LogRecord } from '../support/kafka-sim.ts';
-import { check, exactlyOnce, readDelivered } from '../support/read-back.ts';
+import type { LogRecord } from '../../testkit/kafka/records.ts';
+import { check, exactlyOnce, readDelivered } from '../../testkit/read-back.ts';
 import { startTestKafka, type TestKafka } from '../support/test-kafka.ts';
-import { sleep } from '../support/wait.ts';
+import { sleep } from '../../testkit/wait.ts';
 
 const TOPIC = 'sd-orders';
 const GROUP = 'g-shutdown';

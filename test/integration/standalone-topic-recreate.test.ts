@@ -13,7 +13,7 @@ import { ledgerKey, readLedgerFile } from '../../lib/ledger/file-ledger.ts';
 import { TOPIC_RECREATED_MESSAGE } from '../../lib/standalone/worker.ts';
 import { deliveredRecords, opsCli, produce, topicId, useBrokerWorld } from '../fixtures/standalone/broker-world.ts';
 import { emulatorEnv, startWorker, testWorkerProperties, type WorkerProcess, writeProperties } from '../fixtures/standalone/harness.ts';
-import { sleep, until } from '../support/wait.ts';
+import { sleep, until } from '../../testkit/wait.ts';
 
 const TOPIC = 'sa-recreate';
 const OTHER = 'sa-recreate-other';

@@ -23,8 +23,8 @@ import { startKafkaBroker, type KafkaBroker } from '../../testkit/emulators/kafk
 import { emulatorEnv, startWorker, testWorkerProperties, writeProperties, type WorkerProcess } from '../fixtures/standalone/harness.ts';
 import { startS3ForTest, type S3ForTest } from '../support/emulators.ts';
 import { runCliCaptured } from '../support/cli.ts';
-import { readDelivered, type DeliveredLine } from '../support/read-back.ts';
-import { sleep, until } from '../support/wait.ts';
+import { readDelivered, type DeliveredLine } from '../../testkit/read-back.ts';
+import { sleep, until } from '../../testkit/wait.ts';
 
 const TOPIC = 'sa-transactions';
 const GROUP = 'g-transactions';

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestLedgerTable, startS3ForTest, type S3ForTest } from '../support/emulators.ts';
-import type { LogRecord } from '../support/kafka-sim.ts';
-import { check, exactlyOnce, readDelivered } from '../support/read-back.ts';
+import type { LogRecord } from '../../testkit/kafka/records.ts';
+import { check, exactlyOnce, readDelivered } from '../../testkit/read-back.ts';
 import {
   emulatorEnv,
   produceKnown,
@@ -21,7 +21,7 @@ import {
   type WorkerProcess,
 } from '../fixtures/standalone/harness.ts';
 import { startTestKafka, type TestKafka } from '../support/test-kafka.ts';
-import { sleep, until } from '../support/wait.ts';
+import { sleep, until } from '../../testkit/wait.ts';
 
 const PARTITIONS = [0, 1, 2, 3];
 let cluster: TestKafka;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll } from 'vitest';
 import type { ChaosWorld, Scenario, ScenarioResult } from './chaos.ts';
 import { runScenario } from './chaos.ts';
 import { createTestLedgerTable, type S3ForTest, startS3ForTest } from './emulators.ts';
-import { exactlyOnce } from './read-back.ts';
+import { exactlyOnce } from '../../testkit/read-back.ts';
 
 /** Starts an S3 emulator and a ledger table for a test file; `world()` gives them to tests. */
 export function useChaosWorld(): () => ChaosWorld & { readonly s3ForTest: S3ForTest } {

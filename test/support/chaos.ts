@@ -14,9 +14,12 @@ import type { DeliveryPorts } from '../../lib/delivery/options.ts';
 import { ObjectExistsError } from '../../lib/core/errors.ts';
 import { systemClock } from '../../lib/core/ports.ts';
 import { createSink } from '../../lib/sink/sink.ts';
-import { type BatchSlice, ConsumerGroupSim, generateLog, type LogRecord, randomInt, rng, toKafkaEvent } from './kafka-sim.ts';
-import { check, type CheckResult, type DeliveredLine, readDelivered, readObjects } from './read-back.ts';
-import { silentLogger, silentMetrics } from './recorders.ts';
+import { type BatchSlice, type LogRecord, randomInt, rng } from '../../testkit/kafka/records.ts';
+import { EventSourceMappingSim } from '../../testkit/kafka/mapping.ts';
+import { generateLog } from '../../testkit/kafka/generate.ts';
+import { toKafkaEvent } from '../../testkit/kafka/events.ts';
+import { check, type CheckResult, type DeliveredLine, readDelivered, readObjects } from '../../testkit/read-back.ts';
+import { silentLogger, silentMetrics } from '../../testkit/recorders.ts';
 
 /** The process running an invocation died. */
 export class ProcessCrash extends Error {
@@ -164,7 +167,7 @@ export interface Scenario {
 
 export interface RoundContext {
   readonly world: ChaosWorld;
-  readonly group: ConsumerGroupSim;
+  readonly group: EventSourceMappingSim;
   readonly logs: ReadonlyArray<readonly LogRecord[]>;
   readonly random: () => number;
   /** Runs one invocation now, with these faults (for mid-flight resets). */
@@ -221,7 +224,7 @@ export async function runScenario(world: ChaosWorld, scenario: Scenario): Promis
       .map((record) => (scenario.timestamps ? { ...record, timestamp: scenario.timestamps(record.offset, random) } : record))
       .map((record) => (scenario.values ? { ...record, value: scenario.values(record, random) } : record)),
   );
-  const group = new ConsumerGroupSim(logs, random);
+  const group = EventSourceMappingSim.consumerGroup(logs, random);
   const held: HeldWrite[] = [];
   let invocations = 0;
   let crashes = 0;
@@ -281,17 +284,17 @@ export async function runScenario(world: ChaosWorld, scenario: Scenario): Promis
     logs,
     random,
     invoke: async (faults) => {
-      const slices = group.poll(scenario.maxBatch ?? 8);
-      if (slices.length > 0 && (await invokeOn(slices, faults))) group.commit(slices);
+      const slices = group.pollSlices(scenario.maxBatch ?? 8);
+      if (slices.length > 0 && (await invokeOn(slices, faults))) group.commitSlices(slices);
     },
   };
 
   for (let round = 0; !group.drained; round++) {
     if (round > 2000) throw new Error(`scenario ${scenario.name} did not drain in 2000 rounds`);
-    const batches = Array.from({ length: scenario.concurrency ?? 1 }, () => group.poll(scenario.maxBatch ?? 8));
+    const batches = Array.from({ length: scenario.concurrency ?? 1 }, () => group.pollSlices(scenario.maxBatch ?? 8));
     const outcomes = await Promise.all(batches.map((slices) => invokeOn(slices, faultsFor(invocations))));
     // Commits of concurrent invocations arrive in any order, as around a rebalance.
-    for (const [index, ok] of outcomes.entries()) if (ok) group.commit(batches[index]!);
+    for (const [index, ok] of outcomes.entries()) if (ok) group.commitSlices(batches[index]!);
     if (scenario.skipRate !== undefined && outcomes.every(Boolean) && held.length === 0 && random() < scenario.skipRate) {
       for (const record of group.skip(randomInt(random, 0, logs.length - 1), randomInt(random, 1, 5))) sourceSkipped.add(record);
     }

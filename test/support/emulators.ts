@@ -13,7 +13,7 @@ import { S3ObjectStore } from '../../lib/aws/s3-object-store.ts';
 import { loadConfig } from '../../lib/config/config.ts';
 import { systemClock } from '../../lib/core/ports.ts';
 import { createSink, type Sink } from '../../lib/sink/sink.ts';
-import { silentLogger, silentMetrics } from './recorders.ts';
+import { silentLogger, silentMetrics } from '../../testkit/recorders.ts';
 
 /** A name no other test in this run uses: `<prefix>-<random>` (valid for buckets and tables). */
 export function uniqueName(prefix = 'test'): string {

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, vi } from 'vitest';
 import { FileOffsetLedger } from '../../lib/ledger/file-ledger.ts';
 import { type CliRun, runCliCaptured } from './cli.ts';
 import { createEmulatorSink, createTestLedgerTable, type LedgerTableForTest, type S3ForTest, startS3ForTest } from './emulators.ts';
-import { type LogRecord, toKafkaEvent } from './kafka-sim.ts';
+import { toKafkaEvent } from '../../testkit/kafka/events.ts';
+import type { LogRecord } from '../../testkit/kafka/records.ts';
 
 /** The emulators and the CLI of one describe block; the fields are set in its `beforeAll`. */
 export interface OpsWorld {

@@ -8,9 +8,11 @@ import { CorruptObjectError } from '../../lib/core/errors.ts';
 import { type NewObject, MAX_SKIPPED_RANGES } from '../../lib/core/ports.ts';
 import { createSink, SinkMetric } from '../../lib/sink/sink.ts';
 import { testConfig } from '../support/config.ts';
-import { generateLog, type LogRecord, rng, toKafkaEvent } from '../support/kafka-sim.ts';
-import { ManualClock, MemoryLedger, MemoryObjectStore } from '../support/memory-ports.ts';
-import { RecordingLogger, RecordingMetrics } from '../support/recorders.ts';
+import { generateLog } from '../../testkit/kafka/generate.ts';
+import { type LogRecord, rng } from '../../testkit/kafka/records.ts';
+import { toKafkaEvent } from '../../testkit/kafka/events.ts';
+import { ManualClock, MemoryLedger, MemoryObjectStore } from '../../testkit/memory-ports.ts';
+import { RecordingLogger, RecordingMetrics } from '../../testkit/recorders.ts';
 
 function setup(env: Record<string, string> = {}, shared?: { ledger: MemoryLedger; store: MemoryObjectStore }) {
   const ledger = shared?.ledger ?? new MemoryLedger();

@@ -10,7 +10,7 @@ import { TopicRecreatedError } from '../../lib/core/errors.ts';
 import type { KafkaRecord, PartitionBatch } from '../../lib/core/model.ts';
 import { deliveryOptions } from '../../lib/sink/sink.ts';
 import { testConfig } from '../support/config.ts';
-import { ManualClock, MemoryLedger, MemoryObjectStore } from '../support/memory-ports.ts';
+import { ManualClock, MemoryLedger, MemoryObjectStore } from '../../testkit/memory-ports.ts';
 
 const topic = 'orders';
 const options = deliveryOptions(testConfig());

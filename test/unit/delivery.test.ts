@@ -6,9 +6,11 @@ import { toMetadata } from '../../lib/layout/object-metadata.ts';
 import type { NewObject } from '../../lib/core/ports.ts';
 import { createSink, SinkMetric } from '../../lib/sink/sink.ts';
 import { testConfig } from '../support/config.ts';
-import { generateLog, type LogRecord, rng, toKafkaEvent } from '../support/kafka-sim.ts';
-import { ManualClock, MemoryLedger, MemoryObjectStore } from '../support/memory-ports.ts';
-import { RecordingLogger, RecordingMetrics } from '../support/recorders.ts';
+import { generateLog } from '../../testkit/kafka/generate.ts';
+import { type LogRecord, rng } from '../../testkit/kafka/records.ts';
+import { toKafkaEvent } from '../../testkit/kafka/events.ts';
+import { ManualClock, MemoryLedger, MemoryObjectStore } from '../../testkit/memory-ports.ts';
+import { RecordingLogger, RecordingMetrics } from '../../testkit/recorders.ts';
 
 function setup(env: Record<string, string> = {}) {
   const ledger = new MemoryLedger();

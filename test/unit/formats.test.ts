@@ -8,10 +8,12 @@ import { createRawBytesFormat, parseSeparator } from '../../lib/format/raw-bytes
 import type { KafkaRecord } from '../../lib/core/model.ts';
 import { createSink } from '../../lib/sink/sink.ts';
 import { testConfig } from '../support/config.ts';
-import { generateLog, rng, toKafkaEvent } from '../support/kafka-sim.ts';
-import { ManualClock, MemoryLedger, MemoryObjectStore } from '../support/memory-ports.ts';
-import { parquetLines } from '../support/read-back.ts';
-import { silentLogger, silentMetrics } from '../support/recorders.ts';
+import { generateLog } from '../../testkit/kafka/generate.ts';
+import { rng } from '../../testkit/kafka/records.ts';
+import { toKafkaEvent } from '../../testkit/kafka/events.ts';
+import { ManualClock, MemoryLedger, MemoryObjectStore } from '../../testkit/memory-ports.ts';
+import { parquetLines } from '../../testkit/read-back.ts';
+import { silentLogger, silentMetrics } from '../../testkit/recorders.ts';
 
 const record = (offset: number, value: unknown, key: string | null = `k${offset}`): KafkaRecord => ({
   topic: 'orders',

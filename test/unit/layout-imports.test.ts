@@ -1,7 +1,9 @@
 /**
  * The folders of `lib/` are the architecture: this test parses every import in `lib/**` (static,
  * `export … from`, dynamic `import()`) and holds them to the table below, so that the layout stays
- * true as the code grows. The README's "Layout" section describes the same folders.
+ * true as the code grows. The README's "Layout" section describes the same folders. It also holds
+ * the top-level folders around `lib/` to their direction: the product never imports the test kit,
+ * local mode, the benchmark or the tests, and the test kit (`testkit/`) rests on `lib/` alone.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, posix, relative, resolve } from 'node:path';
@@ -162,5 +164,40 @@ describe('lib/ layout: folder-to-folder imports', () => {
   it('nothing in lib/ reads process.env (the entry points pass the environment in)', () => {
     const reads = SCANNED.flatMap((scanned, index) => scanned.envReads.map((line) => `${FILES[index]}:${line}`));
     expect(reads).toEqual([]);
+  });
+});
+
+/**
+ * Top-level folders and the top-level folders none of their files may import. `lib/` is the
+ * product; `testkit/` (in-memory ports, the Kafka record, event and mapping model, the read-back
+ * checker, the Lambda context) serves local mode, the benchmark and the tests, so it may not lean
+ * on any of them.
+ */
+const FORBIDDEN_TOP = {
+  lib: ['testkit', 'local', 'bench', 'test'],
+  testkit: ['local', 'bench', 'test'],
+  local: ['bench', 'test'],
+  bench: ['test'],
+} as const satisfies Record<string, readonly string[]>;
+
+describe('top-level folders: lib/ and testkit/ depend one way', () => {
+  const scanned = Object.keys(FORBIDDEN_TOP).flatMap((top) => tsFiles(join(ROOT, top)).flatMap((file) => scan(file).imports));
+  const relative = scanned.filter((entry) => entry.specifier.startsWith('.'));
+  const topOf = (entry: Import): string => posix.normalize(posix.join(posix.dirname(entry.file), entry.specifier)).split('/')[0]!;
+
+  it('scans every folder it rules on, and sees imports between them', () => {
+    for (const top of Object.keys(FORBIDDEN_TOP)) expect(relative.some((entry) => entry.file.startsWith(`${top}/`))).toBe(true);
+    // local mode and the benchmark do use the kit: the scan resolves specifiers across folders.
+    expect(relative.some((entry) => entry.file.startsWith('local/') && topOf(entry) === 'testkit')).toBe(true);
+    expect(relative.some((entry) => entry.file.startsWith('bench/') && topOf(entry) === 'testkit')).toBe(true);
+  });
+
+  it('no folder imports a folder it must not depend on', () => {
+    const wrong = relative.flatMap((entry) => {
+      const from = entry.file.split('/')[0] as keyof typeof FORBIDDEN_TOP;
+      const to = topOf(entry);
+      return (FORBIDDEN_TOP[from] as readonly string[]).includes(to) ? [`${where(entry)}: ${from}/ may not depend on ${to}/`] : [];
+    });
+    expect(wrong).toEqual([]);
   });
 });

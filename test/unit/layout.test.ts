@@ -9,10 +9,11 @@ import { parseObjectName } from '../../lib/layout/naming.ts';
 import { fromMetadata } from '../../lib/layout/object-metadata.ts';
 import { createSink } from '../../lib/sink/sink.ts';
 import { testConfig } from '../support/config.ts';
-import { toKafkaEvent, type LogRecord } from '../support/kafka-sim.ts';
-import { ManualClock, MemoryLedger, MemoryObjectStore } from '../support/memory-ports.ts';
-import { checkLayout, hourlyPath } from '../support/read-back.ts';
-import { silentLogger, silentMetrics } from '../support/recorders.ts';
+import { toKafkaEvent } from '../../testkit/kafka/events.ts';
+import type { LogRecord } from '../../testkit/kafka/records.ts';
+import { ManualClock, MemoryLedger, MemoryObjectStore } from '../../testkit/memory-ports.ts';
+import { checkLayout, hourlyPath } from '../../testkit/read-back.ts';
+import { silentLogger, silentMetrics } from '../../testkit/recorders.ts';
 
 const record = (offset: number, timestamp: number | null, value: unknown, partition = 0): KafkaRecord => ({
   topic: 'orders',

@@ -1,11 +1,12 @@
 /**
- * Local mode's event source mapping simulator (local/simulator.ts), in process with a fake
+ * Local mode's event source mapping simulator (testkit/kafka/mapping.ts), in process with a fake
  * handler, and its sources (generator, murmur2 partitioner, JSON Lines input).
  */
 import { describe, expect, it } from 'vitest';
 import { InputFileError, parseInput } from '../../local/input.ts';
-import { EventSourceMappingSim, type MappingOptions, type SimBatch } from '../../local/simulator.ts';
-import { generateStream, murmur2, partitionForKey, STREAM_EPOCH, type PartitionLog, type StreamRecord } from '../../local/stream.ts';
+import { EventSourceMappingSim, type MappingOptions, type SimBatch } from '../../testkit/kafka/mapping.ts';
+import { generateStream } from '../../testkit/kafka/generate.ts';
+import { murmur2, partitionForKey, STREAM_EPOCH, type PartitionLog, type LogRecord } from '../../testkit/kafka/records.ts';
 
 /** One partition's log: offsets as given, produced `intervalMs` apart from STREAM_EPOCH (or at the given times). */
 function log(
@@ -14,7 +15,7 @@ function log(
   offsets: readonly number[],
   producedAt: (i: number) => number = () => STREAM_EPOCH,
 ): PartitionLog {
-  const records: StreamRecord[] = offsets.map((offset, i) => ({
+  const records: LogRecord[] = offsets.map((offset, i) => ({
     topic,
     partition,
     offset,

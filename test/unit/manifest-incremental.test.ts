@@ -8,9 +8,10 @@ import type { LedgerReset } from '../../lib/ledger/admin.ts';
 import type { Inventory } from '../../lib/aws/s3-inventory.ts';
 import { createSink } from '../../lib/sink/sink.ts';
 import { testConfig } from '../support/config.ts';
-import { type LogRecord, toKafkaEvent } from '../support/kafka-sim.ts';
-import { ManualClock, MemoryLedger, MemoryObjectStore } from '../support/memory-ports.ts';
-import { silentLogger, silentMetrics } from '../support/recorders.ts';
+import type { LogRecord } from '../../testkit/kafka/records.ts';
+import { toKafkaEvent } from '../../testkit/kafka/events.ts';
+import { ManualClock, MemoryLedger, MemoryObjectStore } from '../../testkit/memory-ports.ts';
+import { silentLogger, silentMetrics } from '../../testkit/recorders.ts';
 
 /**
  * The scheduled writer's incremental job (`advanceManifests`): a cursor per partition in a state

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { ManifestStateStore } from '../../lib/core/ports.ts';
 import { createLayout, DEFAULT_LAYOUT } from '../../lib/layout/layout.ts';
 import { runManifestJob } from '../../lib/manifest/manifest-job.ts';
-import { MemoryObjectStore } from '../support/memory-ports.ts';
+import { MemoryObjectStore } from '../../testkit/memory-ports.ts';
 
 const layout = createLayout({
   ...DEFAULT_LAYOUT,

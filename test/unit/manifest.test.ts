@@ -5,9 +5,10 @@ import { planManifests, writeManifests } from '../../lib/manifest/manifest.ts';
 import type { Inventory } from '../../lib/aws/s3-inventory.ts';
 import { createSink } from '../../lib/sink/sink.ts';
 import { testConfig } from '../support/config.ts';
-import { type LogRecord, toKafkaEvent } from '../support/kafka-sim.ts';
-import { ManualClock, MemoryLedger, MemoryObjectStore } from '../support/memory-ports.ts';
-import { silentLogger, silentMetrics } from '../support/recorders.ts';
+import type { LogRecord } from '../../testkit/kafka/records.ts';
+import { toKafkaEvent } from '../../testkit/kafka/events.ts';
+import { ManualClock, MemoryLedger, MemoryObjectStore } from '../../testkit/memory-ports.ts';
+import { silentLogger, silentMetrics } from '../../testkit/recorders.ts';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 10, 26, 10);

@@ -6,9 +6,11 @@ import type { Inventory } from '../../lib/aws/s3-inventory.ts';
 import { reconcile } from '../../lib/ops/verify.ts';
 import { createSink } from '../../lib/sink/sink.ts';
 import { testConfig } from '../support/config.ts';
-import { generateLog, rng, toKafkaEvent } from '../support/kafka-sim.ts';
-import { ManualClock, MemoryLedger, MemoryObjectStore } from '../support/memory-ports.ts';
-import { silentLogger, silentMetrics } from '../support/recorders.ts';
+import { generateLog } from '../../testkit/kafka/generate.ts';
+import { rng } from '../../testkit/kafka/records.ts';
+import { toKafkaEvent } from '../../testkit/kafka/events.ts';
+import { ManualClock, MemoryLedger, MemoryObjectStore } from '../../testkit/memory-ports.ts';
+import { silentLogger, silentMetrics } from '../../testkit/recorders.ts';
 
 /** The operations tools (catalog, verify's reconciliation, locate) over the new layouts and formats. */
 function inventoryOf(store: MemoryObjectStore): Inventory {

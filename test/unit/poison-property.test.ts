@@ -7,8 +7,8 @@ import { createLayout } from '../../lib/layout/layout.ts';
 import { fromMetadata } from '../../lib/layout/object-metadata.ts';
 import { createSink } from '../../lib/sink/sink.ts';
 import { testConfig } from '../support/config.ts';
-import { ManualClock, MemoryLedger, MemoryObjectStore } from '../support/memory-ports.ts';
-import { silentLogger, silentMetrics } from '../support/recorders.ts';
+import { ManualClock, MemoryLedger, MemoryObjectStore } from '../../testkit/memory-ports.ts';
+import { silentLogger, silentMetrics } from '../../testkit/recorders.ts';
 
 /**
  * Property (issue 14, item 1): no field value and no timestamp stalls a partition. Over random

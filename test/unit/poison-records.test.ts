@@ -5,8 +5,8 @@ import { BatchDeliveryError } from '../../lib/delivery/deliver-batch.ts';
 import { PoisonRecordError } from '../../lib/core/errors.ts';
 import { createSink, SinkMetric } from '../../lib/sink/sink.ts';
 import { testConfig } from '../support/config.ts';
-import { ManualClock, MemoryLedger, MemoryObjectStore } from '../support/memory-ports.ts';
-import { RecordingLogger, RecordingMetrics } from '../support/recorders.ts';
+import { ManualClock, MemoryLedger, MemoryObjectStore } from '../../testkit/memory-ports.ts';
+import { RecordingLogger, RecordingMetrics } from '../../testkit/recorders.ts';
 
 /**
  * Issue 14, item 1: no record's value or timestamp stalls a partition. Every per-record failure

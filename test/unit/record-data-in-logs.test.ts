@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { createLayout } from '../../lib/layout/layout.ts';
 import { createSink } from '../../lib/sink/sink.ts';
 import { testConfig } from '../support/config.ts';
-import { ManualClock, MemoryLedger, MemoryObjectStore } from '../support/memory-ports.ts';
-import { RecordingLogger, RecordingMetrics } from '../support/recorders.ts';
+import { ManualClock, MemoryLedger, MemoryObjectStore } from '../../testkit/memory-ports.ts';
+import { RecordingLogger, RecordingMetrics } from '../../testkit/recorders.ts';
 
 /**
  * Issue 14, item 6: record data never reaches logs or error messages. Unique tokens are planted

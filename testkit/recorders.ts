@@ -1,4 +1,4 @@
-import type { SinkLogger, SinkMetrics } from '../../lib/sink/sink.ts';
+import type { SinkLogger, SinkMetrics } from '../lib/sink/sink.ts';
 
 /** A logger that keeps what it was told, to assert on it. */
 export class RecordingLogger implements SinkLogger {

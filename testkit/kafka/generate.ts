@@ -1,57 +1,23 @@
 /**
- * The Kafka side of local mode (`npm start`): records as the broker holds them, a generated
- * stream (topics, partitions, record count and size, key skew, JSON or binary values, produced
- * at a rate in virtual time), Kafka's default partitioner (murmur2 of the key), and Lambda Kafka
- * events in AWS's shape. The event source mapping itself is local/simulator.ts.
+ * Generated Kafka logs, all seeded and repeatable:
+ *
+ * - `generateStream`: local mode's and the benchmark's stream (topics, partitions, record count
+ *   and size, key skew, JSON or binary values, produced at a rate in virtual time), keyed records
+ *   placed by Kafka's default partitioner.
+ * - `generateLog`: one partition's log for protocol tests, with gapped offsets and values of
+ *   every kind (JSON with big numbers, text, binary, tombstones) and headers.
+ * - `timedLog`: plain JSON records one step of record time apart, for time-based layouts.
  */
-
-/** A deterministic PRNG (mulberry32), so that a run can be repeated exactly. */
-export function rng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A record header as the Lambda event carries it: `{name: [bytes]}`. */
-export type EventHeader = Readonly<Record<string, readonly number[]>>;
-
-/** A record as the broker holds it. */
-export interface StreamRecord {
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: number;
-  /** CREATE_TIME, epoch ms. */
-  readonly timestamp: number;
-  readonly key: Buffer | null;
-  /** Null: a tombstone. */
-  readonly value: Buffer | null;
-  readonly headers?: readonly EventHeader[];
-  /**
-   * When the record reached the broker, in the simulation's virtual time (epoch ms); defaults to
-   * `timestamp`. Non-decreasing along a partition's log.
-   */
-  readonly producedAt?: number;
-}
-
-/** One partition's log. */
-export interface PartitionLog {
-  readonly topic: string;
-  readonly partition: number;
-  readonly records: readonly StreamRecord[];
-}
-
-/** `<topic>/<partition>/<offset>`: the identity of a record, also the `id` field of its JSON value. */
-export function recordId(topic: string, partition: number, offset: number): string {
-  return `${topic}/${partition}/${offset}`;
-}
-
-/** Virtual time at which the simulated event source mapping is created (2025-11-26T00:00:00Z). */
-export const STREAM_EPOCH = 1_764_115_200_000;
+import {
+  type LogRecord,
+  type PartitionLog,
+  type RecordValueKind,
+  partitionForKey,
+  randomInt,
+  recordId,
+  rng,
+  STREAM_EPOCH,
+} from './records.ts';
 
 const TOPIC_NAMES = ['sim.orders', 'sim.clicks', 'sim.payments', 'sim.shipments', 'sim.inventory', 'sim.sessions'];
 
@@ -59,46 +25,6 @@ const TOPIC_NAMES = ['sim.orders', 'sim.clicks', 'sim.payments', 'sim.shipments'
 export function topicNames(count: number): string[] {
   return Array.from({ length: count }, (_, index) => TOPIC_NAMES[index] ?? `sim.topic-${index}`);
 }
-
-// ---------------------------------------------------------------------------------------------
-// Kafka's default partitioner
-
-/** Kafka's `Utils.murmur2` (32-bit MurmurHash2, seed 0x9747b28c), as a signed 32-bit integer. */
-export function murmur2(data: Uint8Array): number {
-  const length = data.length;
-  const m = 0x5bd1e995;
-  let h = (0x9747b28c ^ length) | 0;
-  const length4 = length >>> 2;
-  for (let i = 0; i < length4; i++) {
-    const i4 = i * 4;
-    let k = (data[i4]! & 0xff) | ((data[i4 + 1]! & 0xff) << 8) | ((data[i4 + 2]! & 0xff) << 16) | ((data[i4 + 3]! & 0xff) << 24);
-    k = Math.imul(k, m);
-    k ^= k >>> 24;
-    k = Math.imul(k, m);
-    h = Math.imul(h, m);
-    h ^= k;
-  }
-  const tail = length & ~3;
-  const rest = length % 4;
-  if (rest >= 3) h ^= (data[tail + 2]! & 0xff) << 16;
-  if (rest >= 2) h ^= (data[tail + 1]! & 0xff) << 8;
-  if (rest >= 1) {
-    h ^= data[tail]! & 0xff;
-    h = Math.imul(h, m);
-  }
-  h ^= h >>> 13;
-  h = Math.imul(h, m);
-  h ^= h >>> 15;
-  return h | 0;
-}
-
-/** The partition Kafka's default partitioner picks for a keyed record: `toPositive(murmur2(key)) % partitions`. */
-export function partitionForKey(key: Uint8Array, partitions: number): number {
-  return (murmur2(key) & 0x7fffffff) % partitions;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The generator
 
 export const VALUE_KINDS = ['json', 'binary', 'mixed'] as const;
 export type ValueKind = (typeof VALUE_KINDS)[number];
@@ -158,7 +84,7 @@ export function generateStream(options: StreamOptions): PartitionLog[] {
   const backlog = options.backlog ?? 0;
   const kind = options.values ?? 'json';
   const logs = names.map((topic) =>
-    Array.from({ length: options.partitions }, (_, partition) => ({ topic, partition, records: [] as StreamRecord[], next: 0 })),
+    Array.from({ length: options.partitions }, (_, partition) => ({ topic, partition, records: [] as LogRecord[], next: 0 })),
   );
   const total = backlog + options.records;
   for (let n = 0; n < total; n++) {
@@ -205,39 +131,74 @@ function binaryValue(random: () => number, size: number): Buffer {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Lambda events
+// Protocol tests' logs
 
-/** One partition's slice of a batch. */
-export interface BatchSlice {
+export interface LogOptions {
   readonly topic: string;
   readonly partition: number;
-  readonly records: readonly StreamRecord[];
+  readonly count: number;
+  readonly random: () => number;
+  /** First offset of the log (default 0). */
+  readonly startOffset?: number;
+  /** Probability that offsets skip (compaction, transaction markers). */
+  readonly gapRate?: number;
+  /**
+   * Probability of a value that is not JSON ("poison" when the sink requires JSON values), as
+   * text; binary values and tombstones come at fixed small rates.
+   */
+  readonly textRate?: number;
 }
 
-const EVENT_SOURCE_ARN = 'arn:aws:kafka:us-east-1:123456789012:cluster/local/00000000-0000-0000-0000-000000000000-1';
-
-/** The Lambda event for a batch, shaped as an Amazon MSK event source mapping sends it. */
-export function toMskEvent(slices: readonly BatchSlice[]): Record<string, unknown> {
-  const records: Record<string, unknown[]> = {};
-  for (const slice of slices) {
-    if (slice.records.length === 0) continue;
-    records[`${slice.topic}-${slice.partition}`] = slice.records.map(toEventRecord);
+/** Generates one partition's log. JSON values carry `{"id": recordId, ...}`; every record says its `kind`. */
+export function generateLog(options: LogOptions): LogRecord[] {
+  const { topic, partition, count, random } = options;
+  const records: LogRecord[] = [];
+  let offset = options.startOffset ?? 0;
+  for (let index = 0; index < count; index++) {
+    if (index > 0) offset += random() < (options.gapRate ?? 0.1) ? randomInt(random, 2, 4) : 1;
+    const id = recordId(topic, partition, offset);
+    const roll = random();
+    let kind: RecordValueKind;
+    let value: Buffer | null;
+    if (roll < (options.textRate ?? 0.05)) {
+      kind = 'text';
+      value = Buffer.from(`text ${id}`);
+    } else if (roll < (options.textRate ?? 0.05) + 0.04) {
+      kind = 'binary';
+      value = Buffer.concat([Buffer.from([0xff, 0xfe, 0x00]), Buffer.from(id)]);
+    } else if (roll < (options.textRate ?? 0.05) + 0.06) {
+      kind = 'tombstone';
+      value = null;
+    } else {
+      kind = 'json';
+      value = Buffer.from(
+        `{ "id": "${id}", "n": ${offset}, "big": 123456789012345678901234567890, "nested": {"a": [1, 2.50, {"b": null}]} }`,
+      );
+    }
+    records.push({
+      topic,
+      partition,
+      offset,
+      timestamp: 1_764_115_200_000 + offset,
+      key: random() < 0.2 ? null : Buffer.from(`key-${offset % 7}`),
+      value,
+      kind,
+      headers: random() < 0.3 ? [{ trace: [...Buffer.from(`t-${offset}`)] }] : [],
+    });
   }
-  return { eventSource: 'aws:kafka', eventSourceArn: EVENT_SOURCE_ARN, bootstrapServers: 'b-1.local:9098', records };
+  return records;
 }
 
-export function toEventRecord(record: StreamRecord): Record<string, unknown> {
-  return {
-    topic: record.topic,
-    partition: record.partition,
-    offset: record.offset,
-    timestamp: record.timestamp,
-    timestampType: 'CREATE_TIME',
-    ...(record.key ? { key: record.key.toString('base64') } : {}),
-    ...(record.value ? { value: record.value.toString('base64') } : {}),
-    headers: record.headers ?? [],
-  };
+/** `count` JSON records (`{"id": recordId}`, no key) from offset 0, one every `stepMs` of record time from `t0`. */
+export function timedLog(topic: string, partition: number, count: number, t0: number, stepMs: number): LogRecord[] {
+  return Array.from({ length: count }, (_, offset) => ({
+    topic,
+    partition,
+    offset,
+    timestamp: t0 + offset * stepMs,
+    key: null,
+    value: Buffer.from(JSON.stringify({ id: recordId(topic, partition, offset) })),
+    kind: 'json' as const,
+    headers: [],
+  }));
 }
-
-/** Lambda's invocation payload limit for a synchronous invoke, which the mapping respects. */
-export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;

@@ -2,13 +2,12 @@
  * The independent check of the chaos suite: reads S3 back with the raw SDK (none of the sink's
  * code), decompresses every object by its extension, parses every line, and compares what it
  * finds with the Kafka log: every record exactly once, in offset order within its object, with
- * its value intact.
+ * its value intact. Reading (listing, decompressing, Parquet) is read-objects.ts, shared with
+ * local mode's fuller check in verify-delivery.ts.
  */
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { parquetReadObjects } from 'hyparquet';
-import { compressors } from 'hyparquet-compressors';
-import { gunzipSync, zstdDecompressSync } from 'node:zlib';
-import { type LogRecord, recordId } from './kafka-sim.ts';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { type LogRecord, recordId, valueKindOf } from './kafka/records.ts';
+import { formatOf, generationOf, listObjects, parquetRows, parquetTopicOf, readBytes } from './read-objects.ts';
 
 export interface DeliveredLine {
   readonly key: string;
@@ -19,17 +18,7 @@ export interface DeliveredLine {
 /** Every object under a prefix, as bytes (decompressed by extension). */
 export async function readObjects(s3: S3Client, bucket: string, prefix: string): Promise<Map<string, Buffer>> {
   const objects = new Map<string, Buffer>();
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-    for (const item of page.Contents ?? []) {
-      const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: item.Key! }));
-      const raw = Buffer.from(await got.Body!.transformToByteArray());
-      const body = item.Key!.endsWith('.gz') ? gunzipSync(raw) : item.Key!.endsWith('.zst') ? zstdDecompressSync(raw) : raw;
-      objects.set(item.Key!, body);
-    }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+  for (const { key } of await listObjects(s3, bucket, prefix)) objects.set(key, await readBytes(s3, bucket, key));
   return objects;
 }
 
@@ -37,9 +26,9 @@ export async function readObjects(s3: S3Client, bucket: string, prefix: string):
 export async function readDelivered(s3: S3Client, bucket: string, prefix: string): Promise<DeliveredLine[]> {
   const lines: DeliveredLine[] = [];
   for (const [key, body] of await readObjects(s3, bucket, prefix)) {
-    const generation = Number(/\+g(\d+)\.[^/]*$/.exec(key)?.[1] ?? 0);
-    if (key.endsWith('.parquet')) {
-      const topic = /([^/]+)\+\d+\+\d{20}(?:\+g\d+)?\.parquet$/.exec(key)?.[1];
+    const generation = generationOf(key);
+    if (formatOf(key) === 'parquet') {
+      const topic = parquetTopicOf(key);
       for (const line of await parquetLines(body)) lines.push({ key, generation, line: { topic, ...line } });
       continue;
     }
@@ -57,9 +46,7 @@ export async function readDelivered(s3: S3Client, bucket: string, prefix: string
  * value object (null when every one is null: a tombstone).
  */
 export async function parquetLines(body: Buffer): Promise<Array<Record<string, unknown>>> {
-  if (body.byteLength === 0) return [];
-  const file = body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer;
-  const rows = (await parquetReadObjects({ file, compressors })) as Array<Record<string, unknown>>;
+  const rows = await parquetRows(body);
   return rows.map((row) => {
     const value: Record<string, unknown> = {};
     let present = false;
@@ -138,7 +125,7 @@ export function check(
 
 function valueMatches(record: LogRecord, line: Record<string, unknown>): boolean {
   const value = line['value'];
-  switch (record.kind) {
+  switch (valueKindOf(record)) {
     case 'json':
       return (value as { id?: unknown } | null)?.id === recordId(record.topic, record.partition, record.offset);
     case 'text':

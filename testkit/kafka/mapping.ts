@@ -17,11 +17,17 @@
  * at the same offsets, with boundaries drawn anew (more records may have arrived meanwhile, or
  * the caller asks for fewer). With a partial batch response (`batchItemFailures`), each failed
  * partition resumes at the offset reported and the others commit; an identifier that names no
- * record of the batch fails the whole batch, as Lambda does. Commits never move a position
+ * record of the batch fails the whole batch, as Lambda does. `complete` never moves a position
  * backwards. `poll` never changes positions, so two polls before a `complete` are two
  * overlapping batches of the same partitions (two pollers around a rebalance).
+ *
+ * The chaos suite drives the same consumer group adversarially (`consumerGroup`, no virtual
+ * time): batches with random boundaries per partition (`pollSlices`), commits that arrive in any
+ * order and so may move a position backwards (`commitAt`), rewinds as when a commit was lost,
+ * and skips as when the mapping gives up on records.
  */
-import { MAX_PAYLOAD_BYTES, toEventRecord, toMskEvent, type BatchSlice, type PartitionLog, type StreamRecord } from './stream.ts';
+import { MAX_PAYLOAD_BYTES, toEventRecord, toKafkaEvent } from './events.ts';
+import { type BatchSlice, type LogRecord, type PartitionLog, randomInt } from './records.ts';
 
 export type StartPosition =
   | { readonly kind: 'earliest' }
@@ -39,6 +45,8 @@ export interface MappingOptions {
   readonly startTime: number;
   /** Default: Lambda's 6 MB. */
   readonly maxPayloadBytes?: number;
+  /** The draws of `pollSlices` and `rewind` (required by them only). */
+  readonly random?: () => number;
 }
 
 /** Why a batch closed. */
@@ -91,13 +99,22 @@ export class EventSourceMappingSim {
     for (const [index, log] of logs.entries()) this.#index.set(partitionId(log.topic, log.partition), index);
   }
 
+  /**
+   * The chaos suite's consumer group over `logs` (each one partition's records, from its first),
+   * drawing batch boundaries and rewinds from `random`.
+   */
+  static consumerGroup(logs: ReadonlyArray<readonly LogRecord[]>, random: () => number): EventSourceMappingSim {
+    const partitions = logs.map((records) => ({ topic: records[0]!.topic, partition: records[0]!.partition, records }));
+    return new EventSourceMappingSim(partitions, { batchSize: 10_000, windowMs: 0, start: { kind: 'earliest' }, startTime: 0, random });
+  }
+
   /** The virtual clock (epoch ms). */
   get now(): number {
     return this.#now;
   }
 
   /** The records the mapping will deliver: each partition's log from its start position. */
-  expectedRecords(): StreamRecord[] {
+  expectedRecords(): LogRecord[] {
     return this.#logs.flatMap((log, index) => log.records.slice(this.#startIndex[index]));
   }
 
@@ -170,7 +187,7 @@ export class EventSourceMappingSim {
         slices.push({ topic: log.topic, partition: log.partition, records: log.records.slice(from, from + taken[index]!) });
       }
     });
-    const event = toMskEvent(slices);
+    const event = toKafkaEvent(slices);
     return {
       id: ++this.#polls,
       slices,
@@ -215,9 +232,68 @@ export class EventSourceMappingSim {
     }
     return { committed, failedPartitions: resumeAt, failed: false };
   }
+
+  // -------------------------------------------------------------------------------------------
+  // The chaos suite's adversarial driving (see the module's comment)
+
+  #random(): () => number {
+    if (this.#options.random === undefined) throw new Error('EventSourceMappingSim: pollSlices and rewind need the random option');
+    return this.#options.random;
+  }
+
+  /** 1 to `maxPerPartition` records (drawn per partition) from each partition with records left, from its position. Moves nothing. */
+  pollSlices(maxPerPartition: number): BatchSlice[] {
+    const random = this.#random();
+    const slices: BatchSlice[] = [];
+    this.#logs.forEach((log, index) => {
+      const from = this.#next[index]!;
+      if (from >= log.records.length) return;
+      slices.push({
+        topic: log.topic,
+        partition: log.partition,
+        records: log.records.slice(from, from + randomInt(random, 1, maxPerPartition)),
+      });
+    });
+    return slices;
+  }
+
+  /** The function succeeded: commit each slice's end. */
+  commitSlices(slices: readonly BatchSlice[]): void {
+    for (const slice of slices) this.commitAt(slice.topic, slice.partition, slice.records.at(-1)!.offset + 1);
+  }
+
+  /**
+   * Sets a partition's position to the first record at or after offset `next` (a commit, a partial
+   * batch response or a rewind), backwards too. A partition the mapping does not read is ignored.
+   */
+  commitAt(topic: string, partition: number, next: number): void {
+    const index = this.#index.get(partitionId(topic, partition));
+    if (index === undefined) return;
+    const at = this.#logs[index]!.records.findIndex((record) => record.offset >= next);
+    this.#next[index] = at < 0 ? this.#logs[index]!.records.length : at;
+  }
+
+  /** Moves a partition (drawn) back by 1 to `records` records (drawn), as when a consumer's commit was lost. */
+  rewind(records: number): void {
+    const random = this.#random();
+    const index = randomInt(random, 0, this.#logs.length - 1);
+    this.#next[index] = Math.max(0, this.#next[index]! - randomInt(random, 1, records));
+  }
+
+  /**
+   * The mapping gives up on the next `records` records of a partition (retries or record age ran
+   * out) and moves on past them: they never reach the function. Returns them.
+   */
+  skip(partitionIndex: number, records: number): LogRecord[] {
+    const log = this.#logs[partitionIndex]!;
+    const at = this.#next[partitionIndex]!;
+    const skipped = log.records.slice(at, at + records);
+    this.#next[partitionIndex] = at + skipped.length;
+    return skipped;
+  }
 }
 
-function startIndex(records: readonly StreamRecord[], options: MappingOptions): number {
+function startIndex(records: readonly LogRecord[], options: MappingOptions): number {
   const start = options.start;
   let index: number;
   switch (start.kind) {

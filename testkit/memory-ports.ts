@@ -1,4 +1,4 @@
-import { LedgerConflictError, ObjectExistsError } from '../../lib/core/errors.ts';
+import { LedgerConflictError, ObjectExistsError } from '../lib/core/errors.ts';
 import {
   type Clock,
   declaredEntry,
@@ -9,7 +9,7 @@ import {
   type ObjectStore,
   type OffsetLedger,
   type StoredObjectHead,
-} from '../../lib/core/ports.ts';
+} from '../lib/core/ports.ts';
 
 /** An in-memory ledger with DynamoDB's conditional semantics, for unit tests without network. */
 export class MemoryLedger implements OffsetLedger {
