@@ -42,6 +42,8 @@ export interface StandaloneBenchOptions {
 export interface StandaloneRun {
   readonly floorMs: number;
   readonly workerMs: number;
+  /** Share of the worker run the process's main thread was busy (event loop utilisation, 0..1). */
+  readonly workerEventLoopBusy: number;
 }
 
 export interface StandaloneBenchResult {
@@ -162,9 +164,13 @@ export async function runStandaloneBench(options: StandaloneBenchOptions, log: (
     const runs: StandaloneRun[] = [];
     for (let run = 1; run <= options.runs; run++) {
       const floorMs = await floor(broker.bootstrap, options.records, `floor-${run}`);
+      const elu = performance.eventLoopUtilization();
       const workerMs = await worker(broker.bootstrap, s3Emulator.endpoint, options, `worker-${run}`, dir);
-      runs.push({ floorMs: round(floorMs), workerMs: round(workerMs) });
-      log(`  run ${run}/${options.runs}: floor ${round(floorMs / 1000, 2)} s, worker ${round(workerMs / 1000, 2)} s`);
+      const busy = round(performance.eventLoopUtilization(elu).utilization, 2);
+      runs.push({ floorMs: round(floorMs), workerMs: round(workerMs), workerEventLoopBusy: busy });
+      log(
+        `  run ${run}/${options.runs}: floor ${round(floorMs / 1000, 2)} s, worker ${round(workerMs / 1000, 2)} s (main thread busy ${Math.round(busy * 100)}%)`,
+      );
     }
     const floorMedianMs = median(runs.map((r) => r.floorMs));
     const workerMedianMs = median(runs.map((r) => r.workerMs));
@@ -238,6 +244,8 @@ async function worker(bootstrap: string, s3Endpoint: string, options: Standalone
       `topics.dir=${name}`,
       // The realistic records include text and binary values: as in the handler's bench.
       'errors.tolerance=all',
+      // BENCH_STANDALONE_PROPERTIES='a=1;b=2' adds (or overrides) worker properties, to compare settings.
+      ...(process.env['BENCH_STANDALONE_PROPERTIES']?.split(';').filter(Boolean) ?? []),
       '',
     ].join('\n'),
   );

@@ -21,12 +21,15 @@
  * the topic id it was read from; a partition whose ledger entry has another topic id (the topic
  * was deleted and created again) is refused until the next assignment (docs/protocol.md).
  *
- * The loop fetches while a flush is in flight. One flush at a time: it takes up to `flush.size`
- * records from the head of each selected partition's buffer, and they stay there (`inFlight`)
- * until delivered, while fetches append behind them (while fewer than `flush.size` wait). A
- * partition's next batch therefore starts only after its previous one is delivered, at its
- * first undelivered record, i.e. its committed offset + 1; after a failure the buffer, what was
- * fetched meanwhile included, is dropped and the partition positioned from the ledger again.
+ * The loop fetches while flushes are in flight, and partitions flush independently: each has at
+ * most one flush in flight (its batches go out in order), and different partitions' flushes run
+ * at the same time (up to `sink.max.concurrency`), so a slow upload of one partition holds up no
+ * other. A flush takes up to `flush.size` records from the head of its partition's buffer, and
+ * they stay there (`inFlight`) until delivered, while fetches append behind them (while fewer
+ * than `flush.size` wait). A partition's next batch therefore starts only after its previous one
+ * is delivered, at its first undelivered record, i.e. its committed offset + 1; after a failure
+ * the buffer, what was fetched meanwhile included, is dropped and the partition positioned from
+ * the ledger again.
  *
  * Rebalances are incremental (`consumer.partition.assignment.strategy`, cooperative-sticky by
  * default): a partition kept goes on untouched (its buffer, its position, a flush in flight), a
@@ -116,6 +119,10 @@ interface PartitionState {
   buffer: KafkaRecord[];
   /** How many records at the head of `buffer` the flush in flight is delivering (0: none). */
   inFlight: number;
+  /** The partition's flush in flight, resolving to 1 if it failed, else 0 (at most one per partition). */
+  flushing: Promise<number> | undefined;
+  /** `offset.flush.interval.ms` elapsed while the partition was flushing: flush what it holds next. */
+  intervalDue: boolean;
   /**
    * The offset from which the log was read without a break up to the position: where the
    * partition was positioned, or after the last record delivered. The buffer's records are all of
@@ -141,11 +148,18 @@ export interface WorkerStats {
   skippedOffsets: number;
   flushes: number;
   failedPartitions: number;
+  /**
+   * Partitions refused because their topic was deleted and created again (`TopicRecreatedError`):
+   * each refusal counts, until the operator resets the partition and restarts the worker.
+   */
+  refusedPartitions: number;
   rebalances: number;
 }
 
 export interface WorkerStatus {
   readonly partitions: number;
+  /** Assigned partitions refused now (their topic was deleted and created again): nothing of them is delivered. */
+  readonly refused: number;
   readonly buffered: number;
   /** High-water mark minus position, summed (records not yet fetched); undefined before the first fetch. */
   readonly lag: number | undefined;
@@ -191,8 +205,11 @@ export class StandaloneWorker {
   #closed = false;
   #wake: (() => void) | undefined;
   #lastFlush: number;
-  /** The flush in flight (at most one: a partition's batches go out in order), resolving to its failed partitions. */
-  #flushing: Promise<number> | undefined;
+  /**
+   * Every flush in flight, resolving to its failed partitions: those of partitions dropped since
+   * (revoked, a rejoin) included, which the ledger must outlive.
+   */
+  readonly #flights = new Set<Promise<number>>();
   #fatal: Error | undefined;
   readonly stats: WorkerStats;
   /** An object key as logs show it (Layout.redactKey). */
@@ -220,6 +237,7 @@ export class StandaloneWorker {
       skippedOffsets: 0,
       flushes: 0,
       failedPartitions: 0,
+      refusedPartitions: 0,
       rebalances: 0,
     };
     const config = this.#config;
@@ -275,12 +293,14 @@ export class StandaloneWorker {
   /** What the status line shows. */
   status(): WorkerStatus {
     let buffered = 0;
+    let refused = 0;
     let lag: number | undefined;
     for (const state of this.#partitions.values()) {
       buffered += state.buffer.length;
+      if (state.retryAt === Number.POSITIVE_INFINITY) refused++;
       if (state.highWatermark !== undefined) lag = (lag ?? 0) + Math.max(0, state.highWatermark - state.position);
     }
-    return { partitions: this.#partitions.size, buffered, lag, stats: this.stats };
+    return { partitions: this.#partitions.size, refused, buffered, lag, stats: this.stats };
   }
 
   /** Asks the worker to stop: it stops fetching, flushes, commits and leaves the group. */
@@ -313,7 +333,7 @@ export class StandaloneWorker {
       let ok = true;
       while (this.#bufferedRecords() > 0) {
         const before = this.#bufferedRecords();
-        const failed = await this.#flush('shutdown', true);
+        const failed = await this.#flushAll('shutdown');
         if (failed > 0) {
           ok = false;
           break;
@@ -327,7 +347,7 @@ export class StandaloneWorker {
       if (this.#fatal) throw this.#fatal;
     } finally {
       // After a fatal error a flush may still be in flight: the ledger must outlive it.
-      await this.#flushing?.catch(() => undefined);
+      await Promise.allSettled([...this.#flights]);
       await this.#close();
     }
   }
@@ -533,7 +553,7 @@ export class StandaloneWorker {
   async #rejoin(reason: string): Promise<void> {
     this.#rejoinNeeded = undefined;
     // Our partitions may be someone else's by now: deliver what we hold, then hold nothing.
-    await this.#flush(reason, true);
+    await this.#flushAll(reason);
     this.#partitions = new Map();
     this.#epoch++;
     this.#assignmentGeneration++;
@@ -660,6 +680,8 @@ export class StandaloneWorker {
         position,
         buffer: [],
         inFlight: 0,
+        flushing: undefined,
+        intervalDue: false,
         bufferStart: position,
         highWatermark: undefined,
         retryAt: now,
@@ -837,52 +859,60 @@ export class StandaloneWorker {
   }
 
   /**
-   * Starts a flush when one is due and none is in flight, without waiting for it: the loop goes
-   * on fetching meanwhile (up to `flush.size` records per partition besides those in flight).
+   * Starts the flushes that are due, without waiting for them: the loop goes on fetching meanwhile
+   * (up to `flush.size` records per partition besides those in flight). A partition flushes when
+   * it holds `flush.size` records, or when `offset.flush.interval.ms` has elapsed (a partition
+   * flushing then flushes what it holds as soon as that flush ends), one flush per partition at a
+   * time and at most `sink.max.concurrency` flushes at once.
    */
   #flushIfDue(): void {
-    if (this.#flushing) return;
     if (this.#untilFlush() <= 0) {
       this.#lastFlush = this.#deps.clock.now();
-      this.#startFlush('interval', true);
-    } else if ([...this.#partitions.values()].some((s) => s.buffer.length >= this.#config.flushSize)) {
-      this.#startFlush('flush.size', false);
+      for (const s of this.#partitions.values()) if (s.buffer.length > 0) s.intervalDue = true;
+    }
+    const limit = Math.max(1, this.#deps.delivery.maxConcurrency);
+    for (const s of this.#partitions.values()) {
+      if (this.#flights.size >= limit) return;
+      if (s.flushing || s.buffer.length === 0) continue;
+      if (s.intervalDue) this.#startFlush('interval', [s]);
+      else if (s.buffer.length >= this.#config.flushSize) this.#startFlush('flush.size', [s]);
     }
   }
 
-  #startFlush(reason: string, all: boolean): Promise<number> {
-    const flushing = this.#deliver(reason, all).finally(() => {
-      if (this.#flushing === flushing) this.#flushing = undefined;
+  /** Starts delivering the head of each of `selected`'s buffers, none of which has a flush in flight. */
+  #startFlush(reason: string, selected: readonly PartitionState[]): Promise<number> {
+    for (const s of selected) s.intervalDue = false;
+    const flight = this.#deliver(reason, selected).finally(() => {
+      this.#flights.delete(flight);
+      for (const s of selected) if (s.flushing === flight) s.flushing = undefined;
       // The loop may be waiting for buffer space, or for this flush to start the next.
       this.#wakeUp();
     });
-    this.#flushing = flushing;
-    flushing.catch(() => undefined);
-    return flushing;
+    for (const s of selected) s.flushing = flight;
+    this.#flights.add(flight);
+    flight.catch(() => undefined);
+    return flight;
   }
 
   /**
-   * Waits for the flush in flight, then flushes (rebalance, stop). Returns how many partitions
-   * failed, in both.
+   * Waits for the flushes in flight, then flushes every partition that holds records (rebalance,
+   * stop). Returns how many partitions failed, in both.
    */
-  async #flush(reason: string, all: boolean): Promise<number> {
+  async #flushAll(reason: string): Promise<number> {
     let failed = 0;
-    while (this.#flushing) failed += await this.#flushing;
-    return failed + (await this.#startFlush(reason, all));
+    while (this.#flights.size > 0) failed += (await Promise.all([...this.#flights])).reduce((a, b) => a + b, 0);
+    const selected = [...this.#partitions.values()].filter((s) => s.buffer.length > 0);
+    return selected.length === 0 ? failed : failed + (await this.#startFlush(reason, selected));
   }
 
   /**
-   * Delivers up to `flush.size` records of each partition (all partitions with records, or only
-   * the full ones), then commits the group's offsets. Returns how many partitions failed. The
-   * records stay at the head of their buffers (`inFlight`) until delivered, while fetches append
-   * behind them; a partition's next batch starts after the last record delivered (its committed
-   * offset + 1), or, after a failure, from the ledger again.
+   * Delivers up to `flush.size` records of each selected partition, then commits the group's
+   * offsets. Returns how many partitions failed. The records stay at the head of their buffers
+   * (`inFlight`) until delivered, while fetches append behind them; a partition's next batch
+   * starts after the last record delivered (its committed offset + 1), or, after a failure, from
+   * the ledger again.
    */
-  async #deliver(reason: string, all: boolean): Promise<number> {
-    const selected = [...this.#partitions.values()].filter(
-      (s) => s.buffer.length > 0 && (all || s.buffer.length >= this.#config.flushSize),
-    );
-    if (selected.length === 0) return 0;
+  async #deliver(reason: string, selected: readonly PartitionState[]): Promise<number> {
     const flushSize = this.#config.flushSize;
     const partitions: PartitionBatch[] = selected.map((s) => ({
       topic: s.topic,
@@ -1020,6 +1050,7 @@ export class StandaloneWorker {
   #refuse(state: PartitionState, error: TopicRecreatedError): void {
     state.buffer = [];
     state.retryAt = Number.POSITIVE_INFINITY;
+    this.stats.refusedPartitions++;
     this.#log.error(TOPIC_RECREATED_MESSAGE, {
       code: error.code,
       partition: `${state.topic}-${state.partition}`,
@@ -1127,6 +1158,7 @@ export class StandaloneWorker {
       recordsDelivered: this.stats.recordsDelivered,
       objectsWritten: this.stats.objectsWritten,
       flushes: this.stats.flushes,
+      ...(this.stats.refusedPartitions > 0 ? { refusedPartitions: this.stats.refusedPartitions } : {}),
     });
   }
 
