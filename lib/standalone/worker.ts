@@ -50,31 +50,37 @@
  * `task.shutdown.graceful.timeout.ms` between them, after which they are abandoned with a warning.
  * Against an unreachable cluster each of those requests would otherwise retry for many seconds.
  */
-import {
-  Admin,
-  Consumer,
-  cooperativeStickyAssigner,
-  FetchIsolationLevels,
-  type ClusterMetadata,
-  type ConsumerOptions,
-  type GroupPartitionsAssigner,
-} from '@platformatic/kafka';
+import { Admin, Consumer, FetchIsolationLevels, type ClusterMetadata, type ConsumerOptions } from '@platformatic/kafka';
 
 type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>;
 import { deliverBatch, type BatchReport } from '../delivery/deliver-batch.ts';
 import type { DeliveryOptions } from '../delivery/options.ts';
 import { PoisonRecordError, SinkError, TopicRecreatedError } from '../core/errors.ts';
-import { EventSource, type KafkaHeader, type KafkaRecord, type PartitionBatch } from '../core/model.ts';
+import { EventSource, type KafkaHeader, type PartitionBatch } from '../core/model.ts';
 import { kafkaClientOptions, type MskIamTokenSigner } from '../kafka/kafka-admin.ts';
 import { type Clock, type ObjectStore, type OffsetLedger, SkipKind, skippedCount } from '../core/ports.ts';
 import { AssignmentStrategy, type StandaloneConfig } from '../config/worker-config.ts';
 import { errorFields, type WorkerLogger } from './log.ts';
 import { readCommitted } from './read-committed.ts';
+import { stickyToEveryClaim } from './assignor.ts';
+import { describeKafkaError, hasApiId, isAuthError, StopRequestedError, WorkerFatalError } from './kafka-errors.ts';
+import { type KafkaStopStep, settlesWithin } from './kafka-stop.ts';
+import {
+  groupByTopic,
+  type PartitionState,
+  partitionKey,
+  type PositionSource,
+  type WorkerStats,
+  type WorkerStatus,
+} from './partition-state.ts';
 
 const LOG_APPEND_TIME = 0x08;
 const EARLIEST = -2n;
 const LATEST = -1n;
 const MAX_RETRY_DELAY_MS = 30_000;
+
+export { WorkerFatalError } from './kafka-errors.ts';
+export type { WorkerStats, WorkerStatus } from './partition-state.ts';
 
 /**
  * The `message` of the error line logged when a partition is refused because its topic was deleted
@@ -83,87 +89,10 @@ const MAX_RETRY_DELAY_MS = 30_000;
  */
 export const TOPIC_RECREATED_MESSAGE = 'Partition refused: its topic was deleted and created again';
 
-/** A Kafka request of the fetch loop, abandoned because the worker is stopping (never logged). */
-class StopRequestedError extends SinkError {
-  constructor() {
-    super('The worker is stopping: Kafka request abandoned');
-    this.name = 'StopRequestedError';
-  }
-}
-
-/** A failure the worker cannot recover from by retrying (exit code 1). */
-export class WorkerFatalError extends SinkError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'WorkerFatalError';
-  }
-}
-
 /** The subscribed topics on the cluster, with their partition counts, and the listed topics it lacks. */
 interface TopicListing {
   readonly partitions: Map<string, number>;
   readonly missing: string[];
-}
-
-/** Where a partition's position came from. */
-type PositionSource = 'ledger' | 'group' | 'earliest' | 'latest' | 'retry' | 'kept';
-
-interface PartitionState {
-  readonly topic: string;
-  readonly partition: number;
-  /** Kafka's id of the topic when the partition was positioned (undefined: the metadata lacked it). */
-  readonly topicId: string | undefined;
-  /** The next offset to fetch. */
-  position: number;
-  /** Records fetched and not yet delivered, contiguous from `bufferStart`. */
-  buffer: KafkaRecord[];
-  /** How many records at the head of `buffer` the flush in flight is delivering (0: none). */
-  inFlight: number;
-  /** The partition's flush in flight, resolving to 1 if it failed, else 0 (at most one per partition). */
-  flushing: Promise<number> | undefined;
-  /** `offset.flush.interval.ms` elapsed while the partition was flushing: flush what it holds next. */
-  intervalDue: boolean;
-  /**
-   * The offset from which the log was read without a break up to the position: where the
-   * partition was positioned, or after the last record delivered. The buffer's records are all of
-   * the log from here; offsets between here and the first record are the log's own gaps
-   * (compaction, markers), which the core must not count as skipped (`PartitionBatch.coversFrom`).
-   */
-  bufferStart: number;
-  /** High-water mark from the last fetch, for lag. */
-  highWatermark: number | undefined;
-  /** Do not fetch before (after a failed delivery). */
-  retryAt: number;
-  failures: number;
-}
-
-export interface WorkerStats {
-  readonly startedAt: number;
-  recordsFetched: number;
-  recordsDelivered: number;
-  bytesDelivered: number;
-  objectsWritten: number;
-  duplicatesSkipped: number;
-  /** Offsets between the committed offset + 1 and where a partition resumed (retention, a moved group). */
-  skippedOffsets: number;
-  flushes: number;
-  failedPartitions: number;
-  /**
-   * Partitions refused because their topic was deleted and created again (`TopicRecreatedError`):
-   * each refusal counts, until the operator resets the partition and restarts the worker.
-   */
-  refusedPartitions: number;
-  rebalances: number;
-}
-
-export interface WorkerStatus {
-  readonly partitions: number;
-  /** Assigned partitions refused now (their topic was deleted and created again): nothing of them is delivered. */
-  readonly refused: number;
-  readonly buffered: number;
-  /** High-water mark minus position, summed (records not yet fetched); undefined before the first fetch. */
-  readonly lag: number | undefined;
-  readonly stats: Readonly<WorkerStats>;
 }
 
 export interface StandaloneWorkerDeps {
@@ -1186,82 +1115,4 @@ export class StandaloneWorker {
     this.#wake = undefined;
     wake?.();
   }
-}
-
-/**
- * The group leader's assignor: @platformatic/kafka's cooperative-sticky assignor, with every
- * member's claim to the partitions it owns trusted whatever generation the member reports.
- * The client's assignor drops the claims of members reporting an older generation than another
- * member, and its members do report older ones after a revocation round, so a rebalance after a
- * member died moved the survivors' own partitions between them (seen with three workers on
- * Kafka 4.1). A claim made by two members is still honoured for neither (both revoke). A stale
- * claim wins a partition back for a member that is alive now: safe here, since every owner
- * positions from the ledger. Under an eager protocol (roundrobin chosen by the group) members
- * claim nothing, and this is a plain balanced assignment.
- */
-const stickyToEveryClaim: GroupPartitionsAssigner = (current, members, topics, metadata) =>
-  cooperativeStickyAssigner(current, new Map([...members].map(([id, member]) => [id, { ...member, generationId: -1 }])), topics, metadata);
-
-/** One step of the Kafka side of a stop; `leaves`: the step that ends the group membership. */
-interface KafkaStopStep {
-  readonly name: string;
-  readonly leaves: boolean;
-}
-
-/** True when `work` settles within `ms`; false when the time is up first (`work` goes on, unobserved). */
-async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([
-      work.then(
-        () => true,
-        () => true,
-      ),
-      timedOut,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function partitionKey(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
-}
-
-function groupByTopic(list: ReadonlyArray<{ topic: string; partition: number }>): Map<string, number[]> {
-  const grouped = new Map<string, number[]>();
-  for (const { topic, partition } of list) grouped.set(topic, [...(grouped.get(topic) ?? []), partition]);
-  return grouped;
-}
-
-function leafErrors(error: unknown, depth = 0): Array<Error & { apiId?: string; code?: string }> {
-  if (!(error instanceof Error) || depth > 8) return [];
-  const e = error as Error & { errors?: unknown };
-  const nested = [...(Array.isArray(e.errors) ? e.errors : []), ...(error.cause === undefined ? [] : [error.cause])].flatMap((inner) =>
-    leafErrors(inner, depth + 1),
-  );
-  return nested.length > 0 ? nested : [error];
-}
-
-function hasApiId(error: unknown, apiId: string): boolean {
-  return leafErrors(error).some((leaf) => leaf.apiId === apiId);
-}
-
-function isAuthError(error: unknown): boolean {
-  return leafErrors(error).some(
-    (leaf) =>
-      leaf.code === 'PLT_KFK_AUTHENTICATION' ||
-      ['SASL_AUTHENTICATION_FAILED', 'TOPIC_AUTHORIZATION_FAILED', 'GROUP_AUTHORIZATION_FAILED', 'UNSUPPORTED_SASL_MECHANISM'].includes(
-        leaf.apiId ?? '',
-      ),
-  );
-}
-
-function describeKafkaError(error: unknown): string {
-  const leaves = leafErrors(error);
-  const parts = [...new Set(leaves.map((leaf) => (leaf.apiId ? `${leaf.apiId}: ${leaf.message}` : leaf.message)))];
-  return parts.join('; ') || String(error);
 }
