@@ -53,15 +53,15 @@
 import { Admin, Consumer, FetchIsolationLevels, type ClusterMetadata, type ConsumerOptions } from '@platformatic/kafka';
 
 type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>;
-import { deliverBatch, type BatchReport } from '../delivery/deliver-batch.ts';
 import type { DeliveryOptions } from '../delivery/options.ts';
-import { PoisonRecordError, SinkError, TopicRecreatedError } from '../core/errors.ts';
-import { EventSource, type KafkaHeader, type PartitionBatch } from '../core/model.ts';
+import { SinkError, TopicRecreatedError } from '../core/errors.ts';
+import type { KafkaHeader } from '../core/model.ts';
 import { kafkaClientOptions, type MskIamTokenSigner } from '../kafka/kafka-admin.ts';
-import { type Clock, type ObjectStore, type OffsetLedger, SkipKind, skippedCount } from '../core/ports.ts';
+import type { Clock, ObjectStore, OffsetLedger } from '../core/ports.ts';
 import { AssignmentStrategy, type StandaloneConfig } from '../config/worker-config.ts';
 import { errorFields, type WorkerLogger } from './log.ts';
 import { readCommitted } from './read-committed.ts';
+import { type GroupOffset, PartitionDelivery } from './partition-delivery.ts';
 import { stickyToEveryClaim } from './assignor.ts';
 import { describeKafkaError, hasApiId, isAuthError, StopRequestedError, WorkerFatalError } from './kafka-errors.ts';
 import { type KafkaStopStep, settlesWithin } from './kafka-stop.ts';
@@ -82,12 +82,7 @@ const MAX_RETRY_DELAY_MS = 30_000;
 export { WorkerFatalError } from './kafka-errors.ts';
 export type { WorkerStats, WorkerStatus } from './partition-state.ts';
 
-/**
- * The `message` of the error line logged when a partition is refused because its topic was deleted
- * and created again (`TopicRecreatedError`, `code` `TOPIC_RECREATED`): fixed, for log metric
- * filters and alarms.
- */
-export const TOPIC_RECREATED_MESSAGE = 'Partition refused: its topic was deleted and created again';
+export { TOPIC_RECREATED_MESSAGE } from './partition-delivery.ts';
 
 /** The subscribed topics on the cluster, with their partition counts, and the listed topics it lacks. */
 interface TopicListing {
@@ -141,13 +136,11 @@ export class StandaloneWorker {
   readonly #flights = new Set<Promise<number>>();
   #fatal: Error | undefined;
   readonly stats: WorkerStats;
-  /** An object key as logs show it (Layout.redactKey). */
-  readonly #redactKey: (key: string) => string;
+  readonly #delivery: PartitionDelivery;
 
   constructor(deps: StandaloneWorkerDeps) {
     this.#deps = deps;
     const layout = deps.delivery.layout;
-    this.#redactKey = layout ? (key) => layout.redactKey(key, deps.delivery.prefix) : (key) => key;
     this.#config = deps.config;
     this.#log = deps.logger;
     this.#lastFlush = deps.clock.now();
@@ -169,6 +162,21 @@ export class StandaloneWorker {
       refusedPartitions: 0,
       rebalances: 0,
     };
+    this.#delivery = new PartitionDelivery({
+      flushSize: deps.config.flushSize,
+      delivery: deps.delivery,
+      ledger: deps.ledger,
+      store: deps.store,
+      clock: deps.clock,
+      log: deps.logger,
+      stats: this.stats,
+      redactKey: layout ? (key) => layout.redactKey(key, deps.delivery.prefix) : (key) => key,
+      owns: (state) => this.#partitions.get(partitionKey(state.topic, state.partition)) === state,
+      commitGroupOffsets: (offsets) => this.#commitGroupOffsets(offsets),
+      fail: (error) => {
+        this.#fatal = error;
+      },
+    });
     const config = this.#config;
     this.#clientOptions = kafkaClientOptions(
       { bootstrapServers: config.bootstrapServers, security: config.security, clientId: config.clientId, timeoutMs: 30_000 },
@@ -617,7 +625,7 @@ export class StandaloneWorker {
         failures: 0,
       });
     }
-    for (const [key, error] of refused) this.#refuse(this.#partitions.get(key)!, error);
+    for (const [key, error] of refused) this.#delivery.refuse(this.#partitions.get(key)!, error);
     this.#log.info('Partitions assigned and positioned', {
       partitions: assigned.map(({ topic, partition }) => {
         const { position, source } = positions.get(partitionKey(topic, partition))!;
@@ -811,7 +819,7 @@ export class StandaloneWorker {
   /** Starts delivering the head of each of `selected`'s buffers, none of which has a flush in flight. */
   #startFlush(reason: string, selected: readonly PartitionState[]): Promise<number> {
     for (const s of selected) s.intervalDue = false;
-    const flight = this.#deliver(reason, selected).finally(() => {
+    const flight = this.#delivery.deliver(reason, selected).finally(() => {
       this.#flights.delete(flight);
       for (const s of selected) if (s.flushing === flight) s.flushing = undefined;
       // The loop may be waiting for buffer space, or for this flush to start the next.
@@ -834,183 +842,16 @@ export class StandaloneWorker {
     return selected.length === 0 ? failed : failed + (await this.#startFlush(reason, selected));
   }
 
-  /**
-   * Delivers up to `flush.size` records of each selected partition, then commits the group's
-   * offsets. Returns how many partitions failed. The records stay at the head of their buffers
-   * (`inFlight`) until delivered, while fetches append behind them; a partition's next batch
-   * starts after the last record delivered (its committed offset + 1), or, after a failure, from
-   * the ledger again.
-   */
-  async #deliver(reason: string, selected: readonly PartitionState[]): Promise<number> {
-    const flushSize = this.#config.flushSize;
-    const partitions: PartitionBatch[] = selected.map((s) => ({
-      topic: s.topic,
-      partition: s.partition,
-      records: s.buffer.slice(0, flushSize),
-      coversFrom: s.bufferStart,
-      ...(s.topicId !== undefined ? { topicId: s.topicId } : {}),
-    }));
-    selected.forEach((s, index) => {
-      s.inFlight = partitions[index]!.records.length;
-    });
-    try {
-      return await this.#deliverSelected(reason, selected, partitions);
-    } finally {
-      for (const s of selected) s.inFlight = 0;
-    }
-  }
-
-  async #deliverSelected(reason: string, selected: readonly PartitionState[], partitions: readonly PartitionBatch[]): Promise<number> {
-    const started = this.#deps.clock.now();
-    let report: BatchReport;
-    try {
-      report = await deliverBatch({ eventSource: EventSource.selfManaged, partitions }, this.#deps.delivery, {
-        ledger: this.#deps.ledger,
-        store: this.#deps.store,
-        clock: this.#deps.clock,
-      });
-    } catch (error) {
-      // The core reports partition failures; a throw here is unexpected: treat all as failed.
-      this.#log.error('Delivery failed', { reason, ...errorFields(error) });
-      for (const s of selected) await this.#reposition(s, undefined);
-      return selected.length;
-    }
-    this.stats.flushes++;
-    let records = 0;
-    let failed = 0;
-    const commits: Array<{ topic: string; partition: number; offset: bigint; leaderEpoch: number }> = [];
-    for (const [index, partitionReport] of report.partitions.entries()) {
-      const state = selected[index]!;
-      const sent = partitions[index]!.records.length;
-      if (partitionReport.status === 'delivered') {
-        records += partitionReport.recordsWritten;
-        this.stats.recordsDelivered += partitionReport.recordsWritten;
-        this.stats.bytesDelivered += partitionReport.bytesWritten;
-        this.stats.objectsWritten += partitionReport.objectsWritten.length;
-        this.stats.duplicatesSkipped += partitionReport.skippedDuplicates;
-        const skipped = partitionReport.skippedRange;
-        if (skipped !== undefined && skipped.kind === SkipKind.gap) {
-          // Retention deleted records before this worker read them (or the group was moved by hand).
-          this.stats.skippedOffsets += skippedCount(skipped);
-          this.#log.warn('Offsets skipped: the partition resumed above the committed offset + 1', {
-            partition: `${state.topic}-${state.partition}`,
-            topic: state.topic,
-            generation: skipped.generation,
-            fromOffset: skipped.fromOffset,
-            toOffset: skipped.toOffset,
-            skippedOffsets: skippedCount(skipped),
-          });
-        }
-        // Read without a break from after the last record sent (not from the next record: the
-        // offsets between are the log's gaps, and not from the position: the ledger is not there).
-        state.bufferStart = partitions[index]!.records[sent - 1]!.offset + 1;
-        state.buffer = state.buffer.slice(sent);
-        state.failures = 0;
-        if (this.#partitions.get(partitionKey(state.topic, state.partition)) === state) {
-          commits.push({
-            topic: state.topic,
-            partition: state.partition,
-            offset: BigInt(partitionReport.committedOffset + 1),
-            leaderEpoch: -1,
-          });
-        }
-        this.#log.debug('Partition delivered', {
-          partition: `${state.topic}-${state.partition}`,
-          generation: partitionReport.generation,
-          received: partitionReport.received,
-          committedOffset: partitionReport.committedOffset,
-          skippedDuplicates: partitionReport.skippedDuplicates,
-          recordsWritten: partitionReport.recordsWritten,
-          // Field-partitioned directories shown as `country=*`: never record data in logs.
-          objectsWritten: partitionReport.objectsWritten.map(this.#redactKey),
-          objectsAdopted: partitionReport.objectsAdopted.map(this.#redactKey),
-          deadLetters: partitionReport.deadLetters,
-        });
-      } else {
-        failed++;
-        this.stats.failedPartitions++;
-        const error = partitionReport.error;
-        this.#log.error('Partition not delivered', {
-          partition: `${state.topic}-${state.partition}`,
-          firstUndeliveredOffset: partitionReport.firstUndeliveredOffset,
-          committedOffset: partitionReport.committedOffset,
-          ...errorFields(error),
-        });
-        if (error instanceof TopicRecreatedError) {
-          this.#refuse(state, error);
-          continue;
-        }
-        if (error instanceof PoisonRecordError && this.#deps.delivery.errorsTolerance === 'none') {
-          // As Kafka Connect fails the task: retrying cannot help. errors.tolerance=all parks such records.
-          this.#fatal = new WorkerFatalError(
-            `${error.message}; with errors.tolerance=none the worker stops (set errors.tolerance=all to send poison records to the dead-letter prefix)`,
-            { cause: error },
-          );
-        }
-        await this.#reposition(state, partitionReport.firstUndeliveredOffset);
-      }
-    }
-    this.#log.info('Flushed', {
-      reason,
-      partitions: selected.length,
-      records,
-      failed,
-      ms: this.#deps.clock.now() - started,
-    });
+  /** After a flush: the group's offsets, for lag tools (the ledger stays the source of truth). */
+  async #commitGroupOffsets(offsets: GroupOffset[]): Promise<void> {
     // While stopping, the final commit (#close) commits these offsets, within the shutdown bound.
-    if (commits.length > 0 && this.#joined && !this.#stopping) {
-      try {
-        await this.#untilStop(this.#consumer.commit({ offsets: commits }));
-      } catch (error) {
-        // Informational only (the ledger is the source of truth); refused during rebalances.
-        if (!this.#stopping) this.#log.debug('Committing the consumer group offsets failed', errorFields(error));
-      }
-    }
-    return failed;
-  }
-
-  /**
-   * Stops fetching and delivering a partition whose ledger entry belongs to an earlier topic of
-   * the same name (deleted and created again) until the next assignment: a restart after the
-   * operator's reset (the file ledger's reset needs the worker stopped), or a rebalance. Its
-   * records would otherwise be dropped as duplicates of the old topic's offsets. The log line's
-   * `message` and `code` are fixed, for alarms; other partitions go on.
-   */
-  #refuse(state: PartitionState, error: TopicRecreatedError): void {
-    state.buffer = [];
-    state.retryAt = Number.POSITIVE_INFINITY;
-    this.stats.refusedPartitions++;
-    this.#log.error(TOPIC_RECREATED_MESSAGE, {
-      code: error.code,
-      partition: `${state.topic}-${state.partition}`,
-      topic: state.topic,
-      ledgerTopicId: error.ledgerTopicId,
-      topicId: error.topicId,
-      generation: error.generation,
-      committedOffset: error.committedOffset,
-      ...errorFields(error),
-    });
-  }
-
-  /** After a failed delivery: drop the partition's buffer and position it from the ledger again. */
-  async #reposition(state: PartitionState, firstUndelivered: number | undefined): Promise<void> {
-    state.failures++;
-    const delay = Math.min(MAX_RETRY_DELAY_MS, 500 * 2 ** Math.min(state.failures - 1, 6));
-    let position = Math.min(firstUndelivered ?? state.bufferStart, state.bufferStart);
+    if (!this.#joined || this.#stopping) return;
     try {
-      const entry = await this.#deps.ledger.read(state.topic, state.partition);
-      if (entry) position = entry.committedOffset + 1;
+      await this.#untilStop(this.#consumer.commit({ offsets }));
     } catch (error) {
-      this.#log.warn('Reading the ledger failed; keeping the buffer start', errorFields(error));
+      // Informational only (the ledger is the source of truth); refused during rebalances.
+      if (!this.#stopping) this.#log.debug('Committing the consumer group offsets failed', errorFields(error));
     }
-    state.buffer = [];
-    state.position = state.bufferStart = position;
-    state.retryAt = this.#deps.clock.now() + delay;
-    this.#log.warn('Partition positioned again after a failure', {
-      partition: `${state.topic}-${state.partition}`,
-      position,
-      retryInMs: delay,
-    });
   }
 
   /**
