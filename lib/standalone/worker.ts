@@ -50,20 +50,17 @@
  * `task.shutdown.graceful.timeout.ms` between them, after which they are abandoned with a warning.
  * Against an unreachable cluster each of those requests would otherwise retry for many seconds.
  */
-import { Admin, Consumer, FetchIsolationLevels, type ClusterMetadata, type ConsumerOptions } from '@platformatic/kafka';
-
-type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>;
+import { Admin, Consumer, type ConsumerOptions } from '@platformatic/kafka';
 import type { DeliveryOptions } from '../delivery/options.ts';
 import { SinkError, TopicRecreatedError } from '../core/errors.ts';
-import type { KafkaHeader } from '../core/model.ts';
 import { kafkaClientOptions, type MskIamTokenSigner } from '../kafka/kafka-admin.ts';
 import type { Clock, ObjectStore, OffsetLedger } from '../core/ports.ts';
 import { AssignmentStrategy, type StandaloneConfig } from '../config/worker-config.ts';
 import { errorFields, type WorkerLogger } from './log.ts';
-import { readCommitted } from './read-committed.ts';
+import { Fetcher } from './fetching.ts';
 import { type GroupOffset, PartitionDelivery } from './partition-delivery.ts';
 import { stickyToEveryClaim } from './assignor.ts';
-import { describeKafkaError, hasApiId, isAuthError, StopRequestedError, WorkerFatalError } from './kafka-errors.ts';
+import { describeKafkaError, isAuthError, StopRequestedError, WorkerFatalError } from './kafka-errors.ts';
 import { type KafkaStopStep, settlesWithin } from './kafka-stop.ts';
 import {
   groupByTopic,
@@ -74,7 +71,6 @@ import {
   type WorkerStatus,
 } from './partition-state.ts';
 
-const LOG_APPEND_TIME = 0x08;
 const EARLIEST = -2n;
 const LATEST = -1n;
 const MAX_RETRY_DELAY_MS = 30_000;
@@ -137,6 +133,7 @@ export class StandaloneWorker {
   #fatal: Error | undefined;
   readonly stats: WorkerStats;
   readonly #delivery: PartitionDelivery;
+  readonly #fetcher: Fetcher;
 
   constructor(deps: StandaloneWorkerDeps) {
     this.#deps = deps;
@@ -199,6 +196,27 @@ export class StandaloneWorker {
       partitionAssigner: stickyToEveryClaim,
     };
     this.#consumer = new Consumer(consumerOptions);
+    this.#fetcher = new Fetcher({
+      config,
+      consumer: this.#consumer,
+      clock: deps.clock,
+      log: deps.logger,
+      stats: this.stats,
+      partitions: () => this.#partitions,
+      epoch: () => this.#epoch,
+      stopping: () => this.#stopping,
+      untilFlush: () => this.#untilFlush(),
+      bufferedRecords: () => this.#bufferedRecords(),
+      untilStop: (request) => this.#untilStop(request),
+      sleep: (ms) => this.#sleep(ms),
+      forget: (state) => {
+        this.#partitions.delete(partitionKey(state.topic, state.partition));
+        this.#assignmentDirty = true;
+      },
+      fail: (error) => {
+        this.#fatal = error;
+      },
+    });
     this.#consumer.on('consumer:group:join', (payload) => {
       this.stats.rebalances++;
       this.#assignmentDirty = true;
@@ -256,7 +274,7 @@ export class StandaloneWorker {
         try {
           if (this.#rejoinNeeded !== undefined) await this.#rejoin(this.#rejoinNeeded);
           if (this.#assignmentDirty) await this.#applyAssignment();
-          await this.#fetchOnce();
+          await this.#fetcher.fetchOnce();
           this.#flushIfDue();
         } catch (error) {
           if (error instanceof WorkerFatalError) throw error;
@@ -635,154 +653,6 @@ export class StandaloneWorker {
       kept: assigned.length - added.length,
       revoked: revoked.length,
     });
-  }
-
-  /** One fetch round over every assigned partition that may fetch, one request per leader. */
-  async #fetchOnce(): Promise<void> {
-    const now = this.#deps.clock.now();
-    // Records in flight do not count: a partition fetches its next flush.size while its flush runs.
-    const ready = [...this.#partitions.values()].filter((s) => s.buffer.length - s.inFlight < this.#config.flushSize && s.retryAt <= now);
-    if (ready.length === 0) {
-      await this.#sleep(Math.max(10, Math.min(200, this.#untilFlush())));
-      return;
-    }
-    const epoch = this.#epoch;
-    const topics = [...new Set(ready.map((s) => s.topic))];
-    const metadata: ClusterMetadata = await this.#untilStop(this.#consumer.metadata({ topics }));
-    const names = new Map<string, string>();
-    const byNode = new Map<number, PartitionState[]>();
-    for (const state of ready) {
-      const topic = metadata.topics.get(state.topic);
-      const partition = topic?.partitions[state.partition];
-      if (!topic || !partition) continue;
-      if (state.topicId !== undefined && topic.id !== state.topicId) {
-        // The topic was deleted and created again under this worker: forget the partition, so
-        // that the next assignment pass positions it as added, which checks it against the
-        // ledger's topic id (a flush of it in flight goes on, arbitrated by the ledger).
-        this.#partitions.delete(partitionKey(state.topic, state.partition));
-        this.#assignmentDirty = true;
-        continue;
-      }
-      names.set(topic.id, state.topic);
-      const list = byNode.get(partition.leader) ?? [];
-      list.push(state);
-      byNode.set(partition.leader, list);
-    }
-    const hasBuffered = this.#bufferedRecords() > 0;
-    const maxWaitTime = hasBuffered ? Math.max(0, Math.min(this.#config.fetchMaxWaitMs, this.#untilFlush())) : this.#config.fetchMaxWaitMs;
-    await Promise.all(
-      [...byNode].map(async ([node, states]) => {
-        const requested = new Map(states.map((s) => [partitionKey(s.topic, s.partition), s.position]));
-        const byTopic = new Map<string, PartitionState[]>();
-        for (const s of states) byTopic.set(s.topic, [...(byTopic.get(s.topic) ?? []), s]);
-        let response: FetchResponse;
-        try {
-          response = await this.#untilStop(
-            this.#consumer.fetch({
-              node,
-              maxWaitTime,
-              minBytes: 1,
-              // Always: the broker then stops at the last stable offset and lists aborted transactions (#take).
-              isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-              topics: [...byTopic].map(([topic, list]) => ({
-                topicId: metadata.topics.get(topic)!.id,
-                partitions: list.map((s) => ({
-                  partition: s.partition,
-                  fetchOffset: BigInt(s.position),
-                  currentLeaderEpoch: -1,
-                  lastFetchedEpoch: -1,
-                  partitionMaxBytes: this.#config.maxPartitionFetchBytes,
-                })),
-              })),
-            }),
-          );
-        } catch (error) {
-          await this.#onFetchError(error, states, epoch);
-          return;
-        }
-        if (epoch !== this.#epoch) return; // re-positioned meanwhile: this data is stale
-        this.#take(response, names, requested);
-      }),
-    );
-  }
-
-  /** Appends fetched records to the partitions' buffers and moves their positions on. */
-  #take(response: FetchResponse, names: ReadonlyMap<string, string>, requested: ReadonlyMap<string, number>): void {
-    for (const topicResponse of response.responses) {
-      const topic = names.get(topicResponse.topicId) ?? topicResponse.topicId;
-      for (const p of topicResponse.partitions) {
-        const key = partitionKey(topic, p.partitionIndex);
-        const state = this.#partitions.get(key);
-        const from = requested.get(key);
-        if (!state || from === undefined || state.position !== from || p.errorCode !== 0) continue;
-        state.highWatermark = Number(p.highWatermark);
-        // Read committed as Kafka's Java consumer (not the client's filter, which lets aborted
-        // records through): no aborted or control record, and the position past all batches.
-        const { records, nextOffset: next } = readCommitted(p, state.position, { topic, partition: p.partitionIndex });
-        for (const { batch, record, offset } of records) {
-          const logAppend = (batch.attributes & LOG_APPEND_TIME) !== 0;
-          const headers: KafkaHeader[] = record.headers.map(([hk, hv]: [Buffer | null, Buffer | null]) => ({
-            key: hk === null ? '' : hk.toString('utf8'),
-            value: hv ?? new Uint8Array(0),
-          }));
-          state.buffer.push({
-            topic,
-            partition: p.partitionIndex,
-            offset,
-            timestamp: Number(logAppend ? batch.maxTimestamp : batch.firstTimestamp + record.timestampDelta),
-            timestampType: logAppend ? 'LOG_APPEND_TIME' : 'CREATE_TIME',
-            key: record.key,
-            value: record.value,
-            headers,
-          });
-          this.stats.recordsFetched++;
-        }
-        state.position = next;
-      }
-    }
-  }
-
-  async #onFetchError(error: unknown, states: readonly PartitionState[], epoch: number): Promise<void> {
-    if (this.#stopping) return; // abandoned by the stop, or failed meanwhile: nothing more is fetched
-    if (isAuthError(error)) {
-      this.#fatal = new WorkerFatalError(`Kafka refused the credentials or a permission: ${describeKafkaError(error)}`, { cause: error });
-      return;
-    }
-    if (hasApiId(error, 'OFFSET_OUT_OF_RANGE') && epoch === this.#epoch) {
-      // Our position left the log (retention deleted it, or the log was truncated): clamp it.
-      const grouped = groupByTopic(states.filter((s) => s.buffer.length === 0));
-      if (grouped.size > 0) {
-        const request = { topics: [...grouped.keys()], partitions: Object.fromEntries(grouped) };
-        const [earliest, latest] = await this.#untilStop(
-          Promise.all([
-            this.#consumer.listOffsets({ ...request, timestamp: EARLIEST }),
-            this.#consumer.listOffsets({ ...request, timestamp: LATEST }),
-          ]),
-        );
-        for (const s of states) {
-          const low = Number(earliest.get(s.topic)?.[s.partition] ?? -1n);
-          const high = Number(latest.get(s.topic)?.[s.partition] ?? -1n);
-          if (low >= 0 && s.position < low) {
-            this.#log.warn('Position below the log start (records deleted by retention before delivery): skipping to the log start', {
-              partition: `${s.topic}-${s.partition}`,
-              position: s.position,
-              logStart: low,
-            });
-            s.position = s.bufferStart = low;
-          } else if (high >= 0 && s.position > high) {
-            this.#log.warn('Position above the high-water mark (log truncated): moving to it', {
-              partition: `${s.topic}-${s.partition}`,
-              position: s.position,
-              highWatermark: high,
-            });
-            s.position = s.bufferStart = high;
-          }
-        }
-        return;
-      }
-    }
-    this.#log.warn('Fetch failed; trying again', { partitions: states.map((s) => `${s.topic}-${s.partition}`), ...errorFields(error) });
-    await this.#sleep(500);
   }
 
   #untilFlush(): number {
