@@ -58,6 +58,7 @@ import type { Clock, ObjectStore, OffsetLedger } from '../core/ports.ts';
 import { AssignmentStrategy, type StandaloneConfig } from '../config/worker-config.ts';
 import { errorFields, type WorkerLogger } from './log.ts';
 import { Fetcher } from './fetching.ts';
+import { TopicSubscription } from './topic-subscription.ts';
 import { type GroupOffset, PartitionDelivery } from './partition-delivery.ts';
 import { stickyToEveryClaim } from './assignor.ts';
 import { describeKafkaError, isAuthError, StopRequestedError, WorkerFatalError } from './kafka-errors.ts';
@@ -80,12 +81,6 @@ export type { WorkerStats, WorkerStatus } from './partition-state.ts';
 
 export { TOPIC_RECREATED_MESSAGE } from './partition-delivery.ts';
 
-/** The subscribed topics on the cluster, with their partition counts, and the listed topics it lacks. */
-interface TopicListing {
-  readonly partitions: Map<string, number>;
-  readonly missing: string[];
-}
-
 export interface StandaloneWorkerDeps {
   readonly config: StandaloneConfig;
   readonly delivery: DeliveryOptions;
@@ -103,12 +98,7 @@ export class StandaloneWorker {
   readonly #log: WorkerLogger;
   readonly #consumer: Consumer;
   readonly #clientOptions: ReturnType<typeof kafkaClientOptions>;
-  /** The subscribed topics and their partition counts, as last listed. */
-  #subscribed = new Map<string, number>();
-  /** The next listing of the topics (a timer beside the fetch loop), the one in flight and its client. */
-  #listingTimer: NodeJS.Timeout | undefined;
-  #listing: Promise<void> | undefined;
-  #listingAdmin: Admin | undefined;
+  readonly #subscription: TopicSubscription;
   #partitions = new Map<string, PartitionState>();
   /** Bumped whenever every partition is dropped (a rejoin): a fetch begun before is discarded. */
   #epoch = 0;
@@ -196,6 +186,18 @@ export class StandaloneWorker {
       partitionAssigner: stickyToEveryClaim,
     };
     this.#consumer = new Consumer(consumerOptions);
+    this.#subscription = new TopicSubscription({
+      config,
+      clientOptions: this.#clientOptions,
+      consumer: this.#consumer,
+      log: deps.logger,
+      stopping: () => this.#stopping,
+      stopped: () => this.#stopping || this.#closed,
+      onChanged: () => {
+        this.#rejoinNeeded = 'subscription changed';
+        this.#wakeUp();
+      },
+    });
     this.#fetcher = new Fetcher({
       config,
       consumer: this.#consumer,
@@ -311,13 +313,13 @@ export class StandaloneWorker {
 
   async #start(): Promise<void> {
     const config = this.#config;
-    this.#subscribed = await this.#resolveTopics();
+    const topics = await this.#subscription.resolve();
     this.#log.info('Standalone worker starting', {
       name: config.name,
       groupId: config.groupId,
       clientId: config.clientId,
       bootstrapServers: config.bootstrapServers,
-      topics: [...this.#subscribed.keys()],
+      topics,
       metadataMaxAgeMs: config.metadataMaxAgeMs,
       ledger: config.ledger.kind === 'file' ? { file: config.ledger.path } : { table: config.ledger.table },
       bucket: config.sink.bucket,
@@ -327,123 +329,8 @@ export class StandaloneWorker {
       autoOffsetReset: config.autoOffsetReset,
       security: config.security.kind,
     });
-    for (const topic of this.#subscribed.keys()) this.#consumer.topics.track(topic);
-    this.#scheduleListing();
+    this.#subscription.begin();
     await this.#join();
-  }
-
-  /** At start: the subscribed topics and their partition counts; none, or a listed topic missing, is fatal. */
-  async #resolveTopics(): Promise<Map<string, number>> {
-    let listed: TopicListing;
-    try {
-      listed = await this.#listTopics();
-    } catch (error) {
-      throw new WorkerFatalError(`Cannot list the topics of ${this.#config.bootstrapServers.join(',')}: ${describeKafkaError(error)}`, {
-        cause: error,
-      });
-    }
-    const topics = this.#config.topics;
-    if (topics.kind === 'regex' && listed.partitions.size === 0) {
-      throw new WorkerFatalError(`No topic on the cluster matches topics.regex ${topics.pattern.source}`);
-    }
-    if (listed.missing.length > 0) {
-      throw new WorkerFatalError(`Unknown Kafka topic(s): ${listed.missing.join(', ')} (the worker never creates topics)`);
-    }
-    return listed.partitions;
-  }
-
-  /**
-   * The subscribed topics the cluster has now (the list, or the topics matching `topics.regex`)
-   * with their partition counts, and the listed topics it does not have.
-   */
-  async #listTopics(): Promise<TopicListing> {
-    const admin = new Admin({ ...this.#clientOptions, clientId: `${this.#config.clientId}-admin` });
-    this.#listingAdmin = admin;
-    try {
-      const existing = await admin.listTopics({ includeInternals: false });
-      const topics = this.#config.topics;
-      const names =
-        topics.kind === 'regex'
-          ? existing.filter((topic) => topics.pattern.test(topic)).sort()
-          : topics.names.filter((topic) => existing.includes(topic));
-      const missing = topics.kind === 'regex' ? [] : topics.names.filter((topic) => !existing.includes(topic));
-      const partitions = new Map<string, number>();
-      if (names.length > 0) {
-        const metadata = await admin.metadata({ topics: names, forceUpdate: true, autocreateTopics: false });
-        for (const name of names) {
-          const count = metadata.topics.get(name)?.partitionsCount;
-          if (count !== undefined) partitions.set(name, count);
-        }
-      }
-      return { partitions, missing };
-    } finally {
-      if (this.#listingAdmin === admin) this.#listingAdmin = undefined;
-      await admin.close().catch(() => undefined);
-    }
-  }
-
-  /**
-   * Lists the topics again `consumer.metadata.max.age.ms` after the last listing ended. A timer,
-   * not a step of the fetch loop: a loop stuck retrying fetches from an unreachable cluster must
-   * not stretch the interval, and a slow listing must not hold deliveries up. A failure is logged
-   * and waits for the next interval.
-   */
-  #scheduleListing(): void {
-    if (this.#stopping || this.#closed) return;
-    this.#listingTimer = setTimeout(() => {
-      this.#listingTimer = undefined;
-      this.#listing = this.#listTopics()
-        .then(
-          (listed) => this.#onTopicsListed(listed.partitions),
-          (error: unknown) => {
-            if (this.#stopping) return;
-            this.#log.warn('Listing the topics failed; trying again at the next metadata refresh', {
-              retryInMs: this.#config.metadataMaxAgeMs,
-              ...errorFields(error),
-            });
-          },
-        )
-        .finally(() => {
-          this.#listing = undefined;
-          this.#scheduleListing();
-        });
-    }, this.#config.metadataMaxAgeMs);
-  }
-
-  /**
-   * Compares a new listing with the subscription. New topics, or more partitions, are only
-   * assigned by a rebalance, and @platformatic/kafka's group leader assigns the topics that it
-   * tracks itself (`consumer.topics`, also the subscription its JoinGroup sends), with the
-   * partition counts of its metadata cache (kept 5 s), to all members. So the topics are tracked,
-   * the cache is dropped, and the worker joins again. When a follower notices first, its rejoin
-   * may assign nothing new (or not rebalance at all, with an unchanged subscription); the leader,
-   * listing the same topics on the same schedule, rebalances at its own refresh.
-   */
-  #onTopicsListed(listed: ReadonlyMap<string, number>): void {
-    if (this.#stopping) return;
-    const topicsAdded = [...listed.keys()].filter((topic) => !this.#subscribed.has(topic));
-    const topicsGone = [...this.#subscribed.keys()].filter((topic) => !listed.has(topic));
-    const partitionsAdded = [...listed]
-      .filter(([topic, count]) => count > (this.#subscribed.get(topic) ?? count))
-      .map(([topic, count]) => ({ topic, from: this.#subscribed.get(topic)!, to: count }));
-    if (topicsAdded.length === 0 && topicsGone.length === 0 && partitionsAdded.length === 0) return;
-    if (topicsAdded.length > 0 || partitionsAdded.length > 0) {
-      this.#log.info('New topics or partitions: joining the group again to have them assigned', {
-        topicsAdded: topicsAdded.map((topic) => ({ topic, partitions: listed.get(topic) })),
-        partitionsAdded,
-      });
-    }
-    if (topicsGone.length > 0) {
-      // A deleted topic left subscribed would fail every assignment and fetch: drop it (it is
-      // subscribed again if it comes back).
-      this.#log.warn('Subscribed topics are no longer on the cluster: dropping them', { topicsGone });
-    }
-    for (const topic of topicsAdded) this.#consumer.topics.track(topic);
-    for (const topic of topicsGone) this.#consumer.topics.untrack(topic);
-    this.#subscribed = new Map(listed);
-    this.#consumer.clearMetadata();
-    this.#rejoinNeeded = 'subscription changed';
-    this.#wakeUp();
   }
 
   async #join(): Promise<void> {
@@ -734,7 +621,7 @@ export class StandaloneWorker {
    */
   async #close(): Promise<void> {
     this.#closed = true;
-    clearTimeout(this.#listingTimer);
+    this.#subscription.stopTimer();
     // A refused partition's position is the old topic's: lag tools must not take it for the new one's.
     const commits = [...this.#partitions.values()]
       .filter((s) => s.retryAt !== Number.POSITIVE_INFINITY)
@@ -754,8 +641,7 @@ export class StandaloneWorker {
     let abandoned = false;
     const sequence = async (): Promise<void> => {
       // Closing its client ends a listing in flight at once (its retries included).
-      await this.#listingAdmin?.close().catch(() => undefined);
-      await this.#listing;
+      await this.#subscription.close();
       for (current = 1; current < steps.length && !abandoned; current++) {
         const step = steps[current]!.name;
         if (step === 'committing the consumer group offsets') {
@@ -791,7 +677,7 @@ export class StandaloneWorker {
         },
       );
       // Closed, the clients stop retrying: their requests fail at once rather than keep the process alive.
-      void this.#listingAdmin?.close().catch(() => undefined);
+      this.#subscription.abandon();
       void this.#consumer.close(true).catch(() => undefined);
     }
     this.#log.info('Standalone worker stopped', {
