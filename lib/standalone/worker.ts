@@ -52,28 +52,20 @@
  */
 import { Admin, Consumer, type ConsumerOptions } from '@platformatic/kafka';
 import type { DeliveryOptions } from '../delivery/options.ts';
-import { SinkError, TopicRecreatedError } from '../core/errors.ts';
+import type { TopicRecreatedError } from '../core/errors.ts';
 import { kafkaClientOptions, type MskIamTokenSigner } from '../kafka/kafka-admin.ts';
 import type { Clock, ObjectStore, OffsetLedger } from '../core/ports.ts';
 import { AssignmentStrategy, type StandaloneConfig } from '../config/worker-config.ts';
 import { errorFields, type WorkerLogger } from './log.ts';
 import { Fetcher } from './fetching.ts';
+import { positionAdded } from './positioning.ts';
 import { TopicSubscription } from './topic-subscription.ts';
 import { type GroupOffset, PartitionDelivery } from './partition-delivery.ts';
 import { stickyToEveryClaim } from './assignor.ts';
 import { describeKafkaError, isAuthError, StopRequestedError, WorkerFatalError } from './kafka-errors.ts';
 import { type KafkaStopStep, settlesWithin } from './kafka-stop.ts';
-import {
-  groupByTopic,
-  type PartitionState,
-  partitionKey,
-  type PositionSource,
-  type WorkerStats,
-  type WorkerStatus,
-} from './partition-state.ts';
+import { type PartitionState, partitionKey, type PositionSource, type WorkerStats, type WorkerStatus } from './partition-state.ts';
 
-const EARLIEST = -2n;
-const LATEST = -1n;
 const MAX_RETRY_DELAY_MS = 30_000;
 
 export { WorkerFatalError } from './kafka-errors.ts';
@@ -438,69 +430,20 @@ export class StandaloneWorker {
       positions.set(partitionKey(state.topic, state.partition), { position: state.position, source: 'kept' });
     // Partitions added while positioning ran are positioned at the next pass (the join sets the flag again).
     const generation = this.#assignmentGeneration;
-    const topicIds = new Map<string, string>();
-    const refused = new Map<string, TopicRecreatedError>();
+    let topicIds: Map<string, string>;
+    let refused: Map<string, TopicRecreatedError>;
     try {
-      const entries = await Promise.all(added.map(({ topic, partition }) => this.#deps.ledger.read(topic, partition)));
-      if (added.length > 0) {
-        const metadata = await this.#untilStop(
-          this.#consumer.metadata({ topics: [...new Set(added.map((tp) => tp.topic))], forceUpdate: true }),
-        );
-        for (const [name, topic] of metadata.topics) topicIds.set(name, topic.id);
-      }
-      // An added partition whose ledger entry names another topic id: the topic was deleted and
-      // created again, and its offsets are not the ledger's (refused, never taken for duplicates).
-      added.forEach((tp, index) => {
-        const entry = entries[index];
-        const topicId = topicIds.get(tp.topic);
-        if (entry?.topicId !== undefined && topicId !== undefined && entry.topicId !== topicId) {
-          refused.set(
-            partitionKey(tp.topic, tp.partition),
-            new TopicRecreatedError({
-              ...tp,
-              ledgerTopicId: entry.topicId,
-              topicId,
-              generation: entry.generation,
-              committedOffset: entry.committedOffset,
-            }),
-          );
-        }
-      });
-      const missing: Array<{ topic: string; partition: number }> = [];
-      added.forEach((tp, index) => {
-        const entry = entries[index];
-        if (entry) positions.set(partitionKey(tp.topic, tp.partition), { position: entry.committedOffset + 1, source: 'ledger' });
-        else missing.push(tp);
-      });
-      if (missing.length > 0) {
-        const byTopic = groupByTopic(missing);
-        const committed = await this.#untilStop(
-          this.#consumer.listCommittedOffsets({ topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) }),
-        );
-        const unresolved: Array<{ topic: string; partition: number }> = [];
-        for (const tp of missing) {
-          const offset = committed.get(tp.topic)?.[tp.partition];
-          if (offset !== undefined && offset >= 0n)
-            positions.set(partitionKey(tp.topic, tp.partition), { position: Number(offset), source: 'group' });
-          else unresolved.push(tp);
-        }
-        if (unresolved.length > 0) {
-          const reset = this.#config.autoOffsetReset;
-          const grouped = groupByTopic(unresolved);
-          const offsets = await this.#untilStop(
-            this.#consumer.listOffsets({
-              topics: [...grouped.keys()],
-              partitions: Object.fromEntries(grouped),
-              timestamp: reset === 'earliest' ? EARLIEST : LATEST,
-            }),
-          );
-          for (const tp of unresolved) {
-            const offset = offsets.get(tp.topic)?.[tp.partition];
-            if (offset === undefined || offset < 0n) throw new SinkError(`No ${reset} offset for ${tp.topic}-${tp.partition}`);
-            positions.set(partitionKey(tp.topic, tp.partition), { position: Number(offset), source: reset });
-          }
-        }
-      }
+      const result = await positionAdded(
+        {
+          ledger: this.#deps.ledger,
+          consumer: this.#consumer,
+          autoOffsetReset: this.#config.autoOffsetReset,
+          untilStop: (r) => this.#untilStop(r),
+        },
+        added,
+      );
+      for (const [key, value] of result.positions) positions.set(key, value);
+      ({ topicIds, refused } = result);
     } catch (error) {
       // Mid-rebalance the group coordinator refuses offset reads: try again shortly (the kept
       // partitions go on meanwhile).
