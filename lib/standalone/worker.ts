@@ -63,7 +63,7 @@ import { TopicSubscription } from './topic-subscription.ts';
 import { type GroupOffset, PartitionDelivery } from './partition-delivery.ts';
 import { stickyToEveryClaim } from './assignor.ts';
 import { describeKafkaError, isAuthError, StopRequestedError, WorkerFatalError } from './kafka-errors.ts';
-import { type KafkaStopStep, settlesWithin } from './kafka-stop.ts';
+import { stopKafkaSide } from './kafka-stop.ts';
 import { type PartitionState, partitionKey, type PositionSource, type WorkerStats, type WorkerStatus } from './partition-state.ts';
 
 const MAX_RETRY_DELAY_MS = 30_000;
@@ -554,14 +554,7 @@ export class StandaloneWorker {
     }
   }
 
-  /**
-   * The Kafka side of the stop (also after a fatal error): the final commit of the group's
-   * offsets, leaving the group, closing the clients, in that order and within
-   * `task.shutdown.graceful.timeout.ms` together. What is left when the time is up is abandoned
-   * with a warning, and the consumer is closed without waiting, which ends its retries. Nothing of
-   * it is needed for correctness: the ledger holds the positions, and the group coordinator
-   * expires a member that did not leave.
-   */
+  /** The Kafka side of the stop (`stopKafkaSide`), with the group's offsets as the ledger has them. */
   async #close(): Promise<void> {
     this.#closed = true;
     this.#subscription.stopTimer();
@@ -574,55 +567,17 @@ export class StandaloneWorker {
         offset: BigInt(s.bufferStart),
         leaderEpoch: -1,
       }));
-    const steps: KafkaStopStep[] = [
-      { name: 'closing the topic listing', leaves: false },
-      ...(this.#joined && commits.length > 0 && !this.#fatal ? [{ name: 'committing the consumer group offsets', leaves: false }] : []),
-      ...(this.#joined ? [{ name: 'leaving the consumer group', leaves: true }] : []),
-      { name: 'closing the consumer', leaves: false },
-    ];
-    let current = 0;
-    let abandoned = false;
-    const sequence = async (): Promise<void> => {
-      // Closing its client ends a listing in flight at once (its retries included).
-      await this.#subscription.close();
-      for (current = 1; current < steps.length && !abandoned; current++) {
-        const step = steps[current]!.name;
-        if (step === 'committing the consumer group offsets') {
-          await this.#consumer.commit({ offsets: commits }).catch((error: unknown) => {
-            if (!abandoned) this.#log.debug('Final commit failed', errorFields(error));
-          });
-        } else if (step === 'leaving the consumer group') {
-          try {
-            await this.#consumer.leaveGroup(false);
-          } catch (error) {
-            if (!abandoned) this.#log.warn('Leaving the consumer group failed', errorFields(error));
-          }
-        } else {
-          await this.#consumer.close(true).catch(() => undefined);
-        }
-      }
-    };
-    const timeoutMs = this.#config.shutdownTimeoutMs;
-    if (!(await settlesWithin(sequence(), timeoutMs))) {
-      abandoned = true;
-      const left = steps.slice(current);
-      const stillMember = left.some((step) => step.leaves);
-      const what = steps[current]!.name;
-      this.#log.warn(
-        `${what[0]!.toUpperCase()}${what.slice(1)} timed out after ${timeoutMs} ms (task.shutdown.graceful.timeout.ms); ` +
-          (stillMember
-            ? `the group coordinator will expire the membership after consumer.session.timeout.ms (${this.#config.sessionTimeoutMs} ms)`
-            : 'the connections are dropped'),
-        {
-          abandoned: left.map((step) => step.name),
-          timeoutMs,
-          ...(stillMember ? { sessionTimeoutMs: this.#config.sessionTimeoutMs } : {}),
-        },
-      );
-      // Closed, the clients stop retrying: their requests fail at once rather than keep the process alive.
-      this.#subscription.abandon();
-      void this.#consumer.close(true).catch(() => undefined);
-    }
+    await stopKafkaSide(
+      {
+        config: this.#config,
+        consumer: this.#consumer,
+        subscription: this.#subscription,
+        log: this.#log,
+        joined: this.#joined,
+        fatal: this.#fatal !== undefined,
+      },
+      commits,
+    );
     this.#log.info('Standalone worker stopped', {
       recordsDelivered: this.stats.recordsDelivered,
       objectsWritten: this.stats.objectsWritten,
