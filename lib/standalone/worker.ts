@@ -58,6 +58,7 @@ import type { Clock, ObjectStore, OffsetLedger } from '../core/ports.ts';
 import { AssignmentStrategy, type StandaloneConfig } from '../config/worker-config.ts';
 import { errorFields, type WorkerLogger } from './log.ts';
 import { Fetcher } from './fetching.ts';
+import { FlushScheduler } from './flushing.ts';
 import { positionAdded } from './positioning.ts';
 import { TopicSubscription } from './topic-subscription.ts';
 import { type GroupOffset, PartitionDelivery } from './partition-delivery.ts';
@@ -106,12 +107,7 @@ export class StandaloneWorker {
   #rejectOnStop: ((error: Error) => void) | undefined;
   #closed = false;
   #wake: (() => void) | undefined;
-  #lastFlush: number;
-  /**
-   * Every flush in flight, resolving to its failed partitions: those of partitions dropped since
-   * (revoked, a rejoin) included, which the ledger must outlive.
-   */
-  readonly #flights = new Set<Promise<number>>();
+  readonly #flushes: FlushScheduler;
   #fatal: Error | undefined;
   readonly stats: WorkerStats;
   readonly #delivery: PartitionDelivery;
@@ -122,7 +118,6 @@ export class StandaloneWorker {
     const layout = deps.delivery.layout;
     this.#config = deps.config;
     this.#log = deps.logger;
-    this.#lastFlush = deps.clock.now();
     this.#stopRequested = new Promise<never>((_, reject) => {
       this.#rejectOnStop = reject;
     });
@@ -155,6 +150,15 @@ export class StandaloneWorker {
       fail: (error) => {
         this.#fatal = error;
       },
+    });
+    this.#flushes = new FlushScheduler({
+      flushSize: deps.config.flushSize,
+      flushIntervalMs: deps.config.flushIntervalMs,
+      maxConcurrency: deps.delivery.maxConcurrency,
+      clock: deps.clock,
+      delivery: this.#delivery,
+      partitions: () => this.#partitions,
+      wakeUp: () => this.#wakeUp(),
     });
     const config = this.#config;
     this.#clientOptions = kafkaClientOptions(
@@ -199,8 +203,8 @@ export class StandaloneWorker {
       partitions: () => this.#partitions,
       epoch: () => this.#epoch,
       stopping: () => this.#stopping,
-      untilFlush: () => this.#untilFlush(),
-      bufferedRecords: () => this.#bufferedRecords(),
+      untilFlush: () => this.#flushes.untilFlush(),
+      bufferedRecords: () => this.#flushes.bufferedRecords(),
       untilStop: (request) => this.#untilStop(request),
       sleep: (ms) => this.#sleep(ms),
       forget: (state) => {
@@ -269,7 +273,7 @@ export class StandaloneWorker {
           if (this.#rejoinNeeded !== undefined) await this.#rejoin(this.#rejoinNeeded);
           if (this.#assignmentDirty) await this.#applyAssignment();
           await this.#fetcher.fetchOnce();
-          this.#flushIfDue();
+          this.#flushes.flushIfDue();
         } catch (error) {
           if (error instanceof WorkerFatalError) throw error;
           if (this.#stopping) break; // a Kafka request abandoned by the stop
@@ -280,14 +284,14 @@ export class StandaloneWorker {
       if (this.#fatal) throw this.#fatal;
       // Graceful stop: deliver what is buffered (and whatever is buffered behind it).
       let ok = true;
-      while (this.#bufferedRecords() > 0) {
-        const before = this.#bufferedRecords();
-        const failed = await this.#flushAll('shutdown');
+      while (this.#flushes.bufferedRecords() > 0) {
+        const before = this.#flushes.bufferedRecords();
+        const failed = await this.#flushes.flushAll('shutdown');
         if (failed > 0) {
           ok = false;
           break;
         }
-        if (this.#bufferedRecords() >= before) break;
+        if (this.#flushes.bufferedRecords() >= before) break;
       }
       if (!ok)
         throw new WorkerFatalError(
@@ -296,7 +300,7 @@ export class StandaloneWorker {
       if (this.#fatal) throw this.#fatal;
     } finally {
       // After a fatal error a flush may still be in flight: the ledger must outlive it.
-      await Promise.allSettled([...this.#flights]);
+      await this.#flushes.settled();
       await this.#close();
     }
   }
@@ -387,7 +391,7 @@ export class StandaloneWorker {
   async #rejoin(reason: string): Promise<void> {
     this.#rejoinNeeded = undefined;
     // Our partitions may be someone else's by now: deliver what we hold, then hold nothing.
-    await this.#flushAll(reason);
+    await this.#flushes.flushAll(reason);
     this.#partitions = new Map();
     this.#epoch++;
     this.#assignmentGeneration++;
@@ -483,63 +487,6 @@ export class StandaloneWorker {
       kept: assigned.length - added.length,
       revoked: revoked.length,
     });
-  }
-
-  #untilFlush(): number {
-    return this.#lastFlush + this.#config.flushIntervalMs - this.#deps.clock.now();
-  }
-
-  #bufferedRecords(): number {
-    let n = 0;
-    for (const s of this.#partitions.values()) n += s.buffer.length;
-    return n;
-  }
-
-  /**
-   * Starts the flushes that are due, without waiting for them: the loop goes on fetching meanwhile
-   * (up to `flush.size` records per partition besides those in flight). A partition flushes when
-   * it holds `flush.size` records, or when `offset.flush.interval.ms` has elapsed (a partition
-   * flushing then flushes what it holds as soon as that flush ends), one flush per partition at a
-   * time and at most `sink.max.concurrency` flushes at once.
-   */
-  #flushIfDue(): void {
-    if (this.#untilFlush() <= 0) {
-      this.#lastFlush = this.#deps.clock.now();
-      for (const s of this.#partitions.values()) if (s.buffer.length > 0) s.intervalDue = true;
-    }
-    const limit = Math.max(1, this.#deps.delivery.maxConcurrency);
-    for (const s of this.#partitions.values()) {
-      if (this.#flights.size >= limit) return;
-      if (s.flushing || s.buffer.length === 0) continue;
-      if (s.intervalDue) this.#startFlush('interval', [s]);
-      else if (s.buffer.length >= this.#config.flushSize) this.#startFlush('flush.size', [s]);
-    }
-  }
-
-  /** Starts delivering the head of each of `selected`'s buffers, none of which has a flush in flight. */
-  #startFlush(reason: string, selected: readonly PartitionState[]): Promise<number> {
-    for (const s of selected) s.intervalDue = false;
-    const flight = this.#delivery.deliver(reason, selected).finally(() => {
-      this.#flights.delete(flight);
-      for (const s of selected) if (s.flushing === flight) s.flushing = undefined;
-      // The loop may be waiting for buffer space, or for this flush to start the next.
-      this.#wakeUp();
-    });
-    for (const s of selected) s.flushing = flight;
-    this.#flights.add(flight);
-    flight.catch(() => undefined);
-    return flight;
-  }
-
-  /**
-   * Waits for the flushes in flight, then flushes every partition that holds records (rebalance,
-   * stop). Returns how many partitions failed, in both.
-   */
-  async #flushAll(reason: string): Promise<number> {
-    let failed = 0;
-    while (this.#flights.size > 0) failed += (await Promise.all([...this.#flights])).reduce((a, b) => a + b, 0);
-    const selected = [...this.#partitions.values()].filter((s) => s.buffer.length > 0);
-    return selected.length === 0 ? failed : failed + (await this.#startFlush(reason, selected));
   }
 
   /** After a flush: the group's offsets, for lag tools (the ledger stays the source of truth). */
