@@ -50,24 +50,23 @@
  * `task.shutdown.graceful.timeout.ms` between them, after which they are abandoned with a warning.
  * Against an unreachable cluster each of those requests would otherwise retry for many seconds.
  */
-import { Admin, Consumer, type ConsumerOptions } from '@platformatic/kafka';
+import { Consumer } from '@platformatic/kafka';
 import type { DeliveryOptions } from '../delivery/options.ts';
 import type { TopicRecreatedError } from '../core/errors.ts';
 import { kafkaClientOptions, type MskIamTokenSigner } from '../kafka/kafka-admin.ts';
 import type { Clock, ObjectStore, OffsetLedger } from '../core/ports.ts';
-import { AssignmentStrategy, type StandaloneConfig } from '../config/worker-config.ts';
+import type { StandaloneConfig } from '../config/worker-config.ts';
 import { errorFields, type WorkerLogger } from './log.ts';
 import { Fetcher } from './fetching.ts';
+import { type ClientOptions, groupConsumerOptions, joinGroup } from './group-membership.ts';
 import { FlushScheduler } from './flushing.ts';
 import { positionAdded } from './positioning.ts';
 import { TopicSubscription } from './topic-subscription.ts';
 import { type GroupOffset, PartitionDelivery } from './partition-delivery.ts';
-import { stickyToEveryClaim } from './assignor.ts';
-import { describeKafkaError, isAuthError, StopRequestedError, WorkerFatalError } from './kafka-errors.ts';
+import { StopRequestedError, WorkerFatalError } from './kafka-errors.ts';
 import { stopKafkaSide } from './kafka-stop.ts';
 import { type PartitionState, partitionKey, type PositionSource, type WorkerStats, type WorkerStatus } from './partition-state.ts';
 
-const MAX_RETRY_DELAY_MS = 30_000;
 
 export { WorkerFatalError } from './kafka-errors.ts';
 export type { WorkerStats, WorkerStatus } from './partition-state.ts';
@@ -90,7 +89,7 @@ export class StandaloneWorker {
   readonly #deps: StandaloneWorkerDeps;
   readonly #log: WorkerLogger;
   readonly #consumer: Consumer;
-  readonly #clientOptions: ReturnType<typeof kafkaClientOptions>;
+  readonly #clientOptions: ClientOptions;
   readonly #subscription: TopicSubscription;
   #partitions = new Map<string, PartitionState>();
   /** Bumped whenever every partition is dropped (a rejoin): a fetch begun before is discarded. */
@@ -165,23 +164,7 @@ export class StandaloneWorker {
       { bootstrapServers: config.bootstrapServers, security: config.security, clientId: config.clientId, timeoutMs: 30_000 },
       deps.signer,
     );
-    const consumerOptions: ConsumerOptions<Buffer, Buffer, Buffer, Buffer> = {
-      ...this.#clientOptions,
-      retries: 5,
-      retryDelay: 500,
-      groupId: config.groupId,
-      autocommit: false,
-      sessionTimeout: config.sessionTimeoutMs,
-      heartbeatInterval: config.heartbeatIntervalMs,
-      rebalanceTimeout: config.rebalanceTimeoutMs,
-      maxWaitTime: config.fetchMaxWaitMs,
-      maxBytesPerPartition: config.maxPartitionFetchBytes,
-      // Most preferred first; the group takes the first every member offers. Version 3 of the
-      // subscription carries the partitions a member owns, which cooperative-sticky keeps.
-      protocols: config.assignmentStrategies.map((name) => ({ name, version: name === AssignmentStrategy.cooperativeSticky ? 3 : 1 })),
-      partitionAssigner: stickyToEveryClaim,
-    };
-    this.#consumer = new Consumer(consumerOptions);
+    this.#consumer = new Consumer(groupConsumerOptions(config, this.#clientOptions));
     this.#subscription = new TopicSubscription({
       config,
       clientOptions: this.#clientOptions,
@@ -330,61 +313,21 @@ export class StandaloneWorker {
   }
 
   async #join(): Promise<void> {
-    await this.#announceJoin();
-    for (let attempt = 1; !this.#stopping; attempt++) {
-      try {
-        await this.#untilStop(
-          this.#consumer.joinGroup({
-            sessionTimeout: this.#config.sessionTimeoutMs,
-            rebalanceTimeout: this.#config.rebalanceTimeoutMs,
-            heartbeatInterval: this.#config.heartbeatIntervalMs,
-          }),
-        );
-        this.#joined = true;
-        this.#assignmentDirty = true;
-        return;
-      } catch (error) {
-        // A join abandoned by the stop may still complete: closing the consumer then leaves.
-        if (this.#stopping) return;
-        if (isAuthError(error)) throw new WorkerFatalError(`Kafka refused the credentials: ${describeKafkaError(error)}`, { cause: error });
-        const delay = Math.min(MAX_RETRY_DELAY_MS, 250 * 2 ** Math.min(attempt, 7));
-        this.#log.warn('Joining the consumer group failed; trying again', { attempt, delayMs: delay, ...errorFields(error) });
-        await this.#sleep(delay);
-      }
-    }
-  }
-
-  /**
-   * Says that the worker joins, and, at the first join, who is in the group already. The join
-   * completes only once every member has rejoined, and a member left by a worker that was
-   * killed (it never left the group) is removed only when its session expires: a restart after
-   * a SIGKILL waits up to `consumer.session.timeout.ms` with nothing else to show for it.
-   */
-  async #announceJoin(): Promise<void> {
-    const { groupId, sessionTimeoutMs } = this.#config;
-    this.#log.info('Joining the consumer group', { groupId, sessionTimeoutMs, rebalanceTimeoutMs: this.#config.rebalanceTimeoutMs });
-    if (this.#joined) return;
-    const members = await this.#groupMembers();
-    if (members === undefined || members.length === 0) return;
-    this.#log.info(
-      `Waiting for the consumer group's members to rejoin: a member left by a worker that stopped without leaving the group (killed) is removed when its session expires, up to session.timeout.ms (${sessionTimeoutMs} ms here) after its last heartbeat`,
-      { groupId, members, sessionTimeoutMs },
+    const joined = await joinGroup(
+      {
+        config: this.#config,
+        clientOptions: this.#clientOptions,
+        consumer: this.#consumer,
+        log: this.#log,
+        stopping: () => this.#stopping,
+        untilStop: (request) => this.#untilStop(request),
+        sleep: (ms) => this.#sleep(ms),
+      },
+      !this.#joined,
     );
-  }
-
-  /** The group's current members (DescribeGroups), or undefined when the broker does not say. */
-  async #groupMembers(): Promise<Array<{ memberId: string; clientId: string; host: string }> | undefined> {
-    const admin = new Admin({ ...this.#clientOptions, clientId: `${this.#config.clientId}-admin`, retries: 0 });
-    try {
-      const groups = await this.#untilStop(admin.describeGroups({ groups: [this.#config.groupId] }));
-      const group = groups.get(this.#config.groupId);
-      return [...(group?.members.values() ?? [])].map((m) => ({ memberId: m.id, clientId: m.clientId, host: m.clientHost }));
-    } catch (error) {
-      // Only a log line depends on it: the join itself reports what matters.
-      if (!this.#stopping) this.#log.debug('Describing the consumer group failed', errorFields(error));
-      return undefined;
-    } finally {
-      await admin.close().catch(() => undefined);
+    if (joined) {
+      this.#joined = true;
+      this.#assignmentDirty = true;
     }
   }
 
