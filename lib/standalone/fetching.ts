@@ -3,6 +3,9 @@
  * (`Consumer.fetch`), one request per partition leader, over every assigned partition with room
  * in its buffer; the records are appended to the partitions' buffers and their positions moved
  * on. A position that left the log (retention, truncation) is clamped to it.
+ *
+ * Fetches are READ_COMMITTED, filtered as Kafka's Java consumer does (`read-committed.ts`): the
+ * broker stops at the last stable offset, and no record of an aborted transaction is delivered.
  */
 import { type ClusterMetadata, type Consumer, FetchIsolationLevels } from '@platformatic/kafka';
 import type { KafkaHeader } from '../core/model.ts';

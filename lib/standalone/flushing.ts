@@ -4,6 +4,14 @@
  * same time (up to `sink.max.concurrency`), so a slow upload of one partition holds up no other.
  * A partition flushes when it holds `flush.size` records, or when `offset.flush.interval.ms` has
  * elapsed.
+ *
+ * A flush takes up to `flush.size` records from the head of its partition's buffer, and they stay
+ * there (`inFlight`) until delivered, while fetches append behind them (while fewer than
+ * `flush.size` wait). A partition's next batch therefore starts only after its previous one is
+ * delivered, at its first undelivered record, i.e. its committed offset + 1; after a failure the
+ * buffer, what was fetched meanwhile included, is dropped and the partition positioned from the
+ * ledger again. Each batch tells the core where its contiguous read began (`coversFrom`:
+ * compaction gaps are not skips) and the topic id it was read from.
  */
 import type { Clock } from '../core/ports.ts';
 import type { PartitionDelivery } from './partition-delivery.ts';

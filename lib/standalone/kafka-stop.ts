@@ -1,4 +1,10 @@
-/** The Kafka side of the worker's stop (`StandaloneWorker#close`), bounded by `task.shutdown.graceful.timeout.ms`. */
+/**
+ * The Kafka side of the worker's stop (`StandaloneWorker#close`). It is bounded, unlike the
+ * delivery of what was fetched: the final offset commit, leaving the group and closing the
+ * clients get `task.shutdown.graceful.timeout.ms` between them, after which they are abandoned
+ * with a warning. Against an unreachable cluster each of those requests would otherwise retry for
+ * many seconds.
+ */
 import type { Consumer } from '@platformatic/kafka';
 import type { StandaloneConfig } from '../config/worker-config.ts';
 import { errorFields, type WorkerLogger } from './log.ts';

@@ -1,35 +1,19 @@
 /**
  * The standalone worker: consumes straight from a Kafka cluster as a member of a consumer group
- * and delivers through the same core as the Lambda function (`deliverBatch`).
+ * and delivers through the same core as the Lambda function (`deliverBatch`). This file is its
+ * loop and state; the parts are beside it: the subscription (`topic-subscription.ts`), group
+ * membership (`group-membership.ts`, `assignor.ts`), positioning (`positioning.ts`), fetching
+ * (`fetching.ts`, `read-committed.ts`), flushing (`flushing.ts`, `partition-delivery.ts`) and the
+ * Kafka side of the stop (`kafka-stop.ts`).
  *
  * Positions are the worker's own: the consumer group provides membership and assignment only,
- * and the worker fetches with explicit offsets (`Consumer.fetch` of `@platformatic/kafka`).
- * On start and whenever a partition is added to its assignment, the partition is positioned at
- * the ledger's committed offset + 1, which keeps the protocol's one assumption
- * (docs/protocol.md): a batch never starts above the ledger's committed offset + 1. The group's
- * committed offset is only a fallback when the ledger has nothing for the partition, then
- * `consumer.auto.offset.reset`. The worker commits the group's offsets after each flush, for
- * lag tools; the ledger stays the source of truth.
- *
- * Fetches are READ_COMMITTED, filtered as Kafka's Java consumer does (`read-committed.ts`): the
- * broker stops at the last stable offset, and no record of an aborted transaction is delivered.
- *
- * Within a partition, batches are contiguous from that start, so every later batch starts at or
- * below the ledger's committed offset + 1 too (the ledger only moves forward). A partition
- * whose delivery failed drops what it holds and is positioned from the ledger again. Each batch
- * tells the core where its contiguous read began (`coversFrom`: compaction gaps are not skips) and
- * the topic id it was read from; a partition whose ledger entry has another topic id (the topic
- * was deleted and created again) is refused until the next assignment (docs/protocol.md).
- *
- * The loop fetches while flushes are in flight, and partitions flush independently: each has at
- * most one flush in flight (its batches go out in order), and different partitions' flushes run
- * at the same time (up to `sink.max.concurrency`), so a slow upload of one partition holds up no
- * other. A flush takes up to `flush.size` records from the head of its partition's buffer, and
- * they stay there (`inFlight`) until delivered, while fetches append behind them (while fewer
- * than `flush.size` wait). A partition's next batch therefore starts only after its previous one
- * is delivered, at its first undelivered record, i.e. its committed offset + 1; after a failure
- * the buffer, what was fetched meanwhile included, is dropped and the partition positioned from
- * the ledger again.
+ * and the worker fetches with explicit offsets. On start and whenever a partition is added to its
+ * assignment, the partition is positioned at the ledger's committed offset + 1, which keeps the
+ * protocol's one assumption (docs/protocol.md): a batch never starts above the ledger's committed
+ * offset + 1. Within a partition, batches are contiguous from that start, so every later batch
+ * starts there too (the ledger only moves forward); a partition whose delivery failed drops what
+ * it holds and is positioned from the ledger again. The worker commits the group's offsets after
+ * each flush, for lag tools; the ledger stays the source of truth.
  *
  * Rebalances are incremental (`consumer.partition.assignment.strategy`, cooperative-sticky by
  * default): a partition kept goes on untouched (its buffer, its position, a flush in flight), a
@@ -39,16 +23,9 @@
  * retried Lambda batch). With an eager assignor (roundrobin) the same code applies to whatever
  * each join assigns.
  *
- * Every `consumer.metadata.max.age.ms` the subscribed topics are listed again, as a Kafka
- * consumer's pattern subscription does: topics that now match `topics.regex`, and partitions
- * added to a subscribed topic, make the worker join the group again so that they are assigned.
- *
  * A stop delivers what was fetched, whatever it takes: that is the guarantee, and it needs only
  * S3 and the ledger. The Kafka side of a stop is bounded instead: requests of the fetch loop
- * (fetches, metadata, joins, offset look-ups) are abandoned as soon as the stop is asked for, and
- * the final offset commit, leaving the group and closing the clients get
- * `task.shutdown.graceful.timeout.ms` between them, after which they are abandoned with a warning.
- * Against an unreachable cluster each of those requests would otherwise retry for many seconds.
+ * (fetches, metadata, joins, offset look-ups) are abandoned as soon as the stop is asked for.
  */
 import { Consumer } from '@platformatic/kafka';
 import type { DeliveryOptions } from '../delivery/options.ts';
