@@ -37,7 +37,7 @@ import { errorFields, type WorkerLogger } from './log.ts';
 import { Fetcher } from './fetching.ts';
 import { type ClientOptions, groupConsumerOptions, joinGroup } from './group-membership.ts';
 import { FlushScheduler } from './flushing.ts';
-import { positionAdded } from './positioning.ts';
+import { positionAdded } from './assignment.ts';
 import { TopicSubscription } from './topic-subscription.ts';
 import { type GroupOffset, PartitionDelivery } from './partition-delivery.ts';
 import { StopRequestedError, WorkerFatalError } from './kafka-errors.ts';
