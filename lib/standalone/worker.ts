@@ -29,7 +29,6 @@
  */
 import { Consumer } from '@platformatic/kafka';
 import type { DeliveryOptions } from '../delivery/options.ts';
-import type { TopicRecreatedError } from '../core/errors.ts';
 import { kafkaClientOptions, type MskIamTokenSigner } from '../kafka/kafka-admin.ts';
 import type { Clock, ObjectStore, OffsetLedger } from '../core/ports.ts';
 import type { StandaloneConfig } from '../config/worker-config.ts';
@@ -37,13 +36,12 @@ import { errorFields, type WorkerLogger } from './log.ts';
 import { Fetcher } from './fetching.ts';
 import { type ClientOptions, groupConsumerOptions, joinGroup } from './group-membership.ts';
 import { FlushScheduler } from './flushing.ts';
-import { positionAdded } from './assignment.ts';
+import { type AssignmentHost, applyAssignment } from './assignment.ts';
 import { TopicSubscription } from './topic-subscription.ts';
 import { type GroupOffset, PartitionDelivery } from './partition-delivery.ts';
 import { StopRequestedError, WorkerFatalError } from './kafka-errors.ts';
 import { stopKafkaSide } from './kafka-stop.ts';
-import { type PartitionState, partitionKey, type PositionSource, type WorkerStats, type WorkerStatus } from './partition-state.ts';
-
+import { type PartitionState, partitionKey, type WorkerStats, type WorkerStatus } from './partition-state.ts';
 
 export { WorkerFatalError } from './kafka-errors.ts';
 export type { WorkerStats, WorkerStatus } from './partition-state.ts';
@@ -63,11 +61,11 @@ export interface StandaloneWorkerDeps {
 
 export class StandaloneWorker {
   readonly #config: StandaloneConfig;
-  readonly #deps: StandaloneWorkerDeps;
   readonly #log: WorkerLogger;
   readonly #consumer: Consumer;
   readonly #clientOptions: ClientOptions;
   readonly #subscription: TopicSubscription;
+  readonly #assignmentHost: AssignmentHost;
   #partitions = new Map<string, PartitionState>();
   /** Bumped whenever every partition is dropped (a rejoin): a fetch begun before is discarded. */
   #epoch = 0;
@@ -90,7 +88,6 @@ export class StandaloneWorker {
   readonly #fetcher: Fetcher;
 
   constructor(deps: StandaloneWorkerDeps) {
-    this.#deps = deps;
     const layout = deps.delivery.layout;
     this.#config = deps.config;
     this.#log = deps.logger;
@@ -142,6 +139,22 @@ export class StandaloneWorker {
       deps.signer,
     );
     this.#consumer = new Consumer(groupConsumerOptions(config, this.#clientOptions));
+    this.#assignmentHost = {
+      ledger: deps.ledger,
+      consumer: this.#consumer,
+      autoOffsetReset: config.autoOffsetReset,
+      clock: deps.clock,
+      log: deps.logger,
+      untilStop: (request) => this.#untilStop(request),
+      partitions: () => this.#partitions,
+      generation: () => this.#assignmentGeneration,
+      stopping: () => this.#stopping,
+      retryLater: () => {
+        this.#assignmentDirty = true;
+      },
+      sleep: (ms) => this.#sleep(ms),
+      refuse: (state, error) => this.#delivery.refuse(state, error),
+    };
     this.#subscription = new TopicSubscription({
       config,
       clientOptions: this.#clientOptions,
@@ -231,7 +244,10 @@ export class StandaloneWorker {
       while (!this.#stopping && !this.#fatal) {
         try {
           if (this.#rejoinNeeded !== undefined) await this.#rejoin(this.#rejoinNeeded);
-          if (this.#assignmentDirty) await this.#applyAssignment();
+          if (this.#assignmentDirty) {
+            this.#assignmentDirty = false;
+            await applyAssignment(this.#assignmentHost);
+          }
           await this.#fetcher.fetchOnce();
           this.#flushes.flushIfDue();
         } catch (error) {
@@ -316,97 +332,6 @@ export class StandaloneWorker {
     this.#epoch++;
     this.#assignmentGeneration++;
     await this.#join();
-  }
-
-  /**
-   * Follows the group's assignment incrementally: a partition kept goes on as it was (its buffer,
-   * its position, a flush of it in flight), a partition revoked is dropped, and a partition added
-   * is positioned at the ledger's committed offset + 1, else the group's offset, else
-   * `consumer.auto.offset.reset`.
-   *
-   * A revoked partition's buffer is dropped, not delivered: its new owner positions it from the
-   * ledger, so nothing is lost. A flush of ours still in flight for it goes on; that is the case
-   * the ledger's protocol is made for (two writers at one position, as with a retried Lambda
-   * batch): the object keys are a function of the records, and the conditional ledger write
-   * lets one commit and makes the other skip what is already committed (docs/protocol.md).
-   */
-  async #applyAssignment(): Promise<void> {
-    this.#assignmentDirty = false;
-    const assigned: Array<{ topic: string; partition: number }> = [];
-    for (const assignment of this.#consumer.assignments ?? []) {
-      for (const partition of assignment.partitions) assigned.push({ topic: assignment.topic, partition });
-    }
-    const assignedKeys = new Set(assigned.map(({ topic, partition }) => partitionKey(topic, partition)));
-    const revoked = [...this.#partitions.values()].filter((s) => !assignedKeys.has(partitionKey(s.topic, s.partition)));
-    const added = assigned.filter(({ topic, partition }) => !this.#partitions.has(partitionKey(topic, partition)));
-    for (const state of revoked) this.#partitions.delete(partitionKey(state.topic, state.partition));
-    if (revoked.length > 0) {
-      this.#log.info('Partitions revoked: dropped what was fetched of them (their new owner resumes from the ledger)', {
-        partitions: revoked.map((s) => ({
-          partition: `${s.topic}-${s.partition}`,
-          dropped: s.buffer.length - s.inFlight,
-          inFlight: s.inFlight,
-        })),
-      });
-    }
-    const positions = new Map<string, { position: number; source: PositionSource }>();
-    for (const state of this.#partitions.values())
-      positions.set(partitionKey(state.topic, state.partition), { position: state.position, source: 'kept' });
-    // Partitions added while positioning ran are positioned at the next pass (the join sets the flag again).
-    const generation = this.#assignmentGeneration;
-    let topicIds: Map<string, string>;
-    let refused: Map<string, TopicRecreatedError>;
-    try {
-      const result = await positionAdded(
-        {
-          ledger: this.#deps.ledger,
-          consumer: this.#consumer,
-          autoOffsetReset: this.#config.autoOffsetReset,
-          untilStop: (r) => this.#untilStop(r),
-        },
-        added,
-      );
-      for (const [key, value] of result.positions) positions.set(key, value);
-      ({ topicIds, refused } = result);
-    } catch (error) {
-      // Mid-rebalance the group coordinator refuses offset reads: try again shortly (the kept
-      // partitions go on meanwhile).
-      this.#assignmentDirty = true;
-      if (this.#stopping) return;
-      this.#log.warn('Positioning the assigned partitions failed; trying again', errorFields(error));
-      await this.#sleep(500);
-      return;
-    }
-    // A rejoin dropped every partition meanwhile: position them all again at the next pass.
-    if (generation !== this.#assignmentGeneration) return;
-    const now = this.#deps.clock.now();
-    for (const { topic, partition } of added) {
-      const { position } = positions.get(partitionKey(topic, partition))!;
-      this.#partitions.set(partitionKey(topic, partition), {
-        topic,
-        partition,
-        topicId: topicIds.get(topic),
-        position,
-        buffer: [],
-        inFlight: 0,
-        flushing: undefined,
-        intervalDue: false,
-        bufferStart: position,
-        highWatermark: undefined,
-        retryAt: now,
-        failures: 0,
-      });
-    }
-    for (const [key, error] of refused) this.#delivery.refuse(this.#partitions.get(key)!, error);
-    this.#log.info('Partitions assigned and positioned', {
-      partitions: assigned.map(({ topic, partition }) => {
-        const { position, source } = positions.get(partitionKey(topic, partition))!;
-        return { partition: `${topic}-${partition}`, position, from: source };
-      }),
-      added: added.length,
-      kept: assigned.length - added.length,
-      revoked: revoked.length,
-    });
   }
 
   /** After a flush: the group's offsets, for lag tools (the ledger stays the source of truth). */
