@@ -7,16 +7,18 @@
  * their keys, values and headers, spread round-robin). Then, interleaved `runs` times:
  *  - floor: a fresh consumer group's `consume()` stream from the earliest offset, until it has
  *    seen every record (join included);
- *  - worker: a fresh `StandaloneWorker` (file ledger in a temporary directory, the S3 emulator,
- *    the default format and compression, logs at INFO to nowhere), from `run()` until its ledger
- *    commits reach every record (join included), then its stop.
+ *  - worker: a fresh `StandaloneWorker` (file ledger in a temporary directory, the S3 emulator in
+ *    a child process, the default format and compression, logs at INFO to nowhere), from `run()`
+ *    until its ledger commits reach every record (join included), then its stop.
  * After one uncounted floor run (the broker warms up). Both read the same bytes from the same broker; the ratio is floor time / worker time.
  */
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { Admin, Consumer, Producer } from '@platformatic/kafka';
+import { spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.ts';
 import { systemClock } from '../../lib/core/ports.ts';
@@ -27,7 +29,6 @@ import { createJsonLogger } from '../../lib/standalone/log.ts';
 import { StandaloneWorker } from '../../lib/standalone/worker.ts';
 import { localS3Client, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators/clients.ts';
 import { startKafkaBroker } from '../../local/emulators/kafka-broker.ts';
-import { startS3Emulator } from '../../local/emulators/s3-emulator.ts';
 import { realisticEvent } from '../realistic-data.ts';
 import { median, round } from './stats.ts';
 
@@ -113,7 +114,7 @@ export async function runStandaloneBench(options: StandaloneBenchOptions, log: (
   const dir = mkdtempSync(join(tmpdir(), 'bench-standalone-'));
   stoppers.push(async () => rmSync(dir, { recursive: true, force: true }));
   try {
-    const [broker, s3Emulator] = await Promise.all([startKafkaBroker({ log: (line) => log(`  ${line}`) }), startS3Emulator()]);
+    const [broker, s3Emulator] = await Promise.all([startKafkaBroker({ log: (line) => log(`  ${line}`) }), startS3EmulatorProcess()]);
     stoppers.push(
       () => broker.stop(),
       () => s3Emulator.stop(),
@@ -196,6 +197,37 @@ export async function runStandaloneBench(options: StandaloneBenchOptions, log: (
   } finally {
     for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
   }
+}
+
+/**
+ * The S3 emulator in a child process of its own: in this process its request handling (body
+ * reading, checksums, MD5) would take turns on the worker's event loop, and the figure would be
+ * the worker's and the emulator's together. (Both still share the machine's cores.)
+ */
+async function startS3EmulatorProcess(): Promise<{ endpoint: string; stop(): Promise<void> }> {
+  const emulator = resolve(import.meta.dirname, '../../local/emulators/s3-emulator.ts');
+  const script = [
+    `import { startS3Emulator } from ${JSON.stringify(emulator)};`,
+    'const e = await startS3Emulator();',
+    'process.stdout.write(JSON.stringify({ endpoint: e.endpoint }) + "\\n");',
+    'process.stdin.resume();',
+    'process.stdin.on("end", () => e.stop().then(() => process.exit(0)));',
+  ].join('\n');
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const line = await new Promise<string>((done, fail) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.once('line', done);
+    child.once('exit', (code) => fail(new Error(`The S3 emulator process exited (${code}) before giving its endpoint`)));
+  });
+  const { endpoint } = JSON.parse(line) as { endpoint: string };
+  return {
+    endpoint,
+    stop: async () => {
+      child.stdin.end();
+      await exited;
+    },
+  };
 }
 
 /** The floor: the client's own stream, a fresh group from the earliest offset, every record seen and dropped. */
