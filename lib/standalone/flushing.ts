@@ -26,8 +26,10 @@ export interface FlushHost {
   readonly delivery: PartitionDelivery;
   /** The assigned partitions now (the map is replaced at a rejoin). */
   partitions(): ReadonlyMap<string, PartitionState>;
-  /** Wakes the fetch loop (a flush ended: buffer space, or the next flush may start). */
+  /** Wakes the fetch loop (a flush ended: buffer space). */
   wakeUp(): void;
+  /** True while the fetch loop runs (not stopping, no fatal error): a flush that ends may start the next. */
+  flushing(): boolean;
 }
 
 /** Starts the worker's flushes and keeps track of those in flight. */
@@ -89,7 +91,10 @@ export class FlushScheduler {
     const flight = this.#host.delivery.deliver(reason, selected).finally(() => {
       this.#flights.delete(flight);
       for (const s of selected) if (s.flushing === flight) s.flushing = undefined;
-      // The loop may be waiting for buffer space, or for this flush to start the next.
+      // The partition's next batch may be waiting for this one: start it now, not when the loop's
+      // fetch in flight returns (up to fetch.max.wait.ms, or a large response's decoding, later).
+      if (this.#host.flushing()) this.flushIfDue();
+      // The loop may be waiting for buffer space.
       this.#host.wakeUp();
     });
     for (const s of selected) s.flushing = flight;

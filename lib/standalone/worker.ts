@@ -132,6 +132,7 @@ export class StandaloneWorker {
       delivery: this.#delivery,
       partitions: () => this.#partitions,
       wakeUp: () => this.#wakeUp(),
+      flushing: () => !this.#stopping && this.#fatal === undefined,
     });
     const config = this.#config;
     this.#clientOptions = kafkaClientOptions(
