@@ -7,16 +7,18 @@
  * their keys, values and headers, spread round-robin). Then, interleaved `runs` times:
  *  - floor: a fresh consumer group's `consume()` stream from the earliest offset, until it has
  *    seen every record (join included);
- *  - worker: a fresh `StandaloneWorker` (file ledger in a temporary directory, the S3 emulator,
- *    the default format and compression, logs at INFO to nowhere), from `run()` until its ledger
- *    commits reach every record (join included), then its stop.
+ *  - worker: a fresh `StandaloneWorker` (file ledger in a temporary directory, the S3 emulator in
+ *    a child process, the default format and compression, logs at INFO to nowhere), from `run()`
+ *    until its ledger commits reach every record (join included), then its stop.
  * After one uncounted floor run (the broker warms up). Both read the same bytes from the same broker; the ratio is floor time / worker time.
  */
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { Admin, Consumer, Producer } from '@platformatic/kafka';
+import { spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.ts';
 import { systemClock } from '../../lib/core/ports.ts';
@@ -27,7 +29,6 @@ import { createJsonLogger } from '../../lib/standalone/log.ts';
 import { StandaloneWorker } from '../../lib/standalone/worker.ts';
 import { localS3Client, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../testkit/emulators/clients.ts';
 import { startKafkaBroker } from '../../testkit/emulators/kafka-broker.ts';
-import { startS3Emulator } from '../../testkit/emulators/s3-emulator.ts';
 import { realisticEvent } from '../realistic-data.ts';
 import { median, round } from './stats.ts';
 
@@ -42,6 +43,8 @@ export interface StandaloneBenchOptions {
 export interface StandaloneRun {
   readonly floorMs: number;
   readonly workerMs: number;
+  /** Share of the worker run the process's main thread was busy (event loop utilisation, 0..1). */
+  readonly workerEventLoopBusy: number;
 }
 
 export interface StandaloneBenchResult {
@@ -111,7 +114,7 @@ export async function runStandaloneBench(options: StandaloneBenchOptions, log: (
   const dir = mkdtempSync(join(tmpdir(), 'bench-standalone-'));
   stoppers.push(async () => rmSync(dir, { recursive: true, force: true }));
   try {
-    const [broker, s3Emulator] = await Promise.all([startKafkaBroker({ log: (line) => log(`  ${line}`) }), startS3Emulator()]);
+    const [broker, s3Emulator] = await Promise.all([startKafkaBroker({ log: (line) => log(`  ${line}`) }), startS3EmulatorProcess()]);
     stoppers.push(
       () => broker.stop(),
       () => s3Emulator.stop(),
@@ -126,35 +129,12 @@ export async function runStandaloneBench(options: StandaloneBenchOptions, log: (
       await admin.close();
     }
 
-    const messages = realisticMessages(options.records);
-    const bytes = messages.reduce((sum, m) => sum + payloadBytes(m), 0);
-    const producer = new Producer({
-      clientId: 'bench-producer',
-      bootstrapBrokers: [broker.bootstrap],
-      autocreateTopics: false,
-      retries: 3,
-      retryDelay: 200,
-    });
-    const produceStarted = performance.now();
-    try {
-      const chunk = 2_000;
-      for (let i = 0; i < messages.length; i += chunk) {
-        await producer.send({
-          messages: messages.slice(i, i + chunk).map((m, j) => ({
-            topic: TOPIC,
-            partition: (i + j) % options.partitions,
-            key: m.key,
-            value: m.value,
-            headers: m.headers,
-          })),
-        });
-      }
-    } finally {
-      await producer.close();
-    }
-    const produceMs = performance.now() - produceStarted;
+    // Produced in a function of its own: the messages are garbage once sent. Kept alive, a large
+    // run's million records would sit in the heap the worker shares, and every major GC would
+    // walk them (the worker's flushes took 3 to 5 times as long by the end of a 1M run).
+    const { bytes, produceMs } = await produceRealistic(broker.bootstrap, options);
     log(
-      `  produced ${messages.length.toLocaleString('en-US')} records (${(bytes / 1024 / 1024).toFixed(1)} MiB of keys, values and headers) to ${options.partitions} partitions in ${round(produceMs / 1000)} s`,
+      `  produced ${options.records.toLocaleString('en-US')} records (${(bytes / 1024 / 1024).toFixed(1)} MiB of keys, values and headers) to ${options.partitions} partitions in ${round(produceMs / 1000)} s`,
     );
 
     // One uncounted floor run: the broker's JIT and page cache warm up on it, not on the first counted run.
@@ -162,9 +142,13 @@ export async function runStandaloneBench(options: StandaloneBenchOptions, log: (
     const runs: StandaloneRun[] = [];
     for (let run = 1; run <= options.runs; run++) {
       const floorMs = await floor(broker.bootstrap, options.records, `floor-${run}`);
+      const elu = performance.eventLoopUtilization();
       const workerMs = await worker(broker.bootstrap, s3Emulator.endpoint, options, `worker-${run}`, dir);
-      runs.push({ floorMs: round(floorMs), workerMs: round(workerMs) });
-      log(`  run ${run}/${options.runs}: floor ${round(floorMs / 1000, 2)} s, worker ${round(workerMs / 1000, 2)} s`);
+      const busy = round(performance.eventLoopUtilization(elu).utilization, 2);
+      runs.push({ floorMs: round(floorMs), workerMs: round(workerMs), workerEventLoopBusy: busy });
+      log(
+        `  run ${run}/${options.runs}: floor ${round(floorMs / 1000, 2)} s, worker ${round(workerMs / 1000, 2)} s (main thread busy ${Math.round(busy * 100)}%)`,
+      );
     }
     const floorMedianMs = median(runs.map((r) => r.floorMs));
     const workerMedianMs = median(runs.map((r) => r.workerMs));
@@ -190,6 +174,68 @@ export async function runStandaloneBench(options: StandaloneBenchOptions, log: (
   } finally {
     for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
   }
+}
+
+/** Produces `options.records` realistic records round-robin over the partitions; their payload bytes and the time it took. */
+async function produceRealistic(bootstrap: string, options: StandaloneBenchOptions): Promise<{ bytes: number; produceMs: number }> {
+  const messages = realisticMessages(options.records);
+  const bytes = messages.reduce((sum, m) => sum + payloadBytes(m), 0);
+  const producer = new Producer({
+    clientId: 'bench-producer',
+    bootstrapBrokers: [bootstrap],
+    autocreateTopics: false,
+    retries: 3,
+    retryDelay: 200,
+  });
+  const produceStarted = performance.now();
+  try {
+    const chunk = 2_000;
+    for (let i = 0; i < messages.length; i += chunk) {
+      await producer.send({
+        messages: messages.slice(i, i + chunk).map((m, j) => ({
+          topic: TOPIC,
+          partition: (i + j) % options.partitions,
+          key: m.key,
+          value: m.value,
+          headers: m.headers,
+        })),
+      });
+    }
+  } finally {
+    await producer.close();
+  }
+  return { bytes, produceMs: performance.now() - produceStarted };
+}
+
+/**
+ * The S3 emulator in a child process of its own: in this process its request handling (body
+ * reading, checksums, MD5) would take turns on the worker's event loop, and the figure would be
+ * the worker's and the emulator's together. (Both still share the machine's cores.)
+ */
+async function startS3EmulatorProcess(): Promise<{ endpoint: string; stop(): Promise<void> }> {
+  const emulator = resolve(import.meta.dirname, '../../testkit/emulators/s3-emulator.ts');
+  const script = [
+    `import { startS3Emulator } from ${JSON.stringify(emulator)};`,
+    'const e = await startS3Emulator();',
+    'process.stdout.write(JSON.stringify({ endpoint: e.endpoint }) + "\\n");',
+    'process.stdin.resume();',
+    'process.stdin.on("end", () => e.stop().then(() => process.exit(0)));',
+  ].join('\n');
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const line = await new Promise<string>((done, fail) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.once('line', done);
+    child.once('exit', (code) => fail(new Error(`The S3 emulator process exited (${code}) before giving its endpoint`)));
+  });
+  const { endpoint } = JSON.parse(line) as { endpoint: string };
+  return {
+    endpoint,
+    stop: async () => {
+      child.stdin.end();
+      await exited;
+    },
+  };
 }
 
 /** The floor: the client's own stream, a fresh group from the earliest offset, every record seen and dropped. */
@@ -238,6 +284,8 @@ async function worker(bootstrap: string, s3Endpoint: string, options: Standalone
       `topics.dir=${name}`,
       // The realistic records include text and binary values: as in the handler's bench.
       'errors.tolerance=all',
+      // BENCH_STANDALONE_PROPERTIES='a=1;b=2' adds (or overrides) worker properties, to compare settings.
+      ...(process.env['BENCH_STANDALONE_PROPERTIES']?.split(';').filter(Boolean) ?? []),
       '',
     ].join('\n'),
   );

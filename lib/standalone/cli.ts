@@ -162,7 +162,8 @@ export async function runStandalone(
 function statusText(config: StandaloneConfig, s: WorkerStatus, rate: number): string {
   const n = (value: number): string => Math.round(value).toLocaleString('en-US');
   return (
-    `${config.name} | ${s.partitions} partitions | ${n(s.stats.recordsDelivered)} delivered, ${n(rate)} rec/s | ` +
+    `${config.name} | ${s.partitions} partitions${s.refused > 0 ? ` (${s.refused} refused: topic re-created)` : ''} | ` +
+    `${n(s.stats.recordsDelivered)} delivered, ${n(rate)} rec/s | ` +
     `lag ${s.lag === undefined ? '?' : n(s.lag)} | buffered ${n(s.buffered)} | ${n(s.stats.objectsWritten)} objects`
   );
 }

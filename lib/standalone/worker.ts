@@ -1,32 +1,19 @@
 /**
  * The standalone worker: consumes straight from a Kafka cluster as a member of a consumer group
- * and delivers through the same core as the Lambda function (`deliverBatch`).
+ * and delivers through the same core as the Lambda function (`deliverBatch`). This file is its
+ * loop and state; the parts are beside it: the subscription (`topic-subscription.ts`), group
+ * membership (`group-membership.ts`, `assignor.ts`), positioning (`positioning.ts`), fetching
+ * (`fetching.ts`, `read-committed.ts`), flushing (`flushing.ts`, `partition-delivery.ts`) and the
+ * Kafka side of the stop (`kafka-stop.ts`).
  *
  * Positions are the worker's own: the consumer group provides membership and assignment only,
- * and the worker fetches with explicit offsets (`Consumer.fetch` of `@platformatic/kafka`).
- * On start and whenever a partition is added to its assignment, the partition is positioned at
- * the ledger's committed offset + 1, which keeps the protocol's one assumption
- * (docs/protocol.md): a batch never starts above the ledger's committed offset + 1. The group's
- * committed offset is only a fallback when the ledger has nothing for the partition, then
- * `consumer.auto.offset.reset`. The worker commits the group's offsets after each flush, for
- * lag tools; the ledger stays the source of truth.
- *
- * Fetches are READ_COMMITTED, filtered as Kafka's Java consumer does (`read-committed.ts`): the
- * broker stops at the last stable offset, and no record of an aborted transaction is delivered.
- *
- * Within a partition, batches are contiguous from that start, so every later batch starts at or
- * below the ledger's committed offset + 1 too (the ledger only moves forward). A partition
- * whose delivery failed drops what it holds and is positioned from the ledger again. Each batch
- * tells the core where its contiguous read began (`coversFrom`: compaction gaps are not skips) and
- * the topic id it was read from; a partition whose ledger entry has another topic id (the topic
- * was deleted and created again) is refused until the next assignment (docs/protocol.md).
- *
- * The loop fetches while a flush is in flight. One flush at a time: it takes up to `flush.size`
- * records from the head of each selected partition's buffer, and they stay there (`inFlight`)
- * until delivered, while fetches append behind them (while fewer than `flush.size` wait). A
- * partition's next batch therefore starts only after its previous one is delivered, at its
- * first undelivered record, i.e. its committed offset + 1; after a failure the buffer, what was
- * fetched meanwhile included, is dropped and the partition positioned from the ledger again.
+ * and the worker fetches with explicit offsets. On start and whenever a partition is added to its
+ * assignment, the partition is positioned at the ledger's committed offset + 1, which keeps the
+ * protocol's one assumption (docs/protocol.md): a batch never starts above the ledger's committed
+ * offset + 1. Within a partition, batches are contiguous from that start, so every later batch
+ * starts there too (the ledger only moves forward); a partition whose delivery failed drops what
+ * it holds and is positioned from the ledger again. The worker commits the group's offsets after
+ * each flush, for lag tools; the ledger stays the source of truth.
  *
  * Rebalances are incremental (`consumer.partition.assignment.strategy`, cooperative-sticky by
  * default): a partition kept goes on untouched (its buffer, its position, a flush in flight), a
@@ -36,121 +23,30 @@
  * retried Lambda batch). With an eager assignor (roundrobin) the same code applies to whatever
  * each join assigns.
  *
- * Every `consumer.metadata.max.age.ms` the subscribed topics are listed again, as a Kafka
- * consumer's pattern subscription does: topics that now match `topics.regex`, and partitions
- * added to a subscribed topic, make the worker join the group again so that they are assigned.
- *
  * A stop delivers what was fetched, whatever it takes: that is the guarantee, and it needs only
  * S3 and the ledger. The Kafka side of a stop is bounded instead: requests of the fetch loop
- * (fetches, metadata, joins, offset look-ups) are abandoned as soon as the stop is asked for, and
- * the final offset commit, leaving the group and closing the clients get
- * `task.shutdown.graceful.timeout.ms` between them, after which they are abandoned with a warning.
- * Against an unreachable cluster each of those requests would otherwise retry for many seconds.
+ * (fetches, metadata, joins, offset look-ups) are abandoned as soon as the stop is asked for.
  */
-import {
-  Admin,
-  Consumer,
-  cooperativeStickyAssigner,
-  FetchIsolationLevels,
-  type ClusterMetadata,
-  type ConsumerOptions,
-  type GroupPartitionsAssigner,
-} from '@platformatic/kafka';
-
-type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>;
-import { deliverBatch, type BatchReport } from '../delivery/deliver-batch.ts';
+import { Consumer } from '@platformatic/kafka';
 import type { DeliveryOptions } from '../delivery/options.ts';
-import { PoisonRecordError, SinkError, TopicRecreatedError } from '../core/errors.ts';
-import { EventSource, type KafkaHeader, type KafkaRecord, type PartitionBatch } from '../core/model.ts';
 import { kafkaClientOptions, type MskIamTokenSigner } from '../kafka/kafka-admin.ts';
-import { type Clock, type ObjectStore, type OffsetLedger, SkipKind, skippedCount } from '../core/ports.ts';
-import { AssignmentStrategy, type StandaloneConfig } from '../config/worker-config.ts';
+import type { Clock, ObjectStore, OffsetLedger } from '../core/ports.ts';
+import type { StandaloneConfig } from '../config/worker-config.ts';
 import { errorFields, type WorkerLogger } from './log.ts';
-import { readCommitted } from './read-committed.ts';
+import { Fetcher } from './fetching.ts';
+import { type ClientOptions, groupConsumerOptions, joinGroup } from './group-membership.ts';
+import { FlushScheduler } from './flushing.ts';
+import { type AssignmentHost, applyAssignment } from './assignment.ts';
+import { TopicSubscription } from './topic-subscription.ts';
+import { type GroupOffset, PartitionDelivery } from './partition-delivery.ts';
+import { StopRequestedError, WorkerFatalError } from './kafka-errors.ts';
+import { stopKafkaSide } from './kafka-stop.ts';
+import { type PartitionState, partitionKey, type WorkerStats, type WorkerStatus } from './partition-state.ts';
 
-const LOG_APPEND_TIME = 0x08;
-const EARLIEST = -2n;
-const LATEST = -1n;
-const MAX_RETRY_DELAY_MS = 30_000;
+export { WorkerFatalError } from './kafka-errors.ts';
+export type { WorkerStats, WorkerStatus } from './partition-state.ts';
 
-/**
- * The `message` of the error line logged when a partition is refused because its topic was deleted
- * and created again (`TopicRecreatedError`, `code` `TOPIC_RECREATED`): fixed, for log metric
- * filters and alarms.
- */
-export const TOPIC_RECREATED_MESSAGE = 'Partition refused: its topic was deleted and created again';
-
-/** A Kafka request of the fetch loop, abandoned because the worker is stopping (never logged). */
-class StopRequestedError extends SinkError {
-  constructor() {
-    super('The worker is stopping: Kafka request abandoned');
-    this.name = 'StopRequestedError';
-  }
-}
-
-/** A failure the worker cannot recover from by retrying (exit code 1). */
-export class WorkerFatalError extends SinkError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'WorkerFatalError';
-  }
-}
-
-/** The subscribed topics on the cluster, with their partition counts, and the listed topics it lacks. */
-interface TopicListing {
-  readonly partitions: Map<string, number>;
-  readonly missing: string[];
-}
-
-/** Where a partition's position came from. */
-type PositionSource = 'ledger' | 'group' | 'earliest' | 'latest' | 'retry' | 'kept';
-
-interface PartitionState {
-  readonly topic: string;
-  readonly partition: number;
-  /** Kafka's id of the topic when the partition was positioned (undefined: the metadata lacked it). */
-  readonly topicId: string | undefined;
-  /** The next offset to fetch. */
-  position: number;
-  /** Records fetched and not yet delivered, contiguous from `bufferStart`. */
-  buffer: KafkaRecord[];
-  /** How many records at the head of `buffer` the flush in flight is delivering (0: none). */
-  inFlight: number;
-  /**
-   * The offset from which the log was read without a break up to the position: where the
-   * partition was positioned, or after the last record delivered. The buffer's records are all of
-   * the log from here; offsets between here and the first record are the log's own gaps
-   * (compaction, markers), which the core must not count as skipped (`PartitionBatch.coversFrom`).
-   */
-  bufferStart: number;
-  /** High-water mark from the last fetch, for lag. */
-  highWatermark: number | undefined;
-  /** Do not fetch before (after a failed delivery). */
-  retryAt: number;
-  failures: number;
-}
-
-export interface WorkerStats {
-  readonly startedAt: number;
-  recordsFetched: number;
-  recordsDelivered: number;
-  bytesDelivered: number;
-  objectsWritten: number;
-  duplicatesSkipped: number;
-  /** Offsets between the committed offset + 1 and where a partition resumed (retention, a moved group). */
-  skippedOffsets: number;
-  flushes: number;
-  failedPartitions: number;
-  rebalances: number;
-}
-
-export interface WorkerStatus {
-  readonly partitions: number;
-  readonly buffered: number;
-  /** High-water mark minus position, summed (records not yet fetched); undefined before the first fetch. */
-  readonly lag: number | undefined;
-  readonly stats: Readonly<WorkerStats>;
-}
+export { TOPIC_RECREATED_MESSAGE } from './partition-delivery.ts';
 
 export interface StandaloneWorkerDeps {
   readonly config: StandaloneConfig;
@@ -165,16 +61,11 @@ export interface StandaloneWorkerDeps {
 
 export class StandaloneWorker {
   readonly #config: StandaloneConfig;
-  readonly #deps: StandaloneWorkerDeps;
   readonly #log: WorkerLogger;
   readonly #consumer: Consumer;
-  readonly #clientOptions: ReturnType<typeof kafkaClientOptions>;
-  /** The subscribed topics and their partition counts, as last listed. */
-  #subscribed = new Map<string, number>();
-  /** The next listing of the topics (a timer beside the fetch loop), the one in flight and its client. */
-  #listingTimer: NodeJS.Timeout | undefined;
-  #listing: Promise<void> | undefined;
-  #listingAdmin: Admin | undefined;
+  readonly #clientOptions: ClientOptions;
+  readonly #subscription: TopicSubscription;
+  readonly #assignmentHost: AssignmentHost;
   #partitions = new Map<string, PartitionState>();
   /** Bumped whenever every partition is dropped (a rejoin): a fetch begun before is discarded. */
   #epoch = 0;
@@ -190,21 +81,16 @@ export class StandaloneWorker {
   #rejectOnStop: ((error: Error) => void) | undefined;
   #closed = false;
   #wake: (() => void) | undefined;
-  #lastFlush: number;
-  /** The flush in flight (at most one: a partition's batches go out in order), resolving to its failed partitions. */
-  #flushing: Promise<number> | undefined;
+  readonly #flushes: FlushScheduler;
   #fatal: Error | undefined;
   readonly stats: WorkerStats;
-  /** An object key as logs show it (Layout.redactKey). */
-  readonly #redactKey: (key: string) => string;
+  readonly #delivery: PartitionDelivery;
+  readonly #fetcher: Fetcher;
 
   constructor(deps: StandaloneWorkerDeps) {
-    this.#deps = deps;
     const layout = deps.delivery.layout;
-    this.#redactKey = layout ? (key) => layout.redactKey(key, deps.delivery.prefix) : (key) => key;
     this.#config = deps.config;
     this.#log = deps.logger;
-    this.#lastFlush = deps.clock.now();
     this.#stopRequested = new Promise<never>((_, reject) => {
       this.#rejectOnStop = reject;
     });
@@ -220,30 +106,89 @@ export class StandaloneWorker {
       skippedOffsets: 0,
       flushes: 0,
       failedPartitions: 0,
+      refusedPartitions: 0,
       rebalances: 0,
     };
+    this.#delivery = new PartitionDelivery({
+      flushSize: deps.config.flushSize,
+      delivery: deps.delivery,
+      ledger: deps.ledger,
+      store: deps.store,
+      clock: deps.clock,
+      log: deps.logger,
+      stats: this.stats,
+      redactKey: layout ? (key) => layout.redactKey(key, deps.delivery.prefix) : (key) => key,
+      owns: (state) => this.#partitions.get(partitionKey(state.topic, state.partition)) === state,
+      commitGroupOffsets: (offsets) => this.#commitGroupOffsets(offsets),
+      fail: (error) => {
+        this.#fatal = error;
+      },
+    });
+    this.#flushes = new FlushScheduler({
+      flushSize: deps.config.flushSize,
+      flushIntervalMs: deps.config.flushIntervalMs,
+      maxConcurrency: deps.delivery.maxConcurrency,
+      clock: deps.clock,
+      delivery: this.#delivery,
+      partitions: () => this.#partitions,
+      wakeUp: () => this.#wakeUp(),
+      flushing: () => !this.#stopping && this.#fatal === undefined,
+    });
     const config = this.#config;
     this.#clientOptions = kafkaClientOptions(
       { bootstrapServers: config.bootstrapServers, security: config.security, clientId: config.clientId, timeoutMs: 30_000 },
       deps.signer,
     );
-    const consumerOptions: ConsumerOptions<Buffer, Buffer, Buffer, Buffer> = {
-      ...this.#clientOptions,
-      retries: 5,
-      retryDelay: 500,
-      groupId: config.groupId,
-      autocommit: false,
-      sessionTimeout: config.sessionTimeoutMs,
-      heartbeatInterval: config.heartbeatIntervalMs,
-      rebalanceTimeout: config.rebalanceTimeoutMs,
-      maxWaitTime: config.fetchMaxWaitMs,
-      maxBytesPerPartition: config.maxPartitionFetchBytes,
-      // Most preferred first; the group takes the first every member offers. Version 3 of the
-      // subscription carries the partitions a member owns, which cooperative-sticky keeps.
-      protocols: config.assignmentStrategies.map((name) => ({ name, version: name === AssignmentStrategy.cooperativeSticky ? 3 : 1 })),
-      partitionAssigner: stickyToEveryClaim,
+    this.#consumer = new Consumer(groupConsumerOptions(config, this.#clientOptions));
+    this.#assignmentHost = {
+      ledger: deps.ledger,
+      consumer: this.#consumer,
+      autoOffsetReset: config.autoOffsetReset,
+      clock: deps.clock,
+      log: deps.logger,
+      untilStop: (request) => this.#untilStop(request),
+      partitions: () => this.#partitions,
+      generation: () => this.#assignmentGeneration,
+      stopping: () => this.#stopping,
+      retryLater: () => {
+        this.#assignmentDirty = true;
+      },
+      sleep: (ms) => this.#sleep(ms),
+      refuse: (state, error) => this.#delivery.refuse(state, error),
     };
-    this.#consumer = new Consumer(consumerOptions);
+    this.#subscription = new TopicSubscription({
+      config,
+      clientOptions: this.#clientOptions,
+      consumer: this.#consumer,
+      log: deps.logger,
+      stopping: () => this.#stopping,
+      stopped: () => this.#stopping || this.#closed,
+      onChanged: () => {
+        this.#rejoinNeeded = 'subscription changed';
+        this.#wakeUp();
+      },
+    });
+    this.#fetcher = new Fetcher({
+      config,
+      consumer: this.#consumer,
+      clock: deps.clock,
+      log: deps.logger,
+      stats: this.stats,
+      partitions: () => this.#partitions,
+      epoch: () => this.#epoch,
+      stopping: () => this.#stopping,
+      untilFlush: () => this.#flushes.untilFlush(),
+      bufferedRecords: () => this.#flushes.bufferedRecords(),
+      untilStop: (request) => this.#untilStop(request),
+      sleep: (ms) => this.#sleep(ms),
+      forget: (state) => {
+        this.#partitions.delete(partitionKey(state.topic, state.partition));
+        this.#assignmentDirty = true;
+      },
+      fail: (error) => {
+        this.#fatal = error;
+      },
+    });
     this.#consumer.on('consumer:group:join', (payload) => {
       this.stats.rebalances++;
       this.#assignmentDirty = true;
@@ -275,12 +220,14 @@ export class StandaloneWorker {
   /** What the status line shows. */
   status(): WorkerStatus {
     let buffered = 0;
+    let refused = 0;
     let lag: number | undefined;
     for (const state of this.#partitions.values()) {
       buffered += state.buffer.length;
+      if (state.retryAt === Number.POSITIVE_INFINITY) refused++;
       if (state.highWatermark !== undefined) lag = (lag ?? 0) + Math.max(0, state.highWatermark - state.position);
     }
-    return { partitions: this.#partitions.size, buffered, lag, stats: this.stats };
+    return { partitions: this.#partitions.size, refused, buffered, lag, stats: this.stats };
   }
 
   /** Asks the worker to stop: it stops fetching, flushes, commits and leaves the group. */
@@ -298,9 +245,12 @@ export class StandaloneWorker {
       while (!this.#stopping && !this.#fatal) {
         try {
           if (this.#rejoinNeeded !== undefined) await this.#rejoin(this.#rejoinNeeded);
-          if (this.#assignmentDirty) await this.#applyAssignment();
-          await this.#fetchOnce();
-          this.#flushIfDue();
+          if (this.#assignmentDirty) {
+            this.#assignmentDirty = false;
+            await applyAssignment(this.#assignmentHost);
+          }
+          await this.#fetcher.fetchOnce();
+          this.#flushes.flushIfDue();
         } catch (error) {
           if (error instanceof WorkerFatalError) throw error;
           if (this.#stopping) break; // a Kafka request abandoned by the stop
@@ -311,14 +261,14 @@ export class StandaloneWorker {
       if (this.#fatal) throw this.#fatal;
       // Graceful stop: deliver what is buffered (and whatever is buffered behind it).
       let ok = true;
-      while (this.#bufferedRecords() > 0) {
-        const before = this.#bufferedRecords();
-        const failed = await this.#flush('shutdown', true);
+      while (this.#flushes.bufferedRecords() > 0) {
+        const before = this.#flushes.bufferedRecords();
+        const failed = await this.#flushes.flushAll('shutdown');
         if (failed > 0) {
           ok = false;
           break;
         }
-        if (this.#bufferedRecords() >= before) break;
+        if (this.#flushes.bufferedRecords() >= before) break;
       }
       if (!ok)
         throw new WorkerFatalError(
@@ -327,7 +277,7 @@ export class StandaloneWorker {
       if (this.#fatal) throw this.#fatal;
     } finally {
       // After a fatal error a flush may still be in flight: the ledger must outlive it.
-      await this.#flushing?.catch(() => undefined);
+      await this.#flushes.settled();
       await this.#close();
     }
   }
@@ -336,13 +286,13 @@ export class StandaloneWorker {
 
   async #start(): Promise<void> {
     const config = this.#config;
-    this.#subscribed = await this.#resolveTopics();
+    const topics = await this.#subscription.resolve();
     this.#log.info('Standalone worker starting', {
       name: config.name,
       groupId: config.groupId,
       clientId: config.clientId,
       bootstrapServers: config.bootstrapServers,
-      topics: [...this.#subscribed.keys()],
+      topics,
       metadataMaxAgeMs: config.metadataMaxAgeMs,
       ledger: config.ledger.kind === 'file' ? { file: config.ledger.path } : { table: config.ledger.table },
       bucket: config.sink.bucket,
@@ -352,718 +302,55 @@ export class StandaloneWorker {
       autoOffsetReset: config.autoOffsetReset,
       security: config.security.kind,
     });
-    for (const topic of this.#subscribed.keys()) this.#consumer.topics.track(topic);
-    this.#scheduleListing();
+    this.#subscription.begin();
     await this.#join();
   }
 
-  /** At start: the subscribed topics and their partition counts; none, or a listed topic missing, is fatal. */
-  async #resolveTopics(): Promise<Map<string, number>> {
-    let listed: TopicListing;
-    try {
-      listed = await this.#listTopics();
-    } catch (error) {
-      throw new WorkerFatalError(`Cannot list the topics of ${this.#config.bootstrapServers.join(',')}: ${describeKafkaError(error)}`, {
-        cause: error,
-      });
-    }
-    const topics = this.#config.topics;
-    if (topics.kind === 'regex' && listed.partitions.size === 0) {
-      throw new WorkerFatalError(`No topic on the cluster matches topics.regex ${topics.pattern.source}`);
-    }
-    if (listed.missing.length > 0) {
-      throw new WorkerFatalError(`Unknown Kafka topic(s): ${listed.missing.join(', ')} (the worker never creates topics)`);
-    }
-    return listed.partitions;
-  }
-
-  /**
-   * The subscribed topics the cluster has now (the list, or the topics matching `topics.regex`)
-   * with their partition counts, and the listed topics it does not have.
-   */
-  async #listTopics(): Promise<TopicListing> {
-    const admin = new Admin({ ...this.#clientOptions, clientId: `${this.#config.clientId}-admin` });
-    this.#listingAdmin = admin;
-    try {
-      const existing = await admin.listTopics({ includeInternals: false });
-      const topics = this.#config.topics;
-      const names =
-        topics.kind === 'regex'
-          ? existing.filter((topic) => topics.pattern.test(topic)).sort()
-          : topics.names.filter((topic) => existing.includes(topic));
-      const missing = topics.kind === 'regex' ? [] : topics.names.filter((topic) => !existing.includes(topic));
-      const partitions = new Map<string, number>();
-      if (names.length > 0) {
-        const metadata = await admin.metadata({ topics: names, forceUpdate: true, autocreateTopics: false });
-        for (const name of names) {
-          const count = metadata.topics.get(name)?.partitionsCount;
-          if (count !== undefined) partitions.set(name, count);
-        }
-      }
-      return { partitions, missing };
-    } finally {
-      if (this.#listingAdmin === admin) this.#listingAdmin = undefined;
-      await admin.close().catch(() => undefined);
-    }
-  }
-
-  /**
-   * Lists the topics again `consumer.metadata.max.age.ms` after the last listing ended. A timer,
-   * not a step of the fetch loop: a loop stuck retrying fetches from an unreachable cluster must
-   * not stretch the interval, and a slow listing must not hold deliveries up. A failure is logged
-   * and waits for the next interval.
-   */
-  #scheduleListing(): void {
-    if (this.#stopping || this.#closed) return;
-    this.#listingTimer = setTimeout(() => {
-      this.#listingTimer = undefined;
-      this.#listing = this.#listTopics()
-        .then(
-          (listed) => this.#onTopicsListed(listed.partitions),
-          (error: unknown) => {
-            if (this.#stopping) return;
-            this.#log.warn('Listing the topics failed; trying again at the next metadata refresh', {
-              retryInMs: this.#config.metadataMaxAgeMs,
-              ...errorFields(error),
-            });
-          },
-        )
-        .finally(() => {
-          this.#listing = undefined;
-          this.#scheduleListing();
-        });
-    }, this.#config.metadataMaxAgeMs);
-  }
-
-  /**
-   * Compares a new listing with the subscription. New topics, or more partitions, are only
-   * assigned by a rebalance, and @platformatic/kafka's group leader assigns the topics that it
-   * tracks itself (`consumer.topics`, also the subscription its JoinGroup sends), with the
-   * partition counts of its metadata cache (kept 5 s), to all members. So the topics are tracked,
-   * the cache is dropped, and the worker joins again. When a follower notices first, its rejoin
-   * may assign nothing new (or not rebalance at all, with an unchanged subscription); the leader,
-   * listing the same topics on the same schedule, rebalances at its own refresh.
-   */
-  #onTopicsListed(listed: ReadonlyMap<string, number>): void {
-    if (this.#stopping) return;
-    const topicsAdded = [...listed.keys()].filter((topic) => !this.#subscribed.has(topic));
-    const topicsGone = [...this.#subscribed.keys()].filter((topic) => !listed.has(topic));
-    const partitionsAdded = [...listed]
-      .filter(([topic, count]) => count > (this.#subscribed.get(topic) ?? count))
-      .map(([topic, count]) => ({ topic, from: this.#subscribed.get(topic)!, to: count }));
-    if (topicsAdded.length === 0 && topicsGone.length === 0 && partitionsAdded.length === 0) return;
-    if (topicsAdded.length > 0 || partitionsAdded.length > 0) {
-      this.#log.info('New topics or partitions: joining the group again to have them assigned', {
-        topicsAdded: topicsAdded.map((topic) => ({ topic, partitions: listed.get(topic) })),
-        partitionsAdded,
-      });
-    }
-    if (topicsGone.length > 0) {
-      // A deleted topic left subscribed would fail every assignment and fetch: drop it (it is
-      // subscribed again if it comes back).
-      this.#log.warn('Subscribed topics are no longer on the cluster: dropping them', { topicsGone });
-    }
-    for (const topic of topicsAdded) this.#consumer.topics.track(topic);
-    for (const topic of topicsGone) this.#consumer.topics.untrack(topic);
-    this.#subscribed = new Map(listed);
-    this.#consumer.clearMetadata();
-    this.#rejoinNeeded = 'subscription changed';
-    this.#wakeUp();
-  }
-
   async #join(): Promise<void> {
-    await this.#announceJoin();
-    for (let attempt = 1; !this.#stopping; attempt++) {
-      try {
-        await this.#untilStop(
-          this.#consumer.joinGroup({
-            sessionTimeout: this.#config.sessionTimeoutMs,
-            rebalanceTimeout: this.#config.rebalanceTimeoutMs,
-            heartbeatInterval: this.#config.heartbeatIntervalMs,
-          }),
-        );
-        this.#joined = true;
-        this.#assignmentDirty = true;
-        return;
-      } catch (error) {
-        // A join abandoned by the stop may still complete: closing the consumer then leaves.
-        if (this.#stopping) return;
-        if (isAuthError(error)) throw new WorkerFatalError(`Kafka refused the credentials: ${describeKafkaError(error)}`, { cause: error });
-        const delay = Math.min(MAX_RETRY_DELAY_MS, 250 * 2 ** Math.min(attempt, 7));
-        this.#log.warn('Joining the consumer group failed; trying again', { attempt, delayMs: delay, ...errorFields(error) });
-        await this.#sleep(delay);
-      }
-    }
-  }
-
-  /**
-   * Says that the worker joins, and, at the first join, who is in the group already. The join
-   * completes only once every member has rejoined, and a member left by a worker that was
-   * killed (it never left the group) is removed only when its session expires: a restart after
-   * a SIGKILL waits up to `consumer.session.timeout.ms` with nothing else to show for it.
-   */
-  async #announceJoin(): Promise<void> {
-    const { groupId, sessionTimeoutMs } = this.#config;
-    this.#log.info('Joining the consumer group', { groupId, sessionTimeoutMs, rebalanceTimeoutMs: this.#config.rebalanceTimeoutMs });
-    if (this.#joined) return;
-    const members = await this.#groupMembers();
-    if (members === undefined || members.length === 0) return;
-    this.#log.info(
-      `Waiting for the consumer group's members to rejoin: a member left by a worker that stopped without leaving the group (killed) is removed when its session expires, up to session.timeout.ms (${sessionTimeoutMs} ms here) after its last heartbeat`,
-      { groupId, members, sessionTimeoutMs },
+    const joined = await joinGroup(
+      {
+        config: this.#config,
+        clientOptions: this.#clientOptions,
+        consumer: this.#consumer,
+        log: this.#log,
+        stopping: () => this.#stopping,
+        untilStop: (request) => this.#untilStop(request),
+        sleep: (ms) => this.#sleep(ms),
+      },
+      !this.#joined,
     );
-  }
-
-  /** The group's current members (DescribeGroups), or undefined when the broker does not say. */
-  async #groupMembers(): Promise<Array<{ memberId: string; clientId: string; host: string }> | undefined> {
-    const admin = new Admin({ ...this.#clientOptions, clientId: `${this.#config.clientId}-admin`, retries: 0 });
-    try {
-      const groups = await this.#untilStop(admin.describeGroups({ groups: [this.#config.groupId] }));
-      const group = groups.get(this.#config.groupId);
-      return [...(group?.members.values() ?? [])].map((m) => ({ memberId: m.id, clientId: m.clientId, host: m.clientHost }));
-    } catch (error) {
-      // Only a log line depends on it: the join itself reports what matters.
-      if (!this.#stopping) this.#log.debug('Describing the consumer group failed', errorFields(error));
-      return undefined;
-    } finally {
-      await admin.close().catch(() => undefined);
+    if (joined) {
+      this.#joined = true;
+      this.#assignmentDirty = true;
     }
   }
 
   async #rejoin(reason: string): Promise<void> {
     this.#rejoinNeeded = undefined;
     // Our partitions may be someone else's by now: deliver what we hold, then hold nothing.
-    await this.#flush(reason, true);
+    await this.#flushes.flushAll(reason);
     this.#partitions = new Map();
     this.#epoch++;
     this.#assignmentGeneration++;
     await this.#join();
   }
 
-  /**
-   * Follows the group's assignment incrementally: a partition kept goes on as it was (its buffer,
-   * its position, a flush of it in flight), a partition revoked is dropped, and a partition added
-   * is positioned at the ledger's committed offset + 1, else the group's offset, else
-   * `consumer.auto.offset.reset`.
-   *
-   * A revoked partition's buffer is dropped, not delivered: its new owner positions it from the
-   * ledger, so nothing is lost. A flush of ours still in flight for it goes on; that is the case
-   * the ledger's protocol is made for (two writers at one position, as with a retried Lambda
-   * batch): the object keys are a function of the records, and the conditional ledger write
-   * lets one commit and makes the other skip what is already committed (docs/protocol.md).
-   */
-  async #applyAssignment(): Promise<void> {
-    this.#assignmentDirty = false;
-    const assigned: Array<{ topic: string; partition: number }> = [];
-    for (const assignment of this.#consumer.assignments ?? []) {
-      for (const partition of assignment.partitions) assigned.push({ topic: assignment.topic, partition });
-    }
-    const assignedKeys = new Set(assigned.map(({ topic, partition }) => partitionKey(topic, partition)));
-    const revoked = [...this.#partitions.values()].filter((s) => !assignedKeys.has(partitionKey(s.topic, s.partition)));
-    const added = assigned.filter(({ topic, partition }) => !this.#partitions.has(partitionKey(topic, partition)));
-    for (const state of revoked) this.#partitions.delete(partitionKey(state.topic, state.partition));
-    if (revoked.length > 0) {
-      this.#log.info('Partitions revoked: dropped what was fetched of them (their new owner resumes from the ledger)', {
-        partitions: revoked.map((s) => ({
-          partition: `${s.topic}-${s.partition}`,
-          dropped: s.buffer.length - s.inFlight,
-          inFlight: s.inFlight,
-        })),
-      });
-    }
-    const positions = new Map<string, { position: number; source: PositionSource }>();
-    for (const state of this.#partitions.values())
-      positions.set(partitionKey(state.topic, state.partition), { position: state.position, source: 'kept' });
-    // Partitions added while positioning ran are positioned at the next pass (the join sets the flag again).
-    const generation = this.#assignmentGeneration;
-    const topicIds = new Map<string, string>();
-    const refused = new Map<string, TopicRecreatedError>();
-    try {
-      const entries = await Promise.all(added.map(({ topic, partition }) => this.#deps.ledger.read(topic, partition)));
-      if (added.length > 0) {
-        const metadata = await this.#untilStop(
-          this.#consumer.metadata({ topics: [...new Set(added.map((tp) => tp.topic))], forceUpdate: true }),
-        );
-        for (const [name, topic] of metadata.topics) topicIds.set(name, topic.id);
-      }
-      // An added partition whose ledger entry names another topic id: the topic was deleted and
-      // created again, and its offsets are not the ledger's (refused, never taken for duplicates).
-      added.forEach((tp, index) => {
-        const entry = entries[index];
-        const topicId = topicIds.get(tp.topic);
-        if (entry?.topicId !== undefined && topicId !== undefined && entry.topicId !== topicId) {
-          refused.set(
-            partitionKey(tp.topic, tp.partition),
-            new TopicRecreatedError({
-              ...tp,
-              ledgerTopicId: entry.topicId,
-              topicId,
-              generation: entry.generation,
-              committedOffset: entry.committedOffset,
-            }),
-          );
-        }
-      });
-      const missing: Array<{ topic: string; partition: number }> = [];
-      added.forEach((tp, index) => {
-        const entry = entries[index];
-        if (entry) positions.set(partitionKey(tp.topic, tp.partition), { position: entry.committedOffset + 1, source: 'ledger' });
-        else missing.push(tp);
-      });
-      if (missing.length > 0) {
-        const byTopic = groupByTopic(missing);
-        const committed = await this.#untilStop(
-          this.#consumer.listCommittedOffsets({ topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) }),
-        );
-        const unresolved: Array<{ topic: string; partition: number }> = [];
-        for (const tp of missing) {
-          const offset = committed.get(tp.topic)?.[tp.partition];
-          if (offset !== undefined && offset >= 0n)
-            positions.set(partitionKey(tp.topic, tp.partition), { position: Number(offset), source: 'group' });
-          else unresolved.push(tp);
-        }
-        if (unresolved.length > 0) {
-          const reset = this.#config.autoOffsetReset;
-          const grouped = groupByTopic(unresolved);
-          const offsets = await this.#untilStop(
-            this.#consumer.listOffsets({
-              topics: [...grouped.keys()],
-              partitions: Object.fromEntries(grouped),
-              timestamp: reset === 'earliest' ? EARLIEST : LATEST,
-            }),
-          );
-          for (const tp of unresolved) {
-            const offset = offsets.get(tp.topic)?.[tp.partition];
-            if (offset === undefined || offset < 0n) throw new SinkError(`No ${reset} offset for ${tp.topic}-${tp.partition}`);
-            positions.set(partitionKey(tp.topic, tp.partition), { position: Number(offset), source: reset });
-          }
-        }
-      }
-    } catch (error) {
-      // Mid-rebalance the group coordinator refuses offset reads: try again shortly (the kept
-      // partitions go on meanwhile).
-      this.#assignmentDirty = true;
-      if (this.#stopping) return;
-      this.#log.warn('Positioning the assigned partitions failed; trying again', errorFields(error));
-      await this.#sleep(500);
-      return;
-    }
-    // A rejoin dropped every partition meanwhile: position them all again at the next pass.
-    if (generation !== this.#assignmentGeneration) return;
-    const now = this.#deps.clock.now();
-    for (const { topic, partition } of added) {
-      const { position } = positions.get(partitionKey(topic, partition))!;
-      this.#partitions.set(partitionKey(topic, partition), {
-        topic,
-        partition,
-        topicId: topicIds.get(topic),
-        position,
-        buffer: [],
-        inFlight: 0,
-        bufferStart: position,
-        highWatermark: undefined,
-        retryAt: now,
-        failures: 0,
-      });
-    }
-    for (const [key, error] of refused) this.#refuse(this.#partitions.get(key)!, error);
-    this.#log.info('Partitions assigned and positioned', {
-      partitions: assigned.map(({ topic, partition }) => {
-        const { position, source } = positions.get(partitionKey(topic, partition))!;
-        return { partition: `${topic}-${partition}`, position, from: source };
-      }),
-      added: added.length,
-      kept: assigned.length - added.length,
-      revoked: revoked.length,
-    });
-  }
-
-  /** One fetch round over every assigned partition that may fetch, one request per leader. */
-  async #fetchOnce(): Promise<void> {
-    const now = this.#deps.clock.now();
-    // Records in flight do not count: a partition fetches its next flush.size while its flush runs.
-    const ready = [...this.#partitions.values()].filter((s) => s.buffer.length - s.inFlight < this.#config.flushSize && s.retryAt <= now);
-    if (ready.length === 0) {
-      await this.#sleep(Math.max(10, Math.min(200, this.#untilFlush())));
-      return;
-    }
-    const epoch = this.#epoch;
-    const topics = [...new Set(ready.map((s) => s.topic))];
-    const metadata: ClusterMetadata = await this.#untilStop(this.#consumer.metadata({ topics }));
-    const names = new Map<string, string>();
-    const byNode = new Map<number, PartitionState[]>();
-    for (const state of ready) {
-      const topic = metadata.topics.get(state.topic);
-      const partition = topic?.partitions[state.partition];
-      if (!topic || !partition) continue;
-      if (state.topicId !== undefined && topic.id !== state.topicId) {
-        // The topic was deleted and created again under this worker: forget the partition, so
-        // that the next assignment pass positions it as added, which checks it against the
-        // ledger's topic id (a flush of it in flight goes on, arbitrated by the ledger).
-        this.#partitions.delete(partitionKey(state.topic, state.partition));
-        this.#assignmentDirty = true;
-        continue;
-      }
-      names.set(topic.id, state.topic);
-      const list = byNode.get(partition.leader) ?? [];
-      list.push(state);
-      byNode.set(partition.leader, list);
-    }
-    const hasBuffered = this.#bufferedRecords() > 0;
-    const maxWaitTime = hasBuffered ? Math.max(0, Math.min(this.#config.fetchMaxWaitMs, this.#untilFlush())) : this.#config.fetchMaxWaitMs;
-    await Promise.all(
-      [...byNode].map(async ([node, states]) => {
-        const requested = new Map(states.map((s) => [partitionKey(s.topic, s.partition), s.position]));
-        const byTopic = new Map<string, PartitionState[]>();
-        for (const s of states) byTopic.set(s.topic, [...(byTopic.get(s.topic) ?? []), s]);
-        let response: FetchResponse;
-        try {
-          response = await this.#untilStop(
-            this.#consumer.fetch({
-              node,
-              maxWaitTime,
-              minBytes: 1,
-              // Always: the broker then stops at the last stable offset and lists aborted transactions (#take).
-              isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-              topics: [...byTopic].map(([topic, list]) => ({
-                topicId: metadata.topics.get(topic)!.id,
-                partitions: list.map((s) => ({
-                  partition: s.partition,
-                  fetchOffset: BigInt(s.position),
-                  currentLeaderEpoch: -1,
-                  lastFetchedEpoch: -1,
-                  partitionMaxBytes: this.#config.maxPartitionFetchBytes,
-                })),
-              })),
-            }),
-          );
-        } catch (error) {
-          await this.#onFetchError(error, states, epoch);
-          return;
-        }
-        if (epoch !== this.#epoch) return; // re-positioned meanwhile: this data is stale
-        this.#take(response, names, requested);
-      }),
-    );
-  }
-
-  /** Appends fetched records to the partitions' buffers and moves their positions on. */
-  #take(response: FetchResponse, names: ReadonlyMap<string, string>, requested: ReadonlyMap<string, number>): void {
-    for (const topicResponse of response.responses) {
-      const topic = names.get(topicResponse.topicId) ?? topicResponse.topicId;
-      for (const p of topicResponse.partitions) {
-        const key = partitionKey(topic, p.partitionIndex);
-        const state = this.#partitions.get(key);
-        const from = requested.get(key);
-        if (!state || from === undefined || state.position !== from || p.errorCode !== 0) continue;
-        state.highWatermark = Number(p.highWatermark);
-        // Read committed as Kafka's Java consumer (not the client's filter, which lets aborted
-        // records through): no aborted or control record, and the position past all batches.
-        const { records, nextOffset: next } = readCommitted(p, state.position, { topic, partition: p.partitionIndex });
-        for (const { batch, record, offset } of records) {
-          const logAppend = (batch.attributes & LOG_APPEND_TIME) !== 0;
-          const headers: KafkaHeader[] = record.headers.map(([hk, hv]: [Buffer | null, Buffer | null]) => ({
-            key: hk === null ? '' : hk.toString('utf8'),
-            value: hv ?? new Uint8Array(0),
-          }));
-          state.buffer.push({
-            topic,
-            partition: p.partitionIndex,
-            offset,
-            timestamp: Number(logAppend ? batch.maxTimestamp : batch.firstTimestamp + record.timestampDelta),
-            timestampType: logAppend ? 'LOG_APPEND_TIME' : 'CREATE_TIME',
-            key: record.key,
-            value: record.value,
-            headers,
-          });
-          this.stats.recordsFetched++;
-        }
-        state.position = next;
-      }
-    }
-  }
-
-  async #onFetchError(error: unknown, states: readonly PartitionState[], epoch: number): Promise<void> {
-    if (this.#stopping) return; // abandoned by the stop, or failed meanwhile: nothing more is fetched
-    if (isAuthError(error)) {
-      this.#fatal = new WorkerFatalError(`Kafka refused the credentials or a permission: ${describeKafkaError(error)}`, { cause: error });
-      return;
-    }
-    if (hasApiId(error, 'OFFSET_OUT_OF_RANGE') && epoch === this.#epoch) {
-      // Our position left the log (retention deleted it, or the log was truncated): clamp it.
-      const grouped = groupByTopic(states.filter((s) => s.buffer.length === 0));
-      if (grouped.size > 0) {
-        const request = { topics: [...grouped.keys()], partitions: Object.fromEntries(grouped) };
-        const [earliest, latest] = await this.#untilStop(
-          Promise.all([
-            this.#consumer.listOffsets({ ...request, timestamp: EARLIEST }),
-            this.#consumer.listOffsets({ ...request, timestamp: LATEST }),
-          ]),
-        );
-        for (const s of states) {
-          const low = Number(earliest.get(s.topic)?.[s.partition] ?? -1n);
-          const high = Number(latest.get(s.topic)?.[s.partition] ?? -1n);
-          if (low >= 0 && s.position < low) {
-            this.#log.warn('Position below the log start (records deleted by retention before delivery): skipping to the log start', {
-              partition: `${s.topic}-${s.partition}`,
-              position: s.position,
-              logStart: low,
-            });
-            s.position = s.bufferStart = low;
-          } else if (high >= 0 && s.position > high) {
-            this.#log.warn('Position above the high-water mark (log truncated): moving to it', {
-              partition: `${s.topic}-${s.partition}`,
-              position: s.position,
-              highWatermark: high,
-            });
-            s.position = s.bufferStart = high;
-          }
-        }
-        return;
-      }
-    }
-    this.#log.warn('Fetch failed; trying again', { partitions: states.map((s) => `${s.topic}-${s.partition}`), ...errorFields(error) });
-    await this.#sleep(500);
-  }
-
-  #untilFlush(): number {
-    return this.#lastFlush + this.#config.flushIntervalMs - this.#deps.clock.now();
-  }
-
-  #bufferedRecords(): number {
-    let n = 0;
-    for (const s of this.#partitions.values()) n += s.buffer.length;
-    return n;
-  }
-
-  /**
-   * Starts a flush when one is due and none is in flight, without waiting for it: the loop goes
-   * on fetching meanwhile (up to `flush.size` records per partition besides those in flight).
-   */
-  #flushIfDue(): void {
-    if (this.#flushing) return;
-    if (this.#untilFlush() <= 0) {
-      this.#lastFlush = this.#deps.clock.now();
-      this.#startFlush('interval', true);
-    } else if ([...this.#partitions.values()].some((s) => s.buffer.length >= this.#config.flushSize)) {
-      this.#startFlush('flush.size', false);
-    }
-  }
-
-  #startFlush(reason: string, all: boolean): Promise<number> {
-    const flushing = this.#deliver(reason, all).finally(() => {
-      if (this.#flushing === flushing) this.#flushing = undefined;
-      // The loop may be waiting for buffer space, or for this flush to start the next.
-      this.#wakeUp();
-    });
-    this.#flushing = flushing;
-    flushing.catch(() => undefined);
-    return flushing;
-  }
-
-  /**
-   * Waits for the flush in flight, then flushes (rebalance, stop). Returns how many partitions
-   * failed, in both.
-   */
-  async #flush(reason: string, all: boolean): Promise<number> {
-    let failed = 0;
-    while (this.#flushing) failed += await this.#flushing;
-    return failed + (await this.#startFlush(reason, all));
-  }
-
-  /**
-   * Delivers up to `flush.size` records of each partition (all partitions with records, or only
-   * the full ones), then commits the group's offsets. Returns how many partitions failed. The
-   * records stay at the head of their buffers (`inFlight`) until delivered, while fetches append
-   * behind them; a partition's next batch starts after the last record delivered (its committed
-   * offset + 1), or, after a failure, from the ledger again.
-   */
-  async #deliver(reason: string, all: boolean): Promise<number> {
-    const selected = [...this.#partitions.values()].filter(
-      (s) => s.buffer.length > 0 && (all || s.buffer.length >= this.#config.flushSize),
-    );
-    if (selected.length === 0) return 0;
-    const flushSize = this.#config.flushSize;
-    const partitions: PartitionBatch[] = selected.map((s) => ({
-      topic: s.topic,
-      partition: s.partition,
-      records: s.buffer.slice(0, flushSize),
-      coversFrom: s.bufferStart,
-      ...(s.topicId !== undefined ? { topicId: s.topicId } : {}),
-    }));
-    selected.forEach((s, index) => {
-      s.inFlight = partitions[index]!.records.length;
-    });
-    try {
-      return await this.#deliverSelected(reason, selected, partitions);
-    } finally {
-      for (const s of selected) s.inFlight = 0;
-    }
-  }
-
-  async #deliverSelected(reason: string, selected: readonly PartitionState[], partitions: readonly PartitionBatch[]): Promise<number> {
-    const started = this.#deps.clock.now();
-    let report: BatchReport;
-    try {
-      report = await deliverBatch({ eventSource: EventSource.selfManaged, partitions }, this.#deps.delivery, {
-        ledger: this.#deps.ledger,
-        store: this.#deps.store,
-        clock: this.#deps.clock,
-      });
-    } catch (error) {
-      // The core reports partition failures; a throw here is unexpected: treat all as failed.
-      this.#log.error('Delivery failed', { reason, ...errorFields(error) });
-      for (const s of selected) await this.#reposition(s, undefined);
-      return selected.length;
-    }
-    this.stats.flushes++;
-    let records = 0;
-    let failed = 0;
-    const commits: Array<{ topic: string; partition: number; offset: bigint; leaderEpoch: number }> = [];
-    for (const [index, partitionReport] of report.partitions.entries()) {
-      const state = selected[index]!;
-      const sent = partitions[index]!.records.length;
-      if (partitionReport.status === 'delivered') {
-        records += partitionReport.recordsWritten;
-        this.stats.recordsDelivered += partitionReport.recordsWritten;
-        this.stats.bytesDelivered += partitionReport.bytesWritten;
-        this.stats.objectsWritten += partitionReport.objectsWritten.length;
-        this.stats.duplicatesSkipped += partitionReport.skippedDuplicates;
-        const skipped = partitionReport.skippedRange;
-        if (skipped !== undefined && skipped.kind === SkipKind.gap) {
-          // Retention deleted records before this worker read them (or the group was moved by hand).
-          this.stats.skippedOffsets += skippedCount(skipped);
-          this.#log.warn('Offsets skipped: the partition resumed above the committed offset + 1', {
-            partition: `${state.topic}-${state.partition}`,
-            topic: state.topic,
-            generation: skipped.generation,
-            fromOffset: skipped.fromOffset,
-            toOffset: skipped.toOffset,
-            skippedOffsets: skippedCount(skipped),
-          });
-        }
-        // Read without a break from after the last record sent (not from the next record: the
-        // offsets between are the log's gaps, and not from the position: the ledger is not there).
-        state.bufferStart = partitions[index]!.records[sent - 1]!.offset + 1;
-        state.buffer = state.buffer.slice(sent);
-        state.failures = 0;
-        if (this.#partitions.get(partitionKey(state.topic, state.partition)) === state) {
-          commits.push({
-            topic: state.topic,
-            partition: state.partition,
-            offset: BigInt(partitionReport.committedOffset + 1),
-            leaderEpoch: -1,
-          });
-        }
-        this.#log.debug('Partition delivered', {
-          partition: `${state.topic}-${state.partition}`,
-          generation: partitionReport.generation,
-          received: partitionReport.received,
-          committedOffset: partitionReport.committedOffset,
-          skippedDuplicates: partitionReport.skippedDuplicates,
-          recordsWritten: partitionReport.recordsWritten,
-          // Field-partitioned directories shown as `country=*`: never record data in logs.
-          objectsWritten: partitionReport.objectsWritten.map(this.#redactKey),
-          objectsAdopted: partitionReport.objectsAdopted.map(this.#redactKey),
-          deadLetters: partitionReport.deadLetters,
-        });
-      } else {
-        failed++;
-        this.stats.failedPartitions++;
-        const error = partitionReport.error;
-        this.#log.error('Partition not delivered', {
-          partition: `${state.topic}-${state.partition}`,
-          firstUndeliveredOffset: partitionReport.firstUndeliveredOffset,
-          committedOffset: partitionReport.committedOffset,
-          ...errorFields(error),
-        });
-        if (error instanceof TopicRecreatedError) {
-          this.#refuse(state, error);
-          continue;
-        }
-        if (error instanceof PoisonRecordError && this.#deps.delivery.errorsTolerance === 'none') {
-          // As Kafka Connect fails the task: retrying cannot help. errors.tolerance=all parks such records.
-          this.#fatal = new WorkerFatalError(
-            `${error.message}; with errors.tolerance=none the worker stops (set errors.tolerance=all to send poison records to the dead-letter prefix)`,
-            { cause: error },
-          );
-        }
-        await this.#reposition(state, partitionReport.firstUndeliveredOffset);
-      }
-    }
-    this.#log.info('Flushed', {
-      reason,
-      partitions: selected.length,
-      records,
-      failed,
-      ms: this.#deps.clock.now() - started,
-    });
+  /** After a flush: the group's offsets, for lag tools (the ledger stays the source of truth). */
+  async #commitGroupOffsets(offsets: GroupOffset[]): Promise<void> {
     // While stopping, the final commit (#close) commits these offsets, within the shutdown bound.
-    if (commits.length > 0 && this.#joined && !this.#stopping) {
-      try {
-        await this.#untilStop(this.#consumer.commit({ offsets: commits }));
-      } catch (error) {
-        // Informational only (the ledger is the source of truth); refused during rebalances.
-        if (!this.#stopping) this.#log.debug('Committing the consumer group offsets failed', errorFields(error));
-      }
-    }
-    return failed;
-  }
-
-  /**
-   * Stops fetching and delivering a partition whose ledger entry belongs to an earlier topic of
-   * the same name (deleted and created again) until the next assignment: a restart after the
-   * operator's reset (the file ledger's reset needs the worker stopped), or a rebalance. Its
-   * records would otherwise be dropped as duplicates of the old topic's offsets. The log line's
-   * `message` and `code` are fixed, for alarms; other partitions go on.
-   */
-  #refuse(state: PartitionState, error: TopicRecreatedError): void {
-    state.buffer = [];
-    state.retryAt = Number.POSITIVE_INFINITY;
-    this.#log.error(TOPIC_RECREATED_MESSAGE, {
-      code: error.code,
-      partition: `${state.topic}-${state.partition}`,
-      topic: state.topic,
-      ledgerTopicId: error.ledgerTopicId,
-      topicId: error.topicId,
-      generation: error.generation,
-      committedOffset: error.committedOffset,
-      ...errorFields(error),
-    });
-  }
-
-  /** After a failed delivery: drop the partition's buffer and position it from the ledger again. */
-  async #reposition(state: PartitionState, firstUndelivered: number | undefined): Promise<void> {
-    state.failures++;
-    const delay = Math.min(MAX_RETRY_DELAY_MS, 500 * 2 ** Math.min(state.failures - 1, 6));
-    let position = Math.min(firstUndelivered ?? state.bufferStart, state.bufferStart);
+    if (!this.#joined || this.#stopping) return;
     try {
-      const entry = await this.#deps.ledger.read(state.topic, state.partition);
-      if (entry) position = entry.committedOffset + 1;
+      await this.#untilStop(this.#consumer.commit({ offsets }));
     } catch (error) {
-      this.#log.warn('Reading the ledger failed; keeping the buffer start', errorFields(error));
+      // Informational only (the ledger is the source of truth); refused during rebalances.
+      if (!this.#stopping) this.#log.debug('Committing the consumer group offsets failed', errorFields(error));
     }
-    state.buffer = [];
-    state.position = state.bufferStart = position;
-    state.retryAt = this.#deps.clock.now() + delay;
-    this.#log.warn('Partition positioned again after a failure', {
-      partition: `${state.topic}-${state.partition}`,
-      position,
-      retryInMs: delay,
-    });
   }
 
-  /**
-   * The Kafka side of the stop (also after a fatal error): the final commit of the group's
-   * offsets, leaving the group, closing the clients, in that order and within
-   * `task.shutdown.graceful.timeout.ms` together. What is left when the time is up is abandoned
-   * with a warning, and the consumer is closed without waiting, which ends its retries. Nothing of
-   * it is needed for correctness: the ledger holds the positions, and the group coordinator
-   * expires a member that did not leave.
-   */
+  /** The Kafka side of the stop (`stopKafkaSide`), with the group's offsets as the ledger has them. */
   async #close(): Promise<void> {
     this.#closed = true;
-    clearTimeout(this.#listingTimer);
+    this.#subscription.stopTimer();
     // A refused partition's position is the old topic's: lag tools must not take it for the new one's.
     const commits = [...this.#partitions.values()]
       .filter((s) => s.retryAt !== Number.POSITIVE_INFINITY)
@@ -1073,60 +360,22 @@ export class StandaloneWorker {
         offset: BigInt(s.bufferStart),
         leaderEpoch: -1,
       }));
-    const steps: KafkaStopStep[] = [
-      { name: 'closing the topic listing', leaves: false },
-      ...(this.#joined && commits.length > 0 && !this.#fatal ? [{ name: 'committing the consumer group offsets', leaves: false }] : []),
-      ...(this.#joined ? [{ name: 'leaving the consumer group', leaves: true }] : []),
-      { name: 'closing the consumer', leaves: false },
-    ];
-    let current = 0;
-    let abandoned = false;
-    const sequence = async (): Promise<void> => {
-      // Closing its client ends a listing in flight at once (its retries included).
-      await this.#listingAdmin?.close().catch(() => undefined);
-      await this.#listing;
-      for (current = 1; current < steps.length && !abandoned; current++) {
-        const step = steps[current]!.name;
-        if (step === 'committing the consumer group offsets') {
-          await this.#consumer.commit({ offsets: commits }).catch((error: unknown) => {
-            if (!abandoned) this.#log.debug('Final commit failed', errorFields(error));
-          });
-        } else if (step === 'leaving the consumer group') {
-          try {
-            await this.#consumer.leaveGroup(false);
-          } catch (error) {
-            if (!abandoned) this.#log.warn('Leaving the consumer group failed', errorFields(error));
-          }
-        } else {
-          await this.#consumer.close(true).catch(() => undefined);
-        }
-      }
-    };
-    const timeoutMs = this.#config.shutdownTimeoutMs;
-    if (!(await settlesWithin(sequence(), timeoutMs))) {
-      abandoned = true;
-      const left = steps.slice(current);
-      const stillMember = left.some((step) => step.leaves);
-      const what = steps[current]!.name;
-      this.#log.warn(
-        `${what[0]!.toUpperCase()}${what.slice(1)} timed out after ${timeoutMs} ms (task.shutdown.graceful.timeout.ms); ` +
-          (stillMember
-            ? `the group coordinator will expire the membership after consumer.session.timeout.ms (${this.#config.sessionTimeoutMs} ms)`
-            : 'the connections are dropped'),
-        {
-          abandoned: left.map((step) => step.name),
-          timeoutMs,
-          ...(stillMember ? { sessionTimeoutMs: this.#config.sessionTimeoutMs } : {}),
-        },
-      );
-      // Closed, the clients stop retrying: their requests fail at once rather than keep the process alive.
-      void this.#listingAdmin?.close().catch(() => undefined);
-      void this.#consumer.close(true).catch(() => undefined);
-    }
+    await stopKafkaSide(
+      {
+        config: this.#config,
+        consumer: this.#consumer,
+        subscription: this.#subscription,
+        log: this.#log,
+        joined: this.#joined,
+        fatal: this.#fatal !== undefined,
+      },
+      commits,
+    );
     this.#log.info('Standalone worker stopped', {
       recordsDelivered: this.stats.recordsDelivered,
       objectsWritten: this.stats.objectsWritten,
       flushes: this.stats.flushes,
+      ...(this.stats.refusedPartitions > 0 ? { refusedPartitions: this.stats.refusedPartitions } : {}),
     });
   }
 
@@ -1154,82 +403,4 @@ export class StandaloneWorker {
     this.#wake = undefined;
     wake?.();
   }
-}
-
-/**
- * The group leader's assignor: @platformatic/kafka's cooperative-sticky assignor, with every
- * member's claim to the partitions it owns trusted whatever generation the member reports.
- * The client's assignor drops the claims of members reporting an older generation than another
- * member, and its members do report older ones after a revocation round, so a rebalance after a
- * member died moved the survivors' own partitions between them (seen with three workers on
- * Kafka 4.1). A claim made by two members is still honoured for neither (both revoke). A stale
- * claim wins a partition back for a member that is alive now: safe here, since every owner
- * positions from the ledger. Under an eager protocol (roundrobin chosen by the group) members
- * claim nothing, and this is a plain balanced assignment.
- */
-const stickyToEveryClaim: GroupPartitionsAssigner = (current, members, topics, metadata) =>
-  cooperativeStickyAssigner(current, new Map([...members].map(([id, member]) => [id, { ...member, generationId: -1 }])), topics, metadata);
-
-/** One step of the Kafka side of a stop; `leaves`: the step that ends the group membership. */
-interface KafkaStopStep {
-  readonly name: string;
-  readonly leaves: boolean;
-}
-
-/** True when `work` settles within `ms`; false when the time is up first (`work` goes on, unobserved). */
-async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([
-      work.then(
-        () => true,
-        () => true,
-      ),
-      timedOut,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function partitionKey(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
-}
-
-function groupByTopic(list: ReadonlyArray<{ topic: string; partition: number }>): Map<string, number[]> {
-  const grouped = new Map<string, number[]>();
-  for (const { topic, partition } of list) grouped.set(topic, [...(grouped.get(topic) ?? []), partition]);
-  return grouped;
-}
-
-function leafErrors(error: unknown, depth = 0): Array<Error & { apiId?: string; code?: string }> {
-  if (!(error instanceof Error) || depth > 8) return [];
-  const e = error as Error & { errors?: unknown };
-  const nested = [...(Array.isArray(e.errors) ? e.errors : []), ...(error.cause === undefined ? [] : [error.cause])].flatMap((inner) =>
-    leafErrors(inner, depth + 1),
-  );
-  return nested.length > 0 ? nested : [error];
-}
-
-function hasApiId(error: unknown, apiId: string): boolean {
-  return leafErrors(error).some((leaf) => leaf.apiId === apiId);
-}
-
-function isAuthError(error: unknown): boolean {
-  return leafErrors(error).some(
-    (leaf) =>
-      leaf.code === 'PLT_KFK_AUTHENTICATION' ||
-      ['SASL_AUTHENTICATION_FAILED', 'TOPIC_AUTHORIZATION_FAILED', 'GROUP_AUTHORIZATION_FAILED', 'UNSUPPORTED_SASL_MECHANISM'].includes(
-        leaf.apiId ?? '',
-      ),
-  );
-}
-
-function describeKafkaError(error: unknown): string {
-  const leaves = leafErrors(error);
-  const parts = [...new Set(leaves.map((leaf) => (leaf.apiId ? `${leaf.apiId}: ${leaf.message}` : leaf.message)))];
-  return parts.join('; ') || String(error);
 }

@@ -20,7 +20,7 @@ const LINES = {
   java: 'msk-s3-sink: missing prerequisite: `java` (Java 17+, runs DynamoDB Local and the Kafka broker) is not on the PATH: install a Java 17+ runtime, e.g. `apt-get install openjdk-17-jre-headless`',
   mvn: "msk-s3-sink: missing prerequisite: `mvn` (Apache Maven, fetches Apache Kafka's jars from Maven Central once) is not on the PATH: install Maven, e.g. `apt-get install maven`",
   python3:
-    'msk-s3-sink: missing prerequisite: `python3` (Python 3.9+, runs moto, the independent S3 and DynamoDB of the conformance tests) is not on the PATH: install Python 3 with pip, e.g. `apt-get install python3 python3-pip`',
+    'msk-s3-sink: missing prerequisite: `python3` (Python 3.9+, runs moto, the independent S3 and DynamoDB of the contract suites) is not on the PATH: install Python 3 with pip, e.g. `apt-get install python3 python3-pip`',
   pip: 'msk-s3-sink: missing prerequisite: pip for `python3` (`python3 -m pip` installs moto[server] from PyPI once) is not installed (`python3 -m pip` failed): install pip, e.g. `apt-get install python3-pip`',
 } as const;
 

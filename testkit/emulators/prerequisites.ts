@@ -45,7 +45,7 @@ const WHAT = {
     install: 'install Maven, e.g. `apt-get install maven`',
   },
   python3: {
-    name: '`python3` (Python 3.9+, runs moto, the independent S3 and DynamoDB of the conformance tests)',
+    name: '`python3` (Python 3.9+, runs moto, the independent S3 and DynamoDB of the contract suites)',
     install: 'install Python 3 with pip, e.g. `apt-get install python3 python3-pip`',
   },
   pip: {

@@ -16,7 +16,7 @@ describe('startMotoServer', () => {
       const error = await startMotoServer({ python: 'no-such-python3-here', cacheDir }).catch((e: Error) => e);
       expect(error).toBeInstanceOf(PrerequisiteError);
       expect((error as Error).message).toBe(
-        'msk-s3-sink: missing prerequisite: `python3` (Python 3.9+, runs moto, the independent S3 and DynamoDB of the conformance tests) (here `no-such-python3-here`) is not on the PATH: install Python 3 with pip, e.g. `apt-get install python3 python3-pip`',
+        'msk-s3-sink: missing prerequisite: `python3` (Python 3.9+, runs moto, the independent S3 and DynamoDB of the contract suites) (here `no-such-python3-here`) is not on the PATH: install Python 3 with pip, e.g. `apt-get install python3 python3-pip`',
       );
       expect(existsSync(cacheDir)).toBe(false);
     } finally {
