@@ -88,7 +88,10 @@ export class MemoryObjectStore implements ObjectStore {
   async head(key: string): Promise<StoredObjectHead | undefined> {
     this.heads += 1;
     const object = this.objects.get(key);
-    return object ? { key, size: object.body.byteLength, metadata: object.metadata } : undefined;
+    if (!object) return undefined;
+    // S3 stores user metadata names lower-cased, and the port promises them so (lib/core/ports.ts).
+    const metadata = Object.fromEntries(Object.entries(object.metadata).map(([name, value]) => [name.toLowerCase(), value]));
+    return { key, size: object.body.byteLength, metadata };
   }
 }
 

@@ -29,7 +29,7 @@ const implementations: readonly ObjectStoreImplementation[] = [
     name: 'memory',
     capabilities: [],
     // MemoryObjectStore keeps the metadata it was given as it was given.
-    deviations: [StoreDeviation.metadataNamesAsWritten],
+    deviations: [],
     async start() {
       const store = new MemoryObjectStore();
       return {

@@ -27,8 +27,6 @@ export type StoreCapability = (typeof StoreCapability)[keyof typeof StoreCapabil
  * names what S3 does (`STORE_DEVIATIONS`); the case pins what the implementation does instead.
  */
 export const StoreDeviation = {
-  /** HeadObject returns user metadata names as they were written, not lower-cased. */
-  metadataNamesAsWritten: 'metadataNamesAsWritten',
   /** PutObject stores a body whose Content-MD5 does not match. */
   contentMd5Unchecked: 'contentMd5Unchecked',
   /** PutObject stores a body whose x-amz-checksum-crc32 does not match. */
@@ -42,8 +40,6 @@ export type StoreDeviation = (typeof StoreDeviation)[keyof typeof StoreDeviation
 
 /** What S3 documents for each deviation, and where (the AWS page a reader checks it against). */
 const STORE_DEVIATIONS: Readonly<Record<StoreDeviation, string>> = {
-  metadataNamesAsWritten:
-    'S3 returns user metadata names lower-cased (S3 User Guide, "Working with object metadata", user-defined metadata: "Amazon S3 stores user-defined metadata keys in lowercase")',
   contentMd5Unchecked: 'S3 refuses it with 400 BadDigest (S3 API reference, PutObject, header Content-MD5; Error responses, BadDigest)',
   checksumUnchecked:
     'S3 refuses it with 400 BadDigest (S3 API reference, PutObject, header x-amz-checksum-crc32; S3 User Guide, "Checking object integrity in Amazon S3")',
@@ -126,25 +122,15 @@ export function objectStoreContract(impl: ObjectStoreImplementation): void {
     });
 
     const metadata = { 'Sink-First-Offset': '10', 'sink-last-offset': '12' };
-    it(
-      caseName(
-        impl,
-        StoreDeviation.metadataNamesAsWritten,
-        'head returns the size and the user metadata, names lower-cased; undefined for a missing key',
-        'head returns the size and the user metadata with names as written; undefined for a missing key',
-      ),
-      async () => {
-        await t.store.putIfAbsent({ key: 'meta/one.jsonl', body: text('{"a":1}\n'), contentType: 'application/x-ndjson', metadata });
-        expect(await t.store.head('meta/one.jsonl')).toEqual({
-          key: 'meta/one.jsonl',
-          size: 8,
-          metadata: impl.deviations.includes(StoreDeviation.metadataNamesAsWritten)
-            ? metadata
-            : { 'sink-first-offset': '10', 'sink-last-offset': '12' },
-        });
-        expect(await t.store.head('meta/missing')).toBeUndefined();
-      },
-    );
+    it('head returns the size and the user metadata, names lower-cased (as S3 documents); undefined for a missing key', async () => {
+      await t.store.putIfAbsent({ key: 'meta/one.jsonl', body: text('{"a":1}\n'), contentType: 'application/x-ndjson', metadata });
+      expect(await t.store.head('meta/one.jsonl')).toEqual({
+        key: 'meta/one.jsonl',
+        size: 8,
+        metadata: { 'sink-first-offset': '10', 'sink-last-offset': '12' },
+      });
+      expect(await t.store.head('meta/missing')).toBeUndefined();
+    });
 
     if (impl.capabilities.includes(StoreCapability.s3Api)) {
       describe('the S3 API under the adapter', () =>
