@@ -5,7 +5,8 @@
  * read-back checkers (read-back.ts for the tests, verify-delivery.ts for local mode) share it.
  */
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { gunzipSync, zstdDecompressSync } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
+import { zstdDecompressAll } from '../lib/format/zstd-frames.ts';
 
 /** An object as a listing names it. */
 export interface StoredObject {
@@ -29,7 +30,7 @@ export async function listObjects(s3: S3Client, bucket: string, prefix: string):
 export async function readBytes(s3: S3Client, bucket: string, key: string): Promise<Buffer> {
   const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   const raw = Buffer.from(await got.Body!.transformToByteArray());
-  return key.endsWith('.gz') ? gunzipSync(raw) : key.endsWith('.zst') ? zstdDecompressSync(raw) : raw;
+  return key.endsWith('.gz') ? gunzipSync(raw) : key.endsWith('.zst') ? zstdDecompressAll(raw) : raw; // every frame, not the first only
 }
 
 /** The object's format, by its key's extension (before compression). */

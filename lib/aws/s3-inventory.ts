@@ -1,5 +1,6 @@
 import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { gunzipSync, zstdDecompressSync } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
+import { zstdDecompressAll } from '../format/zstd-frames.ts';
 
 /** An object as a listing shows it. */
 export interface ListedObject {
@@ -57,7 +58,8 @@ export class S3Inventory implements Inventory {
     const result = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }));
     const raw = Buffer.from(await result.Body!.transformToByteArray());
     if (key.endsWith('.gz')) return gunzipSync(raw);
-    if (key.endsWith('.zst')) return zstdDecompressSync(raw);
+    // Every frame: Node's zstdDecompressSync alone returns the first one's content only.
+    if (key.endsWith('.zst')) return zstdDecompressAll(raw);
     return raw;
   }
 }

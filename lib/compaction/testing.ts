@@ -6,7 +6,7 @@ import { gunzipSync, gzipSync, zstdCompressSync } from 'node:zlib';
 import { objectKey } from '../layout/naming.ts';
 import { toMetadata } from '../layout/object-metadata.ts';
 import type { MemoryBucket } from './in-memory.ts';
-import { zstdDecompressAll } from './zstd-frames.ts';
+import { zstdDecompressAll } from '../format/zstd-frames.ts';
 
 /** How a staged body is compressed. */
 export type TestCompression = 'gzip' | 'zstd' | 'none';

@@ -15,6 +15,7 @@ import {
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
 import { Readable } from 'node:stream';
+import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { S3ManifestStateStore } from '../../lib/aws/manifest-state-s3.ts';
 import { S3Inventory } from '../../lib/aws/s3-inventory.ts';
@@ -123,6 +124,19 @@ export function s3ApiCases(c: S3ApiCaseContext): void {
     );
     expect(err.$metadata.httpStatusCode).toBe(404);
     expect(err.name).toBe('NoSuchKey');
+  });
+
+  it('the inventory reads a .zst object of several frames and a .gz of several members whole (as the zstd CLI and DuckDB do)', async () => {
+    // Concatenated frames/members are valid zstd/gzip; compacted objects (docs/compaction.md) are made so.
+    const t = c.s3();
+    const parts = ['{"offset":1}\n', '{"offset":2}\n', '{"offset":3}\n'];
+    const zst = Buffer.concat(parts.map((part) => zstdCompressSync(Buffer.from(part))));
+    const gz = Buffer.concat(parts.map((part) => gzipSync(Buffer.from(part))));
+    await t.client.send(new PutObjectCommand({ Bucket: t.bucket, Key: 'frames/t+0+1.jsonl.zst', Body: zst }));
+    await t.client.send(new PutObjectCommand({ Bucket: t.bucket, Key: 'frames/t+0+1.jsonl.gz', Body: gz }));
+    const inventory = new S3Inventory({ client: t.client, bucket: t.bucket });
+    expect((await inventory.read('frames/t+0+1.jsonl.zst')).toString()).toBe(parts.join(''));
+    expect((await inventory.read('frames/t+0+1.jsonl.gz')).toString()).toBe(parts.join(''));
   });
 
   describe('listing', () => {

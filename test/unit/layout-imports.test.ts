@@ -28,10 +28,10 @@ const ALLOWED = {
   config: ['core', 'format', 'layout', 'delivery', 'kafka'],
   sink: ['core', 'format', 'layout', 'delivery', 'config'],
   ledger: ['core'],
-  aws: ['core', 'config', 'ledger'],
+  aws: ['core', 'config', 'ledger', 'format'],
   manifest: ['core', 'layout', 'ledger', 'aws'],
   // The compactor's pure core (docs/compaction.md): adapters and front ends will import it, never the reverse.
-  compaction: ['core', 'layout'],
+  compaction: ['core', 'layout', 'format'],
   // The two front ends rest on everything below them and never on each other.
   ops: ['core', 'layout', 'format', 'delivery', 'kafka', 'config', 'sink', 'ledger', 'aws', 'manifest'],
   standalone: ['core', 'layout', 'format', 'delivery', 'kafka', 'config', 'sink', 'ledger', 'aws', 'manifest'],

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { zstdDecompressAll, zstdFrames } from '../../lib/compaction/zstd-frames.ts';
+import { zstdDecompressAll, zstdFrames } from '../../lib/format/zstd-frames.ts';
 import { compressionFor } from '../../lib/format/compression.ts';
 
 const zstd = compressionFor('zstd');
