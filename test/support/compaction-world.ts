@@ -22,10 +22,14 @@ import { offsetsIn, stagedObjectFor } from '../../lib/compaction/testing.ts';
 import { stagedObjectOf } from '../../lib/compaction/merge.ts';
 import { fromMetadata } from '../../lib/layout/object-metadata.ts';
 
+/** The staging prefix the handlers write to. */
 export const STAGING = 'staging/';
 const SINK = 'topics/';
+/** The one topic-partition of every scenario. */
 export const T = 'orders';
+/** The one topic-partition of every scenario. */
 export const P = 0;
+/** The compactor's maxDelayMs: a staged object this old is due. */
 export const MAX_DELAY_MS = 1000;
 
 /** A fault the test injects; anything else thrown fails the property. */
@@ -54,6 +58,7 @@ interface Scenario {
   readonly reset?: { readonly at: number; readonly back: number };
 }
 
+/** Random scenarios: offsets with gaps, their hours, the handlers' batches, the target, faults and maybe a reset. */
 export const scenarios = fc
   .record({
     gaps: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 4, maxLength: 30 }),
