@@ -1,19 +1,5 @@
-import {
-  CreateEventSourceMappingCommand,
-  DeleteFunctionConcurrencyCommand,
-  type EventSourceMappingConfiguration,
-  GetEventSourceMappingCommand,
-  GetFunctionCommand,
-  LambdaClient,
-  ListEventSourceMappingsCommand,
-  ListTagsCommand,
-  PutFunctionConcurrencyCommand,
-  TagResourceCommand,
-  UntagResourceCommand,
-  UpdateEventSourceMappingCommand,
-} from '@aws-sdk/client-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CreateEventSourceMappingCommand, GetEventSourceMappingCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbOffsetLedger } from '../../lib/aws/dynamodb-ledger.ts';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.ts';
 import { loadConfig } from '../../lib/config/config.ts';
@@ -34,9 +20,9 @@ import {
 import { timedLog } from '../../testkit/kafka/generate.ts';
 import { toKafkaEvent } from '../../testkit/kafka/events.ts';
 import { check, exactlyOnce, readDelivered } from '../../testkit/read-back.ts';
-import { runCliCaptured } from '../support/cli.ts';
 import { silentLogger, silentMetrics } from '../../testkit/recorders.ts';
 import { startTestKafka, type TestKafka } from '../support/test-kafka.ts';
+import { IN_FLIGHT, mockLambdaForReplay } from '../support/lambda-replay-mock.ts';
 
 /**
  * Issue 15, item 1: `Disabled` only means the mapping stopped polling. An invocation already
@@ -47,35 +33,15 @@ import { startTestKafka, type TestKafka } from '../support/test-kafka.ts';
  *
  * The Lambda API is mocked (no emulator exists for it); the invocation in flight is the real
  * sink on the emulators (DynamoDB Local, the project's S3 emulator), held before its ledger read;
- * the consumer group is on a real Kafka broker (test/support/test-kafka.ts).
+ * the consumer group is on a real Kafka broker (test/support/test-kafka.ts). The bare `reset`:
+ * ops-reset-in-flight.test.ts; the mocked Lambda API: test/support/lambda-replay-mock.ts.
  */
 describe('replay with an invocation in flight', () => {
-  const lambda = mockClient(LambdaClient);
-  const topic = 'inflight.orders';
-  const functionName = 'orders-sink';
-  const functionArn = `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`;
-  const group = 'orders-sink-group';
-  const TIMEOUT_SECONDS = 60;
+  const { lambda, api } = mockLambdaForReplay();
+  const { topic, functionName, group, TIMEOUT_SECONDS } = IN_FLIGHT;
   let cluster: TestKafka;
   let kafka: KafkaAdmin;
   let s3: S3ForTest;
-
-  // The mocked Lambda API's state.
-  let mappingState: string;
-  let mappingChanged: number;
-  let reserved: number | undefined;
-  let tags: Record<string, string>;
-  let calls: string[];
-
-  const mapping = (): EventSourceMappingConfiguration => ({
-    UUID: 'mapping-1',
-    State: mappingState,
-    LastModified: new Date(mappingChanged),
-    Topics: [topic],
-    FunctionArn: functionArn,
-    EventSourceArn: 'arn:aws:kafka:us-east-1:123456789012:cluster/c/abc-1',
-    AmazonManagedKafkaEventSourceConfig: { ConsumerGroupId: group },
-  });
 
   beforeAll(async () => {
     [cluster, s3] = await Promise.all([startTestKafka({ topics: [{ name: topic, partitions: 4 }] }), startS3ForTest()]);
@@ -94,60 +60,9 @@ describe('replay with an invocation in flight', () => {
   }, 180_000);
 
   afterAll(async () => {
-    lambda.restore();
     await kafka?.close();
     await cluster?.stop();
     await s3?.stop();
-  });
-
-  beforeEach(() => {
-    lambda.reset();
-    mappingState = 'Enabled';
-    mappingChanged = Date.UTC(2026, 11, 1);
-    reserved = undefined;
-    tags = {};
-    calls = [];
-    lambda.on(ListEventSourceMappingsCommand).callsFake(() => ({ EventSourceMappings: [mapping()] }));
-    lambda.on(GetEventSourceMappingCommand).callsFake(() => {
-      if (mappingState === 'Disabling') mappingState = 'Disabled';
-      else if (mappingState === 'Enabling') mappingState = 'Enabled';
-      return mapping();
-    });
-    lambda.on(UpdateEventSourceMappingCommand).callsFake((input: { Enabled: boolean }) => {
-      calls.push(input.Enabled ? 'enable' : 'disable');
-      mappingState = input.Enabled ? 'Enabling' : 'Disabling';
-      return mapping();
-    });
-    lambda.on(GetFunctionCommand).callsFake(() => ({
-      Configuration: {
-        FunctionName: functionName,
-        FunctionArn: functionArn,
-        Timeout: TIMEOUT_SECONDS,
-        Role: 'arn:aws:iam::123456789012:role/orders-sink',
-      },
-      ...(reserved === undefined ? {} : { Concurrency: { ReservedConcurrentExecutions: reserved } }),
-    }));
-    lambda.on(PutFunctionConcurrencyCommand).callsFake((input: { ReservedConcurrentExecutions: number }) => {
-      calls.push(`concurrency ${input.ReservedConcurrentExecutions}`);
-      reserved = input.ReservedConcurrentExecutions;
-      return { ReservedConcurrentExecutions: reserved };
-    });
-    lambda.on(DeleteFunctionConcurrencyCommand).callsFake(() => {
-      calls.push('concurrency none');
-      reserved = undefined;
-      return {};
-    });
-    lambda.on(ListTagsCommand).callsFake(() => ({ Tags: { ...tags } }));
-    lambda.on(TagResourceCommand).callsFake((input: { Tags: Record<string, string> }) => {
-      calls.push(`tag ${Object.values(input.Tags).join(' ')}`);
-      Object.assign(tags, input.Tags);
-      return {};
-    });
-    lambda.on(UntagResourceCommand).callsFake((input: { TagKeys: string[] }) => {
-      calls.push('untag');
-      for (const key of input.TagKeys) delete tags[key];
-      return {};
-    });
   });
 
   /** A virtual clock: sleeping moves it on, and lets `onSleep` run what happens meanwhile. */
@@ -243,7 +158,7 @@ describe('replay with an invocation in flight', () => {
     // The function was fenced before the ledger reset and waited out its timeout; the reserved
     // concurrency (none) is restored and the tag that kept it removed.
     expect(slept.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(TIMEOUT_SECONDS * 1000);
-    expect(calls).toEqual([
+    expect(api.calls).toEqual([
       'disable',
       'tag id=replay-inflight reserved=none',
       'concurrency 0',
@@ -252,8 +167,8 @@ describe('replay with an invocation in flight', () => {
       'untag',
       'enable',
     ]);
-    expect(reserved).toBeUndefined();
-    expect(tags).toEqual({});
+    expect(api.reserved).toBeUndefined();
+    expect(api.tags).toEqual({});
     // What the operator reads (the README's "Why a replay fences the function" shows the same).
     expect(steps).toEqual([
       '1/6 disable mapping mapping-1 (Enabled)',
@@ -283,7 +198,7 @@ describe('replay with an invocation in flight', () => {
       toGeneration: 0,
       toOffset: 99,
     });
-    reserved = 7;
+    api.reserved = 7;
     const audit = { id: 'replay-resume', at: '2026-12-03T09:00:00.000Z', by: 'ops', reason: 'reprocess' };
     const failing: KafkaAdmin = Object.assign(Object.create(kafka) as KafkaAdmin, {
       setGroupOffsets: async () => {
@@ -298,21 +213,21 @@ describe('replay with an invocation in flight', () => {
       );
     await expect(run(failing)).rejects.toThrow('coordinator not available');
     // Stopped after the fence: concurrency 0, the original value on the function's tag.
-    expect(reserved).toBe(0);
-    expect(Object.values(tags)).toEqual([expect.stringMatching(/^id=replay-resume reserved=7 fenced=/)]);
+    expect(api.reserved).toBe(0);
+    expect(Object.values(api.tags)).toEqual([expect.stringMatching(/^id=replay-resume reserved=7 fenced=/)]);
     expect(await ledger.get(topic, 1)).toMatchObject({ generation: 0, committedOffset: 99 });
 
     await run(kafka);
-    expect(reserved).toBe(7);
-    expect(tags).toEqual({});
+    expect(api.reserved).toBe(7);
+    expect(api.tags).toEqual({});
     expect(await ledger.get(topic, 1)).toMatchObject({ generation: 1, committedOffset: 9 });
   });
 
   it('refuses to start while another replay holds the fence', async () => {
     const ledgerTable = await createTestLedgerTable('inflight-other');
     const ledger = new LedgerAdmin({ client: ledgerTable.client, tableName: ledgerTable.tableName });
-    tags = { 'msk-s3-sink:replay-fence': 'id=someone-else reserved=3 fenced=2026-12-03T08:00:00.000Z' };
-    reserved = 0;
+    api.tags = { 'msk-s3-sink:replay-fence': 'id=someone-else reserved=3 fenced=2026-12-03T08:00:00.000Z' };
+    api.reserved = 0;
     const { clock } = virtualClock(async () => undefined);
     await expect(
       replayInPlace(
@@ -326,83 +241,9 @@ describe('replay with an invocation in flight', () => {
         },
       ),
     ).rejects.toThrow(/replay someone-else .*--id someone-else/);
-    expect(calls).toEqual([]);
-    expect(reserved).toBe(0);
+    expect(api.calls).toEqual([]);
+    expect(api.reserved).toBe(0);
     expect(await ledger.get(topic, 2)).toBeUndefined();
-  });
-
-  it('a bare reset refuses until the function timeout has passed since the mapping was disabled; --force warns', async () => {
-    const ledgerTable = await createTestLedgerTable('inflight-reset');
-    const ledger = new LedgerAdmin({ client: ledgerTable.client, tableName: ledgerTable.tableName });
-    await ledger.reset(topic, 3, undefined, {
-      id: 'setup',
-      at: 'x',
-      by: 'test',
-      reason: 'setup',
-      fromGeneration: 0,
-      fromOffset: -1,
-      toGeneration: 0,
-      toOffset: 99,
-    });
-    vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
-    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
-    const env = { LEDGER_TABLE: ledgerTable.tableName, AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_DYNAMODB: ledgerTable.endpoint };
-    const disabledAt = Date.UTC(2026, 11, 3, 9);
-    mappingState = 'Disabled';
-    mappingChanged = disabledAt;
-    const reset = (now: number, ...extra: string[]) =>
-      runCliCaptured(['reset', '--topic', topic, '--partition', '3', '--to-offset', '50', '--reason', 'r', ...extra], env, () => now);
-    try {
-      // Disabled 30 s ago, function timeout 60 s: an invocation may still hold an old batch.
-      const early = await reset(disabledAt + 30_000, '--function', functionName);
-      expect(early.code).toBe(1);
-      expect(early.stderr).toContain(
-        `mapping mapping-1 is Disabled since 2026-12-03T09:00:00.000Z, but an invocation that started before can run until`,
-      );
-      expect(early.stderr).toContain('function timeout 60 s');
-      expect(await ledger.get(topic, 3)).toMatchObject({ generation: 0, committedOffset: 99 });
-
-      const forced = await reset(disabledAt + 30_000, '--force', '--id', 'forced-1');
-      expect(forced.code).toBe(0);
-      expect(forced.stderr).toMatch(/^WARNING: --force: the reset does not check that no invocation of the sink function is still running/);
-      expect(await ledger.get(topic, 3)).toMatchObject({ generation: 1, committedOffset: 49 });
-
-      // Later than the timeout (and its margin): allowed.
-      const later = await reset(disabledAt + 71_000, '--function', functionName, '--to-offset', '60');
-      expect(later.code, later.stderr).toBe(0);
-      expect(await ledger.get(topic, 3)).toMatchObject({ generation: 2, committedOffset: 59 });
-
-      // A replay's fence in place for longer than the timeout also proves it, whatever the mapping says.
-      mappingState = 'Enabled';
-      reserved = 0;
-      tags = { 'msk-s3-sink:replay-fence': 'id=stuck-replay reserved=none fenced=2026-12-03T10:00:00.000Z' };
-      expect((await reset(Date.UTC(2026, 11, 3, 10, 1), '--function', functionName)).code).toBe(1);
-      const fenced = await reset(Date.UTC(2026, 11, 3, 10, 2), '--function', functionName, '--to-offset', '70');
-      expect(fenced.code, fenced.stderr).toBe(0);
-      expect(await ledger.get(topic, 3)).toMatchObject({ generation: 3, committedOffset: 69 });
-    } finally {
-      vi.unstubAllEnvs();
-    }
-  });
-
-  it('reset --mapping checks that the mapping reads --topic', async () => {
-    const ledgerTable = await createTestLedgerTable('inflight-mapping');
-    vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
-    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
-    try {
-      const env = { LEDGER_TABLE: ledgerTable.tableName, AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_DYNAMODB: ledgerTable.endpoint };
-      mappingState = 'Disabled';
-      const run = await runCliCaptured(
-        ['reset', '--topic', 'payments', '--partition', '0', '--to-offset', '5', '--reason', 'r', '--mapping', 'mapping-1'],
-        env,
-        () => Date.UTC(2026, 11, 3, 9),
-      );
-      expect(run.code).toBe(1);
-      expect(run.stderr).toContain(`mapping mapping-1 reads ${topic}, not payments: check --mapping and --topic`);
-      expect(await new LedgerAdmin({ client: ledgerTable.client, tableName: ledgerTable.tableName }).list()).toEqual([]);
-    } finally {
-      vi.unstubAllEnvs();
-    }
   });
 
   it('replay --new-group on an IAM cluster stops before changing anything when the role may not use the new group', async () => {
@@ -469,7 +310,7 @@ describe('replay with an invocation in flight', () => {
     await expect(run(unreadable, false)).rejects.toThrow(
       /cannot read the policies of role .*the CLI cannot check it: check it yourself, then run again with --force \(nothing was changed\)/,
     );
-    expect(calls).toEqual([]);
+    expect(api.calls).toEqual([]);
     expect(lambda.commandCalls(CreateEventSourceMappingCommand)).toHaveLength(0);
     expect(await ledger.get(topic, 0)).toMatchObject({ generation: 0, committedOffset: 99 });
     // --force goes on, with a warning.
@@ -479,6 +320,6 @@ describe('replay with an invocation in flight', () => {
     expect(warnings).toEqual([
       expect.stringMatching(/^WARNING: --force: going on without knowing that the function may use group orders-replay-2/),
     ]);
-    expect(calls[0]).toBe('disable');
+    expect(api.calls[0]).toBe('disable');
   });
 });

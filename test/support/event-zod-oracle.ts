@@ -28,111 +28,17 @@ import {
   type KafkaRecord,
   type PartitionBatch,
 } from '../../lib/core/model.ts';
+import { decodeBase64Strict, isSafeNonNegativeInteger, PARTITION_KEY, TOPIC_NAME } from './event-zod-oracle-fields.ts';
+import { parseWellFormed } from './event-zod-oracle-fast-pass.ts';
 
-/** Kafka's legal topic names. */
-const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
-/** The form of a `records` map key, `<topic>-<partition>` (checked whole, never split). */
-const PARTITION_KEY = /^[a-zA-Z0-9._-]{1,249}-(?:0|[1-9][0-9]*)$/;
+// The oracle in three files: this one (the schemas), the shared field rules, the fast pass.
+export { decodeBase64Strict } from './event-zod-oracle-fields.ts';
+export { parseWellFormed } from './event-zod-oracle-fast-pass.ts';
 
 const NON_NEGATIVE_INTEGER = 'expected a non-negative integer';
 const BASE64 = 'expected a base64 string (standard alphabet, padded)';
 const HEADER = 'expected an object with exactly one entry {name: [bytes]}';
 const BYTE = 'expected a byte (an integer from 0 to 255)';
-
-/**
- * A character above U+00FF, which Node's decoder would truncate to its low byte (`Ł` U+0141
- * would read as `A`). The other non-alphabet characters it skips, so the decoded length shows
- * them. V8 compiles this regular expression separately for strings stored one byte per
- * character, where it cannot match: on the usual base64 string the test costs no scan (about
- * 20 ns whatever the length, against 100 ns and more for `Buffer.byteLength`).
- */
-const BEYOND_LATIN1 = /[^\0-\xff]/;
-
-/**
- * Decodes strict base64 (standard alphabet, `=` padding only at the end, length a multiple
- * of 4; the empty string is valid), or returns undefined.
- *
- * Fast on long strings: Node's decoder is lenient (it skips unknown characters, accepts the
- * URL-safe alphabet and stops at a `=`) and truncates characters above U+00FF, so we first rule
- * out those characters and `-`/`_` (with scans that cost little or nothing on base64 text),
- * then decode and compare the length with the one the string must give: any skipped or
- * misplaced character makes the result shorter.
- */
-export function decodeBase64Strict(s: string): Buffer | undefined {
-  const size = strictBase64Size(s);
-  if (size < 0) return undefined;
-  const bytes = Buffer.from(s, 'base64');
-  return bytes.length === size ? bytes : undefined;
-}
-
-/**
- * The number of bytes `s` decodes to if nothing but its decoded length can still make it
- * invalid (see {@link decodeBase64Strict}), else -1.
- */
-function strictBase64Size(s: string): number {
-  const length = s.length;
-  if (length % 4 !== 0) return -1;
-  if (length === 0) return 0;
-  if (BEYOND_LATIN1.test(s)) return -1;
-  if (s.includes('-') || s.includes('_')) return -1; // URL-safe alphabet
-  const padding = s.charCodeAt(length - 1) !== 0x3d ? 0 : s.charCodeAt(length - 2) !== 0x3d ? 1 : 2;
-  if (padding === 2 && s.charCodeAt(length - 3) === 0x3d) return -1;
-  return (length / 4) * 3 - padding;
-}
-
-/**
- * `buffer.write(s, offset, length, 'base64')` without its argument checks and its dispatch on
- * the encoding, a call site that every caller of `write` in the process shares: Node's own
- * `Buffer.prototype.base64Write`, undocumented but there since Node 0.x, which `write` ends in.
- * Measured on the benchmark's 6 MB event: the handler runs 1 ms faster with it. Where it is
- * missing, the public call.
- */
-const writeBase64: (buffer: Buffer, s: string, offset: number, length: number) => number =
-  typeof (Buffer.prototype as { base64Write?: unknown }).base64Write === 'function'
-    ? (buffer, s, offset, length) =>
-        (buffer as Buffer & { base64Write(s: string, offset: number, length: number): number }).base64Write(s, offset, length)
-    : (buffer, s, offset, length) => buffer.write(s, offset, length, 'base64');
-
-/** The first chunk of a {@link ByteArena}; each next one doubles, up to the largest. */
-const FIRST_CHUNK = 16 * 1024;
-const LARGEST_CHUNK = 4 * 1024 * 1024;
-
-/**
- * The bytes of one event's keys, values and header values, written one after another into a
- * few shared chunks and handed out as views, instead of one allocation each (a 6 MB event has
- * about 15,000 of them).
- */
-class ByteArena {
-  #chunk = Buffer.alloc(0);
-  #used = 0;
-  #nextSize = FIRST_CHUNK;
-
-  /** Makes room for `size` more bytes in the current chunk. */
-  #reserve(size: number): void {
-    if (this.#used + size <= this.#chunk.length) return;
-    this.#chunk = Buffer.allocUnsafe(Math.max(size, this.#nextSize));
-    this.#used = 0;
-    this.#nextSize = Math.min(2 * this.#nextSize, LARGEST_CHUNK);
-  }
-
-  /** `size` bytes as they are in memory (uninitialised): the caller writes every one. */
-  take(size: number): Buffer {
-    this.#reserve(size);
-    const start = this.#used;
-    this.#used = start + size;
-    return this.#chunk.subarray(start, start + size);
-  }
-
-  /** Strict base64, decoded: same results as {@link decodeBase64Strict}. */
-  decodeBase64(s: string): Buffer | undefined {
-    const size = strictBase64Size(s);
-    if (size < 0) return undefined;
-    this.#reserve(size);
-    // A lenient decode that skipped a character writes fewer bytes than the size (never more).
-    if (writeBase64(this.#chunk, s, this.#used, size) !== size) return undefined;
-    return this.take(size); // the bytes just written (the room is there: no new chunk)
-  }
-}
 
 /** `key`/`value`: absent or null → null; otherwise strict base64, decoded. One zod step. */
 const bytesField = z.optional(
@@ -267,10 +173,6 @@ function recordPath(partitionKey: string, issuePath: readonly PropertyKey[]): st
   return formatPath(path, mapKeys);
 }
 
-function isSafeNonNegativeInteger(v: unknown): v is number {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-}
-
 /**
  * Checks what zod cannot see record by record: each record's topic and partition against its
  * map key (built from the record and compared whole; the key is never split on `-`), and
@@ -319,109 +221,6 @@ export function parseKafkaEvent(event: unknown): KafkaBatch {
     batch = undefined; // e.g. a getter that throws: the schemas say what is wrong
   }
   return batch ?? parseWithSchemas(event);
-}
-
-/** The headers of every record that has none (they are read-only). */
-const NO_HEADERS: readonly KafkaHeader[] = Object.freeze([]);
-
-/** Headers `[{name: [bytes]}]` decoded, or undefined for anything the schema would reject. */
-function fastHeaders(list: unknown, arena: ByteArena): readonly KafkaHeader[] | undefined {
-  if (list === undefined) return NO_HEADERS;
-  if (!Array.isArray(list)) return undefined;
-  if (list.length === 0) return NO_HEADERS;
-  const headers: KafkaHeader[] = new Array(list.length);
-  for (let i = 0; i < list.length; i++) {
-    const header: unknown = list[i];
-    if (typeof header !== 'object' || header === null || Array.isArray(header)) return undefined;
-    const names = Object.keys(header);
-    if (names.length !== 1) return undefined;
-    const name = names[0]!;
-    const bytes: unknown = (header as Record<string, unknown>)[name];
-    if (!Array.isArray(bytes)) return undefined;
-    const value = arena.take(bytes.length); // every byte is written before it is kept
-    for (let j = 0; j < bytes.length; j++) {
-      const b: unknown = bytes[j];
-      // `(b & 255) === b` holds exactly for the integers 0–255 (and -0, which the schema accepts too).
-      if (typeof b !== 'number' || (b & 255) !== b) return undefined;
-      value[j] = b;
-    }
-    headers[i] = { key: name, value };
-  }
-  return headers;
-}
-
-/** `key`/`value`: absent or null → null, strict base64 → bytes; undefined for anything else. */
-function fastBytes(s: unknown, arena: ByteArena): Buffer | null | undefined {
-  if (s === undefined || s === null) return null;
-  return typeof s === 'string' ? arena.decodeBase64(s) : undefined;
-}
-
-/**
- * The fast pass: the batch when the event is well-formed by every rule above, undefined as soon
- * as anything is not (or is unusual enough to leave to the schemas). Exported for the tests.
- */
-export function parseWellFormed(event: unknown): KafkaBatch | undefined {
-  if (typeof event !== 'object' || event === null || Array.isArray(event)) return undefined;
-  const { eventSource, records } = event as Record<string, unknown>;
-  if (eventSource !== EventSource.msk && eventSource !== EventSource.selfManaged) return undefined;
-  if (typeof records !== 'object' || records === null || Array.isArray(records)) return undefined;
-  const partitions: PartitionBatch[] = [];
-  const arena = new ByteArena();
-  for (const partitionKey of Object.keys(records)) {
-    const list: unknown = (records as Record<string, unknown>)[partitionKey];
-    if (!Array.isArray(list)) return undefined;
-    if (list.length === 0) {
-      if (!PARTITION_KEY.test(partitionKey)) return undefined;
-      continue;
-    }
-    const parsed: KafkaRecord[] = new Array(list.length);
-    let topic0 = '';
-    let partition0 = -1;
-    let previous = -1;
-    for (let i = 0; i < list.length; i++) {
-      const raw: unknown = list[i];
-      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
-      const r = raw as Record<string, unknown>;
-      const topic = r.topic;
-      const partition = r.partition;
-      if (i === 0) {
-        // The first record is checked in full; the others must name the same topic-partition.
-        if (typeof topic !== 'string' || !TOPIC_NAME.test(topic) || !isSafeNonNegativeInteger(partition)) return undefined;
-        if (partitionId(topic, partition) !== partitionKey) return undefined;
-        topic0 = topic;
-        partition0 = partition;
-      } else if (topic !== topic0 || partition !== partition0) {
-        return undefined;
-      }
-      const offset = r.offset;
-      if (!isSafeNonNegativeInteger(offset) || offset <= previous) return undefined;
-      previous = offset;
-      let timestamp = r.timestamp;
-      if (timestamp === undefined || timestamp === null) timestamp = null;
-      else if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) return undefined;
-      let timestampType = r.timestampType;
-      if (timestampType === undefined || timestampType === null) timestampType = null;
-      else if (typeof timestampType !== 'string') return undefined;
-      const key = fastBytes(r.key, arena);
-      if (key === undefined) return undefined;
-      const value = fastBytes(r.value, arena);
-      if (value === undefined) return undefined;
-      const headers = fastHeaders(r.headers, arena);
-      if (headers === undefined) return undefined;
-      parsed[i] = {
-        topic: topic as string,
-        partition: partition as number,
-        offset,
-        timestamp: timestamp as number | null,
-        timestampType: timestampType as string | null,
-        key,
-        value,
-        headers,
-      };
-    }
-    partitions.push({ topic: topic0, partition: partition0, records: parsed });
-  }
-  return { eventSource, partitions };
 }
 
 /** The schemas' pass: the batch, or `MalformedEventError` with every problem. Exported for the tests. */
