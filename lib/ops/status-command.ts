@@ -2,7 +2,8 @@
 import { ledgerEntryFields } from '../core/ports.ts';
 import type { Context } from './cli-context.ts';
 import { age, table } from './cli-output.ts';
-import { clusterTopicIds, recreatedTopicId, topicRecreatedMessage } from './topic-ids.ts';
+import { recreatedTopicId } from '../ledger/topic-id.ts';
+import { clusterTopicIds, topicRecreatedMessage } from './topic-ids.ts';
 
 /**
  * Prints where every topic-partition of the ledger stands; with --bootstrap-servers also the

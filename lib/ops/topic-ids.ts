@@ -30,19 +30,7 @@ export async function clusterTopicIds(
   return ids;
 }
 
-/**
- * The cluster's id of the entry's topic when it is another topic than the entry's: both ids
- * known and different. Undefined otherwise.
- */
-export function recreatedTopicId(
-  entry: Pick<LedgerEntry, 'topic' | 'topicId'>,
-  clusterIds: ReadonlyMap<string, string> | undefined,
-): string | undefined {
-  const now = clusterIds?.get(entry.topic);
-  return entry.topicId !== undefined && now !== undefined && now !== entry.topicId ? now : undefined;
-}
-
-/** What a re-created topic means for one partition, and what to do; `clusterTopicId` from `recreatedTopicId`. */
+/** What a re-created topic means for one partition, and what to do; `clusterTopicId` from `recreatedTopicId` (lib/ledger/topic-id.ts). */
 export function topicRecreatedMessage(
   entry: Pick<LedgerEntry, 'topic' | 'partition' | 'topicId' | 'generation' | 'committedOffset'>,
   clusterTopicId: string,

@@ -1,7 +1,8 @@
 import { type CatalogedObject, generationWindows } from '../manifest/catalog.ts';
 import { skippedCount } from '../core/ports.ts';
 import type { AuditedLedgerEntry } from '../ledger/admin.ts';
-import { recreatedTopicId, topicRecreatedMessage } from './topic-ids.ts';
+import { recreatedTopicId } from '../ledger/topic-id.ts';
+import { topicRecreatedMessage } from './topic-ids.ts';
 
 /** How bad a finding is: an error breaks exactly-once; a warning is expected debris or a note. */
 export const Severity = { error: 'error', warning: 'warning' } as const;

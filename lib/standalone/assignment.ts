@@ -10,6 +10,7 @@ import type { Clock, OffsetLedger } from '../core/ports.ts';
 import type { StandaloneConfig } from '../config/worker-config.ts';
 import { errorFields, type WorkerLogger } from './log.ts';
 import { groupByTopic, type PartitionState, partitionKey, type PositionSource } from './partition-state.ts';
+import { recreatedTopicId } from '../ledger/topic-id.ts';
 
 const EARLIEST = -2n;
 const LATEST = -1n;
@@ -150,8 +151,8 @@ export async function positionAdded(
   // created again, and its offsets are not the ledger's (refused, never taken for duplicates).
   added.forEach((tp, index) => {
     const entry = entries[index];
-    const topicId = topicIds.get(tp.topic);
-    if (entry?.topicId !== undefined && topicId !== undefined && entry.topicId !== topicId) {
+    const topicId = entry && recreatedTopicId(entry, topicIds);
+    if (entry?.topicId !== undefined && topicId !== undefined) {
       refused.set(
         partitionKey(tp.topic, tp.partition),
         new TopicRecreatedError({

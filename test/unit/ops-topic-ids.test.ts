@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { KafkaAdminError, type KafkaAdmin, KafkaUnknownTopicError } from '../../lib/kafka/kafka-admin.ts';
 import type { AuditedLedgerEntry } from '../../lib/ledger/admin.ts';
-import { clusterTopicIds, recreatedTopicId } from '../../lib/ops/topic-ids.ts';
+import { recreatedTopicId } from '../../lib/ledger/topic-id.ts';
+import { clusterTopicIds } from '../../lib/ops/topic-ids.ts';
 import { reconcile } from '../../lib/ops/verify.ts';
 
 const OLD = '0c83f713-2992-4fb3-b287-1e60515a558d';
