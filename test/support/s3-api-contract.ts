@@ -23,6 +23,7 @@ import { S3ObjectStore } from '../../lib/aws/s3-object-store.ts';
 import { ObjectExistsError } from '../../lib/core/errors.ts';
 import { localS3Client } from '../../testkit/emulators/clients.ts';
 import type { S3Api, StoreDeviation } from './object-store-contract.ts';
+import { caught } from './s3-caught.ts';
 
 /** What the S3 API cases are given by the contract that registers them. */
 export interface S3ApiCaseContext {
@@ -33,15 +34,6 @@ export interface S3ApiCaseContext {
   /** The case's name: `conforming` as S3 documents it, or `deviating` with what S3 documents instead. */
   caseName(deviation: StoreDeviation, conforming: string, deviating: string): string;
 }
-
-const caught = async (promise: Promise<unknown>): Promise<S3ServiceException> => {
-  try {
-    await promise;
-  } catch (error) {
-    return error as S3ServiceException;
-  }
-  throw new Error('expected the request to fail');
-};
 
 /**
  * A request by hand, for headers the SDK would not send. Neither server checks signatures, but moto

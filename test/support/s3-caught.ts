@@ -1,4 +1,4 @@
-/** Shared by the S3 emulator test files. */
+/** Shared by the S3 emulator test files and the S3 API contract. */
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import { expect } from 'vitest';
 

@@ -8,7 +8,6 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,16 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localS3Client } from '../../../testkit/emulators/clients.ts';
 import { startS3Emulator, type S3Fault, type S3FaultHook } from '../../../testkit/emulators/s3-emulator.ts';
 import { startS3ForTest, type S3ForTest } from '../../support/emulators.ts';
-
-async function caught(p: Promise<unknown>): Promise<S3ServiceException> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(S3ServiceException);
-    return err as S3ServiceException;
-  }
-  throw new Error('expected the request to fail');
-}
+import { caught } from '../../support/s3-caught.ts';
 
 /** Injects `fault` into the first `times` requests of `operation`. */
 function firstN(operation: string, times: number, fault: S3Fault): S3FaultHook {
