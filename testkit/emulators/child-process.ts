@@ -21,9 +21,29 @@ export async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-/** A port that was free a moment ago (bind port 0 on loopback, read it, close). */
-export async function freePort(): Promise<number> {
-  return (await freePorts(1))[0]!;
+/** A launch found a port taken by another process between our probe and the server's bind. */
+export class PortTakenError extends Error {}
+
+/**
+ * `launch` on `count` free ports, again on other ports (up to 5 attempts) while it fails with
+ * `PortTakenError`; any other failure is thrown as it is. After 5 taken ports, throws what
+ * `exhausted` makes of the last failure.
+ */
+export async function launchOnFreePorts<T>(
+  count: number,
+  launch: (ports: number[]) => Promise<T>,
+  exhausted: (lastError: unknown) => Error,
+): Promise<T> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      return await launch(await freePorts(count));
+    } catch (err) {
+      if (!(err instanceof PortTakenError)) throw err;
+      lastError = err;
+    }
+  }
+  throw exhausted(lastError);
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited (`exit`). */

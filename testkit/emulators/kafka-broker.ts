@@ -16,7 +16,7 @@ import { readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePorts, startWatchdog, stopChild, watchChild } from './child-process.ts';
+import { launchOnFreePorts, PortTakenError, startWatchdog, stopChild, watchChild } from './child-process.ts';
 import { cacheComplete, cacheRoot, checkPrerequisites, fillCacheOnce } from './prerequisites.ts';
 
 /** The Kafka release the tests and local mode run (Maven Central `org.apache.kafka:kafka_2.13`). */
@@ -126,22 +126,12 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
   const jars = await ensureKafkaJars(version, options.cacheDir ?? kafkaCacheDir(version), log);
   // Usually a few seconds; a loaded machine (a busy CI, parallel runs) can take far longer.
   const timeoutMs = options.startTimeoutMs ?? 120_000;
-  let lastError: unknown;
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const [port = 0, controllerPort = 0] = await freePorts(2);
-    try {
-      return await launch(jars, port, controllerPort, options.properties ?? {}, timeoutMs);
-    } catch (err) {
-      lastError = err;
-      // Another process took a port between our probe and Java's bind: try other ones.
-      if (err instanceof PortTakenError) continue;
-      throw err;
-    }
-  }
-  throw new KafkaBrokerStartError(`Kafka broker: no free ports after 5 attempts`, { cause: lastError });
+  return launchOnFreePorts(
+    2,
+    ([port = 0, controllerPort = 0]) => launch(jars, port, controllerPort, options.properties ?? {}, timeoutMs),
+    (cause) => new KafkaBrokerStartError('Kafka broker: no free ports after 5 attempts', { cause }),
+  );
 }
-
-class PortTakenError extends Error {}
 
 /**
  * A new cluster id: 16 random bytes in URL-safe base64 without padding. Like Kafka's own

@@ -12,7 +12,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { freePort, startWatchdog, stopChild, watchChild } from './child-process.ts';
+import { launchOnFreePorts, PortTakenError, startWatchdog, stopChild, watchChild } from './child-process.ts';
 import { cacheComplete, cacheRoot, checkPrerequisites, fillCacheOnce, type PythonInfo } from './prerequisites.ts';
 
 /**
@@ -70,19 +70,11 @@ export class MotoServerError extends Error {
 export async function startMotoServer(options: MotoServerOptions = {}): Promise<MotoServer> {
   const install = await ensureMoto(options);
   const timeoutMs = options.startTimeoutMs ?? 60_000;
-  let lastError: unknown;
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort();
-    try {
-      return await launch(install, port, timeoutMs);
-    } catch (err) {
-      lastError = err;
-      // Another process took the port between our probe and moto's bind: try another one.
-      if (err instanceof PortTakenError) continue;
-      throw err;
-    }
-  }
-  throw new MotoServerError('moto server: no free port after 5 attempts', { cause: lastError });
+  return launchOnFreePorts(
+    1,
+    ([port = 0]) => launch(install, port, timeoutMs),
+    (cause) => new MotoServerError('moto server: no free port after 5 attempts', { cause }),
+  );
 }
 
 /**
@@ -139,8 +131,6 @@ async function run(command: string, args: string[]): Promise<void> {
     );
   }
 }
-
-class PortTakenError extends Error {}
 
 async function launch({ python, dir }: MotoInstall, port: number, timeoutMs: number): Promise<MotoServer> {
   // `moto_server` is `moto.server:main`, imported from the --target install through PYTHONPATH.
