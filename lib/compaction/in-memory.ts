@@ -12,6 +12,7 @@ import type {
   CompactedObject,
   CompactedStore,
   CompactionCursor,
+  CompactionPorts,
   CursorAdvance,
   CursorStore,
   PartitionProgress,
@@ -19,6 +20,25 @@ import type {
   StagingStore,
 } from './ports.ts';
 import { progressOf, type ResetRecord } from './progress.ts';
+
+/**
+ * A bucket and a ledger in memory, and the compaction ports over them (staging under
+ * `stagingPrefix`), on `clock`.
+ */
+export function memoryCompaction(
+  clock: CompactionPorts['clock'],
+  stagingPrefix: string,
+): { bucket: MemoryBucket; ledger: MemoryLedger; ports: CompactionPorts } {
+  const bucket = new MemoryBucket(clock.now);
+  const ledger = new MemoryLedger();
+  const ports: CompactionPorts = {
+    cursor: memoryCursorStore(ledger),
+    staging: memoryStagingStore(bucket, stagingPrefix),
+    sink: memoryCompactedStore(bucket),
+    clock,
+  };
+  return { bucket, ledger, ports };
+}
 
 /** One stored object. */
 export interface MemoryObject {

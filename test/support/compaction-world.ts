@@ -8,14 +8,7 @@ import fc from 'fast-check';
 import { expect } from 'vitest';
 import { ObjectExistsError } from '../../lib/core/errors.ts';
 import { compactPartition } from '../../lib/compaction/compactor.ts';
-import {
-  collect,
-  MemoryBucket,
-  MemoryLedger,
-  memoryCompactedStore,
-  memoryCursorStore,
-  memoryStagingStore,
-} from '../../lib/compaction/in-memory.ts';
+import { collect, memoryCompaction } from '../../lib/compaction/in-memory.ts';
 import { chainFrom } from '../../lib/compaction/plan.ts';
 import type { CompactionPorts, StagedObject } from '../../lib/compaction/ports.ts';
 import { offsetsIn, stagedObjectFor } from '../../lib/compaction/testing.ts';
@@ -80,14 +73,7 @@ export const scenarios = fc
 export function worldOf(scenario: Scenario, s: fc.Scheduler | undefined, commitCondition: 'equal' | 'below' = 'equal') {
   let now = 0;
   const clock = { now: () => now };
-  const bucket = new MemoryBucket(clock.now);
-  const ledger = new MemoryLedger();
-  const plain: CompactionPorts = {
-    cursor: memoryCursorStore(ledger),
-    staging: memoryStagingStore(bucket, STAGING),
-    sink: memoryCompactedStore(bucket),
-    clock,
-  };
+  const { bucket, ledger, ports: plain } = memoryCompaction(clock, STAGING);
   const settings = { stagingPrefix: STAGING, sinkPrefix: SINK, targetBytes: scenario.targetBytes, maxDelayMs: MAX_DELAY_MS };
   const violations: string[] = [];
   let calls = 0;

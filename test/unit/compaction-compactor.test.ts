@@ -8,14 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { CorruptObjectError, ObjectExistsError } from '../../lib/core/errors.ts';
 import { compactPartition } from '../../lib/compaction/compactor.ts';
 import { CursorConflictError, StagedChainError } from '../../lib/compaction/errors.ts';
-import {
-  collect,
-  MemoryBucket,
-  MemoryLedger,
-  memoryCompactedStore,
-  memoryCursorStore,
-  memoryStagingStore,
-} from '../../lib/compaction/in-memory.ts';
+import { collect, memoryCompaction } from '../../lib/compaction/in-memory.ts';
 import { compactedKey, compactedMetadata, concatenate } from '../../lib/compaction/merge.ts';
 import { chainFrom, type PlannedRun, RunReason } from '../../lib/compaction/plan.ts';
 import type { CompactionPorts } from '../../lib/compaction/ports.ts';
@@ -29,14 +22,7 @@ const P = 3;
 function world(targetBytes = 1 << 20) {
   let now = 0;
   const clock = { now: () => now };
-  const bucket = new MemoryBucket(clock.now);
-  const ledger = new MemoryLedger();
-  const ports: CompactionPorts = {
-    cursor: memoryCursorStore(ledger),
-    staging: memoryStagingStore(bucket, STAGING),
-    sink: memoryCompactedStore(bucket),
-    clock,
-  };
+  const { bucket, ledger, ports } = memoryCompaction(clock, STAGING);
   const settings = { stagingPrefix: STAGING, sinkPrefix: SINK, targetBytes, maxDelayMs: 1000 };
   return {
     bucket,
