@@ -115,6 +115,16 @@ async function expectEveryRecordOnce(prefix: string): Promise<void> {
   }
 }
 
+/** Until `partition`'s commits reach its last record. */
+function untilAllCommitted(commits: ReadonlyMap<number, number[]>, partition: number): Promise<void> {
+  return until(
+    `partition ${partition} to commit every batch`,
+    () => (commits.get(partition) ?? []).at(-1) === PER_PARTITION - 1,
+    60_000,
+    10,
+  );
+}
+
 const full = Array.from({ length: PER_PARTITION / FLUSH_SIZE }, (_, i) => (i + 1) * FLUSH_SIZE - 1);
 
 describe('standalone worker: partitions flush independently', () => {
@@ -143,12 +153,12 @@ describe('standalone worker: partitions flush independently', () => {
     try {
       // Partition 1 goes through all of its batches while partition 0's first is held: one flush
       // at a time for all partitions (the old loop) would wait on partition 0's upload.
-      await until('partition 1 to commit every batch', () => (commits.get(1) ?? []).at(-1) === PER_PARTITION - 1, 60_000, 10);
+      await untilAllCommitted(commits, 1);
       expect(commits.get(0)).toBeUndefined();
       // In order within a partition: partition 0's next batch waits for its first.
       expect(heldUploads).toBe(1);
       held.open();
-      await until('partition 0 to commit every batch', () => (commits.get(0) ?? []).at(-1) === PER_PARTITION - 1, 60_000, 10);
+      await untilAllCommitted(commits, 0);
       expect(commits.get(0)).toEqual(full);
       expect(commits.get(1)).toEqual(full);
     } finally {
@@ -186,9 +196,9 @@ describe('standalone worker: partitions flush independently', () => {
     );
     try {
       await until('partition 0 second upload to be in flight', () => failedOnce, 60_000, 10);
-      await until('partition 1 to commit every batch', () => (commits.get(1) ?? []).at(-1) === PER_PARTITION - 1, 60_000, 10);
+      await untilAllCommitted(commits, 1);
       held.open();
-      await until('partition 0 to commit every batch', () => (commits.get(0) ?? []).at(-1) === PER_PARTITION - 1, 60_000, 10);
+      await untilAllCommitted(commits, 0);
       expect(worker.stats.failedPartitions).toBe(1);
       expect(commits.get(0)).toEqual(full);
       expect(commits.get(1)).toEqual(full);
@@ -219,7 +229,7 @@ describe('standalone worker: partitions flush independently', () => {
     const commits = new Map<number, number[]>();
     const { worker, running } = workerFor('cc-refused', topic, (real) => real, recordingLedger(file, commits));
     try {
-      await until('partition 1 to commit every batch', () => (commits.get(1) ?? []).at(-1) === PER_PARTITION - 1, 60_000, 10);
+      await untilAllCommitted(commits, 1);
       await until('the refusal to be counted', () => worker.stats.refusedPartitions === 1, 30_000, 10);
       expect(worker.status()).toMatchObject({ partitions: 2, refused: 1, stats: { refusedPartitions: 1 } });
       expect(commits.get(0)).toBeUndefined();
